@@ -1,0 +1,125 @@
+/**
+ * RIQ's typed errors. Each carries the error code of the HTTP contract, whether a retry may help,
+ * and the HTTP status it maps to (lambdas/api/http-errors.ts is the one place that maps them).
+ */
+export const ERROR_CODES = {
+  VALIDATION_ERROR: { retryable: false, httpStatus: 400 },
+  NOT_FOUND: { retryable: false, httpStatus: 404 },
+  IDEMPOTENCY_CONFLICT: { retryable: false, httpStatus: 409 },
+  PAYLOAD_TOO_LARGE: { retryable: false, httpStatus: 413 },
+  NOT_IMPLEMENTED: { retryable: false, httpStatus: 501 },
+  RATE_LIMITED: { retryable: true, httpStatus: 429 },
+  AUTH_FAILED: { retryable: true, httpStatus: 502 },
+  TIMEOUT: { retryable: true, httpStatus: 504 },
+  SERVICE_UNAVAILABLE: { retryable: true, httpStatus: 503 },
+  PERMISSION_DENIED: { retryable: false, httpStatus: 403 },
+  DEPENDENCY_FAILED: { retryable: false, httpStatus: 424 },
+  INTERNAL_ERROR: { retryable: true, httpStatus: 500 },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The `error` object of the HTTP contract and of a failed request's record. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+  details?: Record<string, unknown>;
+}
+
+export class RiqError extends Error {
+  override readonly name: string = 'RiqError';
+  readonly retryable: boolean;
+  readonly httpStatus: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.retryable = ERROR_CODES[code].retryable;
+    this.httpStatus = ERROR_CODES[code].httpStatus;
+  }
+
+  toBody(): ErrorBody {
+    return {
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      ...(this.details ? { details: this.details } : {}),
+    };
+  }
+}
+
+/** One problem with the input, named by its path (`payload.task_id`). */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export class ValidationError extends RiqError {
+  override readonly name = 'ValidationError';
+  constructor(message: string, issues: FieldIssue[]) {
+    super('VALIDATION_ERROR', message, { field: issues[0]?.field ?? '', issues });
+  }
+
+  static forField(field: string, message: string): ValidationError {
+    return new ValidationError(`${field}: ${message}`, [{ field, message }]);
+  }
+}
+
+export class NotFoundError extends RiqError {
+  override readonly name = 'NotFoundError';
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('NOT_FOUND', message, details);
+  }
+}
+
+export class IdempotencyConflictError extends RiqError {
+  override readonly name = 'IdempotencyConflictError';
+  constructor(idempotencyKey: string, existingToken: string) {
+    super(
+      'IDEMPOTENCY_CONFLICT',
+      'idempotency_key was already used with a different operation or payload',
+      { idempotency_key: idempotencyKey, token: existingToken },
+    );
+  }
+}
+
+export class PayloadTooLargeError extends RiqError {
+  override readonly name = 'PayloadTooLargeError';
+  constructor(size: number, limit: number) {
+    super('PAYLOAD_TOO_LARGE', `request body is ${size} bytes; the limit is ${limit}`, {
+      field: 'body',
+      size,
+      limit,
+    });
+  }
+}
+
+/** An error from the upstream service (Atlassian), as classified by the adapters. */
+export class UpstreamError extends RiqError {
+  override readonly name = 'UpstreamError';
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details?: Record<string, unknown> & { status?: number; retryAfterSeconds?: number },
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, details, options);
+  }
+
+  /** The upstream's `Retry-After`, when it gave one. */
+  get retryAfterSeconds(): number | undefined {
+    const v = this.details?.['retryAfterSeconds'];
+    return typeof v === 'number' ? v : undefined;
+  }
+}
+
+/** Turns anything thrown into a RiqError without leaking internals of unknown errors. */
+export function toRiqError(err: unknown): RiqError {
+  if (err instanceof RiqError) return err;
+  return new RiqError('INTERNAL_ERROR', 'internal error', undefined, { cause: err });
+}

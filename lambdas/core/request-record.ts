@@ -1,0 +1,41 @@
+/** The stored request and its life cycle. */
+import type { Priority, Service } from '../../lib/config/riq-config.js';
+import type { ErrorBody } from './errors.js';
+import type { OperationName } from './operations.js';
+
+export const STATUSES = ['queued', 'processing', 'completed', 'failed', 'cached', 'dead'] as const;
+export type Status = (typeof STATUSES)[number];
+
+/** A caller waiting on a result stops waiting at these. */
+export const TERMINAL_STATUSES: readonly Status[] = ['completed', 'failed', 'cached', 'dead'];
+
+export function isTerminal(status: Status): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+export type RoutingPath = 'QUEUED' | 'DIRECT' | 'CACHE';
+
+export interface RequestRecord {
+  token: string;
+  /** The caller's IAM identity (ARN); only the owner may read the request. */
+  owner: string;
+  operation: OperationName;
+  service: Service;
+  priority: Priority;
+  payload: Record<string, unknown>;
+  status: Status;
+  routing_path: RoutingPath;
+  idempotency_key?: string;
+  consistency_token?: string;
+  /** Real calls made to Atlassian for this request. */
+  attempts: number;
+  created_at: string;
+  updated_at: string;
+  completed_at?: string;
+  /** Epoch ms until which the worker that claimed the request owns it. */
+  lease_expires_at?: number;
+  result?: unknown;
+  error?: ErrorBody;
+  /** Epoch seconds; DynamoDB TTL removes the record after it. Absent while not final, and on dead. */
+  expires_at?: number;
+}

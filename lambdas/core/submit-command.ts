@@ -1,0 +1,110 @@
+/**
+ * Parses and validates a submit body. Every field is checked; the first problem's field is named in
+ * the error's `details.field`, all of them in `details.issues`.
+ */
+import { z } from 'zod';
+import { PRIORITIES, type Priority } from '../../lib/config/riq-config.js';
+import { PayloadTooLargeError, RiqError, ValidationError, type FieldIssue } from './errors.js';
+import { OPERATIONS, PAYLOAD_SCHEMAS, isOperationName, type OperationName } from './operations.js';
+import { isRequestToken } from './tokens.js';
+
+/** Most dependencies one request may name. */
+export const MAX_DEPENDENCIES = 20;
+
+const envelopeSchema = z.strictObject({
+  operation: z.string(),
+  payload: z.record(z.string(), z.unknown()),
+  priority: z.enum(PRIORITIES).optional(),
+  idempotency_key: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
+  depends_on: z.array(z.string()).max(MAX_DEPENDENCIES).optional(),
+  after_consistency_token: z.string().max(100).optional(),
+  fresh: z.boolean().optional(),
+  fire_and_forget: z.boolean().optional(),
+  routing: z.enum(['adaptive', 'queued']).optional(),
+});
+
+export interface SubmitCommand {
+  operation: OperationName;
+  payload: Record<string, unknown>;
+  priority: Priority;
+  idempotencyKey?: string;
+  dependsOn: string[];
+  afterConsistencyToken?: string;
+  fresh: boolean;
+  fireAndForget: boolean;
+  routing: 'adaptive' | 'queued';
+}
+
+export function parseSubmitBody(body: string | null | undefined, maxBytes: number): SubmitCommand {
+  if (body === null || body === undefined || body.length === 0) {
+    throw ValidationError.forField('body', 'a JSON object is required');
+  }
+  const size = Buffer.byteLength(body, 'utf8');
+  if (size > maxBytes) throw new PayloadTooLargeError(size, maxBytes);
+
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw ValidationError.forField('body', 'malformed JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw ValidationError.forField('body', 'must be a JSON object');
+  }
+
+  const envelope = envelopeSchema.safeParse(json);
+  if (!envelope.success) throw validationFrom(envelope.error, '');
+  const e = envelope.data;
+
+  if (!isOperationName(e.operation)) {
+    throw new ValidationError(`operation: unknown operation '${truncate(e.operation)}'`, [
+      { field: 'operation', message: `must be one of ${OPERATIONS.join(', ')}` },
+    ]);
+  }
+  const payload = PAYLOAD_SCHEMAS[e.operation].safeParse(e.payload);
+  if (!payload.success) throw validationFrom(payload.error, 'payload');
+
+  const dependsOn = e.depends_on ?? [];
+  dependsOn.forEach((t, i) => {
+    if (!isRequestToken(t)) throw ValidationError.forField(`depends_on.${i}`, 'must be a request token');
+  });
+  // Accepted by the contract, built in a later issue: refuse rather than silently ignore them.
+  if (dependsOn.length > 0) throw notYet('depends_on');
+  if (e.after_consistency_token !== undefined) throw notYet('after_consistency_token');
+  if (e.fire_and_forget === true) throw notYet('fire_and_forget');
+
+  return {
+    operation: e.operation,
+    payload: payload.data as Record<string, unknown>,
+    priority: e.priority ?? 'normal',
+    ...(e.idempotency_key !== undefined ? { idempotencyKey: e.idempotency_key } : {}),
+    dependsOn,
+    fresh: e.fresh ?? false,
+    fireAndForget: e.fire_and_forget ?? false,
+    routing: e.routing ?? 'adaptive',
+  };
+}
+
+function notYet(field: string): RiqError {
+  return new RiqError('NOT_IMPLEMENTED', `${field} is not supported by this version of RIQ yet`, { field });
+}
+
+function validationFrom(error: z.ZodError, prefix: string): ValidationError {
+  const issues: FieldIssue[] = error.issues.map((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    const path = [prefix, ...issue.path.map(String), ...keys.slice(0, 1)].filter((p) => p !== '');
+    const message = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
+    return { field: path.join('.') || 'body', message };
+  });
+  const first = issues[0] ?? { field: prefix || 'body', message: 'invalid' };
+  return new ValidationError(`${first.field}: ${first.message}`, issues);
+}
+
+function truncate(s: string): string {
+  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
+}

@@ -1,0 +1,64 @@
+/**
+ * Names and shapes derived from the config, shared by the CDK constructs and the local stack so
+ * the two cannot drift (DESIGN invariant 10). Pure: no CDK or SDK imports.
+ */
+import { PRIORITIES, SERVICES, type Priority, type RiqConfig, type Service } from './riq-config.js';
+
+/** `jira-high`: the key of one priority queue of one service. */
+export type QueueKey = `${Service}-${Priority}`;
+
+export function queueKey(service: Service, priority: Priority): QueueKey {
+  return `${service}-${priority}`;
+}
+
+export function allQueueKeys(): QueueKey[] {
+  return SERVICES.flatMap((s) => PRIORITIES.map((p) => queueKey(s, p)));
+}
+
+export function parseQueueKey(key: QueueKey): { service: Service; priority: Priority } {
+  const [service, priority] = key.split('-') as [Service, Priority];
+  return { service, priority };
+}
+
+export function queueName(config: RiqConfig, key: QueueKey): string {
+  return `${config.namePrefix}-${key}`;
+}
+
+export function deadLetterQueueName(config: RiqConfig, key: QueueKey): string {
+  return `${queueName(config, key)}-dlq`;
+}
+
+export function requestsTableName(config: RiqConfig): string {
+  return `${config.namePrefix}-requests`;
+}
+
+/**
+ * The requests table: one item per request (`pk = REQ#<token>`) and one per idempotency key
+ * (`pk = IDEM#…`). Listing by status uses the `by-status` index (requests only carry `status`).
+ */
+export const REQUESTS_TABLE = {
+  partitionKey: 'pk',
+  ttlAttribute: 'expires_at',
+  statusIndex: { name: 'by-status', partitionKey: 'status', sortKey: 'created_at' },
+} as const;
+
+/** AWS's advice for SQS event sources: visibility timeout at least six times the function timeout. */
+export function queueVisibilityTimeoutSeconds(config: RiqConfig): number {
+  return config.worker.timeoutSeconds * 6;
+}
+
+/** How long a worker's claim on a request lasts: the worker's timeout plus a margin. */
+export function claimLeaseSeconds(config: RiqConfig): number {
+  return config.worker.timeoutSeconds + 10;
+}
+
+/** A service's bulkhead: the sum of its three event source mappings' maximumConcurrency. */
+export function reservedConcurrency(config: RiqConfig, service: Service): number {
+  const c = config.services[service].concurrency;
+  return c.high + c.normal + c.low;
+}
+
+/** Seconds SQS keeps a message: the retention of records, so no message outlives its record. */
+export function messageRetentionSeconds(config: RiqConfig): number {
+  return Math.min(config.retentionDays, 14) * 24 * 3600;
+}

@@ -1,0 +1,150 @@
+/**
+ * The one source of truth for RIQ's shape and tuning (DESIGN invariant 10).
+ *
+ * The CDK app (bin/app.ts) and the local stack (local/) both build their resources from a
+ * `RiqConfig`; the Lambdas get the runtime part of it as one JSON environment variable
+ * (see `runtimeSettings`). Nothing here imports the AWS SDK or CDK, so the runtime code may import it.
+ */
+import { z } from 'zod';
+
+export const SERVICES = ['jira', 'confluence'] as const;
+export type Service = (typeof SERVICES)[number];
+
+/** Highest first: the order workers and operators read them in. */
+export const PRIORITIES = ['high', 'normal', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+const positiveInt = z.number().int().positive();
+
+const concurrencySchema = z.object({
+  // AWS requires an event source mapping's maximumConcurrency to be at least 2.
+  high: z.number().int().min(2),
+  normal: z.number().int().min(2),
+  low: z.number().int().min(2),
+});
+
+const serviceSchema = z.object({
+  /** Requests per minute RIQ allows itself against this service (token bucket refill). */
+  ratePerMinute: positiveInt,
+  /** Token bucket capacity. */
+  burst: positiveInt,
+  /** `maximumConcurrency` of each priority queue's event source mapping. */
+  concurrency: concurrencySchema,
+});
+
+export const riqConfigSchema = z
+  .object({
+    /** Stage name: `dev`, `staging`, `prod`, or `local` for the laptop stack. */
+    stage: z.string().regex(/^[a-z][a-z0-9-]{1,20}$/),
+    /** Prefix of every physical name (queues, tables): `riq` gives `riq-jira-high`. */
+    namePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/),
+    services: z.object({ jira: serviceSchema, confluence: serviceSchema }),
+    retry: z.object({
+      /** Real attempts before a request is dead; also the queues' `maxReceiveCount`. */
+      maxAttempts: z.number().int().min(1).max(20),
+      baseDelaySeconds: positiveInt,
+      maxDelaySeconds: positiveInt,
+    }),
+    breaker: z.object({
+      failureThreshold: positiveInt,
+      windowSeconds: positiveInt,
+      recoverySeconds: positiveInt,
+    }),
+    cache: z.object({ getTtlSeconds: positiveInt, searchTtlSeconds: positiveInt }),
+    api: z.object({
+      /** Long-poll cap for `GET /result/{token}?wait=N`; API Gateway's integration timeout is 29 s. */
+      longPollCapSeconds: z.number().int().min(0).max(25),
+      /** Largest accepted submit body; larger gets 413 PAYLOAD_TOO_LARGE. */
+      maxBodyBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(256 * 1024),
+    }),
+    worker: z.object({
+      /** Lambda timeout of a worker; the claim lease and the queues' visibility derive from it. */
+      timeoutSeconds: z.number().int().min(5).max(900),
+      /** Messages per worker invocation (processed one after another). */
+      batchSize: z.number().int().min(1).max(10),
+      memoryMb: z.number().int().min(128).max(10240),
+    }),
+    upstream: z.object({
+      /** Timeout of every single HTTP call to Atlassian. */
+      timeoutMs: z.number().int().min(100).max(60_000),
+    }),
+    /** Days a completed or failed record is kept (DynamoDB TTL). Dead records never expire. */
+    retentionDays: positiveInt,
+    /** Where the workers call Atlassian on AWS (locally: ATLASSIAN_SITE_URL / JIRA_BASE_URL, or the simulator). */
+    atlassian: z.object({ siteUrl: z.url().optional() }),
+    /** How the AWS stacks treat data and logs (unused by the local stack). */
+    deployment: z.object({
+      /** Keep the table and dead-letter queues when the stack is deleted. */
+      retainData: z.boolean(),
+      pointInTimeRecovery: z.boolean(),
+      logRetentionDays: positiveInt,
+    }),
+  })
+  .refine((c) => c.retry.maxDelaySeconds >= c.retry.baseDelaySeconds, {
+    message: 'retry.maxDelaySeconds must be >= retry.baseDelaySeconds',
+    path: ['retry', 'maxDelaySeconds'],
+  })
+  .refine((c) => c.upstream.timeoutMs < c.worker.timeoutSeconds * 1000, {
+    message: 'upstream.timeoutMs must be shorter than worker.timeoutSeconds',
+    path: ['upstream', 'timeoutMs'],
+  });
+
+export type RiqConfig = z.infer<typeof riqConfigSchema>;
+
+/**
+ * The defaults, from the quick-reference seed. The seed's 5 Jira / 3 Confluence workers cannot be
+ * met exactly: each of the three priority queues' event source mappings needs a maximumConcurrency
+ * of at least 2, so a service has at least 6 concurrent workers. The token bucket (rate, burst), not
+ * the worker count, is what keeps RIQ inside Atlassian's limits.
+ */
+export const DEFAULT_CONFIG: RiqConfig = {
+  stage: 'local',
+  namePrefix: 'riq',
+  services: {
+    jira: { ratePerMinute: 100, burst: 50, concurrency: { high: 2, normal: 2, low: 2 } },
+    confluence: { ratePerMinute: 50, burst: 50, concurrency: { high: 2, normal: 2, low: 2 } },
+  },
+  retry: { maxAttempts: 4, baseDelaySeconds: 1, maxDelaySeconds: 60 },
+  breaker: { failureThreshold: 5, windowSeconds: 60, recoverySeconds: 60 },
+  cache: { getTtlSeconds: 300, searchTtlSeconds: 120 },
+  api: { longPollCapSeconds: 25, maxBodyBytes: 128 * 1024 },
+  worker: { timeoutSeconds: 30, batchSize: 5, memoryMb: 512 },
+  upstream: { timeoutMs: 10_000 },
+  retentionDays: 7,
+  atlassian: {},
+  deployment: { retainData: false, pointInTimeRecovery: false, logRetentionDays: 30 },
+};
+
+/** A partial config: any subset of fields, nested, that overrides the defaults. */
+export type RiqConfigOverrides = DeepPartial<RiqConfig>;
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/**
+ * Merges overrides onto the defaults and validates the result; a wrong field throws with its path,
+ * so a bad `cdk.json` or `RIQ_CONFIG` file fails synth or start-up, not a request at 3 a.m.
+ */
+export function resolveConfig(overrides: unknown = {}, base: RiqConfig = DEFAULT_CONFIG): RiqConfig {
+  const merged = deepMerge(base, overrides);
+  const parsed = riqConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`Invalid RIQ configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+
+function deepMerge(base: unknown, override: unknown): unknown {
+  if (override === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(override)) return override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) out[key] = deepMerge(base[key], value);
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
