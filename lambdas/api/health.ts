@@ -1,0 +1,29 @@
+/** GET /api/queue/health */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
+import { checkHealth, type HealthDeps } from '../core/health.js';
+import { documentClient, sqsClient } from '../shared/aws-clients.js';
+import { systemClock } from '../shared/clock.js';
+import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
+import { logger } from '../shared/logger.js';
+import { DynamoRequestStore } from '../store/dynamo-request-store.js';
+import { SqsWorkQueue } from '../store/sqs-work-queue.js';
+import { httpErrors, json } from './http.js';
+
+const settings = readSettings();
+const deps: HealthDeps = {
+  queue: new SqsWorkQueue(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls)),
+  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
+  clock: systemClock,
+};
+
+async function health(): Promise<APIGatewayProxyResult> {
+  return json(200, await checkHealth(deps));
+}
+
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(injectLambdaContext(logger))
+  .use(httpErrors(logger))
+  .handler(health);

@@ -1,0 +1,31 @@
+/** GET /api/queue/result/{token}?wait=N */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { getResult, parseWait, type ResultDeps } from '../core/get-result.js';
+import { documentClient } from '../shared/aws-clients.js';
+import { sleep, systemClock } from '../shared/clock.js';
+import { readSettings, readTableName } from '../shared/env.js';
+import { logger } from '../shared/logger.js';
+import { DynamoRequestStore } from '../store/dynamo-request-store.js';
+import { callerIdentity, httpErrors, json } from './http.js';
+
+const settings = readSettings();
+const deps: ResultDeps = {
+  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
+  clock: systemClock,
+  sleep,
+  longPollCapSeconds: settings.api.longPollCapSeconds,
+};
+
+async function result(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const token = event.pathParameters?.['token'] ?? '';
+  const waitSeconds = parseWait(event.queryStringParameters?.['wait'], settings.api.longPollCapSeconds);
+  logger.appendKeys({ token });
+  return json(200, await getResult(deps, { token, owner: callerIdentity(event), waitSeconds }));
+}
+
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(httpErrors(logger))
+  .handler(result);

@@ -1,0 +1,5 @@
+import type { Clock } from '../core/ports.js';
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,78 @@
+/** WorkQueue on SQS: one queue (and one dead-letter queue) per service × priority. */
+import {
+  ChangeMessageVisibilityCommand,
+  GetQueueAttributesCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { QueueKey } from '../../lib/config/resources.js';
+import type { QueueDepth, WorkQueue } from '../core/ports.js';
+
+/** The message body: the record holds everything else. */
+export interface WorkMessage {
+  token: string;
+}
+
+export class SqsWorkQueue implements WorkQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrls: Partial<Record<QueueKey, string>>,
+    private readonly deadLetterQueueUrls: Partial<Record<QueueKey, string>> = {},
+  ) {}
+
+  async send(queue: QueueKey, token: string): Promise<void> {
+    const body: WorkMessage = { token };
+    await this.client.send(new SendMessageCommand({ QueueUrl: this.url(queue), MessageBody: JSON.stringify(body) }));
+  }
+
+  async changeVisibility(queue: QueueKey, receiptHandle: string, seconds: number): Promise<void> {
+    await this.client.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: this.url(queue),
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))),
+      }),
+    );
+  }
+
+  async depth(queue: QueueKey): Promise<QueueDepth> {
+    const a = await this.attributes(this.url(queue));
+    return {
+      visible: Number(a['ApproximateNumberOfMessages'] ?? 0),
+      inFlight: Number(a['ApproximateNumberOfMessagesNotVisible'] ?? 0),
+      delayed: Number(a['ApproximateNumberOfMessagesDelayed'] ?? 0),
+    };
+  }
+
+  async deadLetterDepth(queue: QueueKey): Promise<number> {
+    const url = this.deadLetterQueueUrls[queue];
+    if (!url) throw new Error(`no dead-letter queue URL configured for ${queue}`);
+    const a = await this.attributes(url);
+    return Number(a['ApproximateNumberOfMessages'] ?? 0) + Number(a['ApproximateNumberOfMessagesNotVisible'] ?? 0);
+  }
+
+  private async attributes(url: string): Promise<Record<string, string>> {
+    const out = await this.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
+    return out.Attributes ?? {};
+  }
+
+  private url(queue: QueueKey): string {
+    const url = this.queueUrls[queue];
+    if (!url) throw new Error(`no queue URL configured for ${queue}`);
+    return url;
+  }
+}
+
+/** Parses a message body; a body that is not ours is reported, never silently dropped. */
+export function parseWorkMessage(body: string): WorkMessage {
+  const parsed: unknown = JSON.parse(body);
+  if (typeof parsed === 'object' && parsed !== null && typeof (parsed as WorkMessage).token === 'string') {
+    return { token: (parsed as WorkMessage).token };
+  }
+  throw new Error('message body is not a RIQ work message');
+}

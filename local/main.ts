@@ -1,0 +1,100 @@
+/**
+ * `npm start`: runs the whole of RIQ on this machine. Environment:
+ *   RIQ_PORT            API port (default 3000; 0 picks a free one)
+ *   RIQ_CONFIG          JSON file of config overrides (see lib/config/riq-config.ts)
+ *   RIQ_DATA_DIR        DynamoDB Local data folder (default .riq-local/dynamodb; `memory` keeps nothing)
+ *   ATLASSIAN_SITE_URL  a real site (https://your-site.atlassian.net); with ATLASSIAN_EMAIL and
+ *                       ATLASSIAN_API_TOKEN. JIRA_BASE_URL / CONFLUENCE_BASE_URL override the parts.
+ *                       Without them the simulated Atlassian is started (SIM_PORT, default free port).
+ */
+import { readFileSync } from 'node:fs';
+import { resolveConfig, type RiqConfig } from '../lib/config/riq-config.js';
+import { startLocalStack, type AtlassianTarget } from './stack.js';
+
+/** The line tests and scripts read to find the stack's endpoints. */
+export const READY_PREFIX = 'RIQ_READY ';
+
+function loadConfig(): RiqConfig {
+  const path = process.env['RIQ_CONFIG'];
+  if (!path) return resolveConfig({ stage: 'local', namePrefix: 'riq' });
+  let overrides: unknown;
+  try {
+    overrides = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`RIQ_CONFIG=${path}: cannot read it as JSON (${String(err)})`);
+  }
+  return resolveConfig({ stage: 'local', namePrefix: 'riq', ...(overrides as object) });
+}
+
+function atlassianTarget(): AtlassianTarget | undefined {
+  const site = process.env['ATLASSIAN_SITE_URL']?.replace(/\/+$/, '');
+  const jira = process.env['JIRA_BASE_URL'] ?? site;
+  const confluence = process.env['CONFLUENCE_BASE_URL'] ?? (site ? `${site}/wiki` : undefined);
+  if (!jira) return undefined;
+  const email = process.env['ATLASSIAN_EMAIL'];
+  const apiToken = process.env['ATLASSIAN_API_TOKEN'];
+  if (!email || !apiToken) {
+    throw new Error('ATLASSIAN_SITE_URL/JIRA_BASE_URL is set: ATLASSIAN_EMAIL and ATLASSIAN_API_TOKEN are required too');
+  }
+  return { jiraBaseUrl: jira, confluenceBaseUrl: confluence ?? `${jira}/wiki`, email, apiToken };
+}
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name}=${raw} is not a port number`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const dataDir = process.env['RIQ_DATA_DIR'] ?? '.riq-local/dynamodb';
+  const atlassian = atlassianTarget();
+  const stack = await startLocalStack({
+    config,
+    apiPort: port('RIQ_PORT', 3000),
+    ...(dataDir !== 'memory' ? { dataDir } : {}),
+    ...(atlassian ? { atlassian } : { simulatorPort: port('SIM_PORT', 0) }),
+    log: (m) => console.log(`[riq-local] ${m}`),
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[riq-local] ${signal}: stopping`);
+    stack.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  console.log(`[riq-local] RIQ is running at ${stack.url}  (Ctrl-C stops everything)`);
+  console.log(`[riq-local] try:
+  curl -s -X POST ${stack.url}/api/queue/submit -H 'content-type: application/json' \\
+    -d '{"operation":"jira.create_task","payload":{"title":"Hello from RIQ","project_id":"MD"}}'
+  curl -s '${stack.url}/api/queue/result/<token>?wait=10'`);
+  console.log(
+    READY_PREFIX +
+      JSON.stringify({
+        url: stack.url,
+        dynamoEndpoint: stack.dynamoEndpoint,
+        sqsEndpoint: stack.sqsEndpoint,
+        simulatorUrl: stack.simulatorUrl ?? null,
+        tableName: stack.tableName,
+        queueUrls: stack.queueUrls,
+        deadLetterQueueUrls: stack.deadLetterQueueUrls,
+      }),
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(`[riq-local] failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

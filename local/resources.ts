@@ -1,0 +1,101 @@
+/**
+ * Creates in the emulators the resources the CDK stateful stack declares, from the same config and
+ * the same naming functions (lib/config/resources.ts), so local and AWS cannot drift.
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { RiqConfig } from '../lib/config/riq-config.js';
+import {
+  REQUESTS_TABLE,
+  allQueueKeys,
+  deadLetterQueueName,
+  messageRetentionSeconds,
+  queueName,
+  queueVisibilityTimeoutSeconds,
+  requestsTableName,
+  type QueueKey,
+} from '../lib/config/resources.js';
+
+export async function createRequestsTable(client: DynamoDBClient, config: RiqConfig): Promise<string> {
+  const tableName = requestsTableName(config);
+  const { partitionKey, sortKey, name } = REQUESTS_TABLE.statusIndex;
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: REQUESTS_TABLE.partitionKey, AttributeType: 'S' },
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          { AttributeName: sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [{ AttributeName: REQUESTS_TABLE.partitionKey, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: name,
+            KeySchema: [
+              { AttributeName: partitionKey, KeyType: 'HASH' },
+              { AttributeName: sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      }),
+    );
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: REQUESTS_TABLE.ttlAttribute, Enabled: true },
+      }),
+    );
+  } catch (err) {
+    // Kept from an earlier run (the local data folder): reuse it.
+    if (!(err instanceof ResourceInUseException)) throw err;
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+  }
+  return tableName;
+}
+
+export interface LocalQueues {
+  queueUrls: Record<QueueKey, string>;
+  deadLetterQueueUrls: Record<QueueKey, string>;
+  queueArns: Record<QueueKey, string>;
+}
+
+export async function createWorkQueues(client: SQSClient, config: RiqConfig): Promise<LocalQueues> {
+  const out: LocalQueues = { queueUrls: {}, deadLetterQueueUrls: {}, queueArns: {} } as LocalQueues;
+  for (const key of allQueueKeys()) {
+    const dlqUrl = await createQueue(client, deadLetterQueueName(config, key), {
+      MessageRetentionPeriod: String(14 * 24 * 3600),
+    });
+    const dlqArn = await queueArn(client, dlqUrl);
+    const url = await createQueue(client, queueName(config, key), {
+      VisibilityTimeout: String(queueVisibilityTimeoutSeconds(config)),
+      MessageRetentionPeriod: String(messageRetentionSeconds(config)),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: config.retry.maxAttempts }),
+    });
+    out.queueUrls[key] = url;
+    out.deadLetterQueueUrls[key] = dlqUrl;
+    out.queueArns[key] = await queueArn(client, url);
+  }
+  return out;
+}
+
+async function createQueue(client: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
+  const out = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  if (!out.QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);
+  return out.QueueUrl;
+}
+
+async function queueArn(client: SQSClient, url: string): Promise<string> {
+  const out = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  const arn = out.Attributes?.['QueueArn'];
+  if (!arn) throw new Error(`no QueueArn for ${url}`);
+  return arn;
+}

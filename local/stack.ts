@@ -1,0 +1,158 @@
+/**
+ * The whole of RIQ on one machine: DynamoDB Local, the SQS emulator, the tables and queues the CDK
+ * stateful stack declares, the API handlers behind a local HTTP server, the workers behind local
+ * event source mappings, and (unless a real Atlassian site is given) the simulated Atlassian.
+ *
+ * The handlers run in this process and read their configuration from the environment exactly as
+ * on Lambda, so this sets `process.env` before importing them: one local stack per process.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { RiqConfig } from '../lib/config/riq-config.js';
+import { allQueueKeys, parseQueueKey, requestsTableName, type QueueKey } from '../lib/config/resources.js';
+import { RUNTIME_ENV } from '../lib/config/runtime-env.js';
+import { startApiServer, type ApiHandler } from './api-server.js';
+import { EventSourceMapping, type WorkerHandler } from './event-source.js';
+import { createRequestsTable, createWorkQueues } from './resources.js';
+import { LOCAL_AWS_ENV, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
+import { startAtlassianSimulator } from './atlassian-sim/server.js';
+
+export interface AtlassianTarget {
+  jiraBaseUrl: string;
+  confluenceBaseUrl: string;
+  email: string;
+  apiToken: string;
+}
+
+export interface LocalStackOptions {
+  config: RiqConfig;
+  /** 0 picks a free port. */
+  apiPort: number;
+  /** DynamoDB Local's data folder; in memory when absent. */
+  dataDir?: string;
+  /** A real (or external) Atlassian site; the simulator is started when absent. */
+  atlassian?: AtlassianTarget;
+  simulatorPort?: number;
+  log?: (message: string) => void;
+}
+
+export interface LocalStack {
+  url: string;
+  dynamoEndpoint: string;
+  sqsEndpoint: string;
+  simulatorUrl?: string;
+  tableName: string;
+  queueUrls: Record<QueueKey, string>;
+  deadLetterQueueUrls: Record<QueueKey, string>;
+  stop(): Promise<void>;
+}
+
+export const SIMULATOR_CREDENTIALS = { email: 'riq@example.com', apiToken: 'local-token' } as const;
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { config } = options;
+  const log = options.log ?? (() => undefined);
+  const stoppers: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
+  };
+
+  try {
+    const [dynamo, sqs]: RunningService[] = await Promise.all([
+      startDynamoDbLocal(options.dataDir ? { dataDir: options.dataDir } : {}),
+      startSqsEmulator(),
+    ]);
+    stoppers.push(() => dynamo!.stop(), () => sqs!.stop());
+    log(`DynamoDB Local at ${dynamo!.endpoint}${options.dataDir ? ` (data in ${options.dataDir})` : ' (in memory)'}`);
+    log(`SQS emulator at ${sqs!.endpoint}`);
+
+    let atlassian = options.atlassian;
+    let simulatorUrl: string | undefined;
+    if (!atlassian) {
+      const sim = await startAtlassianSimulator({ port: options.simulatorPort ?? 0, ...SIMULATOR_CREDENTIALS });
+      stoppers.push(() => sim.stop());
+      simulatorUrl = sim.url;
+      atlassian = { jiraBaseUrl: sim.url, confluenceBaseUrl: `${sim.url}/wiki`, ...SIMULATOR_CREDENTIALS };
+      log(`simulated Jira/Confluence at ${sim.url} (control API under ${sim.url}/__sim/)`);
+    } else {
+      log(`Atlassian: Jira ${atlassian.jiraBaseUrl}, Confluence ${atlassian.confluenceBaseUrl}`);
+    }
+
+    Object.assign(process.env, LOCAL_AWS_ENV, {
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo!.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs!.endpoint,
+    });
+    const awsClientConfig = { region: LOCAL_AWS_ENV.AWS_REGION };
+    const dynamoClient = new DynamoDBClient(awsClientConfig);
+    const sqsClient = new SQSClient(awsClientConfig);
+    stoppers.push(async () => {
+      dynamoClient.destroy();
+      sqsClient.destroy();
+    });
+    const tableName = await createRequestsTable(dynamoClient, config);
+    const queues = await createWorkQueues(sqsClient, config);
+    log(`table ${tableName}; queues ${allQueueKeys().join(', ')} with dead-letter queues`);
+
+    Object.assign(process.env, {
+      POWERTOOLS_SERVICE_NAME: 'riq',
+      [RUNTIME_ENV.settings]: JSON.stringify(config),
+      [RUNTIME_ENV.tableName]: requestsTableName(config),
+      [RUNTIME_ENV.queueUrls]: JSON.stringify(queues.queueUrls),
+      [RUNTIME_ENV.deadLetterQueueUrls]: JSON.stringify(queues.deadLetterQueueUrls),
+      [RUNTIME_ENV.jiraBaseUrl]: atlassian.jiraBaseUrl,
+      [RUNTIME_ENV.confluenceBaseUrl]: atlassian.confluenceBaseUrl,
+      [RUNTIME_ENV.atlassianEmail]: atlassian.email,
+      [RUNTIME_ENV.atlassianApiToken]: atlassian.apiToken,
+    });
+    const [submit, result, health, worker] = await Promise.all([
+      import('../lambdas/api/submit.js'),
+      import('../lambdas/api/result.js'),
+      import('../lambdas/api/health.js'),
+      import('../lambdas/worker/handler.js'),
+    ]);
+
+    const mappings = allQueueKeys().map((key) => {
+      const { service, priority } = parseQueueKey(key);
+      return new EventSourceMapping({
+        client: sqsClient,
+        queueUrl: queues.queueUrls[key],
+        queueArn: queues.queueArns[key],
+        handler: worker.handler as WorkerHandler,
+        functionName: `riq-worker-${service}`,
+        batchSize: config.worker.batchSize,
+        maximumConcurrency: config.services[service].concurrency[priority],
+        functionTimeoutSeconds: config.worker.timeoutSeconds,
+        onError: (err) => log(`event source ${key}: ${String(err)}`),
+      });
+    });
+    mappings.forEach((m) => m.start());
+    stoppers.push(async () => {
+      await Promise.all(mappings.map((m) => m.stop()));
+    });
+
+    const api = await startApiServer({
+      port: options.apiPort,
+      handlers: {
+        submit: submit.handler as unknown as ApiHandler,
+        result: result.handler as unknown as ApiHandler,
+        health: health.handler as unknown as ApiHandler,
+      },
+      timeouts: { submit: 10, result: config.api.longPollCapSeconds + 4, health: 10 },
+    });
+    stoppers.push(() => api.stop());
+
+    return {
+      url: api.url,
+      dynamoEndpoint: dynamo!.endpoint,
+      sqsEndpoint: sqs!.endpoint,
+      ...(simulatorUrl ? { simulatorUrl } : {}),
+      tableName,
+      queueUrls: queues.queueUrls,
+      deadLetterQueueUrls: queues.deadLetterQueueUrls,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,76 @@
+/** A RequestStore in memory with the same conditional semantics as DynamoRequestStore (for unit tests). */
+import { randomUUID } from 'node:crypto';
+import type { ErrorBody } from '../../lambdas/core/errors.js';
+import type { ClaimOutcome, IdempotencyClaim, InsertOutcome, Lease, RequestStore } from '../../lambdas/core/ports.js';
+import type { RequestRecord, Status } from '../../lambdas/core/request-record.js';
+
+export class InMemoryStore implements RequestStore {
+  readonly records = new Map<string, RequestRecord & { lease_id?: string }>();
+  readonly keys = new Map<string, { token: string; fingerprint: string }>();
+
+  async insert(record: RequestRecord, idem?: IdempotencyClaim): Promise<InsertOutcome> {
+    if (idem) {
+      const existing = this.keys.get(idem.key);
+      if (existing) return { kind: 'duplicate', existingToken: existing.token, fingerprint: existing.fingerprint };
+      this.keys.set(idem.key, { token: record.token, fingerprint: idem.fingerprint });
+    }
+    if (this.records.has(record.token)) throw new Error('duplicate token');
+    this.records.set(record.token, structuredClone(record));
+    return { kind: 'inserted' };
+  }
+
+  async get(token: string): Promise<RequestRecord | undefined> {
+    const r = this.records.get(token);
+    if (!r) return undefined;
+    const { lease_id: _l, ...rest } = structuredClone(r);
+    return rest;
+  }
+
+  async claim(token: string, now: number, leaseSeconds: number): Promise<ClaimOutcome> {
+    const r = this.records.get(token);
+    if (!r) return { kind: 'missing' };
+    const expired = r.status === 'processing' && (r.lease_expires_at ?? 0) < now;
+    if (r.status === 'queued' || r.status === 'dead' || expired) {
+      const leaseId = randomUUID();
+      Object.assign(r, { status: 'processing', lease_id: leaseId, lease_expires_at: now + leaseSeconds * 1000 });
+      r.attempts += 1;
+      return { kind: 'claimed', record: (await this.get(token))!, leaseId };
+    }
+    if (r.status === 'processing') return { kind: 'busy', record: (await this.get(token))! };
+    return { kind: 'finished', record: (await this.get(token))! };
+  }
+
+  private settle(lease: Lease, status: Status, fields: Partial<RequestRecord>, remove: (keyof RequestRecord)[] = []) {
+    const r = this.records.get(lease.token);
+    if (!r || r.status !== 'processing' || r.lease_id !== lease.leaseId) return Promise.resolve(false);
+    Object.assign(r, fields, { status });
+    delete r.lease_id;
+    delete r.lease_expires_at;
+    for (const k of remove) delete r[k];
+    return Promise.resolve(true);
+  }
+
+  complete(lease: Lease, result: unknown, _now: number, expiresAt: number) {
+    return this.settle(lease, 'completed', { result, expires_at: expiresAt }, ['error']);
+  }
+  fail(lease: Lease, error: ErrorBody, _now: number, expiresAt: number) {
+    return this.settle(lease, 'failed', { error, expires_at: expiresAt });
+  }
+  release(lease: Lease, error: ErrorBody) {
+    return this.settle(lease, 'queued', { error });
+  }
+  markDead(lease: Lease, error: ErrorBody) {
+    return this.settle(lease, 'dead', { error }, ['expires_at']);
+  }
+  async countByStatus(status: Status) {
+    return [...this.records.values()].filter((r) => r.status === status).length;
+  }
+}
+
+export class FakeClock {
+  constructor(public ms = Date.parse('2026-11-23T10:00:00Z')) {}
+  now = () => this.ms;
+  advance(ms: number) {
+    this.ms += ms;
+  }
+}

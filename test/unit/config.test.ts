@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, resolveConfig } from '../../lib/config/riq-config.js';
+import { queueName, deadLetterQueueName, reservedConcurrency, queueVisibilityTimeoutSeconds } from '../../lib/config/resources.js';
+import { queueKeyFromArn } from '../../lambdas/worker/message-actions.js';
+import { allQueueKeys } from '../../lib/config/resources.js';
+
+describe('config', () => {
+  it('has the seed defaults', () => {
+    expect(DEFAULT_CONFIG.services.jira).toMatchObject({ ratePerMinute: 100, burst: 50 });
+    expect(DEFAULT_CONFIG.services.confluence).toMatchObject({ ratePerMinute: 50, burst: 50 });
+    expect(DEFAULT_CONFIG.retry).toEqual({ maxAttempts: 4, baseDelaySeconds: 1, maxDelaySeconds: 60 });
+    expect(DEFAULT_CONFIG.breaker).toEqual({ failureThreshold: 5, windowSeconds: 60, recoverySeconds: 60 });
+    expect(DEFAULT_CONFIG.cache).toEqual({ getTtlSeconds: 300, searchTtlSeconds: 120 });
+    expect(DEFAULT_CONFIG.api.longPollCapSeconds).toBe(25);
+    expect(DEFAULT_CONFIG.retentionDays).toBe(7);
+  });
+
+  it('merges nested overrides', () => {
+    const c = resolveConfig({ services: { jira: { concurrency: { high: 4 } } }, retry: { maxAttempts: 3 } });
+    expect(c.services.jira.concurrency).toEqual({ high: 4, normal: 2, low: 2 });
+    expect(c.services.jira.ratePerMinute).toBe(100);
+    expect(c.retry).toMatchObject({ maxAttempts: 3, baseDelaySeconds: 1 });
+    expect(reservedConcurrency(c, 'jira')).toBe(8);
+  });
+
+  it('rejects an impossible config with the field’s path', () => {
+    expect(() => resolveConfig({ services: { jira: { concurrency: { low: 1 } } } })).toThrow(/services\.jira\.concurrency\.low/);
+    expect(() => resolveConfig({ retry: { maxDelaySeconds: 0 } })).toThrow(/retry\.maxDelaySeconds/);
+    expect(() => resolveConfig({ api: { longPollCapSeconds: 60 } })).toThrow(/api\.longPollCapSeconds/);
+  });
+
+  it('derives names and timeouts in one place', () => {
+    const c = resolveConfig({ namePrefix: 'riq-dev' });
+    expect(queueName(c, 'jira-high')).toBe('riq-dev-jira-high');
+    expect(deadLetterQueueName(c, 'jira-high')).toBe('riq-dev-jira-high-dlq');
+    expect(queueVisibilityTimeoutSeconds(c)).toBeGreaterThanOrEqual(6 * c.worker.timeoutSeconds);
+  });
+
+  it('maps an event source ARN back to its queue key', () => {
+    expect(queueKeyFromArn('arn:aws:sqs:eu-west-1:123:riq-dev-confluence-low', 'riq-dev', allQueueKeys())).toBe('confluence-low');
+    expect(() => queueKeyFromArn('arn:aws:sqs:eu-west-1:123:other-queue', 'riq-dev', allQueueKeys())).toThrow(/unknown queue/);
+  });
+});

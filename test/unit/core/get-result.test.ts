@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { RiqError } from '../../../lambdas/core/errors.js';
+import { getResult, parseWait, type ResultDeps } from '../../../lambdas/core/get-result.js';
+import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
+
+const TOKEN = `req_${'2'.repeat(32)}`;
+const OWNER = 'arn:aws:iam::1:user/a';
+
+async function setup() {
+  const store = new InMemoryStore();
+  const clock = new FakeClock();
+  const onSleep: Array<() => void> = [];
+  const deps: ResultDeps = {
+    store,
+    clock,
+    longPollCapSeconds: 25,
+    sleep: async (ms) => {
+      clock.advance(ms);
+      onSleep.shift()?.();
+    },
+  };
+  await store.insert({
+    token: TOKEN,
+    owner: OWNER,
+    operation: 'jira.get_task',
+    service: 'jira',
+    priority: 'normal',
+    payload: { task_id: 'MD-1' },
+    status: 'queued',
+    routing_path: 'QUEUED',
+    attempts: 0,
+    created_at: 'x',
+    updated_at: 'x',
+  });
+  return { store, clock, deps, onSleep };
+}
+
+describe('getResult', () => {
+  it('answers at once without wait', async () => {
+    const { deps, clock } = await setup();
+    const t0 = clock.now();
+    expect((await getResult(deps, { token: TOKEN, owner: OWNER, waitSeconds: 0 })).status).toBe('queued');
+    expect(clock.now()).toBe(t0);
+  });
+
+  it('long-polls until the request is terminal, then returns it', async () => {
+    const { deps, store, clock, onSleep } = await setup();
+    const t0 = clock.now();
+    onSleep.push(
+      () => undefined,
+      () => {
+        const r = store.records.get(TOKEN)!;
+        Object.assign(r, { status: 'completed', result: { key: 'MD-1' } });
+      },
+    );
+    const res = await getResult(deps, { token: TOKEN, owner: OWNER, waitSeconds: 20 });
+    expect(res).toMatchObject({ status: 'completed', result: { key: 'MD-1' } });
+    expect(clock.now() - t0).toBeLessThan(1000);
+  });
+
+  it('gives up after the wait and returns the current state', async () => {
+    const { deps, clock } = await setup();
+    const t0 = clock.now();
+    expect((await getResult(deps, { token: TOKEN, owner: OWNER, waitSeconds: 3 })).status).toBe('queued');
+    expect(clock.now() - t0).toBe(3000);
+  });
+
+  it('hides other callers’ requests behind 404', async () => {
+    const { deps } = await setup();
+    const err = await getResult(deps, { token: TOKEN, owner: 'arn:aws:iam::1:user/b', waitSeconds: 0 }).catch((e: unknown) => e);
+    expect((err as RiqError).code).toBe('NOT_FOUND');
+  });
+
+  it('rejects a malformed token with a 400', async () => {
+    const { deps } = await setup();
+    const err = await getResult(deps, { token: 'req_nope', owner: OWNER, waitSeconds: 0 }).catch((e: unknown) => e);
+    expect((err as RiqError).code).toBe('VALIDATION_ERROR');
+  });
+});
+
+describe('parseWait', () => {
+  it('clamps to the cap and rejects nonsense', () => {
+    expect(parseWait(undefined, 25)).toBe(0);
+    expect(parseWait('10', 25)).toBe(10);
+    expect(parseWait('600', 25)).toBe(25);
+    for (const bad of ['-1', '1.5', 'abc', '9999999999']) {
+      expect(() => parseWait(bad, 25)).toThrow(RiqError);
+    }
+  });
+});

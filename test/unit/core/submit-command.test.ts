@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { RiqError } from '../../../lambdas/core/errors.js';
+import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
+
+const LIMIT = 4096;
+const parse = (body: unknown) => parseSubmitBody(typeof body === 'string' ? body : JSON.stringify(body), LIMIT);
+
+function errorOf(fn: () => unknown): RiqError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof RiqError) return err;
+    throw err;
+  }
+  throw new Error('expected a RiqError');
+}
+
+describe('parseSubmitBody', () => {
+  it('accepts a minimal valid body and fills the defaults', () => {
+    const cmd = parse({ operation: 'jira.get_task', payload: { task_id: 'MD-123' } });
+    expect(cmd).toEqual({
+      operation: 'jira.get_task',
+      payload: { task_id: 'MD-123' },
+      priority: 'normal',
+      dependsOn: [],
+      fresh: false,
+      fireAndForget: false,
+      routing: 'adaptive',
+    });
+  });
+
+  it('keeps priority, idempotency key, fresh and routing', () => {
+    const cmd = parse({
+      operation: 'jira.create_task',
+      payload: { title: 'T', project_id: 'MD', labels: ['a'] },
+      priority: 'high',
+      idempotency_key: 'create-1',
+      fresh: true,
+      routing: 'queued',
+    });
+    expect(cmd).toMatchObject({ priority: 'high', idempotencyKey: 'create-1', fresh: true, routing: 'queued' });
+  });
+
+  it.each([
+    ['empty body', '', 'body'],
+    ['malformed JSON', '{"operation": ', 'body'],
+    ['a JSON array', '[1,2]', 'body'],
+    ['unknown operation', { operation: 'jira.delete_everything', payload: {} }, 'operation'],
+    ['missing payload', { operation: 'jira.get_task' }, 'payload'],
+    ['missing payload field', { operation: 'jira.get_task', payload: {} }, 'payload.task_id'],
+    ['wrong payload type', { operation: 'jira.get_task', payload: { task_id: 123 } }, 'payload.task_id'],
+    ['bad issue key', { operation: 'jira.get_task', payload: { task_id: 'not a key' } }, 'payload.task_id'],
+    ['unknown payload field', { operation: 'jira.get_task', payload: { task_id: 'MD-1', x: 1 } }, 'payload.x'],
+    ['unknown top-level field', { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, color: 'red' }, 'color'],
+    ['bad priority', { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, priority: 'urgent' }, 'priority'],
+    ['blank idempotency key', { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, idempotency_key: '' }, 'idempotency_key'],
+    ['bad routing', { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, routing: 'fast' }, 'routing'],
+    ['update without fields', { operation: 'jira.update_task', payload: { task_id: 'MD-1' } }, 'payload.title'],
+    ['bad page id', { operation: 'confluence.get_page', payload: { page_id: 'abc' } }, 'payload.page_id'],
+    ['bad depends_on token', { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, depends_on: ['x'] }, 'depends_on.0'],
+  ])('rejects %s with VALIDATION_ERROR naming the field', (_name, body, field) => {
+    const err = errorOf(() => parse(body));
+    expect(err.code).toBe('VALIDATION_ERROR');
+    expect(err.httpStatus).toBe(400);
+    expect(err.details?.['field']).toBe(field);
+  });
+
+  it('rejects an oversized body with PAYLOAD_TOO_LARGE before parsing it', () => {
+    const body = JSON.stringify({ operation: 'jira.get_task', payload: { task_id: 'MD-1', pad: 'x'.repeat(LIMIT) } });
+    const err = errorOf(() => parse(body));
+    expect(err.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(err.httpStatus).toBe(413);
+    expect(err.details).toMatchObject({ limit: LIMIT });
+  });
+
+  it('validates every one of the ten operations with its own schema', () => {
+    const valid: Record<string, unknown> = {
+      'jira.get_task': { task_id: 'MD-1' },
+      'jira.create_task': { title: 'T', project_id: 'MD' },
+      'jira.update_task': { task_id: 'MD-1', title: 'New' },
+      'jira.transition_task': { task_id: 'MD-1', target_status: 'Done' },
+      'jira.add_comment': { task_id: 'MD-1', comment: 'hi' },
+      'jira.search_tasks': { jql: 'project = MD' },
+      'confluence.get_page': { page_id: '12345' },
+      'confluence.create_page': { title: 'P', content: '<p>x</p>', space_id: 'MD' },
+      'confluence.update_page': { page_id: '12345', content: '<p>y</p>' },
+      'confluence.search_pages': { query: 'runbook', space_id: 'MD' },
+    };
+    for (const [operation, payload] of Object.entries(valid)) {
+      expect(parse({ operation, payload }).operation).toBe(operation);
+      const err = errorOf(() => parse({ operation, payload: {} }));
+      expect(err.code, operation).toBe('VALIDATION_ERROR');
+    }
+  });
+
+  it('refuses features of later versions instead of ignoring them', () => {
+    const token = `req_${'a'.repeat(32)}`;
+    expect(errorOf(() => parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, depends_on: [token] })).code).toBe(
+      'NOT_IMPLEMENTED',
+    );
+    expect(errorOf(() => parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, fire_and_forget: true })).code).toBe(
+      'NOT_IMPLEMENTED',
+    );
+  });
+});

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { RiqError } from '../../../lambdas/core/errors.js';
+import type { WorkQueue } from '../../../lambdas/core/ports.js';
+import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
+import { submitRequest, type SubmitDeps } from '../../../lambdas/core/submit.js';
+import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
+
+class RecordingQueue implements Pick<WorkQueue, 'send'> {
+  sent: Array<{ queue: string; token: string }> = [];
+  failNext = false;
+  async send(queue: string, token: string) {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('SQS unavailable');
+    }
+    this.sent.push({ queue, token });
+  }
+}
+
+function setup() {
+  const store = new InMemoryStore();
+  const queue = new RecordingQueue();
+  let n = 0;
+  const failures: string[] = [];
+  const deps: SubmitDeps = {
+    store,
+    queue: queue as unknown as WorkQueue,
+    clock: new FakeClock(),
+    executor: { supports: (op) => op === 'jira.get_task' || op === 'jira.create_task' },
+    config: { retentionDays: 7 },
+    newToken: () => `req_${String(++n).padStart(32, '0')}`,
+    onEnqueueFailure: (token) => failures.push(token),
+  };
+  return { store, queue, deps, failures };
+}
+const cmd = (body: object) => parseSubmitBody(JSON.stringify(body), 10_000);
+const OWNER = 'arn:aws:iam::1:user/a';
+
+describe('submitRequest', () => {
+  it('stores the record queued, then sends its token to the service × priority queue', async () => {
+    const { store, queue, deps } = setup();
+    const res = await submitRequest(deps, cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, priority: 'high' }), OWNER);
+    expect(res).toEqual({ token: res.token, status: 'queued', poll_url: `/api/queue/result/${res.token}`, routing_path: 'QUEUED' });
+    expect((await store.get(res.token))?.status).toBe('queued');
+    expect(queue.sent).toEqual([{ queue: 'jira-high', token: res.token }]);
+  });
+
+  it('gives writes a consistency token and reads none', async () => {
+    const { deps } = setup();
+    const write = await submitRequest(deps, cmd({ operation: 'jira.create_task', payload: { title: 'T', project_id: 'MD' } }), OWNER);
+    const read = await submitRequest(deps, cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' } }), OWNER);
+    expect(write.consistency_token).toMatch(/^cst_[0-9a-f]{32}$/);
+    expect(read.consistency_token).toBeUndefined();
+  });
+
+  it('answers a repeated idempotency key with the first token and stores nothing new', async () => {
+    const { store, queue, deps } = setup();
+    const body = { operation: 'jira.create_task', payload: { title: 'T', project_id: 'MD' }, idempotency_key: 'k1' };
+    const first = await submitRequest(deps, cmd(body), OWNER);
+    const second = await submitRequest(deps, cmd(body), OWNER);
+    expect(second.token).toBe(first.token);
+    expect(second.duplicate).toBe(true);
+    expect(store.records.size).toBe(1);
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it('scopes idempotency keys by caller', async () => {
+    const { store, deps } = setup();
+    const body = { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, idempotency_key: 'k1' };
+    const a = await submitRequest(deps, cmd(body), OWNER);
+    const b = await submitRequest(deps, cmd(body), 'arn:aws:iam::1:user/b');
+    expect(a.token).not.toBe(b.token);
+    expect(store.records.size).toBe(2);
+  });
+
+  it('rejects the same key with another payload as IDEMPOTENCY_CONFLICT', async () => {
+    const { store, deps } = setup();
+    await submitRequest(deps, cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, idempotency_key: 'k' }), OWNER);
+    const err = await submitRequest(
+      deps,
+      cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-2' }, idempotency_key: 'k' }),
+      OWNER,
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RiqError);
+    expect((err as RiqError).code).toBe('IDEMPOTENCY_CONFLICT');
+    expect(store.records.size).toBe(1);
+  });
+
+  it('keeps the stored record and answers 2xx when the queue send fails (the sweeper repairs it)', async () => {
+    const { store, queue, deps, failures } = setup();
+    queue.failNext = true;
+    const res = await submitRequest(deps, cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' } }), OWNER);
+    expect((await store.get(res.token))?.status).toBe('queued');
+    expect(failures).toEqual([res.token]);
+  });
+
+  it('refuses operations the workers cannot run yet, storing nothing', async () => {
+    const { store, deps } = setup();
+    const err = await submitRequest(deps, cmd({ operation: 'jira.add_comment', payload: { task_id: 'MD-1', comment: 'c' } }), OWNER).catch(
+      (e: unknown) => e,
+    );
+    expect((err as RiqError).code).toBe('NOT_IMPLEMENTED');
+    expect(store.records.size).toBe(0);
+  });
+});
