@@ -1,0 +1,119 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { RequestRecord } from '../../../lambdas/core/request-record.js';
+import { newRequestToken } from '../../../lambdas/core/tokens.js';
+import { DynamoRequestStore } from '../../../lambdas/store/dynamo-request-store.js';
+import { createRequestsTable } from '../../../local/resources.js';
+import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
+
+const { client, doc } = localDynamo(inject('dynamoEndpoint'));
+const config = isolatedConfig();
+let tableName: string;
+let store: DynamoRequestStore;
+
+beforeAll(async () => {
+  tableName = await createRequestsTable(client, config);
+  store = new DynamoRequestStore(doc, tableName, 7 * 86400);
+});
+
+function newRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
+  const now = new Date().toISOString();
+  return {
+    token: newRequestToken(),
+    owner: 'arn:aws:iam::1:user/a',
+    operation: 'jira.create_task',
+    service: 'jira',
+    priority: 'normal',
+    payload: { title: 'T', project_id: 'MD', labels: [] },
+    status: 'queued',
+    routing_path: 'QUEUED',
+    attempts: 0,
+    created_at: now,
+    updated_at: now,
+    ...overrides,
+  };
+}
+
+async function itemsWithKeyPrefix(prefix: string): Promise<number> {
+  const out = await doc.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+  return (out.Items ?? []).filter((i) => String(i['pk']).startsWith(prefix)).length;
+}
+
+describe('DynamoRequestStore on DynamoDB Local', () => {
+  it('stores and reads back a record', async () => {
+    const r = newRecord();
+    expect(await store.insert(r)).toEqual({ kind: 'inserted' });
+    expect(await store.get(r.token)).toEqual(r);
+    expect(await store.get(newRequestToken())).toBeUndefined();
+  });
+
+  it('writes one record for ten concurrent submits with the same idempotency key', async () => {
+    const key = { key: `owner\nrace-${Date.now()}`, fingerprint: 'f1' };
+    const records = Array.from({ length: 10 }, () => newRecord());
+    const outcomes = await Promise.all(records.map((r) => store.insert(r, key)));
+    const inserted = outcomes.filter((o) => o.kind === 'inserted');
+    expect(inserted).toHaveLength(1);
+    const winner = records[outcomes.findIndex((o) => o.kind === 'inserted')]!;
+    for (const o of outcomes) if (o.kind === 'duplicate') expect(o.existingToken).toBe(winner.token);
+    const stored = await Promise.all(records.map((r) => store.get(r.token)));
+    expect(stored.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('lets exactly one of several workers claim a request', async () => {
+    const r = newRecord();
+    await store.insert(r);
+    const now = Date.now();
+    const claims = await Promise.all(Array.from({ length: 5 }, () => store.claim(r.token, now, 40)));
+    expect(claims.filter((c) => c.kind === 'claimed')).toHaveLength(1);
+    expect(claims.filter((c) => c.kind === 'busy')).toHaveLength(4);
+    expect((await store.get(r.token))?.attempts).toBe(1);
+  });
+
+  it('lets a new worker take over an expired lease, and the old lease can no longer settle', async () => {
+    const r = newRecord();
+    await store.insert(r);
+    const now = Date.now();
+    const first = await store.claim(r.token, now, 1);
+    expect(first.kind).toBe('claimed');
+    const second = await store.claim(r.token, now + 2_000, 40);
+    expect(second.kind).toBe('claimed');
+    if (first.kind !== 'claimed' || second.kind !== 'claimed') return;
+    expect(await store.complete({ token: r.token, leaseId: first.leaseId }, { stale: true }, now, 1)).toBe(false);
+    expect(await store.complete({ token: r.token, leaseId: second.leaseId }, { key: 'MD-1' }, now, 1)).toBe(true);
+    expect(await store.get(r.token)).toMatchObject({ status: 'completed', result: { key: 'MD-1' }, attempts: 2 });
+  });
+
+  it('never claims a finished request again', async () => {
+    const r = newRecord();
+    await store.insert(r);
+    const c = await store.claim(r.token, Date.now(), 40);
+    if (c.kind !== 'claimed') throw new Error('not claimed');
+    await store.fail({ token: r.token, leaseId: c.leaseId }, { code: 'NOT_FOUND', message: 'x', retryable: false }, Date.now(), 99);
+    expect((await store.claim(r.token, Date.now(), 40)).kind).toBe('finished');
+    expect((await store.claim(newRequestToken(), Date.now(), 40)).kind).toBe('missing');
+  });
+
+  it('releases for retry, marks dead without expiry, and re-claims a dead request', async () => {
+    const r = newRecord();
+    await store.insert(r);
+    const err = { code: 'SERVICE_UNAVAILABLE' as const, message: 'down', retryable: true };
+    const c1 = await store.claim(r.token, Date.now(), 40);
+    if (c1.kind !== 'claimed') throw new Error('not claimed');
+    expect(await store.release({ token: r.token, leaseId: c1.leaseId }, err, Date.now())).toBe(true);
+    expect(await store.get(r.token)).toMatchObject({ status: 'queued', error: err });
+    const c2 = await store.claim(r.token, Date.now(), 40);
+    if (c2.kind !== 'claimed') throw new Error('not claimed');
+    expect(await store.markDead({ token: r.token, leaseId: c2.leaseId }, err, Date.now())).toBe(true);
+    const dead = await store.get(r.token);
+    expect(dead?.status).toBe('dead');
+    expect(dead?.expires_at).toBeUndefined();
+    expect(await store.countByStatus('dead')).toBeGreaterThanOrEqual(1);
+    expect((await store.claim(r.token, Date.now(), 40)).kind).toBe('claimed');
+  });
+
+  it('keeps idempotency keys as separate items', async () => {
+    const before = await itemsWithKeyPrefix('IDEM#');
+    await store.insert(newRecord(), { key: `owner\nk-${Date.now()}`, fingerprint: 'f' });
+    expect(await itemsWithKeyPrefix('IDEM#')).toBe(before + 1);
+  });
+});

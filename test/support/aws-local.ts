@@ -1,0 +1,23 @@
+/** SDK clients pointed at the emulators the integration setup started, and a fresh config per test file. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { randomBytes } from 'node:crypto';
+import { resolveConfig, type RiqConfig, type RiqConfigOverrides } from '../../lib/config/riq-config.js';
+
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export function localDynamo(endpoint: string) {
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return { client, doc };
+}
+
+export function localSqs(endpoint: string): SQSClient {
+  return new SQSClient({ endpoint, region: 'us-east-1', credentials });
+}
+
+/** A config whose names no other test file uses. */
+export function isolatedConfig(overrides: RiqConfigOverrides = {}): RiqConfig {
+  return resolveConfig({ ...overrides, namePrefix: `t${randomBytes(4).toString('hex')}` });
+}
