@@ -26,6 +26,8 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           globalSetup: ['test/e2e/global-setup.ts'],
+          // One shared stack and simulator: files run one after another so faults do not leak.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -9,10 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolveConfig, type RiqConfig } from '../lib/config/riq-config.js';
+import { READY_PREFIX, type StackInfo } from './ready-line.js';
 import { startLocalStack, type AtlassianTarget } from './stack.js';
-
-/** The line tests and scripts read to find the stack's endpoints. */
-export const READY_PREFIX = 'RIQ_READY ';
 
 function loadConfig(): RiqConfig {
   const path = process.env['RIQ_CONFIG'];
@@ -80,18 +78,16 @@ async function main(): Promise<void> {
   curl -s -X POST ${stack.url}/api/queue/submit -H 'content-type: application/json' \\
     -d '{"operation":"jira.create_task","payload":{"title":"Hello from RIQ","project_id":"MD"}}'
   curl -s '${stack.url}/api/queue/result/<token>?wait=10'`);
-  console.log(
-    READY_PREFIX +
-      JSON.stringify({
-        url: stack.url,
-        dynamoEndpoint: stack.dynamoEndpoint,
-        sqsEndpoint: stack.sqsEndpoint,
-        simulatorUrl: stack.simulatorUrl ?? null,
-        tableName: stack.tableName,
-        queueUrls: stack.queueUrls,
-        deadLetterQueueUrls: stack.deadLetterQueueUrls,
-      }),
-  );
+  const info: StackInfo = {
+    url: stack.url,
+    dynamoEndpoint: stack.dynamoEndpoint,
+    sqsEndpoint: stack.sqsEndpoint,
+    simulatorUrl: stack.simulatorUrl ?? null,
+    tableName: stack.tableName,
+    queueUrls: stack.queueUrls,
+    deadLetterQueueUrls: stack.deadLetterQueueUrls,
+  };
+  console.log(READY_PREFIX + JSON.stringify(info));
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,48 @@
+/** Looks inside the local stack's DynamoDB table and queues, as an operator with the console would. */
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { StackInfo } from '../../local/ready-line.js';
+import type { QueueKey } from '../../lib/config/resources.js';
+import { localDynamo, localSqs } from './aws-local.js';
+
+export class StackInspector {
+  private readonly dynamo;
+  private readonly sqs;
+
+  constructor(private readonly stack: StackInfo) {
+    this.dynamo = localDynamo(stack.dynamoEndpoint).doc;
+    this.sqs = localSqs(stack.sqsEndpoint);
+  }
+
+  /** Every item in the requests table (records and idempotency keys). */
+  async itemCount(): Promise<number> {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.dynamo.send(
+        new ScanCommand({ TableName: this.stack.tableName, Select: 'COUNT', ConsistentRead: true, ExclusiveStartKey: start }),
+      );
+      count += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+
+  /** Tokens of the messages now in a dead-letter queue (received and left to reappear). */
+  async deadLetterTokens(key: QueueKey): Promise<string[]> {
+    const tokens: string[] = [];
+    for (;;) {
+      const out = await this.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.stack.deadLetterQueueUrls[key],
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          VisibilityTimeout: 2,
+        }),
+      );
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) return tokens;
+      for (const m of messages) tokens.push(String((JSON.parse(m.Body ?? '{}') as { token?: string }).token));
+    }
+  }
+}
