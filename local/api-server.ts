@@ -61,7 +61,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     if (!route) {
       // API Gateway answers unknown resources and methods with 403 Missing Authentication Token.
       const code = candidates.length > 0 ? 405 : 404;
-      send(res, code, { error: { code: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}`, retryable: false } });
+      send(res, code, {
+        error: { code: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}`, retryable: false },
+      });
       return;
     }
     const body = await readBody(req);
@@ -70,10 +72,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       return;
     }
     const match = route.pattern.exec(url.pathname);
-    const pathParameters = Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(match?.[i + 1] ?? '')]));
+    const pathParameters = Object.fromEntries(
+      route.params.map((p, i) => [p, decodeURIComponent(match?.[i + 1] ?? '')]),
+    );
     const event = toEvent(req, url, route, pathParameters, body);
-    const result = await options.handlers[route.fn](event, lambdaContext(`riq-${route.fn}`, options.timeouts[route.fn]));
-    res.writeHead(result.statusCode, { 'content-type': 'application/json', ...(result.headers as Record<string, string>) });
+    const result = await options.handlers[route.fn](
+      event,
+      lambdaContext(`riq-${route.fn}`, options.timeouts[route.fn]),
+    );
+    res.writeHead(result.statusCode, {
+      'content-type': 'application/json',
+      ...(result.headers as Record<string, string>),
+    });
     res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
   }
 

@@ -78,7 +78,10 @@ export class EventSourceMapping {
     const records = messages.map((m) => toRecord(m, o.queueArn));
     let failed: Set<string>;
     try {
-      const response = await o.handler({ Records: records }, lambdaContext(o.functionName, o.functionTimeoutSeconds));
+      const response = await o.handler(
+        { Records: records },
+        lambdaContext(o.functionName, o.functionTimeoutSeconds),
+      );
       failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (err) {
       // An invocation error: Lambda deletes nothing; the batch returns after its visibility timeout.

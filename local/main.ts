@@ -19,7 +19,7 @@ function loadConfig(): RiqConfig {
   try {
     overrides = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`RIQ_CONFIG=${path}: cannot read it as JSON (${String(err)})`);
+    throw new Error(`RIQ_CONFIG=${path}: cannot read it as JSON (${String(err)})`, { cause: err });
   }
   return resolveConfig({ stage: 'local', namePrefix: 'riq', ...(overrides as object) });
 }
@@ -32,7 +32,9 @@ function atlassianTarget(): AtlassianTarget | undefined {
   const email = process.env['ATLASSIAN_EMAIL'];
   const apiToken = process.env['ATLASSIAN_API_TOKEN'];
   if (!email || !apiToken) {
-    throw new Error('ATLASSIAN_SITE_URL/JIRA_BASE_URL is set: ATLASSIAN_EMAIL and ATLASSIAN_API_TOKEN are required too');
+    throw new Error(
+      'ATLASSIAN_SITE_URL/JIRA_BASE_URL is set: ATLASSIAN_EMAIL and ATLASSIAN_API_TOKEN are required too',
+    );
   }
   return { jiraBaseUrl: jira, confluenceBaseUrl: confluence ?? `${jira}/wiki`, email, apiToken };
 }

@@ -78,7 +78,10 @@ export async function createWorkQueues(client: SQSClient, config: RiqConfig): Pr
     const url = await createQueue(client, queueName(config, key), {
       VisibilityTimeout: String(queueVisibilityTimeoutSeconds(config)),
       MessageRetentionPeriod: String(messageRetentionSeconds(config)),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: config.retry.maxAttempts }),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: dlqArn,
+        maxReceiveCount: config.retry.maxAttempts,
+      }),
     });
     out.queueUrls[key] = url;
     out.deadLetterQueueUrls[key] = dlqUrl;
@@ -87,14 +90,20 @@ export async function createWorkQueues(client: SQSClient, config: RiqConfig): Pr
   return out;
 }
 
-async function createQueue(client: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
+async function createQueue(
+  client: SQSClient,
+  name: string,
+  attributes: Record<string, string>,
+): Promise<string> {
   const out = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
   if (!out.QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);
   return out.QueueUrl;
 }
 
 async function queueArn(client: SQSClient, url: string): Promise<string> {
-  const out = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  const out = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+  );
   const arn = out.Attributes?.['QueueArn'];
   if (!arn) throw new Error(`no QueueArn for ${url}`);
   return arn;

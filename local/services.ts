@@ -80,7 +80,11 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
         await client.send(new ListTablesCommand({}));
         break;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not start in 60 s: ${String(err)}\n${output.join('\n')}`);
+        if (Date.now() > deadline) {
+          throw new Error(`DynamoDB Local did not start in 60 s: ${String(err)}\n${output.join('\n')}`, {
+            cause: err,
+          });
+        }
         await new Promise((r) => setTimeout(r, 200));
       }
     }

@@ -62,14 +62,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       startDynamoDbLocal(options.dataDir ? { dataDir: options.dataDir } : {}),
       startSqsEmulator(),
     ]);
-    stoppers.push(() => dynamo!.stop(), () => sqs!.stop());
-    log(`DynamoDB Local at ${dynamo!.endpoint}${options.dataDir ? ` (data in ${options.dataDir})` : ' (in memory)'}`);
+    stoppers.push(
+      () => dynamo!.stop(),
+      () => sqs!.stop(),
+    );
+    log(
+      `DynamoDB Local at ${dynamo!.endpoint}${options.dataDir ? ` (data in ${options.dataDir})` : ' (in memory)'}`,
+    );
     log(`SQS emulator at ${sqs!.endpoint}`);
 
     let atlassian = options.atlassian;
     let simulatorUrl: string | undefined;
     if (!atlassian) {
-      const sim = await startAtlassianSimulator({ port: options.simulatorPort ?? 0, ...SIMULATOR_CREDENTIALS });
+      const sim = await startAtlassianSimulator({
+        port: options.simulatorPort ?? 0,
+        ...SIMULATOR_CREDENTIALS,
+      });
       stoppers.push(() => sim.stop());
       simulatorUrl = sim.url;
       atlassian = { jiraBaseUrl: sim.url, confluenceBaseUrl: `${sim.url}/wiki`, ...SIMULATOR_CREDENTIALS };

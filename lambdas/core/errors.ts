@@ -80,11 +80,10 @@ export class NotFoundError extends RiqError {
 export class IdempotencyConflictError extends RiqError {
   override readonly name = 'IdempotencyConflictError';
   constructor(idempotencyKey: string, existingToken: string) {
-    super(
-      'IDEMPOTENCY_CONFLICT',
-      'idempotency_key was already used with a different operation or payload',
-      { idempotency_key: idempotencyKey, token: existingToken },
-    );
+    super('IDEMPOTENCY_CONFLICT', 'idempotency_key was already used with a different operation or payload', {
+      idempotency_key: idempotencyKey,
+      token: existingToken,
+    });
   }
 }
 

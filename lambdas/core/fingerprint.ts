@@ -2,7 +2,9 @@
 import { createHash } from 'node:crypto';
 
 export function fingerprint(operation: string, payload: unknown): string {
-  return createHash('sha256').update(canonicalJson([operation, payload])).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson([operation, payload]))
+    .digest('hex');
 }
 
 function canonicalJson(value: unknown): string {

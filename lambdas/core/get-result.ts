@@ -39,12 +39,14 @@ export async function getResult(
   deps: ResultDeps,
   input: { token: string; owner: string; waitSeconds: number },
 ): Promise<ResultResponse> {
-  if (!isRequestToken(input.token)) throw ValidationError.forField('token', 'must be a request token like req_<32 hex>');
+  if (!isRequestToken(input.token))
+    throw ValidationError.forField('token', 'must be a request token like req_<32 hex>');
   const deadline = deps.clock.now() + Math.min(input.waitSeconds, deps.longPollCapSeconds) * 1000;
   let interval = 100;
   for (;;) {
     const record = await deps.store.get(input.token);
-    if (!record || record.owner !== input.owner) throw new NotFoundError(`no request ${input.token}`, { field: 'token' });
+    if (!record || record.owner !== input.owner)
+      throw new NotFoundError(`no request ${input.token}`, { field: 'token' });
     const remaining = deadline - deps.clock.now();
     if (isTerminal(record.status) || remaining <= 0) return view(record);
     await deps.sleep(Math.min(interval, remaining));

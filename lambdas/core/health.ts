@@ -35,7 +35,12 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
         PRIORITIES.map(async (priority) => {
           const key = queueKey(service, priority);
           const [depth, dlq] = await Promise.all([deps.queue.depth(key), deps.queue.deadLetterDepth(key)]);
-          queues[priority] = { visible: depth.visible, in_flight: depth.inFlight, delayed: depth.delayed, dead_letter_queue: dlq };
+          queues[priority] = {
+            visible: depth.visible,
+            in_flight: depth.inFlight,
+            delayed: depth.delayed,
+            dead_letter_queue: dlq,
+          };
           if (dlq > 0) reasons.push(`${dlq} message(s) in the ${key} dead-letter queue`);
         }),
       );

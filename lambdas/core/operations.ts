@@ -7,15 +7,16 @@ import type { Service } from '../../lib/config/riq-config.js';
 
 const issueIdOrKey = z
   .string()
-  .regex(/^([A-Z][A-Z0-9_]{0,49}-[1-9][0-9]{0,9}|[1-9][0-9]{0,17})$/, 'must be an issue key like MD-123 or a numeric id');
+  .regex(
+    /^([A-Z][A-Z0-9_]{0,49}-[1-9][0-9]{0,9}|[1-9][0-9]{0,17})$/,
+    'must be an issue key like MD-123 or a numeric id',
+  );
 const projectKey = z.string().regex(/^[A-Z][A-Z0-9_]{0,49}$/, 'must be a project key like MD');
 const spaceKey = z.string().regex(/^~?[A-Za-z0-9_]{1,255}$/, 'must be a space key like MD');
 const pageId = z.string().regex(/^[1-9][0-9]{0,19}$/, 'must be a numeric page id');
 const title = z.string().trim().min(1, 'must not be empty').max(255);
 const text = (max: number) => z.string().max(max);
-const labels = z
-  .array(z.string().regex(/^[^\s]{1,255}$/, 'labels may not contain spaces'))
-  .max(50);
+const labels = z.array(z.string().regex(/^[^\s]{1,255}$/, 'labels may not contain spaces')).max(50);
 
 export const PAYLOAD_SCHEMAS = {
   'jira.get_task': z.strictObject({ task_id: issueIdOrKey }),
@@ -37,7 +38,10 @@ export const PAYLOAD_SCHEMAS = {
       message: 'at least one of title, description, labels is required',
       path: ['title'],
     }),
-  'jira.transition_task': z.strictObject({ task_id: issueIdOrKey, target_status: z.string().min(1).max(255) }),
+  'jira.transition_task': z.strictObject({
+    task_id: issueIdOrKey,
+    target_status: z.string().min(1).max(255),
+  }),
   'jira.add_comment': z.strictObject({ task_id: issueIdOrKey, comment: z.string().min(1).max(32_000) }),
   'jira.search_tasks': z.strictObject({
     jql: z.string().trim().min(1).max(4_000),
@@ -50,7 +54,11 @@ export const PAYLOAD_SCHEMAS = {
     space_id: spaceKey,
     parent_id: pageId.optional(),
   }),
-  'confluence.update_page': z.strictObject({ page_id: pageId, content: text(100_000), title: title.optional() }),
+  'confluence.update_page': z.strictObject({
+    page_id: pageId,
+    content: text(100_000),
+    title: title.optional(),
+  }),
   'confluence.search_pages': z.strictObject({
     query: z.string().trim().min(1).max(500),
     space_id: spaceKey.optional(),

@@ -19,8 +19,7 @@ export interface IdempotencyClaim {
 }
 
 export type InsertOutcome =
-  | { kind: 'inserted' }
-  | { kind: 'duplicate'; existingToken: string; fingerprint: string };
+  { kind: 'inserted' } | { kind: 'duplicate'; existingToken: string; fingerprint: string };
 
 export type ClaimOutcome =
   | { kind: 'claimed'; record: RequestRecord; leaseId: string }
@@ -67,5 +66,9 @@ export interface WorkQueue {
 /** Executes one operation against Atlassian; throws UpstreamError (or ValidationError) on failure. */
 export interface OperationExecutor {
   supports(operation: OperationName): boolean;
-  execute(operation: OperationName, payload: Record<string, unknown>, context: { token: string }): Promise<unknown>;
+  execute(
+    operation: OperationName,
+    payload: Record<string, unknown>,
+    context: { token: string },
+  ): Promise<unknown>;
 }

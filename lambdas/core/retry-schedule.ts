@@ -8,7 +8,11 @@ export interface RetryPolicy {
   maxDelaySeconds: number;
 }
 
-export function retryDelaySeconds(policy: RetryPolicy, failedAttempt: number, random: () => number = Math.random): number {
+export function retryDelaySeconds(
+  policy: RetryPolicy,
+  failedAttempt: number,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.max(0, failedAttempt - 1);
   const step = Math.min(policy.maxDelaySeconds, policy.baseDelaySeconds * 2 ** exponent);
   const jittered = step + random() * step;

@@ -35,11 +35,19 @@ export interface SubmitResponse {
   duplicate?: boolean;
 }
 
-export async function submitRequest(deps: SubmitDeps, command: SubmitCommand, owner: string): Promise<SubmitResponse> {
+export async function submitRequest(
+  deps: SubmitDeps,
+  command: SubmitCommand,
+  owner: string,
+): Promise<SubmitResponse> {
   if (!deps.executor.supports(command.operation)) {
-    throw new RiqError('NOT_IMPLEMENTED', `operation ${command.operation} is not supported by this version of RIQ yet`, {
-      field: 'operation',
-    });
+    throw new RiqError(
+      'NOT_IMPLEMENTED',
+      `operation ${command.operation} is not supported by this version of RIQ yet`,
+      {
+        field: 'operation',
+      },
+    );
   }
   const now = deps.clock.now();
   const token = (deps.newToken ?? newRequestToken)();
@@ -62,7 +70,10 @@ export async function submitRequest(deps: SubmitDeps, command: SubmitCommand, ow
 
   const claim =
     command.idempotencyKey !== undefined
-      ? { key: `${owner}\n${command.idempotencyKey}`, fingerprint: fingerprint(command.operation, command.payload) }
+      ? {
+          key: `${owner}\n${command.idempotencyKey}`,
+          fingerprint: fingerprint(command.operation, command.payload),
+        }
       : undefined;
   const outcome = await deps.store.insert(record, claim);
   if (outcome.kind === 'duplicate') {
@@ -72,10 +83,14 @@ export async function submitRequest(deps: SubmitDeps, command: SubmitCommand, ow
     const existing = await deps.store.get(outcome.existingToken);
     if (!existing) {
       // The key's record was purged or expired while its key lives on: say so rather than guess.
-      throw new RiqError('IDEMPOTENCY_CONFLICT', 'idempotency_key belongs to a request that no longer exists', {
-        idempotency_key: command.idempotencyKey,
-        token: outcome.existingToken,
-      });
+      throw new RiqError(
+        'IDEMPOTENCY_CONFLICT',
+        'idempotency_key belongs to a request that no longer exists',
+        {
+          idempotency_key: command.idempotencyKey,
+          token: outcome.existingToken,
+        },
+      );
     }
     return { ...responseFor(existing), duplicate: true };
   }

@@ -20,7 +20,8 @@ export function optionalEnv(name: string): string | undefined {
 export function readSettings(): RiqConfig {
   const raw = requiredEnv(RUNTIME_ENV.settings);
   const parsed = riqConfigSchema.safeParse(JSON.parse(raw));
-  if (!parsed.success) throw new Error(`${RUNTIME_ENV.settings} is not a valid RIQ config: ${parsed.error.message}`);
+  if (!parsed.success)
+    throw new Error(`${RUNTIME_ENV.settings} is not a valid RIQ config: ${parsed.error.message}`);
   return parsed.data;
 }
 

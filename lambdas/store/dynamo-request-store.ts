@@ -83,7 +83,11 @@ export class DynamoRequestStore implements RequestStore {
         const reasons = err.CancellationReasons ?? [];
         if (reasons[0]?.Code === 'ConditionalCheckFailed') {
           const existing = await this.client.send(
-            new GetCommand({ TableName: this.tableName, Key: idempotencyKey(idempotency.key), ConsistentRead: true }),
+            new GetCommand({
+              TableName: this.tableName,
+              Key: idempotencyKey(idempotency.key),
+              ConsistentRead: true,
+            }),
           );
           if (existing.Item) {
             return {
@@ -151,11 +155,21 @@ export class DynamoRequestStore implements RequestStore {
   }
 
   complete(lease: Lease, result: unknown, now: number, expiresAt: number): Promise<boolean> {
-    return this.settle(lease, 'completed', now, { result, completed_at: new Date(now).toISOString(), expires_at: expiresAt }, ['error']);
+    return this.settle(
+      lease,
+      'completed',
+      now,
+      { result, completed_at: new Date(now).toISOString(), expires_at: expiresAt },
+      ['error'],
+    );
   }
 
   fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<boolean> {
-    return this.settle(lease, 'failed', now, { error, completed_at: new Date(now).toISOString(), expires_at: expiresAt });
+    return this.settle(lease, 'failed', now, {
+      error,
+      completed_at: new Date(now).toISOString(),
+      expires_at: expiresAt,
+    });
   }
 
   release(lease: Lease, error: ErrorBody, now: number): Promise<boolean> {
@@ -196,8 +210,18 @@ export class DynamoRequestStore implements RequestStore {
     set: Record<string, unknown>,
     remove: string[] = [],
   ): Promise<boolean> {
-    const names: Record<string, string> = { '#status': 'status', '#lease_id': 'lease_id', '#lease_exp': 'lease_expires_at', '#updated': 'updated_at' };
-    const values: Record<string, unknown> = { ':status': status, ':lease': lease.leaseId, ':processing': 'processing', ':iso': new Date(now).toISOString() };
+    const names: Record<string, string> = {
+      '#status': 'status',
+      '#lease_id': 'lease_id',
+      '#lease_exp': 'lease_expires_at',
+      '#updated': 'updated_at',
+    };
+    const values: Record<string, unknown> = {
+      ':status': status,
+      ':lease': lease.leaseId,
+      ':processing': 'processing',
+      ':iso': new Date(now).toISOString(),
+    };
     const sets = ['#status = :status', '#updated = :iso'];
     Object.entries(set).forEach(([field, value], i) => {
       names[`#f${i}`] = field;

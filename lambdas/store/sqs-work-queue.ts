@@ -22,7 +22,9 @@ export class SqsWorkQueue implements WorkQueue {
 
   async send(queue: QueueKey, token: string): Promise<void> {
     const body: WorkMessage = { token };
-    await this.client.send(new SendMessageCommand({ QueueUrl: this.url(queue), MessageBody: JSON.stringify(body) }));
+    await this.client.send(
+      new SendMessageCommand({ QueueUrl: this.url(queue), MessageBody: JSON.stringify(body) }),
+    );
   }
 
   async changeVisibility(queue: QueueKey, receiptHandle: string, seconds: number): Promise<void> {
@@ -48,14 +50,20 @@ export class SqsWorkQueue implements WorkQueue {
     const url = this.deadLetterQueueUrls[queue];
     if (!url) throw new Error(`no dead-letter queue URL configured for ${queue}`);
     const a = await this.attributes(url);
-    return Number(a['ApproximateNumberOfMessages'] ?? 0) + Number(a['ApproximateNumberOfMessagesNotVisible'] ?? 0);
+    return (
+      Number(a['ApproximateNumberOfMessages'] ?? 0) + Number(a['ApproximateNumberOfMessagesNotVisible'] ?? 0)
+    );
   }
 
   private async attributes(url: string): Promise<Record<string, string>> {
     const out = await this.client.send(
       new GetQueueAttributesCommand({
         QueueUrl: url,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ],
       }),
     );
     return out.Attributes ?? {};

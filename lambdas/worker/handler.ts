@@ -25,7 +25,10 @@ const deps: ProcessDeps = {
   executor: new AtlassianExecutor({
     jiraBaseUrl,
     confluenceBaseUrl: optionalEnv(RUNTIME_ENV.confluenceBaseUrl) ?? `${jiraBaseUrl}/wiki`,
-    auth: { email: requiredEnv(RUNTIME_ENV.atlassianEmail), apiToken: requiredEnv(RUNTIME_ENV.atlassianApiToken) },
+    auth: {
+      email: requiredEnv(RUNTIME_ENV.atlassianEmail),
+      apiToken: requiredEnv(RUNTIME_ENV.atlassianApiToken),
+    },
     timeoutMs: settings.upstream.timeoutMs,
   }),
   clock: systemClock,

@@ -50,17 +50,28 @@ describe('failures', () => {
   });
 
   it('a non-retryable failure ends failed at once and never reaches the DLQ', async () => {
-    const sub = await api.submit({ operation: 'jira.get_task', payload: { task_id: 'MD-424242' }, priority: 'normal' });
+    const sub = await api.submit({
+      operation: 'jira.get_task',
+      payload: { task_id: 'MD-424242' },
+      priority: 'normal',
+    });
     const token = String(sub.body['token']);
     const failed = await api.waitFor(token);
-    expect(failed.body).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'NOT_FOUND', retryable: false } });
+    expect(failed.body).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: { code: 'NOT_FOUND', retryable: false },
+    });
     expect(await callTimes('/rest/api/3/issue/MD-424242')).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await inspect.deadLetterTokens('jira-normal')).not.toContain(token);
   });
 
   it('Atlassian’s validation error on create is returned with its field', async () => {
-    const sub = await api.submit({ operation: 'jira.create_task', payload: { title: 'x', project_id: 'NOPE' } });
+    const sub = await api.submit({
+      operation: 'jira.create_task',
+      payload: { title: 'x', project_id: 'NOPE' },
+    });
     const failed = await api.waitFor(String(sub.body['token']));
     expect(failed.body['status']).toBe('failed');
     expect(failed.body['error']).toMatchObject({ code: 'VALIDATION_ERROR', retryable: false });

@@ -20,12 +20,22 @@ export async function setup(project: TestProject): Promise<void> {
   mkdirSync('.riq-local', { recursive: true });
   const log = createWriteStream('.riq-local/e2e-stack.log');
   child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-    env: { ...process.env, RIQ_PORT: '0', SIM_PORT: '0', RIQ_DATA_DIR: 'memory', ATLASSIAN_SITE_URL: '', JIRA_BASE_URL: '' },
+    env: {
+      ...process.env,
+      RIQ_PORT: '0',
+      SIM_PORT: '0',
+      RIQ_DATA_DIR: 'memory',
+      ATLASSIAN_SITE_URL: '',
+      JIRA_BASE_URL: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr?.pipe(log);
   const info = await new Promise<StackInfo>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('local stack did not start in 90 s; see .riq-local/e2e-stack.log')), 90_000);
+    const timer = setTimeout(
+      () => fail(new Error('local stack did not start in 90 s; see .riq-local/e2e-stack.log')),
+      90_000,
+    );
     let buffered = '';
     child!.stdout!.on('data', (chunk: Buffer) => {
       log.write(chunk);
@@ -36,7 +46,9 @@ export async function setup(project: TestProject): Promise<void> {
         ok(JSON.parse(line.slice(READY_PREFIX.length)) as StackInfo);
       }
     });
-    child!.once('exit', (code) => fail(new Error(`local stack exited with ${code}; see .riq-local/e2e-stack.log`)));
+    child!.once('exit', (code) =>
+      fail(new Error(`local stack exited with ${code}; see .riq-local/e2e-stack.log`)),
+    );
   });
   project.provide('stack', info);
 }

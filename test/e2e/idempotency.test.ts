@@ -11,7 +11,11 @@ const sim = new SimulatorControl(stack.simulatorUrl ?? '');
 describe('idempotent submit', () => {
   it('ten concurrent submits with one key get one token, one record and one Jira issue', async () => {
     const key = `race-${Date.now()}`;
-    const body = { operation: 'jira.create_task', payload: { title: `Idempotent ${key}`, project_id: 'RIQ' }, idempotency_key: key };
+    const body = {
+      operation: 'jira.create_task',
+      payload: { title: `Idempotent ${key}`, project_id: 'RIQ' },
+      idempotency_key: key,
+    };
     const before = await inspect.itemCount();
     const issuesBefore = (await sim.stats()).created.issues;
     const answers = await Promise.all(Array.from({ length: 10 }, () => api.submit(body)));
@@ -27,12 +31,23 @@ describe('idempotent submit', () => {
 
   it('the same key with another payload is a 409 IDEMPOTENCY_CONFLICT', async () => {
     const key = `conflict-${Date.now()}`;
-    const first = await api.submit({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, idempotency_key: key });
+    const first = await api.submit({
+      operation: 'jira.get_task',
+      payload: { task_id: 'MD-1' },
+      idempotency_key: key,
+    });
     expect(first.status).toBe(200);
     const before = await inspect.itemCount();
-    const second = await api.submit({ operation: 'jira.get_task', payload: { task_id: 'MD-2' }, idempotency_key: key });
+    const second = await api.submit({
+      operation: 'jira.get_task',
+      payload: { task_id: 'MD-2' },
+      idempotency_key: key,
+    });
     expect(second.status).toBe(409);
-    expect(second.body['error']).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', details: { token: first.body['token'] } });
+    expect(second.body['error']).toMatchObject({
+      code: 'IDEMPOTENCY_CONFLICT',
+      details: { token: first.body['token'] },
+    });
     expect(await inspect.itemCount()).toBe(before);
   });
 });

@@ -12,9 +12,15 @@ describe('priorities', () => {
   it('a high request submitted behind a low backlog completes before the backlog drains', async () => {
     await sim.setLatency(150);
     const lows = await Promise.all(
-      Array.from({ length: 24 }, () => api.submit({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, priority: 'low' })),
+      Array.from({ length: 24 }, () =>
+        api.submit({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, priority: 'low' }),
+      ),
     );
-    const high = await api.submit({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, priority: 'high' });
+    const high = await api.submit({
+      operation: 'jira.get_task',
+      payload: { task_id: 'MD-1' },
+      priority: 'high',
+    });
 
     const highDone = await api.waitFor(String(high.body['token']));
     expect(highDone.body['status']).toBe('completed');

@@ -8,7 +8,12 @@ describe('the request path through the local stack', () => {
   it('creates a Jira issue through the queue, then reads it back through the queue', async () => {
     const created = await api.submit({
       operation: 'jira.create_task',
-      payload: { title: 'Walking skeleton', project_id: 'MD', description: 'made by the e2e test', labels: ['e2e'] },
+      payload: {
+        title: 'Walking skeleton',
+        project_id: 'MD',
+        description: 'made by the e2e test',
+        labels: ['e2e'],
+      },
     });
     expect(created.status).toBe(200);
     expect(created.body).toMatchObject({ status: 'queued', routing_path: 'QUEUED' });
@@ -35,7 +40,10 @@ describe('the request path through the local stack', () => {
   });
 
   it('long-poll returns as soon as the result lands, not at the end of the wait', async () => {
-    const sub = await api.submit({ operation: 'jira.create_task', payload: { title: 'Long poll', project_id: 'MD' } });
+    const sub = await api.submit({
+      operation: 'jira.create_task',
+      payload: { title: 'Long poll', project_id: 'MD' },
+    });
     const started = Date.now();
     const answer = await api.result(String(sub.body['token']), 20);
     const elapsed = Date.now() - started;

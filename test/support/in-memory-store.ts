@@ -1,7 +1,13 @@
 /** A RequestStore in memory with the same conditional semantics as DynamoRequestStore (for unit tests). */
 import { randomUUID } from 'node:crypto';
 import type { ErrorBody } from '../../lambdas/core/errors.js';
-import type { ClaimOutcome, IdempotencyClaim, InsertOutcome, Lease, RequestStore } from '../../lambdas/core/ports.js';
+import type {
+  ClaimOutcome,
+  IdempotencyClaim,
+  InsertOutcome,
+  Lease,
+  RequestStore,
+} from '../../lambdas/core/ports.js';
 import type { RequestRecord, Status } from '../../lambdas/core/request-record.js';
 
 export class InMemoryStore implements RequestStore {
@@ -11,7 +17,8 @@ export class InMemoryStore implements RequestStore {
   async insert(record: RequestRecord, idem?: IdempotencyClaim): Promise<InsertOutcome> {
     if (idem) {
       const existing = this.keys.get(idem.key);
-      if (existing) return { kind: 'duplicate', existingToken: existing.token, fingerprint: existing.fingerprint };
+      if (existing)
+        return { kind: 'duplicate', existingToken: existing.token, fingerprint: existing.fingerprint };
       this.keys.set(idem.key, { token: record.token, fingerprint: idem.fingerprint });
     }
     if (this.records.has(record.token)) throw new Error('duplicate token');
@@ -32,7 +39,11 @@ export class InMemoryStore implements RequestStore {
     const expired = r.status === 'processing' && (r.lease_expires_at ?? 0) < now;
     if (r.status === 'queued' || r.status === 'dead' || expired) {
       const leaseId = randomUUID();
-      Object.assign(r, { status: 'processing', lease_id: leaseId, lease_expires_at: now + leaseSeconds * 1000 });
+      Object.assign(r, {
+        status: 'processing',
+        lease_id: leaseId,
+        lease_expires_at: now + leaseSeconds * 1000,
+      });
       r.attempts += 1;
       return { kind: 'claimed', record: (await this.get(token))!, leaseId };
     }
@@ -40,7 +51,12 @@ export class InMemoryStore implements RequestStore {
     return { kind: 'finished', record: (await this.get(token))! };
   }
 
-  private settle(lease: Lease, status: Status, fields: Partial<RequestRecord>, remove: (keyof RequestRecord)[] = []) {
+  private settle(
+    lease: Lease,
+    status: Status,
+    fields: Partial<RequestRecord>,
+    remove: (keyof RequestRecord)[] = [],
+  ) {
     const r = this.records.get(lease.token);
     if (!r || r.status !== 'processing' || r.lease_id !== lease.leaseId) return Promise.resolve(false);
     Object.assign(r, fields, { status });

@@ -14,7 +14,12 @@ export class RiqHttp {
     return new RiqHttp(this.baseUrl, caller);
   }
 
-  async raw(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  async raw(
+    method: string,
+    path: string,
+    body?: string | Buffer,
+    headers: Record<string, string> = {},
+  ): Promise<HttpAnswer> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: {
@@ -49,7 +54,8 @@ export class RiqHttp {
       const left = Math.ceil((deadline - Date.now()) / 1000);
       const answer = await this.result(token, Math.max(0, Math.min(25, left)));
       const status = answer.body['status'];
-      if (['completed', 'failed', 'dead', 'cached'].includes(String(status)) || Date.now() >= deadline) return answer;
+      if (['completed', 'failed', 'dead', 'cached'].includes(String(status)) || Date.now() >= deadline)
+        return answer;
     }
   }
 }

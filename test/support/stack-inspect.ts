@@ -20,7 +20,12 @@ export class StackInspector {
     let start: Record<string, unknown> | undefined;
     do {
       const out = await this.dynamo.send(
-        new ScanCommand({ TableName: this.stack.tableName, Select: 'COUNT', ConsistentRead: true, ExclusiveStartKey: start }),
+        new ScanCommand({
+          TableName: this.stack.tableName,
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
       );
       count += out.Count ?? 0;
       start = out.LastEvaluatedKey;

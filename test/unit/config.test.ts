@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, resolveConfig } from '../../lib/config/riq-config.js';
-import { queueName, deadLetterQueueName, reservedConcurrency, queueVisibilityTimeoutSeconds } from '../../lib/config/resources.js';
+import {
+  queueName,
+  deadLetterQueueName,
+  reservedConcurrency,
+  queueVisibilityTimeoutSeconds,
+} from '../../lib/config/resources.js';
 import { queueKeyFromArn } from '../../lambdas/worker/message-actions.js';
 import { allQueueKeys } from '../../lib/config/resources.js';
 
@@ -24,7 +29,9 @@ describe('config', () => {
   });
 
   it('rejects an impossible config with the field’s path', () => {
-    expect(() => resolveConfig({ services: { jira: { concurrency: { low: 1 } } } })).toThrow(/services\.jira\.concurrency\.low/);
+    expect(() => resolveConfig({ services: { jira: { concurrency: { low: 1 } } } })).toThrow(
+      /services\.jira\.concurrency\.low/,
+    );
     expect(() => resolveConfig({ retry: { maxDelaySeconds: 0 } })).toThrow(/retry\.maxDelaySeconds/);
     expect(() => resolveConfig({ api: { longPollCapSeconds: 60 } })).toThrow(/api\.longPollCapSeconds/);
   });
@@ -37,7 +44,11 @@ describe('config', () => {
   });
 
   it('maps an event source ARN back to its queue key', () => {
-    expect(queueKeyFromArn('arn:aws:sqs:eu-west-1:123:riq-dev-confluence-low', 'riq-dev', allQueueKeys())).toBe('confluence-low');
-    expect(() => queueKeyFromArn('arn:aws:sqs:eu-west-1:123:other-queue', 'riq-dev', allQueueKeys())).toThrow(/unknown queue/);
+    expect(
+      queueKeyFromArn('arn:aws:sqs:eu-west-1:123:riq-dev-confluence-low', 'riq-dev', allQueueKeys()),
+    ).toBe('confluence-low');
+    expect(() => queueKeyFromArn('arn:aws:sqs:eu-west-1:123:other-queue', 'riq-dev', allQueueKeys())).toThrow(
+      /unknown queue/,
+    );
   });
 });

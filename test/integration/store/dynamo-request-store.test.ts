@@ -78,9 +78,17 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     const second = await store.claim(r.token, now + 2_000, 40);
     expect(second.kind).toBe('claimed');
     if (first.kind !== 'claimed' || second.kind !== 'claimed') return;
-    expect(await store.complete({ token: r.token, leaseId: first.leaseId }, { stale: true }, now, 1)).toBe(false);
-    expect(await store.complete({ token: r.token, leaseId: second.leaseId }, { key: 'MD-1' }, now, 1)).toBe(true);
-    expect(await store.get(r.token)).toMatchObject({ status: 'completed', result: { key: 'MD-1' }, attempts: 2 });
+    expect(await store.complete({ token: r.token, leaseId: first.leaseId }, { stale: true }, now, 1)).toBe(
+      false,
+    );
+    expect(await store.complete({ token: r.token, leaseId: second.leaseId }, { key: 'MD-1' }, now, 1)).toBe(
+      true,
+    );
+    expect(await store.get(r.token)).toMatchObject({
+      status: 'completed',
+      result: { key: 'MD-1' },
+      attempts: 2,
+    });
   });
 
   it('never claims a finished request again', async () => {
@@ -88,7 +96,12 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     await store.insert(r);
     const c = await store.claim(r.token, Date.now(), 40);
     if (c.kind !== 'claimed') throw new Error('not claimed');
-    await store.fail({ token: r.token, leaseId: c.leaseId }, { code: 'NOT_FOUND', message: 'x', retryable: false }, Date.now(), 99);
+    await store.fail(
+      { token: r.token, leaseId: c.leaseId },
+      { code: 'NOT_FOUND', message: 'x', retryable: false },
+      Date.now(),
+      99,
+    );
     expect((await store.claim(r.token, Date.now(), 40)).kind).toBe('finished');
     expect((await store.claim(newRequestToken(), Date.now(), 40)).kind).toBe('missing');
   });

@@ -16,7 +16,12 @@ beforeAll(async () => {
 
 async function receive(url: string, wait = 1) {
   const out = await sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: wait, MessageSystemAttributeNames: ['All'], MaxNumberOfMessages: 10 }),
+    new ReceiveMessageCommand({
+      QueueUrl: url,
+      WaitTimeSeconds: wait,
+      MessageSystemAttributeNames: ['All'],
+      MaxNumberOfMessages: 10,
+    }),
   );
   return out.Messages ?? [];
 }

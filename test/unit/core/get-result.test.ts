@@ -67,13 +67,17 @@ describe('getResult', () => {
 
   it('hides other callers’ requests behind 404', async () => {
     const { deps } = await setup();
-    const err = await getResult(deps, { token: TOKEN, owner: 'arn:aws:iam::1:user/b', waitSeconds: 0 }).catch((e: unknown) => e);
+    const err = await getResult(deps, { token: TOKEN, owner: 'arn:aws:iam::1:user/b', waitSeconds: 0 }).catch(
+      (e: unknown) => e,
+    );
     expect((err as RiqError).code).toBe('NOT_FOUND');
   });
 
   it('rejects a malformed token with a 400', async () => {
     const { deps } = await setup();
-    const err = await getResult(deps, { token: 'req_nope', owner: OWNER, waitSeconds: 0 }).catch((e: unknown) => e);
+    const err = await getResult(deps, { token: 'req_nope', owner: OWNER, waitSeconds: 0 }).catch(
+      (e: unknown) => e,
+    );
     expect((err as RiqError).code).toBe('VALIDATION_ERROR');
   });
 });

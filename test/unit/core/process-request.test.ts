@@ -102,7 +102,10 @@ describe('processRequest', () => {
     const { store, deps } = setup(async () => {
       throw ValidationError.forField('project', 'valid project is required');
     });
-    expect(await processRequest(deps, { token: TOKEN, receiveCount: 1 })).toEqual({ action: 'ack', outcome: 'failed' });
+    expect(await processRequest(deps, { token: TOKEN, receiveCount: 1 })).toEqual({
+      action: 'ack',
+      outcome: 'failed',
+    });
     expect((await store.get(TOKEN))?.status).toBe('failed');
   });
 
@@ -123,12 +126,18 @@ describe('processRequest', () => {
       throw new TypeError('boom');
     });
     expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).action).toBe('retry');
-    expect((await store.get(TOKEN))?.error).toMatchObject({ code: 'INTERNAL_ERROR', message: 'internal error' });
+    expect((await store.get(TOKEN))?.error).toMatchObject({
+      code: 'INTERNAL_ERROR',
+      message: 'internal error',
+    });
   });
 
   it('acks a message whose record was purged', async () => {
     const { store, deps } = setup(async () => ({}));
     store.records.clear();
-    expect(await processRequest(deps, { token: TOKEN, receiveCount: 1 })).toEqual({ action: 'ack', outcome: 'missing' });
+    expect(await processRequest(deps, { token: TOKEN, receiveCount: 1 })).toEqual({
+      action: 'ack',
+      outcome: 'missing',
+    });
   });
 });

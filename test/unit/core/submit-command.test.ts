@@ -3,7 +3,8 @@ import { RiqError } from '../../../lambdas/core/errors.js';
 import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
 
 const LIMIT = 4096;
-const parse = (body: unknown) => parseSubmitBody(typeof body === 'string' ? body : JSON.stringify(body), LIMIT);
+const parse = (body: unknown) =>
+  parseSubmitBody(typeof body === 'string' ? body : JSON.stringify(body), LIMIT);
 
 function errorOf(fn: () => unknown): RiqError {
   try {
@@ -38,7 +39,12 @@ describe('parseSubmitBody', () => {
       fresh: true,
       routing: 'queued',
     });
-    expect(cmd).toMatchObject({ priority: 'high', idempotencyKey: 'create-1', fresh: true, routing: 'queued' });
+    expect(cmd).toMatchObject({
+      priority: 'high',
+      idempotencyKey: 'create-1',
+      fresh: true,
+      routing: 'queued',
+    });
   });
 
   it.each([
@@ -50,14 +56,38 @@ describe('parseSubmitBody', () => {
     ['missing payload field', { operation: 'jira.get_task', payload: {} }, 'payload.task_id'],
     ['wrong payload type', { operation: 'jira.get_task', payload: { task_id: 123 } }, 'payload.task_id'],
     ['bad issue key', { operation: 'jira.get_task', payload: { task_id: 'not a key' } }, 'payload.task_id'],
-    ['unknown payload field', { operation: 'jira.get_task', payload: { task_id: 'MD-1', x: 1 } }, 'payload.x'],
-    ['unknown top-level field', { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, color: 'red' }, 'color'],
-    ['bad priority', { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, priority: 'urgent' }, 'priority'],
-    ['blank idempotency key', { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, idempotency_key: '' }, 'idempotency_key'],
+    [
+      'unknown payload field',
+      { operation: 'jira.get_task', payload: { task_id: 'MD-1', x: 1 } },
+      'payload.x',
+    ],
+    [
+      'unknown top-level field',
+      { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, color: 'red' },
+      'color',
+    ],
+    [
+      'bad priority',
+      { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, priority: 'urgent' },
+      'priority',
+    ],
+    [
+      'blank idempotency key',
+      { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, idempotency_key: '' },
+      'idempotency_key',
+    ],
     ['bad routing', { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, routing: 'fast' }, 'routing'],
-    ['update without fields', { operation: 'jira.update_task', payload: { task_id: 'MD-1' } }, 'payload.title'],
+    [
+      'update without fields',
+      { operation: 'jira.update_task', payload: { task_id: 'MD-1' } },
+      'payload.title',
+    ],
     ['bad page id', { operation: 'confluence.get_page', payload: { page_id: 'abc' } }, 'payload.page_id'],
-    ['bad depends_on token', { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, depends_on: ['x'] }, 'depends_on.0'],
+    [
+      'bad depends_on token',
+      { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, depends_on: ['x'] },
+      'depends_on.0',
+    ],
   ])('rejects %s with VALIDATION_ERROR naming the field', (_name, body, field) => {
     const err = errorOf(() => parse(body));
     expect(err.code).toBe('VALIDATION_ERROR');
@@ -66,7 +96,10 @@ describe('parseSubmitBody', () => {
   });
 
   it('rejects an oversized body with PAYLOAD_TOO_LARGE before parsing it', () => {
-    const body = JSON.stringify({ operation: 'jira.get_task', payload: { task_id: 'MD-1', pad: 'x'.repeat(LIMIT) } });
+    const body = JSON.stringify({
+      operation: 'jira.get_task',
+      payload: { task_id: 'MD-1', pad: 'x'.repeat(LIMIT) },
+    });
     const err = errorOf(() => parse(body));
     expect(err.code).toBe('PAYLOAD_TOO_LARGE');
     expect(err.httpStatus).toBe(413);
@@ -95,11 +128,14 @@ describe('parseSubmitBody', () => {
 
   it('refuses features of later versions instead of ignoring them', () => {
     const token = `req_${'a'.repeat(32)}`;
-    expect(errorOf(() => parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, depends_on: [token] })).code).toBe(
-      'NOT_IMPLEMENTED',
-    );
-    expect(errorOf(() => parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, fire_and_forget: true })).code).toBe(
-      'NOT_IMPLEMENTED',
-    );
+    expect(
+      errorOf(() => parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, depends_on: [token] }))
+        .code,
+    ).toBe('NOT_IMPLEMENTED');
+    expect(
+      errorOf(() =>
+        parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, fire_and_forget: true }),
+      ).code,
+    ).toBe('NOT_IMPLEMENTED');
   });
 });

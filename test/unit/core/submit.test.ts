@@ -39,23 +39,44 @@ const OWNER = 'arn:aws:iam::1:user/a';
 describe('submitRequest', () => {
   it('stores the record queued, then sends its token to the service × priority queue', async () => {
     const { store, queue, deps } = setup();
-    const res = await submitRequest(deps, cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, priority: 'high' }), OWNER);
-    expect(res).toEqual({ token: res.token, status: 'queued', poll_url: `/api/queue/result/${res.token}`, routing_path: 'QUEUED' });
+    const res = await submitRequest(
+      deps,
+      cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, priority: 'high' }),
+      OWNER,
+    );
+    expect(res).toEqual({
+      token: res.token,
+      status: 'queued',
+      poll_url: `/api/queue/result/${res.token}`,
+      routing_path: 'QUEUED',
+    });
     expect((await store.get(res.token))?.status).toBe('queued');
     expect(queue.sent).toEqual([{ queue: 'jira-high', token: res.token }]);
   });
 
   it('gives writes a consistency token and reads none', async () => {
     const { deps } = setup();
-    const write = await submitRequest(deps, cmd({ operation: 'jira.create_task', payload: { title: 'T', project_id: 'MD' } }), OWNER);
-    const read = await submitRequest(deps, cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' } }), OWNER);
+    const write = await submitRequest(
+      deps,
+      cmd({ operation: 'jira.create_task', payload: { title: 'T', project_id: 'MD' } }),
+      OWNER,
+    );
+    const read = await submitRequest(
+      deps,
+      cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' } }),
+      OWNER,
+    );
     expect(write.consistency_token).toMatch(/^cst_[0-9a-f]{32}$/);
     expect(read.consistency_token).toBeUndefined();
   });
 
   it('answers a repeated idempotency key with the first token and stores nothing new', async () => {
     const { store, queue, deps } = setup();
-    const body = { operation: 'jira.create_task', payload: { title: 'T', project_id: 'MD' }, idempotency_key: 'k1' };
+    const body = {
+      operation: 'jira.create_task',
+      payload: { title: 'T', project_id: 'MD' },
+      idempotency_key: 'k1',
+    };
     const first = await submitRequest(deps, cmd(body), OWNER);
     const second = await submitRequest(deps, cmd(body), OWNER);
     expect(second.token).toBe(first.token);
@@ -75,7 +96,11 @@ describe('submitRequest', () => {
 
   it('rejects the same key with another payload as IDEMPOTENCY_CONFLICT', async () => {
     const { store, deps } = setup();
-    await submitRequest(deps, cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, idempotency_key: 'k' }), OWNER);
+    await submitRequest(
+      deps,
+      cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, idempotency_key: 'k' }),
+      OWNER,
+    );
     const err = await submitRequest(
       deps,
       cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-2' }, idempotency_key: 'k' }),
@@ -89,16 +114,22 @@ describe('submitRequest', () => {
   it('keeps the stored record and answers 2xx when the queue send fails (the sweeper repairs it)', async () => {
     const { store, queue, deps, failures } = setup();
     queue.failNext = true;
-    const res = await submitRequest(deps, cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' } }), OWNER);
+    const res = await submitRequest(
+      deps,
+      cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' } }),
+      OWNER,
+    );
     expect((await store.get(res.token))?.status).toBe('queued');
     expect(failures).toEqual([res.token]);
   });
 
   it('refuses operations the workers cannot run yet, storing nothing', async () => {
     const { store, deps } = setup();
-    const err = await submitRequest(deps, cmd({ operation: 'jira.add_comment', payload: { task_id: 'MD-1', comment: 'c' } }), OWNER).catch(
-      (e: unknown) => e,
-    );
+    const err = await submitRequest(
+      deps,
+      cmd({ operation: 'jira.add_comment', payload: { task_id: 'MD-1', comment: 'c' } }),
+      OWNER,
+    ).catch((e: unknown) => e);
     expect((err as RiqError).code).toBe('NOT_IMPLEMENTED');
     expect(store.records.size).toBe(0);
   });
