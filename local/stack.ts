@@ -57,6 +57,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
   };
 
+  // The SDK's notice that its Node 20 support ends in 2027 would open every start.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   try {
     const [dynamo, sqs]: RunningService[] = await Promise.all([
       startDynamoDbLocal(options.dataDir ? { dataDir: options.dataDir } : {}),
@@ -92,7 +94,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const awsClientConfig = { region: LOCAL_AWS_ENV.AWS_REGION };
     const dynamoClient = new DynamoDBClient(awsClientConfig);
-    const sqsClient = new SQSClient(awsClientConfig);
+    const sqsClient = new SQSClient({ ...awsClientConfig, useQueueUrlAsEndpoint: false });
     stoppers.push(async () => {
       dynamoClient.destroy();
       sqsClient.destroy();

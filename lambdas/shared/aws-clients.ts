@@ -13,6 +13,11 @@ export function documentClient(): DynamoDBDocumentClient {
   });
 }
 
+/**
+ * Requests go to the region's SQS endpoint (or AWS_ENDPOINT_URL_SQS), never to whatever host a
+ * queue URL names: on AWS they are the same; the local emulator's queue URLs name a host that
+ * does not resolve.
+ */
 export function sqsClient(): SQSClient {
-  return new SQSClient({});
+  return new SQSClient({ useQueueUrlAsEndpoint: false });
 }

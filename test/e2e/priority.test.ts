@@ -1,10 +1,20 @@
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SimulatorControl } from '../../local/atlassian-sim/control.js';
 import { RiqHttp } from '../support/riq-http.js';
 
 const stack = inject('stack');
 const api = new RiqHttp(stack.url);
 const sim = new SimulatorControl(stack.simulatorUrl ?? '');
+
+let key = '';
+
+beforeAll(async () => {
+  const created = await api.submit({
+    operation: 'jira.create_task',
+    payload: { title: 'Priority target', project_id: 'MD' },
+  });
+  key = String(((await api.waitFor(String(created.body['token']))).body['result'] as { key: string }).key);
+});
 
 afterEach(() => sim.setLatency(0));
 
@@ -13,12 +23,12 @@ describe('priorities', () => {
     await sim.setLatency(150);
     const lows = await Promise.all(
       Array.from({ length: 24 }, () =>
-        api.submit({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, priority: 'low' }),
+        api.submit({ operation: 'jira.get_task', payload: { task_id: key }, priority: 'low' }),
       ),
     );
     const high = await api.submit({
       operation: 'jira.get_task',
-      payload: { task_id: 'MD-1' },
+      payload: { task_id: key },
       priority: 'high',
     });
 

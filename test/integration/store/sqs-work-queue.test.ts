@@ -4,7 +4,8 @@ import { SqsWorkQueue, parseWorkMessage } from '../../../lambdas/store/sqs-work-
 import { createWorkQueues, type LocalQueues } from '../../../local/resources.js';
 import { isolatedConfig, localSqs } from '../../support/aws-local.js';
 
-const sqs = localSqs(inject('sqsEndpoint'));
+const endpoint = inject('sqsEndpoint');
+const sqs = localSqs(endpoint);
 const config = isolatedConfig({ retry: { maxAttempts: 2 } });
 let queues: LocalQueues;
 let queue: SqsWorkQueue;

@@ -1,0 +1,25 @@
+/**
+ * Atlassian API-token credentials: HTTP Basic with `email:api_token` against the site URL.
+ * The header value is built here and handed to the HTTP client as a provider, so the secret never
+ * travels further than the request it authorizes.
+ */
+import type { AuthHeaderProvider } from './http-client.js';
+
+export interface ApiTokenCredentials {
+  readonly email: string;
+  readonly apiToken: string;
+}
+
+/** `Basic base64(email:apiToken)`. */
+export function basicAuthHeader(credentials: ApiTokenCredentials): string {
+  if (credentials.email === '' || credentials.apiToken === '') {
+    throw new Error('Atlassian credentials need both an email and an API token');
+  }
+  return `Basic ${Buffer.from(`${credentials.email}:${credentials.apiToken}`, 'utf8').toString('base64')}`;
+}
+
+/** A provider that answers the same Basic header on every call (API tokens do not refresh). */
+export function basicAuthProvider(credentials: ApiTokenCredentials): AuthHeaderProvider {
+  const header = basicAuthHeader(credentials);
+  return () => Promise.resolve(header);
+}

@@ -1,0 +1,82 @@
+/**
+ * The worker's OperationExecutor for Atlassian: validates the stored payload again (it is typed from
+ * here on) and dispatches to the Jira or Confluence adapter. Operations not built yet answer
+ * NOT_IMPLEMENTED.
+ */
+import { RiqError, ValidationError, type FieldIssue } from '../core/errors.js';
+import { PAYLOAD_SCHEMAS, type OperationName, type OperationPayload } from '../core/operations.js';
+import type { OperationExecutor } from '../core/ports.js';
+import { basicAuthProvider, type ApiTokenCredentials } from './credentials.js';
+import { AtlassianHttpClient } from './http-client.js';
+import { JiraAdapter } from './jira-adapter.js';
+
+export interface AtlassianExecutorOptions {
+  /** Jira site URL, e.g. `https://example.atlassian.net`. */
+  readonly jiraBaseUrl: string;
+  /** Confluence base including `/wiki`. @default `${jiraBaseUrl}/wiki` */
+  readonly confluenceBaseUrl?: string;
+  readonly auth: ApiTokenCredentials;
+  /** Per-call timeout in milliseconds. */
+  readonly timeoutMs: number;
+  /** @default 'Task' */
+  readonly defaultIssueType?: string;
+}
+
+type Handlers = { [O in OperationName]?: (payload: OperationPayload<O>) => Promise<unknown> };
+
+export class AtlassianExecutor implements OperationExecutor {
+  readonly jira: JiraAdapter;
+  /** For the Confluence adapter (built next); constructed now so a bad URL fails at cold start. */
+  readonly confluenceClient: AtlassianHttpClient;
+  private readonly handlers: Handlers;
+
+  constructor(options: AtlassianExecutorOptions) {
+    const auth = basicAuthProvider(options.auth);
+    const jiraClient = new AtlassianHttpClient({
+      baseUrl: options.jiraBaseUrl,
+      auth,
+      timeoutMs: options.timeoutMs,
+      service: 'jira',
+    });
+    this.confluenceClient = new AtlassianHttpClient({
+      baseUrl: options.confluenceBaseUrl ?? `${options.jiraBaseUrl.replace(/\/+$/, '')}/wiki`,
+      auth,
+      timeoutMs: options.timeoutMs,
+      service: 'confluence',
+    });
+    this.jira = new JiraAdapter(jiraClient, {
+      ...(options.defaultIssueType !== undefined ? { defaultIssueType: options.defaultIssueType } : {}),
+    });
+    this.handlers = {
+      'jira.get_task': (p) => this.jira.getTask(p),
+      'jira.create_task': (p) => this.jira.createTask(p),
+    };
+  }
+
+  supports(operation: OperationName): boolean {
+    return this.handlers[operation] !== undefined;
+  }
+
+  async execute(
+    operation: OperationName,
+    payload: Record<string, unknown>,
+    _context: { token: string },
+  ): Promise<unknown> {
+    const handler = this.handlers[operation] as ((p: unknown) => Promise<unknown>) | undefined;
+    if (!handler) {
+      throw new RiqError('NOT_IMPLEMENTED', `${operation} is not supported by this version of RIQ yet`, {
+        operation,
+      });
+    }
+    const parsed = PAYLOAD_SCHEMAS[operation].safeParse(payload);
+    if (!parsed.success) {
+      const issues: FieldIssue[] = parsed.error.issues.map((issue) => ({
+        field: ['payload', ...issue.path.map(String)].join('.'),
+        message: issue.message,
+      }));
+      const first = issues[0] ?? { field: 'payload', message: 'invalid' };
+      throw new ValidationError(`${first.field}: ${first.message}`, issues);
+    }
+    return handler(parsed.data);
+  }
+}

@@ -1,0 +1,180 @@
+/** The simulated Jira itself: Jira-like validation and shapes, auth, and the control API. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
+import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
+
+const creds = { email: 'sim@example.com', apiToken: 'secret' };
+const authHeader = `Basic ${Buffer.from(`${creds.email}:${creds.apiToken}`).toString('base64')}`;
+
+let sim: AtlassianSimulator;
+let control: SimulatorControl;
+
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = { Authorization: authHeader },
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const res = await fetch(`${sim.url}${path}`, {
+    method,
+    headers: { ...headers, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
+}
+
+const createBody = (fields: Record<string, unknown>) => ({
+  fields: { project: { key: 'MD' }, summary: 'S', issuetype: { name: 'Task' }, ...fields },
+});
+
+beforeAll(async () => {
+  sim = await startAtlassianSimulator({ ...creds });
+  control = new SimulatorControl(sim.url);
+});
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+beforeEach(async () => {
+  await control.clearFaults();
+  await control.reset();
+});
+
+describe('Atlassian simulator', () => {
+  describe('auth', () => {
+    it('answers 401 without or with wrong credentials, and never for /__sim/', async () => {
+      expect((await call('GET', '/rest/api/3/issue/MD-1', undefined, {})).status).toBe(401);
+      const wrong = `Basic ${Buffer.from(`${creds.email}:nope`).toString('base64')}`;
+      const res = await call('GET', '/rest/api/3/issue/MD-1', undefined, { Authorization: wrong });
+      expect(res.status).toBe(401);
+      expect(res.body['errorMessages']).toHaveLength(1);
+      expect((await call('GET', '/__sim/stats', undefined, {})).status).toBe(200);
+    });
+  });
+
+  describe('POST /rest/api/3/issue', () => {
+    it('answers 201 {id, key, self} with keys per project', async () => {
+      const a = await call('POST', '/rest/api/3/issue', createBody({}));
+      const b = await call('POST', '/rest/api/3/issue', createBody({ project: { key: 'RIQ' } }));
+      const c = await call('POST', '/rest/api/3/issue', createBody({}));
+      expect(a.status).toBe(201);
+      expect(a.body).toEqual({ id: '10000', key: 'MD-1', self: `${sim.url}/rest/api/3/issue/10000` });
+      expect([b.body['key'], c.body['key']]).toEqual(['RIQ-1', 'MD-2']);
+    });
+
+    it('rejects a missing or unknown project like Jira', async () => {
+      for (const project of [undefined, { key: 'ZZ' }]) {
+        const res = await call('POST', '/rest/api/3/issue', createBody({ project }));
+        expect(res.status).toBe(400);
+        expect(res.body).toEqual({ errorMessages: [], errors: { project: 'valid project is required' } });
+      }
+    });
+
+    it('names each bad field', async () => {
+      const res = await call(
+        'POST',
+        '/rest/api/3/issue',
+        createBody({ summary: '', issuetype: { name: 'Epic' }, description: 'plain text' }),
+      );
+      expect(res.status).toBe(400);
+      expect(res.body['errors']).toEqual({
+        summary: 'You must specify a summary of the issue.',
+        issuetype: 'The issue type selected is invalid.',
+        description: expect.stringContaining('Atlassian Document'),
+      });
+      expect((await control.stats()).created.issues).toBe(0);
+    });
+
+    it('answers 400 for a body that is not JSON', async () => {
+      expect((await call('POST', '/rest/api/3/issue', '{oops')).status).toBe(400);
+    });
+  });
+
+  describe('GET /rest/api/3/issue/{issueIdOrKey}', () => {
+    it('answers the Jira shape and honours ?fields=', async () => {
+      const doc = { type: 'doc', version: 1, content: [] };
+      await call('POST', '/rest/api/3/issue', createBody({ labels: ['x'], description: doc }));
+      const full = await call('GET', '/rest/api/3/issue/MD-1');
+      expect(full.body['fields']).toMatchObject({
+        summary: 'S',
+        status: { name: 'To Do', statusCategory: { key: 'new' } },
+        project: { key: 'MD', name: expect.any(String), id: expect.any(String) },
+        issuetype: { name: 'Task' },
+        labels: ['x'],
+        description: doc,
+      });
+      const some = await call('GET', '/rest/api/3/issue/MD-1?fields=summary,labels');
+      expect(Object.keys(some.body['fields'] as object).sort()).toEqual(['labels', 'summary']);
+    });
+
+    it('answers Jira’s 404 for a missing issue', async () => {
+      const res = await call('GET', '/rest/api/3/issue/MD-99');
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({
+        errorMessages: ['Issue does not exist or you do not have permission to see it.'],
+        errors: {},
+      });
+    });
+
+    it('answers 404 JSON for an unknown route', async () => {
+      const res = await call('GET', '/rest/api/3/nothing-here');
+      expect(res.status).toBe(404);
+      expect(res.body['errorMessages']).toHaveLength(1);
+    });
+  });
+
+  describe('control API', () => {
+    it('applies a fault rule only to matching methods, count times', async () => {
+      await control.addFault({ method: 'POST', path: '^/rest/api/3/issue$', status: 500, count: 2 });
+      expect((await call('GET', '/rest/api/3/issue/MD-1')).status).toBe(404);
+      expect((await call('POST', '/rest/api/3/issue', createBody({}))).status).toBe(500);
+      expect((await call('POST', '/rest/api/3/issue', createBody({}))).status).toBe(500);
+      expect((await call('POST', '/rest/api/3/issue', createBody({}))).status).toBe(201);
+    });
+
+    it('answers a fault with Retry-After and a custom body', async () => {
+      await control.addFault({ path: '.*', status: 429, retry_after: 3, body: { message: 'slow down' } });
+      const res = await call('GET', '/rest/api/3/issue/MD-1');
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('3');
+      expect(res.body).toEqual({ message: 'slow down' });
+    });
+
+    it('rejects an invalid fault rule', async () => {
+      await expect(control.addFault({ path: '(', status: 500 })).rejects.toThrow(/400/);
+    });
+
+    it('counts calls, creations and 429s, and reset clears them and re-seeds', async () => {
+      await call('POST', '/rest/api/3/issue', createBody({}));
+      await control.addFault({ path: '.*', status: 429, count: 1 });
+      await call('GET', '/rest/api/3/issue/MD-1');
+      const stats = await control.stats();
+      expect(stats.calls.map((c) => [c.method, c.path, c.status])).toEqual([
+        ['POST', '/rest/api/3/issue', 201],
+        ['GET', '/rest/api/3/issue/MD-1', 429],
+      ]);
+      expect(stats.calls[0]?.at).toEqual(expect.any(Number));
+      expect(stats.created.issues).toBe(1);
+      expect(stats.rate_limited).toBe(1);
+
+      await control.reset();
+      expect(await control.stats()).toEqual({ calls: [], created: { issues: 0 }, rate_limited: 0 });
+      expect((await call('GET', '/rest/api/3/issue/MD-1')).status).toBe(404);
+      expect((await call('POST', '/rest/api/3/issue', createBody({}))).body['key']).toBe('MD-1');
+    });
+
+    it('delays answers by the configured latency', async () => {
+      await control.setLatency(200);
+      const started = Date.now();
+      await call('GET', '/rest/api/3/issue/MD-1');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+      await control.setLatency(0);
+    });
+  });
+});

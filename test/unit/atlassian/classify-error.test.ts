@@ -1,0 +1,270 @@
+import { describe, expect, it } from 'vitest';
+import { UpstreamError } from '../../../lambdas/core/errors.js';
+import {
+  MAX_RETRY_AFTER_SECONDS,
+  classifyResponse,
+  classifyThrown,
+  parseRetryAfter,
+  type CallContext,
+} from '../../../lambdas/atlassian/classify-error.js';
+
+const NOW = Date.parse('2026-11-23T10:00:00Z');
+const jira: CallContext = {
+  service: 'jira',
+  method: 'GET',
+  path: '/rest/api/3/issue/MD-1',
+  timeoutMs: 2_000,
+};
+const confluence: CallContext = { service: 'confluence', method: 'POST', path: '/api/v2/pages' };
+
+function classify(status: number, headers: Record<string, string> = {}, body?: unknown, context = jira) {
+  return classifyResponse(status, new Headers(headers), body, context, NOW);
+}
+
+describe('parseRetryAfter', () => {
+  it('reads whole seconds', () => {
+    expect(parseRetryAfter('120', NOW)).toBe(120);
+    expect(parseRetryAfter(' 0 ', NOW)).toBe(0);
+  });
+
+  it('rounds decimal seconds up', () => {
+    expect(parseRetryAfter('1.2', NOW)).toBe(2);
+  });
+
+  it('reads an HTTP-date relative to now, rounding up', () => {
+    expect(parseRetryAfter('Mon, 23 Nov 2026 10:00:30 GMT', NOW)).toBe(30);
+    expect(parseRetryAfter(new Date(NOW + 4_500).toUTCString(), NOW + 500)).toBe(4);
+  });
+
+  it('answers 0 for a date in the past', () => {
+    expect(parseRetryAfter('Mon, 23 Nov 2026 09:59:00 GMT', NOW)).toBe(0);
+  });
+
+  it('caps absurd values at an hour', () => {
+    expect(parseRetryAfter('9223372036854775807', NOW)).toBe(MAX_RETRY_AFTER_SECONDS);
+    expect(parseRetryAfter('86400', NOW)).toBe(3600);
+    expect(parseRetryAfter('Fri, 01 Jan 2100 00:00:00 GMT', NOW)).toBe(3600);
+  });
+
+  it('ignores absent and unreadable values', () => {
+    expect(parseRetryAfter(null, NOW)).toBeUndefined();
+    expect(parseRetryAfter(undefined, NOW)).toBeUndefined();
+    expect(parseRetryAfter('', NOW)).toBeUndefined();
+    expect(parseRetryAfter('soon', NOW)).toBeUndefined();
+    expect(parseRetryAfter('-5', NOW)).toBeUndefined();
+  });
+});
+
+describe('classifyResponse', () => {
+  describe('429', () => {
+    it('is RATE_LIMITED with Retry-After seconds and the rate-limit headers', () => {
+      const err = classify(429, {
+        'Retry-After': '17',
+        'RateLimit-Reason': 'jira-burst-based',
+        'X-RateLimit-Reset': '2026-11-23T10:01:00Z',
+        'X-RateLimit-NearLimit': 'true',
+      });
+      expect(err).toBeInstanceOf(UpstreamError);
+      expect(err.code).toBe('RATE_LIMITED');
+      expect(err.retryable).toBe(true);
+      expect(err.retryAfterSeconds).toBe(17);
+      expect(err.details).toEqual({
+        status: 429,
+        retryAfterSeconds: 17,
+        rateLimitReason: 'jira-burst-based',
+        rateLimitReset: '2026-11-23T10:01:00Z',
+        nearLimit: true,
+      });
+    });
+
+    it('reads an HTTP-date Retry-After', () => {
+      expect(classify(429, { 'Retry-After': 'Mon, 23 Nov 2026 10:01:00 GMT' }).retryAfterSeconds).toBe(60);
+    });
+
+    it('caps an absurd Retry-After', () => {
+      expect(classify(429, { 'Retry-After': '9223372036854775807' }).retryAfterSeconds).toBe(3600);
+    });
+
+    it('falls back to Beta-Retry-After only when Retry-After is absent', () => {
+      expect(classify(429, { 'Beta-Retry-After': '9' }).retryAfterSeconds).toBe(9);
+      expect(classify(429, { 'Retry-After': '3', 'Beta-Retry-After': '9' }).retryAfterSeconds).toBe(3);
+    });
+
+    it('has no retryAfterSeconds when no header gives one', () => {
+      const err = classify(429, {}, { errorMessages: ['Rate limit exceeded.'], errors: {} });
+      expect(err.code).toBe('RATE_LIMITED');
+      expect(err.retryAfterSeconds).toBeUndefined();
+      expect(err.details).not.toHaveProperty('retryAfterSeconds');
+      expect(err.message).toContain('Rate limit exceeded.');
+    });
+
+    it('reads X-RateLimit-NearLimit false as false', () => {
+      expect(classify(429, { 'X-RateLimit-NearLimit': 'false' }).details?.['nearLimit']).toBe(false);
+    });
+  });
+
+  it('maps 401 to AUTH_FAILED (retryable: tokens expire and refresh)', () => {
+    const err = classify(
+      401,
+      {},
+      { errorMessages: ['Client must be authenticated to access this resource.'] },
+    );
+    expect(err.code).toBe('AUTH_FAILED');
+    expect(err.retryable).toBe(true);
+    expect(err.details?.['status']).toBe(401);
+  });
+
+  it('maps 403 to PERMISSION_DENIED (not retryable)', () => {
+    const err = classify(403);
+    expect(err.code).toBe('PERMISSION_DENIED');
+    expect(err.retryable).toBe(false);
+    expect(err).toBeInstanceOf(UpstreamError);
+  });
+
+  it('maps 404 to NOT_FOUND with Jira’s message', () => {
+    const err = classify(
+      404,
+      {},
+      {
+        errorMessages: ['Issue does not exist or you do not have permission to see it.'],
+        errors: {},
+      },
+    );
+    expect(err.code).toBe('NOT_FOUND');
+    expect(err.retryable).toBe(false);
+    expect(err.message).toBe(
+      'Jira GET /rest/api/3/issue/MD-1 answered 404: Issue does not exist or you do not have permission to see it.',
+    );
+  });
+
+  describe('400', () => {
+    it('is VALIDATION_ERROR with Jira’s errorMessages and field errors', () => {
+      const err = classify(
+        400,
+        {},
+        { errorMessages: ['Bad'], errors: { project: 'valid project is required' } },
+      );
+      expect(err.code).toBe('VALIDATION_ERROR');
+      expect(err.retryable).toBe(false);
+      expect(err.details).toEqual({
+        status: 400,
+        errorMessages: ['Bad'],
+        errors: { project: 'valid project is required' },
+      });
+      expect(err.message).toContain('project: valid project is required');
+    });
+
+    it('is VALIDATION_ERROR with Confluence v2’s errors[]', () => {
+      const err = classify(
+        400,
+        {},
+        { errors: [{ status: 400, code: 'INVALID_REQUEST_PARAMETER', title: 'Title exists', detail: null }] },
+        confluence,
+      );
+      expect(err.code).toBe('VALIDATION_ERROR');
+      expect(err.details).toEqual({
+        status: 400,
+        errors: [{ status: 400, code: 'INVALID_REQUEST_PARAMETER', title: 'Title exists' }],
+      });
+      expect(err.message).toBe('Confluence POST /api/v2/pages answered 400: Title exists');
+    });
+
+    it('keeps only error messages from the body', () => {
+      const err = classify(
+        400,
+        {},
+        {
+          errorMessages: ['Bad'],
+          errors: {},
+          self: 'https://x/rest/api/3/issue/1',
+          fields: { secret: 'do not copy' },
+        },
+      );
+      expect(JSON.stringify(err.details)).not.toContain('do not copy');
+      expect(err.message).not.toContain('do not copy');
+    });
+
+    it('truncates very long messages', () => {
+      const err = classify(400, {}, { errorMessages: ['x'.repeat(5_000)], errors: {} });
+      expect(err.message.length).toBeLessThan(700);
+    });
+  });
+
+  it('maps 409 to retryable SERVICE_UNAVAILABLE (conflict: re-read and retry)', () => {
+    const err = classify(409, {}, undefined, confluence);
+    expect(err.code).toBe('SERVICE_UNAVAILABLE');
+    expect(err.retryable).toBe(true);
+    expect(err.details).toEqual({ status: 409, conflict: true });
+  });
+
+  it.each([500, 502, 503, 504])('maps %i to SERVICE_UNAVAILABLE', (status) => {
+    const err = classify(status);
+    expect(err.code).toBe('SERVICE_UNAVAILABLE');
+    expect(err.retryable).toBe(true);
+    expect(err.details).toEqual({ status });
+  });
+
+  it('keeps a 5xx Retry-After', () => {
+    expect(classify(503, { 'Retry-After': '30' }).retryAfterSeconds).toBe(30);
+  });
+
+  it('does not copy a non-JSON (HTML) body', () => {
+    const err = classify(502, {}, undefined);
+    expect(err.message).toBe('Jira GET /rest/api/3/issue/MD-1 answered 502');
+  });
+
+  it('maps 413 to PAYLOAD_TOO_LARGE and other 4xx to VALIDATION_ERROR', () => {
+    expect(classify(413).code).toBe('PAYLOAD_TOO_LARGE');
+    expect(classify(422).code).toBe('VALIDATION_ERROR');
+    expect(classify(410).code).toBe('VALIDATION_ERROR');
+  });
+});
+
+describe('classifyThrown', () => {
+  it('maps the timeout abort to TIMEOUT', () => {
+    const err = classifyThrown(
+      new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      jira,
+    );
+    expect(err.code).toBe('TIMEOUT');
+    expect(err.retryable).toBe(true);
+    expect(err.message).toBe('Jira GET /rest/api/3/issue/MD-1 timed out after 2000 ms');
+    expect(err.details).toEqual({ timeoutMs: 2_000 });
+  });
+
+  it('maps an AbortError to TIMEOUT', () => {
+    expect(classifyThrown(new DOMException('aborted', 'AbortError'), jira).code).toBe('TIMEOUT');
+  });
+
+  it('maps fetch’s TypeError with ECONNRESET to SERVICE_UNAVAILABLE', () => {
+    const cause = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    const err = classifyThrown(new TypeError('fetch failed', { cause }), jira);
+    expect(err.code).toBe('SERVICE_UNAVAILABLE');
+    expect(err.retryable).toBe(true);
+    expect(err.details).toEqual({ networkError: 'ECONNRESET' });
+    expect(err.cause).toBeInstanceOf(TypeError);
+  });
+
+  it('maps socket hang up and a bare fetch TypeError to SERVICE_UNAVAILABLE', () => {
+    expect(classifyThrown(new Error('socket hang up'), jira).code).toBe('SERVICE_UNAVAILABLE');
+    expect(classifyThrown(new TypeError('fetch failed'), jira).details).toEqual({
+      networkError: 'network error',
+    });
+  });
+
+  it('maps undici’s response timeouts to TIMEOUT', () => {
+    const cause = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
+    expect(classifyThrown(new TypeError('fetch failed', { cause }), jira).code).toBe('TIMEOUT');
+  });
+
+  it('passes an UpstreamError through', () => {
+    const original = new UpstreamError('NOT_FOUND', 'gone', { status: 404 });
+    expect(classifyThrown(original, jira)).toBe(original);
+  });
+
+  it('maps anything else to INTERNAL_ERROR without its message', () => {
+    const err = classifyThrown(new RangeError('secret internals'), jira);
+    expect(err.code).toBe('INTERNAL_ERROR');
+    expect(err.message).not.toContain('secret');
+  });
+});
