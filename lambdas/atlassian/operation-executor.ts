@@ -3,8 +3,8 @@
  * here on) and dispatches to the Jira or Confluence adapter. Operations not built yet answer
  * NOT_IMPLEMENTED.
  */
-import { RiqError, ValidationError, type FieldIssue } from '../core/errors.js';
-import { PAYLOAD_SCHEMAS, type OperationName, type OperationPayload } from '../core/operations.js';
+import { RiqError } from '../core/errors.js';
+import { parsePayload, type OperationName, type OperationPayload } from '../core/operations.js';
 import type { OperationExecutor } from '../core/ports.js';
 import { basicAuthProvider, type ApiTokenCredentials } from './credentials.js';
 import { AtlassianHttpClient } from './http-client.js';
@@ -68,15 +68,6 @@ export class AtlassianExecutor implements OperationExecutor {
         operation,
       });
     }
-    const parsed = PAYLOAD_SCHEMAS[operation].safeParse(payload);
-    if (!parsed.success) {
-      const issues: FieldIssue[] = parsed.error.issues.map((issue) => ({
-        field: ['payload', ...issue.path.map(String)].join('.'),
-        message: issue.message,
-      }));
-      const first = issues[0] ?? { field: 'payload', message: 'invalid' };
-      throw new ValidationError(`${first.field}: ${first.message}`, issues);
-    }
-    return handler(parsed.data);
+    return handler(parsePayload(operation, payload));
   }
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Service } from '../../lib/config/riq-config.js';
+import { validationErrorFrom } from './validation.js';
 
 const issueIdOrKey = z
   .string()
@@ -73,6 +74,13 @@ export const OPERATIONS = Object.keys(PAYLOAD_SCHEMAS) as OperationName[];
 
 export function isOperationName(name: unknown): name is OperationName {
   return typeof name === 'string' && Object.hasOwn(PAYLOAD_SCHEMAS, name);
+}
+
+/** Validates a payload with its operation's schema; a ValidationError names the field (`payload.x`). */
+export function parsePayload<O extends OperationName>(operation: O, payload: unknown): OperationPayload<O> {
+  const parsed = PAYLOAD_SCHEMAS[operation].safeParse(payload);
+  if (!parsed.success) throw validationErrorFrom(parsed.error, 'payload');
+  return parsed.data as OperationPayload<O>;
 }
 
 export function serviceOf(operation: OperationName): Service {

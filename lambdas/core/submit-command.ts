@@ -4,8 +4,9 @@
  */
 import { z } from 'zod';
 import { PRIORITIES, type Priority } from '../../lib/config/riq-config.js';
-import { PayloadTooLargeError, RiqError, ValidationError, type FieldIssue } from './errors.js';
-import { OPERATIONS, PAYLOAD_SCHEMAS, isOperationName, type OperationName } from './operations.js';
+import { PayloadTooLargeError, RiqError, ValidationError } from './errors.js';
+import { validationErrorFrom } from './validation.js';
+import { OPERATIONS, isOperationName, parsePayload, type OperationName } from './operations.js';
 import { isRequestToken } from './tokens.js';
 
 /** Most dependencies one request may name. */
@@ -58,7 +59,7 @@ export function parseSubmitBody(body: string | null | undefined, maxBytes: numbe
   }
 
   const envelope = envelopeSchema.safeParse(json);
-  if (!envelope.success) throw validationFrom(envelope.error, '');
+  if (!envelope.success) throw validationErrorFrom(envelope.error, '');
   const e = envelope.data;
 
   if (!isOperationName(e.operation)) {
@@ -66,8 +67,7 @@ export function parseSubmitBody(body: string | null | undefined, maxBytes: numbe
       { field: 'operation', message: `must be one of ${OPERATIONS.join(', ')}` },
     ]);
   }
-  const payload = PAYLOAD_SCHEMAS[e.operation].safeParse(e.payload);
-  if (!payload.success) throw validationFrom(payload.error, 'payload');
+  const payload = parsePayload(e.operation, e.payload);
 
   const dependsOn = e.depends_on ?? [];
   dependsOn.forEach((t, i) => {
@@ -80,7 +80,7 @@ export function parseSubmitBody(body: string | null | undefined, maxBytes: numbe
 
   return {
     operation: e.operation,
-    payload: payload.data as Record<string, unknown>,
+    payload: payload as Record<string, unknown>,
     priority: e.priority ?? 'normal',
     ...(e.idempotency_key !== undefined ? { idempotencyKey: e.idempotency_key } : {}),
     dependsOn,
@@ -92,17 +92,6 @@ export function parseSubmitBody(body: string | null | undefined, maxBytes: numbe
 
 function notYet(field: string): RiqError {
   return new RiqError('NOT_IMPLEMENTED', `${field} is not supported by this version of RIQ yet`, { field });
-}
-
-function validationFrom(error: z.ZodError, prefix: string): ValidationError {
-  const issues: FieldIssue[] = error.issues.map((issue) => {
-    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-    const path = [prefix, ...issue.path.map(String), ...keys.slice(0, 1)].filter((p) => p !== '');
-    const message = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
-    return { field: path.join('.') || 'body', message };
-  });
-  const first = issues[0] ?? { field: prefix || 'body', message: 'invalid' };
-  return new ValidationError(`${first.field}: ${first.message}`, issues);
 }
 
 function truncate(s: string): string {

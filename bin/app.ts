@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+/**
+ * The CDK app: `npx cdk synth|deploy -c stage=dev|staging|prod` (cdk.json defaults to dev).
+ * Per-stage overrides come from the `riq:stages` context; `-c account=… -c region=…` pin the
+ * environment, else the CLI's default account and region are used.
+ */
+import { App } from 'aws-cdk-lib';
+import { buildRiqApp } from '../lib/riq-app.js';
+
+const app = new App();
+buildRiqApp({
+  app,
+  defaultEnv: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});

@@ -1,0 +1,162 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  API_FUNCTIONS,
+  API_ROUTES,
+  REQUESTS_TABLE,
+  RUNTIME_ENV,
+  type ApiFunctionName,
+  type QueueKey,
+  type RiqConfig,
+} from '../config/index.js';
+import { riqLogGroup } from './log-group.js';
+import { RiqFunction } from './riq-function.js';
+
+/** API Gateway's hard limit for a Lambda integration. */
+const INTEGRATION_TIMEOUT_LIMIT_SECONDS = 29;
+/** What the result function needs beyond the long poll: reading the record and answering. */
+const LONG_POLL_MARGIN_SECONDS = 4;
+
+export interface RiqApiProps {
+  readonly config: RiqConfig;
+  readonly table: ITable;
+  readonly queues: Record<QueueKey, IQueue>;
+  readonly deadLetterQueues: Record<QueueKey, IQueue>;
+  /** @default 100 */
+  readonly throttlingRateLimit?: number;
+  /** @default 200 */
+  readonly throttlingBurstLimit?: number;
+}
+
+/**
+ * The REST API (stateless): every route of `API_ROUTES`, IAM-authorized, proxied to one Lambda per
+ * API function, each allowed exactly the table and queue actions it performs.
+ */
+export class RiqApi extends Construct {
+  public readonly restApi: RestApi;
+  public readonly functions: Record<ApiFunctionName, RiqFunction>;
+
+  constructor(scope: Construct, id: string, props: RiqApiProps) {
+    super(scope, id);
+    const { config, table, queues, deadLetterQueues } = props;
+
+    const resultTimeout = config.api.longPollCapSeconds + LONG_POLL_MARGIN_SECONDS;
+    if (resultTimeout > INTEGRATION_TIMEOUT_LIMIT_SECONDS) {
+      throw new Error(
+        `api.longPollCapSeconds + ${LONG_POLL_MARGIN_SECONDS} must not exceed API Gateway's ` +
+          `${INTEGRATION_TIMEOUT_LIMIT_SECONDS} s integration timeout (got ${resultTimeout} s)`,
+      );
+    }
+
+    const submit = new RiqFunction(this, 'Submit', {
+      config,
+      entry: 'submit',
+      description: 'RIQ POST /api/queue/submit: validates, stores and enqueues a request',
+      timeout: Duration.seconds(10),
+    });
+    submit.useTable(table, {
+      actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:ConditionCheckItem'],
+    });
+    submit.useQueues(RUNTIME_ENV.queueUrls, queues, ['sqs:SendMessage']);
+
+    const result = new RiqFunction(this, 'Result', {
+      config,
+      entry: 'result',
+      description: 'RIQ GET /api/queue/result/{token}: reads a request, long-polling up to the cap',
+      timeout: Duration.seconds(resultTimeout),
+    });
+    result.useTable(table, { actions: ['dynamodb:GetItem'] });
+
+    const health = new RiqFunction(this, 'Health', {
+      config,
+      entry: 'health',
+      description: 'RIQ GET /api/queue/health: queue depths and counts by status',
+      timeout: Duration.seconds(10),
+    });
+    health.useTable(table, { indexes: { [REQUESTS_TABLE.statusIndex.name]: ['dynamodb:Query'] } });
+    health.useQueues(RUNTIME_ENV.queueUrls, queues, ['sqs:GetQueueAttributes']);
+    health.useQueues(RUNTIME_ENV.deadLetterQueueUrls, deadLetterQueues, ['sqs:GetQueueAttributes']);
+
+    this.functions = { submit, result, health };
+
+    this.restApi = new RestApi(this, 'RestApi', {
+      restApiName: `${config.namePrefix}-api`,
+      description: 'RIQ: Resilient Integration Queue in front of Jira and Confluence Cloud',
+      endpointTypes: [EndpointType.REGIONAL],
+      // Access and execution logs need the account's API Gateway CloudWatch role; keep it when
+      // the stack goes, as other APIs in the account and region use the same setting.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
+      deployOptions: {
+        stageName: config.stage,
+        throttlingRateLimit: props.throttlingRateLimit ?? 100,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? 200,
+        accessLogDestination: new LogGroupLogDestination(riqLogGroup(this, 'AccessLogs', config)),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+      },
+    });
+
+    // Checks what API Gateway can check cheaply (required path parameters); bodies are validated
+    // by the submit function, which answers with RIQ's precise error codes.
+    const requestValidator = this.restApi.addRequestValidator('RequestValidator', {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+
+    const integrations = Object.fromEntries(
+      API_FUNCTIONS.map((name) => [
+        name,
+        new LambdaIntegration(this.functions[name], { proxy: true, allowTestInvoke: false }),
+      ]),
+    ) as Record<ApiFunctionName, LambdaIntegration>;
+
+    for (const route of API_ROUTES) {
+      const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      this.restApi.root.resourceForPath(route.path).addMethod(route.method, integrations[route.fn], {
+        authorizationType: AuthorizationType.IAM,
+        requestValidator,
+        ...(pathParameters.length > 0 && {
+          requestParameters: Object.fromEntries(
+            pathParameters.map((name) => [`method.request.path.${name}`, true]),
+          ),
+        }),
+      });
+    }
+
+    Validations.of(this.restApi).acknowledge(
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'Every method requires SigV4-signed IAM credentials of internal callers and the stage is ' +
+          'throttled; a WAF web ACL would add cost without a threat it mitigates here.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'Callers are internal services authenticated with IAM (AWS_IAM on every method), not Cognito users.',
+      },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          "API Gateway's account-wide CloudWatch role uses the AWS-managed policy made for it; it " +
+          'writes API Gateway execution and access logs only.',
+      },
+    );
+  }
+}

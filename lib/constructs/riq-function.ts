@@ -1,0 +1,164 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { FUNCTION_ENTRIES, RUNTIME_ENV, type QueueKey, type RiqConfig } from '../config/index.js';
+import { riqLogGroup } from './log-group.js';
+
+/** The repository root: entries, the lock file and `package.json` (subpath imports) live there. */
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * ESM output still has to run the CommonJS dependencies that call `require` (parts of the SDK):
+ * give the bundle a real `require`.
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __riqCreateRequire } from 'node:module'; const require = __riqCreateRequire(import.meta.url);";
+
+export type RiqFunctionEntry = keyof typeof FUNCTION_ENTRIES;
+
+/** The DynamoDB actions RIQ functions use; a union so a wildcard cannot be granted by mistake. */
+export type DynamoDbAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:ConditionCheckItem'
+  | 'dynamodb:Query';
+
+/** The SQS actions RIQ functions need beyond what an event source mapping grants itself. */
+export type SqsAction = 'sqs:SendMessage' | 'sqs:ChangeMessageVisibility' | 'sqs:GetQueueAttributes';
+
+export interface TableAccess {
+  /**
+   * Actions on the table's items. Inside `TransactWriteItems` each item is authorized by its own
+   * action (`PutItem`, `UpdateItem`, `ConditionCheckItem`), so there is no transaction action.
+   * @default - none
+   */
+  readonly actions?: readonly DynamoDbAction[];
+  /**
+   * Actions on named global secondary indexes only (never `index/*`).
+   * @default - none
+   */
+  readonly indexes?: Readonly<Record<string, readonly DynamoDbAction[]>>;
+}
+
+export interface RiqFunctionProps {
+  /** The resolved configuration; the function receives all of it as `RIQ_SETTINGS`. */
+  readonly config: RiqConfig;
+  /** Which entry of `FUNCTION_ENTRIES` this function runs. */
+  readonly entry: RiqFunctionEntry;
+  readonly description: string;
+  /** @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default - draws on the account's unreserved concurrency */
+  readonly reservedConcurrentExecutions?: number;
+}
+
+/**
+ * A RIQ Lambda: Node.js 24 on ARM64, ESM bundle built by the local esbuild with every dependency
+ * inside (the versions the tests ran), source maps, X-Ray, its own log group with the stage's
+ * retention and its own role with no managed policy.
+ *
+ * Access is granted through the `use*` methods, which also pass the matching environment variable,
+ * so a function never holds a permission without knowing the resource or the reverse.
+ */
+export class RiqFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: RiqFunctionProps) {
+    const { config } = props;
+    const logGroup = riqLogGroup(scope, `${id}Logs`, config);
+    // An own role instead of the default one, which carries the managed AWSLambdaBasicExecutionRole
+    // (logs:* on every log group): this one may only write to the function's own log group.
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${config.namePrefix} ${id} Lambda`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry: `${REPO_ROOT}${FUNCTION_ENTRIES[props.entry]}`,
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      timeout: props.timeout ?? Duration.seconds(10),
+      memorySize: props.memorySize ?? 256,
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      role,
+      logGroup,
+      tracing: Tracing.ACTIVE,
+      environment: {
+        [RUNTIME_ENV.settings]: JSON.stringify(config),
+        POWERTOOLS_SERVICE_NAME: 'riq',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        externalModules: [],
+      },
+    });
+
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no ' +
+        'resource-level permissions; every other statement of this role names its resources ' +
+        '(test/infra asserts the exact list of Resource "*" statements).',
+    });
+  }
+
+  /** Passes the table's name as `RIQ_TABLE_NAME` and allows exactly `access` on it. */
+  useTable(table: ITable, access: TableAccess): void {
+    this.addEnvironment(RUNTIME_ENV.tableName, table.tableName);
+    if (access.actions?.length) {
+      this.addToRolePolicy(
+        new PolicyStatement({ actions: [...access.actions], resources: [table.tableArn] }),
+      );
+    }
+    for (const [indexName, actions] of Object.entries(access.indexes ?? {})) {
+      this.addToRolePolicy(
+        new PolicyStatement({ actions: [...actions], resources: [`${table.tableArn}/index/${indexName}`] }),
+      );
+    }
+  }
+
+  /**
+   * Passes `queues` as a JSON map QueueKey → URL in `envName` and allows `actions` on each of them.
+   */
+  useQueues(
+    envName: typeof RUNTIME_ENV.queueUrls | typeof RUNTIME_ENV.deadLetterQueueUrls,
+    queues: Partial<Record<QueueKey, IQueue>>,
+    actions: readonly SqsAction[],
+  ): void {
+    const urls: Record<string, string> = {};
+    for (const [key, queue] of Object.entries(queues)) {
+      urls[key] = queue.queueUrl;
+      queue.grant(this, ...actions);
+    }
+    // Queue URLs are tokens until deploy time: let CloudFormation build the JSON.
+    this.addEnvironment(envName, Stack.of(this).toJsonString(urls));
+  }
+
+  /** Passes the secret's ARN in `envName` and allows reading its value. */
+  useSecret(envName: string, secret: ISecret): void {
+    this.addEnvironment(envName, secret.secretArn);
+    secret.grantRead(this);
+  }
+}

@@ -1,0 +1,76 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  allQueueKeys,
+  deadLetterQueueName,
+  messageRetentionSeconds,
+  parseQueueKey,
+  queueName,
+  queueVisibilityTimeoutSeconds,
+  type QueueKey,
+  type RiqConfig,
+  type Service,
+} from '../config/index.js';
+
+/** The longest SQS keeps a message: dead letters wait there for an operator. */
+const DEAD_LETTER_RETENTION = Duration.days(14);
+
+export interface WorkQueuesProps {
+  readonly config: RiqConfig;
+}
+
+/**
+ * One queue per service and priority, each with its own dead-letter queue (stateful).
+ *
+ * A message moves to the dead-letter queue after `config.retry.maxAttempts` receives; all queues
+ * are encrypted with SQS-managed keys and refuse requests without TLS.
+ */
+export class WorkQueues extends Construct {
+  public readonly queues: Record<QueueKey, IQueue>;
+  public readonly deadLetterQueues: Record<QueueKey, IQueue>;
+
+  constructor(scope: Construct, id: string, props: WorkQueuesProps) {
+    super(scope, id);
+    const { config } = props;
+    const queues: Partial<Record<QueueKey, IQueue>> = {};
+    const deadLetterQueues: Partial<Record<QueueKey, IQueue>> = {};
+
+    for (const key of allQueueKeys()) {
+      const deadLetterQueue = new Queue(this, `${key}-dlq`, {
+        queueName: deadLetterQueueName(config, key),
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: DEAD_LETTER_RETENTION,
+        removalPolicy: config.deployment.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      });
+
+      queues[key] = new Queue(this, `${key}-queue`, {
+        queueName: queueName(config, key),
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds(config)),
+        retentionPeriod: Duration.seconds(messageRetentionSeconds(config)),
+        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: config.retry.maxAttempts },
+      });
+      deadLetterQueues[key] = deadLetterQueue;
+    }
+
+    this.queues = queues as Record<QueueKey, IQueue>;
+    this.deadLetterQueues = deadLetterQueues as Record<QueueKey, IQueue>;
+  }
+
+  /** The three priority queues of one service. */
+  queuesOf(service: Service): Partial<Record<QueueKey, IQueue>> {
+    return pick(this.queues, service);
+  }
+}
+
+/** The entries of a QueueKey map that belong to one service. */
+export function pick<T>(map: Record<QueueKey, T>, service: Service): Partial<Record<QueueKey, T>> {
+  const out: Partial<Record<QueueKey, T>> = {};
+  for (const key of allQueueKeys()) {
+    if (parseQueueKey(key).service === service) out[key] = map[key];
+  }
+  return out;
+}

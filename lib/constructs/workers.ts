@@ -1,0 +1,85 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  PRIORITIES,
+  queueKey,
+  reservedConcurrency,
+  RUNTIME_ENV,
+  SERVICES,
+  type QueueKey,
+  type RiqConfig,
+  type Service,
+} from '../config/index.js';
+import { RiqFunction } from './riq-function.js';
+import { pick } from './work-queues.js';
+
+/** Environment variable with the ARN of the Atlassian credentials secret. */
+export const ATLASSIAN_SECRET_ARN_ENV = 'ATLASSIAN_SECRET_ARN';
+
+export interface WorkersProps {
+  readonly config: RiqConfig;
+  readonly table: ITable;
+  readonly queues: Record<QueueKey, IQueue>;
+  /** Holds `{email, api_token}` for Atlassian Cloud. */
+  readonly atlassianSecret: ISecret;
+}
+
+/**
+ * One worker Lambda per service (stateless). Its reserved concurrency is the service's bulkhead:
+ * the sum of the `maximumConcurrency` of the event source mappings on its three priority queues,
+ * which report partial batch failures so one bad message does not retry the whole batch.
+ */
+export class Workers extends Construct {
+  public readonly functions: Record<Service, RiqFunction>;
+
+  constructor(scope: Construct, id: string, props: WorkersProps) {
+    super(scope, id);
+    const { config } = props;
+    const functions: Partial<Record<Service, RiqFunction>> = {};
+
+    for (const service of SERVICES) {
+      const worker = new RiqFunction(this, `${capitalize(service)}Worker`, {
+        config,
+        entry: 'worker',
+        description: `RIQ ${service} worker: runs queued operations against ${capitalize(service)} Cloud`,
+        timeout: Duration.seconds(config.worker.timeoutSeconds),
+        memorySize: config.worker.memoryMb,
+        reservedConcurrentExecutions: reservedConcurrency(config, service),
+      });
+      worker.useTable(props.table, { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
+      // The event source mapping grants receive and delete itself; these are the worker's own
+      // calls: retry backoff (ChangeMessageVisibility) and re-enqueueing (SendMessage).
+      worker.useQueues(RUNTIME_ENV.queueUrls, pick(props.queues, service), [
+        'sqs:ChangeMessageVisibility',
+        'sqs:SendMessage',
+      ]);
+      worker.useSecret(ATLASSIAN_SECRET_ARN_ENV, props.atlassianSecret);
+      const siteUrl = config.atlassian.siteUrl?.replace(/\/+$/, '');
+      if (siteUrl) {
+        worker.addEnvironment(RUNTIME_ENV.jiraBaseUrl, siteUrl);
+        worker.addEnvironment(RUNTIME_ENV.confluenceBaseUrl, `${siteUrl}/wiki`);
+      }
+
+      for (const priority of PRIORITIES) {
+        worker.addEventSource(
+          new SqsEventSource(props.queues[queueKey(service, priority)], {
+            batchSize: config.worker.batchSize,
+            reportBatchItemFailures: true,
+            maxConcurrency: config.services[service].concurrency[priority],
+          }),
+        );
+      }
+      functions[service] = worker;
+    }
+
+    this.functions = functions as Record<Service, RiqFunction>;
+  }
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

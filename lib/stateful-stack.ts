@@ -1,0 +1,39 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { QueueKey, RiqConfig } from './config/index.js';
+import { AtlassianSecret } from './constructs/atlassian-secret.js';
+import { RequestsTable } from './constructs/requests-table.js';
+import { WorkQueues } from './constructs/work-queues.js';
+
+/** What the stateless stack builds on. */
+export interface StatefulResources {
+  readonly table: ITable;
+  readonly queues: Record<QueueKey, IQueue>;
+  readonly deadLetterQueues: Record<QueueKey, IQueue>;
+  readonly atlassianSecret: ISecret;
+}
+
+export interface StatefulStackProps extends StackProps {
+  readonly config: RiqConfig;
+}
+
+/** Everything that holds data: the requests table, the work and dead-letter queues, the credentials. */
+export class StatefulStack extends Stack implements StatefulResources {
+  public readonly table: ITable;
+  public readonly queues: Record<QueueKey, IQueue>;
+  public readonly deadLetterQueues: Record<QueueKey, IQueue>;
+  public readonly atlassianSecret: ISecret;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.table = new RequestsTable(this, 'Requests', { config }).table;
+    const workQueues = new WorkQueues(this, 'WorkQueues', { config });
+    this.queues = workQueues.queues;
+    this.deadLetterQueues = workQueues.deadLetterQueues;
+    this.atlassianSecret = new AtlassianSecret(this, 'Atlassian', { config }).secret;
+  }
+}

@@ -1,0 +1,34 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { RiqConfig } from './config/index.js';
+import { RiqApi } from './constructs/api.js';
+import { Workers } from './constructs/workers.js';
+import type { StatefulResources } from './stateful-stack.js';
+
+export interface StatelessStackProps extends StackProps {
+  readonly config: RiqConfig;
+  readonly resources: StatefulResources;
+}
+
+/** Everything that can be replaced at will: the API, its functions and the workers. */
+export class StatelessStack extends Stack {
+  public readonly api: RiqApi;
+  public readonly workers: Workers;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { config, resources } = props;
+    this.api = new RiqApi(this, 'Api', {
+      config,
+      table: resources.table,
+      queues: resources.queues,
+      deadLetterQueues: resources.deadLetterQueues,
+    });
+    this.workers = new Workers(this, 'Workers', {
+      config,
+      table: resources.table,
+      queues: resources.queues,
+      atlassianSecret: resources.atlassianSecret,
+    });
+  }
+}
