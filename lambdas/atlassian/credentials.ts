@@ -23,3 +23,22 @@ export function basicAuthProvider(credentials: ApiTokenCredentials): AuthHeaderP
   const header = basicAuthHeader(credentials);
   return () => Promise.resolve(header);
 }
+
+/** Reads a secret's JSON value (Powertools Parameters on AWS; anything in tests). */
+export type SecretReader = (secretId: string) => Promise<unknown>;
+
+/**
+ * A provider reading `{"email", "api_token"}` from a Secrets Manager secret through `read`, which
+ * caches (Powertools Parameters keeps the value for its maxAge): a rotated token is picked up
+ * without a redeploy. A malformed secret fails loudly without echoing its content.
+ */
+export function secretAuthProvider(secretId: string, read: SecretReader): AuthHeaderProvider {
+  return async () => {
+    const value = await read(secretId);
+    const { email, api_token: apiToken } = (value ?? {}) as { email?: unknown; api_token?: unknown };
+    if (typeof email !== 'string' || typeof apiToken !== 'string') {
+      throw new Error(`secret ${secretId} must be JSON {"email": "...", "api_token": "..."}`);
+    }
+    return basicAuthHeader({ email, apiToken });
+  };
+}

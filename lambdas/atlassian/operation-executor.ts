@@ -7,7 +7,7 @@ import { RiqError } from '../core/errors.js';
 import { parsePayload, type OperationName, type OperationPayload } from '../core/operations.js';
 import type { OperationExecutor } from '../core/ports.js';
 import { basicAuthProvider, type ApiTokenCredentials } from './credentials.js';
-import { AtlassianHttpClient } from './http-client.js';
+import { AtlassianHttpClient, type AuthHeaderProvider } from './http-client.js';
 import { JiraAdapter } from './jira-adapter.js';
 
 export interface AtlassianExecutorOptions {
@@ -15,7 +15,8 @@ export interface AtlassianExecutorOptions {
   readonly jiraBaseUrl: string;
   /** Confluence base including `/wiki`. @default `${jiraBaseUrl}/wiki` */
   readonly confluenceBaseUrl?: string;
-  readonly auth: ApiTokenCredentials;
+  /** API-token credentials, or a provider of the Authorization header (e.g. from Secrets Manager). */
+  readonly auth: ApiTokenCredentials | AuthHeaderProvider;
   /** Per-call timeout in milliseconds. */
   readonly timeoutMs: number;
   /** @default 'Task' */
@@ -31,7 +32,7 @@ export class AtlassianExecutor implements OperationExecutor {
   private readonly handlers: Handlers;
 
   constructor(options: AtlassianExecutorOptions) {
-    const auth = basicAuthProvider(options.auth);
+    const auth = typeof options.auth === 'function' ? options.auth : basicAuthProvider(options.auth);
     const jiraClient = new AtlassianHttpClient({
       baseUrl: options.jiraBaseUrl,
       auth,

@@ -7,6 +7,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { allQueueKeys, claimLeaseSeconds } from '../../lib/config/resources.js';
 import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { secretAuthProvider } from '../atlassian/credentials.js';
 import { AtlassianExecutor } from '../atlassian/operation-executor.js';
 import { processRequest, type ProcessDeps } from '../core/process-request.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
@@ -20,15 +22,17 @@ import { applyDisposition, queueKeyFromArn } from './message-actions.js';
 const settings = readSettings();
 const queue = new SqsWorkQueue(sqsClient(), readQueueUrls());
 const jiraBaseUrl = requiredEnv(RUNTIME_ENV.jiraBaseUrl);
+const secretArn = optionalEnv(RUNTIME_ENV.atlassianSecretArn);
+const auth = secretArn
+  ? // Cached for 5 minutes: a rotated API token is used within 5 minutes, without a redeploy.
+    secretAuthProvider(secretArn, (id) => getSecret(id, { transform: 'json', maxAge: 300 }))
+  : { email: requiredEnv(RUNTIME_ENV.atlassianEmail), apiToken: requiredEnv(RUNTIME_ENV.atlassianApiToken) };
 const deps: ProcessDeps = {
   store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
   executor: new AtlassianExecutor({
     jiraBaseUrl,
     confluenceBaseUrl: optionalEnv(RUNTIME_ENV.confluenceBaseUrl) ?? `${jiraBaseUrl}/wiki`,
-    auth: {
-      email: requiredEnv(RUNTIME_ENV.atlassianEmail),
-      apiToken: requiredEnv(RUNTIME_ENV.atlassianApiToken),
-    },
+    auth,
     timeoutMs: settings.upstream.timeoutMs,
   }),
   clock: systemClock,

@@ -15,7 +15,9 @@ export const RUNTIME_ENV = {
   jiraBaseUrl: 'JIRA_BASE_URL',
   /** Confluence base URL including `/wiki`. */
   confluenceBaseUrl: 'CONFLUENCE_BASE_URL',
-  /** Basic-auth e-mail and API token (local; on AWS they come from Secrets Manager, issue 3). */
+  /** Basic-auth e-mail and API token, when given directly (the local stack). */
   atlassianEmail: 'ATLASSIAN_EMAIL',
   atlassianApiToken: 'ATLASSIAN_API_TOKEN',
+  /** On AWS: the Secrets Manager secret holding `{"email", "api_token"}` (wins over the two above). */
+  atlassianSecretArn: 'ATLASSIAN_SECRET_ARN',
 } as const;

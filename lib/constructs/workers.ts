@@ -17,9 +17,6 @@ import {
 import { RiqFunction } from './riq-function.js';
 import { pick } from './work-queues.js';
 
-/** Environment variable with the ARN of the Atlassian credentials secret. */
-export const ATLASSIAN_SECRET_ARN_ENV = 'ATLASSIAN_SECRET_ARN';
-
 export interface WorkersProps {
   readonly config: RiqConfig;
   readonly table: ITable;
@@ -57,7 +54,7 @@ export class Workers extends Construct {
         'sqs:ChangeMessageVisibility',
         'sqs:SendMessage',
       ]);
-      worker.useSecret(ATLASSIAN_SECRET_ARN_ENV, props.atlassianSecret);
+      worker.useSecret(RUNTIME_ENV.atlassianSecretArn, props.atlassianSecret);
       const siteUrl = config.atlassian.siteUrl?.replace(/\/+$/, '');
       if (siteUrl) {
         worker.addEnvironment(RUNTIME_ENV.jiraBaseUrl, siteUrl);

@@ -19,7 +19,6 @@ import {
   type QueueKey,
   type Service,
 } from '../../lib/config/index.js';
-import { ATLASSIAN_SECRET_ARN_ENV } from '../../lib/constructs/workers.js';
 import {
   actionsOf,
   asArray,
@@ -222,7 +221,7 @@ for (const stageName of ['dev', 'prod'] as const) {
           expect(fn(id)['MemorySize']).toBe(riq.config.worker.memoryMb);
           expect(sorted(jsonEnvKeys(env(id)[RUNTIME_ENV.queueUrls]))).toEqual(sorted(keysOf(service)));
           expect(importedLogicalId(riq.stateful, env(id)[RUNTIME_ENV.tableName])).toBe(tableId());
-          expect(importedLogicalId(riq.stateful, env(id)[ATLASSIAN_SECRET_ARN_ENV])).toBe(secretId());
+          expect(importedLogicalId(riq.stateful, env(id)[RUNTIME_ENV.atlassianSecretArn])).toBe(secretId());
         }
       });
 
