@@ -1,16 +1,33 @@
 /**
- * The simulator's control API under `/__sim/` (no auth): faults, latency, stats, reset.
+ * The simulator's control API under `/__sim/` (no auth): faults, run-time behaviours (latency, rate
+ * limit, injected errors, hangs, drops, outage, seed, OAuth token lifetime), credential expiry,
+ * stats and reset.
  */
+import type { SimAuth } from './auth.js';
+import { simConfigSchema, type SimBehaviour, type SimConfig } from './behaviour.js';
 import { faultRuleSchema, type FaultRegistry } from './faults.js';
+import type { SimOAuth } from './oauth-routes.js';
 import { json, type Router, type SimRequest, type SimResponse } from './router.js';
 import type { SimState } from './state.js';
 
 export const CONTROL_PREFIX = '/__sim';
 
-export function registerControlRoutes(router: Router, state: SimState, faults: FaultRegistry): void {
+/** The parts of the simulator the control API steers besides data and faults. */
+export interface ControlDeps {
+  behaviour: SimBehaviour;
+  auth: SimAuth;
+  oauth: SimOAuth;
+}
+
+export function registerControlRoutes(
+  router: Router,
+  state: SimState,
+  faults: FaultRegistry,
+  deps: ControlDeps,
+): void {
   router.add('POST', `${CONTROL_PREFIX}/faults`, (req) => {
     const parsed = faultRuleSchema.safeParse(req.body);
-    if (!parsed.success) return invalid(parsed.error.issues);
+    if (!parsed.success) return invalid('invalid fault rule', parsed.error.issues);
     return json(201, { id: faults.add(parsed.data) });
   });
   router.add('GET', `${CONTROL_PREFIX}/faults`, () => json(200, { faults: faults.list() }));
@@ -20,37 +37,43 @@ export function registerControlRoutes(router: Router, state: SimState, faults: F
       ? json(200, { removed: true })
       : json(404, { error: 'no such fault' }),
   );
-  router.add('GET', `${CONTROL_PREFIX}/config`, () => json(200, config(state)));
-  router.add('POST', `${CONTROL_PREFIX}/config`, (req) => setConfig(state, req));
-  router.add('GET', `${CONTROL_PREFIX}/stats`, () => json(200, state.stats()));
+  router.add('GET', `${CONTROL_PREFIX}/config`, () => json(200, config(state, deps)));
+  router.add('POST', `${CONTROL_PREFIX}/config`, (req) => setConfig(state, deps, req));
+  router.add('POST', `${CONTROL_PREFIX}/auth/expire`, () => json(200, deps.auth.expire()));
+  router.add('POST', `${CONTROL_PREFIX}/auth/renew`, () => json(200, deps.auth.renew()));
+  router.add('GET', `${CONTROL_PREFIX}/stats`, () =>
+    json(200, { ...state.stats(), ...deps.behaviour.counters.snapshot() }),
+  );
   router.add('POST', `${CONTROL_PREFIX}/reset`, () => {
     state.reset();
+    deps.behaviour.reset();
     return json(200, { reset: true });
   });
 }
 
-function setConfig(state: SimState, req: SimRequest): SimResponse {
-  const body = req.body ?? {};
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return json(400, { error: 'body must be a JSON object' });
+function setConfig(state: SimState, deps: ControlDeps, req: SimRequest): SimResponse {
+  const parsed = simConfigSchema.safeParse(req.body ?? {});
+  if (!parsed.success) return invalid('invalid config', parsed.error.issues);
+  const input = parsed.data;
+  if (input.latency_ms !== undefined) state.latencyMs = input.latency_ms;
+  if (input.oauth_access_ttl_seconds !== undefined) {
+    deps.oauth.accessTtlSeconds = input.oauth_access_ttl_seconds;
   }
-  const latency = (body as Record<string, unknown>)['latency_ms'];
-  if (latency !== undefined) {
-    if (typeof latency !== 'number' || !Number.isInteger(latency) || latency < 0 || latency > 600_000) {
-      return json(400, { error: 'latency_ms must be an integer between 0 and 600000' });
-    }
-    state.latencyMs = latency;
-  }
-  return json(200, config(state));
+  deps.behaviour.configure(input);
+  return json(200, config(state, deps));
 }
 
-function config(state: SimState): { latency_ms: number } {
-  return { latency_ms: state.latencyMs };
+function config(state: SimState, deps: ControlDeps): SimConfig {
+  return {
+    latency_ms: state.latencyMs,
+    ...deps.behaviour.view(),
+    oauth_access_ttl_seconds: deps.oauth.accessTtlSeconds,
+  };
 }
 
-function invalid(issues: { path: PropertyKey[]; message: string }[]): SimResponse {
+function invalid(error: string, issues: { path: PropertyKey[]; message: string }[]): SimResponse {
   return json(400, {
-    error: 'invalid fault rule',
+    error,
     issues: issues.map((i) => ({ field: i.path.map(String).join('.') || 'body', message: i.message })),
   });
 }

@@ -1,12 +1,30 @@
 /**
  * A typed client for the simulator's control API, for tests and scripts:
- * `new SimulatorControl(sim.url).addFault({path: '^/rest/api/3/issue', status: 503, count: 1})`.
+ * `new SimulatorControl(sim.url).addFault({path: '^/rest/api/3/issue', status: 503, count: 1})`,
+ * `.configure({rate_limit: {rate_per_second: 5, burst: 10}, seed: 42})`, `.expireAuth()`.
  */
+import type { BehaviourStats, SimConfig, SimConfigInput } from './behaviour.js';
 import type { FaultRule } from './faults.js';
+import type { RateLimitConfig } from './rate-limit.js';
 import type { SimStats } from './state.js';
 
 export type { FaultRule } from './faults.js';
 export type { SimCall, SimStats } from './state.js';
+export type { BehaviourStats, OutageMode, SimConfig, SimConfigInput } from './behaviour.js';
+export type { RateLimitConfig } from './rate-limit.js';
+
+/** The body of `GET /__sim/stats`: data counters and calls, plus the behaviours' counters. */
+export type SimulatorStats = SimStats & BehaviourStats;
+
+/** Every behaviour off (latency 0, no rate limit, no injected failures, no outage). */
+export const QUIET_CONFIG = {
+  latency_ms: 0,
+  rate_limit: null,
+  error_rate: 0,
+  timeout_rate: 0,
+  drop_after_commit_rate: 0,
+  outage: null,
+} as const satisfies SimConfigInput;
 
 export class SimulatorControl {
   readonly baseUrl: string;
@@ -15,7 +33,7 @@ export class SimulatorControl {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
-  /** Adds a fault rule; answers its id. */
+  /** Adds a fault rule; answers its id. Fault rules take precedence over the configured behaviours. */
   async addFault(rule: FaultRule): Promise<string> {
     const { id } = await this.call<{ id: string }>('POST', '/__sim/faults', rule);
     return id;
@@ -29,17 +47,87 @@ export class SimulatorControl {
     await this.call('DELETE', '/__sim/faults');
   }
 
-  async stats(): Promise<SimStats> {
-    return this.call<SimStats>('GET', '/__sim/stats');
+  async stats(): Promise<SimulatorStats> {
+    return this.call<SimulatorStats>('GET', '/__sim/stats');
   }
 
-  /** Clears issues and statistics and re-seeds the projects (faults and latency stay). */
+  /**
+   * Clears data and statistics, re-seeds the projects, refills the rate-limit bucket and restarts the
+   * PRNG at its seed (faults, config and credentials stay).
+   */
   async reset(): Promise<void> {
     await this.call('POST', '/__sim/reset');
   }
 
+  /** Changes the given fields of the run-time config; answers the whole config. */
+  async configure(config: SimConfigInput): Promise<SimConfig> {
+    return this.call<SimConfig>('POST', '/__sim/config', config);
+  }
+
+  async config(): Promise<SimConfig> {
+    return this.call<SimConfig>('GET', '/__sim/config');
+  }
+
+  /** Turns every behaviour off (QUIET_CONFIG); the seed and OAuth token lifetime stay. */
+  async quiet(): Promise<SimConfig> {
+    return this.configure(QUIET_CONFIG);
+  }
+
   async setLatency(ms: number): Promise<void> {
-    await this.call('POST', '/__sim/config', { latency_ms: ms });
+    await this.configure({ latency_ms: ms });
+  }
+
+  /** A token bucket over every Atlassian route (429 `jira-burst-based` when empty); null: none. */
+  async setRateLimit(limit: RateLimitConfig | null): Promise<void> {
+    await this.configure({ rate_limit: limit });
+  }
+
+  /** Share (0..1) of requests answered 503. */
+  async setErrorRate(rate: number): Promise<void> {
+    await this.configure({ error_rate: rate });
+  }
+
+  /** Share (0..1) of requests held without an answer for `hangMs` (default 30 000) or until the client leaves. */
+  async setTimeoutRate(rate: number, hangMs?: number): Promise<void> {
+    await this.configure({ timeout_rate: rate, ...(hangMs !== undefined ? { hang_ms: hangMs } : {}) });
+  }
+
+  /** Share (0..1) of POST/PUT requests executed and committed, then answered by a destroyed connection. */
+  async setDropAfterCommitRate(rate: number): Promise<void> {
+    await this.configure({ drop_after_commit_rate: rate });
+  }
+
+  /** Every Atlassian route answers 503 (`mode: 'reset'`: drops the connection) during the window. */
+  async startOutage(outage: {
+    duration_ms: number;
+    start_in_ms?: number;
+    mode?: 'error' | 'reset';
+  }): Promise<void> {
+    await this.configure({ outage });
+  }
+
+  async endOutage(): Promise<void> {
+    await this.configure({ outage: null });
+  }
+
+  /** Restarts the PRNG behind every fraction: the same seed and requests give the same outcomes. */
+  async setSeed(seed: number): Promise<void> {
+    await this.configure({ seed });
+  }
+
+  /** `expires_in` of OAuth access tokens issued from now on. */
+  async setOAuthAccessTtl(seconds: number): Promise<void> {
+    await this.configure({ oauth_access_ttl_seconds: seconds });
+  }
+
+  /** API token: 401 until renewAuth(). OAuth: every access token issued so far stops working. */
+  async expireAuth(): Promise<{ api_token_expired: true; access_tokens_revoked: number }> {
+    return this.call('POST', '/__sim/auth/expire');
+  }
+
+  /** The API token works again (OAuth access tokens revoked by expireAuth() stay revoked). */
+  async renewAuth(): Promise<void> {
+    await this.call('POST', '/__sim/auth/renew');
   }
 
   private async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {

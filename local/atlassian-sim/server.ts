@@ -5,10 +5,15 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkBasicAuth, type SimCredentials } from './auth.js';
+import { SimAuth, type SimCredentials } from './auth.js';
+import { SimBehaviour } from './behaviour.js';
+import { registerConfluenceRoutes } from './confluence-routes.js';
+import { ConfluenceState } from './confluence-state.js';
 import { CONTROL_PREFIX, registerControlRoutes } from './control-routes.js';
 import { FaultRegistry } from './faults.js';
 import { registerJiraRoutes } from './jira-routes.js';
+import { registerOAuthRoutes, SimOAuth, type SimOAuthOptions } from './oauth-routes.js';
+import { handleAtlassianRequest, isDrop, TemplatedRouter, type SimDrop } from './pipeline.js';
 import { Router, jiraError, json, type SimRequest, type SimResponse } from './router.js';
 import { DEFAULT_SEED, SimState, type SimSeed } from './state.js';
 
@@ -21,6 +26,10 @@ export interface AtlassianSimulatorOptions extends SimCredentials {
   seed?: SimSeed;
   /** Delay before answering each Atlassian request. @default 0 */
   latencyMs?: number;
+  /** Seed of the PRNG behind every injected fraction (errors, timeouts, drops). @default random */
+  randomSeed?: number;
+  /** The simulated OAuth 2.0 (3LO) grant. @default DEFAULT_SIM_OAUTH */
+  oauth?: SimOAuthOptions;
 }
 
 export interface AtlassianSimulator {
@@ -28,11 +37,20 @@ export interface AtlassianSimulator {
   url: string;
   /** Data and statistics, for tests that look inside. */
   state: SimState;
+  /** Confluence spaces and pages (reset with `state`). */
+  confluence: ConfluenceState;
   faults: FaultRegistry;
+  /** Run-time behaviours (rate limit, injected failures, outage) and their counters. */
+  behaviour: SimBehaviour;
+  /** The OAuth grant (client id/secret, current tokens, cloudId). */
+  oauth: SimOAuth;
+  auth: SimAuth;
   stop(): Promise<void>;
 }
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+type Outcome = { path: string; response: SimResponse | SimDrop; record: boolean };
 
 export async function startAtlassianSimulator(
   options: AtlassianSimulatorOptions,
@@ -40,17 +58,22 @@ export async function startAtlassianSimulator(
   const host = options.host ?? '127.0.0.1';
   const state = new SimState(options.seed ?? DEFAULT_SEED, options.latencyMs ?? 0);
   const faults = new FaultRegistry();
-  const credentials: SimCredentials = { email: options.email, apiToken: options.apiToken };
-  const atlassian = new Router();
+  const behaviour = new SimBehaviour(options.randomSeed);
+  const oauth = new SimOAuth(options.oauth ?? {}, behaviour.counters);
+  const auth = new SimAuth({ email: options.email, apiToken: options.apiToken }, oauth);
+  const atlassian = new TemplatedRouter();
   registerJiraRoutes(atlassian, state);
+  const confluence = new ConfluenceState();
+  state.onReset(() => confluence.reset());
+  registerConfluenceRoutes(atlassian, confluence, state);
+  const oauthRoutes = new TemplatedRouter();
+  registerOAuthRoutes(oauthRoutes, oauth);
   const control = new Router();
-  registerControlRoutes(control, state, faults);
+  registerControlRoutes(control, state, faults, { behaviour, auth, oauth });
   const stopping = new AbortController();
   let baseUrl = '';
 
-  async function respond(
-    req: IncomingMessage,
-  ): Promise<{ path: string; response: SimResponse; record: boolean }> {
+  async function respond(req: IncomingMessage, signal: AbortSignal): Promise<Outcome> {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', 'http://sim.invalid');
     const path = url.pathname; // still encoded: the router decodes parameters
@@ -82,17 +105,31 @@ export async function startAtlassianSimulator(
 
     if (isControl) return { path, response: await route(control, simReq), record: false };
 
-    if (state.latencyMs > 0) await sleep(state.latencyMs, stopping.signal);
-    const response =
-      checkBasicAuth(req.headers, credentials) ??
-      faults.take(method, path) ??
-      (await route(atlassian, simReq));
+    if (state.latencyMs > 0) await sleep(state.latencyMs, signal);
+    const response = await handleAtlassianRequest(
+      { faults, behaviour, auth, oauth, atlassian, oauthRoutes, route },
+      simReq,
+      signal,
+    );
     return { path, response, record: true };
   }
 
   const server = createServer((req, res) => {
-    respond(req)
+    // Aborted when the client leaves or the simulator stops, so a simulated hang ends with them.
+    const gone = new AbortController();
+    const onStop = () => gone.abort();
+    stopping.signal.addEventListener('abort', onStop, { once: true });
+    res.once('close', () => {
+      gone.abort();
+      stopping.signal.removeEventListener('abort', onStop);
+    });
+    respond(req, gone.signal)
       .then(({ path, response, record }) => {
+        if (isDrop(response)) {
+          if (record) state.recordCall(req.method ?? 'GET', path, 0);
+          req.socket.destroy();
+          return;
+        }
         if (record) state.recordCall(req.method ?? 'GET', path, response.status);
         send(res, response);
       })
@@ -114,7 +151,11 @@ export async function startAtlassianSimulator(
   return {
     url: baseUrl,
     state,
+    confluence,
     faults,
+    behaviour,
+    oauth,
+    auth,
     stop: () =>
       new Promise<void>((resolve, reject) => {
         stopping.abort();

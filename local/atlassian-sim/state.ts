@@ -28,11 +28,23 @@ export interface SimIssue {
   /** Epoch milliseconds. */
   created: number;
   updated: number;
+  /** Oldest first. */
+  comments: SimComment[];
+}
+
+export interface SimComment {
+  id: string;
+  /** The ADF document as sent. */
+  body: unknown;
+  /** Epoch milliseconds. */
+  created: number;
+  updated: number;
 }
 
 export interface SimCall {
   method: string;
   path: string;
+  /** The status answered; 0 when the connection was dropped without an answer. */
   status: number;
   /** Epoch milliseconds. */
   at: number;
@@ -41,7 +53,7 @@ export interface SimCall {
 /** The body of `GET /__sim/stats`. */
 export interface SimStats {
   calls: SimCall[];
-  created: { issues: number };
+  created: { issues: number; comments: number; pages: number };
   rate_limited: number;
 }
 
@@ -63,6 +75,7 @@ export const DEFAULT_SEED: Required<SimSeed> = {
 export const MAX_RECORDED_CALLS = 10_000;
 
 const FIRST_ISSUE_ID = 10_000;
+const FIRST_COMMENT_ID = 10_000;
 
 export class SimState {
   readonly projects = new Map<string, SimProject>();
@@ -72,6 +85,18 @@ export class SimState {
   private nextIssueId = FIRST_ISSUE_ID;
   private calls: SimCall[] = [];
   private createdIssues = 0;
+  private createdComments = 0;
+  private createdPages = 0;
+  /** Run by reset(): the Confluence data lives in its own object (confluence-state.ts). */
+  private readonly resetHooks: (() => void)[] = [];
+  private nextCommentId = FIRST_COMMENT_ID;
+  /** Jira search: the most issues one page answers (Jira may answer fewer than asked). Cleared by reset. */
+  searchPageLimit: number | undefined;
+  /**
+   * Jira search is eventually consistent: issues created less than this many milliseconds ago are
+   * not found unless named in `reconcileIssues`. Cleared by reset (to 0).
+   */
+  searchIndexLagMs = 0;
   private rateLimited = 0;
   /** Delay before answering each non-control request. Not cleared by reset. */
   latencyMs: number;
@@ -93,7 +118,13 @@ export class SimState {
     this.nextIssueId = FIRST_ISSUE_ID;
     this.calls = [];
     this.createdIssues = 0;
+    this.createdComments = 0;
+    this.createdPages = 0;
+    this.nextCommentId = FIRST_COMMENT_ID;
+    this.searchPageLimit = undefined;
+    this.searchIndexLagMs = 0;
     this.rateLimited = 0;
+    for (const hook of this.resetHooks) hook();
     let projectId = 10_000;
     let typeId = 10_001;
     for (const p of this.seed.projects ?? DEFAULT_SEED.projects) {
@@ -123,6 +154,30 @@ export class SimState {
     return this.issuesById.size;
   }
 
+  /** Every issue, in creation order. */
+  issues(): SimIssue[] {
+    return [...this.issuesById.values()];
+  }
+
+  /** Applies a Jira edit or transition and bumps `updated`. */
+  editIssue(
+    issue: SimIssue,
+    changes: Partial<Pick<SimIssue, 'summary' | 'description' | 'labels' | 'status'>>,
+  ): void {
+    Object.assign(issue, changes);
+    issue.updated = Math.max(this.now(), issue.updated);
+  }
+
+  /** Adds a comment (bumping the issue's `updated`, as Jira does) and counts it. */
+  addComment(issue: SimIssue, body: unknown): SimComment {
+    const at = this.now();
+    const comment: SimComment = { id: String(this.nextCommentId++), body, created: at, updated: at };
+    issue.comments.push(comment);
+    issue.updated = Math.max(at, issue.updated);
+    this.createdComments++;
+    return comment;
+  }
+
   createIssue(input: {
     project: SimProject;
     summary: string;
@@ -144,11 +199,22 @@ export class SimState {
       status: { name: 'To Do', categoryKey: 'new' },
       created: at,
       updated: at,
+      comments: [],
     };
     this.issuesById.set(issue.id, issue);
     this.idsByKey.set(issue.key, issue.id);
     this.createdIssues++;
     return issue;
+  }
+
+  /** Runs `hook` on every reset, after the Jira data is cleared. */
+  onReset(hook: () => void): void {
+    this.resetHooks.push(hook);
+  }
+
+  /** Counts a Confluence page created through the API (for `created.pages`). */
+  recordPageCreated(): void {
+    this.createdPages++;
   }
 
   recordCall(method: string, path: string, status: number): void {
@@ -160,7 +226,7 @@ export class SimState {
   stats(): SimStats {
     return {
       calls: this.calls.map((c) => ({ ...c })),
-      created: { issues: this.createdIssues },
+      created: { issues: this.createdIssues, comments: this.createdComments, pages: this.createdPages },
       rate_limited: this.rateLimited,
     };
   }

@@ -164,7 +164,13 @@ describe('Atlassian simulator', () => {
       expect(stats.rate_limited).toBe(1);
 
       await control.reset();
-      expect(await control.stats()).toEqual({ calls: [], created: { issues: 0 }, rate_limited: 0 });
+      expect(await control.stats()).toMatchObject({
+        calls: [],
+        created: { issues: 0, comments: 0, pages: 0 },
+        rate_limited: 0,
+        endpoints: {},
+        errors_injected: 0,
+      });
       expect((await call('GET', '/rest/api/3/issue/MD-1')).status).toBe(404);
       expect((await call('POST', '/rest/api/3/issue', createBody({}))).body['key']).toBe('MD-1');
     });

@@ -1,0 +1,237 @@
+/**
+ * Run-time behaviours of the simulated Atlassian, set through `POST /__sim/config`: a burst rate
+ * limit, random 503s, hangs and dropped writes, an outage window, all driven by one seeded PRNG so
+ * a run is repeatable. Also the counters these behaviours report in `GET /__sim/stats`.
+ */
+import { z } from 'zod';
+import { randomSeed, SeededRandom } from './random.js';
+import { TokenBucket, type BucketDecision, type RateLimitConfig } from './rate-limit.js';
+
+const fraction = z.number().min(0).max(1);
+
+/** The body of `POST /__sim/config`: every field optional, only the given ones change. */
+export const simConfigSchema = z.strictObject({
+  /** Delay before answering each Atlassian request. */
+  latency_ms: z.number().int().min(0).max(600_000).optional(),
+  /** A token bucket over every Atlassian route; null turns it off. */
+  rate_limit: z
+    .strictObject({
+      rate_per_second: z.number().positive().max(100_000),
+      burst: z.number().int().min(1).max(1_000_000),
+    })
+    .nullable()
+    .optional(),
+  /** Share of requests answered 503 (about half of them with `Retry-After`). */
+  error_rate: fraction.optional(),
+  /** Share of requests held without an answer for `hang_ms` (then 504) or until the client leaves. */
+  timeout_rate: fraction.optional(),
+  hang_ms: z.number().int().min(1).max(600_000).optional(),
+  /** Share of writes (POST/PUT) that are executed and committed, then the connection is destroyed. */
+  drop_after_commit_rate: fraction.optional(),
+  /** A window in which every Atlassian route answers 503 (`mode: 'reset'`: drops the connection). */
+  outage: z
+    .strictObject({
+      duration_ms: z.number().int().min(1).max(86_400_000),
+      start_in_ms: z.number().int().min(0).max(86_400_000).optional(),
+      mode: z.enum(['error', 'reset']).optional(),
+    })
+    .nullable()
+    .optional(),
+  /** Restarts the PRNG that drives every fraction. */
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
+  /** `expires_in` of OAuth access tokens issued from now on. */
+  oauth_access_ttl_seconds: z.number().int().min(1).max(86_400).optional(),
+});
+
+export type SimConfigInput = z.infer<typeof simConfigSchema>;
+export type OutageMode = 'error' | 'reset';
+
+/** The body of `GET /__sim/config` (and of a successful POST). */
+export interface SimConfig {
+  latency_ms: number;
+  rate_limit: RateLimitConfig | null;
+  error_rate: number;
+  timeout_rate: number;
+  hang_ms: number;
+  drop_after_commit_rate: number;
+  /** The scheduled or running outage; null when none or once it ended. */
+  outage: { mode: OutageMode; starts_at: string; ends_at: string; active: boolean } | null;
+  seed: number;
+  oauth_access_ttl_seconds: number;
+}
+
+/** What the behaviours add to `GET /__sim/stats`. */
+export interface BehaviourStats {
+  /** `"METHOD /route/template"` → requests that arrived for it (whatever the answer). */
+  endpoints: Record<string, number>;
+  /** 503s sent by `error_rate`. */
+  errors_injected: number;
+  /** Requests held by `timeout_rate`. */
+  timeouts_injected: number;
+  /** Committed writes whose connection was destroyed by `drop_after_commit_rate`. */
+  dropped_after_commit: number;
+  /** Requests refused (503 or reset) by an outage window. */
+  outage_rejected: number;
+  /** Successful `POST /oauth/token` refreshes. */
+  oauth_refreshes: number;
+}
+
+export const DEFAULT_HANG_MS = 30_000;
+
+export class SimCounters {
+  private endpoints = new Map<string, number>();
+  errorsInjected = 0;
+  timeoutsInjected = 0;
+  droppedAfterCommit = 0;
+  outageRejected = 0;
+  oauthRefreshes = 0;
+
+  endpoint(key: string): void {
+    this.endpoints.set(key, (this.endpoints.get(key) ?? 0) + 1);
+  }
+
+  reset(): void {
+    this.endpoints = new Map();
+    this.errorsInjected = 0;
+    this.timeoutsInjected = 0;
+    this.droppedAfterCommit = 0;
+    this.outageRejected = 0;
+    this.oauthRefreshes = 0;
+  }
+
+  snapshot(): BehaviourStats {
+    return {
+      endpoints: Object.fromEntries([...this.endpoints.entries()].sort(([a], [b]) => a.localeCompare(b))),
+      errors_injected: this.errorsInjected,
+      timeouts_injected: this.timeoutsInjected,
+      dropped_after_commit: this.droppedAfterCommit,
+      outage_rejected: this.outageRejected,
+      oauth_refreshes: this.oauthRefreshes,
+    };
+  }
+}
+
+interface Outage {
+  mode: OutageMode;
+  startsAt: number;
+  endsAt: number;
+}
+
+/** The behaviours and their state (bucket, PRNG, outage). Latency and the OAuth TTL live elsewhere. */
+export class SimBehaviour {
+  readonly counters = new SimCounters();
+  private bucket: TokenBucket | undefined;
+  private random: SeededRandom;
+  private outage: Outage | undefined;
+  errorRate = 0;
+  timeoutRate = 0;
+  hangMs = DEFAULT_HANG_MS;
+  dropAfterCommitRate = 0;
+
+  constructor(
+    seed: number = randomSeed(),
+    private readonly now: () => number = Date.now,
+  ) {
+    this.random = new SeededRandom(seed);
+  }
+
+  get seed(): number {
+    return this.random.seed;
+  }
+
+  get rateLimit(): RateLimitConfig | null {
+    return this.bucket?.config ?? null;
+  }
+
+  /** Applies the behaviour fields of a validated config (latency and OAuth TTL are not read here). */
+  configure(input: SimConfigInput): void {
+    if (input.rate_limit !== undefined) {
+      this.bucket = input.rate_limit ? new TokenBucket({ ...input.rate_limit }, this.now) : undefined;
+    }
+    if (input.error_rate !== undefined) this.errorRate = input.error_rate;
+    if (input.timeout_rate !== undefined) this.timeoutRate = input.timeout_rate;
+    if (input.hang_ms !== undefined) this.hangMs = input.hang_ms;
+    if (input.drop_after_commit_rate !== undefined) this.dropAfterCommitRate = input.drop_after_commit_rate;
+    if (input.outage !== undefined) {
+      if (input.outage === null) {
+        this.outage = undefined;
+      } else {
+        const startsAt = this.now() + (input.outage.start_in_ms ?? 0);
+        this.outage = {
+          mode: input.outage.mode ?? 'error',
+          startsAt,
+          endsAt: startsAt + input.outage.duration_ms,
+        };
+      }
+    }
+    if (input.seed !== undefined) this.random = new SeededRandom(input.seed);
+  }
+
+  /** Counters cleared, the bucket full again and the PRNG back at the start of its seed. */
+  reset(): void {
+    this.counters.reset();
+    if (this.bucket) this.bucket = new TokenBucket(this.bucket.config, this.now);
+    this.random = new SeededRandom(this.random.seed);
+  }
+
+  view(): Omit<SimConfig, 'latency_ms' | 'oauth_access_ttl_seconds'> {
+    const outage = this.currentOutage();
+    return {
+      rate_limit: this.rateLimit ? { ...this.rateLimit } : null,
+      error_rate: this.errorRate,
+      timeout_rate: this.timeoutRate,
+      hang_ms: this.hangMs,
+      drop_after_commit_rate: this.dropAfterCommitRate,
+      outage: outage
+        ? {
+            mode: outage.mode,
+            starts_at: new Date(outage.startsAt).toISOString(),
+            ends_at: new Date(outage.endsAt).toISOString(),
+            active: this.now() >= outage.startsAt,
+          }
+        : null,
+      seed: this.seed,
+    };
+  }
+
+  /** The outage mode when an outage is running now. */
+  outageNow(): OutageMode | undefined {
+    const outage = this.currentOutage();
+    return outage && this.now() >= outage.startsAt ? outage.mode : undefined;
+  }
+
+  /** One token from the bucket; always allowed when no rate limit is set. */
+  takeToken(): BucketDecision | undefined {
+    return this.bucket?.take();
+  }
+
+  /**
+   * Whether to answer 503, drawn only when `error_rate` > 0; `retryAfter` is set on about half of
+   * them (1–3 seconds), like Atlassian's 5xx that sometimes carry `Retry-After`.
+   */
+  drawError(): { retryAfter?: number } | undefined {
+    if (this.errorRate <= 0 || this.random.next() >= this.errorRate) return undefined;
+    const u = this.random.next();
+    return u < 0.5 ? { retryAfter: 1 + Math.floor(u * 6) } : {};
+  }
+
+  /** Whether to hold the request without an answer; drawn only when `timeout_rate` > 0. */
+  drawTimeout(): boolean {
+    return this.timeoutRate > 0 && this.random.next() < this.timeoutRate;
+  }
+
+  /** Whether to drop this committed write; drawn for every write when `drop_after_commit_rate` > 0. */
+  drawDrop(): boolean {
+    return this.dropAfterCommitRate > 0 && this.random.next() < this.dropAfterCommitRate;
+  }
+
+  private currentOutage(): Outage | undefined {
+    if (this.outage && this.now() >= this.outage.endsAt) this.outage = undefined;
+    return this.outage;
+  }
+}
