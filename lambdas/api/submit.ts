@@ -2,7 +2,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { isImplemented } from '../core/operations.js';
 import { parseSubmitBody } from '../core/submit-command.js';
 import { submitRequest, type SubmitDeps } from '../core/submit.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
@@ -18,7 +17,6 @@ const deps: SubmitDeps = {
   store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
   queue: new SqsWorkQueue(sqsClient(), readQueueUrls()),
   clock: systemClock,
-  executor: { supports: isImplemented },
   config: settings,
   onEnqueueFailure: (token, err) =>
     logger.error('queue send failed after the record was stored; the sweeper will re-enqueue it', {

@@ -1,8 +1,10 @@
 /**
  * Jira Cloud REST v3 for RIQ's Jira operations. Only I/O and shape mapping: the results are RIQ's
- * stable documented shapes, not Jira's; failures are UpstreamErrors from the HTTP client.
+ * stable documented shapes, not Jira's; failures are UpstreamErrors from the HTTP client, except a
+ * target status no transition leads to, which is a ValidationError on `payload.target_status`.
  */
 import { z } from 'zod';
+import { ValidationError } from '../core/errors.js';
 import type { OperationPayload } from '../core/operations.js';
 import { adfToText, textToAdf, type AdfDoc } from './adf.js';
 import { unexpectedResponse } from './classify-error.js';
@@ -34,14 +36,97 @@ export interface CreatedJiraTask {
   url: string;
 }
 
+/** A Jira field `updateTask` can set. */
+export type JiraEditableField = 'summary' | 'description' | 'labels';
+
+/**
+ * `jira.update_task` result. The edit is `PUT /issue/{key}` with the given fields only: labels are
+ * replaced as a whole, an empty or blank description clears it.
+ */
+export interface UpdatedJiraTask {
+  id: string;
+  key: string;
+  url: string;
+  /** The Jira fields the edit set, in the order summary, description, labels. */
+  updated_fields: JiraEditableField[];
+}
+
+/**
+ * `jira.transition_task` result. When the issue already is in the target status nothing is posted:
+ * `transitioned` is false, `transition_id` null and `status` equals `previous_status`.
+ */
+export interface TransitionedJiraTask {
+  id: string;
+  key: string;
+  url: string;
+  /** The status now, spelled as Jira spells it (`In Progress` for a target of `in progress`). */
+  status: string;
+  /** The status before the call. */
+  previous_status: string;
+  /** The Jira transition used, or null when none was needed. */
+  transition_id: string | null;
+  transitioned: boolean;
+}
+
+/** `jira.add_comment` result. */
+export interface CreatedJiraComment {
+  /** The comment's id. */
+  id: string;
+  /** The commented issue's key (resolved first when the task was named by numeric id). */
+  issue_key: string;
+  /** Browser link to the comment: `${site}/browse/${key}?focusedCommentId=${id}`. */
+  url: string;
+  /** ISO 8601 timestamp as Jira gives it. */
+  created: string;
+}
+
+/**
+ * `jira.search_tasks` result: at most `max_results` issues in Jira's order, gathered over at most
+ * MAX_SEARCH_PAGES pages.
+ */
+export interface JiraSearchResult {
+  issues: JiraTask[];
+  /**
+   * Jira's opaque token for the page after the last issue returned; null when the search is complete
+   * (or, rarely, when Jira answered more issues than asked and the page was cut).
+   */
+  next_page_token: string | null;
+  /** True when more issues may match than were returned (max_results or the page bound was reached). */
+  truncated: boolean;
+}
+
+/** One entry of `GET /issue/{key}/transitions`, as far as RIQ reads it. */
+export interface JiraTransitionOption {
+  id: string;
+  /** The transition's own name (`Resolve`), which can differ from the status it leads to. */
+  name: string;
+  to: { name: string };
+  /** Absent means available. */
+  isAvailable?: boolean | undefined;
+}
+
+export interface SearchTasksOptions {
+  /**
+   * Issue ids Jira must reconcile with the search (read-after-write for issues RIQ just wrote), at most
+   * MAX_RECONCILE_ISSUES; sent with every page.
+   */
+  readonly reconcileIssues?: readonly number[];
+}
+
 export type GetTaskInput = OperationPayload<'jira.get_task'>;
 export type CreateTaskInput = OperationPayload<'jira.create_task'>;
+export type UpdateTaskInput = OperationPayload<'jira.update_task'>;
+export type TransitionTaskInput = OperationPayload<'jira.transition_task'>;
+export type AddCommentInput = OperationPayload<'jira.add_comment'>;
+export type SearchTasksInput = OperationPayload<'jira.search_tasks'>;
 
 export interface JiraAdapterOptions {
   /** Issue type name when the payload names none. @default 'Task' */
   readonly defaultIssueType?: string;
   /** Site URL for browse links, when the API base is not the site (OAuth). @default the client's base URL */
   readonly siteUrl?: string;
+  /** Issues asked for per search page (Jira may answer fewer). @default 100 */
+  readonly searchPageSize?: number;
 }
 
 /** The fields `getTask` asks for: exactly what JiraTask needs. */
@@ -56,7 +141,16 @@ export const JIRA_TASK_FIELDS = [
   'updated',
 ] as const;
 
+/** `max_results` when the payload names none. */
+export const DEFAULT_SEARCH_RESULTS = 50;
+/** Search pages fetched at most per call, so a misbehaving paging cannot loop. */
+export const MAX_SEARCH_PAGES = 10;
+/** Jira's limit on `reconcileIssues`. */
+export const MAX_RECONCILE_ISSUES = 50;
+
 const ISSUE_PATH = '/rest/api/3/issue';
+const SEARCH_PATH = '/rest/api/3/search/jql';
+const ISSUE_KEY = /^[A-Z][A-Z0-9_]*-[1-9][0-9]*$/;
 
 const named = z.object({ name: z.string() });
 const issueSchema = z.object({
@@ -73,11 +167,30 @@ const issueSchema = z.object({
     updated: z.string(),
   }),
 });
+type IssueBody = z.infer<typeof issueSchema>;
 const createdSchema = z.object({ id: z.string(), key: z.string() });
+const issueRefSchema = z.object({ id: z.string(), key: z.string(), fields: z.object({ status: named }) });
+const transitionsSchema = z.object({
+  transitions: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      to: named,
+      isAvailable: z.boolean().optional(),
+    }),
+  ),
+});
+const commentSchema = z.object({ id: z.string(), created: z.string() });
+const searchSchema = z.object({
+  issues: z.array(issueSchema).default([]),
+  nextPageToken: z.string().nullish(),
+  isLast: z.boolean().optional(),
+});
 
 export class JiraAdapter {
   private readonly defaultIssueType: string;
   private readonly siteUrl: string;
+  private readonly searchPageSize: number;
 
   constructor(
     private readonly client: AtlassianHttpClient,
@@ -85,26 +198,16 @@ export class JiraAdapter {
   ) {
     this.defaultIssueType = options.defaultIssueType ?? 'Task';
     this.siteUrl = (options.siteUrl ?? client.baseUrl).replace(/\/+$/, '');
+    this.searchPageSize = options.searchPageSize ?? 100;
+    if (!Number.isInteger(this.searchPageSize) || this.searchPageSize < 1 || this.searchPageSize > 5_000) {
+      throw new Error(`searchPageSize must be an integer from 1 to 5000, got ${options.searchPageSize}`);
+    }
   }
 
   async getTask(input: GetTaskInput): Promise<JiraTask> {
-    const path = `${ISSUE_PATH}/${encodeURIComponent(input.task_id)}`;
+    const path = issuePath(input.task_id);
     const response = await this.client.get(path, { fields: JIRA_TASK_FIELDS.join(',') });
-    const issue = parse(issueSchema, response, 'GET', path);
-    const f = issue.fields;
-    return {
-      id: issue.id,
-      key: issue.key,
-      url: this.browseUrl(issue.key),
-      summary: f.summary,
-      status: f.status.name,
-      project_key: f.project.key,
-      issue_type: f.issuetype.name,
-      labels: f.labels ?? [],
-      description: f.description === null || f.description === undefined ? null : adfToText(f.description),
-      created: f.created,
-      updated: f.updated,
-    };
+    return this.toTask(parse(issueSchema, response, 'GET', path));
   }
 
   async createTask(input: CreateTaskInput): Promise<CreatedJiraTask> {
@@ -129,9 +232,191 @@ export class JiraAdapter {
     return { id: created.id, key: created.key, url: this.browseUrl(created.key) };
   }
 
+  /**
+   * `PUT /issue/{key}?returnIssue=true` with the given fields (description as ADF; blank clears it).
+   * Jira answers the issue, which gives its id and key; should it answer 204 instead, one GET does.
+   */
+  async updateTask(input: UpdateTaskInput): Promise<UpdatedJiraTask> {
+    const fields: { summary?: string; description?: AdfDoc | null; labels?: string[] } = {};
+    if (input.title !== undefined) fields.summary = input.title;
+    if (input.description !== undefined) {
+      fields.description = input.description.trim() === '' ? null : textToAdf(input.description);
+    }
+    if (input.labels !== undefined) fields.labels = input.labels;
+
+    const path = issuePath(input.task_id);
+    const response = await this.client.request({
+      method: 'PUT',
+      path,
+      query: { returnIssue: true },
+      body: { fields },
+    });
+    const issue =
+      response.body === undefined
+        ? await this.issueRef(input.task_id)
+        : parse(createdSchema, response, 'PUT', path);
+    return {
+      id: issue.id,
+      key: issue.key,
+      url: this.browseUrl(issue.key),
+      updated_fields: Object.keys(fields) as JiraEditableField[],
+    };
+  }
+
+  /**
+   * Moves the issue to `target_status`: reads its status (already there: success, nothing posted),
+   * lists its transitions, picks the one whose `to.name` matches (case-insensitively) and posts it.
+   * No matching transition (or none at all) is a ValidationError on `payload.target_status` naming
+   * the reachable statuses.
+   */
+  async transitionTask(input: TransitionTaskInput): Promise<TransitionedJiraTask> {
+    const issue = await this.issueRef(input.task_id);
+    const ref = { id: issue.id, key: issue.key, url: this.browseUrl(issue.key) };
+    const current = issue.fields.status.name;
+    if (sameStatus(current, input.target_status)) {
+      return { ...ref, status: current, previous_status: current, transition_id: null, transitioned: false };
+    }
+
+    const path = `${issuePath(issue.key)}/transitions`;
+    const listed = parse(transitionsSchema, await this.client.get(path), 'GET', path);
+    const chosen = pickTransition(listed.transitions, input.target_status, {
+      key: issue.key,
+      status: current,
+    });
+    await this.client.post(path, { transition: { id: chosen.id } });
+    return {
+      ...ref,
+      status: chosen.to.name,
+      previous_status: current,
+      transition_id: chosen.id,
+      transitioned: true,
+    };
+  }
+
+  /** `POST /issue/{key}/comment` with the text as an ADF document. */
+  async addComment(input: AddCommentInput): Promise<CreatedJiraComment> {
+    const key = ISSUE_KEY.test(input.task_id) ? input.task_id : (await this.issueRef(input.task_id)).key;
+    const path = `${issuePath(key)}/comment`;
+    const response = await this.client.post(path, { body: textToAdf(input.comment) });
+    const comment = parse(commentSchema, response, 'POST', path);
+    return {
+      id: comment.id,
+      issue_key: key,
+      url: `${this.browseUrl(key)}?focusedCommentId=${encodeURIComponent(comment.id)}`,
+      created: comment.created,
+    };
+  }
+
+  /**
+   * `POST /search/jql` asking for the JiraTask fields, following `nextPageToken` until `max_results`
+   * issues (default DEFAULT_SEARCH_RESULTS) or MAX_SEARCH_PAGES pages. An issue seen on an earlier
+   * page is not repeated. A JQL error is Jira's 400, so a VALIDATION_ERROR.
+   */
+  async searchTasks(input: SearchTasksInput, options: SearchTasksOptions = {}): Promise<JiraSearchResult> {
+    const limit = input.max_results ?? DEFAULT_SEARCH_RESULTS;
+    const reconcileIssues = options.reconcileIssues ?? [];
+    if (reconcileIssues.length > MAX_RECONCILE_ISSUES) {
+      throw ValidationError.forField('reconcileIssues', `at most ${MAX_RECONCILE_ISSUES} issue ids`);
+    }
+    const issues: JiraTask[] = [];
+    const seen = new Set<string>();
+    let token: string | null = null;
+    let cut = false;
+    for (let page = 0; page < MAX_SEARCH_PAGES && issues.length < limit; page++) {
+      const body: Record<string, unknown> = {
+        jql: input.jql,
+        fields: [...JIRA_TASK_FIELDS],
+        maxResults: Math.min(limit - issues.length, this.searchPageSize),
+        ...(token !== null ? { nextPageToken: token } : {}),
+        ...(reconcileIssues.length > 0 ? { reconcileIssues: [...reconcileIssues] } : {}),
+      };
+      const result: z.infer<typeof searchSchema> = parse(
+        searchSchema,
+        await this.client.post(SEARCH_PATH, body),
+        'POST',
+        SEARCH_PATH,
+      );
+      const fresh = result.issues.filter((issue) => !seen.has(issue.id));
+      const room = limit - issues.length;
+      for (const issue of fresh.slice(0, room)) {
+        seen.add(issue.id);
+        issues.push(this.toTask(issue));
+      }
+      token = result.isLast === true ? null : (result.nextPageToken ?? null);
+      if (fresh.length > room) {
+        cut = true; // Jira answered more than asked: its token would skip the issues left out
+        token = null;
+      }
+      if (token === null) break;
+    }
+    return { issues, next_page_token: token, truncated: cut || token !== null };
+  }
+
+  /** The issue's id, key and status (`GET /issue/{idOrKey}?fields=status`). */
+  private async issueRef(taskId: string): Promise<z.infer<typeof issueRefSchema>> {
+    const path = issuePath(taskId);
+    return parse(issueRefSchema, await this.client.get(path, { fields: 'status' }), 'GET', path);
+  }
+
+  private toTask(issue: IssueBody): JiraTask {
+    const f = issue.fields;
+    return {
+      id: issue.id,
+      key: issue.key,
+      url: this.browseUrl(issue.key),
+      summary: f.summary,
+      status: f.status.name,
+      project_key: f.project.key,
+      issue_type: f.issuetype.name,
+      labels: f.labels ?? [],
+      description: f.description === null || f.description === undefined ? null : adfToText(f.description),
+      created: f.created,
+      updated: f.updated,
+    };
+  }
+
   private browseUrl(key: string): string {
     return `${this.siteUrl}/browse/${encodeURIComponent(key)}`;
   }
+}
+
+/**
+ * The transition that leads to `targetStatus`: matched on `to.name` (the transition's own name can
+ * differ), case- and surrounding-space-insensitively, preferring an exact spelling; unavailable
+ * transitions are skipped. None (or an empty list) throws a ValidationError on
+ * `payload.target_status` whose message names the statuses that can be reached.
+ */
+export function pickTransition(
+  transitions: readonly JiraTransitionOption[],
+  targetStatus: string,
+  issue: { key: string; status: string },
+): JiraTransitionOption {
+  const available = transitions.filter((t) => t.isAvailable !== false);
+  const chosen =
+    available.find((t) => t.to.name.trim() === targetStatus.trim()) ??
+    available.find((t) => sameStatus(t.to.name, targetStatus));
+  if (chosen) return chosen;
+
+  const field = 'payload.target_status';
+  if (available.length === 0) {
+    throw ValidationError.forField(
+      field,
+      `${issue.key} cannot be moved to '${targetStatus}': no transitions are available from '${issue.status}'`,
+    );
+  }
+  const reachable = [...new Set(available.map((t) => t.to.name))];
+  throw ValidationError.forField(
+    field,
+    `${issue.key} cannot be moved from '${issue.status}' to '${targetStatus}'; available target statuses: ${reachable.join(', ')}`,
+  );
+}
+
+function sameStatus(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
+function issuePath(taskId: string): string {
+  return `${ISSUE_PATH}/${encodeURIComponent(taskId)}`;
 }
 
 function parse<T>(schema: z.ZodType<T>, response: AtlassianResponse, method: string, path: string): T {

@@ -1,11 +1,10 @@
 /**
  * The worker's OperationExecutor for Atlassian: validates the stored payload again (it is typed from
- * here on) and dispatches to the Jira or Confluence adapter. Operations not built yet answer
- * NOT_IMPLEMENTED.
+ * here on) and dispatches to the Jira or Confluence adapter.
  */
-import { RiqError } from '../core/errors.js';
 import { parsePayload, type OperationName, type OperationPayload } from '../core/operations.js';
 import type { OperationExecutor } from '../core/ports.js';
+import { ConfluenceAdapter } from './confluence-adapter.js';
 import { basicAuthProvider, type ApiTokenCredentials } from './credentials.js';
 import { AtlassianHttpClient, type AuthHeaderProvider } from './http-client.js';
 import { JiraAdapter } from './jira-adapter.js';
@@ -23,12 +22,13 @@ export interface AtlassianExecutorOptions {
   readonly defaultIssueType?: string;
 }
 
-type Handlers = { [O in OperationName]?: (payload: OperationPayload<O>) => Promise<unknown> };
+/** One handler per operation: the type makes a missing operation a compile error. */
+type Handlers = { [O in OperationName]: (payload: OperationPayload<O>) => Promise<unknown> };
 
 export class AtlassianExecutor implements OperationExecutor {
   readonly jira: JiraAdapter;
-  /** For the Confluence adapter (built next); constructed now so a bad URL fails at cold start. */
   readonly confluenceClient: AtlassianHttpClient;
+  readonly confluence: ConfluenceAdapter;
   private readonly handlers: Handlers;
 
   constructor(options: AtlassianExecutorOptions) {
@@ -45,17 +45,22 @@ export class AtlassianExecutor implements OperationExecutor {
       timeoutMs: options.timeoutMs,
       service: 'confluence',
     });
+    this.confluence = new ConfluenceAdapter(this.confluenceClient);
     this.jira = new JiraAdapter(jiraClient, {
       ...(options.defaultIssueType !== undefined ? { defaultIssueType: options.defaultIssueType } : {}),
     });
     this.handlers = {
       'jira.get_task': (p) => this.jira.getTask(p),
       'jira.create_task': (p) => this.jira.createTask(p),
+      'jira.update_task': (p) => this.jira.updateTask(p),
+      'jira.transition_task': (p) => this.jira.transitionTask(p),
+      'jira.add_comment': (p) => this.jira.addComment(p),
+      'jira.search_tasks': (p) => this.jira.searchTasks(p),
+      'confluence.get_page': (p) => this.confluence.getPage(p),
+      'confluence.create_page': (p) => this.confluence.createPage(p),
+      'confluence.update_page': (p) => this.confluence.updatePage(p),
+      'confluence.search_pages': (p) => this.confluence.searchPages(p),
     };
-  }
-
-  supports(operation: OperationName): boolean {
-    return this.handlers[operation] !== undefined;
   }
 
   async execute(
@@ -63,12 +68,7 @@ export class AtlassianExecutor implements OperationExecutor {
     payload: Record<string, unknown>,
     _context: { token: string },
   ): Promise<unknown> {
-    const handler = this.handlers[operation] as ((p: unknown) => Promise<unknown>) | undefined;
-    if (!handler) {
-      throw new RiqError('NOT_IMPLEMENTED', `${operation} is not supported by this version of RIQ yet`, {
-        operation,
-      });
-    }
+    const handler = this.handlers[operation] as (p: unknown) => Promise<unknown>;
     return handler(parsePayload(operation, payload));
   }
 }

@@ -100,16 +100,3 @@ export function kindOf(operation: OperationName): OperationKind {
 export function isWrite(operation: OperationName): boolean {
   return kindOf(operation) === 'write';
 }
-
-/**
- * Operations the workers can execute in this version; submit refuses the others with
- * NOT_IMPLEMENTED before storing anything. Grows as adapters land.
- */
-export const IMPLEMENTED_OPERATIONS: ReadonlySet<OperationName> = new Set<OperationName>([
-  'jira.get_task',
-  'jira.create_task',
-]);
-
-export function isImplemented(operation: OperationName): boolean {
-  return IMPLEMENTED_OPERATIONS.has(operation);
-}

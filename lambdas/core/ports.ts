@@ -65,7 +65,6 @@ export interface WorkQueue {
 
 /** Executes one operation against Atlassian; throws UpstreamError (or ValidationError) on failure. */
 export interface OperationExecutor {
-  supports(operation: OperationName): boolean;
   execute(
     operation: OperationName,
     payload: Record<string, unknown>,

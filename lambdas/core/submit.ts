@@ -8,7 +8,7 @@ import { queueKey } from '../../lib/config/resources.js';
 import { IdempotencyConflictError, RiqError } from './errors.js';
 import { fingerprint } from './fingerprint.js';
 import { isWrite, serviceOf } from './operations.js';
-import type { Clock, OperationExecutor, RequestStore, WorkQueue } from './ports.js';
+import type { Clock, RequestStore, WorkQueue } from './ports.js';
 import type { RequestRecord, RoutingPath, Status } from './request-record.js';
 import type { SubmitCommand } from './submit-command.js';
 import { consistencyTokenFor, newRequestToken } from './tokens.js';
@@ -17,8 +17,6 @@ export interface SubmitDeps {
   store: RequestStore;
   queue: WorkQueue;
   clock: Clock;
-  /** Which operations the workers can execute; others are refused before anything is stored. */
-  executor: Pick<OperationExecutor, 'supports'>;
   config: Pick<RiqConfig, 'retentionDays'>;
   newToken?: () => string;
   /** Called when the queue send fails after the record was stored (for logs and metrics). */
@@ -40,15 +38,6 @@ export async function submitRequest(
   command: SubmitCommand,
   owner: string,
 ): Promise<SubmitResponse> {
-  if (!deps.executor.supports(command.operation)) {
-    throw new RiqError(
-      'NOT_IMPLEMENTED',
-      `operation ${command.operation} is not supported by this version of RIQ yet`,
-      {
-        field: 'operation',
-      },
-    );
-  }
   const now = deps.clock.now();
   const token = (deps.newToken ?? newRequestToken)();
   const service = serviceOf(command.operation);

@@ -34,6 +34,7 @@ const deps: ProcessDeps = {
     confluenceBaseUrl: optionalEnv(RUNTIME_ENV.confluenceBaseUrl) ?? `${jiraBaseUrl}/wiki`,
     auth,
     timeoutMs: settings.upstream.timeoutMs,
+    defaultIssueType: settings.atlassian.defaultIssueType,
   }),
   clock: systemClock,
   config: settings,

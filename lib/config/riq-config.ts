@@ -75,7 +75,11 @@ export const riqConfigSchema = z
     /** Days a completed or failed record is kept (DynamoDB TTL). Dead records never expire. */
     retentionDays: positiveInt,
     /** Where the workers call Atlassian on AWS (locally: ATLASSIAN_SITE_URL / JIRA_BASE_URL, or the simulator). */
-    atlassian: z.object({ siteUrl: z.url().optional() }),
+    atlassian: z.object({
+      siteUrl: z.url().optional(),
+      /** Issue type of `jira.create_task` when the payload names none. */
+      defaultIssueType: z.string().min(1).max(255),
+    }),
     /** How the AWS stacks treat data and logs (unused by the local stack). */
     deployment: z.object({
       /** Keep the table and dead-letter queues when the stack is deleted. */
@@ -115,7 +119,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
   worker: { timeoutSeconds: 30, batchSize: 5, memoryMb: 512 },
   upstream: { timeoutMs: 10_000 },
   retentionDays: 7,
-  atlassian: {},
+  atlassian: { defaultIssueType: 'Task' },
   deployment: { retainData: false, pointInTimeRecovery: false, logRetentionDays: 30 },
 };
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RiqError, ValidationError } from '../../../lambdas/core/errors.js';
-import { OPERATIONS } from '../../../lambdas/core/operations.js';
+import { ValidationError } from '../../../lambdas/core/errors.js';
 import { basicAuthHeader } from '../../../lambdas/atlassian/credentials.js';
 import { AtlassianExecutor } from '../../../lambdas/atlassian/operation-executor.js';
 
@@ -12,23 +11,7 @@ const options = {
 };
 
 describe('AtlassianExecutor', () => {
-  describe('supports', () => {
-    it('supports only the Jira get and create operations for now', () => {
-      const executor = new AtlassianExecutor(options);
-      expect(OPERATIONS.filter((op) => executor.supports(op))).toEqual(['jira.get_task', 'jira.create_task']);
-    });
-  });
-
   describe('execute', () => {
-    it('answers NOT_IMPLEMENTED for an operation not built yet', async () => {
-      const executor = new AtlassianExecutor(options);
-      const err = await executor
-        .execute('confluence.get_page', { page_id: '1' }, { token: 't' })
-        .catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(RiqError);
-      expect(err).toMatchObject({ code: 'NOT_IMPLEMENTED', retryable: false });
-    });
-
     it('rejects an invalid payload with a ValidationError naming the field', async () => {
       const executor = new AtlassianExecutor(options);
       const err = await executor

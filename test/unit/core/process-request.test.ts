@@ -16,7 +16,6 @@ function setup(execute: OperationExecutor['execute']) {
     store,
     clock,
     executor: {
-      supports: () => true,
       execute: async (...args) => {
         calls += 1;
         return execute(...args);

@@ -26,7 +26,6 @@ function setup() {
     store,
     queue: queue as unknown as WorkQueue,
     clock: new FakeClock(),
-    executor: { supports: (op) => op === 'jira.get_task' || op === 'jira.create_task' },
     config: { retentionDays: 7 },
     newToken: () => `req_${String(++n).padStart(32, '0')}`,
     onEnqueueFailure: (token) => failures.push(token),
@@ -121,16 +120,5 @@ describe('submitRequest', () => {
     );
     expect((await store.get(res.token))?.status).toBe('queued');
     expect(failures).toEqual([res.token]);
-  });
-
-  it('refuses operations the workers cannot run yet, storing nothing', async () => {
-    const { store, deps } = setup();
-    const err = await submitRequest(
-      deps,
-      cmd({ operation: 'jira.add_comment', payload: { task_id: 'MD-1', comment: 'c' } }),
-      OWNER,
-    ).catch((e: unknown) => e);
-    expect((err as RiqError).code).toBe('NOT_IMPLEMENTED');
-    expect(store.records.size).toBe(0);
   });
 });
