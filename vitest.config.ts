@@ -6,6 +6,8 @@ export default defineConfig({
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // Adapter requests checked against Atlassian's OpenAPI specs; in-process simulator, no AWS.
+      { test: { name: 'contract', include: ['test/contract/**/*.test.ts'] } },
       {
         test: {
           name: 'integration',
