@@ -77,8 +77,8 @@ export interface ConfluenceSearchResult {
   /** Confluence's cursor for the results after the last page read; null when there are no more. */
   next_cursor: string | null;
   /**
-   * True when fewer than `max_results` pages were returned although Confluence has more, because
-   * the read stopped at MAX_SEARCH_REQUESTS calls.
+   * True when more pages may match than were returned (`max_results` or the MAX_SEARCH_REQUESTS
+   * bound was reached and Confluence offered a next cursor): the same meaning as Jira's.
    */
   truncated: boolean;
 }
@@ -274,7 +274,7 @@ export class ConfluenceAdapter {
       cursor = cursorOf(body._links?.next);
       if (cursor === null || body.results.length === 0) break;
     }
-    return { pages, next_cursor: cursor, truncated: cursor !== null && pages.length < max };
+    return { pages, next_cursor: cursor, truncated: cursor !== null };
   }
 
   /** The space's id for its key: `GET /api/v2/spaces?keys=KEY`, once per key per adapter. */

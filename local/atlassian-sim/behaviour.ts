@@ -26,7 +26,10 @@ export const simConfigSchema = z.strictObject({
   /** Share of requests held without an answer for `hang_ms` (then 504) or until the client leaves. */
   timeout_rate: fraction.optional(),
   hang_ms: z.number().int().min(1).max(600_000).optional(),
-  /** Share of writes (POST/PUT) that are executed and committed, then the connection is destroyed. */
+  /**
+   * Share of writes (POST/PUT, but not the read-only search POST) that are executed and committed,
+   * then the connection is destroyed.
+   */
   drop_after_commit_rate: fraction.optional(),
   /** A window in which every Atlassian route answers 503 (`mode: 'reset'`: drops the connection). */
   outage: z

@@ -92,7 +92,7 @@ export class SimulatorControl {
     await this.configure({ timeout_rate: rate, ...(hangMs !== undefined ? { hang_ms: hangMs } : {}) });
   }
 
-  /** Share (0..1) of POST/PUT requests executed and committed, then answered by a destroyed connection. */
+  /** Share (0..1) of writes (POST/PUT except Jira's search POST) committed, then answered by a destroyed connection. */
   async setDropAfterCommitRate(rate: number): Promise<void> {
     await this.configure({ drop_after_commit_rate: rate });
   }

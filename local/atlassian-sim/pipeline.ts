@@ -5,8 +5,9 @@
  *   is another host with its own limits).
  *   Atlassian routes (site paths and `/ex/{product}/{cloudId}/…`): auth (401) → fault rules (they
  *   take precedence over every behaviour) → outage (503 or reset) → rate limit (429) → error_rate
- *   (503) → timeout_rate (hang) → the route → drop_after_commit_rate (writes: committed, then the
- *   connection is destroyed) → `X-RateLimit-NearLimit` on a 2xx.
+ *   (503) → timeout_rate (hang) → the route → drop_after_commit_rate (writes, i.e. POST/PUT except
+ *   the read-only search POSTs: committed, then the connection is destroyed) →
+ *   `X-RateLimit-NearLimit` on a 2xx.
  */
 import type { SimAuth } from './auth.js';
 import type { SimBehaviour } from './behaviour.js';
@@ -59,6 +60,8 @@ export interface PipelineDeps {
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT']);
+/** POST routes that only read (Jira's enhanced search): nothing is committed, so nothing is dropped. */
+const READ_ONLY_POSTS = new Set(['POST /rest/api/3/search/jql', 'POST /rest/api/3/search']);
 
 /** Answers one non-control request. `signal` aborts a hang (the client left, or the simulator stops). */
 export async function handleAtlassianRequest(
@@ -75,7 +78,8 @@ export async function handleAtlassianRequest(
 
   const gateway = gatewayTarget(path);
   const sitePath = gateway?.sitePath ?? path;
-  counters.endpoint(deps.atlassian.template(method, sitePath));
+  const template = deps.atlassian.template(method, sitePath);
+  counters.endpoint(template);
 
   const unauthorized = deps.auth.check(req.headers, gateway !== undefined);
   if (unauthorized) return unauthorized;
@@ -116,7 +120,8 @@ export async function handleAtlassianRequest(
   const response = await deps.route(deps.atlassian, siteReq);
   const ok = response.status >= 200 && response.status <= 299;
   // Drawn for every write, committed or not, so the sequence depends only on the requests.
-  const drop = WRITE_METHODS.has(method.toUpperCase()) && behaviour.drawDrop();
+  const write = WRITE_METHODS.has(method.toUpperCase()) && !READ_ONLY_POSTS.has(template);
+  const drop = write && behaviour.drawDrop();
   if (drop && ok) {
     counters.droppedAfterCommit++;
     return DROP;

@@ -1,0 +1,390 @@
+/**
+ * The simulator's run-time behaviours over raw HTTP, steered through SimulatorControl: the burst rate
+ * limit and its headers, the injected fractions (errors, hangs, dropped writes) and their
+ * determinism under a seed, the outage window, credential expiry, the counters and reset.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
+import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
+
+const creds = { email: 'behaviour@example.com', apiToken: 'sim-token-behaviour' };
+const authHeader = `Basic ${Buffer.from(`${creds.email}:${creds.apiToken}`).toString('base64')}`;
+
+let sim: AtlassianSimulator;
+let control: SimulatorControl;
+
+interface Answer {
+  /** 0 when the connection was dropped without an answer. */
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+async function call(method: string, path: string, body?: unknown): Promise<Answer> {
+  try {
+    const res = await fetch(`${sim.url}${path}`, {
+      method,
+      headers: {
+        Authorization: authHeader,
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(2_000),
+    });
+    const text = await res.text();
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    };
+  } catch (err) {
+    if (err instanceof Error && err.name === 'TimeoutError') throw err;
+    return { status: 0, headers: new Headers(), body: {} };
+  }
+}
+
+const getIssue = () => call('GET', '/rest/api/3/issue/MD-1');
+const createIssue = (summary = 'S') =>
+  call('POST', '/rest/api/3/issue', {
+    fields: { project: { key: 'MD' }, summary, issuetype: { name: 'Task' } },
+  });
+
+/** The statuses of `n` sequential calls. */
+async function statuses(n: number, send: () => Promise<Answer>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push((await send()).status);
+  return out;
+}
+
+function share(list: number[], status: number): number {
+  return list.filter((s) => s === status).length / list.length;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+beforeAll(async () => {
+  sim = await startAtlassianSimulator({ port: 0, ...creds, randomSeed: 1234 });
+  control = new SimulatorControl(sim.url);
+});
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+beforeEach(async () => {
+  await control.clearFaults();
+  await control.quiet();
+  await control.renewAuth();
+  await control.reset();
+});
+
+describe('simulator behaviours', () => {
+  describe('rate limit', () => {
+    it('allows a burst, flags the last fifth as near the limit, then answers Jira’s 429', async () => {
+      await control.setRateLimit({ rate_per_second: 1, burst: 5 });
+      const burst: Answer[] = [];
+      for (let i = 0; i < 5; i++) burst.push(await getIssue());
+      // The route's own answer (404: no MD-1) comes through while tokens last.
+      expect(burst.map((a) => a.status)).toEqual([404, 404, 404, 404, 404]);
+      // NearLimit only on 2xx: none of these.
+      expect(burst.map((a) => a.headers.get('x-ratelimit-nearlimit'))).toEqual([
+        null,
+        null,
+        null,
+        null,
+        null,
+      ]);
+
+      const started = Date.now();
+      const limited = await getIssue();
+      expect(limited.status).toBe(429);
+      expect(limited.body).toEqual({ errorMessages: ['Rate limit exceeded.'], errors: {} });
+      expect(limited.headers.get('retry-after')).toBe('1');
+      expect(limited.headers.get('x-ratelimit-limit')).toBe('5');
+      expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+      expect(limited.headers.get('ratelimit-reason')).toBe('jira-burst-based');
+      const reset = Date.parse(limited.headers.get('x-ratelimit-reset') ?? '');
+      expect(limited.headers.get('x-ratelimit-reset')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(reset).toBeGreaterThan(started);
+      expect(reset).toBeLessThanOrEqual(started + 1_100);
+
+      const stats = await control.stats();
+      expect(stats.rate_limited).toBe(1);
+      expect(stats.calls.map((c) => c.status)).toEqual([404, 404, 404, 404, 404, 429]);
+    });
+
+    it('sets X-RateLimit-NearLimit on 2xx answers once under 20 % of the burst is left', async () => {
+      await control.setRateLimit({ rate_per_second: 0.1, burst: 10 });
+      const near: (string | null)[] = [];
+      for (let i = 0; i < 10; i++) {
+        const res = await createIssue(`near ${i}`);
+        expect(res.status).toBe(201);
+        near.push(res.headers.get('x-ratelimit-nearlimit'));
+      }
+      // After the 9th and 10th take fewer than 2 of 10 tokens are left.
+      expect(near).toEqual([null, null, null, null, null, null, null, null, 'true', 'true']);
+      expect((await createIssue()).status).toBe(429);
+    });
+
+    it('refills over time at rate_per_second', async () => {
+      await control.setRateLimit({ rate_per_second: 20, burst: 2 });
+      expect(await statuses(3, getIssue)).toEqual([404, 404, 429]);
+      await sleep(120); // 2.4 tokens at 20/s, capped at the burst of 2
+      expect(await statuses(3, getIssue)).toEqual([404, 404, 429]);
+      // A refused request takes no token: waiting one token's time lets exactly one through.
+      await sleep(60);
+      expect(await statuses(2, getIssue)).toEqual([404, 429]);
+    });
+
+    it('answers the Retry-After the bucket needs, and turns off with null', async () => {
+      await control.setRateLimit({ rate_per_second: 0.25, burst: 1 });
+      expect((await getIssue()).status).toBe(404);
+      const limited = await getIssue();
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBe('4');
+      expect((await control.config()).rate_limit).toEqual({ rate_per_second: 0.25, burst: 1 });
+      await control.setRateLimit(null);
+      expect(await statuses(3, getIssue)).toEqual([404, 404, 404]);
+    });
+  });
+
+  describe('injected fractions under a seed', () => {
+    it('error_rate answers about that share 503, the same ones for the same seed', async () => {
+      await control.configure({ error_rate: 0.3, seed: 42 });
+      const first = await statuses(200, getIssue);
+      expect(new Set(first)).toEqual(new Set([404, 503]));
+      expect(share(first, 503)).toBeGreaterThan(0.2);
+      expect(share(first, 503)).toBeLessThan(0.4);
+      expect((await control.stats()).errors_injected).toBe(first.filter((s) => s === 503).length);
+
+      await control.setSeed(42);
+      expect(await statuses(200, getIssue)).toEqual(first);
+
+      await control.setSeed(43);
+      expect(await statuses(200, getIssue)).not.toEqual(first);
+    });
+
+    it('error_rate 503s carry Retry-After on about half of them, also reproducibly', async () => {
+      await control.configure({ error_rate: 1, seed: 5 });
+      const retryAfter = async () => {
+        const values: (string | null)[] = [];
+        for (let i = 0; i < 60; i++) values.push((await getIssue()).headers.get('retry-after'));
+        return values;
+      };
+      const first = await retryAfter();
+      const withHeader = first.filter((v) => v !== null);
+      expect(withHeader.length / first.length).toBeGreaterThan(0.3);
+      expect(withHeader.length / first.length).toBeLessThan(0.7);
+      expect(new Set(withHeader)).toEqual(new Set(['1', '2', '3']));
+      await control.setSeed(5);
+      expect(await retryAfter()).toEqual(first);
+    });
+
+    it('timeout_rate holds about that share for hang_ms, then 504, the same ones for the same seed', async () => {
+      await control.configure({ timeout_rate: 0.25, hang_ms: 15, seed: 9 });
+      const timed = async () => {
+        const out: { status: number; ms: number }[] = [];
+        for (let i = 0; i < 60; i++) {
+          const started = Date.now();
+          const { status } = await getIssue();
+          out.push({ status, ms: Date.now() - started });
+        }
+        return out;
+      };
+      const first = await timed();
+      const codes = first.map((o) => o.status);
+      expect(new Set(codes)).toEqual(new Set([404, 504]));
+      expect(share(codes, 504)).toBeGreaterThan(0.1);
+      expect(share(codes, 504)).toBeLessThan(0.4);
+      for (const o of first.filter((x) => x.status === 504)) expect(o.ms).toBeGreaterThanOrEqual(14);
+      expect((await control.stats()).timeouts_injected).toBe(codes.filter((s) => s === 504).length);
+
+      await control.setSeed(9);
+      expect((await timed()).map((o) => o.status)).toEqual(codes);
+    });
+
+    it('a hang ends when the client leaves', async () => {
+      await control.setTimeoutRate(1, 60_000);
+      const started = Date.now();
+      await expect(
+        fetch(`${sim.url}/rest/api/3/issue/MD-1`, {
+          headers: { Authorization: authHeader },
+          signal: AbortSignal.timeout(100),
+        }),
+      ).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await control.setTimeoutRate(0);
+      expect((await getIssue()).status).toBe(404);
+    });
+
+    it('drop_after_commit drops about that share of writes after committing them, the same ones for the same seed', async () => {
+      await control.configure({ drop_after_commit_rate: 0.5, seed: 77 });
+      const first = await statuses(60, () => createIssue());
+      expect(new Set(first)).toEqual(new Set([0, 201]));
+      expect(share(first, 0)).toBeGreaterThan(0.3);
+      expect(share(first, 0)).toBeLessThan(0.7);
+      const stats = await control.stats();
+      // Every write was committed, answered or not.
+      expect(stats.created.issues).toBe(60);
+      expect(stats.dropped_after_commit).toBe(first.filter((s) => s === 0).length);
+      expect(stats.calls.map((c) => c.status)).toEqual(first);
+      expect((await call('GET', '/rest/api/3/issue/MD-60')).status).toBe(200);
+      // Reads are never dropped, not even Jira's search, which is a POST.
+      expect(await statuses(10, getIssue)).toEqual(Array(10).fill(200));
+      const search = () => call('POST', '/rest/api/3/search/jql', { jql: 'project = MD', maxResults: 1 });
+      expect(await statuses(10, search)).toEqual(Array(10).fill(200));
+      expect((await control.stats()).dropped_after_commit).toBe(stats.dropped_after_commit);
+
+      await control.reset(); // the PRNG restarts at its seed, and the data is gone
+      expect(await statuses(60, () => createIssue())).toEqual(first);
+    });
+
+    it('draws a drop for every write, also a failed one, so the sequence depends only on the requests', async () => {
+      await control.configure({ drop_after_commit_rate: 0.5, seed: 3 });
+      const mixed = async () => {
+        const out: number[] = [];
+        for (let i = 0; i < 30; i++) {
+          out.push(
+            (await (i % 3 === 0 ? call('POST', '/rest/api/3/issue', { fields: {} }) : createIssue())).status,
+          );
+        }
+        return out;
+      };
+      const first = await mixed();
+      // Invalid creates are never dropped: nothing was committed.
+      first.forEach((s, i) => expect(i % 3 === 0 ? s === 400 : s === 0 || s === 201).toBe(true));
+      await control.setSeed(3);
+      expect(await mixed()).toEqual(first);
+    });
+  });
+
+  describe('outage', () => {
+    it('starts and ends on schedule, answering 503 in between', async () => {
+      const config = await control.configure({ outage: { start_in_ms: 150, duration_ms: 250 } });
+      expect(config.outage).toMatchObject({ mode: 'error', active: false });
+      expect(Date.parse(config.outage!.ends_at) - Date.parse(config.outage!.starts_at)).toBe(250);
+
+      expect((await getIssue()).status).toBe(404);
+      await sleep(170);
+      expect((await control.config()).outage?.active).toBe(true);
+      const during = await getIssue();
+      expect(during.status).toBe(503);
+      expect(during.body).toEqual({ errorMessages: ['Service unavailable (simulated outage).'], errors: {} });
+      expect((await createIssue()).status).toBe(503);
+
+      await sleep(260);
+      expect((await getIssue()).status).toBe(404);
+      expect((await control.config()).outage).toBeNull();
+      const stats = await control.stats();
+      expect(stats.outage_rejected).toBe(2);
+      expect(stats.created.issues).toBe(0);
+    });
+
+    it('in reset mode drops every connection until ended', async () => {
+      await control.startOutage({ duration_ms: 60_000, mode: 'reset' });
+      expect(await statuses(3, getIssue)).toEqual([0, 0, 0]);
+      expect((await control.stats()).outage_rejected).toBe(3);
+      await control.endOutage();
+      expect((await getIssue()).status).toBe(404);
+    });
+  });
+
+  describe('credentials', () => {
+    it('expireAuth answers 401 on Jira and Confluence until renewAuth', async () => {
+      expect((await getIssue()).status).toBe(404);
+      expect(await control.expireAuth()).toMatchObject({ api_token_expired: true });
+      const jira = await getIssue();
+      expect(jira.status).toBe(401);
+      expect(jira.body).toEqual({
+        errorMessages: ['Client must be authenticated to access this resource.'],
+        errors: {},
+      });
+      expect((await call('GET', '/wiki/api/v2/spaces?keys=MD')).status).toBe(401);
+      // The control API needs no credentials and keeps working.
+      expect((await control.stats()).calls.map((c) => c.status)).toEqual([404, 401, 401]);
+      await control.renewAuth();
+      expect((await call('GET', '/wiki/api/v2/spaces?keys=MD')).status).toBe(200);
+    });
+  });
+
+  describe('counters and reset', () => {
+    it('counts requests per endpoint template and created objects', async () => {
+      const a = await createIssue('one');
+      await createIssue('two');
+      await call('GET', `/rest/api/3/issue/${String(a.body['key'])}`);
+      await call('GET', '/rest/api/3/issue/MD-2');
+      await call('POST', `/rest/api/3/issue/${String(a.body['key'])}/comment`, {
+        body: {
+          type: 'doc',
+          version: 1,
+          content: [{ type: 'paragraph', content: [{ type: 'text', text: 'c' }] }],
+        },
+      });
+      const spaces = await call('GET', '/wiki/api/v2/spaces?keys=MD');
+      const spaceId = String((spaces.body['results'] as { id: string }[])[0]?.id);
+      await call('POST', '/wiki/api/v2/pages', {
+        spaceId,
+        status: 'current',
+        title: 'Counted',
+        body: { representation: 'storage', value: '<p/>' },
+      });
+      await call('GET', '/nowhere');
+
+      const stats = await control.stats();
+      expect(stats.endpoints).toEqual({
+        'GET (unmatched)': 1,
+        'GET /rest/api/3/issue/:issueIdOrKey': 2,
+        'GET /wiki/api/v2/spaces': 1,
+        'POST /rest/api/3/issue': 2,
+        'POST /rest/api/3/issue/:issueIdOrKey/comment': 1,
+        'POST /wiki/api/v2/pages': 1,
+      });
+      expect(stats.created).toEqual({ issues: 2, comments: 1, pages: 1 });
+    });
+
+    it('counts a request on its endpoint whatever the answer (401, 429, fault)', async () => {
+      await control.addFault({ method: 'GET', path: '^/rest/api/3/issue/MD-9$', status: 500, count: 1 });
+      await call('GET', '/rest/api/3/issue/MD-9');
+      await control.setRateLimit({ rate_per_second: 0.1, burst: 1 });
+      await getIssue();
+      await getIssue();
+      await control.expireAuth();
+      await getIssue();
+      expect((await control.stats()).endpoints).toEqual({ 'GET /rest/api/3/issue/:issueIdOrKey': 4 });
+      expect((await control.stats()).calls.map((c) => c.status)).toEqual([500, 404, 429, 401]);
+    });
+
+    it('reset clears data and counters, refills the bucket and restarts the PRNG; config and faults stay', async () => {
+      await control.configure({ error_rate: 0.5, seed: 11, rate_limit: { rate_per_second: 0.1, burst: 20 } });
+      const faultId = await control.addFault({ path: '^/rest/api/3/issue/MD-77$', status: 403 });
+      const first = await statuses(12, () => createIssue());
+      await call('GET', '/rest/api/3/issue/MD-77');
+
+      await control.reset();
+      expect(await control.stats()).toMatchObject({
+        calls: [],
+        created: { issues: 0, comments: 0, pages: 0 },
+        rate_limited: 0,
+        endpoints: {},
+        errors_injected: 0,
+        timeouts_injected: 0,
+        dropped_after_commit: 0,
+        outage_rejected: 0,
+      });
+      expect(await control.config()).toMatchObject({
+        error_rate: 0.5,
+        seed: 11,
+        rate_limit: { rate_per_second: 0.1, burst: 20 },
+      });
+      // Same sequence from a full bucket and the restarted PRNG, and keys numbered from 1 again.
+      const again: Answer[] = [];
+      for (let i = 0; i < 12; i++) again.push(await createIssue());
+      expect(again.map((a) => a.status)).toEqual(first);
+      expect(again.find((a) => a.status === 201)?.body['key']).toBe('MD-1');
+      expect((await call('GET', '/rest/api/3/issue/MD-77')).status).toBe(403);
+      await control.removeFault(faultId);
+    });
+  });
+});
