@@ -3,14 +3,22 @@
  *   RIQ_PORT            API port (default 3000; 0 picks a free one)
  *   RIQ_CONFIG          JSON file of config overrides (see lib/config/riq-config.ts)
  *   RIQ_DATA_DIR        DynamoDB Local data folder (default .riq-local/dynamodb; `memory` keeps nothing)
- *   ATLASSIAN_SITE_URL  a real site (https://your-site.atlassian.net); with ATLASSIAN_EMAIL and
- *                       ATLASSIAN_API_TOKEN. JIRA_BASE_URL / CONFLUENCE_BASE_URL override the parts.
- *                       Without them the simulated Atlassian is started (SIM_PORT, default free port).
+ *   ATLASSIAN_SITE_URL  a real site (https://your-site.atlassian.net), with either
+ *                       ATLASSIAN_EMAIL + ATLASSIAN_API_TOKEN (JIRA_BASE_URL / CONFLUENCE_BASE_URL
+ *                       override the parts) or OAuth 2.0: ATLASSIAN_OAUTH_CLIENT_ID,
+ *                       ATLASSIAN_OAUTH_CLIENT_SECRET, ATLASSIAN_OAUTH_REFRESH_TOKEN, ATLASSIAN_CLOUD_ID
+ *                       (+ ATLASSIAN_OAUTH_TOKEN_FILE to keep the rotated refresh token across restarts).
+ *                       See lambdas/atlassian/connection.ts.
+ *                       Without credentials the simulated Atlassian is started (SIM_PORT, default free port).
+ *   RIQ_SIM_AUTH        how the workers authenticate to the simulator: api_token (default) or oauth
+ *                       (Bearer tokens on its api.atlassian.com-like gateway, refreshed at /oauth/token).
  */
 import { readFileSync } from 'node:fs';
 import { resolveConfig, type RiqConfig } from '../lib/config/riq-config.js';
 import { READY_PREFIX, type StackInfo } from './ready-line.js';
-import { startLocalStack, type AtlassianTarget } from './stack.js';
+import { connectionEnv } from '../lambdas/atlassian/connection.js';
+import { RUNTIME_ENV } from '../lib/config/runtime-env.js';
+import { startLocalStack, type AtlassianTarget, type SimulatorAuth } from './stack.js';
 
 function loadConfig(): RiqConfig {
   const path = process.env['RIQ_CONFIG'];
@@ -24,19 +32,26 @@ function loadConfig(): RiqConfig {
   return resolveConfig({ stage: 'local', namePrefix: 'riq', ...(overrides as object) });
 }
 
+/** Variables that name a real site; without any of them the simulator is started. */
+const REAL_SITE_VARS = [
+  RUNTIME_ENV.atlassianSiteUrl,
+  RUNTIME_ENV.jiraBaseUrl,
+  RUNTIME_ENV.atlassianCloudId,
+  RUNTIME_ENV.atlassianOAuthClientId,
+];
+
+/** The connection variables of a real site; the stack validates them and names what is missing. */
 function atlassianTarget(): AtlassianTarget | undefined {
-  const site = process.env['ATLASSIAN_SITE_URL']?.replace(/\/+$/, '');
-  const jira = process.env['JIRA_BASE_URL'] ?? site;
-  const confluence = process.env['CONFLUENCE_BASE_URL'] ?? (site ? `${site}/wiki` : undefined);
-  if (!jira) return undefined;
-  const email = process.env['ATLASSIAN_EMAIL'];
-  const apiToken = process.env['ATLASSIAN_API_TOKEN'];
-  if (!email || !apiToken) {
-    throw new Error(
-      'ATLASSIAN_SITE_URL/JIRA_BASE_URL is set: ATLASSIAN_EMAIL and ATLASSIAN_API_TOKEN are required too',
-    );
-  }
-  return { jiraBaseUrl: jira, confluenceBaseUrl: confluence ?? `${jira}/wiki`, email, apiToken };
+  const env = connectionEnv(process.env);
+  delete env[RUNTIME_ENV.atlassianSecretArn]; // AWS only
+  return REAL_SITE_VARS.some((name) => env[name] !== undefined) ? env : undefined;
+}
+
+function simulatorAuth(): SimulatorAuth {
+  const raw = process.env['RIQ_SIM_AUTH'];
+  if (raw === undefined || raw === '' || raw === 'api_token') return 'api_token';
+  if (raw === 'oauth') return 'oauth';
+  throw new Error(`RIQ_SIM_AUTH must be api_token or oauth`);
 }
 
 function port(name: string, fallback: number): number {
@@ -55,7 +70,7 @@ async function main(): Promise<void> {
     config,
     apiPort: port('RIQ_PORT', 3000),
     ...(dataDir !== 'memory' ? { dataDir } : {}),
-    ...(atlassian ? { atlassian } : { simulatorPort: port('SIM_PORT', 0) }),
+    ...(atlassian ? { atlassian } : { simulatorPort: port('SIM_PORT', 0), simulatorAuth: simulatorAuth() }),
     log: (m) => console.log(`[riq-local] ${m}`),
   });
 

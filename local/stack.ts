@@ -16,13 +16,23 @@ import { EventSourceMapping, type WorkerHandler } from './event-source.js';
 import { createRequestsTable, createWorkQueues } from './resources.js';
 import { LOCAL_AWS_ENV, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
 import { startAtlassianSimulator } from './atlassian-sim/server.js';
+import { DEFAULT_SIM_OAUTH } from './atlassian-sim/oauth-routes.js';
+import {
+  CONNECTION_ENV_NAMES,
+  describeConnection,
+  readLocalSettings,
+  type Env,
+} from '../lambdas/atlassian/connection.js';
 
-export interface AtlassianTarget {
-  jiraBaseUrl: string;
-  confluenceBaseUrl: string;
-  email: string;
-  apiToken: string;
-}
+/**
+ * A real (or external) Atlassian, named by the connection variables lambdas/atlassian/connection.ts
+ * reads (`ATLASSIAN_SITE_URL` with `ATLASSIAN_EMAIL` + `ATLASSIAN_API_TOKEN`, or the
+ * `ATLASSIAN_OAUTH_*` set with `ATLASSIAN_CLOUD_ID`); see `connectionEnv`.
+ */
+export type AtlassianTarget = Env;
+
+/** How the workers authenticate to the simulator. */
+export type SimulatorAuth = 'api_token' | 'oauth';
 
 export interface LocalStackOptions {
   config: RiqConfig;
@@ -33,6 +43,12 @@ export interface LocalStackOptions {
   /** A real (or external) Atlassian site; the simulator is started when absent. */
   atlassian?: AtlassianTarget;
   simulatorPort?: number;
+  /**
+   * With the simulator: `api_token` (Basic auth on the site routes) or `oauth` (Bearer tokens on the
+   * gateway routes `/ex/jira/{cloudId}` and `/ex/confluence/{cloudId}/wiki`, refreshed at the
+   * simulator's `/oauth/token`). @default 'api_token'
+   */
+  simulatorAuth?: SimulatorAuth;
   log?: (message: string) => void;
 }
 
@@ -49,6 +65,27 @@ export interface LocalStack {
 
 export const SIMULATOR_CREDENTIALS = { email: 'riq@example.com', apiToken: 'local-token' } as const;
 
+/** The connection variables that point the workers at a simulator at `url`. */
+export function simulatorConnectionEnv(url: string, auth: SimulatorAuth): Record<string, string> {
+  if (auth === 'oauth') {
+    return {
+      [RUNTIME_ENV.atlassianSiteUrl]: url,
+      [RUNTIME_ENV.atlassianApiGatewayUrl]: url,
+      [RUNTIME_ENV.atlassianOAuthTokenUrl]: `${url}/oauth/token`,
+      [RUNTIME_ENV.atlassianOAuthClientId]: DEFAULT_SIM_OAUTH.clientId,
+      [RUNTIME_ENV.atlassianOAuthClientSecret]: DEFAULT_SIM_OAUTH.clientSecret,
+      [RUNTIME_ENV.atlassianOAuthRefreshToken]: DEFAULT_SIM_OAUTH.refreshToken,
+      [RUNTIME_ENV.atlassianCloudId]: DEFAULT_SIM_OAUTH.cloudId,
+    };
+  }
+  return {
+    [RUNTIME_ENV.jiraBaseUrl]: url,
+    [RUNTIME_ENV.confluenceBaseUrl]: `${url}/wiki`,
+    [RUNTIME_ENV.atlassianEmail]: SIMULATOR_CREDENTIALS.email,
+    [RUNTIME_ENV.atlassianApiToken]: SIMULATOR_CREDENTIALS.apiToken,
+  };
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { config } = options;
   const log = options.log ?? (() => undefined);
@@ -57,6 +94,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
   };
 
+  // A bad connection variable stops the start with its name before any service is started.
+  if (options.atlassian) readLocalSettings(options.atlassian);
   // The SDK's notice that its Node 20 support ends in 2027 would open every start.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   try {
@@ -82,11 +121,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
       stoppers.push(() => sim.stop());
       simulatorUrl = sim.url;
-      atlassian = { jiraBaseUrl: sim.url, confluenceBaseUrl: `${sim.url}/wiki`, ...SIMULATOR_CREDENTIALS };
+      atlassian = simulatorConnectionEnv(sim.url, options.simulatorAuth ?? 'api_token');
       log(`simulated Jira/Confluence at ${sim.url} (control API under ${sim.url}/__sim/)`);
-    } else {
-      log(`Atlassian: Jira ${atlassian.jiraBaseUrl}, Confluence ${atlassian.confluenceBaseUrl}`);
     }
+    // Validated here so a bad variable stops the start with its name, before any handler loads.
+    const settings = readLocalSettings(atlassian);
+    log(`Atlassian: ${describeConnection(settings.mode, settings.endpoints)}`);
 
     Object.assign(process.env, LOCAL_AWS_ENV, {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo!.endpoint,
@@ -109,11 +149,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [RUNTIME_ENV.tableName]: requestsTableName(config),
       [RUNTIME_ENV.queueUrls]: JSON.stringify(queues.queueUrls),
       [RUNTIME_ENV.deadLetterQueueUrls]: JSON.stringify(queues.deadLetterQueueUrls),
-      [RUNTIME_ENV.jiraBaseUrl]: atlassian.jiraBaseUrl,
-      [RUNTIME_ENV.confluenceBaseUrl]: atlassian.confluenceBaseUrl,
-      [RUNTIME_ENV.atlassianEmail]: atlassian.email,
-      [RUNTIME_ENV.atlassianApiToken]: atlassian.apiToken,
     });
+    // The worker reads its connection from these, exactly as on Lambda without a secret (the local
+    // stack has no Secrets Manager, so ATLASSIAN_SECRET_ARN is never passed on).
+    for (const name of CONNECTION_ENV_NAMES) {
+      const value = name === RUNTIME_ENV.atlassianSecretArn ? undefined : atlassian[name];
+      if (value === undefined || value === '') delete process.env[name];
+      else process.env[name] = value;
+    }
     const [submit, result, health, worker] = await Promise.all([
       import('../lambdas/api/submit.js'),
       import('../lambdas/api/result.js'),

@@ -18,27 +18,53 @@ export function basicAuthHeader(credentials: ApiTokenCredentials): string {
   return `Basic ${Buffer.from(`${credentials.email}:${credentials.apiToken}`, 'utf8').toString('base64')}`;
 }
 
-/** A provider that answers the same Basic header on every call (API tokens do not refresh). */
+/**
+ * A provider that answers the same Basic header on every call. It has no `invalidate`: fixed
+ * credentials (environment variables) cannot be renewed, so the HTTP client does not resend after a
+ * 401 and fails with a non-retryable AUTH_FAILED at once.
+ */
 export function basicAuthProvider(credentials: ApiTokenCredentials): AuthHeaderProvider {
   const header = basicAuthHeader(credentials);
-  return () => Promise.resolve(header);
+  return { header: () => Promise.resolve(header) };
 }
 
-/** Reads a secret's JSON value (Powertools Parameters on AWS; anything in tests). */
-export type SecretReader = (secretId: string) => Promise<unknown>;
+/**
+ * Reads a secret's JSON value: Powertools Parameters `getSecret` on AWS (cached for its maxAge;
+ * `forceFetch` goes to Secrets Manager and refreshes that cache), anything in tests.
+ */
+export type SecretReader = (secretId: string, options?: { forceFetch?: boolean }) => Promise<unknown>;
+
+/** `{"email", "api_token"}` from a secret's value; a malformed value fails without echoing it. */
+export function apiTokenFromSecret(value: unknown, secretId: string): ApiTokenCredentials {
+  const { email, api_token: apiToken } = (value ?? {}) as { email?: unknown; api_token?: unknown };
+  if (typeof email !== 'string' || typeof apiToken !== 'string' || email === '' || apiToken === '') {
+    throw new Error(`secret ${secretId} must be JSON {"email": "...", "api_token": "..."}`);
+  }
+  return { email, apiToken };
+}
 
 /**
  * A provider reading `{"email", "api_token"}` from a Secrets Manager secret through `read`, which
  * caches (Powertools Parameters keeps the value for its maxAge): a rotated token is picked up
- * without a redeploy. A malformed secret fails loudly without echoing its content.
+ * without a redeploy, within maxAge, or at once when Atlassian answers 401: `invalidate` re-reads
+ * the secret bypassing the cache (one read however many requests report the same 401).
  */
 export function secretAuthProvider(secretId: string, read: SecretReader): AuthHeaderProvider {
-  return async () => {
-    const value = await read(secretId);
-    const { email, api_token: apiToken } = (value ?? {}) as { email?: unknown; api_token?: unknown };
-    if (typeof email !== 'string' || typeof apiToken !== 'string') {
-      throw new Error(`secret ${secretId} must be JSON {"email": "...", "api_token": "..."}`);
-    }
-    return basicAuthHeader({ email, apiToken });
+  let rereading: Promise<unknown> | undefined;
+  const header = async () => basicAuthHeader(apiTokenFromSecret(await read(secretId), secretId));
+  return {
+    header,
+    async invalidate(rejected: string): Promise<void> {
+      if (rereading) {
+        await rereading;
+        return;
+      }
+      // Another request's re-read may already have replaced the rejected token.
+      if ((await header()) !== rejected) return;
+      rereading ??= read(secretId, { forceFetch: true }).finally(() => {
+        rereading = undefined;
+      });
+      await rereading;
+    },
   };
 }

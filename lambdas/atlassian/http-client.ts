@@ -1,7 +1,15 @@
 /**
  * A small JSON client for Atlassian REST: one base URL, an auth header provider, a timeout on every
  * call (covering the body too) and every failure classified by classify-error.ts.
+ *
+ * A 401 is answered once by renewing the credentials: the provider's `invalidate` drops what it
+ * cached (an OAuth access token, a cached secret) and the request is sent again with a fresh header.
+ * Resending is safe for every method: Atlassian checks credentials before it does anything. A 401
+ * that renewal does not cure (or that a provider without `invalidate` gets) is an AuthFailedError:
+ * AUTH_FAILED, retryable with backoff (see the class) so that a request whose credentials stay bad
+ * ends `dead` in the dead-letter queue, ready to be redriven once the secret is fixed.
  */
+import { UpstreamError } from '../core/errors.js';
 import {
   classifyResponse,
   classifyThrown,
@@ -10,8 +18,38 @@ import {
   type CallContext,
 } from './classify-error.js';
 
-/** Answers the `Authorization` header value; called once per request (so OAuth tokens can refresh). */
-export type AuthHeaderProvider = () => Promise<string>;
+/**
+ * Where the `Authorization` header comes from. `header()` is called once per request, so a provider
+ * can refresh or re-read its credentials whenever it needs to.
+ */
+export interface AuthHeaderProvider {
+  /** The `Authorization` header value for the next request. */
+  header(): Promise<string>;
+  /**
+   * Atlassian answered 401 to `rejected` (a value `header()` gave): forget it, so that the next
+   * `header()` answers fresh credentials. Several requests may report the same header at once; a
+   * provider renews once and ignores reports about a header it no longer gives. Absent when the
+   * credentials cannot be renewed (fixed API-token credentials): the client then does not retry.
+   */
+  invalidate?(rejected: string): Promise<void>;
+}
+
+/**
+ * AUTH_FAILED that a retry cannot cure: a 401 after the credentials were renewed, or a refresh token
+ * Atlassian no longer accepts. Not retryable, although ERROR_CODES calls AUTH_FAILED retryable (that
+ * default covers a 401 nobody tried to cure yet): the request fails at once instead of burning its
+ * retries, and the operator fixes the credentials.
+ */
+export class AuthFailedError extends UpstreamError {
+  // `name` stays 'UpstreamError' (its type is that literal): callers tell it apart by instanceof.
+  // Retryable, as DESIGN lists AUTH_FAILED: renewing once did not help, so the request backs off and,
+  // if the credentials stay bad, ends `dead` in the DLQ, from where an operator redrives it once the
+  // secret is fixed (a `failed` request could not be redriven).
+
+  constructor(message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super('AUTH_FAILED', message, details, options);
+  }
+}
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -84,20 +122,41 @@ export class AtlassianHttpClient {
       path: req.path,
       timeoutMs: this.timeoutMs,
     };
+    const payload = req.body !== undefined ? JSON.stringify(req.body) : undefined;
+    let authorization = await this.auth.header();
+    let answer = await this.send(req, payload, authorization, context);
+    const renewable = this.auth.invalidate !== undefined;
+    if (answer.status === 401 && this.auth.invalidate) {
+      await this.auth.invalidate(authorization);
+      authorization = await this.auth.header();
+      answer = await this.send(req, payload, authorization, context);
+    }
+
+    const { status, headers, text } = answer;
+    const json = parseJson(text);
+    if (status < 200 || status > 299) {
+      const error = classifyResponse(status, headers, json.ok ? json.value : undefined, context);
+      if (status !== 401) throw error;
+      const why = renewable ? 'after renewing the credentials' : 'and the credentials cannot be renewed';
+      throw new AuthFailedError(`${error.message} (${why})`, { ...error.details, renewed: renewable });
+    }
+    if (!json.ok) throw unexpectedResponse(context, status, 'not JSON');
+    return { status, headers, body: json.value as T };
+  }
+
+  /** One HTTP exchange, body read in full; only thrown failures (network, timeout) are classified here. */
+  private async send(
+    req: AtlassianRequest,
+    payload: string | undefined,
+    authorization: string,
+    context: CallContext,
+  ): Promise<{ status: number; headers: Headers; text: string }> {
     const headers: Record<string, string> = {
       Accept: 'application/json',
       'User-Agent': USER_AGENT,
-      Authorization: await this.auth(),
+      Authorization: authorization,
+      ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}),
     };
-    let payload: string | undefined;
-    if (req.body !== undefined) {
-      payload = JSON.stringify(req.body);
-      headers['Content-Type'] = 'application/json';
-    }
-
-    let status: number;
-    let responseHeaders: Headers;
-    let text: string;
     try {
       const response = await fetch(this.url(req), {
         method: req.method,
@@ -105,19 +164,10 @@ export class AtlassianHttpClient {
         ...(payload !== undefined ? { body: payload } : {}),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      status = response.status;
-      responseHeaders = response.headers;
-      text = await response.text();
+      return { status: response.status, headers: response.headers, text: await response.text() };
     } catch (err) {
       throw classifyThrown(err, context);
     }
-
-    const json = parseJson(text);
-    if (status < 200 || status > 299) {
-      throw classifyResponse(status, responseHeaders, json.ok ? json.value : undefined, context);
-    }
-    if (!json.ok) throw unexpectedResponse(context, status, 'not JSON');
-    return { status, headers: responseHeaders, body: json.value as T };
   }
 
   private url(req: AtlassianRequest): string {

@@ -10,11 +10,21 @@ import { AtlassianHttpClient, type AuthHeaderProvider } from './http-client.js';
 import { JiraAdapter } from './jira-adapter.js';
 
 export interface AtlassianExecutorOptions {
-  /** Jira site URL, e.g. `https://example.atlassian.net`. */
+  /**
+   * Jira REST base: the site (`https://example.atlassian.net`) or, with OAuth, the gateway route
+   * `https://api.atlassian.com/ex/jira/{cloudId}` (lambdas/atlassian/connection.ts picks it).
+   */
   readonly jiraBaseUrl: string;
   /** Confluence base including `/wiki`. @default `${jiraBaseUrl}/wiki` */
   readonly confluenceBaseUrl?: string;
-  /** API-token credentials, or a provider of the Authorization header (e.g. from Secrets Manager). */
+  /** Base of Jira browser links. @default jiraBaseUrl */
+  readonly siteUrl?: string;
+  /** Base of Confluence browser links (including `/wiki`). @default confluenceBaseUrl */
+  readonly wikiUrl?: string;
+  /**
+   * API-token credentials, or a provider of the Authorization header: Basic from Secrets Manager
+   * (credentials.ts) or OAuth Bearer tokens (token-manager.ts).
+   */
   readonly auth: ApiTokenCredentials | AuthHeaderProvider;
   /** Per-call timeout in milliseconds. */
   readonly timeoutMs: number;
@@ -32,7 +42,7 @@ export class AtlassianExecutor implements OperationExecutor {
   private readonly handlers: Handlers;
 
   constructor(options: AtlassianExecutorOptions) {
-    const auth = typeof options.auth === 'function' ? options.auth : basicAuthProvider(options.auth);
+    const auth = 'header' in options.auth ? options.auth : basicAuthProvider(options.auth);
     const jiraClient = new AtlassianHttpClient({
       baseUrl: options.jiraBaseUrl,
       auth,
@@ -45,9 +55,12 @@ export class AtlassianExecutor implements OperationExecutor {
       timeoutMs: options.timeoutMs,
       service: 'confluence',
     });
-    this.confluence = new ConfluenceAdapter(this.confluenceClient);
+    this.confluence = new ConfluenceAdapter(this.confluenceClient, {
+      ...(options.wikiUrl !== undefined ? { wikiUrl: options.wikiUrl } : {}),
+    });
     this.jira = new JiraAdapter(jiraClient, {
       ...(options.defaultIssueType !== undefined ? { defaultIssueType: options.defaultIssueType } : {}),
+      ...(options.siteUrl !== undefined ? { siteUrl: options.siteUrl } : {}),
     });
     this.handlers = {
       'jira.get_task': (p) => this.jira.getTask(p),

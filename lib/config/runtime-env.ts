@@ -11,13 +11,35 @@ export const RUNTIME_ENV = {
   queueUrls: 'RIQ_QUEUE_URLS',
   /** JSON map QueueKey → dead-letter queue URL. */
   deadLetterQueueUrls: 'RIQ_DLQ_URLS',
-  /** Jira base URL (`https://site.atlassian.net`). */
+  /**
+   * The Atlassian site (`https://site.atlassian.net`): API-token calls go to it (Jira) and to
+   * `${site}/wiki` (Confluence); browser links always use it. lambdas/atlassian/connection.ts reads
+   * every Atlassian variable below.
+   */
+  atlassianSiteUrl: 'ATLASSIAN_SITE_URL',
+  /** API-token mode: Jira base URL, when not the site itself. */
   jiraBaseUrl: 'JIRA_BASE_URL',
-  /** Confluence base URL including `/wiki`. */
+  /** API-token mode: Confluence base URL including `/wiki`, when not `${site}/wiki`. */
   confluenceBaseUrl: 'CONFLUENCE_BASE_URL',
   /** Basic-auth e-mail and API token, when given directly (the local stack). */
   atlassianEmail: 'ATLASSIAN_EMAIL',
   atlassianApiToken: 'ATLASSIAN_API_TOKEN',
-  /** On AWS: the Secrets Manager secret holding `{"email", "api_token"}` (wins over the two above). */
+  /** OAuth 2.0 (3LO), when given directly (the local stack). */
+  atlassianOAuthClientId: 'ATLASSIAN_OAUTH_CLIENT_ID',
+  atlassianOAuthClientSecret: 'ATLASSIAN_OAUTH_CLIENT_SECRET',
+  /** The grant's first refresh token (a token file, once written, holds the newer ones). */
+  atlassianOAuthRefreshToken: 'ATLASSIAN_OAUTH_REFRESH_TOKEN',
+  /** The site's cloudId (from `GET https://api.atlassian.com/oauth/token/accessible-resources`). */
+  atlassianCloudId: 'ATLASSIAN_CLOUD_ID',
+  /** @default https://auth.atlassian.com/oauth/token */
+  atlassianOAuthTokenUrl: 'ATLASSIAN_OAUTH_TOKEN_URL',
+  /** OAuth calls go to `${gateway}/ex/{product}/{cloudId}`. @default https://api.atlassian.com */
+  atlassianApiGatewayUrl: 'ATLASSIAN_API_GATEWAY_URL',
+  /** Local OAuth: a JSON file (mode 0600) keeping the rotated refresh token across restarts. */
+  atlassianOAuthTokenFile: 'ATLASSIAN_OAUTH_TOKEN_FILE',
+  /**
+   * On AWS: the Secrets Manager secret holding `{"email", "api_token"}` or `{"client_id",
+   * "client_secret", "refresh_token", "cloud_id", …}` (wins over the credentials above).
+   */
   atlassianSecretArn: 'ATLASSIAN_SECRET_ARN',
 } as const;

@@ -156,9 +156,19 @@ export class RiqFunction extends NodejsFunction {
     this.addEnvironment(envName, Stack.of(this).toJsonString(urls));
   }
 
-  /** Passes the secret's ARN in `envName` and allows reading its value. */
-  useSecret(envName: string, secret: ISecret): void {
+  /**
+   * Passes the secret's ARN in `envName` and allows reading its value; with `write`, also storing a
+   * new value (`secretsmanager:PutSecretValue` on this secret only: the OAuth token manager writes
+   * each rotated refresh token back). Not `grantWrite`, which adds `UpdateSecret` (description, KMS key).
+   */
+  useSecret(envName: string, secret: ISecret, access: { readonly write?: boolean } = {}): void {
     this.addEnvironment(envName, secret.secretArn);
     secret.grantRead(this);
+    if (access.write) {
+      this.addToRolePolicy(
+        new PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [secret.secretArn] }),
+      );
+      secret.encryptionKey?.grantEncrypt(this);
+    }
   }
 }

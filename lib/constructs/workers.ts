@@ -21,7 +21,7 @@ export interface WorkersProps {
   readonly config: RiqConfig;
   readonly table: ITable;
   readonly queues: Record<QueueKey, IQueue>;
-  /** Holds `{email, api_token}` for Atlassian Cloud. */
+  /** Holds `{email, api_token}` or the OAuth grant (see lambdas/atlassian/connection.ts). */
   readonly atlassianSecret: ISecret;
 }
 
@@ -54,9 +54,13 @@ export class Workers extends Construct {
         'sqs:ChangeMessageVisibility',
         'sqs:SendMessage',
       ]);
-      worker.useSecret(RUNTIME_ENV.atlassianSecretArn, props.atlassianSecret);
+      // Written too: with OAuth credentials, every refresh rotates the refresh token stored there.
+      worker.useSecret(RUNTIME_ENV.atlassianSecretArn, props.atlassianSecret, { write: true });
       const siteUrl = config.atlassian.siteUrl?.replace(/\/+$/, '');
       if (siteUrl) {
+        // API token: the base URLs. OAuth: calls go to the api.atlassian.com gateway (the cloudId is
+        // in the secret) and the site URL only makes the browser links.
+        worker.addEnvironment(RUNTIME_ENV.atlassianSiteUrl, siteUrl);
         worker.addEnvironment(RUNTIME_ENV.jiraBaseUrl, siteUrl);
         worker.addEnvironment(RUNTIME_ENV.confluenceBaseUrl, `${siteUrl}/wiki`);
       }

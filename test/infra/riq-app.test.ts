@@ -93,6 +93,8 @@ describe('buildRiqApp', () => {
           .Variables;
         expect(variables[RUNTIME_ENV.jiraBaseUrl]).toBe(siteUrl);
         expect(variables[RUNTIME_ENV.confluenceBaseUrl]).toBe(`${siteUrl}/wiki`);
+        // OAuth mode calls the gateway and uses the site only for browser links.
+        expect(variables[RUNTIME_ENV.atlassianSiteUrl]).toBe(siteUrl);
       }
     });
 

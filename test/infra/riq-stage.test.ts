@@ -230,6 +230,7 @@ for (const stageName of ['dev', 'prod'] as const) {
         for (const service of SERVICES) {
           expect(env(workerId(service))).not.toHaveProperty(RUNTIME_ENV.jiraBaseUrl);
           expect(env(workerId(service))).not.toHaveProperty(RUNTIME_ENV.confluenceBaseUrl);
+          expect(env(workerId(service))).not.toHaveProperty(RUNTIME_ENV.atlassianSiteUrl);
         }
       });
     });
@@ -473,6 +474,7 @@ for (const stageName of ['dev', 'prod'] as const) {
             'sqs:SendMessage',
             'secretsmanager:DescribeSecret',
             'secretsmanager:GetSecretValue',
+            'secretsmanager:PutSecretValue',
           ];
         }
         for (const [id, actions] of Object.entries(expected)) {
@@ -501,6 +503,24 @@ for (const stageName of ['dev', 'prod'] as const) {
             .filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'))
             .flatMap((s) => asArray(s.Resource).map((r) => importedLogicalId(riq.stateful, r)));
           expect(secretReads).toEqual([secretId()]);
+        }
+      });
+
+      it('lets a worker store a new value (the rotated OAuth refresh token) in the Atlassian secret only', () => {
+        for (const service of SERVICES) {
+          const writes = statementsOfFunction(riq.stateless, workerId(service)).filter((s) =>
+            asArray(s.Action).includes('secretsmanager:PutSecretValue'),
+          );
+          expect(writes.map((s) => sorted(asArray(s.Action)))).toEqual([['secretsmanager:PutSecretValue']]);
+          expect(
+            writes.flatMap((s) => asArray(s.Resource).map((r) => importedLogicalId(riq.stateful, r))),
+          ).toEqual([secretId()]);
+        }
+        for (const id of ['submit', 'result', 'health'] as const) {
+          const writes = statementsOfFunction(riq.stateless, apiFunctionId(id)).filter((s) =>
+            asArray(s.Action).includes('secretsmanager:PutSecretValue'),
+          );
+          expect(writes, id).toEqual([]);
         }
       });
     });

@@ -158,8 +158,9 @@ describe('error classes produced by the simulator, as AtlassianExecutor throws t
       await control.expireAuth();
       const err = await failure('jira.get_task', { task_id: key });
       expect(err.code).toBe('AUTH_FAILED');
-      // The client renews credentials once on a 401; a 401 it cannot cure is final.
-      expect(err.retryable).toBe(false);
+      // The client renews credentials once on a 401; one it cannot cure backs off and, if it stays,
+      // ends in the DLQ for a redrive once the credentials are fixed.
+      expect(err.retryable).toBe(true);
       expect(err.details).toMatchObject({ status: 401 });
       const page = await failure('confluence.get_page', { page_id: '196609' });
       expect(page.code).toBe('AUTH_FAILED');

@@ -1,0 +1,255 @@
+/**
+ * Both auth modes against the simulated Atlassian on loopback: OAuth 2.0 (3LO) through the gateway
+ * routes with Bearer tokens refreshed at the simulator's `/oauth/token` (rotating refresh tokens),
+ * and API-token credentials read from a "secret" that can be re-read after a 401.
+ */
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { UpstreamError } from '../../../lambdas/core/errors.js';
+import { readLocalSettings } from '../../../lambdas/atlassian/connection.js';
+import {
+  basicAuthHeader,
+  secretAuthProvider,
+  type SecretReader,
+} from '../../../lambdas/atlassian/credentials.js';
+import { InMemoryTokenStore } from '../../../lambdas/atlassian/oauth-token-store.js';
+import { AtlassianExecutor } from '../../../lambdas/atlassian/operation-executor.js';
+import {
+  OAuthTokenManager,
+  type OAuthTokenManagerOptions,
+} from '../../../lambdas/atlassian/token-manager.js';
+import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
+import { DEFAULT_SIM_OAUTH } from '../../../local/atlassian-sim/oauth-routes.js';
+import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
+import { simulatorConnectionEnv } from '../../../local/stack.js';
+
+const credentials = { email: 'riq@example.com', apiToken: 'sim-token-oauth-test' };
+const ctx = { token: 'req_oauth_test' };
+
+let sim: AtlassianSimulator;
+let control: SimulatorControl;
+/**
+ * The grant's tokens, shared by every manager of this file as Lambda instances share the secret:
+ * the simulator keeps one live refresh token, so a manager starting from the first one would fail.
+ */
+let store: InMemoryTokenStore;
+
+/** An executor in OAuth mode, configured the way connection.ts reads the local stack's variables. */
+function oauthExecutor(overrides: Partial<OAuthTokenManagerOptions> = {}): {
+  executor: AtlassianExecutor;
+  auth: OAuthTokenManager;
+} {
+  const settings = readLocalSettings(simulatorConnectionEnv(sim.url, 'oauth'));
+  if (settings.mode !== 'oauth') throw new Error('expected OAuth settings');
+  const auth = new OAuthTokenManager({
+    client: settings.client,
+    tokenUrl: settings.tokenUrl,
+    store,
+    ...overrides,
+  });
+  return { executor: new AtlassianExecutor({ ...settings.endpoints, auth, timeoutMs: 5_000 }), auth };
+}
+
+async function refreshes(): Promise<number> {
+  return (await control.stats()).oauth_refreshes;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UpstreamError);
+  return err as UpstreamError;
+}
+
+beforeAll(async () => {
+  sim = await startAtlassianSimulator({ port: 0, ...credentials });
+  control = new SimulatorControl(sim.url);
+  store = new InMemoryTokenStore({ refresh_token: DEFAULT_SIM_OAUTH.refreshToken });
+});
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+beforeEach(async () => {
+  await control.clearFaults();
+  await control.quiet();
+  await control.setOAuthAccessTtl(3600);
+  await control.renewAuth();
+});
+
+describe('OAuth 2.0 (3LO) against the simulator', () => {
+  it('calls Jira and Confluence through the gateway with a Bearer token, links pointing at the site', async () => {
+    const { executor } = oauthExecutor();
+    const created = (await executor.execute(
+      'jira.create_task',
+      { title: 'OAuth hello', project_id: 'MD' },
+      ctx,
+    )) as { key: string; url: string };
+    expect(created.url).toBe(`${sim.url}/browse/${created.key}`);
+    await expect(executor.execute('jira.get_task', { task_id: created.key }, ctx)).resolves.toMatchObject({
+      key: created.key,
+      summary: 'OAuth hello',
+    });
+    const calls = (await control.stats()).calls.map((c) => c.path);
+    expect(calls).toContain(`/ex/jira/${DEFAULT_SIM_OAUTH.cloudId}/rest/api/3/issue`);
+    // The rotated refresh token is what the store holds now.
+    expect((await store.load()).refresh_token).not.toBe(DEFAULT_SIM_OAUTH.refreshToken);
+  });
+
+  it('a token expiring during a burst of 50 requests causes exactly one refresh and no failed request', async () => {
+    // Tokens live 2 s; the manager renews when less than half of that remains, i.e. 1 s after issue.
+    await control.setOAuthAccessTtl(2);
+    const { executor, auth } = oauthExecutor();
+    await auth.invalidate(await auth.header()); // start from a fresh 2-second token
+    const { key } = (await executor.execute(
+      'jira.create_task',
+      { title: 'burst', project_id: 'MD' },
+      ctx,
+    )) as {
+      key: string;
+    };
+    await control.setLatency(20);
+    const before = await refreshes();
+
+    // 50 requests spread over 1 s from 0.5 s after the token's issue: the renewal point (1 s) falls
+    // in the middle of the burst, while earlier requests are still in flight with the old token.
+    await sleep(500);
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, async (_, i) => {
+        await sleep(i * 20);
+        return i % 5 === 0
+          ? executor.execute('jira.create_task', { title: `burst ${i}`, project_id: 'MD' }, ctx)
+          : executor.execute('jira.get_task', { task_id: key }, ctx);
+      }),
+    );
+
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect((await refreshes()) - before).toBe(1);
+  });
+
+  it('access tokens revoked in the middle of a burst of 50: one refresh, every request succeeds', async () => {
+    const { executor } = oauthExecutor();
+    const { key } = (await executor.execute(
+      'jira.create_task',
+      { title: 'revoked', project_id: 'MD' },
+      ctx,
+    )) as {
+      key: string;
+    };
+    await control.setLatency(50);
+    const before = await refreshes();
+
+    const burst = Array.from({ length: 50 }, async (_, i) => {
+      await sleep(i * 2);
+      return i % 2 === 0
+        ? executor.execute('jira.get_task', { task_id: key }, ctx)
+        : executor.execute('confluence.search_pages', { query: 'nothing', space_id: 'MD' }, ctx);
+    });
+    await sleep(40);
+    const { access_tokens_revoked: revoked } = await control.expireAuth();
+    const results = await Promise.allSettled(burst);
+
+    expect(revoked).toBeGreaterThan(0);
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect((await refreshes()) - before).toBe(1);
+    const unauthorized = (await control.stats()).calls.filter((c) => c.status === 401);
+    expect(unauthorized.length).toBeGreaterThan(0); // the revocation really hit requests in flight
+  });
+
+  it('a second instance uses the access token the first one stored instead of refreshing', async () => {
+    const first = oauthExecutor();
+    await first.auth.invalidate(await first.auth.header());
+    const { key } = (await first.executor.execute(
+      'jira.create_task',
+      { title: 'shared', project_id: 'MD' },
+      ctx,
+    )) as {
+      key: string;
+    };
+    const before = await refreshes();
+    const second = oauthExecutor();
+    await expect(second.executor.execute('jira.get_task', { task_id: key }, ctx)).resolves.toMatchObject({
+      key,
+    });
+    expect(await second.auth.header()).toBe(await first.auth.header());
+    expect((await refreshes()) - before).toBe(0);
+  });
+
+  it('a refresh token the simulator no longer accepts is AUTH_FAILED without secrets', async () => {
+    const deadStore = new InMemoryTokenStore({ refresh_token: 'sim-rt-long-gone' });
+    const settings = readLocalSettings(simulatorConnectionEnv(sim.url, 'oauth'));
+    if (settings.mode !== 'oauth') throw new Error('expected OAuth settings');
+    const auth = new OAuthTokenManager({
+      client: settings.client,
+      tokenUrl: settings.tokenUrl,
+      store: deadStore,
+      invalidGrantReloadDelayMs: 0,
+    });
+    const executor = new AtlassianExecutor({ ...settings.endpoints, auth, timeoutMs: 5_000 });
+    const err = await failure(executor.execute('jira.get_task', { task_id: 'MD-1' }, ctx));
+    expect(err.code).toBe('AUTH_FAILED');
+    expect(err.retryable).toBe(true);
+    expect(err.message).toMatch(/re-consent/);
+    const dump = inspect(err, { depth: 10 }) + JSON.stringify(err.toBody());
+    expect(dump).not.toContain('sim-rt-long-gone');
+    expect(dump).not.toContain(DEFAULT_SIM_OAUTH.clientSecret);
+  });
+});
+
+describe('API token against the simulator', () => {
+  /** A reader with a cache, like Powertools getSecret: `forceFetch` reads the backing value. */
+  function cachedReader(initial: string) {
+    const backing = { apiToken: initial };
+    let cached = { email: credentials.email, api_token: initial };
+    let forced = 0;
+    const read: SecretReader = async (_id, options) => {
+      if (options?.forceFetch) {
+        forced++;
+        cached = { email: credentials.email, api_token: backing.apiToken };
+      }
+      return cached;
+    };
+    return { read, backing, forced: () => forced };
+  }
+
+  it('an expired API token: 401, one re-read and resend, then AUTH_FAILED that is not retried', async () => {
+    const secret = cachedReader(credentials.apiToken);
+    const executor = new AtlassianExecutor({
+      jiraBaseUrl: sim.url,
+      auth: secretAuthProvider('riq/atlassian', secret.read),
+      timeoutMs: 5_000,
+    });
+    await control.reset();
+    await control.expireAuth();
+    const err = await failure(executor.execute('jira.get_task', { task_id: 'MD-1' }, ctx));
+    expect(err.code).toBe('AUTH_FAILED');
+    expect(err.retryable).toBe(true);
+    expect(err.details).toMatchObject({ status: 401 });
+    expect(secret.forced()).toBe(1);
+    const calls = (await control.stats()).calls.filter((c) => c.path === '/rest/api/3/issue/MD-1');
+    expect(calls.map((c) => c.status)).toEqual([401, 401]);
+    const dump = inspect(err, { depth: 10 }) + JSON.stringify(err.toBody());
+    expect(dump).not.toContain(credentials.apiToken);
+    expect(dump).not.toContain(basicAuthHeader(credentials).slice('Basic '.length));
+  });
+
+  it('a token rotated in the secret is picked up by the 401 re-read, before the cache expires', async () => {
+    const secret = cachedReader('revoked-old-token');
+    secret.backing.apiToken = credentials.apiToken; // the operator stored the new token
+    const executor = new AtlassianExecutor({
+      jiraBaseUrl: sim.url,
+      auth: secretAuthProvider('riq/atlassian', secret.read),
+      timeoutMs: 5_000,
+    });
+    const created = await executor.execute('jira.create_task', { title: 'rotated', project_id: 'MD' }, ctx);
+    expect(created).toMatchObject({ key: expect.stringMatching(/^MD-\d+$/) as unknown });
+    expect(secret.forced()).toBe(1);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * AtlassianHttpClient's 401 handling against a loopback HTTP server: renew once through the
+ * provider's `invalidate`, resend once, and a 401 that renewal does not cure is a retryable
+ * AUTH_FAILED.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { UpstreamError } from '../../../lambdas/core/errors.js';
+import {
+  AtlassianHttpClient,
+  AuthFailedError,
+  type AuthHeaderProvider,
+} from '../../../lambdas/atlassian/http-client.js';
+
+interface Seen {
+  method: string;
+  url: string;
+  authorization: string | undefined;
+  body: string;
+}
+
+let server: Server;
+let baseUrl: string;
+let seen: Seen[] = [];
+/** The Authorization values the server accepts; anything else gets the gateway's 401. */
+let accepted = new Set<string>();
+
+function read(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => resolve(body));
+  });
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    void read(req).then((body) => {
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        authorization: req.headers.authorization,
+        body,
+      });
+      if (!accepted.has(req.headers.authorization ?? '')) {
+        res
+          .writeHead(401, { 'Content-Type': 'application/json' })
+          .end('{"code":401,"message":"Unauthorized"}');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(() => {
+  seen = [];
+  accepted = new Set();
+});
+
+/** A provider that answers `Bearer <name>-<n>`, moving to the next n on invalidate. */
+function rotatingProvider(name = 'tok'): AuthHeaderProvider & { invalidate: ReturnType<typeof vi.fn> } {
+  let n = 1;
+  return {
+    header: () => Promise.resolve(`Bearer ${name}-${n}`),
+    invalidate: vi.fn((rejected: string) => {
+      if (rejected === `Bearer ${name}-${n}`) n++;
+      return Promise.resolve();
+    }),
+  };
+}
+
+function client(auth: AuthHeaderProvider): AtlassianHttpClient {
+  return new AtlassianHttpClient({ baseUrl, auth, timeoutMs: 2_000, service: 'jira' });
+}
+
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UpstreamError);
+  return err as UpstreamError;
+}
+
+describe('AtlassianHttpClient', () => {
+  describe('a 401', () => {
+    it('asks the provider to renew and resends once with the new header', async () => {
+      const auth = rotatingProvider();
+      accepted.add('Bearer tok-2');
+      const answer = await client(auth).post('/rest/api/3/issue', { fields: { summary: 'x' } });
+      expect(answer.body).toEqual({ ok: true });
+      expect(auth.invalidate).toHaveBeenCalledTimes(1);
+      expect(auth.invalidate).toHaveBeenCalledWith('Bearer tok-1');
+      expect(seen.map((s) => s.authorization)).toEqual(['Bearer tok-1', 'Bearer tok-2']);
+      // The same request, body included, is sent again.
+      expect(seen[1]).toMatchObject({ method: 'POST', url: '/rest/api/3/issue', body: seen[0]?.body });
+    });
+
+    it('is AUTH_FAILED when the renewed credentials get a 401 too, after exactly one resend', async () => {
+      const auth = rotatingProvider();
+      const err = await failure(client(auth).get('/rest/api/3/issue/MD-1'));
+      expect(err).toBeInstanceOf(AuthFailedError);
+      expect(err.code).toBe('AUTH_FAILED');
+      expect(err.retryable).toBe(true);
+      expect(err.toBody()).toMatchObject({ code: 'AUTH_FAILED', retryable: true, details: { status: 401 } });
+      expect(err.message).toContain('after renewing the credentials');
+      expect(seen).toHaveLength(2);
+      expect(auth.invalidate).toHaveBeenCalledTimes(1);
+      expect(err.message).not.toContain('tok-');
+    });
+
+    it('is not resent when the provider cannot renew (fixed credentials): AUTH_FAILED at once', async () => {
+      const auth: AuthHeaderProvider = { header: () => Promise.resolve('Basic Zml4ZWQ6c2VjcmV0') };
+      const err = await failure(client(auth).get('/rest/api/3/issue/MD-1'));
+      expect(err.code).toBe('AUTH_FAILED');
+      expect(err.retryable).toBe(true);
+      expect(seen).toHaveLength(1);
+      expect(err.message).not.toContain('Zml4ZWQ6c2VjcmV0');
+    });
+
+    it('does not renew on a success or on another error', async () => {
+      const auth = rotatingProvider();
+      accepted.add('Bearer tok-1');
+      await client(auth).get('/rest/api/3/issue/MD-1');
+      expect(auth.invalidate).not.toHaveBeenCalled();
+      expect(seen).toHaveLength(1);
+    });
+
+    it('renews once per burst: 20 concurrent requests rejected with the same header are all resent with the new one', async () => {
+      const auth = rotatingProvider();
+      accepted.add('Bearer tok-2');
+      const c = client(auth);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => c.get('/rest/api/3/issue/MD-1')));
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      expect(seen.filter((s) => s.authorization === 'Bearer tok-2')).toHaveLength(20);
+      expect(seen.filter((s) => s.authorization === 'Bearer tok-3')).toHaveLength(0);
+    });
+  });
+});
