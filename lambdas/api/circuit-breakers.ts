@@ -1,0 +1,28 @@
+/** GET /api/queue/circuit-breakers: every service's breaker, read-only. */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { breakerSettingsOf } from '../core/breaker.js';
+import { readBreakerReport, type BreakerReportDeps } from '../core/breaker-report.js';
+import { documentClient } from '../shared/aws-clients.js';
+import { systemClock } from '../shared/clock.js';
+import { readSettings, readTableName } from '../shared/env.js';
+import { logger } from '../shared/logger.js';
+import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
+import { httpErrors, json } from './http.js';
+
+const settings = breakerSettingsOf(readSettings());
+const deps: BreakerReportDeps = {
+  breaker: new DynamoCircuitBreaker(documentClient(), readTableName(), settings),
+  clock: systemClock,
+  settings,
+};
+
+async function circuitBreakers(): Promise<APIGatewayProxyResult> {
+  return json(200, await readBreakerReport(deps));
+}
+
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(injectLambdaContext(logger))
+  .use(httpErrors(logger))
+  .handler(circuitBreakers);
