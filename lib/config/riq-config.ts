@@ -23,14 +23,59 @@ const concurrencySchema = z.object({
   low: z.number().int().min(2),
 });
 
+/** A share of the bucket's capacity: 0 keeps nothing back, just under 1 keeps nearly all of it back. */
+const burstFraction = z.number().min(0).lt(1);
+
+/**
+ * How much of the bucket lower priorities must leave for higher ones (DESIGN invariant 6): `low` may
+ * take a token only while the bucket holds more than `low × burst`, `normal` more than
+ * `normal × burst`; `high` may take the last token.
+ */
+const reservesSchema = z
+  .object({ normal: burstFraction, low: burstFraction })
+  .refine((r) => r.low >= r.normal, {
+    message: 'low must keep back at least as much as normal',
+    path: ['low'],
+  });
+
 const serviceSchema = z.object({
   /** Requests per minute RIQ allows itself against this service (token bucket refill). */
   ratePerMinute: positiveInt,
   /** Token bucket capacity. */
   burst: positiveInt,
+  /** Share of the burst kept back from `normal` and `low` (see lambdas/core/rate-control.ts). */
+  reserves: reservesSchema,
   /** `maximumConcurrency` of each priority queue's event source mapping. */
   concurrency: concurrencySchema,
 });
+
+/**
+ * The adaptive rate (AIMD) shared by both services; lambdas/core/rate-control.ts explains the
+ * choice of each default. Rates are fractions of the service's configured rate.
+ */
+const adaptiveRateSchema = z
+  .object({
+    /** On a 429 the effective rate is multiplied by this (at most once per `decreaseCooldownMs`). */
+    decreaseFactor: z.number().gt(0).lt(1),
+    /** The effective rate never drops below this share of the configured rate. */
+    minRateFraction: z.number().gt(0).max(1),
+    /** Climb, in shares of the configured rate per second of successful calls, below the last limit met. */
+    increasePerSecond: z.number().gt(0).max(1),
+    /** Slower climb while the rate is within `probeBand` of the rate at which the limit was last met. */
+    probeIncreasePerSecond: z.number().gt(0).max(1),
+    /** Half-width of the slow-probe zone around the last limit met, as a share of it. */
+    probeBand: z.number().min(0).lt(1),
+    /** 429s of calls that were in flight together count as one decrease. */
+    decreaseCooldownMs: z.number().int().min(0).max(60_000),
+    /** On `X-RateLimit-NearLimit` the rate is multiplied by this once per hold (1: only stop climbing). */
+    nearLimitFactor: z.number().gt(0).max(1),
+    /** How long after the last `X-RateLimit-NearLimit: true` the rate does not climb. */
+    nearLimitHoldSeconds: z.number().int().min(0).max(3600),
+  })
+  .refine((a) => a.probeIncreasePerSecond <= a.increasePerSecond, {
+    message: 'probeIncreasePerSecond must not exceed increasePerSecond',
+    path: ['probeIncreasePerSecond'],
+  });
 
 export const riqConfigSchema = z
   .object({
@@ -44,6 +89,16 @@ export const riqConfigSchema = z
       maxAttempts: z.number().int().min(1).max(20),
       baseDelaySeconds: positiveInt,
       maxDelaySeconds: positiveInt,
+    }),
+    /** The shared rate limit's reaction to what Atlassian says (DESIGN invariant 5). */
+    rateControl: z.object({
+      /** Longest pause a `Retry-After` or `X-RateLimit-Reset` may cause; Atlassian has sent absurd values. */
+      maxPauseSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 3600),
+      adaptive: adaptiveRateSchema,
     }),
     breaker: z.object({
       failureThreshold: positiveInt,
@@ -109,8 +164,31 @@ export const DEFAULT_CONFIG: RiqConfig = {
   stage: 'local',
   namePrefix: 'riq',
   services: {
-    jira: { ratePerMinute: 100, burst: 50, concurrency: { high: 2, normal: 2, low: 2 } },
-    confluence: { ratePerMinute: 50, burst: 50, concurrency: { high: 2, normal: 2, low: 2 } },
+    jira: {
+      ratePerMinute: 100,
+      burst: 50,
+      reserves: { normal: 0.1, low: 0.3 },
+      concurrency: { high: 2, normal: 2, low: 2 },
+    },
+    confluence: {
+      ratePerMinute: 50,
+      burst: 50,
+      reserves: { normal: 0.1, low: 0.3 },
+      concurrency: { high: 2, normal: 2, low: 2 },
+    },
+  },
+  rateControl: {
+    maxPauseSeconds: 3600,
+    adaptive: {
+      decreaseFactor: 0.7,
+      minRateFraction: 0.05,
+      increasePerSecond: 0.05,
+      probeIncreasePerSecond: 0.005,
+      probeBand: 0.1,
+      decreaseCooldownMs: 2000,
+      nearLimitFactor: 1,
+      nearLimitHoldSeconds: 10,
+    },
   },
   retry: { maxAttempts: 4, baseDelaySeconds: 1, maxDelaySeconds: 60 },
   breaker: { failureThreshold: 5, windowSeconds: 60, recoverySeconds: 60 },

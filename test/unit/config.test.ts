@@ -36,6 +36,29 @@ describe('config', () => {
     expect(() => resolveConfig({ api: { longPollCapSeconds: 60 } })).toThrow(/api\.longPollCapSeconds/);
   });
 
+  it('has priority reserves and an adaptive rate for the shared rate limit', () => {
+    expect(DEFAULT_CONFIG.services.jira.reserves).toEqual({ normal: 0.1, low: 0.3 });
+    expect(DEFAULT_CONFIG.services.confluence.reserves).toEqual({ normal: 0.1, low: 0.3 });
+    expect(DEFAULT_CONFIG.rateControl.adaptive).toMatchObject({ decreaseFactor: 0.7, minRateFraction: 0.05 });
+    const c = resolveConfig({ services: { confluence: { reserves: { low: 0.5 } } } });
+    expect(c.services.confluence.reserves).toEqual({ normal: 0.1, low: 0.5 });
+  });
+
+  it('rejects reserves and adaptive settings that cannot work', () => {
+    expect(() => resolveConfig({ services: { jira: { reserves: { low: 1 } } } })).toThrow(
+      /services\.jira\.reserves\.low/,
+    );
+    expect(() => resolveConfig({ services: { jira: { reserves: { normal: 0.5, low: 0.2 } } } })).toThrow(
+      /services\.jira\.reserves\.low/,
+    );
+    expect(() => resolveConfig({ rateControl: { adaptive: { decreaseFactor: 1 } } })).toThrow(
+      /rateControl\.adaptive\.decreaseFactor/,
+    );
+    expect(() => resolveConfig({ rateControl: { adaptive: { probeIncreasePerSecond: 0.5 } } })).toThrow(
+      /rateControl\.adaptive\.probeIncreasePerSecond/,
+    );
+  });
+
   it('derives names and timeouts in one place', () => {
     const c = resolveConfig({ namePrefix: 'riq-dev' });
     expect(queueName(c, 'jira-high')).toBe('riq-dev-jira-high');

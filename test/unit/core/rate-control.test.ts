@@ -1,0 +1,420 @@
+import { describe, expect, it } from 'vitest';
+import type { CallScope, RateFeedback } from '../../../lambdas/core/flow-control.js';
+import type { OperationName } from '../../../lambdas/core/operations.js';
+import { OPERATIONS } from '../../../lambdas/core/operations.js';
+import {
+  advance,
+  applyFeedback,
+  callScopeOf,
+  fullBucket,
+  pauseScopeOf,
+  rateSettingsFor,
+  sameBucket,
+  tryAcquire,
+  type BucketState,
+  type RateSettings,
+} from '../../../lambdas/core/rate-control.js';
+import { resolveConfig, type Priority, type RiqConfigOverrides } from '../../../lib/config/riq-config.js';
+
+/** 10 tokens/s, burst 10: reserves normal 1 token, low 3; floor 0.5/s; climb 0.5/s per s, probe 0.05. */
+function settings(overrides: RiqConfigOverrides = {}): RateSettings {
+  return rateSettingsFor(
+    resolveConfig({
+      ...overrides,
+      services: {
+        jira: { ratePerMinute: 600, burst: 10, reserves: { normal: 0.1, low: 0.3 } },
+        ...overrides.services,
+      },
+    }),
+    'jira',
+  );
+}
+
+const S = settings();
+const T0 = 1_700_000_000_000;
+
+function scope(overrides: Partial<CallScope> = {}): CallScope {
+  return { service: 'jira', priority: 'high', endpoint: 'jira:issue:get', write: false, ...overrides };
+}
+
+function bucket(overrides: Partial<BucketState> = {}): BucketState {
+  return { ...fullBucket(S, T0), ...overrides };
+}
+
+/** Acquires `times` times at `now`, returns how many were granted and the final state. */
+function drain(state: BucketState, priority: Priority, now: number, times = 50, s = S) {
+  let granted = 0;
+  let current = state;
+  for (let i = 0; i < times; i++) {
+    const out = tryAcquire(current, scope({ priority }), s, now);
+    current = out.state;
+    if (out.decision.granted) granted++;
+  }
+  return { granted, state: current };
+}
+
+function feed(state: BucketState, feedback: RateFeedback, now: number, sc = scope(), s = S) {
+  return applyFeedback(state, sc, feedback, s, now);
+}
+
+const limited = (retryAfterSeconds?: number, reason?: string, resetAt?: number): RateFeedback => ({
+  kind: 'rate_limited',
+  ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+  ...(reason !== undefined && { reason }),
+  ...(resetAt !== undefined && { resetAt }),
+});
+
+/** Reports successes one token interval apart for `seconds` of simulated time, at the current rate. */
+function succeedFor(state: BucketState, from: number, seconds: number, nearLimit = false) {
+  let current = state;
+  let t = from;
+  while (t < from + seconds * 1000) {
+    t += 1000 / current.effectiveRatePerSecond;
+    current = feed(current, { kind: 'ok', nearLimit }, t);
+  }
+  return { state: current, now: t };
+}
+
+describe('rate control', () => {
+  describe('settings', () => {
+    it('turns the configured rate per minute into tokens per second and reserves into tokens', () => {
+      expect(S.ratePerSecond).toBe(10);
+      expect(S.reserves).toEqual({ high: 0, normal: 1, low: 3 });
+      expect(S.minRatePerSecond).toBeCloseTo(0.5);
+    });
+
+    it('keeps every priority runnable with a tiny burst', () => {
+      const tiny = settings({ services: { jira: { ratePerMinute: 60, burst: 1 } } });
+      expect(tiny.reserves).toEqual({ high: 0, normal: 0, low: 0 });
+      expect(tryAcquire(fullBucket(tiny, T0), scope({ priority: 'low' }), tiny, T0).decision.granted).toBe(
+        true,
+      );
+    });
+  });
+
+  describe('refill', () => {
+    it('adds tokens at the effective rate, continuously', () => {
+      expect(advance(bucket({ tokens: 0 }), S, T0 + 350).tokens).toBeCloseTo(3.5);
+      const slow = bucket({ tokens: 0, effectiveRatePerSecond: 2 });
+      expect(advance(slow, S, T0 + 1000).tokens).toBeCloseTo(2);
+    });
+
+    it('never holds more than the burst', () => {
+      expect(advance(bucket({ tokens: 9 }), S, T0 + 60_000).tokens).toBe(10);
+    });
+
+    it('mints nothing from a clock behind the last update, and never moves time back', () => {
+      const state = bucket({ tokens: 1, updatedAt: T0 });
+      const behind = advance(state, S, T0 - 5_000);
+      expect(behind.tokens).toBe(1);
+      expect(behind.updatedAt).toBe(T0);
+    });
+
+    it('clamps a stored bucket to lowered settings (a deploy changed rate or burst)', () => {
+      const lowered = settings({ services: { jira: { ratePerMinute: 60, burst: 4 } } });
+      const state = advance(bucket({ tokens: 10, effectiveRatePerSecond: 10 }), lowered, T0);
+      expect(state.tokens).toBe(4);
+      expect(state.effectiveRatePerSecond).toBe(1);
+    });
+
+    it('grants exactly burst + rate × elapsed over a window', () => {
+      let state = bucket();
+      let granted = 0;
+      for (let t = T0; t <= T0 + 2_000; t += 10) {
+        const out = drain(state, 'high', t, 5);
+        state = out.state;
+        granted += out.granted;
+      }
+      expect(granted).toBe(10 + 20);
+    });
+  });
+
+  describe('priority reserves', () => {
+    it('lets low take only what is above its reserve, normal a little more, high the rest', () => {
+      const low = drain(bucket(), 'low', T0);
+      expect(low.granted).toBe(7);
+      const normal = drain(low.state, 'normal', T0);
+      expect(normal.granted).toBe(2);
+      const high = drain(normal.state, 'high', T0);
+      expect(high.granted).toBe(1);
+      expect(high.state.tokens).toBeCloseTo(0);
+    });
+
+    it('keeps a low backlog from taking the token high needs', () => {
+      // Low hammers the bucket for a second: it never gets below its reserve, so high still gets 3 at once.
+      let state = bucket();
+      for (let t = T0; t < T0 + 1_000; t += 5) state = drain(state, 'low', t, 3).state;
+      expect(drain(state, 'high', T0 + 1_000, 3).granted).toBe(3);
+    });
+  });
+
+  describe('wait time', () => {
+    it('is the refill time to reserve + 1 tokens, per priority', () => {
+      const empty = bucket({ tokens: 0 });
+      const waits = (['high', 'normal', 'low'] as const).map((priority) => {
+        const d = tryAcquire(empty, scope({ priority }), S, T0).decision;
+        return d.granted ? 0 : d.waitMs;
+      });
+      expect(waits).toEqual([100, 200, 400]);
+    });
+
+    it('follows the effective rate and counts partial tokens', () => {
+      const d = tryAcquire(bucket({ tokens: 0.5, effectiveRatePerSecond: 5 }), scope(), S, T0).decision;
+      expect(d).toEqual({ granted: false, reason: 'no_token', waitMs: 100 });
+    });
+
+    it('is the time until the pause ends while paused', () => {
+      const d = tryAcquire(bucket({ pausedUntil: T0 + 7_500 }), scope(), S, T0).decision;
+      expect(d).toEqual({ granted: false, reason: 'paused', waitMs: 7_500 });
+    });
+
+    it('is the end of the latest covering pause', () => {
+      const state = bucket({ pausedUntil: T0 + 1_000, pauses: { 'jira:issue:get': T0 + 4_000 } });
+      expect(tryAcquire(state, scope(), S, T0).decision).toMatchObject({ reason: 'paused', waitMs: 4_000 });
+    });
+  });
+
+  describe('pauses scoped by RateLimit-Reason', () => {
+    const write = (objectId: string) =>
+      scope({ endpoint: 'jira:issue:update', write: true, objectId, priority: 'normal' });
+
+    it('maps each reason to its reach', () => {
+      expect(pauseScopeOf('jira-burst-based', scope())).toBe('endpoint');
+      expect(pauseScopeOf('jira-per-issue-on-write', write('MD-1'))).toBe('object');
+      expect(pauseScopeOf('jira-per-issue-on-write', scope({ write: true }))).toBe('endpoint');
+      expect(pauseScopeOf('jira-quota-global-based', scope())).toBe('service');
+      expect(pauseScopeOf('jira-quota-tenant-based', scope())).toBe('service');
+      expect(pauseScopeOf('something-new', scope())).toBe('service');
+      expect(pauseScopeOf(undefined, scope())).toBe('service');
+    });
+
+    it('jira-burst-based pauses that endpoint family only, for Retry-After', () => {
+      const state = feed(bucket(), limited(3, 'jira-burst-based'), T0);
+      expect(tryAcquire(state, scope(), S, T0 + 500).decision).toMatchObject({
+        reason: 'paused',
+        waitMs: 2_500,
+      });
+      const other = scope({ endpoint: 'jira:search' });
+      expect(tryAcquire(state, other, S, T0 + 500).decision.granted).toBe(true);
+      expect(tryAcquire(state, scope(), S, T0 + 3_000).decision.granted).toBe(true);
+    });
+
+    it('jira-per-issue-on-write pauses writes to that issue only, and neither drains nor slows', () => {
+      const state = feed(bucket(), limited(2, 'jira-per-issue-on-write'), T0, write('MD-1'));
+      expect(tryAcquire(state, write('MD-1'), S, T0 + 100).decision).toMatchObject({ reason: 'paused' });
+      expect(tryAcquire(state, write('MD-2'), S, T0 + 100).decision.granted).toBe(true);
+      expect(tryAcquire(state, scope({ objectId: 'MD-1' }), S, T0 + 100).decision.granted).toBe(true);
+      expect(state.effectiveRatePerSecond).toBe(10);
+      expect(state.tokens).toBe(10);
+      expect(tryAcquire(state, write('MD-1'), S, T0 + 2_000).decision.granted).toBe(true);
+    });
+
+    it('jira-quota-* pauses the whole service until X-RateLimit-Reset when that is later', () => {
+      const state = feed(bucket(), limited(5, 'jira-quota-global-based', T0 + 60_000), T0);
+      expect(state.pausedUntil).toBe(T0 + 60_000);
+      expect(tryAcquire(state, scope({ endpoint: 'jira:search' }), S, T0 + 59_000).decision).toMatchObject({
+        reason: 'paused',
+        waitMs: 1_000,
+      });
+      expect(tryAcquire(state, scope({ endpoint: 'jira:search' }), S, T0 + 60_000).decision.granted).toBe(
+        true,
+      );
+    });
+
+    it('jira-quota-* pauses until Retry-After when that is later, or reset alone without one', () => {
+      expect(feed(bucket(), limited(90, 'jira-quota-tenant-based', T0 + 10_000), T0).pausedUntil).toBe(
+        T0 + 90_000,
+      );
+      expect(feed(bucket(), limited(undefined, 'jira-quota-tenant-based', T0 + 10_000), T0).pausedUntil).toBe(
+        T0 + 10_000,
+      );
+    });
+
+    it('an unknown or absent reason pauses the whole service for Retry-After', () => {
+      for (const reason of [undefined, 'confluence-something']) {
+        const state = feed(bucket(), limited(4, reason), T0);
+        expect(state.pausedUntil).toBe(T0 + 4_000);
+        expect(tryAcquire(state, scope({ endpoint: 'jira:search' }), S, T0 + 1).decision).toMatchObject({
+          reason: 'paused',
+        });
+      }
+    });
+
+    it('a 429 without Retry-After pauses nothing but still drains the bucket and lowers the rate', () => {
+      const state = feed(bucket(), limited(), T0);
+      expect(state.pausedUntil).toBe(0);
+      expect(state.pauses).toEqual({});
+      expect(state.tokens).toBe(0);
+      expect(state.effectiveRatePerSecond).toBeCloseTo(7);
+      expect(tryAcquire(state, scope(), S, T0 + 1).decision).toMatchObject({ reason: 'no_token' });
+    });
+
+    it('caps an absurd Retry-After and ignores a negative one', () => {
+      const longMaxValue = 9.223372036854776e18; // a Retry-After once seen from Atlassian
+      expect(feed(bucket(), limited(longMaxValue), T0).pausedUntil).toBe(T0 + 3_600_000);
+      expect(feed(bucket(), limited(-1), T0).pausedUntil).toBe(0);
+    });
+
+    it('never shortens a running pause', () => {
+      let state = feed(bucket(), limited(30), T0);
+      state = feed(state, limited(5), T0 + 1_000);
+      expect(state.pausedUntil).toBe(T0 + 30_000);
+    });
+
+    it('forgets pauses that ended', () => {
+      const state = feed(bucket(), limited(1, 'jira-burst-based'), T0);
+      expect(advance(state, S, T0 + 1_001).pauses).toEqual({});
+    });
+  });
+
+  describe('adaptive rate (AIMD)', () => {
+    it('cuts the rate multiplicatively on a 429, once per burst of 429s in flight together', () => {
+      let state = feed(bucket(), limited(1), T0);
+      expect(state.effectiveRatePerSecond).toBeCloseTo(7);
+      state = feed(state, limited(1), T0 + 300);
+      expect(state.effectiveRatePerSecond).toBeCloseTo(7);
+      state = feed(state, limited(1), T0 + 2_000);
+      expect(state.effectiveRatePerSecond).toBeCloseTo(4.9);
+    });
+
+    it('finds a limit at half the configured rate within two 429s', () => {
+      let state = bucket();
+      for (const t of [T0, T0 + 2_000]) state = feed(state, limited(1), t);
+      expect(state.effectiveRatePerSecond).toBeLessThanOrEqual(S.ratePerSecond / 2);
+    });
+
+    it('never drops below the floor', () => {
+      let state = bucket();
+      for (let i = 0; i < 30; i++) state = feed(state, limited(1), T0 + i * 2_000);
+      expect(state.effectiveRatePerSecond).toBeCloseTo(0.5);
+    });
+
+    it('refills at the lowered rate after a 429', () => {
+      const state = feed(bucket(), limited(), T0);
+      expect(advance(state, S, T0 + 1_000).tokens).toBeCloseTo(7);
+    });
+
+    it('climbs by increasePerSecond per second of successes while below the limit met', () => {
+      const cut = feed(feed(bucket(), limited(), T0), limited(), T0 + 2_000); // 4.9/s, limit met at 7
+      const { state } = succeedFor(cut, T0 + 2_000, 2);
+      expect(state.effectiveRatePerSecond).toBeGreaterThan(4.9 + 0.8);
+      expect(state.effectiveRatePerSecond).toBeLessThan(4.9 + 1.2);
+    });
+
+    it('climbs slowly near the rate at which the limit was last met', () => {
+      const near = bucket({ effectiveRatePerSecond: 6.5, limitRatePerSecond: 7 });
+      const { state } = succeedFor(near, T0, 2);
+      expect(state.effectiveRatePerSecond).toBeGreaterThan(6.5);
+      expect(state.effectiveRatePerSecond).toBeLessThan(6.5 + 0.15);
+    });
+
+    it('forgets a limit the rate climbed past without a 429', () => {
+      const state = feed(bucket({ effectiveRatePerSecond: 4.39, limitRatePerSecond: 4 }), { kind: 'ok' }, T0);
+      expect(state.effectiveRatePerSecond).toBeGreaterThan(4.4);
+      expect(state.limitRatePerSecond).toBeUndefined();
+    });
+
+    it('at most doubles the rate on one success', () => {
+      const floor = bucket({ effectiveRatePerSecond: 0.5 });
+      expect(feed(floor, { kind: 'ok' }, T0).effectiveRatePerSecond).toBeCloseTo(1);
+    });
+
+    it('returns to the configured rate after enough success, and never passes it', () => {
+      const cut = feed(bucket(), limited(), T0);
+      const { state } = succeedFor(cut, T0, 120);
+      expect(state.effectiveRatePerSecond).toBe(10);
+    });
+
+    it('changes nothing on success at the configured rate', () => {
+      const state = advance(bucket(), S, T0 + 100);
+      expect(sameBucket(state, feed(state, { kind: 'ok' }, T0 + 100))).toBe(true);
+      expect(sameBucket(state, feed(state, limited(), T0 + 100))).toBe(false);
+    });
+  });
+
+  describe('X-RateLimit-NearLimit', () => {
+    it('stops the climb while it is reported and for the hold after', () => {
+      const cut = feed(bucket(), limited(), T0); // 7/s
+      const held = succeedFor(cut, T0, 5, true);
+      expect(held.state.effectiveRatePerSecond).toBeCloseTo(7);
+      expect(held.state.slowUntil).toBeCloseTo(held.now + 10_000);
+      const stillHeld = feed(held.state, { kind: 'ok' }, held.now + 9_000);
+      expect(stillHeld.effectiveRatePerSecond).toBeCloseTo(7);
+    });
+
+    it('makes the climb after the hold a slow probe', () => {
+      const held = feed(bucket({ effectiveRatePerSecond: 5 }), { kind: 'ok', nearLimit: true }, T0);
+      expect(held.limitRatePerSecond).toBe(5);
+      const after = succeedFor(held, T0 + 10_000, 2);
+      expect(after.state.effectiveRatePerSecond).toBeGreaterThan(5);
+      expect(after.state.effectiveRatePerSecond).toBeLessThan(5 + 0.15);
+    });
+
+    it('keeps the rate by default, so a drain at a known limit loses no throughput', () => {
+      expect(feed(bucket(), { kind: 'ok', nearLimit: true }, T0).effectiveRatePerSecond).toBe(10);
+    });
+
+    it('with nearLimitFactor < 1 eases the rate once per hold, not once per answer', () => {
+      const easing = settings({ rateControl: { adaptive: { nearLimitFactor: 0.9 } } });
+      let state = fullBucket(easing, T0);
+      for (let i = 0; i < 20; i++) {
+        state = feed(state, { kind: 'ok', nearLimit: true }, T0 + i * 100, scope(), easing);
+      }
+      expect(state.effectiveRatePerSecond).toBeCloseTo(9);
+    });
+  });
+
+  describe('callScopeOf', () => {
+    const payloads: Record<OperationName, Record<string, unknown>> = {
+      'jira.get_task': { task_id: 'MD-1' },
+      'jira.create_task': { title: 'T', project_id: 'MD' },
+      'jira.update_task': { task_id: 'MD-2', title: 'T' },
+      'jira.transition_task': { task_id: 'MD-3', target_status: 'Done' },
+      'jira.add_comment': { task_id: 'MD-4', comment: 'c' },
+      'jira.search_tasks': { jql: 'project = MD' },
+      'confluence.get_page': { page_id: '11' },
+      'confluence.create_page': { title: 'P', content: 'x', space_id: 'MD' },
+      'confluence.update_page': { page_id: '12', content: 'x' },
+      'confluence.search_pages': { query: 'q' },
+    };
+    const expected: Record<OperationName, Omit<CallScope, 'priority'>> = {
+      'jira.get_task': { service: 'jira', endpoint: 'jira:issue:get', write: false },
+      'jira.create_task': { service: 'jira', endpoint: 'jira:issue:create', write: true },
+      'jira.update_task': { service: 'jira', endpoint: 'jira:issue:update', write: true, objectId: 'MD-2' },
+      'jira.transition_task': {
+        service: 'jira',
+        endpoint: 'jira:issue:transition',
+        write: true,
+        objectId: 'MD-3',
+      },
+      'jira.add_comment': { service: 'jira', endpoint: 'jira:issue:comment', write: true, objectId: 'MD-4' },
+      'jira.search_tasks': { service: 'jira', endpoint: 'jira:search', write: false },
+      'confluence.get_page': { service: 'confluence', endpoint: 'confluence:page:get', write: false },
+      'confluence.create_page': { service: 'confluence', endpoint: 'confluence:page:create', write: true },
+      'confluence.update_page': {
+        service: 'confluence',
+        endpoint: 'confluence:page:update',
+        write: true,
+        objectId: '12',
+      },
+      'confluence.search_pages': { service: 'confluence', endpoint: 'confluence:search', write: false },
+    };
+
+    it.each(OPERATIONS)('maps %s', (operation) => {
+      expect(callScopeOf(operation, payloads[operation], 'low')).toEqual({
+        ...expected[operation],
+        priority: 'low',
+      });
+    });
+
+    it('gives each operation its own endpoint family', () => {
+      const families = OPERATIONS.map((o) => callScopeOf(o, payloads[o], 'high').endpoint);
+      expect(new Set(families).size).toBe(OPERATIONS.length);
+    });
+
+    it('names no object when the payload lacks one', () => {
+      expect(callScopeOf('jira.update_task', {}, 'high').objectId).toBeUndefined();
+      expect(callScopeOf('jira.update_task', null, 'high').objectId).toBeUndefined();
+    });
+  });
+});
