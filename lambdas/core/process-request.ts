@@ -1,15 +1,40 @@
 /**
- * Worker use case: one delivered message → claim the record, call Atlassian once, record the outcome,
- * and tell the queue adapter what to do with the message.
+ * Worker use case: one delivered message → claim the record, pass the breaker and the shared rate
+ * limit, call Atlassian once, record the outcome, and tell the queue adapter what to do with the
+ * message.
  *
- * The message's receive count is the attempt number, because it is what SQS's redrive policy counts:
- * after `maxAttempts` failed receives the next receive moves the message to the DLQ. So on the last
- * failed attempt the record is marked `dead` and the message is released at once (DESIGN invariant 4).
+ * Attempts are real attempts (DESIGN invariant 3): the record's `attempts` counts only calls that
+ * were made, just before each one (`beginAttempt`). When the worker cannot call now (no token, a
+ * pause, the breaker open or its probe taken, the record leased by another worker, a wait longer
+ * than SQS allows), the request is *deferred*: the record goes back to `queued` and a new message
+ * is sent with `DelaySeconds` while the delivered one is deleted, so SQS's receive count — what its
+ * redrive policy counts — is not used up by waiting.
+ *
+ * Dead means in the DLQ (invariant 4): on the last failed attempt the record is marked `dead`; when
+ * the message has been received `maxAttempts` times it is released so SQS's redrive moves it,
+ * otherwise (deferrals restarted its count) the worker puts a copy in the DLQ itself.
  */
 import type { RiqConfig } from '../../lib/config/riq-config.js';
+import { breakerOutcomeOf } from './breaker.js';
 import { toRiqError, type ErrorBody, type RiqError } from './errors.js';
-import type { Clock, Lease, OperationExecutor, RequestStore } from './ports.js';
+import type { CallScope, CircuitBreaker, RateFeedback, RateGate } from './flow-control.js';
+import type { Clock, DeferReason, Lease, OperationExecutor, RequestStore } from './ports.js';
+import type { RequestRecord } from './request-record.js';
 import { retryDelaySeconds } from './retry-schedule.js';
+
+/** SQS's longest DelaySeconds; longer waits are chained through `notBefore`. */
+export const MAX_DELAY_SECONDS = 900;
+
+/** The longest a request waits for another worker's half-open probe before looking again. */
+export const PROBE_WAIT_CAP_MS = 5_000;
+
+/** The flow control a worker passes before each call; absent in tests of the bare request path. */
+export interface FlowControl {
+  breaker: CircuitBreaker;
+  rate: RateGate;
+  /** The scope of a record's call (endpoint family, write target) for the rate gate. */
+  scopeOf(record: RequestRecord): CallScope;
+}
 
 export interface ProcessDeps {
   store: RequestStore;
@@ -17,25 +42,39 @@ export interface ProcessDeps {
   clock: Clock;
   config: Pick<RiqConfig, 'retry' | 'retentionDays'>;
   leaseSeconds: number;
+  flow?: FlowControl;
   random?: () => number;
 }
 
 export interface DeliveredMessage {
   token: string;
-  /** SQS's ApproximateReceiveCount: 1 on the first delivery. */
+  /** SQS's ApproximateReceiveCount: 1 on the first delivery of this message. */
   receiveCount: number;
+  /** Epoch ms from the message: do not run before (a chained deferral). */
+  notBefore?: number;
 }
 
 export type Disposition =
   /** Done with this message: delete it. */
   | { action: 'ack'; outcome: 'completed' | 'failed' | 'already-finished' | 'missing' | 'lease-lost' }
-  /** Keep the message and make it visible again after the delay (a retry after backoff). */
-  | { action: 'retry'; delaySeconds: number; outcome: 'retry' | 'busy' }
-  /** Last attempt failed: release the message now so SQS's redrive moves it to the DLQ. */
-  | { action: 'dead-letter'; outcome: 'dead' };
+  /** Keep the message and make it visible again after the delay (a retry after a real attempt). */
+  | { action: 'retry'; delaySeconds: number; outcome: 'retry' }
+  /**
+   * Not called: send a new message delayed by `delaySeconds` (≤ 900; `notBefore` when the wait is
+   * longer) and delete this one, so the receive count is not spent on waiting.
+   */
+  | { action: 'defer'; delaySeconds: number; notBefore?: number; outcome: DeferReason }
+  /**
+   * Last attempt failed and the record is `dead`: `release` lets SQS's redrive move this message
+   * (its receive count reached the limit); `copy` puts a copy in the DLQ and deletes this one.
+   */
+  | { action: 'dead-letter'; via: 'release' | 'copy'; outcome: 'dead' };
 
 export async function processRequest(deps: ProcessDeps, message: DeliveredMessage): Promise<Disposition> {
   const now = deps.clock.now();
+  if (message.notBefore !== undefined && message.notBefore > now + 1000) {
+    return deferFor(deps, message.notBefore - now, 'not_before', now);
+  }
   const claim = await deps.store.claim(message.token, now, deps.leaseSeconds);
   switch (claim.kind) {
     case 'missing':
@@ -45,9 +84,9 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
       // A duplicate delivery of a request that already ended: never call Atlassian again.
       return { action: 'ack', outcome: 'already-finished' };
     case 'busy': {
-      // Another worker holds a live lease: look again once it has expired.
-      const left = Math.max(1, Math.ceil(((claim.record.lease_expires_at ?? now) - now) / 1000) + 1);
-      return { action: 'retry', delaySeconds: left, outcome: 'busy' };
+      // Another worker holds a live lease: look again once it has expired (not an attempt).
+      const left = (claim.record.lease_expires_at ?? now) - now + 1000;
+      return deferFor(deps, left, 'busy', now);
     }
     case 'claimed':
       break;
@@ -55,15 +94,92 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
 
   const lease: Lease = { token: message.token, leaseId: claim.leaseId };
   const { record } = claim;
+
+  let probe = false;
+  let scope: CallScope | undefined;
+  if (deps.flow) {
+    const gate = await passFlowControl(deps.flow, record, now);
+    if (!gate.pass) {
+      const until = now + gate.waitMs;
+      await deps.store.defer(lease, now, gate.reason, until);
+      return deferFor(deps, gate.waitMs, gate.reason, now);
+    }
+    probe = gate.probe;
+    scope = gate.scope;
+  }
+
+  const attempt = await deps.store.beginAttempt(lease, deps.clock.now());
+  if (attempt === undefined) {
+    if (deps.flow && probe) await deps.flow.breaker.report(record.service, 'neutral', true, deps.clock.now());
+    return { action: 'ack', outcome: 'lease-lost' };
+  }
+
   let result: unknown;
   try {
-    result = await deps.executor.execute(record.operation, record.payload, { token: record.token });
+    result = await deps.executor.execute(record.operation, record.payload, { token: record.token, attempt });
   } catch (err) {
-    return settleFailure(deps, lease, toRiqError(err), message.receiveCount);
+    const error = toRiqError(err);
+    if (deps.flow && scope) await reportOutcome(deps.flow, scope, probe, error, deps.clock.now());
+    return settleFailure(deps, lease, error, attempt, message.receiveCount);
   }
   const done = deps.clock.now();
+  if (deps.flow && scope) await reportOutcome(deps.flow, scope, probe, undefined, done);
   const stored = await deps.store.complete(lease, result ?? null, done, expiry(deps, done));
   return { action: 'ack', outcome: stored ? 'completed' : 'lease-lost' };
+}
+
+type Gate =
+  { pass: true; probe: boolean; scope: CallScope } | { pass: false; waitMs: number; reason: DeferReason };
+
+/** The breaker first (an open breaker takes no token), then a token for this priority and scope. */
+async function passFlowControl(flow: FlowControl, record: RequestRecord, now: number): Promise<Gate> {
+  const breaker = await flow.breaker.acquire(record.service, now);
+  if (!breaker.allowed) {
+    if (breaker.state === 'open') return { pass: false, waitMs: breaker.waitMs, reason: 'breaker_open' };
+    // Half-open with the probe taken: its lease bounds the wait, but the probe usually answers much
+    // sooner and closes the breaker, so look again soon.
+    return { pass: false, waitMs: Math.min(breaker.waitMs, PROBE_WAIT_CAP_MS), reason: 'probe_taken' };
+  }
+  const scope = flow.scopeOf(record);
+  const permit = await flow.rate.acquire(scope, now);
+  if (!permit.granted) {
+    // A probe that cannot go now gives its turn back, so another worker may probe.
+    if (breaker.probe) await flow.breaker.report(record.service, 'neutral', true, now);
+    return { pass: false, waitMs: permit.waitMs, reason: permit.reason };
+  }
+  return { pass: true, probe: breaker.probe, scope };
+}
+
+/** What the call told the breaker and the rate gate. Failures that never reached Atlassian say nothing about its rate. */
+async function reportOutcome(
+  flow: FlowControl,
+  scope: CallScope,
+  probe: boolean,
+  error: RiqError | undefined,
+  now: number,
+): Promise<void> {
+  const feedback = rateFeedbackOf(error);
+  if (feedback) await flow.rate.report(scope, feedback, now);
+  await flow.breaker.report(scope.service, breakerOutcomeOf(error), probe, now);
+}
+
+export function rateFeedbackOf(error: RiqError | undefined): RateFeedback | undefined {
+  if (!error) return { kind: 'ok' };
+  const details = error.details ?? {};
+  if (error.code === 'RATE_LIMITED') {
+    const retryAfter = details['retryAfterSeconds'];
+    const reason = details['rateLimitReason'];
+    const reset = details['rateLimitReset'];
+    const resetAt = typeof reset === 'string' ? Date.parse(reset) : NaN;
+    return {
+      kind: 'rate_limited',
+      ...(typeof retryAfter === 'number' ? { retryAfterSeconds: retryAfter } : {}),
+      ...(typeof reason === 'string' ? { reason } : {}),
+      ...(Number.isFinite(resetAt) ? { resetAt } : {}),
+    };
+  }
+  // An HTTP answer (any status) reached Atlassian: its rate held. Timeouts and resets say nothing.
+  return typeof details['status'] === 'number' ? { kind: 'ok' } : undefined;
 }
 
 async function settleFailure(
@@ -71,6 +187,7 @@ async function settleFailure(
   lease: Lease,
   error: RiqError,
   attempt: number,
+  receiveCount: number,
 ): Promise<Disposition> {
   const now = deps.clock.now();
   const body: ErrorBody = { ...error.toBody(), details: { ...error.details, attempt } };
@@ -80,13 +197,27 @@ async function settleFailure(
   }
   if (attempt >= deps.config.retry.maxAttempts) {
     await deps.store.markDead(lease, body, now);
-    return { action: 'dead-letter', outcome: 'dead' };
+    const via = receiveCount >= deps.config.retry.maxAttempts ? 'release' : 'copy';
+    return { action: 'dead-letter', via, outcome: 'dead' };
   }
   await deps.store.release(lease, body, now);
+  // Atlassian's Retry-After is the minimum wait; the backoff applies when it is longer.
+  const retryAfter = error.details?.['retryAfterSeconds'];
+  const backoff = retryDelaySeconds(deps.config.retry, attempt, deps.random);
+  const delaySeconds = typeof retryAfter === 'number' ? Math.max(backoff, Math.ceil(retryAfter)) : backoff;
+  return { action: 'retry', delaySeconds, outcome: 'retry' };
+}
+
+/** A deferral of at least `waitMs` (whole seconds, 1 at least, plus up to 20 % jitter against herds). */
+function deferFor(deps: ProcessDeps, waitMs: number, reason: DeferReason, now: number): Disposition {
+  const random = deps.random ?? Math.random;
+  const seconds = Math.max(1, Math.ceil((Math.max(0, waitMs) / 1000) * (1 + 0.2 * random())));
+  if (seconds <= MAX_DELAY_SECONDS) return { action: 'defer', delaySeconds: seconds, outcome: reason };
   return {
-    action: 'retry',
-    delaySeconds: retryDelaySeconds(deps.config.retry, attempt, deps.random),
-    outcome: 'retry',
+    action: 'defer',
+    delaySeconds: MAX_DELAY_SECONDS,
+    notBefore: now + seconds * 1000,
+    outcome: reason,
   };
 }
 

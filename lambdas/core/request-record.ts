@@ -32,6 +32,10 @@ export interface RequestRecord {
   created_at: string;
   updated_at: string;
   completed_at?: string;
+  /** Set while a worker deferred the request (no token, paused, breaker open…), until it runs. */
+  deferred_reason?: string;
+  /** ISO 8601: when the deferred request is looked at again. */
+  deferred_until?: string;
   /** Epoch ms until which the worker that claimed the request owns it. */
   lease_expires_at?: number;
   result?: unknown;

@@ -15,7 +15,14 @@ import {
 import { createHash, randomUUID } from 'node:crypto';
 import { REQUESTS_TABLE } from '../../lib/config/resources.js';
 import type { ErrorBody } from '../core/errors.js';
-import type { ClaimOutcome, IdempotencyClaim, InsertOutcome, Lease, RequestStore } from '../core/ports.js';
+import type {
+  ClaimOutcome,
+  DeferReason,
+  IdempotencyClaim,
+  InsertOutcome,
+  Lease,
+  RequestStore,
+} from '../core/ports.js';
 import type { RequestRecord, Status } from '../core/request-record.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
@@ -113,45 +120,122 @@ export class DynamoRequestStore implements RequestStore {
 
   async claim(token: string, now: number, leaseSeconds: number): Promise<ClaimOutcome> {
     const leaseId = randomUUID();
+    // The common case first; a dead record (a redrive) is the exception.
+    const claimed =
+      (await this.tryClaim(token, now, leaseSeconds, leaseId)) ??
+      (await this.tryClaimDead(token, now, leaseSeconds, leaseId));
+    if (claimed) return { kind: 'claimed', record: claimed, leaseId };
+    const current = await this.get(token);
+    if (!current) return { kind: 'missing' };
+    if (current.status === 'processing') return { kind: 'busy', record: current };
+    return { kind: 'finished', record: current };
+  }
+
+  /** `queued`, or `processing` with an expired lease: the attempts stand. */
+  private tryClaim(token: string, now: number, leaseSeconds: number, leaseId: string) {
+    return this.conditionalClaim(
+      token,
+      '#status = :queued OR (#status = :processing AND #lease_exp < :now)',
+      '',
+      { ':queued': 'queued', ':now': now },
+      now,
+      leaseSeconds,
+      leaseId,
+    );
+  }
+
+  /** A `dead` record redriven from the DLQ (console or API): a full set of attempts again. */
+  private tryClaimDead(token: string, now: number, leaseSeconds: number, leaseId: string) {
+    return this.conditionalClaim(
+      token,
+      '#status = :dead',
+      ', #attempts = :zero',
+      { ':dead': 'dead', ':zero': 0 },
+      now,
+      leaseSeconds,
+      leaseId,
+    );
+  }
+
+  private async conditionalClaim(
+    token: string,
+    condition: string,
+    extraSet: string,
+    extraValues: Record<string, unknown>,
+    now: number,
+    leaseSeconds: number,
+    leaseId: string,
+  ): Promise<RequestRecord | undefined> {
     try {
       const out = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: requestKey(token),
-          ConditionExpression:
-            'attribute_exists(#pk) AND (#status IN (:queued, :dead) OR (#status = :processing AND #lease_exp < :now))',
-          UpdateExpression:
-            'SET #status = :processing, #lease_id = :lease, #lease_exp = :exp, #attempts = if_not_exists(#attempts, :zero) + :one, #updated = :iso',
+          ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
+          UpdateExpression: `SET #status = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso${extraSet} REMOVE #deferred_reason, #deferred_until`,
           ExpressionAttributeNames: {
             '#pk': PK,
             '#status': 'status',
             '#lease_id': 'lease_id',
             '#lease_exp': 'lease_expires_at',
-            '#attempts': 'attempts',
             '#updated': 'updated_at',
+            '#deferred_reason': 'deferred_reason',
+            '#deferred_until': 'deferred_until',
+            ...(extraSet.includes('#attempts') ? { '#attempts': 'attempts' } : {}),
           },
           ExpressionAttributeValues: {
-            ':queued': 'queued',
-            ':dead': 'dead',
             ':processing': 'processing',
-            ':now': now,
             ':lease': leaseId,
             ':exp': now + leaseSeconds * 1000,
-            ':zero': 0,
-            ':one': 1,
             ':iso': new Date(now).toISOString(),
+            ...extraValues,
           },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return { kind: 'claimed', record: toRecord(out.Attributes ?? {}), leaseId };
+      return toRecord(out.Attributes ?? {});
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
     }
-    const current = await this.get(token);
-    if (!current) return { kind: 'missing' };
-    if (current.status === 'processing') return { kind: 'busy', record: current };
-    return { kind: 'finished', record: current };
+  }
+
+  async beginAttempt(lease: Lease, now: number): Promise<number | undefined> {
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: requestKey(lease.token),
+          ConditionExpression: '#status = :processing AND #lease_id = :lease',
+          UpdateExpression: 'SET #attempts = if_not_exists(#attempts, :zero) + :one, #updated = :iso',
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#lease_id': 'lease_id',
+            '#attempts': 'attempts',
+            '#updated': 'updated_at',
+          },
+          ExpressionAttributeValues: {
+            ':processing': 'processing',
+            ':lease': lease.leaseId,
+            ':zero': 0,
+            ':one': 1,
+            ':iso': new Date(now).toISOString(),
+          },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Number(out.Attributes?.['attempts']);
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+  }
+
+  defer(lease: Lease, now: number, reason: DeferReason, until: number): Promise<boolean> {
+    return this.settle(lease, 'queued', now, {
+      deferred_reason: reason,
+      deferred_until: new Date(until).toISOString(),
+    });
   }
 
   complete(lease: Lease, result: unknown, now: number, expiresAt: number): Promise<boolean> {
@@ -229,6 +313,11 @@ export class DynamoRequestStore implements RequestStore {
       sets.push(`#f${i} = :v${i}`);
     });
     const removes = ['#lease_id', '#lease_exp'];
+    if (!('deferred_reason' in set)) {
+      names['#deferred_reason'] = 'deferred_reason';
+      names['#deferred_until'] = 'deferred_until';
+      removes.push('#deferred_reason', '#deferred_until');
+    }
     remove.forEach((field, i) => {
       names[`#r${i}`] = field;
       removes.push(`#r${i}`);

@@ -6,11 +6,13 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { QueueKey } from '../../lib/config/resources.js';
-import type { QueueDepth, WorkQueue } from '../core/ports.js';
+import type { QueueDepth, SendOptions, WorkQueue } from '../core/ports.js';
 
 /** The message body: the record holds everything else. */
 export interface WorkMessage {
   token: string;
+  /** Epoch ms: a deferral longer than SQS's 15-minute delay is chained until then. */
+  not_before?: number;
 }
 
 export class SqsWorkQueue implements WorkQueue {
@@ -20,11 +22,26 @@ export class SqsWorkQueue implements WorkQueue {
     private readonly deadLetterQueueUrls: Partial<Record<QueueKey, string>> = {},
   ) {}
 
-  async send(queue: QueueKey, token: string): Promise<void> {
-    const body: WorkMessage = { token };
+  async send(queue: QueueKey, token: string, options: SendOptions = {}): Promise<void> {
+    const body: WorkMessage = {
+      token,
+      ...(options.notBefore !== undefined ? { not_before: options.notBefore } : {}),
+    };
+    const delay = options.delaySeconds;
     await this.client.send(
-      new SendMessageCommand({ QueueUrl: this.url(queue), MessageBody: JSON.stringify(body) }),
+      new SendMessageCommand({
+        QueueUrl: this.url(queue),
+        MessageBody: JSON.stringify(body),
+        ...(delay !== undefined ? { DelaySeconds: Math.max(0, Math.min(900, Math.round(delay))) } : {}),
+      }),
     );
+  }
+
+  async sendToDeadLetter(queue: QueueKey, token: string): Promise<void> {
+    const url = this.deadLetterQueueUrls[queue];
+    if (!url) throw new Error(`no dead-letter queue URL configured for ${queue}`);
+    const body: WorkMessage = { token };
+    await this.client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(body) }));
   }
 
   async changeVisibility(queue: QueueKey, receiptHandle: string, seconds: number): Promise<void> {
@@ -80,7 +97,8 @@ export class SqsWorkQueue implements WorkQueue {
 export function parseWorkMessage(body: string): WorkMessage {
   const parsed: unknown = JSON.parse(body);
   if (typeof parsed === 'object' && parsed !== null && typeof (parsed as WorkMessage).token === 'string') {
-    return { token: (parsed as WorkMessage).token };
+    const { token, not_before: notBefore } = parsed as WorkMessage;
+    return { token, ...(typeof notBefore === 'number' ? { not_before: notBefore } : {}) };
   }
   throw new Error('message body is not a RIQ work message');
 }

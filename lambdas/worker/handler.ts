@@ -4,35 +4,42 @@
  * the function's reserved concurrency.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { allQueueKeys, claimLeaseSeconds } from '../../lib/config/resources.js';
 import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { secretAuthProvider } from '../atlassian/credentials.js';
+import { awsConnection, localConnection, readLocalSettings } from '../atlassian/connection.js';
 import { AtlassianExecutor } from '../atlassian/operation-executor.js';
 import { processRequest, type ProcessDeps } from '../core/process-request.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
-import { optionalEnv, readQueueUrls, readSettings, readTableName, requiredEnv } from '../shared/env.js';
+import { optionalEnv, readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { DynamoRequestStore } from '../store/dynamo-request-store.js';
+import { cachedSecretReader } from '../store/secret-reader.js';
+import { SecretsManagerTokenStore } from '../store/secret-token-store.js';
 import { SqsWorkQueue, parseWorkMessage } from '../store/sqs-work-queue.js';
 import { applyDisposition, queueKeyFromArn } from './message-actions.js';
 
 const settings = readSettings();
 const queue = new SqsWorkQueue(sqsClient(), readQueueUrls());
-const jiraBaseUrl = requiredEnv(RUNTIME_ENV.jiraBaseUrl);
 const secretArn = optionalEnv(RUNTIME_ENV.atlassianSecretArn);
-const auth = secretArn
-  ? // Cached for 5 minutes: a rotated API token is used within 5 minutes, without a redeploy.
-    secretAuthProvider(secretArn, (id) => getSecret(id, { transform: 'json', maxAge: 300 }))
-  : { email: requiredEnv(RUNTIME_ENV.atlassianEmail), apiToken: requiredEnv(RUNTIME_ENV.atlassianApiToken) };
+const warn = (message: string, details?: Record<string, unknown>) => logger.warn(message, details ?? {});
+// On AWS the secret is read during the cold start (top-level await), so a missing or malformed one
+// fails the init with its name; locally the credentials come from the environment.
+const connection = secretArn
+  ? await awsConnection(process.env, secretArn, {
+      readSecret: cachedSecretReader,
+      tokenStore: (id) => new SecretsManagerTokenStore(id, new SecretsManagerClient({})),
+      oauth: { warn },
+    })
+  : localConnection(readLocalSettings(process.env), { warn });
+logger.info('Atlassian connection', { auth_mode: connection.mode, jira: connection.endpoints.jiraBaseUrl });
 const deps: ProcessDeps = {
   store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
   executor: new AtlassianExecutor({
-    jiraBaseUrl,
-    confluenceBaseUrl: optionalEnv(RUNTIME_ENV.confluenceBaseUrl) ?? `${jiraBaseUrl}/wiki`,
-    auth,
+    ...connection.endpoints,
+    auth: connection.auth,
     timeoutMs: settings.upstream.timeoutMs,
     defaultIssueType: settings.atlassian.defaultIssueType,
   }),
@@ -58,7 +65,7 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     ...(disposition.action === 'retry' ? { retry_in_seconds: disposition.delaySeconds } : {}),
     duration_ms: Date.now() - started,
   });
-  await applyDisposition(queue, key, record.receiptHandle, disposition);
+  await applyDisposition(queue, key, record.receiptHandle, token, disposition);
 }
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {

@@ -13,9 +13,10 @@ export class MessageKept extends Error {
 }
 
 export async function applyDisposition(
-  queue: Pick<WorkQueue, 'changeVisibility'>,
+  queue: Pick<WorkQueue, 'changeVisibility' | 'send' | 'sendToDeadLetter'>,
   queueKey: QueueKey,
   receiptHandle: string,
+  token: string,
   disposition: Disposition,
 ): Promise<void> {
   switch (disposition.action) {
@@ -24,7 +25,20 @@ export async function applyDisposition(
     case 'retry':
       await queue.changeVisibility(queueKey, receiptHandle, disposition.delaySeconds);
       throw new MessageKept(`retry in ${disposition.delaySeconds}s (${disposition.outcome})`);
+    case 'defer':
+      // A new message carries the wait; returning deletes this one, so its receive count is not spent.
+      // Should the send fail, the throw keeps this message, which comes back after its visibility timeout.
+      await queue.send(queueKey, token, {
+        delaySeconds: disposition.delaySeconds,
+        ...(disposition.notBefore !== undefined ? { notBefore: disposition.notBefore } : {}),
+      });
+      return;
     case 'dead-letter':
+      if (disposition.via === 'copy') {
+        // Deferrals restarted this message's receive count: SQS would not redrive it yet.
+        await queue.sendToDeadLetter(queueKey, token);
+        return;
+      }
       // Visible at once: the next receive exceeds maxReceiveCount and SQS moves it to the DLQ.
       await queue.changeVisibility(queueKey, receiptHandle, 0);
       throw new MessageKept('last attempt failed; released to the dead-letter queue');

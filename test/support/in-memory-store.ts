@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorBody } from '../../lambdas/core/errors.js';
 import type {
   ClaimOutcome,
+  DeferReason,
   IdempotencyClaim,
   InsertOutcome,
   Lease,
@@ -39,16 +40,32 @@ export class InMemoryStore implements RequestStore {
     const expired = r.status === 'processing' && (r.lease_expires_at ?? 0) < now;
     if (r.status === 'queued' || r.status === 'dead' || expired) {
       const leaseId = randomUUID();
+      if (r.status === 'dead') r.attempts = 0; // a DLQ redrive: a full set of attempts again
       Object.assign(r, {
         status: 'processing',
         lease_id: leaseId,
         lease_expires_at: now + leaseSeconds * 1000,
       });
-      r.attempts += 1;
+      delete r.deferred_reason;
+      delete r.deferred_until;
       return { kind: 'claimed', record: (await this.get(token))!, leaseId };
     }
     if (r.status === 'processing') return { kind: 'busy', record: (await this.get(token))! };
     return { kind: 'finished', record: (await this.get(token))! };
+  }
+
+  async beginAttempt(lease: Lease): Promise<number | undefined> {
+    const r = this.records.get(lease.token);
+    if (!r || r.status !== 'processing' || r.lease_id !== lease.leaseId) return undefined;
+    r.attempts += 1;
+    return r.attempts;
+  }
+
+  defer(lease: Lease, _now: number, reason: DeferReason, until: number) {
+    return this.settle(lease, 'queued', {
+      deferred_reason: reason,
+      deferred_until: new Date(until).toISOString(),
+    });
   }
 
   private settle(
@@ -59,6 +76,10 @@ export class InMemoryStore implements RequestStore {
   ) {
     const r = this.records.get(lease.token);
     if (!r || r.status !== 'processing' || r.lease_id !== lease.leaseId) return Promise.resolve(false);
+    if (!('deferred_reason' in fields)) {
+      delete r.deferred_reason;
+      delete r.deferred_until;
+    }
     Object.assign(r, fields, { status });
     delete r.lease_id;
     delete r.lease_expires_at;

@@ -66,7 +66,8 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     const claims = await Promise.all(Array.from({ length: 5 }, () => store.claim(r.token, now, 40)));
     expect(claims.filter((c) => c.kind === 'claimed')).toHaveLength(1);
     expect(claims.filter((c) => c.kind === 'busy')).toHaveLength(4);
-    expect((await store.get(r.token))?.attempts).toBe(1);
+    // A claim is not an attempt: the worker may still defer.
+    expect((await store.get(r.token))?.attempts).toBe(0);
   });
 
   it('lets a new worker take over an expired lease, and the old lease can no longer settle', async () => {
@@ -75,9 +76,13 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     const now = Date.now();
     const first = await store.claim(r.token, now, 1);
     expect(first.kind).toBe('claimed');
+    if (first.kind !== 'claimed') return;
+    expect(await store.beginAttempt({ token: r.token, leaseId: first.leaseId }, now)).toBe(1);
     const second = await store.claim(r.token, now + 2_000, 40);
     expect(second.kind).toBe('claimed');
-    if (first.kind !== 'claimed' || second.kind !== 'claimed') return;
+    if (second.kind !== 'claimed') return;
+    expect(await store.beginAttempt({ token: r.token, leaseId: first.leaseId }, now)).toBeUndefined();
+    expect(await store.beginAttempt({ token: r.token, leaseId: second.leaseId }, now)).toBe(2);
     expect(await store.complete({ token: r.token, leaseId: first.leaseId }, { stale: true }, now, 1)).toBe(
       false,
     );
@@ -121,7 +126,31 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     expect(dead?.status).toBe('dead');
     expect(dead?.expires_at).toBeUndefined();
     expect(await store.countByStatus('dead')).toBeGreaterThanOrEqual(1);
-    expect((await store.claim(r.token, Date.now(), 40)).kind).toBe('claimed');
+    const redriven = await store.claim(r.token, Date.now(), 40);
+    expect(redriven.kind).toBe('claimed');
+    // A redriven dead request gets a full set of attempts again.
+    expect(redriven.kind === 'claimed' && redriven.record.attempts).toBe(0);
+  });
+
+  it('defers without counting an attempt and shows why until the next claim', async () => {
+    const r = newRecord();
+    await store.insert(r);
+    const now = Date.now();
+    const c = await store.claim(r.token, now, 40);
+    if (c.kind !== 'claimed') throw new Error('not claimed');
+    expect(await store.defer({ token: r.token, leaseId: c.leaseId }, now, 'no_token', now + 3_000)).toBe(
+      true,
+    );
+    expect(await store.get(r.token)).toMatchObject({
+      status: 'queued',
+      attempts: 0,
+      deferred_reason: 'no_token',
+      deferred_until: new Date(now + 3_000).toISOString(),
+    });
+    const again = await store.claim(r.token, now + 3_000, 40);
+    if (again.kind !== 'claimed') throw new Error('not claimed');
+    expect(again.record.deferred_reason).toBeUndefined();
+    expect(again.record.lease_expires_at).toBe(now + 3_000 + 40_000);
   });
 
   it('keeps idempotency keys as separate items', async () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../../lib/config/riq-config.js';
 import { UpstreamError, ValidationError } from '../../../lambdas/core/errors.js';
 import type { OperationExecutor } from '../../../lambdas/core/ports.js';
-import { processRequest, type ProcessDeps } from '../../../lambdas/core/process-request.js';
+import { processRequest, type FlowControl, type ProcessDeps } from '../../../lambdas/core/process-request.js';
+import type { BreakerDecision, PermitDecision } from '../../../lambdas/core/flow-control.js';
 import type { RequestRecord } from '../../../lambdas/core/request-record.js';
 import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
 
@@ -64,9 +65,10 @@ describe('processRequest', () => {
     const { store, clock, deps, calls } = setup(async () => ({}));
     await store.claim(TOKEN, clock.now(), 40);
     const d = await processRequest(deps, { token: TOKEN, receiveCount: 2 });
-    expect(d).toMatchObject({ action: 'retry', outcome: 'busy' });
-    expect(d.action === 'retry' && d.delaySeconds).toBeGreaterThanOrEqual(40);
+    expect(d).toMatchObject({ action: 'defer', outcome: 'busy' });
+    expect(d.action === 'defer' && d.delaySeconds).toBeGreaterThanOrEqual(40);
     expect(calls()).toBe(0);
+    expect((await store.get(TOKEN))?.attempts).toBe(0);
     clock.advance(41_000);
     expect((await processRequest(deps, { token: TOKEN, receiveCount: 3 })).outcome).toBe('completed');
   });
@@ -90,8 +92,9 @@ describe('processRequest', () => {
     const { store, deps } = setup(async () => {
       throw new UpstreamError('TIMEOUT', 'timed out');
     });
+    store.records.get(TOKEN)!.attempts = DEFAULT_CONFIG.retry.maxAttempts - 1;
     const d = await processRequest(deps, { token: TOKEN, receiveCount: DEFAULT_CONFIG.retry.maxAttempts });
-    expect(d).toEqual({ action: 'dead-letter', outcome: 'dead' });
+    expect(d).toEqual({ action: 'dead-letter', via: 'release', outcome: 'dead' });
     const r = await store.get(TOKEN);
     expect(r).toMatchObject({ status: 'dead', error: { code: 'TIMEOUT', details: { attempt: 4 } } });
     expect(r?.expires_at).toBeUndefined();
@@ -114,10 +117,13 @@ describe('processRequest', () => {
       if (fail) throw new UpstreamError('SERVICE_UNAVAILABLE', 'down');
       return { key: 'MD-9' };
     });
+    store.records.get(TOKEN)!.attempts = 3;
     await processRequest(deps, { token: TOKEN, receiveCount: 4 });
     expect((await store.get(TOKEN))?.status).toBe('dead');
     fail = false;
     expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
+    // The redrive started a fresh set of attempts.
+    expect((await store.get(TOKEN))?.attempts).toBe(1);
   });
 
   it('treats an unexpected exception as a retryable internal error', async () => {
@@ -137,6 +143,137 @@ describe('processRequest', () => {
     expect(await processRequest(deps, { token: TOKEN, receiveCount: 1 })).toEqual({
       action: 'ack',
       outcome: 'missing',
+    });
+  });
+
+  it('counts attempts on the record, not the receive count: a redelivered message after deferrals still dies on the 4th real call', async () => {
+    const { store, deps } = setup(async () => {
+      throw new UpstreamError('SERVICE_UNAVAILABLE', 'down', { status: 503 });
+    });
+    // Each real attempt arrives on a fresh message (deferrals re-send), receive count 1 every time.
+    const outcomes: string[] = [];
+    for (let i = 0; i < DEFAULT_CONFIG.retry.maxAttempts; i++) {
+      const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      outcomes.push(d.action === 'dead-letter' ? `dead-letter:${d.via}` : d.action);
+    }
+    expect(outcomes).toEqual(['retry', 'retry', 'retry', 'dead-letter:copy']);
+    expect((await store.get(TOKEN))?.attempts).toBe(4);
+  });
+
+  it('waits for Retry-After when it is longer than the backoff', async () => {
+    const { deps } = setup(async () => {
+      throw new UpstreamError('RATE_LIMITED', '429', { status: 429, retryAfterSeconds: 30 });
+    });
+    const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+    expect(d).toEqual({ action: 'retry', delaySeconds: 30, outcome: 'retry' });
+  });
+
+  it('chains a wait longer than 15 minutes through notBefore, without claiming', async () => {
+    const { store, clock, deps, calls } = setup(async () => ({}));
+    const notBefore = clock.now() + 20 * 60_000;
+    const d = await processRequest(deps, { token: TOKEN, receiveCount: 1, notBefore });
+    expect(d).toMatchObject({ action: 'defer', delaySeconds: 900, outcome: 'not_before' });
+    expect((await store.get(TOKEN))?.status).toBe('queued');
+    clock.advance(20 * 60_000);
+    expect((await processRequest(deps, { token: TOKEN, receiveCount: 1, notBefore })).outcome).toBe(
+      'completed',
+    );
+    expect(calls()).toBe(1);
+  });
+
+  describe('with flow control', () => {
+    function withFlow(options: { breaker?: BreakerDecision; permit?: PermitDecision } = {}) {
+      const ctx = setup(async () => ({ key: 'MD-1' }));
+      const reports: string[] = [];
+      const flow: FlowControl = {
+        breaker: {
+          acquire: async () => options.breaker ?? { allowed: true, probe: false },
+          report: async (_s, outcome, probe) => {
+            reports.push(`breaker:${outcome}:${probe}`);
+          },
+          view: async () => {
+            throw new Error('unused');
+          },
+        },
+        rate: {
+          acquire: async () => options.permit ?? { granted: true },
+          report: async (_s, feedback) => {
+            reports.push(`rate:${feedback.kind}`);
+          },
+        },
+        scopeOf: (r) => ({
+          service: r.service,
+          priority: r.priority,
+          endpoint: 'jira:issue:create',
+          write: true,
+        }),
+      };
+      ctx.deps.flow = flow;
+      return { ...ctx, reports };
+    }
+
+    it('defers without calling or counting an attempt when no token is there', async () => {
+      const { store, deps, calls } = withFlow({
+        permit: { granted: false, waitMs: 2500, reason: 'no_token' },
+      });
+      const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      expect(d).toEqual({ action: 'defer', delaySeconds: 3, outcome: 'no_token' });
+      expect(calls()).toBe(0);
+      expect(await store.get(TOKEN)).toMatchObject({
+        status: 'queued',
+        attempts: 0,
+        deferred_reason: 'no_token',
+      });
+    });
+
+    it('defers while the breaker is open, and a probe that gets no token gives its turn back', async () => {
+      const open = withFlow({ breaker: { allowed: false, waitMs: 30_000, state: 'open' } });
+      expect(await processRequest(open.deps, { token: TOKEN, receiveCount: 1 })).toMatchObject({
+        action: 'defer',
+        outcome: 'breaker_open',
+      });
+      expect(open.calls()).toBe(0);
+
+      const probe = withFlow({
+        breaker: { allowed: true, probe: true },
+        permit: { granted: false, waitMs: 1000, reason: 'paused' },
+      });
+      expect((await processRequest(probe.deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('paused');
+      expect(probe.reports).toEqual(['breaker:neutral:true']);
+    });
+
+    it('reports a success to both, and a 503 as a breaker failure', async () => {
+      const ok = withFlow({ breaker: { allowed: true, probe: true } });
+      await processRequest(ok.deps, { token: TOKEN, receiveCount: 1 });
+      expect(ok.reports).toEqual(['rate:ok', 'breaker:success:true']);
+
+      const failing = withFlow();
+      failing.deps.executor = {
+        execute: async () => {
+          throw new UpstreamError('SERVICE_UNAVAILABLE', '503', { status: 503 });
+        },
+      };
+      await processRequest(failing.deps, { token: TOKEN, receiveCount: 1 });
+      expect(failing.reports).toEqual(['rate:ok', 'breaker:failure:false']);
+    });
+
+    it('reports a 429 to the rate gate with its Retry-After and reason', async () => {
+      const limited = withFlow();
+      const seen: unknown[] = [];
+      limited.deps.flow!.rate.report = async (_s, feedback) => {
+        seen.push(feedback);
+      };
+      limited.deps.executor = {
+        execute: async () => {
+          throw new UpstreamError('RATE_LIMITED', '429', {
+            status: 429,
+            retryAfterSeconds: 7,
+            rateLimitReason: 'jira-burst-based',
+          });
+        },
+      };
+      await processRequest(limited.deps, { token: TOKEN, receiveCount: 1 });
+      expect(seen).toEqual([{ kind: 'rate_limited', retryAfterSeconds: 7, reason: 'jira-burst-based' }]);
     });
   });
 });
