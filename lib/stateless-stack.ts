@@ -28,6 +28,7 @@ export class StatelessStack extends Stack {
       config,
       table: resources.table,
       queues: resources.queues,
+      deadLetterQueues: resources.deadLetterQueues,
       atlassianSecret: resources.atlassianSecret,
     });
   }

@@ -10,7 +10,11 @@ import { allQueueKeys, claimLeaseSeconds } from '../../lib/config/resources.js';
 import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
 import { awsConnection, localConnection, readLocalSettings } from '../atlassian/connection.js';
 import { AtlassianExecutor } from '../atlassian/operation-executor.js';
+import { breakerSettingsOf } from '../core/breaker.js';
 import { processRequest, type ProcessDeps } from '../core/process-request.js';
+import { callScopeOf } from '../core/rate-control.js';
+import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
+import { DynamoRateGate } from '../store/dynamo-rate-gate.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
 import { optionalEnv, readQueueUrls, readSettings, readTableName } from '../shared/env.js';
@@ -22,7 +26,7 @@ import { SqsWorkQueue, parseWorkMessage } from '../store/sqs-work-queue.js';
 import { applyDisposition, queueKeyFromArn } from './message-actions.js';
 
 const settings = readSettings();
-const queue = new SqsWorkQueue(sqsClient(), readQueueUrls());
+const queue = new SqsWorkQueue(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls));
 const secretArn = optionalEnv(RUNTIME_ENV.atlassianSecretArn);
 const warn = (message: string, details?: Record<string, unknown>) => logger.warn(message, details ?? {});
 // On AWS the secret is read during the cold start (top-level await), so a missing or malformed one
@@ -46,23 +50,34 @@ const deps: ProcessDeps = {
   clock: systemClock,
   config: settings,
   leaseSeconds: claimLeaseSeconds(settings),
+  // One instance per container: a half-open probe is reported through the breaker that granted it.
+  flow: {
+    breaker: new DynamoCircuitBreaker(documentClient(), readTableName(), breakerSettingsOf(settings)),
+    rate: new DynamoRateGate(documentClient(), readTableName(), settings),
+    scopeOf: (record) => callScopeOf(record.operation, record.payload, record.priority),
+  },
 };
 const knownQueues = allQueueKeys();
 const processor = new BatchProcessor(EventType.SQS);
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   const key = queueKeyFromArn(record.eventSourceARN, settings.namePrefix, knownQueues);
-  const { token } = parseWorkMessage(record.body);
+  const { token, not_before: notBefore } = parseWorkMessage(record.body);
   const receiveCount = Number(record.attributes.ApproximateReceiveCount);
   const started = Date.now();
-  const disposition = await processRequest(deps, { token, receiveCount });
+  const disposition = await processRequest(deps, {
+    token,
+    receiveCount,
+    ...(notBefore !== undefined ? { notBefore } : {}),
+  });
   logger.info('request processed', {
     token,
     queue: key,
-    attempt: receiveCount,
+    receive_count: receiveCount,
     outcome: disposition.outcome,
     action: disposition.action,
     ...(disposition.action === 'retry' ? { retry_in_seconds: disposition.delaySeconds } : {}),
+    ...(disposition.action === 'defer' ? { deferred_seconds: disposition.delaySeconds } : {}),
     duration_ms: Date.now() - started,
   });
   await applyDisposition(queue, key, record.receiptHandle, token, disposition);

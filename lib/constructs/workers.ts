@@ -21,6 +21,8 @@ export interface WorkersProps {
   readonly config: RiqConfig;
   readonly table: ITable;
   readonly queues: Record<QueueKey, IQueue>;
+  /** A worker puts a dead request's message here itself when deferrals restarted its receive count. */
+  readonly deadLetterQueues: Record<QueueKey, IQueue>;
   /** Holds `{email, api_token}` or the OAuth grant (see lambdas/atlassian/connection.ts). */
   readonly atlassianSecret: ISecret;
 }
@@ -47,11 +49,17 @@ export class Workers extends Construct {
         memorySize: config.worker.memoryMb,
         reservedConcurrentExecutions: reservedConcurrency(config, service),
       });
-      worker.useTable(props.table, { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
+      // PutItem: the rate-limit bucket and circuit-breaker items are written whole, conditionally.
+      worker.useTable(props.table, {
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+      });
       // The event source mapping grants receive and delete itself; these are the worker's own
       // calls: retry backoff (ChangeMessageVisibility) and re-enqueueing (SendMessage).
       worker.useQueues(RUNTIME_ENV.queueUrls, pick(props.queues, service), [
         'sqs:ChangeMessageVisibility',
+        'sqs:SendMessage',
+      ]);
+      worker.useQueues(RUNTIME_ENV.deadLetterQueueUrls, pick(props.deadLetterQueues, service), [
         'sqs:SendMessage',
       ]);
       // Written too: with OAuth credentials, every refresh rotates the refresh token stored there.

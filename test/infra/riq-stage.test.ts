@@ -470,6 +470,7 @@ for (const stageName of ['dev', 'prod'] as const) {
             ...base,
             ...EVENT_SOURCE_ACTIONS,
             'dynamodb:GetItem',
+            'dynamodb:PutItem',
             'dynamodb:UpdateItem',
             'sqs:SendMessage',
             'secretsmanager:DescribeSecret',
@@ -492,13 +493,16 @@ for (const stageName of ['dev', 'prod'] as const) {
         expect(join[1][1]).toBe('/index/by-status');
       });
 
-      it("lets a worker send only to its own service's queues and read only the Atlassian secret", () => {
+      it("lets a worker send only to its own service's queues and dead-letter queues and read only the Atlassian secret", () => {
         for (const service of SERVICES) {
           const statements = statementsOfFunction(riq.stateless, workerId(service));
           const sendTargets = statements
             .filter((s) => asArray(s.Action).includes('sqs:SendMessage'))
             .flatMap((s) => asArray(s.Resource).map((r) => importedLogicalId(riq.stateful, r)));
-          expect(sorted(sendTargets)).toEqual(sorted(keysOf(service).map(queueId)));
+          // Its own DLQs too: a dead request whose receive count deferrals restarted is put there directly.
+          expect(sorted(sendTargets)).toEqual(
+            sorted([...keysOf(service).map(queueId), ...keysOf(service).map(dlqId)]),
+          );
           const secretReads = statements
             .filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'))
             .flatMap((s) => asArray(s.Resource).map((r) => importedLogicalId(riq.stateful, r)));
