@@ -123,6 +123,7 @@ const pageSchema = z.object({
   _links: links,
 });
 type PageBody = z.infer<typeof pageSchema>;
+const pageListSchema = z.object({ results: z.array(pageSchema) });
 
 const spacesSchema = z.object({
   results: z.array(z.object({ id: z.string(), key: z.string() })),
@@ -194,8 +195,27 @@ export class ConfluenceAdapter {
    * Resolves the space key (cached), then `POST /api/v2/pages`. A title already used in the space
    * is Confluence's 400, i.e. VALIDATION_ERROR with Atlassian's message in `details.errors`.
    */
-  async createPage(input: CreatePageInput): Promise<CreatedConfluencePage> {
+  async createPage(
+    input: CreatePageInput,
+    context: { readonly attempt?: number } = {},
+  ): Promise<CreatedConfluencePage> {
     const spaceId = await this.spaceId(input.space_id);
+    if ((context.attempt ?? 1) > 1) {
+      // A retry: an earlier attempt whose answer was lost may have created the page. Titles are
+      // unique in a space, so the page with this title is adopted instead of failing as a duplicate.
+      const earlier = await this.pageByTitle(spaceId, input.title);
+      if (earlier) {
+        return {
+          id: earlier.id,
+          title: earlier.title,
+          space_id: earlier.spaceId,
+          space_key: input.space_id,
+          parent_id: earlier.parentId ?? null,
+          version: earlier.version.number,
+          url: this.pageUrl(earlier),
+        };
+      }
+    }
     const request = {
       spaceId,
       status: 'current',
@@ -275,6 +295,18 @@ export class ConfluenceAdapter {
       if (cursor === null || body.results.length === 0) break;
     }
     return { pages, next_cursor: cursor, truncated: cursor !== null };
+  }
+
+  /** `GET /api/v2/pages?space-id=…&title=…`: the current page with exactly this title, if any. */
+  private async pageByTitle(spaceId: string, title: string): Promise<PageBody | undefined> {
+    const response = await this.client.get(PAGES_PATH, {
+      'space-id': spaceId,
+      title,
+      status: 'current',
+      limit: 1,
+    });
+    const found = parse(pageListSchema, response, 'GET', PAGES_PATH);
+    return found.results.find((p) => p.title === title);
   }
 
   /** The space's id for its key: `GET /api/v2/spaces?keys=KEY`, once per key per adapter. */

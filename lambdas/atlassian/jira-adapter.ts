@@ -169,6 +169,21 @@ const issueSchema = z.object({
 });
 type IssueBody = z.infer<typeof issueSchema>;
 const createdSchema = z.object({ id: z.string(), key: z.string() });
+const refsSchema = z.object({ issues: z.array(createdSchema).default([]) });
+
+/** Labels RIQ adds to the issues it creates: `riq-<request token>`, hidden from results. */
+export const MARKER_PREFIX = 'riq-req_';
+
+export function markerLabel(token: string): string {
+  return `riq-${token}`;
+}
+
+/** The request a call is made for. */
+export interface RequestContext {
+  readonly token?: string;
+  /** 1 on the first attempt. */
+  readonly attempt?: number;
+}
 const issueRefSchema = z.object({ id: z.string(), key: z.string(), fields: z.object({ status: named }) });
 const transitionsSchema = z.object({
   transitions: z.array(
@@ -210,7 +225,19 @@ export class JiraAdapter {
     return this.toTask(parse(issueSchema, response, 'GET', path));
   }
 
-  async createTask(input: CreateTaskInput): Promise<CreatedJiraTask> {
+  /**
+   * `POST /issue`. With the request's token, the issue carries the marker label `riq-<token>`, and a
+   * retry (attempt > 1) first searches for that label: an earlier attempt whose answer was lost (a
+   * timeout, a dropped connection) may have created the issue, and it is adopted instead of created
+   * twice (DESIGN invariant 2). Jira's search is eventually consistent, so an issue created a moment
+   * before may not be found yet; the retry backoff (≥ 1 s) makes that unlikely, not impossible.
+   */
+  async createTask(input: CreateTaskInput, context: RequestContext = {}): Promise<CreatedJiraTask> {
+    const marker = context.token !== undefined ? markerLabel(context.token) : undefined;
+    if (marker !== undefined && (context.attempt ?? 1) > 1) {
+      const earlier = await this.findByLabel(marker);
+      if (earlier) return { id: earlier.id, key: earlier.key, url: this.browseUrl(earlier.key) };
+    }
     const fields: {
       project: { key: string };
       summary: string;
@@ -225,7 +252,9 @@ export class JiraAdapter {
     if (input.description !== undefined && input.description.trim() !== '') {
       fields.description = textToAdf(input.description);
     }
-    if (input.labels !== undefined) fields.labels = input.labels;
+    if (input.labels !== undefined || marker !== undefined) {
+      fields.labels = [...(input.labels ?? []), ...(marker !== undefined ? [marker] : [])];
+    }
 
     const response = await this.client.post(ISSUE_PATH, { fields });
     const created = parse(createdSchema, response, 'POST', ISSUE_PATH);
@@ -352,6 +381,13 @@ export class JiraAdapter {
     return { issues, next_page_token: token, truncated: cut || token !== null };
   }
 
+  /** The first issue carrying `label`, via the enhanced search. */
+  private async findByLabel(label: string): Promise<{ id: string; key: string } | undefined> {
+    const body = { jql: `labels = "${label}"`, fields: ['summary'], maxResults: 1 };
+    const found = parse(refsSchema, await this.client.post(SEARCH_PATH, body), 'POST', SEARCH_PATH);
+    return found.issues[0];
+  }
+
   /** The issue's id, key and status (`GET /issue/{idOrKey}?fields=status`). */
   private async issueRef(taskId: string): Promise<z.infer<typeof issueRefSchema>> {
     const path = issuePath(taskId);
@@ -368,7 +404,7 @@ export class JiraAdapter {
       status: f.status.name,
       project_key: f.project.key,
       issue_type: f.issuetype.name,
-      labels: f.labels ?? [],
+      labels: (f.labels ?? []).filter((l) => !l.startsWith(MARKER_PREFIX)),
       description: f.description === null || f.description === undefined ? null : adfToText(f.description),
       created: f.created,
       updated: f.updated,

@@ -33,7 +33,15 @@ export interface AtlassianExecutorOptions {
 }
 
 /** One handler per operation: the type makes a missing operation a compile error. */
-type Handlers = { [O in OperationName]: (payload: OperationPayload<O>) => Promise<unknown> };
+/** The request a call is made for: its token and attempt number (reconciling creates uses both). */
+export interface CallContext {
+  readonly token: string;
+  readonly attempt?: number;
+}
+
+type Handlers = {
+  [O in OperationName]: (payload: OperationPayload<O>, context: CallContext) => Promise<unknown>;
+};
 
 export class AtlassianExecutor implements OperationExecutor {
   readonly jira: JiraAdapter;
@@ -64,13 +72,13 @@ export class AtlassianExecutor implements OperationExecutor {
     });
     this.handlers = {
       'jira.get_task': (p) => this.jira.getTask(p),
-      'jira.create_task': (p) => this.jira.createTask(p),
+      'jira.create_task': (p, c) => this.jira.createTask(p, c),
       'jira.update_task': (p) => this.jira.updateTask(p),
       'jira.transition_task': (p) => this.jira.transitionTask(p),
       'jira.add_comment': (p) => this.jira.addComment(p),
       'jira.search_tasks': (p) => this.jira.searchTasks(p),
       'confluence.get_page': (p) => this.confluence.getPage(p),
-      'confluence.create_page': (p) => this.confluence.createPage(p),
+      'confluence.create_page': (p, c) => this.confluence.createPage(p, c),
       'confluence.update_page': (p) => this.confluence.updatePage(p),
       'confluence.search_pages': (p) => this.confluence.searchPages(p),
     };
@@ -79,9 +87,9 @@ export class AtlassianExecutor implements OperationExecutor {
   async execute(
     operation: OperationName,
     payload: Record<string, unknown>,
-    _context: { token: string },
+    context: CallContext,
   ): Promise<unknown> {
-    const handler = this.handlers[operation] as (p: unknown) => Promise<unknown>;
-    return handler(parsePayload(operation, payload));
+    const handler = this.handlers[operation] as (p: unknown, c: CallContext) => Promise<unknown>;
+    return handler(parsePayload(operation, payload), context);
   }
 }

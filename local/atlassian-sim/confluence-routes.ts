@@ -52,6 +52,7 @@ export function registerConfluenceRoutes(
 ): void {
   router.add('GET', `${V2}/spaces`, (req) => getSpaces(confluence, req));
   router.add('POST', `${V2}/pages`, (req) => createPage(confluence, stats, req));
+  router.add('GET', `${V2}/pages`, (req) => listPages(confluence, req));
   router.add('GET', `${V2}/pages/:id`, (req) => getPage(confluence, req));
   router.add('PUT', `${V2}/pages/:id`, (req) => updatePage(confluence, req));
   router.add('GET', SEARCH_PATH, (req) => search(confluence, req));
@@ -99,6 +100,23 @@ function spaceJson(space: SimSpace): Record<string, unknown> {
 }
 
 // ----------------------------------------------------------------------------------------- v2 pages
+
+/**
+ * `GET /pages` filtered by `space-id` and exact `title` (what RIQ uses to find a page an earlier
+ * attempt may have created); one page of at most `limit` results, no cursor.
+ */
+function listPages(confluence: ConfluenceState, req: SimRequest): SimResponse {
+  const limit = intParam(req.query.get('limit'), 25, 1, 250);
+  if (limit === undefined) return invalidParameter('limit', 'must be between 1 and 250');
+  const spaceIds = listParam(req.query.getAll('space-id'));
+  const title = req.query.get('title');
+  const pages = confluence
+    .allPages()
+    .filter((p) => spaceIds.length === 0 || spaceIds.includes(p.spaceId))
+    .filter((p) => title === null || p.title === title)
+    .slice(0, limit);
+  return json(200, { results: pages.map((p) => pageJson(confluence, p, req, false)), _links: {} });
+}
 
 function getPage(confluence: ConfluenceState, req: SimRequest): SimResponse {
   const found = findPage(confluence, req.params['id']);

@@ -109,6 +109,8 @@ interface Case {
   payload: () => Promise<Record<string, unknown>>;
   /** Keeps what later cases need from the result. */
   keep?: (result: unknown) => void;
+  /** The attempt number: above 1, creates first look for what an earlier attempt made. */
+  attempt?: number;
 }
 
 /** In order: the creates first, so the later cases work on what they made. */
@@ -131,6 +133,22 @@ const CASES: Case[] = [
     name: 'required fields only',
     op: 'jira.create_task',
     payload: async () => ({ title: 'Contract: minimal create', project_id: 'MD' }),
+  },
+  {
+    name: 'a retry, which first searches for the marker label',
+    op: 'jira.create_task',
+    attempt: 2,
+    payload: async () => ({ title: 'Contract: retried create', project_id: 'MD' }),
+  },
+  {
+    name: 'a retry, which first looks the title up in the space',
+    op: 'confluence.create_page',
+    attempt: 2,
+    payload: async () => ({
+      title: `Contract retried page ${Date.now()}`,
+      content: '<p>r</p>',
+      space_id: 'MD',
+    }),
   },
   { name: 'by key', op: 'jira.get_task', payload: async () => ({ task_id: await issueKey() }) },
   {
@@ -219,7 +237,10 @@ describe('every request the adapters send follows the OpenAPI specs', () => {
     it(title, async () => {
       const payload = await c.payload();
       proxy.clear();
-      const result = await executor.execute(c.op, payload, context);
+      const result = await executor.execute(c.op, payload, {
+        ...context,
+        ...(c.attempt !== undefined ? { attempt: c.attempt } : {}),
+      });
       const sent = [...proxy.requests];
       recordedByOperation.set(title, sent);
       c.keep?.(result);
