@@ -2,6 +2,8 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { RiqConfig } from './config/index.js';
 import { RiqApi } from './constructs/api.js';
+import { OperatorAccess } from './constructs/operator-access.js';
+import { Sweeper } from './constructs/sweeper.js';
 import { Workers } from './constructs/workers.js';
 import type { StatefulResources } from './stateful-stack.js';
 
@@ -14,6 +16,8 @@ export interface StatelessStackProps extends StackProps {
 export class StatelessStack extends Stack {
   public readonly api: RiqApi;
   public readonly workers: Workers;
+  public readonly operator: OperatorAccess;
+  public readonly sweeper: Sweeper;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -23,6 +27,12 @@ export class StatelessStack extends Stack {
       table: resources.table,
       queues: resources.queues,
       deadLetterQueues: resources.deadLetterQueues,
+    });
+    this.operator = new OperatorAccess(this, 'Operator', { config, restApi: this.api.restApi });
+    this.sweeper = new Sweeper(this, 'Sweeper', {
+      config,
+      table: resources.table,
+      queues: resources.queues,
     });
     this.workers = new Workers(this, 'Workers', {
       config,

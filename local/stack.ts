@@ -11,7 +11,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { RiqConfig } from '../lib/config/riq-config.js';
 import { allQueueKeys, parseQueueKey, requestsTableName, type QueueKey } from '../lib/config/resources.js';
 import { RUNTIME_ENV } from '../lib/config/runtime-env.js';
+import type { ScheduledEvent } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
 import { startApiServer, type ApiHandler } from './api-server.js';
+import { lambdaContext } from './lambda-context.js';
 import { EventSourceMapping, type WorkerHandler } from './event-source.js';
 import { createRequestsTable, createWorkQueues } from './resources.js';
 import { LOCAL_AWS_ENV, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
@@ -50,6 +53,11 @@ export interface LocalStackOptions {
    */
   simulatorAuth?: SimulatorAuth;
   log?: (message: string) => void;
+  /**
+   * How often the sweeper runs (EventBridge's one-minute schedule on AWS).
+   * @default RIQ_SWEEP_INTERVAL_MS, else 60 000
+   */
+  sweepIntervalMs?: number;
 }
 
 export interface LocalStack {
@@ -83,6 +91,31 @@ export function simulatorConnectionEnv(url: string, auth: SimulatorAuth): Record
     [RUNTIME_ENV.confluenceBaseUrl]: `${url}/wiki`,
     [RUNTIME_ENV.atlassianEmail]: SIMULATOR_CREDENTIALS.email,
     [RUNTIME_ENV.atlassianApiToken]: SIMULATOR_CREDENTIALS.apiToken,
+  };
+}
+
+/** `RIQ_SWEEP_INTERVAL_MS` (default 60 000, a minute as on AWS); tests may set it low. */
+function sweepIntervalFromEnv(): number {
+  const raw = process.env['RIQ_SWEEP_INTERVAL_MS'];
+  if (raw === undefined || raw === '') return 60_000;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 100)
+    throw new Error(`RIQ_SWEEP_INTERVAL_MS=${raw} is not a whole number of ms >= 100`);
+  return ms;
+}
+
+/** What EventBridge hands a scheduled Lambda. */
+function scheduledEvent(): ScheduledEvent {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: ['arn:aws:events:us-east-1:000000000000:rule/riq-sweeper'],
+    detail: {},
   };
 }
 
@@ -157,11 +190,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (value === undefined || value === '') delete process.env[name];
       else process.env[name] = value;
     }
-    const [submit, result, health, worker] = await Promise.all([
+    // The emulator has no StartMessageMoveTask: the dead-letter API moves messages itself.
+    process.env[RUNTIME_ENV.deadLetterRedrive] = 'copy';
+    const [submit, result, health, circuitBreakers, deadLetters, worker, sweeper] = await Promise.all([
       import('../lambdas/api/submit.js'),
       import('../lambdas/api/result.js'),
       import('../lambdas/api/health.js'),
+      import('../lambdas/api/circuit-breakers.js'),
+      import('../lambdas/api/dead-letters.js'),
       import('../lambdas/worker/handler.js'),
+      import('../lambdas/sweeper/handler.js'),
     ]);
 
     const mappings = allQueueKeys().map((key) => {
@@ -183,14 +221,35 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await Promise.all(mappings.map((m) => m.stop()));
     });
 
+    const sweepEvery = options.sweepIntervalMs ?? sweepIntervalFromEnv();
+    let sweeping = false;
+    const sweepTimer = setInterval(() => {
+      if (sweeping) return; // like one scheduled invocation at a time
+      sweeping = true;
+      sweeper
+        .handler(scheduledEvent(), lambdaContext('riq-sweeper', 50))
+        .catch((err: unknown) => log(`sweeper: ${String(err)}`))
+        .finally(() => (sweeping = false));
+    }, sweepEvery);
+    stoppers.push(async () => clearInterval(sweepTimer));
+    log(`sweeper every ${sweepEvery} ms`);
+
     const api = await startApiServer({
       port: options.apiPort,
       handlers: {
         submit: submit.handler as unknown as ApiHandler,
         result: result.handler as unknown as ApiHandler,
         health: health.handler as unknown as ApiHandler,
+        circuitBreakers: circuitBreakers.handler as unknown as ApiHandler,
+        deadLetters: deadLetters.handler as unknown as ApiHandler,
       },
-      timeouts: { submit: 10, result: config.api.longPollCapSeconds + 4, health: 10 },
+      timeouts: {
+        submit: 10,
+        result: config.api.longPollCapSeconds + 4,
+        health: 10,
+        circuitBreakers: 10,
+        deadLetters: 30,
+      },
     });
     stoppers.push(() => api.stop());
 

@@ -3,17 +3,20 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
+import { breakerSettingsOf } from '../core/breaker.js';
 import { checkHealth, type HealthDeps } from '../core/health.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
 import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
+import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
 import { DynamoRequestStore } from '../store/dynamo-request-store.js';
 import { SqsWorkQueue } from '../store/sqs-work-queue.js';
 import { httpErrors, json } from './http.js';
 
 const settings = readSettings();
 const deps: HealthDeps = {
+  breaker: new DynamoCircuitBreaker(documentClient(), readTableName(), breakerSettingsOf(settings)),
   queue: new SqsWorkQueue(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls)),
   store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
   clock: systemClock,

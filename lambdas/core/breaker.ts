@@ -228,6 +228,7 @@ const OUTCOME_BY_CODE: Record<ErrorCode, BreakerOutcome> = {
   RATE_LIMITED: 'neutral',
   AUTH_FAILED: 'neutral',
   IDEMPOTENCY_CONFLICT: 'neutral',
+  NOT_DEAD: 'neutral',
   DEPENDENCY_FAILED: 'neutral',
   NOT_IMPLEMENTED: 'neutral',
 };

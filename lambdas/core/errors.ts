@@ -6,6 +6,8 @@ export const ERROR_CODES = {
   VALIDATION_ERROR: { retryable: false, httpStatus: 400 },
   NOT_FOUND: { retryable: false, httpStatus: 404 },
   IDEMPOTENCY_CONFLICT: { retryable: false, httpStatus: 409 },
+  /** An operator action on a dead letter whose request is no longer `dead`. */
+  NOT_DEAD: { retryable: false, httpStatus: 409 },
   PAYLOAD_TOO_LARGE: { retryable: false, httpStatus: 413 },
   NOT_IMPLEMENTED: { retryable: false, httpStatus: 501 },
   RATE_LIMITED: { retryable: true, httpStatus: 429 },

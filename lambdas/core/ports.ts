@@ -3,6 +3,7 @@
  * lambdas/atlassian implement them; unit tests hand in in-memory versions.
  */
 import type { QueueKey } from '../../lib/config/resources.js';
+import type { Service } from '../../lib/config/riq-config.js';
 import type { ErrorBody } from './errors.js';
 import type { OperationName } from './operations.js';
 import type { RequestRecord, Status } from './request-record.js';
@@ -58,6 +59,58 @@ export interface RequestStore {
   release(lease: Lease, error: ErrorBody, now: number): Promise<boolean>;
   markDead(lease: Lease, error: ErrorBody, now: number): Promise<boolean>;
   countByStatus(status: Status): Promise<number>;
+  /**
+   * One page of records with `status`, oldest first (the by-status index). `startKey` is the
+   * `nextKey` of the previous page; a `service` filter may make a page shorter than `limit`.
+   */
+  listByStatus(status: Status, query: ListQuery): Promise<RecordPage>;
+  /**
+   * Operator retry: a `dead` record back to `queued` with its attempts reset and its error kept as
+   * `last_error`, conditionally (any other status is left alone).
+   */
+  requeueDead(token: string, now: number): Promise<DeadLetterChange>;
+  /** Operator purge: deletes the record only while it is `dead`. */
+  deleteDead(token: string): Promise<DeadLetterChange>;
+  /**
+   * Records left `queued` since before `updatedBefore` (ISO 8601) or `processing` with a lease that
+   * expired before `leaseExpiredBefore` (epoch ms), and not swept since `sweptBefore`: the
+   * sweeper's candidates, at most `limit`.
+   */
+  findStranded(query: StrandedQuery): Promise<RequestRecord[]>;
+  /**
+   * Stamps `swept_at` on a record the sweeper is about to re-enqueue, only while it is still as
+   * the sweeper saw it (same status, `updated_at` and lease): false when a worker moved it since,
+   * or another sweep got there first.
+   */
+  markSwept(seen: RequestRecord, now: number): Promise<boolean>;
+}
+
+/** An opaque position in a paged listing (DynamoDB's LastEvaluatedKey). */
+export type PageKey = Record<string, unknown>;
+
+export interface ListQuery {
+  limit: number;
+  startKey?: PageKey;
+  service?: Service;
+}
+
+export interface RecordPage {
+  records: RequestRecord[];
+  nextKey?: PageKey;
+}
+
+export type DeadLetterChange =
+  { kind: 'changed'; record: RequestRecord } | { kind: 'missing' } | { kind: 'not_dead'; status: Status };
+
+export interface StrandedQuery {
+  status: 'queued' | 'processing';
+  /** `queued`: updated before this ISO 8601 instant. */
+  updatedBefore: string;
+  /** `processing`: lease expired before this epoch ms. */
+  leaseExpiredBefore: number;
+  /** Only records never swept or swept before this ISO 8601 instant. */
+  sweptBefore: string;
+  limit: number;
 }
 
 export interface QueueDepth {
@@ -84,6 +137,21 @@ export interface WorkQueue {
   changeVisibility(queue: QueueKey, receiptHandle: string, seconds: number): Promise<void>;
   depth(queue: QueueKey): Promise<QueueDepth>;
   deadLetterDepth(queue: QueueKey): Promise<number>;
+}
+
+/** What a redrive started or did for one dead-letter queue. */
+export interface RedriveOutcome {
+  queue: QueueKey;
+  /** `move_task`: SQS moves the messages in the background (the task handle names it). */
+  mode: 'move_task' | 'copy';
+  task_handle?: string;
+  /** `copy`: messages moved back to the source queue. */
+  moved?: number;
+}
+
+/** Moves the messages of a dead-letter queue back to its source queue. */
+export interface DeadLetterRedriver {
+  redrive(queue: QueueKey): Promise<RedriveOutcome>;
 }
 
 /** Executes one operation against Atlassian; throws UpstreamError (or ValidationError) on failure. */

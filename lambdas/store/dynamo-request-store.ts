@@ -5,6 +5,7 @@
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -17,11 +18,15 @@ import { REQUESTS_TABLE } from '../../lib/config/resources.js';
 import type { ErrorBody } from '../core/errors.js';
 import type {
   ClaimOutcome,
+  DeadLetterChange,
   DeferReason,
   IdempotencyClaim,
   InsertOutcome,
   Lease,
+  ListQuery,
+  RecordPage,
   RequestStore,
+  StrandedQuery,
 } from '../core/ports.js';
 import type { RequestRecord, Status } from '../core/request-record.js';
 
@@ -284,6 +289,171 @@ export class DynamoRequestStore implements RequestStore {
       startKey = out.LastEvaluatedKey;
     } while (startKey);
     return count;
+  }
+
+  async listByStatus(status: Status, query: ListQuery): Promise<RecordPage> {
+    const records: RequestRecord[] = [];
+    let startKey = query.startKey;
+    // With a service filter, DynamoDB's Limit counts the items read, not those kept: read on until
+    // the page is full or the index ends. Each read asks for at most what is missing and every
+    // match it reads is kept, so LastEvaluatedKey is exactly where the next page starts.
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: REQUESTS_TABLE.statusIndex.name,
+          KeyConditionExpression: '#status = :status',
+          ...(query.service ? { FilterExpression: '#service = :service' } : {}),
+          ExpressionAttributeNames: {
+            '#status': REQUESTS_TABLE.statusIndex.partitionKey,
+            ...(query.service ? { '#service': 'service' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':status': status,
+            ...(query.service ? { ':service': query.service } : {}),
+          },
+          Limit: query.limit - records.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      records.push(...(out.Items ?? []).map(toRecord));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && records.length < query.limit);
+    return { records, ...(startKey ? { nextKey: startKey } : {}) };
+  }
+
+  async requeueDead(token: string, now: number): Promise<DeadLetterChange> {
+    return this.changeDead(token, () =>
+      this.client
+        .send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: requestKey(token),
+            ConditionExpression: 'attribute_exists(#pk) AND #status = :dead',
+            UpdateExpression:
+              'SET #status = :queued, #attempts = :zero, #updated = :iso, #last_error = if_not_exists(#error, :none) REMOVE #error',
+            ExpressionAttributeNames: {
+              '#pk': PK,
+              '#status': 'status',
+              '#attempts': 'attempts',
+              '#updated': 'updated_at',
+              '#last_error': 'last_error',
+              '#error': 'error',
+            },
+            ExpressionAttributeValues: {
+              ':dead': 'dead',
+              ':queued': 'queued',
+              ':zero': 0,
+              ':none': null,
+              ':iso': new Date(now).toISOString(),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        )
+        .then((out) => out.Attributes ?? {}),
+    );
+  }
+
+  async deleteDead(token: string): Promise<DeadLetterChange> {
+    return this.changeDead(token, () =>
+      this.client
+        .send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: requestKey(token),
+            ConditionExpression: 'attribute_exists(#pk) AND #status = :dead',
+            ExpressionAttributeNames: { '#pk': PK, '#status': 'status' },
+            ExpressionAttributeValues: { ':dead': 'dead' },
+            ReturnValues: 'ALL_OLD',
+          }),
+        )
+        .then((out) => out.Attributes ?? {}),
+    );
+  }
+
+  /** Runs a write conditioned on the record being `dead`; on refusal, says why. */
+  private async changeDead(
+    token: string,
+    write: () => Promise<Record<string, unknown>>,
+  ): Promise<DeadLetterChange> {
+    try {
+      return { kind: 'changed', record: toRecord(await write()) };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const current = await this.get(token);
+      return current ? { kind: 'not_dead', status: current.status } : { kind: 'missing' };
+    }
+  }
+
+  async findStranded(query: StrandedQuery): Promise<RequestRecord[]> {
+    const queued = query.status === 'queued';
+    const found: RequestRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: REQUESTS_TABLE.statusIndex.name,
+          KeyConditionExpression: '#status = :status',
+          FilterExpression: `${queued ? '#updated < :before' : '#lease_exp < :before'} AND (attribute_not_exists(#swept) OR #swept < :swept)`,
+          ExpressionAttributeNames: {
+            '#status': REQUESTS_TABLE.statusIndex.partitionKey,
+            '#swept': 'swept_at',
+            ...(queued ? { '#updated': 'updated_at' } : { '#lease_exp': 'lease_expires_at' }),
+          },
+          ExpressionAttributeValues: {
+            ':status': query.status,
+            ':before': queued ? query.updatedBefore : query.leaseExpiredBefore,
+            ':swept': query.sweptBefore,
+          },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      found.push(...(out.Items ?? []).map(toRecord));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && found.length < query.limit);
+    return found.slice(0, query.limit);
+  }
+
+  async markSwept(seen: RequestRecord, now: number): Promise<boolean> {
+    const names: Record<string, string> = {
+      '#status': 'status',
+      '#updated': 'updated_at',
+      '#swept': 'swept_at',
+    };
+    const values: Record<string, unknown> = {
+      ':status': seen.status,
+      ':updated': seen.updated_at,
+      ':now': new Date(now).toISOString(),
+    };
+    let condition = '#status = :status AND #updated = :updated';
+    if (seen.lease_expires_at !== undefined) {
+      names['#lease_exp'] = 'lease_expires_at';
+      values[':lease_exp'] = seen.lease_expires_at;
+      condition += ' AND #lease_exp = :lease_exp';
+    }
+    const swept = (seen as RequestRecord & { swept_at?: string }).swept_at;
+    if (swept === undefined) condition += ' AND attribute_not_exists(#swept)';
+    else {
+      values[':swept'] = swept;
+      condition += ' AND #swept = :swept';
+    }
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: requestKey(seen.token),
+          ConditionExpression: condition,
+          UpdateExpression: 'SET #swept = :now',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
   }
 
   /** Moves a leased `processing` record to `status`, only while the lease is still ours. */

@@ -1,12 +1,21 @@
 /** WorkQueue on SQS: one queue (and one dead-letter queue) per service × priority. */
 import {
   ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
   GetQueueAttributesCommand,
+  ReceiveMessageCommand,
   SendMessageCommand,
+  StartMessageMoveTaskCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { QueueKey } from '../../lib/config/resources.js';
-import type { QueueDepth, SendOptions, WorkQueue } from '../core/ports.js';
+import type {
+  DeadLetterRedriver,
+  QueueDepth,
+  RedriveOutcome,
+  SendOptions,
+  WorkQueue,
+} from '../core/ports.js';
 
 /** The message body: the record holds everything else. */
 export interface WorkMessage {
@@ -90,6 +99,63 @@ export class SqsWorkQueue implements WorkQueue {
     const url = this.queueUrls[queue];
     if (!url) throw new Error(`no queue URL configured for ${queue}`);
     return url;
+  }
+}
+
+/**
+ * Redrive with SQS's own message move task (what the console's "Start DLQ redrive" does): SQS moves
+ * the messages of the dead-letter queue back to the queue they came from, in the background.
+ */
+export class SqsMoveTaskRedriver implements DeadLetterRedriver {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly deadLetterQueueArns: Partial<Record<QueueKey, string>>,
+  ) {}
+
+  async redrive(queue: QueueKey): Promise<RedriveOutcome> {
+    const arn = this.deadLetterQueueArns[queue];
+    if (!arn) throw new Error(`no dead-letter queue ARN configured for ${queue}`);
+    const out = await this.client.send(new StartMessageMoveTaskCommand({ SourceArn: arn }));
+    return { queue, mode: 'move_task', ...(out.TaskHandle ? { task_handle: out.TaskHandle } : {}) };
+  }
+}
+
+/**
+ * Redrive by hand, for SQS emulators without message move tasks: receive each dead letter, send its
+ * body to the source queue, then delete it. A crash between send and delete leaves a duplicate
+ * message, which the worker's conditional claim makes harmless.
+ */
+export class SqsCopyRedriver implements DeadLetterRedriver {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrls: Partial<Record<QueueKey, string>>,
+    private readonly deadLetterQueueUrls: Partial<Record<QueueKey, string>>,
+  ) {}
+
+  async redrive(queue: QueueKey): Promise<RedriveOutcome> {
+    const source = this.queueUrls[queue];
+    const dlq = this.deadLetterQueueUrls[queue];
+    if (!source || !dlq) throw new Error(`no queue or dead-letter queue URL configured for ${queue}`);
+    let moved = 0;
+    for (;;) {
+      const out = await this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: dlq,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          VisibilityTimeout: 30,
+        }),
+      );
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) return { queue, mode: 'copy', moved };
+      for (const message of messages) {
+        await this.client.send(new SendMessageCommand({ QueueUrl: source, MessageBody: message.Body ?? '' }));
+        await this.client.send(
+          new DeleteMessageCommand({ QueueUrl: dlq, ReceiptHandle: message.ReceiptHandle ?? '' }),
+        );
+        moved += 1;
+      }
+    }
   }
 }
 

@@ -62,3 +62,11 @@ export function reservedConcurrency(config: RiqConfig, service: Service): number
 export function messageRetentionSeconds(config: RiqConfig): number {
   return Math.min(config.retentionDays, 14) * 24 * 3600;
 }
+
+/** The IAM role operators assume to call the dead-letter routes (the API denies everyone else). */
+export function operatorRoleName(config: RiqConfig): string {
+  return `${config.namePrefix}-operator`;
+}
+
+/** How long a record may sit `queued` with no progress before the sweeper re-enqueues it. */
+export const SWEEPER_STALE_QUEUED_SECONDS = 120;

@@ -12,6 +12,13 @@ export const RUNTIME_ENV = {
   /** JSON map QueueKey → dead-letter queue URL. */
   deadLetterQueueUrls: 'RIQ_DLQ_URLS',
   /**
+   * How the dead-letter API moves messages back to their source queues: `move_task` (SQS
+   * StartMessageMoveTask, on AWS) or `copy` (receive, send, delete: emulators without move tasks).
+   */
+  deadLetterRedrive: 'RIQ_DLQ_REDRIVE',
+  /** JSON map QueueKey → dead-letter queue ARN (StartMessageMoveTask takes ARNs). */
+  deadLetterQueueArns: 'RIQ_DLQ_ARNS',
+  /**
    * The Atlassian site (`https://site.atlassian.net`): API-token calls go to it (Jira) and to
    * `${site}/wiki` (Confluence); browser links always use it. lambdas/atlassian/connection.ts reads
    * every Atlassian variable below.

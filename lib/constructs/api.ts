@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -9,19 +9,58 @@ import {
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   API_FUNCTIONS,
   API_ROUTES,
+  operatorRoleName,
   REQUESTS_TABLE,
   RUNTIME_ENV,
   type ApiFunctionName,
+  type ApiRoute,
   type QueueKey,
   type RiqConfig,
 } from '../config/index.js';
 import { riqLogGroup } from './log-group.js';
 import { RiqFunction } from './riq-function.js';
+
+/**
+ * The API's resource policy: the operator routes of API_ROUTES answer only the operator role
+ * (`operatorRoleName`), whatever IAM policy another principal of the account holds. Other routes
+ * are left to the callers' IAM policies (same account: an allow in either policy suffices).
+ */
+export function operatorOnlyPolicy(scope: Construct, config: RiqConfig): PolicyDocument {
+  const operatorRoleArn = Stack.of(scope).formatArn({
+    service: 'iam',
+    region: '',
+    resource: 'role',
+    resourceName: operatorRoleName(config),
+  });
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'OperatorRoutesOnlyForTheOperatorRole',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: operatorRouteResources('execute-api:/*'),
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': operatorRoleArn } },
+      }),
+    ],
+  });
+}
+
+/** `<prefix>/<METHOD>/<path>` of each operator route, path parameters as `*`. */
+export function operatorRouteResources(prefix: string): string[] {
+  return API_ROUTES.filter((r) => r.operator).map((r) => `${prefix}/${r.method}${wildcardPath(r)}`);
+}
+
+/** The route's path with each `{parameter}` as `*`, as execute-api ARNs name resources. */
+export function wildcardPath(route: ApiRoute): string {
+  return route.path.replace(/\{\w+\}/g, '*');
+}
 
 /** API Gateway's hard limit for a Lambda integration. */
 const INTEGRATION_TIMEOUT_LIMIT_SECONDS = 29;
@@ -88,7 +127,40 @@ export class RiqApi extends Construct {
     health.useQueues(RUNTIME_ENV.queueUrls, queues, ['sqs:GetQueueAttributes']);
     health.useQueues(RUNTIME_ENV.deadLetterQueueUrls, deadLetterQueues, ['sqs:GetQueueAttributes']);
 
-    this.functions = { submit, result, health };
+    health.useTable(table, { actions: ['dynamodb:GetItem'] }); // the breakers' items
+
+    const circuitBreakers = new RiqFunction(this, 'CircuitBreakers', {
+      config,
+      entry: 'circuitBreakers',
+      description: 'RIQ GET /api/queue/circuit-breakers: every service breaker, read only',
+      timeout: Duration.seconds(10),
+    });
+    circuitBreakers.useTable(table, { actions: ['dynamodb:GetItem'] });
+
+    const deadLetters = new RiqFunction(this, 'DeadLetters', {
+      config,
+      entry: 'deadLetters',
+      description: 'RIQ /api/queue/dead-letters: list, retry, purge and redrive dead requests (operators)',
+      timeout: Duration.seconds(30),
+    });
+    // Listing reads the by-status index; retry and purge are conditional writes on one record.
+    deadLetters.useTable(table, {
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      indexes: { [REQUESTS_TABLE.statusIndex.name]: ['dynamodb:Query'] },
+    });
+    // Retry sends a fresh message; the move task needs SendMessage on the destination too.
+    deadLetters.useQueues(RUNTIME_ENV.queueUrls, queues, ['sqs:SendMessage']);
+    // What SQS requires of the caller of StartMessageMoveTask on the source (dead-letter) queue.
+    deadLetters.useQueues(RUNTIME_ENV.deadLetterQueueUrls, deadLetterQueues, [
+      'sqs:StartMessageMoveTask',
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+    ]);
+    deadLetters.useQueueArns(RUNTIME_ENV.deadLetterQueueArns, deadLetterQueues);
+    deadLetters.addEnvironment(RUNTIME_ENV.deadLetterRedrive, 'move_task');
+
+    this.functions = { submit, result, health, circuitBreakers, deadLetters };
 
     this.restApi = new RestApi(this, 'RestApi', {
       restApiName: `${config.namePrefix}-api`,
@@ -99,6 +171,7 @@ export class RiqApi extends Construct {
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
+      policy: operatorOnlyPolicy(this, config),
       deployOptions: {
         stageName: config.stage,
         throttlingRateLimit: props.throttlingRateLimit ?? 100,

@@ -28,10 +28,18 @@ export type DynamoDbAction =
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
   | 'dynamodb:ConditionCheckItem'
+  | 'dynamodb:DeleteItem'
   | 'dynamodb:Query';
 
 /** The SQS actions RIQ functions need beyond what an event source mapping grants itself. */
-export type SqsAction = 'sqs:SendMessage' | 'sqs:ChangeMessageVisibility' | 'sqs:GetQueueAttributes';
+export type SqsAction =
+  | 'sqs:SendMessage'
+  | 'sqs:ChangeMessageVisibility'
+  | 'sqs:GetQueueAttributes'
+  /** The dead-letter redrive: SQS's move task, or receive + delete where there is none. */
+  | 'sqs:StartMessageMoveTask'
+  | 'sqs:ReceiveMessage'
+  | 'sqs:DeleteMessage';
 
 export interface TableAccess {
   /**
@@ -154,6 +162,16 @@ export class RiqFunction extends NodejsFunction {
     }
     // Queue URLs are tokens until deploy time: let CloudFormation build the JSON.
     this.addEnvironment(envName, Stack.of(this).toJsonString(urls));
+  }
+
+  /** Passes `queues` as a JSON map QueueKey → ARN in `envName` (no access: grant with `useQueues`). */
+  useQueueArns(
+    envName: typeof RUNTIME_ENV.deadLetterQueueArns,
+    queues: Partial<Record<QueueKey, IQueue>>,
+  ): void {
+    const arns: Record<string, string> = {};
+    for (const [key, queue] of Object.entries(queues)) arns[key] = queue.queueArn;
+    this.addEnvironment(envName, Stack.of(this).toJsonString(arns));
   }
 
   /**

@@ -7,8 +7,10 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allQueueKeys,
+  API_FUNCTIONS,
   API_ROUTES,
   deadLetterQueueName,
+  operatorRoleName,
   messageRetentionSeconds,
   parseQueueKey,
   queueName,
@@ -79,6 +81,9 @@ for (const stageName of ['dev', 'prod'] as const) {
     const mappingsOf = (service: Service) =>
       mappings.filter((m) => (m.Properties['FunctionName'] as { Ref: string }).Ref === workerId(service));
     const tableId = () => logicalIdOf(riq.stage.stateful.table);
+    const sweeperId = () => logicalIdOf(riq.stage.stateless.sweeper.function);
+    const restApiId = () => logicalIdOf(riq.stage.stateless.api.restApi);
+    const stageId = () => logicalIdOf(riq.stage.stateless.api.restApi.deploymentStage);
     const secretId = () => logicalIdOf(riq.stage.stateful.atlassianSecret);
 
     describe('stacks', () => {
@@ -291,12 +296,9 @@ for (const stageName of ['dev', 'prod'] as const) {
     });
 
     describe('functions', () => {
-      it('are the three API functions and the two workers', () => {
+      it('are the API functions and the two workers', () => {
         expect(sorted(Object.keys(functions))).toEqual(
-          sorted([
-            ...(['submit', 'result', 'health'] as const).map(apiFunctionId),
-            ...SERVICES.map(workerId),
-          ]),
+          sorted([...API_FUNCTIONS.map(apiFunctionId), sweeperId(), ...SERVICES.map(workerId)]),
         );
       });
 
@@ -371,12 +373,77 @@ for (const stageName of ['dev', 'prod'] as const) {
         for (const method of methods) expect(method.Properties['AuthorizationType']).toBe('AWS_IAM');
       });
 
+      it('serves GET /api/queue/circuit-breakers with IAM auth from the circuit-breakers function', () => {
+        const method = methods.find(
+          (m) =>
+            m.Properties['HttpMethod'] === 'GET' &&
+            pathOf((m.Properties['ResourceId'] as { Ref: string }).Ref) === '/api/queue/circuit-breakers',
+        );
+        expect(method?.Properties['AuthorizationType']).toBe('AWS_IAM');
+        expect(JSON.stringify(method?.Properties['Integration'])).toContain(
+          `"${apiFunctionId('circuitBreakers')}"`,
+        );
+      });
+
+      it('denies the dead-letter routes to every principal but the operator role', () => {
+        const api = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGateway::RestApi'))[0];
+        const statements = (api?.Properties['Policy'] as { Statement: PolicyStatementJson[] }).Statement;
+        expect(statements).toHaveLength(1);
+        const deny = statements[0]!;
+        expect(deny.Effect).toBe('Deny');
+        expect(sorted(asArray(deny.Resource as string))).toEqual(
+          sorted(
+            API_ROUTES.filter((r) => r.operator).map(
+              (r) => `execute-api:/*/${r.method}${r.path.replace(/\{\w+\}/g, '*')}`,
+            ),
+          ),
+        );
+        expect(API_ROUTES.filter((r) => r.operator).map((r) => `${r.method} ${r.path}`)).toEqual([
+          'GET /api/queue/dead-letters',
+          'POST /api/queue/dead-letters/redrive',
+          'POST /api/queue/dead-letters/{token}/retry',
+          'DELETE /api/queue/dead-letters/{token}',
+        ]);
+        expect(JSON.stringify(deny.Condition)).toContain(`:role/${operatorRoleName(riq.config)}`);
+        expect(Object.keys(deny.Condition ?? {})).toEqual(['ArnNotEquals']);
+      });
+
+      it('creates the operator role, allowed only to invoke operator, health and breaker routes, and outputs its ARN', () => {
+        const roles = resourcesOfType(riq.stateless, 'AWS::IAM::Role');
+        const roleId = logicalIdOf(riq.stage.stateless.operator.role);
+        expect(roles[roleId]?.Properties['RoleName']).toBe(operatorRoleName(riq.config));
+        const policies = Object.values(resourcesOfType(riq.stateless, 'AWS::IAM::Policy')).filter((p) =>
+          (p.Properties['Roles'] as Array<{ Ref?: string }>).some((r) => r.Ref === roleId),
+        );
+        const statements = policies.flatMap(
+          (p) => (p.Properties['PolicyDocument'] as { Statement: PolicyStatementJson[] }).Statement,
+        );
+        expect(actionsOf(statements)).toEqual(['execute-api:Invoke']);
+        const routes = statements.flatMap((st) =>
+          asArray(st.Resource).map((r) => {
+            const parts = (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+            return String(parts.at(-1));
+          }),
+        );
+        expect(sorted(routes)).toEqual(
+          sorted(
+            API_ROUTES.filter((r) => r.operator || r.fn === 'health' || r.fn === 'circuitBreakers').map(
+              (r) => `/${r.method}${r.path.replace(/\{\w+\}/g, '*')}`,
+            ),
+          ),
+        );
+        const outputs = riq.stateless.toJSON()['Outputs'] as Record<string, { Value: unknown }>;
+        expect(
+          Object.values(outputs).some(
+            (o) => JSON.stringify(o.Value) === JSON.stringify({ 'Fn::GetAtt': [roleId, 'Arn'] }),
+          ),
+        ).toBe(true);
+      });
+
       it('serves exactly the routes of API_ROUTES, each proxied to its function', () => {
         const served = methods.map((m) => {
           const uri = JSON.stringify((m.Properties['Integration'] as { Uri: unknown }).Uri);
-          const target = (['submit', 'result', 'health'] as const).find((name) =>
-            uri.includes(`"${apiFunctionId(name)}"`),
-          );
+          const target = API_FUNCTIONS.find((name) => uri.includes(`"${apiFunctionId(name)}"`));
           expect((m.Properties['Integration'] as { Type: string }).Type).toBe('AWS_PROXY');
           return `${m.Properties['HttpMethod'] as string} ${pathOf((m.Properties['ResourceId'] as { Ref: string }).Ref)} ${target}`;
         });
@@ -463,7 +530,26 @@ for (const stageName of ['dev', 'prod'] as const) {
             'sqs:SendMessage',
           ],
           [apiFunctionId('result')]: [...base, 'dynamodb:GetItem'],
-          [apiFunctionId('health')]: [...base, 'dynamodb:Query', 'sqs:GetQueueAttributes'],
+          [apiFunctionId('health')]: [
+            ...base,
+            'dynamodb:GetItem',
+            'dynamodb:Query',
+            'sqs:GetQueueAttributes',
+          ],
+          [apiFunctionId('circuitBreakers')]: [...base, 'dynamodb:GetItem'],
+          [sweeperId()]: [...base, 'dynamodb:Query', 'dynamodb:UpdateItem', 'sqs:SendMessage'],
+          [apiFunctionId('deadLetters')]: [
+            ...base,
+            'dynamodb:DeleteItem',
+            'dynamodb:GetItem',
+            'dynamodb:Query',
+            'dynamodb:UpdateItem',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+            'sqs:ReceiveMessage',
+            'sqs:SendMessage',
+            'sqs:StartMessageMoveTask',
+          ],
         };
         for (const service of SERVICES) {
           expected[workerId(service)] = [
@@ -483,14 +569,31 @@ for (const stageName of ['dev', 'prod'] as const) {
         }
       });
 
-      it('lets health query only the by-status index, never the table', () => {
-        const queries = statementsOfFunction(riq.stateless, apiFunctionId('health')).filter((s) =>
-          asArray(s.Action).includes('dynamodb:Query'),
-        );
-        expect(queries).toHaveLength(1);
-        const join = (queries[0]?.Resource as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
-        expect(importedLogicalId(riq.stateful, join[1][0])).toBe(tableId());
-        expect(join[1][1]).toBe('/index/by-status');
+      it('lets health, the dead-letter API and the sweeper query only the by-status index, never the table', () => {
+        for (const id of [apiFunctionId('health'), apiFunctionId('deadLetters'), sweeperId()]) {
+          const queries = statementsOfFunction(riq.stateless, id).filter((s) =>
+            asArray(s.Action).includes('dynamodb:Query'),
+          );
+          expect(queries, id).toHaveLength(1);
+          const join = (queries[0]?.Resource as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+          expect(importedLogicalId(riq.stateful, join[1][0])).toBe(tableId());
+          expect(join[1][1]).toBe('/index/by-status');
+        }
+      });
+
+      it('lets the dead-letter API move messages only out of dead-letter queues, and delete only records', () => {
+        const statements = statementsOfFunction(riq.stateless, apiFunctionId('deadLetters'));
+        const moveSources = statements
+          .filter((s) => asArray(s.Action).includes('sqs:StartMessageMoveTask'))
+          .flatMap((s) => asArray(s.Resource).map((r) => importedLogicalId(riq.stateful, r)));
+        expect(sorted(moveSources)).toEqual(sorted(allQueueKeys().map(dlqId)));
+        const deletes = statements.filter((s) => asArray(s.Action).includes('dynamodb:DeleteItem'));
+        expect(
+          deletes.flatMap((s) => asArray(s.Resource).map((r) => importedLogicalId(riq.stateful, r))),
+        ).toEqual([tableId()]);
+        const vars = env(apiFunctionId('deadLetters'));
+        expect(vars[RUNTIME_ENV.deadLetterRedrive]).toBe('move_task');
+        expect(sorted(jsonEnvKeys(vars[RUNTIME_ENV.deadLetterQueueArns]))).toEqual(sorted(allQueueKeys()));
       });
 
       it("lets a worker send only to its own service's queues and dead-letter queues and read only the Atlassian secret", () => {
@@ -529,6 +632,34 @@ for (const stageName of ['dev', 'prod'] as const) {
       });
     });
 
+    describe('sweeper', () => {
+      it('runs every minute from an EventBridge schedule, without retries', () => {
+        const rules = Object.values(resourcesOfType(riq.stateless, 'AWS::Events::Rule'));
+        expect(rules).toHaveLength(1);
+        expect(rules[0]?.Properties['ScheduleExpression']).toBe('rate(1 minute)');
+        expect(rules[0]?.Properties['State']).toBe('ENABLED');
+        expect(rules[0]?.Properties['Targets']).toEqual([
+          expect.objectContaining({
+            Arn: { 'Fn::GetAtt': [sweeperId(), 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 0 },
+          }),
+        ]);
+        const permissions = Object.values(resourcesOfType(riq.stateless, 'AWS::Lambda::Permission')).filter(
+          (p) => JSON.stringify(p.Properties['FunctionName']).includes(`"${sweeperId()}"`),
+        );
+        expect(permissions.map((p) => p.Properties['Principal'])).toEqual(['events.amazonaws.com']);
+      });
+
+      it('sends to every work queue (never a dead-letter queue) and passes their URLs', () => {
+        const targets = statementsOfFunction(riq.stateless, sweeperId())
+          .filter((s) => asArray(s.Action).includes('sqs:SendMessage'))
+          .flatMap((s) => asArray(s.Resource).map((r) => importedLogicalId(riq.stateful, r)));
+        expect(sorted(targets)).toEqual(sorted(allQueueKeys().map(queueId)));
+        expect(sorted(jsonEnvKeys(env(sweeperId())[RUNTIME_ENV.queueUrls]))).toEqual(sorted(allQueueKeys()));
+        expect(fn(sweeperId())['Timeout']).toBeLessThan(60);
+      });
+    });
+
     describe('cdk-nag AwsSolutions', () => {
       it('reports no unacknowledged error or warning', () => {
         const report = new AwsSolutionsChecks().validateScope(riq.app);
@@ -559,6 +690,11 @@ for (const stageName of ['dev', 'prod'] as const) {
             'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
             // One per function role: the X-Ray statement.
             'AwsSolutions-IAM5[Resource::*]',
+            // The operator role: `*` only for the {token} of retry and purge.
+            ...['POST/api/queue/dead-letters/*/retry', 'DELETE/api/queue/dead-letters/*'].map(
+              (route) =>
+                `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${restApiId()}>/<${stageId()}>/${route}]`,
+            ),
           ]),
         );
       });

@@ -6,8 +6,12 @@ import type {
   DeferReason,
   IdempotencyClaim,
   InsertOutcome,
+  DeadLetterChange,
   Lease,
+  ListQuery,
+  RecordPage,
   RequestStore,
+  StrandedQuery,
 } from '../../lambdas/core/ports.js';
 import type { RequestRecord, Status } from '../../lambdas/core/request-record.js';
 
@@ -102,6 +106,72 @@ export class InMemoryStore implements RequestStore {
   async countByStatus(status: Status) {
     return [...this.records.values()].filter((r) => r.status === status).length;
   }
+
+  /** Oldest first by created_at then token; the page key is the last record's token. */
+  async listByStatus(status: Status, query: ListQuery): Promise<RecordPage> {
+    const all = [...this.records.values()]
+      .filter((r) => r.status === status)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.token.localeCompare(b.token));
+    const after = query.startKey?.['token'];
+    const start = after === undefined ? 0 : all.findIndex((r) => r.token === after) + 1;
+    const page = all.slice(start, start + query.limit);
+    const records = await Promise.all(
+      page.filter((r) => !query.service || r.service === query.service).map((r) => this.get(r.token)),
+    );
+    const last = page.at(-1);
+    return {
+      records: records as RequestRecord[],
+      ...(last && start + query.limit < all.length ? { nextKey: { token: last.token } } : {}),
+    };
+  }
+
+  async requeueDead(token: string, now: number): Promise<DeadLetterChange> {
+    const r = this.records.get(token);
+    if (!r) return { kind: 'missing' };
+    if (r.status !== 'dead') return { kind: 'not_dead', status: r.status };
+    const lastError = r.error;
+    Object.assign(r, { status: 'queued', attempts: 0, updated_at: new Date(now).toISOString() });
+    if (lastError) (r as RequestRecord & { last_error?: ErrorBody }).last_error = lastError;
+    delete r.error;
+    return { kind: 'changed', record: (await this.get(token))! };
+  }
+
+  async deleteDead(token: string): Promise<DeadLetterChange> {
+    const r = await this.get(token);
+    if (!r) return { kind: 'missing' };
+    if (r.status !== 'dead') return { kind: 'not_dead', status: r.status };
+    this.records.delete(token);
+    return { kind: 'changed', record: r };
+  }
+
+  async findStranded(query: StrandedQuery): Promise<RequestRecord[]> {
+    const found = [...this.records.values()].filter(
+      (r) =>
+        (query.status === 'queued'
+          ? r.status === 'queued' && r.updated_at < query.updatedBefore
+          : r.status === 'processing' && (r.lease_expires_at ?? 0) < query.leaseExpiredBefore) &&
+        !((sweptAt(r) ?? '') >= query.sweptBefore),
+    );
+    return Promise.all(found.slice(0, query.limit).map(async (r) => (await this.get(r.token))!));
+  }
+
+  async markSwept(seen: RequestRecord, now: number): Promise<boolean> {
+    const r = this.records.get(seen.token);
+    if (
+      !r ||
+      r.status !== seen.status ||
+      r.updated_at !== seen.updated_at ||
+      r.lease_expires_at !== seen.lease_expires_at ||
+      sweptAt(r) !== sweptAt(seen)
+    )
+      return false;
+    (r as RequestRecord & { swept_at?: string }).swept_at = new Date(now).toISOString();
+    return true;
+  }
+}
+
+function sweptAt(r: RequestRecord): string | undefined {
+  return (r as RequestRecord & { swept_at?: string }).swept_at;
 }
 
 export class FakeClock {

@@ -267,6 +267,7 @@ describe('breakerOutcomeOf', () => {
     RATE_LIMITED: 'neutral',
     AUTH_FAILED: 'neutral',
     IDEMPOTENCY_CONFLICT: 'neutral',
+    NOT_DEAD: 'neutral',
     DEPENDENCY_FAILED: 'neutral',
     NOT_IMPLEMENTED: 'neutral',
   };

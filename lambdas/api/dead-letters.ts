@@ -1,0 +1,83 @@
+/**
+ * The operator's dead-letter routes (on AWS only the stack's operator role may call them):
+ *   GET    /api/queue/dead-letters?service=&limit=&cursor=
+ *   POST   /api/queue/dead-letters/{token}/retry
+ *   DELETE /api/queue/dead-letters/{token}
+ *   POST   /api/queue/dead-letters/redrive        body {"service"?}
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
+import {
+  listDeadLetters,
+  parseListQuery,
+  parseRedriveBody,
+  purgeDeadLetter,
+  redriveDeadLetters,
+  retryDeadLetter,
+  type DeadLetterDeps,
+} from '../core/dead-letters.js';
+import { NotFoundError } from '../core/errors.js';
+import type { DeadLetterRedriver } from '../core/ports.js';
+import { documentClient, sqsClient } from '../shared/aws-clients.js';
+import { systemClock } from '../shared/clock.js';
+import { readQueueUrls, readSettings, readTableName, requiredEnv } from '../shared/env.js';
+import { logger } from '../shared/logger.js';
+import { DynamoRequestStore } from '../store/dynamo-request-store.js';
+import { SqsCopyRedriver, SqsMoveTaskRedriver, SqsWorkQueue } from '../store/sqs-work-queue.js';
+import { bodyText, callerIdentity, httpErrors, json } from './http.js';
+
+function redriverFromEnv(): DeadLetterRedriver {
+  const mode = requiredEnv(RUNTIME_ENV.deadLetterRedrive);
+  if (mode === 'move_task')
+    return new SqsMoveTaskRedriver(sqsClient(), readQueueUrls(RUNTIME_ENV.deadLetterQueueArns));
+  if (mode === 'copy')
+    return new SqsCopyRedriver(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls));
+  throw new Error(`${RUNTIME_ENV.deadLetterRedrive} must be move_task or copy (got ${mode})`);
+}
+
+const settings = readSettings();
+const deps: DeadLetterDeps = {
+  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
+  queue: new SqsWorkQueue(sqsClient(), readQueueUrls()),
+  redriver: redriverFromEnv(),
+  clock: systemClock,
+  onEnqueueFailure: (token, err) =>
+    logger.error('dead letter requeued but the send failed; the sweeper will re-enqueue it', {
+      token,
+      error: err as Error,
+    }),
+};
+
+async function deadLetters(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const operator = callerIdentity(event);
+  const token = event.pathParameters?.['token'] ?? '';
+  const route = `${event.httpMethod} ${event.resource}`;
+  switch (route) {
+    case 'GET /api/queue/dead-letters':
+      return json(200, await listDeadLetters(deps, parseListQuery(event.queryStringParameters)));
+    case 'POST /api/queue/dead-letters/{token}/retry': {
+      const answer = await retryDeadLetter(deps, token);
+      logger.info('dead letter retried', { token, operator, queue: answer.queue, enqueued: answer.enqueued });
+      return json(202, answer);
+    }
+    case 'DELETE /api/queue/dead-letters/{token}': {
+      const answer = await purgeDeadLetter(deps, token);
+      logger.info('dead letter purged', { token, operator });
+      return json(200, answer);
+    }
+    case 'POST /api/queue/dead-letters/redrive': {
+      const answer = await redriveDeadLetters(deps, parseRedriveBody(bodyText(event)));
+      logger.info('dead-letter queues redriven', { operator, ...answer });
+      return json(202, answer);
+    }
+    default:
+      throw new NotFoundError(`no route ${route}`);
+  }
+}
+
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(httpErrors(logger))
+  .handler(deadLetters);
