@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { UpstreamError, ValidationError } from '../core/errors.js';
 import type { OperationPayload } from '../core/operations.js';
+import type { CallContext } from '../core/ports.js';
 import { unexpectedResponse } from './classify-error.js';
 import type { AtlassianHttpClient, AtlassianResponse } from './http-client.js';
 
@@ -197,7 +198,7 @@ export class ConfluenceAdapter {
    */
   async createPage(
     input: CreatePageInput,
-    context: { readonly attempt?: number } = {},
+    context: Partial<CallContext> = {},
   ): Promise<CreatedConfluencePage> {
     const spaceId = await this.spaceId(input.space_id);
     if ((context.attempt ?? 1) > 1) {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import type { OperationPayload } from '../core/operations.js';
+import type { CallContext } from '../core/ports.js';
 import { adfToText, textToAdf, type AdfDoc } from './adf.js';
 import { unexpectedResponse } from './classify-error.js';
 import type { AtlassianHttpClient, AtlassianResponse } from './http-client.js';
@@ -178,12 +179,6 @@ export function markerLabel(token: string): string {
   return `riq-${token}`;
 }
 
-/** The request a call is made for. */
-export interface RequestContext {
-  readonly token?: string;
-  /** 1 on the first attempt. */
-  readonly attempt?: number;
-}
 const issueRefSchema = z.object({ id: z.string(), key: z.string(), fields: z.object({ status: named }) });
 const transitionsSchema = z.object({
   transitions: z.array(
@@ -232,7 +227,7 @@ export class JiraAdapter {
    * twice (DESIGN invariant 2). Jira's search is eventually consistent, so an issue created a moment
    * before may not be found yet; the retry backoff (≥ 1 s) makes that unlikely, not impossible.
    */
-  async createTask(input: CreateTaskInput, context: RequestContext = {}): Promise<CreatedJiraTask> {
+  async createTask(input: CreateTaskInput, context: Partial<CallContext> = {}): Promise<CreatedJiraTask> {
     const marker = context.token !== undefined ? markerLabel(context.token) : undefined;
     if (marker !== undefined && (context.attempt ?? 1) > 1) {
       const earlier = await this.findByLabel(marker);

@@ -3,7 +3,7 @@
  * here on) and dispatches to the Jira or Confluence adapter.
  */
 import { parsePayload, type OperationName, type OperationPayload } from '../core/operations.js';
-import type { OperationExecutor } from '../core/ports.js';
+import type { CallContext, OperationExecutor } from '../core/ports.js';
 import { ConfluenceAdapter } from './confluence-adapter.js';
 import { basicAuthProvider, type ApiTokenCredentials } from './credentials.js';
 import { AtlassianHttpClient, type AuthHeaderProvider } from './http-client.js';
@@ -33,12 +33,6 @@ export interface AtlassianExecutorOptions {
 }
 
 /** One handler per operation: the type makes a missing operation a compile error. */
-/** The request a call is made for: its token and attempt number (reconciling creates uses both). */
-export interface CallContext {
-  readonly token: string;
-  readonly attempt?: number;
-}
-
 type Handlers = {
   [O in OperationName]: (payload: OperationPayload<O>, context: CallContext) => Promise<unknown>;
 };

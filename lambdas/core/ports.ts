@@ -154,12 +154,13 @@ export interface DeadLetterRedriver {
   redrive(queue: QueueKey): Promise<RedriveOutcome>;
 }
 
+/** The request a call is made for: its token and attempt number (1 first), for reconciling retries. */
+export interface CallContext {
+  readonly token: string;
+  readonly attempt?: number;
+}
+
 /** Executes one operation against Atlassian; throws UpstreamError (or ValidationError) on failure. */
 export interface OperationExecutor {
-  execute(
-    operation: OperationName,
-    payload: Record<string, unknown>,
-    /** `attempt`: this call's attempt number (1 first), so an adapter can reconcile after an ambiguous failure. */
-    context: { token: string; attempt?: number },
-  ): Promise<unknown>;
+  execute(operation: OperationName, payload: Record<string, unknown>, context: CallContext): Promise<unknown>;
 }

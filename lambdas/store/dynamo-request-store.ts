@@ -12,6 +12,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { createHash, randomUUID } from 'node:crypto';
 import { REQUESTS_TABLE } from '../../lib/config/resources.js';
@@ -171,69 +172,53 @@ export class DynamoRequestStore implements RequestStore {
     leaseSeconds: number,
     leaseId: string,
   ): Promise<RequestRecord | undefined> {
-    try {
-      const out = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: requestKey(token),
-          ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
-          UpdateExpression: `SET #status = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso${extraSet} REMOVE #deferred_reason, #deferred_until`,
-          ExpressionAttributeNames: {
-            '#pk': PK,
-            '#status': 'status',
-            '#lease_id': 'lease_id',
-            '#lease_exp': 'lease_expires_at',
-            '#updated': 'updated_at',
-            '#deferred_reason': 'deferred_reason',
-            '#deferred_until': 'deferred_until',
-            ...(extraSet.includes('#attempts') ? { '#attempts': 'attempts' } : {}),
-          },
-          ExpressionAttributeValues: {
-            ':processing': 'processing',
-            ':lease': leaseId,
-            ':exp': now + leaseSeconds * 1000,
-            ':iso': new Date(now).toISOString(),
-            ...extraValues,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toRecord(out.Attributes ?? {});
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return undefined;
-      throw err;
-    }
+    const attributes = await this.conditionalUpdate({
+      Key: requestKey(token),
+      ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
+      UpdateExpression: `SET #status = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso${extraSet} REMOVE #deferred_reason, #deferred_until`,
+      ExpressionAttributeNames: {
+        '#pk': PK,
+        '#status': 'status',
+        '#lease_id': 'lease_id',
+        '#lease_exp': 'lease_expires_at',
+        '#updated': 'updated_at',
+        '#deferred_reason': 'deferred_reason',
+        '#deferred_until': 'deferred_until',
+        ...(extraSet.includes('#attempts') ? { '#attempts': 'attempts' } : {}),
+      },
+      ExpressionAttributeValues: {
+        ':processing': 'processing',
+        ':lease': leaseId,
+        ':exp': now + leaseSeconds * 1000,
+        ':iso': new Date(now).toISOString(),
+        ...extraValues,
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+    return attributes === undefined ? undefined : toRecord(attributes);
   }
 
   async beginAttempt(lease: Lease, now: number): Promise<number | undefined> {
-    try {
-      const out = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: requestKey(lease.token),
-          ConditionExpression: '#status = :processing AND #lease_id = :lease',
-          UpdateExpression: 'SET #attempts = if_not_exists(#attempts, :zero) + :one, #updated = :iso',
-          ExpressionAttributeNames: {
-            '#status': 'status',
-            '#lease_id': 'lease_id',
-            '#attempts': 'attempts',
-            '#updated': 'updated_at',
-          },
-          ExpressionAttributeValues: {
-            ':processing': 'processing',
-            ':lease': lease.leaseId,
-            ':zero': 0,
-            ':one': 1,
-            ':iso': new Date(now).toISOString(),
-          },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      return Number(out.Attributes?.['attempts']);
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return undefined;
-      throw err;
-    }
+    const attributes = await this.conditionalUpdate({
+      Key: requestKey(lease.token),
+      ConditionExpression: '#status = :processing AND #lease_id = :lease',
+      UpdateExpression: 'SET #attempts = if_not_exists(#attempts, :zero) + :one, #updated = :iso',
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#lease_id': 'lease_id',
+        '#attempts': 'attempts',
+        '#updated': 'updated_at',
+      },
+      ExpressionAttributeValues: {
+        ':processing': 'processing',
+        ':lease': lease.leaseId,
+        ':zero': 0,
+        ':one': 1,
+        ':iso': new Date(now).toISOString(),
+      },
+      ReturnValues: 'UPDATED_NEW',
+    });
+    return attributes === undefined ? undefined : Number(attributes['attempts']);
   }
 
   defer(lease: Lease, now: number, reason: DeferReason, until: number): Promise<boolean> {
@@ -438,22 +423,15 @@ export class DynamoRequestStore implements RequestStore {
       values[':swept'] = swept;
       condition += ' AND #swept = :swept';
     }
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: requestKey(seen.token),
-          ConditionExpression: condition,
-          UpdateExpression: 'SET #swept = :now',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return (
+      (await this.conditionalUpdate({
+        Key: requestKey(seen.token),
+        ConditionExpression: condition,
+        UpdateExpression: 'SET #swept = :now',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      })) !== undefined
+    );
   }
 
   /** Moves a leased `processing` record to `status`, only while the lease is still ours. */
@@ -492,20 +470,28 @@ export class DynamoRequestStore implements RequestStore {
       names[`#r${i}`] = field;
       removes.push(`#r${i}`);
     });
+    return (
+      (await this.conditionalUpdate({
+        Key: requestKey(lease.token),
+        ConditionExpression: '#status = :processing AND #lease_id = :lease',
+        UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      })) !== undefined
+    );
+  }
+  /**
+   * One conditional UpdateItem: its returned attributes (`{}` when it asks for none), or undefined
+   * when the condition refused it — the answer every lease and sweep write turns into its outcome.
+   */
+  private async conditionalUpdate(
+    input: Omit<UpdateCommandInput, 'TableName'>,
+  ): Promise<Record<string, unknown> | undefined> {
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: requestKey(lease.token),
-          ConditionExpression: '#status = :processing AND #lease_id = :lease',
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
+      const out = await this.client.send(new UpdateCommand({ TableName: this.tableName, ...input }));
+      return out.Attributes ?? {};
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
+      if (err instanceof ConditionalCheckFailedException) return undefined;
       throw err;
     }
   }

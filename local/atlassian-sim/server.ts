@@ -13,7 +13,7 @@ import { CONTROL_PREFIX, registerControlRoutes } from './control-routes.js';
 import { FaultRegistry } from './faults.js';
 import { registerJiraRoutes } from './jira-routes.js';
 import { registerOAuthRoutes, SimOAuth, type SimOAuthOptions } from './oauth-routes.js';
-import { handleAtlassianRequest, isDrop, TemplatedRouter, type SimDrop } from './pipeline.js';
+import { handleAtlassianRequest, isDrop, sleep, TemplatedRouter, type SimDrop } from './pipeline.js';
 import { Router, jiraError, json, type SimRequest, type SimResponse } from './router.js';
 import { DEFAULT_SEED, SimState, type SimSeed } from './state.js';
 
@@ -202,18 +202,5 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
     });
     req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
   });
 }
