@@ -9,7 +9,9 @@
  * AUTH_FAILED, retryable with backoff (see the class) so that a request whose credentials stay bad
  * ends `dead` in the dead-letter queue, ready to be redriven once the secret is fixed.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { UpstreamError } from '../core/errors.js';
+import type { UpstreamSignal } from '../core/ports.js';
 import {
   classifyResponse,
   classifyThrown,
@@ -81,6 +83,36 @@ export interface AtlassianResponse<T = unknown> {
 }
 
 export const USER_AGENT = 'riq/0.1';
+
+/** Told about every answer (any status) a client gets inside `observeUpstream`. */
+export type UpstreamObserver = (signal: UpstreamSignal) => void;
+
+const observers = new AsyncLocalStorage<UpstreamObserver>();
+
+/**
+ * Runs `fn` so that every HTTP answer the clients get while it runs (an operation may make several
+ * calls, through any adapter) is reported to `observer`: the rate-limit signals of successful
+ * answers, which the result alone does not carry, reach the worker without threading a callback
+ * through every adapter method. Without an observer `fn` just runs.
+ */
+export function observeUpstream<T>(observer: UpstreamObserver | undefined, fn: () => Promise<T>): Promise<T> {
+  return observer ? observers.run(observer, fn) : fn();
+}
+
+/** The signal of one answer's headers. */
+export function upstreamSignalOf(headers: Headers): UpstreamSignal {
+  return { nearLimit: headers.get('x-ratelimit-nearlimit')?.trim().toLowerCase() === 'true' };
+}
+
+function notifyObserver(headers: Headers): void {
+  const observer = observers.getStore();
+  if (!observer) return;
+  try {
+    observer(upstreamSignalOf(headers));
+  } catch {
+    // An observer's failure must not turn an answered call into a failed one.
+  }
+}
 
 export class AtlassianHttpClient {
   readonly baseUrl: string;
@@ -164,7 +196,9 @@ export class AtlassianHttpClient {
         ...(payload !== undefined ? { body: payload } : {}),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      return { status: response.status, headers: response.headers, text: await response.text() };
+      const text = await response.text();
+      notifyObserver(response.headers);
+      return { status: response.status, headers: response.headers, text };
     } catch (err) {
       throw classifyThrown(err, context);
     }

@@ -179,6 +179,23 @@ export function markerLabel(token: string): string {
   return `riq-${token}`;
 }
 
+/** The comment entity property RIQ sets on the comments it adds: `{token: <request token>}`. */
+export const COMMENT_MARKER_KEY = 'riq.request';
+/** Comments asked for per page when a retried comment looks for an earlier attempt's. */
+export const COMMENT_PAGE_SIZE = 100;
+/** Pages of the newest comments a retried comment looks through. */
+export const MAX_COMMENT_RECONCILE_PAGES = 5;
+
+export function commentMarker(token: string): { key: string; value: { token: string } } {
+  return { key: COMMENT_MARKER_KEY, value: { token } };
+}
+
+function markerToken(value: unknown): unknown {
+  return typeof value === 'object' && value !== null
+    ? (value as Record<string, unknown>)['token']
+    : undefined;
+}
+
 const issueRefSchema = z.object({ id: z.string(), key: z.string(), fields: z.object({ status: named }) });
 const transitionsSchema = z.object({
   transitions: z.array(
@@ -190,7 +207,15 @@ const transitionsSchema = z.object({
     }),
   ),
 });
-const commentSchema = z.object({ id: z.string(), created: z.string() });
+const commentSchema = z.object({
+  id: z.string(),
+  created: z.string(),
+  properties: z.array(z.object({ key: z.string(), value: z.unknown() })).nullish(),
+});
+const commentPageSchema = z.object({
+  comments: z.array(commentSchema).default([]),
+  total: z.number().optional(),
+});
 const searchSchema = z.object({
   issues: z.array(issueSchema).default([]),
   nextPageToken: z.string().nullish(),
@@ -317,18 +342,28 @@ export class JiraAdapter {
     };
   }
 
-  /** `POST /issue/{key}/comment` with the text as an ADF document. */
-  async addComment(input: AddCommentInput): Promise<CreatedJiraComment> {
+  /**
+   * `POST /issue/{key}/comment` with the text as an ADF document. With the request's token, the
+   * comment carries the entity property `riq.request` = `{token}`, and a retry (attempt > 1) first
+   * lists the issue's comments, newest first, with their properties: a comment an earlier attempt
+   * made whose answer was lost (a timeout, a dropped connection) is adopted instead of posted twice
+   * (DESIGN invariant 2). Only the newest MAX_COMMENT_RECONCILE_PAGES pages are looked at: the lost
+   * comment is among the latest.
+   */
+  async addComment(input: AddCommentInput, context: Partial<CallContext> = {}): Promise<CreatedJiraComment> {
     const key = ISSUE_KEY.test(input.task_id) ? input.task_id : (await this.issueRef(input.task_id)).key;
     const path = `${issuePath(key)}/comment`;
-    const response = await this.client.post(path, { body: textToAdf(input.comment) });
-    const comment = parse(commentSchema, response, 'POST', path);
-    return {
-      id: comment.id,
-      issue_key: key,
-      url: `${this.browseUrl(key)}?focusedCommentId=${encodeURIComponent(comment.id)}`,
-      created: comment.created,
+    const token = context.token;
+    if (token !== undefined && (context.attempt ?? 1) > 1) {
+      const earlier = await this.findCommentByToken(key, token);
+      if (earlier) return this.commentResult(key, earlier);
+    }
+    const body = {
+      body: textToAdf(input.comment),
+      ...(token !== undefined ? { properties: [commentMarker(token)] } : {}),
     };
+    const comment = parse(commentSchema, await this.client.post(path, body), 'POST', path);
+    return this.commentResult(key, comment);
   }
 
   /**
@@ -374,6 +409,38 @@ export class JiraAdapter {
       if (token === null) break;
     }
     return { issues, next_page_token: token, truncated: cut || token !== null };
+  }
+
+  /**
+   * The comment on issue `key` carrying RIQ's property with `token`, among the newest
+   * MAX_COMMENT_RECONCILE_PAGES pages (`GET …/comment?orderBy=-created&expand=properties`).
+   */
+  private async findCommentByToken(
+    key: string,
+    token: string,
+  ): Promise<z.infer<typeof commentSchema> | undefined> {
+    const path = `${issuePath(key)}/comment`;
+    let startAt = 0;
+    for (let page = 0; page < MAX_COMMENT_RECONCILE_PAGES; page++) {
+      const query = { orderBy: '-created', expand: 'properties', startAt, maxResults: COMMENT_PAGE_SIZE };
+      const listed = parse(commentPageSchema, await this.client.get(path, query), 'GET', path);
+      const ours = listed.comments.find((c) =>
+        (c.properties ?? []).some((p) => p.key === COMMENT_MARKER_KEY && markerToken(p.value) === token),
+      );
+      if (ours) return ours;
+      startAt += listed.comments.length;
+      if (listed.comments.length === 0 || (listed.total !== undefined && startAt >= listed.total)) break;
+    }
+    return undefined;
+  }
+
+  private commentResult(key: string, comment: { id: string; created: string }): CreatedJiraComment {
+    return {
+      id: comment.id,
+      issue_key: key,
+      url: `${this.browseUrl(key)}?focusedCommentId=${encodeURIComponent(comment.id)}`,
+      created: comment.created,
+    };
   }
 
   /** The first issue carrying `label`, via the enhanced search. */

@@ -6,7 +6,7 @@ import { parsePayload, type OperationName, type OperationPayload } from '../core
 import type { CallContext, OperationExecutor } from '../core/ports.js';
 import { ConfluenceAdapter } from './confluence-adapter.js';
 import { basicAuthProvider, type ApiTokenCredentials } from './credentials.js';
-import { AtlassianHttpClient, type AuthHeaderProvider } from './http-client.js';
+import { AtlassianHttpClient, observeUpstream, type AuthHeaderProvider } from './http-client.js';
 import { JiraAdapter } from './jira-adapter.js';
 
 export interface AtlassianExecutorOptions {
@@ -69,7 +69,7 @@ export class AtlassianExecutor implements OperationExecutor {
       'jira.create_task': (p, c) => this.jira.createTask(p, c),
       'jira.update_task': (p) => this.jira.updateTask(p),
       'jira.transition_task': (p) => this.jira.transitionTask(p),
-      'jira.add_comment': (p) => this.jira.addComment(p),
+      'jira.add_comment': (p, c) => this.jira.addComment(p, c),
       'jira.search_tasks': (p) => this.jira.searchTasks(p),
       'confluence.get_page': (p) => this.confluence.getPage(p),
       'confluence.create_page': (p, c) => this.confluence.createPage(p, c),
@@ -84,6 +84,8 @@ export class AtlassianExecutor implements OperationExecutor {
     context: CallContext,
   ): Promise<unknown> {
     const handler = this.handlers[operation] as (p: unknown, c: CallContext) => Promise<unknown>;
-    return handler(parsePayload(operation, payload), context);
+    const parsed = parsePayload(operation, payload);
+    // Every answer of every call the operation makes reports its rate-limit signals to the caller.
+    return observeUpstream(context.onUpstreamSignal, () => handler(parsed, context));
   }
 }

@@ -1,9 +1,10 @@
 /**
  * The ports through which a worker (and later the DIRECT submit path) asks whether it may call
  * Atlassian now, and reports how the call went: the shared rate limit (token bucket with priority
- * reserves, Atlassian's pauses, adaptive rate) and the circuit breaker. Both live in DynamoDB so every
- * worker of a service sees the same state (DESIGN invariants 5–7); in-memory versions serve the unit
- * tests of the use cases.
+ * reserves, Atlassian's pauses, adaptive rate), the circuit breaker, and the per-object write locks
+ * that serialize writes to one Jira issue or Confluence page (DESIGN invariant 2). All live in
+ * DynamoDB so every worker of a service sees the same state (DESIGN invariants 5–7); in-memory
+ * versions serve the unit tests of the use cases.
  */
 import type { Priority, Service } from '../../lib/config/riq-config.js';
 
@@ -17,6 +18,11 @@ export interface CallScope {
   write: boolean;
   /** The Jira issue (key or id) or Confluence page a write targets; `jira-per-issue-on-write` scope. */
   objectId?: string;
+  /**
+   * Tokens the call takes: the HTTP requests the operation makes (`jira.transition_task` reads the
+   * issue and its transitions, then posts one). @default 1
+   */
+  cost?: number;
 }
 
 /** The answer to "may I call now?". `waitMs` is how long until it is worth asking again. */
@@ -35,9 +41,9 @@ export type RateFeedback =
 
 export interface RateGate {
   /**
-   * Takes one token from the service's bucket for a call of `scope.priority`, atomically across all
-   * workers: `low` only while the bucket holds more than its reserve, `normal` above a smaller one,
-   * `high` down to zero; refused while a pause covering the scope runs.
+   * Takes `scope.cost` tokens (default one) from the service's bucket for a call of `scope.priority`,
+   * atomically across all workers: `low` only while the bucket holds its reserve beyond them,
+   * `normal` a smaller one, `high` down to zero; refused while a pause covering the scope runs.
    */
   acquire(scope: CallScope, now: number): Promise<PermitDecision>;
   /** Feeds the answer back: 429s pause (scoped by reason) and lower the effective rate; successes raise it. */
@@ -77,4 +83,29 @@ export interface CircuitBreaker {
   acquire(service: Service, now: number): Promise<BreakerDecision>;
   report(service: Service, outcome: BreakerOutcome, probe: boolean, now: number): Promise<void>;
   view(service: Service, now: number): Promise<BreakerView>;
+}
+
+/** The write lock of one Jira issue or Confluence page (as the payload names it). */
+export interface WriteLockKey {
+  service: Service;
+  objectId: string;
+}
+
+/** The answer to "may I write to this object now?". `heldUntil`: when the holder's lock expires. */
+export type WriteLockDecision = { acquired: true } | { acquired: false; heldUntil: number };
+
+/**
+ * Leases that serialize writes to one issue/page across all workers: a write takes the object's lock
+ * before its call and releases it after, whatever the outcome. A lock expires by itself (a worker
+ * that crashed mid-call does not block the object past its lease).
+ */
+export interface WriteLocks {
+  /**
+   * Takes the lock for `owner` until `expiresAt` (epoch ms): granted when nobody holds it, when the
+   * holder's lock expired, or when `owner` holds it already (the same request again after its
+   * earlier worker lost its lease); refused while another owner's lock runs.
+   */
+  acquire(key: WriteLockKey, owner: string, now: number, expiresAt: number): Promise<WriteLockDecision>;
+  /** Releases the lock only while `owner` holds it: a lock taken over after expiry stays its new owner's. */
+  release(key: WriteLockKey, owner: string): Promise<void>;
 }

@@ -119,8 +119,12 @@ export interface QueueDepth {
   delayed: number;
 }
 
-/** Why a worker did not call Atlassian now (visible on the record as `deferred_reason`). */
-export type DeferReason = 'no_token' | 'paused' | 'breaker_open' | 'probe_taken' | 'busy' | 'not_before';
+/**
+ * Why a worker did not call Atlassian now (visible on the record as `deferred_reason`).
+ * `object_busy`: another request is writing to the same issue/page (its write lock is held).
+ */
+export type DeferReason =
+  'no_token' | 'paused' | 'breaker_open' | 'probe_taken' | 'busy' | 'not_before' | 'object_busy';
 
 export interface SendOptions {
   /** SQS DelaySeconds, 0–900. */
@@ -154,10 +158,21 @@ export interface DeadLetterRedriver {
   redrive(queue: QueueKey): Promise<RedriveOutcome>;
 }
 
+/** What an answer from Atlassian said about its rate limit, whatever its status. */
+export interface UpstreamSignal {
+  /** `X-RateLimit-NearLimit: true`: the site's budget is nearly spent. */
+  readonly nearLimit: boolean;
+}
+
 /** The request a call is made for: its token and attempt number (1 first), for reconciling retries. */
 export interface CallContext {
   readonly token: string;
   readonly attempt?: number;
+  /**
+   * Told about every HTTP answer the operation got (an operation may make several calls), so the
+   * worker can feed `X-RateLimit-NearLimit` back to the rate gate; the result stays the result.
+   */
+  readonly onUpstreamSignal?: (signal: UpstreamSignal) => void;
 }
 
 /** Executes one operation against Atlassian; throws UpstreamError (or ValidationError) on failure. */

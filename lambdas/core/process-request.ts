@@ -1,14 +1,14 @@
 /**
- * Worker use case: one delivered message → claim the record, pass the breaker and the shared rate
- * limit, call Atlassian once, record the outcome, and tell the queue adapter what to do with the
- * message.
+ * Worker use case: one delivered message → claim the record, take the write lock of the issue/page
+ * it writes to, pass the breaker and the shared rate limit, call Atlassian once, release the lock,
+ * record the outcome, and tell the queue adapter what to do with the message.
  *
  * Attempts are real attempts (DESIGN invariant 3): the record's `attempts` counts only calls that
  * were made, just before each one (`beginAttempt`). When the worker cannot call now (no token, a
- * pause, the breaker open or its probe taken, the record leased by another worker, a wait longer
- * than SQS allows), the request is *deferred*: the record goes back to `queued` and a new message
- * is sent with `DelaySeconds` while the delivered one is deleted, so SQS's receive count — what its
- * redrive policy counts — is not used up by waiting.
+ * pause, the breaker open or its probe taken, the record leased by another worker, another request
+ * writing to the same issue/page, a wait longer than SQS allows), the request is *deferred*: the
+ * record goes back to `queued` and a new message is sent with `DelaySeconds` while the delivered one
+ * is deleted, so SQS's receive count — what its redrive policy counts — is not used up by waiting.
  *
  * Dead means in the DLQ (invariant 4): on the last failed attempt the record is marked `dead`; when
  * the message has been received `maxAttempts` times it is released so SQS's redrive moves it,
@@ -17,8 +17,15 @@
 import type { RiqConfig } from '../../lib/config/riq-config.js';
 import { breakerOutcomeOf } from './breaker.js';
 import { toRiqError, type ErrorBody, type RiqError } from './errors.js';
-import type { CallScope, CircuitBreaker, RateFeedback, RateGate } from './flow-control.js';
-import type { Clock, DeferReason, Lease, OperationExecutor, RequestStore } from './ports.js';
+import type {
+  CallScope,
+  CircuitBreaker,
+  RateFeedback,
+  RateGate,
+  WriteLockKey,
+  WriteLocks,
+} from './flow-control.js';
+import type { CallContext, Clock, DeferReason, Lease, OperationExecutor, RequestStore } from './ports.js';
 import type { RequestRecord } from './request-record.js';
 import { retryDelaySeconds } from './retry-schedule.js';
 
@@ -28,12 +35,23 @@ export const MAX_DELAY_SECONDS = 900;
 /** The longest a request waits for another worker's half-open probe before looking again. */
 export const PROBE_WAIT_CAP_MS = 5_000;
 
+/**
+ * How long a write waits when another request holds its object's lock: writes to one issue are
+ * short, the holder usually releases within a second.
+ */
+export const OBJECT_BUSY_WAIT_MS = 1_000;
+
 /** The flow control a worker passes before each call; absent in tests of the bare request path. */
 export interface FlowControl {
   breaker: CircuitBreaker;
   rate: RateGate;
   /** The scope of a record's call (endpoint family, write target) for the rate gate. */
   scopeOf(record: RequestRecord): CallScope;
+  /**
+   * Serializes writes to one issue/page (a scope with `write` and `objectId`): taken before the
+   * breaker and the token, released after the call. Absent: writes are not serialized.
+   */
+  writeLocks?: WriteLocks;
 }
 
 export interface ProcessDeps {
@@ -97,8 +115,9 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
 
   let probe = false;
   let scope: CallScope | undefined;
+  let lock: HeldLock | undefined;
   if (deps.flow) {
-    const gate = await passFlowControl(deps.flow, record, now);
+    const gate = await passFlowControl(deps.flow, record, deps.clock, now + deps.leaseSeconds * 1000);
     if (!gate.pass) {
       const until = now + gate.waitMs;
       await deps.store.defer(lease, now, gate.reason, until);
@@ -106,48 +125,104 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
     }
     probe = gate.probe;
     scope = gate.scope;
+    lock = gate.lock;
   }
 
   const attempt = await deps.store.beginAttempt(lease, deps.clock.now());
   if (attempt === undefined) {
+    await releaseLock(lock);
     if (deps.flow && probe) await deps.flow.breaker.report(record.service, 'neutral', true, deps.clock.now());
     return { action: 'ack', outcome: 'lease-lost' };
   }
 
+  // Any answer of the operation's calls carrying `X-RateLimit-NearLimit: true` eases the rate.
+  let nearLimit = false;
+  const context: CallContext = {
+    token: record.token,
+    attempt,
+    onUpstreamSignal: (signal) => {
+      if (signal.nearLimit) nearLimit = true;
+    },
+  };
   let result: unknown;
   try {
-    result = await deps.executor.execute(record.operation, record.payload, { token: record.token, attempt });
+    result = await deps.executor.execute(record.operation, record.payload, context);
   } catch (err) {
+    await releaseLock(lock);
     const error = toRiqError(err);
-    if (deps.flow && scope) await reportOutcome(deps.flow, scope, probe, error, deps.clock.now());
+    if (deps.flow && scope) await reportOutcome(deps.flow, scope, probe, error, nearLimit, deps.clock.now());
     return settleFailure(deps, lease, error, attempt, message.receiveCount);
   }
+  await releaseLock(lock);
   const done = deps.clock.now();
-  if (deps.flow && scope) await reportOutcome(deps.flow, scope, probe, undefined, done);
+  if (deps.flow && scope) await reportOutcome(deps.flow, scope, probe, undefined, nearLimit, done);
   const stored = await deps.store.complete(lease, result ?? null, done, expiry(deps, done));
   return { action: 'ack', outcome: stored ? 'completed' : 'lease-lost' };
 }
 
-type Gate =
-  { pass: true; probe: boolean; scope: CallScope } | { pass: false; waitMs: number; reason: DeferReason };
+/** A write lock this worker holds for the call. */
+interface HeldLock {
+  locks: WriteLocks;
+  key: WriteLockKey;
+  owner: string;
+}
 
-/** The breaker first (an open breaker takes no token), then a token for this priority and scope. */
-async function passFlowControl(flow: FlowControl, record: RequestRecord, now: number): Promise<Gate> {
+type Gate =
+  | { pass: true; probe: boolean; scope: CallScope; lock?: HeldLock }
+  | { pass: false; waitMs: number; reason: DeferReason };
+
+/**
+ * The write lock of the call's object first (a write that must wait for another takes neither a
+ * probe nor a token), then the breaker (an open breaker takes no token), then a token for this
+ * priority and scope. A refusal after the lock was taken releases it. The lock expires with the
+ * claim's lease (`lockUntil`), so a worker that dies mid-call blocks the object no longer than that.
+ */
+async function passFlowControl(
+  flow: FlowControl,
+  record: RequestRecord,
+  clock: Clock,
+  lockUntil: number,
+): Promise<Gate> {
+  const now = clock.now();
+  const scope = flow.scopeOf(record);
+  let lock: HeldLock | undefined;
+  if (flow.writeLocks && scope.write && scope.objectId !== undefined) {
+    const key: WriteLockKey = { service: scope.service, objectId: scope.objectId };
+    const taken = await flow.writeLocks.acquire(key, record.token, now, lockUntil);
+    if (!taken.acquired) return { pass: false, waitMs: OBJECT_BUSY_WAIT_MS, reason: 'object_busy' };
+    lock = { locks: flow.writeLocks, key, owner: record.token };
+  }
   const breaker = await flow.breaker.acquire(record.service, now);
   if (!breaker.allowed) {
+    await releaseLock(lock);
     if (breaker.state === 'open') return { pass: false, waitMs: breaker.waitMs, reason: 'breaker_open' };
     // Half-open with the probe taken: its lease bounds the wait, but the probe usually answers much
     // sooner and closes the breaker, so look again soon.
     return { pass: false, waitMs: Math.min(breaker.waitMs, PROBE_WAIT_CAP_MS), reason: 'probe_taken' };
   }
-  const scope = flow.scopeOf(record);
-  const permit = await flow.rate.acquire(scope, now);
+  // The token is stamped with the time it is taken, not when the message arrived: the earlier the
+  // stamp, the longer the gap to the call Atlassian counts, and gaps that vary bunch calls up.
+  const permit = await flow.rate.acquire(scope, clock.now());
   if (!permit.granted) {
+    await releaseLock(lock);
     // A probe that cannot go now gives its turn back, so another worker may probe.
     if (breaker.probe) await flow.breaker.report(record.service, 'neutral', true, now);
     return { pass: false, waitMs: permit.waitMs, reason: permit.reason };
   }
-  return { pass: true, probe: breaker.probe, scope };
+  return { pass: true, probe: breaker.probe, scope, ...(lock ? { lock } : {}) };
+}
+
+/**
+ * Gives a write lock back. A failed release is not the request's failure (its call is over, its
+ * outcome must still be recorded): the lock then simply runs out at its expiry.
+ */
+async function releaseLock(lock: HeldLock | undefined): Promise<void> {
+  if (!lock) return;
+  try {
+    await lock.locks.release(lock.key, lock.owner);
+  } catch {
+    // Expires by itself with the claim's lease.
+  }
 }
 
 /** What the call told the breaker and the rate gate. Failures that never reached Atlassian say nothing about its rate. */
@@ -156,15 +231,22 @@ async function reportOutcome(
   scope: CallScope,
   probe: boolean,
   error: RiqError | undefined,
+  nearLimit: boolean,
   now: number,
 ): Promise<void> {
-  const feedback = rateFeedbackOf(error);
+  const feedback = rateFeedbackOf(error, nearLimit);
   if (feedback) await flow.rate.report(scope, feedback, now);
   await flow.breaker.report(scope.service, breakerOutcomeOf(error), probe, now);
 }
 
-export function rateFeedbackOf(error: RiqError | undefined): RateFeedback | undefined {
-  if (!error) return { kind: 'ok' };
+/**
+ * The rate feedback of an operation's outcome. `nearLimit`: some answer of its calls carried
+ * `X-RateLimit-NearLimit: true` (a 429 is reported as such whatever the earlier answers said; a
+ * failure without an answer, after an earlier call was told near-limit, still reports that).
+ */
+export function rateFeedbackOf(error: RiqError | undefined, nearLimit = false): RateFeedback | undefined {
+  const ok: RateFeedback = nearLimit ? { kind: 'ok', nearLimit: true } : { kind: 'ok' };
+  if (!error) return ok;
   const details = error.details ?? {};
   if (error.code === 'RATE_LIMITED') {
     const retryAfter = details['retryAfterSeconds'];
@@ -179,7 +261,7 @@ export function rateFeedbackOf(error: RiqError | undefined): RateFeedback | unde
     };
   }
   // An HTTP answer (any status) reached Atlassian: its rate held. Timeouts and resets say nothing.
-  return typeof details['status'] === 'number' ? { kind: 'ok' } : undefined;
+  return typeof details['status'] === 'number' || nearLimit ? ok : undefined;
 }
 
 async function settleFailure(

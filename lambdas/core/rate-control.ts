@@ -131,10 +131,11 @@ export function advance(state: BucketState, settings: RateSettings, now: number)
 const EPSILON = 1e-9;
 
 /**
- * Takes one token for `scope` if no pause covers it and enough tokens are above the priority's
- * reserve. Refused: `waitMs` is how long until the last covering pause ends, or until refill at the
- * effective rate brings the bucket to `reserve + 1` (an estimate: other workers may take tokens
- * meanwhile, the caller then simply asks again).
+ * Takes the call's tokens (`scope.cost`, default 1, at most the burst so that any call can run) for
+ * `scope` if no pause covers it and enough tokens are above the priority's reserve. Refused: `waitMs`
+ * is how long until the last covering pause ends, or until refill at the effective rate brings the
+ * bucket to `reserve + cost` (an estimate: other workers may take tokens meanwhile, the caller then
+ * simply asks again).
  */
 export function tryAcquire(
   state: BucketState,
@@ -147,12 +148,20 @@ export function tryAcquire(
   if (pausedUntil !== undefined) {
     return { state: current, decision: { granted: false, reason: 'paused', waitMs: pausedUntil - now } };
   }
-  const needed = settings.reserves[scope.priority] + 1;
+  const cost = callCost(scope, settings);
+  const needed = settings.reserves[scope.priority] + cost;
   if (current.tokens + EPSILON >= needed) {
-    return { state: { ...current, tokens: Math.max(0, current.tokens - 1) }, decision: { granted: true } };
+    return { state: { ...current, tokens: Math.max(0, current.tokens - cost) }, decision: { granted: true } };
   }
   const waitMs = Math.max(1, Math.ceil(((needed - current.tokens) / current.effectiveRatePerSecond) * 1000));
   return { state: current, decision: { granted: false, reason: 'no_token', waitMs } };
+}
+
+/** Tokens a call of `scope` takes: its cost, a positive integer, capped at the burst. */
+export function callCost(scope: CallScope, settings: RateSettings): number {
+  const cost = scope.cost ?? 1;
+  if (!Number.isFinite(cost) || cost < 1) return 1;
+  return Math.min(Math.ceil(cost), Math.max(1, settings.burst));
 }
 
 /** The end of the latest pause covering `scope` at `now`, or undefined when none does. */
@@ -345,32 +354,41 @@ function clamp(value: number, min: number, max: number): number {
 }
 
 /**
- * The endpoint family each operation calls (what a `jira-burst-based` 429 slows) and the payload
- * field naming the existing issue/page it writes to (what a `jira-per-issue-on-write` 429 pauses).
+ * The endpoint family each operation calls (what a `jira-burst-based` 429 slows), the payload
+ * field naming the existing issue/page it writes to (what a `jira-per-issue-on-write` 429 pauses)
+ * and, when it is more than one, the requests it makes (its tokens).
  * Families follow Jira's burst limits, which differ by method (GET/POST 100/s, PUT/DELETE 50/s).
  */
 const CALL_ROUTES = {
   'jira.get_task': { endpoint: 'jira:issue:get' },
   'jira.create_task': { endpoint: 'jira:issue:create' },
   'jira.update_task': { endpoint: 'jira:issue:update', objectField: 'task_id' },
-  'jira.transition_task': { endpoint: 'jira:issue:transition', objectField: 'task_id' },
+  // GET the issue's status, GET its transitions, POST the transition (jira-adapter transitionTask).
+  'jira.transition_task': { endpoint: 'jira:issue:transition', objectField: 'task_id', cost: 3 },
   'jira.add_comment': { endpoint: 'jira:issue:comment', objectField: 'task_id' },
   'jira.search_tasks': { endpoint: 'jira:search' },
   'confluence.get_page': { endpoint: 'confluence:page:get' },
   'confluence.create_page': { endpoint: 'confluence:page:create' },
   'confluence.update_page': { endpoint: 'confluence:page:update', objectField: 'page_id' },
   'confluence.search_pages': { endpoint: 'confluence:search' },
-} as const satisfies Record<OperationName, { endpoint: string; objectField?: 'task_id' | 'page_id' }>;
+} as const satisfies Record<OperationName, CallRoute>;
+
+interface CallRoute {
+  endpoint: string;
+  objectField?: 'task_id' | 'page_id';
+  cost?: number;
+}
 
 /** What a call of `operation` touches, for acquiring a token and scoping a 429. */
 export function callScopeOf(operation: OperationName, payload: unknown, priority: Priority): CallScope {
-  const route: { endpoint: string; objectField?: 'task_id' | 'page_id' } = CALL_ROUTES[operation];
+  const route: CallRoute = CALL_ROUTES[operation];
   const scope: CallScope = {
     service: serviceOf(operation),
     priority,
     endpoint: route.endpoint,
     write: isWrite(operation),
   };
+  if (route.cost !== undefined) scope.cost = route.cost;
   if (route.objectField !== undefined && typeof payload === 'object' && payload !== null) {
     const id: unknown = (payload as Record<string, unknown>)[route.objectField];
     if (typeof id === 'string' && id !== '') scope.objectId = id;

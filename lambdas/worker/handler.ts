@@ -15,15 +15,17 @@ import { processRequest, type ProcessDeps } from '../core/process-request.js';
 import { callScopeOf } from '../core/rate-control.js';
 import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
 import { DynamoRateGate } from '../store/dynamo-rate-gate.js';
-import { documentClient, sqsClient } from '../shared/aws-clients.js';
+import { documentClient, dynamoDbClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
 import { optionalEnv, readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { DynamoRequestStore } from '../store/dynamo-request-store.js';
+import { DynamoWriteLocks } from '../store/dynamo-write-lock.js';
+import { IdempotentExecutor } from '../store/idempotent-executor.js';
 import { cachedSecretReader } from '../store/secret-reader.js';
 import { SecretsManagerTokenStore } from '../store/secret-token-store.js';
 import { SqsWorkQueue, parseWorkMessage } from '../store/sqs-work-queue.js';
-import { applyDisposition, queueKeyFromArn } from './message-actions.js';
+import { MessageKept, applyDisposition, queueKeyFromArn } from './message-actions.js';
 
 const settings = readSettings();
 const queue = new SqsWorkQueue(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls));
@@ -39,14 +41,27 @@ const connection = secretArn
     })
   : localConnection(readLocalSettings(process.env), { warn });
 logger.info('Atlassian connection', { auth_mode: connection.mode, jira: connection.endpoints.jiraBaseUrl });
-const deps: ProcessDeps = {
-  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
-  executor: new AtlassianExecutor({
+const retentionSeconds = settings.retentionDays * 24 * 3600;
+// Done once (DESIGN invariant 2): a call whose result was saved is not made again by a later
+// attempt, even when the worker died before `complete` (see lambdas/store/idempotent-executor.ts).
+const executor = new IdempotentExecutor(
+  new AtlassianExecutor({
     ...connection.endpoints,
     auth: connection.auth,
     timeoutMs: settings.upstream.timeoutMs,
     defaultIssueType: settings.atlassian.defaultIssueType,
   }),
+  {
+    client: dynamoDbClient(),
+    tableName: readTableName(),
+    retentionSeconds,
+    callTimeoutSeconds: settings.worker.timeoutSeconds,
+    warn,
+  },
+);
+const deps: ProcessDeps = {
+  store: new DynamoRequestStore(documentClient(), readTableName(), retentionSeconds),
+  executor,
   clock: systemClock,
   config: settings,
   leaseSeconds: claimLeaseSeconds(settings),
@@ -55,12 +70,25 @@ const deps: ProcessDeps = {
     breaker: new DynamoCircuitBreaker(documentClient(), readTableName(), breakerSettingsOf(settings)),
     rate: new DynamoRateGate(documentClient(), readTableName(), settings),
     scopeOf: (record) => callScopeOf(record.operation, record.payload, record.priority),
+    // Writes to one issue or page go one at a time across all workers.
+    writeLocks: new DynamoWriteLocks(documentClient(), readTableName()),
   },
 };
 const knownQueues = allQueueKeys();
-const processor = new BatchProcessor(EventType.SQS);
 
 async function handleRecord(record: SQSRecord): Promise<void> {
+  try {
+    await processRecord(record);
+  } catch (err) {
+    // A record kept on purpose (a retry) is not an error; anything else is logged before the batch
+    // processor reports the record as failed (it comes back after its visibility timeout).
+    if (!(err instanceof MessageKept))
+      logger.error('record failed', { message_id: record.messageId, error: err });
+    throw err;
+  }
+}
+
+async function processRecord(record: SQSRecord): Promise<void> {
   const key = queueKeyFromArn(record.eventSourceARN, settings.namePrefix, knownQueues);
   const { token, not_before: notBefore } = parseWorkMessage(record.body);
   const receiveCount = Number(record.attributes.ApproximateReceiveCount);
@@ -85,7 +113,14 @@ async function handleRecord(record: SQSRecord): Promise<void> {
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
-  return processPartialResponse(event, handleRecord, processor, {
+  // An in-progress call record left by a crash expires when this invocation's time is up: before
+  // the claim lease (the worker timeout + 10 s) lets another worker take the request.
+  executor.registerLambdaContext(context);
+  // A processor per invocation: it holds the batch's state, and the local stack runs several
+  // invocations of this module at once (on Lambda one environment runs one invocation at a time,
+  // but sharing one processor there buys nothing either). A shared one let a concurrent invocation
+  // reset the failures of another, whose kept (retried) message was then deleted and lost.
+  return processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
     context,
     processInParallel: false,
     // A batch whose every record is retried later is not a Lambda error.

@@ -33,13 +33,19 @@ export function requestsTableName(config: RiqConfig): string {
 }
 
 /**
- * The requests table: one item per request (`pk = REQ#<token>`) and one per idempotency key
- * (`pk = IDEM#…`). Listing by status uses the `by-status` index (requests only carry `status`).
+ * The requests table: one item per request (`pk = REQ#<token>`), one per idempotency key
+ * (`pk = IDEM#…`), one per worker call saved by Powertools idempotency (`pk = CALL#…`, see
+ * lambdas/store/idempotent-executor.ts) and one per issue/page being written (`pk = LOCK#…`).
+ * Listing by status uses the `by-status` index (requests only carry `status`).
  */
 export const REQUESTS_TABLE = {
   partitionKey: 'pk',
   ttlAttribute: 'expires_at',
   statusIndex: { name: 'by-status', partitionKey: 'status', sortKey: 'created_at' },
+  /** Key prefix of the saved worker calls: a worker may delete these and the write locks only. */
+  callKeyPrefix: 'CALL',
+  /** Key prefix of the per-issue/page write locks (`LOCK#<service>#<objectId>`, lambdas/store/dynamo-write-lock.ts). */
+  lockKeyPrefix: 'LOCK',
 } as const;
 
 /** AWS's advice for SQS event sources: visibility timeout at least six times the function timeout. */

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -7,6 +8,7 @@ import { Construct } from 'constructs';
 import {
   PRIORITIES,
   queueKey,
+  REQUESTS_TABLE,
   reservedConcurrency,
   RUNTIME_ENV,
   SERVICES,
@@ -49,10 +51,29 @@ export class Workers extends Construct {
         memorySize: config.worker.memoryMb,
         reservedConcurrentExecutions: reservedConcurrency(config, service),
       });
-      // PutItem: the rate-limit bucket and circuit-breaker items are written whole, conditionally.
+      // PutItem: the rate-limit bucket, circuit-breaker and write-lock items are written whole,
+      // conditionally, and so are the Powertools idempotency records of the calls
+      // (lambdas/store/idempotent-executor.ts).
       worker.useTable(props.table, {
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
       });
+      // DeleteItem: Powertools deletes the record of a call that failed, so the retry calls again,
+      // and a write releases its issue/page lock (`LOCK#…`, lambdas/store/dynamo-write-lock.ts).
+      // Only those items: a worker never deletes a request.
+      worker.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:DeleteItem'],
+          resources: [props.table.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': {
+              'dynamodb:LeadingKeys': [
+                `${REQUESTS_TABLE.callKeyPrefix}#*`,
+                `${REQUESTS_TABLE.lockKeyPrefix}#*`,
+              ],
+            },
+          },
+        }),
+      );
       // The event source mapping grants receive and delete itself; these are the worker's own
       // calls: retry backoff (ChangeMessageVisibility) and re-enqueueing (SendMessage).
       worker.useQueues(RUNTIME_ENV.queueUrls, pick(props.queues, service), [

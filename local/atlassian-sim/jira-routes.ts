@@ -12,6 +12,7 @@ import { jiraError, json, type Router, type SimRequest, type SimResponse } from 
 import {
   jiraTimestamp,
   type SimComment,
+  type SimEntityProperty,
   type SimIssue,
   type SimIssueType,
   type SimProject,
@@ -246,11 +247,51 @@ function addComment(state: SimState, req: SimRequest, issue: SimIssue): SimRespo
       comment: `The entered text is too long. It exceeds the allowed limit of ${COMMENT_MAX_CHARS.toLocaleString('en-US')} characters.`,
     });
   }
-  const comment = state.addComment(issue, body);
-  return json(201, commentView(req.baseUrl, issue, comment));
+  const properties = checkProperties(isRecord(req.body) ? req.body['properties'] : undefined);
+  if (typeof properties === 'string') return jiraError(400, [properties]);
+  const comment = state.addComment(issue, body, properties);
+  return json(201, commentView(req.baseUrl, issue, comment, expands(req, 'properties')));
 }
 
-/** `GET …/comment`: `startAt`, `maxResults` (default 100), `orderBy` `created` / `-created` / `+created`. */
+/** Jira's limits on an entity property. */
+const PROPERTY_KEY_MAX = 255;
+const PROPERTY_VALUE_MAX = 32_768;
+
+/** A comment's `properties` on create: absent, or `[{key, value}]`; a string is the error message. */
+function checkProperties(value: unknown): SimEntityProperty[] | string {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) return "'properties' must be a list of entity properties.";
+  const out: SimEntityProperty[] = [];
+  for (const entry of value) {
+    if (!isRecord(entry) || typeof entry['key'] !== 'string' || entry['key'].trim() === '') {
+      return 'The property key cannot be null or empty.';
+    }
+    if (entry['key'].length > PROPERTY_KEY_MAX) {
+      return `The property key is too long: it exceeds ${PROPERTY_KEY_MAX} characters.`;
+    }
+    if (entry['value'] === undefined || JSON.stringify(entry['value']).length > PROPERTY_VALUE_MAX) {
+      return `The property value must be JSON of at most ${PROPERTY_VALUE_MAX} characters.`;
+    }
+    // A key set twice keeps the last value, as setting a property again does.
+    const at = out.findIndex((p) => p.key === entry['key']);
+    if (at >= 0) out.splice(at, 1);
+    out.push({ key: entry['key'], value: structuredClone(entry['value']) });
+  }
+  return out;
+}
+
+/** True when the `expand` parameter (comma-separated) names `what`. */
+function expands(req: SimRequest, what: string): boolean {
+  return (req.query.get('expand') ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .includes(what);
+}
+
+/**
+ * `GET …/comment`: `startAt`, `maxResults` (default 100), `orderBy` `created` / `-created` /
+ * `+created`, `expand=properties` (each comment's entity properties).
+ */
 function getComments(_state: SimState, req: SimRequest, issue: SimIssue): SimResponse {
   const startAt = intParam(req.query.get('startAt'), 0);
   const maxResults = intParam(req.query.get('maxResults'), 100);
@@ -266,11 +307,18 @@ function getComments(_state: SimState, req: SimRequest, issue: SimIssue): SimRes
     startAt,
     maxResults,
     total: issue.comments.length,
-    comments: ordered.slice(startAt, startAt + maxResults).map((c) => commentView(req.baseUrl, issue, c)),
+    comments: ordered
+      .slice(startAt, startAt + maxResults)
+      .map((c) => commentView(req.baseUrl, issue, c, expands(req, 'properties'))),
   });
 }
 
-function commentView(baseUrl: string, issue: SimIssue, comment: SimComment): Record<string, unknown> {
+function commentView(
+  baseUrl: string,
+  issue: SimIssue,
+  comment: SimComment,
+  withProperties = false,
+): Record<string, unknown> {
   const user = { self: `${baseUrl}/rest/api/3/user?accountId=${SIM_USER.accountId}`, ...SIM_USER };
   return {
     self: `${issueSelf(baseUrl, issue)}/comment/${comment.id}`,
@@ -281,6 +329,7 @@ function commentView(baseUrl: string, issue: SimIssue, comment: SimComment): Rec
     created: jiraTimestamp(comment.created),
     updated: jiraTimestamp(comment.updated),
     jsdPublic: true,
+    ...(withProperties ? { properties: structuredClone(comment.properties) } : {}),
   };
 }
 

@@ -32,10 +32,18 @@ export interface SimIssue {
   comments: SimComment[];
 }
 
+/** A Jira entity property (`{key, value}`), e.g. on a comment. */
+export interface SimEntityProperty {
+  key: string;
+  value: unknown;
+}
+
 export interface SimComment {
   id: string;
   /** The ADF document as sent. */
   body: unknown;
+  /** Entity properties set on create (`properties` in the body); shown with `expand=properties`. */
+  properties: SimEntityProperty[];
   /** Epoch milliseconds. */
   created: number;
   updated: number;
@@ -169,9 +177,15 @@ export class SimState {
   }
 
   /** Adds a comment (bumping the issue's `updated`, as Jira does) and counts it. */
-  addComment(issue: SimIssue, body: unknown): SimComment {
+  addComment(issue: SimIssue, body: unknown, properties: SimEntityProperty[] = []): SimComment {
     const at = this.now();
-    const comment: SimComment = { id: String(this.nextCommentId++), body, created: at, updated: at };
+    const comment: SimComment = {
+      id: String(this.nextCommentId++),
+      body,
+      properties,
+      created: at,
+      updated: at,
+    };
     issue.comments.push(comment);
     issue.updated = Math.max(at, issue.updated);
     this.createdComments++;

@@ -177,6 +177,12 @@ const CASES: Case[] = [
     payload: async () => ({ task_id: await issueKey(), comment: 'A comment.\n\nWith two paragraphs.' }),
   },
   {
+    name: 'a retry, which first lists the comments with their properties',
+    op: 'jira.add_comment',
+    attempt: 2,
+    payload: async () => ({ task_id: await issueKey(), comment: 'A retried comment.' }),
+  },
+  {
     name: 'with max_results',
     op: 'jira.search_tasks',
     payload: async () => ({ jql: 'project = MD ORDER BY created DESC', max_results: 10 }),
@@ -308,7 +314,13 @@ describe('the simulator answers the routes the adapters use', () => {
             version: 1,
             content: [{ type: 'paragraph', content: [{ type: 'text', text: 'Route probe' }] }],
           },
+          properties: [{ key: 'riq.request', value: { token: 'req_probe' } }],
         }),
+        // A retried comment first looks for the earlier attempt's among the newest.
+        await send(
+          'GET',
+          `/rest/api/3/issue/${await issueKey()}/comment?orderBy=-created&expand=properties&startAt=0&maxResults=100`,
+        ),
       ],
     },
     {

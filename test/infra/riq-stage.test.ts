@@ -555,6 +555,7 @@ for (const stageName of ['dev', 'prod'] as const) {
           expected[workerId(service)] = [
             ...base,
             ...EVENT_SOURCE_ACTIONS,
+            'dynamodb:DeleteItem',
             'dynamodb:GetItem',
             'dynamodb:PutItem',
             'dynamodb:UpdateItem',
@@ -594,6 +595,27 @@ for (const stageName of ['dev', 'prod'] as const) {
         const vars = env(apiFunctionId('deadLetters'));
         expect(vars[RUNTIME_ENV.deadLetterRedrive]).toBe('move_task');
         expect(sorted(jsonEnvKeys(vars[RUNTIME_ENV.deadLetterQueueArns]))).toEqual(sorted(allQueueKeys()));
+      });
+
+      it('lets a worker delete only the idempotency records of its calls and its write locks, never a request', () => {
+        for (const service of SERVICES) {
+          const deletes = statementsOfFunction(riq.stateless, workerId(service)).filter((s) =>
+            asArray(s.Action).includes('dynamodb:DeleteItem'),
+          );
+          expect(deletes, service).toHaveLength(1);
+          expect(asArray(deletes[0]?.Action)).toEqual(['dynamodb:DeleteItem']);
+          expect(asArray(deletes[0]?.Resource).map((r) => importedLogicalId(riq.stateful, r))).toEqual([
+            tableId(),
+          ]);
+          expect(deletes[0]?.Condition).toEqual({
+            'ForAllValues:StringLike': {
+              'dynamodb:LeadingKeys': [
+                `${REQUESTS_TABLE.callKeyPrefix}#*`,
+                `${REQUESTS_TABLE.lockKeyPrefix}#*`,
+              ],
+            },
+          });
+        }
       });
 
       it("lets a worker send only to its own service's queues and dead-letter queues and read only the Atlassian secret", () => {

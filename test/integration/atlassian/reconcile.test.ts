@@ -1,8 +1,11 @@
 /**
  * Done once (DESIGN invariant 2): a create whose answer is lost after Atlassian committed it (the
  * simulator's drop-after-commit) is not created again by the retry; the retry finds and adopts it.
+ * The same for a comment, found by the entity property RIQ sets on it.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { adfToText } from '../../../lambdas/atlassian/adf.js';
+import { COMMENT_PAGE_SIZE } from '../../../lambdas/atlassian/jira-adapter.js';
 import { AtlassianExecutor } from '../../../lambdas/atlassian/operation-executor.js';
 import { UpstreamError } from '../../../lambdas/core/errors.js';
 import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
@@ -27,6 +30,38 @@ beforeEach(async () => {
   await control.reset();
   await control.quiet();
 });
+
+const OTHER = `req_${'0'.repeat(32)}`;
+
+let issues = 0;
+
+async function newIssue(title: string): Promise<string> {
+  const token = `req_${String(++issues).padStart(32, '3')}`;
+  const created = (await executor.execute('jira.create_task', { title, project_id: 'MD' }, { token })) as {
+    key: string;
+  };
+  return created.key;
+}
+
+interface RawComment {
+  id: string;
+  body: unknown;
+  properties?: unknown;
+}
+
+/** A GET straight to the simulator (not through the adapter). */
+async function rawGet(path: string): Promise<{ comments: RawComment[] }> {
+  const authorization = `Basic ${Buffer.from(`${credentials.email}:${credentials.apiToken}`).toString('base64')}`;
+  const res = await fetch(`${sim.url}${path}`, { headers: { Authorization: authorization } });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { comments: RawComment[] };
+}
+
+/** The issue's comments, oldest first, as id and text. */
+async function commentsOf(key: string): Promise<{ id: string; text: string }[]> {
+  const page = await rawGet(`/rest/api/3/issue/${key}/comment`);
+  return page.comments.map((c) => ({ id: c.id, text: adfToText(c.body) }));
+}
 
 async function lostAnswer(run: () => Promise<unknown>): Promise<void> {
   await control.setDropAfterCommitRate(1);
@@ -62,6 +97,54 @@ describe('a retried create adopts what the lost attempt created', () => {
     await executor.execute('jira.create_task', payload, { token: `req_${'b'.repeat(32)}`, attempt: 1 });
     await executor.execute('jira.create_task', payload, { token: `req_${'c'.repeat(32)}`, attempt: 2 });
     expect((await control.stats()).created.issues).toBe(2);
+  });
+
+  it('jira.add_comment: one comment, found by its entity property among the newest', async () => {
+    const key = await newIssue('Commented once');
+    const token = `req_${'e'.repeat(32)}`;
+    const payload = { task_id: key, comment: 'Exactly once comment' };
+    await executor.execute('jira.add_comment', { task_id: key, comment: 'Someone else' }, { token: OTHER });
+    await lostAnswer(() => executor.execute('jira.add_comment', payload, { token, attempt: 1 }));
+    expect((await control.stats()).created.comments).toBe(2);
+
+    const retried = (await executor.execute('jira.add_comment', payload, { token, attempt: 2 })) as {
+      id: string;
+      issue_key: string;
+      url: string;
+    };
+    expect((await control.stats()).created.comments).toBe(2);
+    const comments = await commentsOf(key);
+    expect(comments.map((c) => c.text)).toEqual(['Someone else', 'Exactly once comment']);
+    expect(retried).toMatchObject({ id: comments[1]!.id, issue_key: key });
+    expect(retried.url).toContain(`focusedCommentId=${comments[1]!.id}`);
+  });
+
+  it('jira.add_comment: finds the lost comment past the first page of newer ones', async () => {
+    const key = await newIssue('Busy issue');
+    const token = `req_${'f'.repeat(32)}`;
+    const payload = { task_id: key, comment: 'Buried' };
+    await lostAnswer(() => executor.execute('jira.add_comment', payload, { token, attempt: 1 }));
+    // More newer comments than one page holds, none of them ours.
+    for (let i = 0; i < COMMENT_PAGE_SIZE + 5; i++) {
+      await executor.execute('jira.add_comment', { task_id: key, comment: `newer ${i}` }, { token: OTHER });
+    }
+    const before = (await control.stats()).created.comments;
+    await executor.execute('jira.add_comment', payload, { token, attempt: 2 });
+    expect((await control.stats()).created.comments).toBe(before);
+  });
+
+  it('jira.add_comment: a retry with nothing to adopt posts the comment, with the property', async () => {
+    const key = await newIssue('Nothing lost');
+    const token = `req_${'9'.repeat(32)}`;
+    // Another request's comment with the same text is not ours.
+    await executor.execute('jira.add_comment', { task_id: key, comment: 'Same text' }, { token: OTHER });
+    await executor.execute('jira.add_comment', { task_id: key, comment: 'Same text' }, { token, attempt: 2 });
+    expect((await control.stats()).created.comments).toBe(2);
+    const raw = await rawGet(`/rest/api/3/issue/${key}/comment?expand=properties`);
+    expect(raw.comments.map((c) => c.properties)).toEqual([
+      [{ key: 'riq.request', value: { token: OTHER } }],
+      [{ key: 'riq.request', value: { token } }],
+    ]);
   });
 
   it('confluence.create_page: one page, found by its title in the space', async () => {

@@ -129,6 +129,56 @@ describe('Atlassian simulator', () => {
     });
   });
 
+  describe('comment entity properties', () => {
+    const adf = (text: string) => ({
+      type: 'doc',
+      version: 1,
+      content: [{ type: 'paragraph', content: [{ type: 'text', text }] }],
+    });
+
+    it('stores properties given on create and shows them only with expand=properties', async () => {
+      const issue = await call('POST', '/rest/api/3/issue', createBody({}));
+      const key = String(issue.body['key']);
+      const path = `/rest/api/3/issue/${key}/comment`;
+      const property = { key: 'riq.request', value: { token: 'req_x' } };
+      const created = await call('POST', path, { body: adf('one'), properties: [property] });
+      expect(created.status).toBe(201);
+      expect(created.body['properties']).toBeUndefined();
+      await call('POST', path, { body: adf('two') });
+
+      const plain = await call('GET', path);
+      expect((plain.body['comments'] as Record<string, unknown>[]).map((c) => c['properties'])).toEqual([
+        undefined,
+        undefined,
+      ]);
+      const expanded = await call('GET', `${path}?expand=renderedBody,properties&orderBy=-created`);
+      expect((expanded.body['comments'] as Record<string, unknown>[]).map((c) => c['properties'])).toEqual([
+        [],
+        [property],
+      ]);
+      const answered = await call('POST', `${path}?expand=properties`, {
+        body: adf('three'),
+        properties: [],
+      });
+      expect(answered.body['properties']).toEqual([]);
+    });
+
+    it('rejects malformed properties like Jira, creating nothing', async () => {
+      const issue = await call('POST', '/rest/api/3/issue', createBody({}));
+      const path = `/rest/api/3/issue/${String(issue.body['key'])}/comment`;
+      for (const properties of [
+        { key: 'k', value: 1 },
+        [{ value: 1 }],
+        [{ key: '', value: 1 }],
+        [{ key: 'k' }],
+      ]) {
+        const res = await call('POST', path, { body: adf('bad'), properties });
+        expect(res.status, JSON.stringify(properties)).toBe(400);
+      }
+      expect((await control.stats()).created.comments).toBe(0);
+    });
+  });
+
   describe('control API', () => {
     it('applies a fault rule only to matching methods, count times', async () => {
       await control.addFault({ method: 'POST', path: '^/rest/api/3/issue$', status: 500, count: 2 });

@@ -10,8 +10,10 @@ import { UpstreamError } from '../../../lambdas/core/errors.js';
 import {
   AtlassianHttpClient,
   AuthFailedError,
+  observeUpstream,
   type AuthHeaderProvider,
 } from '../../../lambdas/atlassian/http-client.js';
+import type { UpstreamSignal } from '../../../lambdas/core/ports.js';
 
 interface Seen {
   method: string;
@@ -49,7 +51,12 @@ beforeAll(async () => {
           .end('{"code":401,"message":"Unauthorized"}');
         return;
       }
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
+      const near = (req.url ?? '').includes('near=') ? { 'X-RateLimit-NearLimit': 'true' } : {};
+      if ((req.url ?? '').includes('status=503')) {
+        res.writeHead(503, { 'Content-Type': 'application/json', ...near }).end('{}');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json', ...near }).end('{"ok":true}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -91,6 +98,44 @@ async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
 }
 
 describe('AtlassianHttpClient', () => {
+  describe('upstream signals', () => {
+    it('tells the observer about X-RateLimit-NearLimit on every answer of every call inside observeUpstream', async () => {
+      const auth = rotatingProvider();
+      accepted.add('Bearer tok-1');
+      const c = client(auth);
+      const signals: UpstreamSignal[] = [];
+      await observeUpstream(
+        (s) => signals.push(s),
+        async () => {
+          await c.get('/rest/api/3/issue/MD-1');
+          await c.get('/rest/api/3/issue/MD-1', { near: 1 });
+          await c.get('/rest/api/3/issue/MD-1', { near: 1, status: 503 }).catch(() => undefined);
+        },
+      );
+      expect(signals).toEqual([{ nearLimit: false }, { nearLimit: true }, { nearLimit: true }]);
+    });
+
+    it('tells nobody outside observeUpstream, and a throwing observer does not fail the call', async () => {
+      const auth = rotatingProvider();
+      accepted.add('Bearer tok-1');
+      const c = client(auth);
+      const signals: UpstreamSignal[] = [];
+      const observed = observeUpstream(
+        () => {
+          throw new Error('observer broke');
+        },
+        () => c.get('/rest/api/3/issue/MD-1', { near: 1 }),
+      );
+      await expect(observed).resolves.toMatchObject({ status: 200 });
+      await observeUpstream(
+        (s) => signals.push(s),
+        async () => undefined,
+      );
+      await c.get('/rest/api/3/issue/MD-1', { near: 1 });
+      expect(signals).toEqual([]);
+    });
+  });
+
   describe('a 401', () => {
     it('asks the provider to renew and resends once with the new header', async () => {
       const auth = rotatingProvider();
@@ -132,6 +177,18 @@ describe('AtlassianHttpClient', () => {
       await client(auth).get('/rest/api/3/issue/MD-1');
       expect(auth.invalidate).not.toHaveBeenCalled();
       expect(seen).toHaveLength(1);
+    });
+
+    it('reports both answers of a renewed call to the observer', async () => {
+      const auth = rotatingProvider();
+      accepted.add('Bearer tok-2');
+      const signals: UpstreamSignal[] = [];
+      await observeUpstream(
+        (s) => signals.push(s),
+        () => client(auth).get('/rest/api/3/issue/MD-1', { near: 1 }),
+      );
+      // The gateway's 401 (no header here) and the resent request's 200 (with it).
+      expect(signals).toEqual([{ nearLimit: false }, { nearLimit: true }]);
     });
 
     it('renews once per burst: 20 concurrent requests rejected with the same header are all resent with the new one', async () => {

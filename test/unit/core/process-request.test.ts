@@ -5,6 +5,10 @@ import type { OperationExecutor } from '../../../lambdas/core/ports.js';
 import { processRequest, type FlowControl, type ProcessDeps } from '../../../lambdas/core/process-request.js';
 import type { BreakerDecision, PermitDecision } from '../../../lambdas/core/flow-control.js';
 import type { RequestRecord } from '../../../lambdas/core/request-record.js';
+import { callScopeOf } from '../../../lambdas/core/rate-control.js';
+import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';
+import { InMemoryRateGate } from '../../support/in-memory-rate-gate.js';
+import { InMemoryWriteLocks } from '../../support/in-memory-write-locks.js';
 import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
 
 const TOKEN = `req_${'1'.repeat(32)}`;
@@ -257,6 +261,80 @@ describe('processRequest', () => {
       expect(failing.reports).toEqual(['rate:ok', 'breaker:failure:false']);
     });
 
+    it('feeds X-RateLimit-NearLimit from any call of the operation back to the rate gate', async () => {
+      const near = withFlow();
+      const seen: unknown[] = [];
+      near.deps.flow!.rate.report = async (_s, feedback) => {
+        seen.push(feedback);
+      };
+      near.deps.executor = {
+        execute: async (_op, _payload, context) => {
+          // Two calls: the first answer was near the limit, the second not.
+          context.onUpstreamSignal?.({ nearLimit: true });
+          context.onUpstreamSignal?.({ nearLimit: false });
+          return { key: 'MD-1' };
+        },
+      };
+      expect((await processRequest(near.deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
+      expect(seen).toEqual([{ kind: 'ok', nearLimit: true }]);
+    });
+
+    it('reports a plain ok when no answer was near the limit', async () => {
+      const calm = withFlow();
+      const seen: unknown[] = [];
+      calm.deps.flow!.rate.report = async (_s, feedback) => {
+        seen.push(feedback);
+      };
+      calm.deps.executor = {
+        execute: async (_op, _payload, context) => {
+          context.onUpstreamSignal?.({ nearLimit: false });
+          return {};
+        },
+      };
+      await processRequest(calm.deps, { token: TOKEN, receiveCount: 1 });
+      expect(seen).toEqual([{ kind: 'ok' }]);
+    });
+
+    it('keeps the near-limit signal of an earlier call when a later one fails', async () => {
+      const seen: unknown[] = [];
+      for (const failure of [
+        new UpstreamError('SERVICE_UNAVAILABLE', '503', { status: 503 }),
+        new UpstreamError('TIMEOUT', 'timed out'),
+      ]) {
+        const failing = withFlow();
+        failing.deps.flow!.rate.report = async (_s, feedback) => {
+          seen.push(feedback);
+        };
+        failing.deps.executor = {
+          execute: async (_op, _payload, context) => {
+            context.onUpstreamSignal?.({ nearLimit: true });
+            throw failure;
+          },
+        };
+        expect((await processRequest(failing.deps, { token: TOKEN, receiveCount: 1 })).action).toBe('retry');
+      }
+      expect(seen).toEqual([
+        { kind: 'ok', nearLimit: true },
+        { kind: 'ok', nearLimit: true },
+      ]);
+    });
+
+    it('passes a real gate the near-limit answer: the bucket stops climbing', async () => {
+      const near = withFlow();
+      const gate = new InMemoryRateGate();
+      near.deps.flow!.rate = gate;
+      near.deps.executor = {
+        execute: async (_op, _payload, context) => {
+          context.onUpstreamSignal?.({ nearLimit: true });
+          return {};
+        },
+      };
+      await processRequest(near.deps, { token: TOKEN, receiveCount: 1 });
+      expect(gate.state('jira')?.slowUntil).toBe(
+        near.clock.now() + DEFAULT_CONFIG.rateControl.adaptive.nearLimitHoldSeconds * 1000,
+      );
+    });
+
     it('reports a 429 to the rate gate with its Retry-After and reason', async () => {
       const limited = withFlow();
       const seen: unknown[] = [];
@@ -274,6 +352,146 @@ describe('processRequest', () => {
       };
       await processRequest(limited.deps, { token: TOKEN, receiveCount: 1 });
       expect(seen).toEqual([{ kind: 'rate_limited', retryAfterSeconds: 7, reason: 'jira-burst-based' }]);
+    });
+  });
+  describe('writes to one issue are serialized', () => {
+    const OTHER = `req_${'2'.repeat(32)}`;
+
+    function withLocks(operation: RequestRecord['operation'], payload: Record<string, unknown>) {
+      const ctx = setup(async () => ({ ok: true }));
+      const record = ctx.store.records.get(TOKEN)!;
+      record.operation = operation;
+      record.payload = payload;
+      const locks = new InMemoryWriteLocks();
+      const gate = new InMemoryRateGate();
+      ctx.deps.flow = {
+        breaker: new InMemoryCircuitBreaker(),
+        rate: gate,
+        scopeOf: (r) => callScopeOf(r.operation, r.payload, r.priority),
+        writeLocks: locks,
+      };
+      return { ...ctx, locks, gate };
+    }
+
+    const issue = { service: 'jira', objectId: 'MD-7' } as const;
+
+    it('defers a second write to the same issue while the lock is held, without an attempt or a token', async () => {
+      const { store, clock, deps, locks, gate, calls } = withLocks('jira.update_task', {
+        task_id: 'MD-7',
+        title: 'New',
+      });
+      await locks.acquire(issue, OTHER, clock.now(), clock.now() + 40_000);
+      const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      expect(d).toEqual({ action: 'defer', delaySeconds: 1, outcome: 'object_busy' });
+      expect(calls()).toBe(0);
+      expect(await store.get(TOKEN)).toMatchObject({
+        status: 'queued',
+        attempts: 0,
+        deferred_reason: 'object_busy',
+      });
+      // Refused before the rate gate: no token spent on a write that could not run.
+      expect(gate.calls).toEqual([]);
+      expect(locks.holder(issue)?.owner).toBe(OTHER);
+
+      // Once the holder is done, the write goes through.
+      await locks.release(issue, OTHER);
+      clock.advance(1_000);
+      expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
+      expect(calls()).toBe(1);
+      expect((await store.get(TOKEN))?.attempts).toBe(1);
+    });
+
+    it('lets a write to another issue run while one is locked', async () => {
+      const { clock, deps, locks, calls } = withLocks('jira.add_comment', { task_id: 'MD-8', comment: 'c' });
+      await locks.acquire(issue, OTHER, clock.now(), clock.now() + 40_000);
+      expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
+      expect(calls()).toBe(1);
+    });
+
+    it('takes over a lock whose holder’s lease expired', async () => {
+      const { clock, deps, locks } = withLocks('jira.transition_task', {
+        task_id: 'MD-7',
+        target_status: 'Done',
+      });
+      await locks.acquire(issue, OTHER, clock.now(), clock.now() + 40_000);
+      clock.advance(40_001);
+      expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
+      expect(locks.holder(issue)).toBeUndefined();
+    });
+
+    it('locks nothing for a read or a create', async () => {
+      for (const [operation, payload] of [
+        ['jira.get_task', { task_id: 'MD-7' }],
+        ['jira.create_task', { title: 'T', project_id: 'MD' }],
+      ] as const) {
+        const { clock, deps, locks, calls } = withLocks(operation, payload);
+        await locks.acquire(issue, OTHER, clock.now(), clock.now() + 40_000);
+        expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
+        expect(calls()).toBe(1);
+        expect(locks.calls.filter((c) => c.owner === TOKEN)).toEqual([]);
+      }
+    });
+
+    it('holds the lock during the call and releases it after a success', async () => {
+      const { clock, deps, locks } = withLocks('confluence.update_page', { page_id: '12', content: 'x' });
+      const page = { service: 'confluence', objectId: '12' } as const;
+      let during: unknown;
+      deps.executor = {
+        execute: async () => {
+          during = locks.holder(page);
+          return {};
+        },
+      };
+      expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
+      expect(during).toEqual({ owner: TOKEN, expiresAt: clock.now() + deps.leaseSeconds * 1000 });
+      expect(locks.holder(page)).toBeUndefined();
+      expect(locks.calls.map((c) => c.kind)).toEqual(['acquire', 'release']);
+    });
+
+    it('releases the lock after a failure, retryable or not', async () => {
+      for (const error of [
+        new UpstreamError('SERVICE_UNAVAILABLE', '503', { status: 503 }),
+        ValidationError.forField('payload.target_status', 'no such status'),
+      ]) {
+        const { deps, locks } = withLocks('jira.transition_task', { task_id: 'MD-7', target_status: 'Nope' });
+        deps.executor = {
+          execute: async () => {
+            expect(locks.holder(issue)?.owner).toBe(TOKEN);
+            throw error;
+          },
+        };
+        const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+        expect(d.action).toBe(error.retryable ? 'retry' : 'ack');
+        expect(locks.holder(issue)).toBeUndefined();
+      }
+    });
+
+    it('releases the lock when the call cannot go: no token, breaker open', async () => {
+      const noToken = withLocks('jira.update_task', { task_id: 'MD-7', title: 'x' });
+      noToken.deps.flow!.rate = {
+        acquire: async () => ({ granted: false, waitMs: 500, reason: 'no_token' }),
+        report: async () => undefined,
+      };
+      expect((await processRequest(noToken.deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe(
+        'no_token',
+      );
+      expect(noToken.locks.holder(issue)).toBeUndefined();
+
+      const open = withLocks('jira.update_task', { task_id: 'MD-7', title: 'x' });
+      open.deps.flow!.breaker.acquire = async () => ({ allowed: false, waitMs: 30_000, state: 'open' });
+      expect((await processRequest(open.deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe(
+        'breaker_open',
+      );
+      expect(open.locks.holder(issue)).toBeUndefined();
+    });
+
+    it('still records the outcome when releasing fails (the lock then runs out by itself)', async () => {
+      const { store, deps, locks } = withLocks('jira.update_task', { task_id: 'MD-7', title: 'x' });
+      locks.release = async () => {
+        throw new Error('DynamoDB unavailable');
+      };
+      expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
+      expect((await store.get(TOKEN))?.status).toBe('completed');
     });
   });
 });

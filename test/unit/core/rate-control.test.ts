@@ -148,6 +148,38 @@ describe('rate control', () => {
     });
   });
 
+  describe('call cost', () => {
+    it('takes as many tokens as the call costs, above the priority reserve', () => {
+      const three = scope({ cost: 3, priority: 'low' });
+      // Burst 10, low reserve 3: a cost-3 call needs 6 tokens, so 10 → 7 → 4 and then refused.
+      let state = bucket();
+      const granted: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        const out = tryAcquire(state, three, S, T0);
+        state = out.state;
+        granted.push(out.decision.granted);
+      }
+      expect(granted).toEqual([true, true, false]);
+      expect(state.tokens).toBeCloseTo(4);
+    });
+
+    it('waits for the refill of reserve + cost tokens', () => {
+      const d = tryAcquire(bucket({ tokens: 1 }), scope({ cost: 3 }), S, T0).decision;
+      expect(d).toEqual({ granted: false, reason: 'no_token', waitMs: 200 });
+    });
+
+    it('counts a missing, fractional or silly cost sanely and caps it at the burst', () => {
+      const tokensAfter = (cost: number | undefined) =>
+        tryAcquire(bucket(), scope(cost === undefined ? {} : { cost }), S, T0).state.tokens;
+      expect(tokensAfter(undefined)).toBeCloseTo(9);
+      expect(tokensAfter(0)).toBeCloseTo(9);
+      expect(tokensAfter(Number.NaN)).toBeCloseTo(9);
+      expect(tokensAfter(1.5)).toBeCloseTo(8);
+      // More than the burst could never be granted: capped, the call takes the whole bucket.
+      expect(tokensAfter(99)).toBeCloseTo(0);
+    });
+  });
+
   describe('wait time', () => {
     it('is the refill time to reserve + 1 tokens, per priority', () => {
       const empty = bucket({ tokens: 0 });
@@ -386,6 +418,7 @@ describe('rate control', () => {
         endpoint: 'jira:issue:transition',
         write: true,
         objectId: 'MD-3',
+        cost: 3,
       },
       'jira.add_comment': { service: 'jira', endpoint: 'jira:issue:comment', write: true, objectId: 'MD-4' },
       'jira.search_tasks': { service: 'jira', endpoint: 'jira:search', write: false },

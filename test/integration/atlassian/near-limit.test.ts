@@ -1,0 +1,120 @@
+/**
+ * `X-RateLimit-NearLimit` reaches the shared rate gate (DESIGN invariant 5: "eases off while
+ * `X-RateLimit-NearLimit` is set"): a worker's call answered with the header by the simulator (it
+ * sends it once under 20 % of its bucket is left) leaves the service's bucket in DynamoDB Local
+ * holding its rate (`slow_until`), while an answer without it leaves no hold.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { AtlassianExecutor } from '../../../lambdas/atlassian/operation-executor.js';
+import { processRequest, type ProcessDeps } from '../../../lambdas/core/process-request.js';
+import { callScopeOf } from '../../../lambdas/core/rate-control.js';
+import type { RequestRecord } from '../../../lambdas/core/request-record.js';
+import { systemClock } from '../../../lambdas/shared/clock.js';
+import { DynamoRateGate, rateBucketKey } from '../../../lambdas/store/dynamo-rate-gate.js';
+import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
+import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
+import { createRequestsTable } from '../../../local/resources.js';
+import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
+import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';
+import { InMemoryStore } from '../../support/in-memory-store.js';
+
+const credentials = { email: 'riq@example.com', apiToken: 'local-token' };
+const { client, doc } = localDynamo(inject('dynamoEndpoint'));
+const config = isolatedConfig();
+
+let sim: AtlassianSimulator;
+let control: SimulatorControl;
+let executor: AtlassianExecutor;
+let tableName: string;
+
+beforeAll(async () => {
+  sim = await startAtlassianSimulator({ port: 0, ...credentials });
+  control = new SimulatorControl(sim.url);
+  executor = new AtlassianExecutor({ jiraBaseUrl: sim.url, auth: credentials, timeoutMs: 5_000 });
+  tableName = await createRequestsTable(client, config);
+});
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+beforeEach(async () => {
+  await control.reset();
+  await control.quiet();
+});
+
+let sequence = 0;
+
+/** A worker's deps over a fresh in-memory record store and the shared bucket in DynamoDB Local. */
+function worker(store: InMemoryStore): ProcessDeps {
+  return {
+    store,
+    executor,
+    clock: systemClock,
+    config,
+    leaseSeconds: 40,
+    random: () => 0,
+    flow: {
+      breaker: new InMemoryCircuitBreaker(),
+      rate: new DynamoRateGate(doc, tableName, config),
+      scopeOf: (r) => callScopeOf(r.operation, r.payload, r.priority),
+    },
+  };
+}
+
+async function createThroughWorker(store: InMemoryStore, title: string): Promise<void> {
+  const token = `req_${String(++sequence).padStart(32, '0')}`;
+  const now = new Date().toISOString();
+  const record: RequestRecord = {
+    token,
+    owner: 'o',
+    operation: 'jira.create_task',
+    service: 'jira',
+    priority: 'high',
+    payload: { title, project_id: 'MD' },
+    status: 'queued',
+    routing_path: 'QUEUED',
+    attempts: 0,
+    created_at: now,
+    updated_at: now,
+  };
+  await store.insert(record);
+  const d = await processRequest(worker(store), { token, receiveCount: 1 });
+  expect(d.outcome).toBe('completed');
+}
+
+async function storedBucket(): Promise<Record<string, unknown> | undefined> {
+  const out = await doc.send(
+    new GetCommand({ TableName: tableName, Key: rateBucketKey('jira'), ConsistentRead: true }),
+  );
+  return out.Item;
+}
+
+describe('X-RateLimit-NearLimit feedback', () => {
+  it('holds the rate of the shared bucket once Atlassian says it is near the limit, not before', async () => {
+    // The simulator's bucket: 10 tokens, refilling slowly; NearLimit under 2 left.
+    await control.setRateLimit({ rate_per_second: 0.1, burst: 10 });
+    const store = new InMemoryStore();
+
+    await createThroughWorker(store, 'first');
+    expect(await storedBucket()).toBeDefined();
+    expect((await storedBucket())?.['slow_until']).toBeUndefined();
+
+    // Seven more straight to the simulator (no worker): 2 of its tokens are left.
+    for (let i = 0; i < 7; i++)
+      await executor.execute('jira.create_task', { title: `direct ${i}`, project_id: 'MD' }, { token: 't' });
+    expect((await storedBucket())?.['slow_until']).toBeUndefined();
+
+    // The ninth call takes the simulator under 20 %: its answer carries the header.
+    const before = Date.now();
+    await createThroughWorker(store, 'ninth');
+    const slowUntil = (await storedBucket())?.['slow_until'];
+    expect(typeof slowUntil).toBe('number');
+    expect(slowUntil as number).toBeGreaterThanOrEqual(
+      before + config.rateControl.adaptive.nearLimitHoldSeconds * 1000,
+    );
+    const stats = await control.stats();
+    expect(stats.rate_limited).toBe(0);
+  });
+});
