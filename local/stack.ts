@@ -58,6 +58,11 @@ export interface LocalStackOptions {
    * @default RIQ_SWEEP_INTERVAL_MS, else 60 000
    */
   sweepIntervalMs?: number;
+  /**
+   * Start polling the work queues at once (as deployed). Benchmarks queue a backlog first and then
+   * call `startWorkers()`, so the clock starts with every request queued. @default true
+   */
+  startWorkers?: boolean;
 }
 
 export interface LocalStack {
@@ -68,6 +73,8 @@ export interface LocalStack {
   tableName: string;
   queueUrls: Record<QueueKey, string>;
   deadLetterQueueUrls: Record<QueueKey, string>;
+  /** Starts the workers' queue polling when the stack was started with `startWorkers: false`. */
+  startWorkers(): void;
   stop(): Promise<void>;
 }
 
@@ -216,7 +223,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         onError: (err) => log(`event source ${key}: ${String(err)}`),
       });
     });
-    mappings.forEach((m) => m.start());
+    let workersStarted = false;
+    const startWorkers = () => {
+      if (workersStarted) return;
+      workersStarted = true;
+      mappings.forEach((m) => m.start());
+    };
+    if (options.startWorkers ?? true) startWorkers();
     stoppers.push(async () => {
       await Promise.all(mappings.map((m) => m.stop()));
     });
@@ -261,6 +274,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tableName,
       queueUrls: queues.queueUrls,
       deadLetterQueueUrls: queues.deadLetterQueueUrls,
+      startWorkers,
       stop: stopAll,
     };
   } catch (err) {

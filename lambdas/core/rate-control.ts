@@ -197,7 +197,8 @@ export function pauseScopeOf(reason: string | undefined, scope: CallScope): Paus
  *   caller falls back to its own backoff for that request.
  * - Unless it was a per-issue limit (which says nothing about the service's rate; writes to one issue
  *   are serialized anyway), the bucket is emptied, since Atlassian just said it holds no tokens for
- *   us, and the effective rate is multiplied by `decreaseFactor`, down to the floor, remembering the
+ *   us, and refills only from the end of the pause (every endpoint family shares it), and the
+ *   effective rate is multiplied by `decreaseFactor`, down to the floor, remembering the
  *   rate it was cut from as the limit met. Only one cut per `decreaseCooldownMs`: the calls that
  *   were in flight together when the limit was hit all come back 429, and that is one signal, not six.
  *
@@ -213,16 +214,21 @@ export function pauseScopeOf(reason: string | undefined, scope: CallScope): Paus
  * configured rate in two 429s (1 → 0.7 → 0.49) and, once found, the sawtooth between 0.7·L and L
  * averages ~0.85·L where a halving would average 0.75·L. A fast climb of 5 % of the configured rate
  * per second recovers from the floor in ~20 s of traffic; the slow probe of 0.5 %/s near the known
- * limit keeps 429s rare instead of hitting the limit every few seconds: in a hand simulation of a
- * backlog against a bucket at half the default Jira rate (burst 50), about 1 % of calls got a 429
- * and the drain took within 1 % of the ideal time.
+ * limit keeps 429s rare instead of hitting the limit every few seconds. The probe band of 30 %
+ * matches the cut: right after a cut the rate is at 0.7·L, the band's lower edge, so the way back to
+ * the limit is always the slow probe, never a fast overshoot (with a 10 % band the fast climb ran up
+ * to 0.9·L and past a lower true limit, one 429 every ~25 s in `npm run bench -- unknown-limit`;
+ * with 30 %, one every ~50 s).
  *
  * **ok with nearLimit** (`X-RateLimit-NearLimit: true`): the rate stops climbing for
  * `nearLimitHoldMs` after the last such answer, the current rate becomes the limit met (so the climb
  * after the hold is the slow probe), and the rate is multiplied once per hold by `nearLimitFactor`.
  * That factor defaults to 1: when RIQ's bucket mirrors Atlassian's (a known limit), a draining queue
  * runs near the limit on purpose and gets the header on most answers; cutting the rate there would
- * cost throughput for nothing.
+ * cost throughput for nothing. But when the header comes while RIQ's own bucket still holds more
+ * than Atlassian's 20 % (plus one token), the two disagree: the site's limit is lower than
+ * configured. The bucket then drops to 20 % of the burst and the rate is cut as by a 429 (once per
+ * cooldown), so the limit is found before the 429s, not by them.
  */
 export function applyFeedback(
   state: BucketState,
@@ -237,8 +243,34 @@ export function applyFeedback(
     : afterRateLimited(current, scope, feedback, settings, now);
 }
 
+/**
+ * Atlassian sends `X-RateLimit-NearLimit: true` when under 20 % of a budget remains
+ * (../shared/atlassian/README.md): the share of RIQ's own bucket that should be left when the two
+ * agree.
+ */
+export const NEAR_LIMIT_SHARE = 0.2;
+
 function afterSuccess(state: BucketState, nearLimit: boolean, s: RateSettings, now: number): BucketState {
   const rate = state.effectiveRatePerSecond;
+  const ownFloor = NEAR_LIMIT_SHARE * s.burst;
+  if (nearLimit && state.tokens > ownFloor + 1) {
+    // Atlassian is nearly out while RIQ's bucket still holds plenty: RIQ's picture of the limit is
+    // too generous (the site's limit is lower than configured). Drop to what Atlassian has left and
+    // cut the rate as a 429 would, before the 429s come.
+    const cooling = state.lastDecreaseAt !== undefined && now - state.lastDecreaseAt < s.decreaseCooldownMs;
+    return {
+      ...state,
+      tokens: ownFloor,
+      slowUntil: now + s.nearLimitHoldMs,
+      ...(cooling
+        ? {}
+        : {
+            effectiveRatePerSecond: Math.max(s.minRatePerSecond, rate * s.decreaseFactor),
+            limitRatePerSecond: rate,
+            lastDecreaseAt: now,
+          }),
+    };
+  }
   if (nearLimit) {
     const holding = state.slowUntil !== undefined && state.slowUntil > now;
     return {
@@ -286,7 +318,12 @@ function afterRateLimited(
   }
 
   if (reach === 'object') return next;
+  // Atlassian holds no tokens for us, and by Retry-After it will hold one: RIQ's bucket is empty
+  // until the pause ends and refills from then, so the end of a pause is not a burst of the tokens
+  // a running refill would have gathered meanwhile.
   next.tokens = 0;
+  const refillFrom = reach === 'endpoint' ? next.pauses[scope.endpoint] : next.pausedUntil;
+  if (refillFrom !== undefined && refillFrom > next.updatedAt) next.updatedAt = refillFrom;
   const cooling = state.lastDecreaseAt !== undefined && now - state.lastDecreaseAt < s.decreaseCooldownMs;
   if (!cooling) {
     next.limitRatePerSecond = state.effectiveRatePerSecond;

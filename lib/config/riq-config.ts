@@ -184,7 +184,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
       minRateFraction: 0.05,
       increasePerSecond: 0.05,
       probeIncreasePerSecond: 0.005,
-      probeBand: 0.1,
+      probeBand: 0.3,
       decreaseCooldownMs: 2000,
       nearLimitFactor: 1,
       nearLimitHoldSeconds: 10,

@@ -130,7 +130,8 @@ describe('DynamoRateGate on DynamoDB Local', () => {
       await b.report(scope(), { kind: 'ok' }, t);
     }
     const raised = await storedBucket(tableName);
-    expect(raised?.['effective_rate']).toBeGreaterThan(10 * 0.7 ** 3 + 1);
+    // Back from a cut the climb is the slow probe (lambdas/core/rate-control.ts): it rises, gently.
+    expect(raised?.['effective_rate']).toBeGreaterThan(10 * 0.7 ** 3 + 0.1);
     expect(raised?.['version']).toBeGreaterThan(lowered?.['version'] as number);
   });
 

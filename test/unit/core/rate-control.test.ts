@@ -64,13 +64,17 @@ const limited = (retryAfterSeconds?: number, reason?: string, resetAt?: number):
   ...(resetAt !== undefined && { resetAt }),
 });
 
-/** Reports successes one token interval apart for `seconds` of simulated time, at the current rate. */
+/**
+ * Reports successes one token interval apart for `seconds` of simulated time, at the current rate.
+ * With `nearLimit`, a backlog takes every token as it comes, so RIQ's bucket agrees with Atlassian's
+ * that little is left.
+ */
 function succeedFor(state: BucketState, from: number, seconds: number, nearLimit = false) {
   let current = state;
   let t = from;
   while (t < from + seconds * 1000) {
     t += 1000 / current.effectiveRatePerSecond;
-    current = feed(current, { kind: 'ok', nearLimit }, t);
+    current = feed(nearLimit ? { ...current, tokens: 0 } : current, { kind: 'ok', nearLimit }, t);
   }
   return { state: current, now: t };
 }
@@ -226,9 +230,29 @@ describe('rate control', () => {
         reason: 'paused',
         waitMs: 2_500,
       });
+      // Other families are not paused; they wait for the shared bucket, which refills from the
+      // pause's end (Atlassian just said it holds no tokens for us).
       const other = scope({ endpoint: 'jira:search' });
-      expect(tryAcquire(state, other, S, T0 + 500).decision.granted).toBe(true);
-      expect(tryAcquire(state, scope(), S, T0 + 3_000).decision.granted).toBe(true);
+      expect(tryAcquire(state, other, S, T0 + 500).decision).toMatchObject({ reason: 'no_token' });
+      expect(tryAcquire(state, scope(), S, T0 + 3_000).decision).toMatchObject({ reason: 'no_token' });
+      const oneToken = 1000 / state.effectiveRatePerSecond;
+      expect(tryAcquire(state, scope(), S, T0 + 3_000 + oneToken).decision.granted).toBe(true);
+      expect(tryAcquire(state, other, S, T0 + 3_000 + oneToken).decision.granted).toBe(true);
+    });
+
+    it('a pause ends with an empty bucket, not with the tokens a refill would have gathered during it', () => {
+      for (const reason of ['jira-burst-based', undefined]) {
+        const paused = feed(bucket(), limited(2, reason), T0);
+        let state = paused;
+        let granted = 0;
+        // Ask every 10 ms for the 100 ms right after the pause: only what refills after it is there.
+        for (let t = T0 + 2_000; t <= T0 + 2_100; t += 10) {
+          const r = tryAcquire(state, scope(), S, t);
+          state = r.state;
+          if (r.decision.granted) granted++;
+        }
+        expect(granted).toBeLessThanOrEqual(Math.ceil(0.1 * paused.effectiveRatePerSecond));
+      }
     });
 
     it('jira-per-issue-on-write pauses writes to that issue only, and neither drains nor slows', () => {
@@ -248,9 +272,10 @@ describe('rate control', () => {
         reason: 'paused',
         waitMs: 1_000,
       });
-      expect(tryAcquire(state, scope({ endpoint: 'jira:search' }), S, T0 + 60_000).decision.granted).toBe(
-        true,
-      );
+      const oneToken = 1000 / state.effectiveRatePerSecond;
+      expect(
+        tryAcquire(state, scope({ endpoint: 'jira:search' }), S, T0 + 60_000 + oneToken).decision.granted,
+      ).toBe(true);
     });
 
     it('jira-quota-* pauses until Retry-After when that is later, or reset alone without one', () => {
@@ -326,11 +351,18 @@ describe('rate control', () => {
       expect(advance(state, S, T0 + 1_000).tokens).toBeCloseTo(7);
     });
 
-    it('climbs by increasePerSecond per second of successes while below the limit met', () => {
+    it('climbs by increasePerSecond per second of successes while far below the limit met', () => {
+      const far = bucket({ effectiveRatePerSecond: 3, limitRatePerSecond: 7 });
+      const { state } = succeedFor(far, T0, 2);
+      expect(state.effectiveRatePerSecond).toBeGreaterThan(3 + 0.8);
+      expect(state.effectiveRatePerSecond).toBeLessThan(3 + 1.2);
+    });
+
+    it('climbs back from a cut only as the slow probe: the cut lands on the probe band', () => {
       const cut = feed(feed(bucket(), limited(), T0), limited(), T0 + 2_000); // 4.9/s, limit met at 7
       const { state } = succeedFor(cut, T0 + 2_000, 2);
-      expect(state.effectiveRatePerSecond).toBeGreaterThan(4.9 + 0.8);
-      expect(state.effectiveRatePerSecond).toBeLessThan(4.9 + 1.2);
+      expect(state.effectiveRatePerSecond).toBeGreaterThan(4.9);
+      expect(state.effectiveRatePerSecond).toBeLessThan(4.9 + 0.15);
     });
 
     it('climbs slowly near the rate at which the limit was last met', () => {
@@ -341,8 +373,13 @@ describe('rate control', () => {
     });
 
     it('forgets a limit the rate climbed past without a 429', () => {
-      const state = feed(bucket({ effectiveRatePerSecond: 4.39, limitRatePerSecond: 4 }), { kind: 'ok' }, T0);
-      expect(state.effectiveRatePerSecond).toBeGreaterThan(4.4);
+      // Band 30 %: past 4 × 1.3 = 5.2 the limit met at 4 is stale.
+      const state = feed(
+        bucket({ effectiveRatePerSecond: 5.199, limitRatePerSecond: 4 }),
+        { kind: 'ok' },
+        T0,
+      );
+      expect(state.effectiveRatePerSecond).toBeGreaterThan(5.2);
       expect(state.limitRatePerSecond).toBeUndefined();
     });
 
@@ -375,7 +412,11 @@ describe('rate control', () => {
     });
 
     it('makes the climb after the hold a slow probe', () => {
-      const held = feed(bucket({ effectiveRatePerSecond: 5 }), { kind: 'ok', nearLimit: true }, T0);
+      const held = feed(
+        bucket({ effectiveRatePerSecond: 5, tokens: 1 }),
+        { kind: 'ok', nearLimit: true },
+        T0,
+      );
       expect(held.limitRatePerSecond).toBe(5);
       const after = succeedFor(held, T0 + 10_000, 2);
       expect(after.state.effectiveRatePerSecond).toBeGreaterThan(5);
@@ -383,14 +424,29 @@ describe('rate control', () => {
     });
 
     it('keeps the rate by default, so a drain at a known limit loses no throughput', () => {
-      expect(feed(bucket(), { kind: 'ok', nearLimit: true }, T0).effectiveRatePerSecond).toBe(10);
+      expect(feed(bucket({ tokens: 1 }), { kind: 'ok', nearLimit: true }, T0).effectiveRatePerSecond).toBe(
+        10,
+      );
+    });
+
+    it('when RIQ still holds plenty, drops to what Atlassian has left and cuts the rate once per cooldown', () => {
+      // Burst 10: Atlassian is under 20 % (2 tokens) while RIQ believes it has 8: the site's limit is lower.
+      let state = feed(bucket({ tokens: 8 }), { kind: 'ok', nearLimit: true }, T0);
+      expect(state.tokens).toBe(2);
+      expect(state.effectiveRatePerSecond).toBeCloseTo(7);
+      expect(state.limitRatePerSecond).toBe(10);
+      state = feed({ ...state, tokens: 8 }, { kind: 'ok', nearLimit: true }, T0 + 500);
+      expect(state.tokens).toBe(2);
+      expect(state.effectiveRatePerSecond).toBeCloseTo(7);
+      state = feed({ ...state, tokens: 8 }, { kind: 'ok', nearLimit: true }, T0 + 2_500);
+      expect(state.effectiveRatePerSecond).toBeCloseTo(4.9);
     });
 
     it('with nearLimitFactor < 1 eases the rate once per hold, not once per answer', () => {
       const easing = settings({ rateControl: { adaptive: { nearLimitFactor: 0.9 } } });
       let state = fullBucket(easing, T0);
       for (let i = 0; i < 20; i++) {
-        state = feed(state, { kind: 'ok', nearLimit: true }, T0 + i * 100, scope(), easing);
+        state = feed({ ...state, tokens: 1 }, { kind: 'ok', nearLimit: true }, T0 + i * 100, scope(), easing);
       }
       expect(state.effectiveRatePerSecond).toBeCloseTo(9);
     });
