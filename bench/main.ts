@@ -1,0 +1,64 @@
+/**
+ * `npm run bench [-- scenario…]`: runs the benchmarks of issue #4 one after another, each in its own
+ * process with its own local stack (see bench/run-scenario.ts), and prints their figures. The
+ * stacks' logs go to .riq-local/bench-<scenario>.log. Figures are printed, never asserted: the
+ * target is shown next to them.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { RESULT_PREFIX } from './result-line.js';
+import { SCENARIO_NAMES, type ScenarioResult } from './scenario-names.js';
+
+const requested = process.argv.slice(2);
+const unknown = requested.filter((n) => !(SCENARIO_NAMES as readonly string[]).includes(n));
+if (unknown.length > 0) {
+  console.error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIO_NAMES.join(', ')}`);
+  process.exit(2);
+}
+const names = requested.length > 0 ? requested : [...SCENARIO_NAMES];
+
+function runScenario(name: string): Promise<ScenarioResult> {
+  mkdirSync('.riq-local', { recursive: true });
+  const log = createWriteStream(`.riq-local/bench-${name}.log`);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run-scenario.ts', name], {
+    // The workers' per-request INFO lines would be most of the CPU the stack spends; warnings stay.
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr.pipe(log);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    out += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (code === 0 && line) resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as ScenarioResult);
+      else reject(new Error(`scenario ${name} exited with ${code}; see .riq-local/bench-${name}.log`));
+    });
+  });
+}
+
+console.log(
+  `RIQ benchmarks, ${new Date().toISOString()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+let failures = 0;
+for (const name of names) {
+  const started = Date.now();
+  process.stdout.write(`\n== ${name} `);
+  try {
+    const r = await runScenario(name);
+    console.log(`(${Math.round((Date.now() - started) / 1000)} s)`);
+    console.log(`   setup:  ${r.setup}`);
+    for (const [k, v] of Object.entries(r.figures)) console.log(`   ${k.padEnd(34)} ${v}`);
+    console.log(`   target: ${r.target} -> ${r.met ? 'met' : 'NOT met'}`);
+  } catch (err) {
+    failures++;
+    console.log(`\n   failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+process.exit(failures === 0 ? 0 : 1);

@@ -1,0 +1,313 @@
+/**
+ * The four benchmarks of issue #4. Each runs against its own local stack (one per process: see
+ * bench/run-scenario.ts) and answers its figures; none asserts a time, the targets are printed next
+ * to the figures for a reader to compare.
+ *
+ * Common set-up, stated with every result: Jira limited to R requests/s with burst B both in RIQ's
+ * config and in the simulator (scenario b halves the simulator's rate), the simulator answering
+ * each call after `SERVICE_LATENCY_MS`, and the workload `jira.get_task` on issues created before
+ * the clock starts.
+ */
+import {
+  awaitAll,
+  callsSince,
+  latencyMs,
+  percentile,
+  round,
+  seedIssues,
+  sleep,
+  startBench,
+  submit,
+  submitAll,
+  type Bench,
+  type SubmitBody,
+} from './harness.js';
+import type { ScenarioName, ScenarioResult } from './scenario-names.js';
+
+/** Requests per second RIQ is configured for (and the simulator enforces, unless halved). */
+export const RATE = 10;
+export const BURST = 20;
+/** What the simulator waits before answering: a fast but real Atlassian answer. */
+export const SERVICE_LATENCY_MS = 50;
+const BACKLOG = 500;
+const ISSUES = 25;
+
+/**
+ * Workers per priority queue. The token bucket, not the worker count, sets the pace; enough
+ * workers are needed that one is always asking when a token comes due.
+ */
+const CONCURRENCY = { high: 2, normal: 4, low: 4 };
+
+function riqOverrides(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    services: {
+      jira: { ratePerMinute: RATE * 60, burst: BURST, concurrency: CONCURRENCY },
+    },
+    // BENCH_ADAPTIVE='{"probeBand":0.1}' tries other adaptive settings (rateControl.adaptive).
+    ...(process.env['BENCH_ADAPTIVE']
+      ? { rateControl: { adaptive: JSON.parse(process.env['BENCH_ADAPTIVE']) as unknown } }
+      : {}),
+    ...extra,
+  };
+}
+
+function getTasks(keys: string[], n: number, priority: 'high' | 'normal' | 'low'): SubmitBody[] {
+  return Array.from({ length: n }, (_, i) => ({
+    operation: 'jira.get_task',
+    payload: { task_id: keys[i % keys.length]! },
+    priority,
+  }));
+}
+
+const SETUP = `R=${RATE}/s, B=${BURST}, simulator latency ${SERVICE_LATENCY_MS} ms, workers per queue high/normal/low ${CONCURRENCY.high}/${CONCURRENCY.normal}/${CONCURRENCY.low}`;
+
+async function drainAgainst(
+  bench: Bench,
+  simRate: number,
+): Promise<{
+  submitSeconds: number;
+  firstCallSeconds: number;
+  lastCallSeconds: number;
+  drainSeconds: number;
+  idealSeconds: number;
+  calls: number;
+  rateLimited: number;
+  maxAttempts: number;
+}> {
+  const keys = await seedIssues(bench, ISSUES);
+  await bench.sim.configure({
+    latency_ms: SERVICE_LATENCY_MS,
+    rate_limit: { rate_per_second: simRate, burst: BURST },
+  });
+  // The backlog is queued before the workers start: the clock starts with all 500 waiting, as if
+  // submitted at one instant (on this one machine the submits would otherwise take the workers'
+  // CPU; on AWS they run in other Lambdas).
+  const submitStarted = Date.now();
+  const submitted = await submitAll(bench, getTasks(keys, BACKLOG, 'normal'));
+  const submitSeconds = (Date.now() - submitStarted) / 1000;
+  const started = Date.now();
+  bench.stack.startWorkers();
+  const views = await awaitAll(
+    bench,
+    submitted.map((s) => s.token),
+    600_000,
+  );
+  const notCompleted = views.filter((v) => v.status !== 'completed');
+  if (notCompleted.length > 0) {
+    throw new Error(`${notCompleted.length} requests ended ${JSON.stringify(notCompleted[0])}`);
+  }
+  const lastDone = Math.max(...views.map((v) => Date.parse(v.completed_at!)));
+  const calls = await callsSince(bench, started);
+  const times = calls.map((c) => c.at).sort((a, b) => a - b);
+  if (process.env['BENCH_DUMP']) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(process.env['BENCH_DUMP'], JSON.stringify({ started, calls }));
+  }
+  return {
+    submitSeconds,
+    firstCallSeconds: (times[0]! - started) / 1000,
+    lastCallSeconds: (times[times.length - 1]! - started) / 1000,
+    drainSeconds: (lastDone - started) / 1000,
+    idealSeconds: (BACKLOG - BURST) / simRate,
+    calls: calls.length,
+    rateLimited: calls.filter((c) => c.status === 429).length,
+    maxAttempts: Math.max(...views.map((v) => v.attempts)),
+  };
+}
+
+/** (a) 500 requests at once against the limit RIQ is configured with. */
+export async function drain(): Promise<ScenarioResult> {
+  const bench = await startBench(riqOverrides(), { startWorkers: false });
+  try {
+    const r = await drainAgainst(bench, RATE);
+    const ratio = r.drainSeconds / r.idealSeconds;
+    return {
+      scenario: 'drain',
+      figures: {
+        requests: BACKLOG,
+        drain_s: round(r.drainSeconds),
+        ideal_s: round(r.idealSeconds),
+        ratio: round(ratio, 3),
+        submit_s: round(r.submitSeconds),
+        first_call_s: round(r.firstCallSeconds),
+        last_call_s: round(r.lastCallSeconds),
+        calls: r.calls,
+        http_429: r.rateLimited,
+        max_attempts: r.maxAttempts,
+      },
+      target: 'ratio <= 1.05 with 0 429s',
+      met: ratio <= 1.05 && r.rateLimited === 0,
+      setup: SETUP,
+    };
+  } finally {
+    await bench.stack.stop();
+  }
+}
+
+/** (b) The simulator enforces half the configured rate: RIQ must find the real limit. */
+export async function unknownLimit(): Promise<ScenarioResult> {
+  const bench = await startBench(riqOverrides(), { startWorkers: false });
+  try {
+    const r = await drainAgainst(bench, RATE / 2);
+    const share = r.idealSeconds / r.drainSeconds;
+    const share429 = r.rateLimited / r.calls;
+    return {
+      scenario: 'unknown-limit',
+      figures: {
+        requests: BACKLOG,
+        simulator_rate: RATE / 2,
+        drain_s: round(r.drainSeconds),
+        ideal_s: round(r.idealSeconds),
+        of_ideal: round(share, 3),
+        calls: r.calls,
+        http_429: r.rateLimited,
+        share_429: `${round(share429 * 100, 2)} %`,
+        max_attempts: r.maxAttempts,
+      },
+      target: '>= 0.85 of ideal with <= 1 % 429s',
+      met: share >= 0.85 && share429 <= 0.01,
+      setup: `${SETUP}; simulator enforces ${RATE / 2}/s`,
+    };
+  } finally {
+    await bench.stack.stop();
+  }
+}
+
+/**
+ * (c) 500 `low` queued, then 20 `high` submitted one every 250 ms while the backlog drains.
+ * Service time: the latency of a lone `high` request on the idle stack (median of 10).
+ */
+export async function priority(): Promise<ScenarioResult> {
+  const bench = await startBench(riqOverrides());
+  try {
+    const keys = await seedIssues(bench, ISSUES);
+    await bench.sim.configure({
+      latency_ms: SERVICE_LATENCY_MS,
+      rate_limit: { rate_per_second: RATE, burst: BURST },
+    });
+    const idle: number[] = [];
+    for (const body of getTasks(keys, 10, 'high')) {
+      const s = await submit(bench, body);
+      const [v] = await awaitAll(bench, [s.token], 30_000);
+      idle.push(latencyMs(v!));
+      await sleep(200);
+    }
+    const serviceMs = percentile(idle, 0.5);
+    // Let the bucket refill after the idle calls so the backlog starts from a full bucket.
+    await sleep((BURST / RATE) * 1000);
+
+    const lows = await submitAll(bench, getTasks(keys, BACKLOG, 'low'));
+    await sleep(3000); // the backlog is draining: the bucket is down to `low`'s reserve
+    const highs = [];
+    for (const body of getTasks(keys, 20, 'high')) {
+      highs.push(await submit(bench, body));
+      await sleep(250);
+    }
+    const highViews = await awaitAll(
+      bench,
+      highs.map((h) => h.token),
+      120_000,
+    );
+    const lowsOpen = (await Promise.all(lows.slice(-50).map((l) => fetchStatus(bench, l.token)))).filter(
+      (s) => s !== 'completed',
+    ).length;
+    const latencies = highViews.map(latencyMs);
+    const p50 = percentile(latencies, 0.5);
+    const p95 = percentile(latencies, 0.95);
+    const budget = 2 * serviceMs + 1000 / RATE;
+    await awaitAll(
+      bench,
+      lows.map((l) => l.token),
+      600_000,
+    );
+    return {
+      scenario: 'priority',
+      figures: {
+        low_backlog: BACKLOG,
+        high_requests: highViews.length,
+        service_time_ms: serviceMs,
+        high_p50_ms: p50,
+        high_p95_ms: p95,
+        budget_ms: budget,
+        lows_unfinished_when_highs_done: `${lowsOpen} of last 50`,
+      },
+      target: 'high p95 <= 2 service times + 1 token interval',
+      met: p95 <= budget,
+      setup: SETUP,
+    };
+  } finally {
+    await bench.stack.stop();
+  }
+}
+
+async function fetchStatus(bench: Bench, token: string): Promise<string> {
+  const res = await fetch(`${bench.stack.url}/api/queue/result/${token}`);
+  return ((await res.json()) as { status: string }).status;
+}
+
+const OUTAGE_MS = 60_000;
+const BREAKER = { failureThreshold: 5, windowSeconds: 60, recoverySeconds: 15 };
+
+/**
+ * (d) Steady load of 4 requests/s for 100 s with a 60 s outage (every call answered 503) starting
+ * at 20 s. Counts the calls that reached the dead service and how long RIQ took to serve again
+ * after it came back.
+ */
+export async function outage(): Promise<ScenarioResult> {
+  const bench = await startBench(riqOverrides({ breaker: BREAKER }));
+  try {
+    const keys = await seedIssues(bench, ISSUES);
+    await bench.sim.configure({ latency_ms: SERVICE_LATENCY_MS });
+    const loadRate = 4;
+    const loadSeconds = 100;
+    const outageStartsIn = 20_000;
+    const started = Date.now();
+    await bench.sim.startOutage({ duration_ms: OUTAGE_MS, start_in_ms: outageStartsIn, mode: 'error' });
+    const outageStart = started + outageStartsIn;
+    const outageEnd = outageStart + OUTAGE_MS;
+    const submitted = [];
+    for (const body of getTasks(keys, loadRate * loadSeconds, 'normal')) {
+      submitted.push(submit(bench, body));
+      await sleep(1000 / loadRate);
+    }
+    const tokens = (await Promise.all(submitted)).map((s) => s.token);
+    const views = await awaitAll(bench, tokens, 600_000);
+    const calls = await callsSince(bench, started);
+    const duringOutage = calls.filter((c) => c.at >= outageStart && c.at < outageEnd);
+    const firstOkAfter = calls.find((c) => c.at >= outageEnd && c.status === 200);
+    const caughtUpAt = Math.max(...views.map((v) => Date.parse(v.completed_at ?? v.created_at)));
+    const probes = Math.ceil(OUTAGE_MS / 1000 / BREAKER.recoverySeconds);
+    const limit = BREAKER.failureThreshold + probes;
+    const byStatus = countBy(views.map((v) => v.status));
+    return {
+      scenario: 'outage',
+      figures: {
+        requests: tokens.length,
+        outage_s: OUTAGE_MS / 1000,
+        calls_during_outage: duringOutage.length,
+        threshold_plus_probes: limit,
+        first_success_after_outage_s: firstOkAfter ? round((firstOkAfter.at - outageEnd) / 1000) : 'none',
+        backlog_cleared_after_outage_s: round((caughtUpAt - outageEnd) / 1000),
+        outcomes: JSON.stringify(byStatus),
+      },
+      target: 'calls to the dead service <= threshold + probes',
+      met: duringOutage.length <= limit,
+      setup: `${SETUP}; breaker threshold ${BREAKER.failureThreshold} in ${BREAKER.windowSeconds} s, recovery ${BREAKER.recoverySeconds} s; load ${loadRate}/s`,
+    };
+  } finally {
+    await bench.stack.stop();
+  }
+}
+
+function countBy(values: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
+}
+
+export const SCENARIOS: Record<ScenarioName, () => Promise<ScenarioResult>> = {
+  drain,
+  'unknown-limit': unknownLimit,
+  priority,
+  outage,
+};
