@@ -1,0 +1,338 @@
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { RequestRecord } from '../../../lambdas/core/request-record.js';
+import { newRequestToken } from '../../../lambdas/core/tokens.js';
+import {
+  DynamoDependencyStore,
+  type DependentRecord,
+  type RegisterOutcome,
+  type ReleaseOutcome,
+} from '../../../lambdas/store/dynamo-dependencies.js';
+import { DynamoRequestStore } from '../../../lambdas/store/dynamo-request-store.js';
+import { createRequestsTable } from '../../../local/resources.js';
+import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
+
+const { client, doc } = localDynamo(inject('dynamoEndpoint'));
+const config = isolatedConfig();
+const TTL = 7 * 86400;
+let requests: DynamoRequestStore;
+let deps: DynamoDependencyStore;
+
+beforeAll(async () => {
+  const tableName = await createRequestsTable(client, config);
+  requests = new DynamoRequestStore(doc, tableName, TTL);
+  deps = new DynamoDependencyStore(doc, tableName, TTL);
+});
+
+const now = () => Date.now();
+const expiresAt = () => Math.floor(Date.now() / 1000) + TTL;
+const releaseOptions = () => ({ now: now(), failedExpiresAt: expiresAt() });
+const registerOptions = () => ({ now: now(), failedExpiresAt: expiresAt() });
+
+function newRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
+  const iso = new Date().toISOString();
+  return {
+    token: newRequestToken(),
+    owner: 'arn:aws:iam::1:user/a',
+    operation: 'jira.add_comment',
+    service: 'jira',
+    priority: 'normal',
+    payload: { task_id: 'MD-1', comment: 'hi' },
+    status: 'queued',
+    routing_path: 'QUEUED',
+    attempts: 0,
+    created_at: iso,
+    updated_at: iso,
+    ...overrides,
+  };
+}
+
+/** A parent stored and claimed by a worker, ready to finish. */
+async function claimedParent() {
+  const parent = newRecord({ operation: 'jira.create_task' });
+  await requests.insert(parent);
+  const claim = await requests.claim(parent.token, now(), 60);
+  if (claim.kind !== 'claimed') throw new Error(`claim: ${claim.kind}`);
+  return { token: parent.token, lease: { token: parent.token, leaseId: claim.leaseId } };
+}
+
+type Parent = Awaited<ReturnType<typeof claimedParent>>;
+
+/** The worker's end of a request: the finishing write, then the release of its dependents. */
+async function finish(parent: Parent, how: 'complete' | 'fail' | 'dead'): Promise<ReleaseOutcome> {
+  const error = { code: 'PERMISSION_DENIED' as const, message: 'no', retryable: false };
+  const ok =
+    how === 'complete'
+      ? await requests.complete(parent.lease, { key: 'MD-9' }, now(), expiresAt())
+      : how === 'fail'
+        ? await requests.fail(parent.lease, error, now(), expiresAt())
+        : await requests.markDead(parent.lease, error, now());
+  expect(ok).toBe(true);
+  return deps.releaseDependents(parent.token, releaseOptions());
+}
+
+const tokens = (records: DependentRecord[]) => records.map((r) => r.token);
+const jitter = () => new Promise((r) => setTimeout(r, Math.random() * 4));
+
+describe('DynamoDependencyStore on DynamoDB Local', () => {
+  describe('register', () => {
+    it('stores a child waiting on unfinished parents and records it on each parent', async () => {
+      const [a, b] = [await claimedParent(), newRecord()];
+      await requests.insert(b);
+      const child = newRecord();
+      const out = await deps.register(child, [a.token, b.token], registerOptions());
+      expect(out).toMatchObject({ kind: 'waiting', waitingOn: [a.token, b.token] });
+      const stored = await deps.get(child.token);
+      expect(stored).toMatchObject({ status: 'waiting', depends_on: [a.token, b.token] });
+      expect(stored?.waiting_on).toEqual([a.token, b.token].sort());
+      expect((await deps.get(a.token))?.dependents).toEqual([child.token]);
+      expect((await deps.get(b.token))?.dependents).toEqual([child.token]);
+    });
+
+    it('stores a child queued at once when every parent already completed', async () => {
+      const a = await claimedParent();
+      await finish(a, 'complete');
+      const child = newRecord();
+      const out = await deps.register(child, [a.token], registerOptions());
+      expect(out.kind).toBe('ready');
+      const stored = await deps.get(child.token);
+      expect(stored?.status).toBe('queued');
+      expect(stored?.waiting_on).toBeUndefined();
+      // Nothing was added to a finished parent.
+      expect((await deps.get(a.token))?.dependents).toBeUndefined();
+    });
+
+    it('waits only on the parents still running when some completed', async () => {
+      const [a, b] = [await claimedParent(), await claimedParent()];
+      await finish(a, 'complete');
+      const child = newRecord();
+      const out = await deps.register(child, [a.token, b.token], registerOptions());
+      expect(out).toMatchObject({ kind: 'waiting', waitingOn: [b.token] });
+    });
+
+    it.each([
+      ['failed', 'fail'],
+      ['dead', 'dead'],
+    ] as const)(
+      'stores a child failed with DEPENDENCY_FAILED when a parent already ended %s',
+      async (state, how) => {
+        const [a, b] = [await claimedParent(), await claimedParent()];
+        await finish(b, how);
+        const child = newRecord();
+        const out = await deps.register(child, [a.token, b.token], registerOptions());
+        expect(out).toMatchObject({ kind: 'failed', dependency: b.token, state });
+        const stored = await deps.get(child.token);
+        expect(stored?.status).toBe('failed');
+        expect(stored?.error).toEqual({
+          code: 'DEPENDENCY_FAILED',
+          message: `dependency ${b.token} ended ${state}`,
+          retryable: false,
+          details: { dependency: b.token, dependency_status: state },
+        });
+        expect(stored?.expires_at).toBeTypeOf('number');
+        // The running parent does not carry a child that already failed.
+        expect((await deps.get(a.token))?.dependents).toBeUndefined();
+      },
+    );
+
+    it('fails a child whose parent is gone', async () => {
+      const gone = newRequestToken();
+      const out = await deps.register(newRecord(), [gone], registerOptions());
+      expect(out).toMatchObject({ kind: 'failed', dependency: gone, state: 'missing' });
+    });
+
+    it('writes one record for concurrent registrations with the same idempotency key', async () => {
+      const a = await claimedParent();
+      const idempotency = { key: `owner\nchain-${newRequestToken()}`, fingerprint: 'f1' };
+      const children = Array.from({ length: 5 }, () => newRecord());
+      const outs = await Promise.all(
+        children.map((c) => deps.register(c, [a.token], { ...registerOptions(), idempotency })),
+      );
+      const stored = outs.filter((o) => o.kind === 'waiting');
+      expect(stored).toHaveLength(1);
+      const winner = (stored[0] as Extract<RegisterOutcome, { kind: 'waiting' }>).record.token;
+      for (const o of outs) if (o.kind === 'duplicate') expect(o.existingToken).toBe(winner);
+      expect((await deps.get(a.token))?.dependents).toEqual([winner]);
+    });
+  });
+
+  describe('releaseDependents', () => {
+    it('enqueues a child only once its last parent completed, and only once', async () => {
+      const [a, b] = [await claimedParent(), await claimedParent()];
+      const child = newRecord();
+      await deps.register(child, [a.token, b.token], registerOptions());
+      expect(await finish(a, 'complete')).toEqual({ ready: [], failed: [] });
+      expect((await deps.get(child.token))?.waiting_on).toEqual([b.token]);
+      const out = await finish(b, 'complete');
+      expect(tokens(out.ready)).toEqual([child.token]);
+      expect(out.ready[0]).toMatchObject({ status: 'queued', service: 'jira', priority: 'normal' });
+      // Released again (a retried worker, the sweeper): nothing more to do.
+      expect(await deps.releaseDependents(b.token, releaseOptions())).toEqual({ ready: [], failed: [] });
+      expect(await deps.releaseDependents(a.token, releaseOptions())).toEqual({ ready: [], failed: [] });
+    });
+
+    it('enqueues a child once when its parents complete at the same moment', async () => {
+      for (let round = 0; round < 10; round++) {
+        const parents = await Promise.all([claimedParent(), claimedParent(), claimedParent()]);
+        const child = newRecord();
+        await deps.register(
+          child,
+          parents.map((p) => p.token),
+          registerOptions(),
+        );
+        const outs = await Promise.all(parents.map((p) => finish(p, 'complete')));
+        expect(outs.flatMap((o) => tokens(o.ready))).toEqual([child.token]);
+      }
+    });
+
+    it('does nothing for a parent that has not finished', async () => {
+      const a = await claimedParent();
+      const child = newRecord();
+      await deps.register(child, [a.token], registerOptions());
+      expect(await deps.releaseDependents(a.token, releaseOptions())).toEqual({ ready: [], failed: [] });
+      expect((await deps.get(child.token))?.status).toBe('waiting');
+    });
+
+    it('fails the whole chain when a parent fails, each link naming its own parent', async () => {
+      const a = await claimedParent();
+      const [b, c, d] = [newRecord(), newRecord(), newRecord()];
+      await deps.register(b, [a.token], registerOptions());
+      await deps.register(c, [b.token], registerOptions());
+      const e = await claimedParent();
+      await deps.register(d, [c.token, e.token], registerOptions());
+      const out = await finish(a, 'fail');
+      expect(tokens(out.failed)).toEqual([b.token, c.token, d.token]);
+      expect(out.ready).toEqual([]);
+      for (const [child, parent] of [
+        [b, a.token],
+        [c, b.token],
+        [d, c.token],
+      ] as const) {
+        const stored = await deps.get(child.token);
+        expect(stored?.status).toBe('failed');
+        expect(stored?.error).toMatchObject({ code: 'DEPENDENCY_FAILED', details: { dependency: parent } });
+        expect(stored?.waiting_on).toBeUndefined();
+      }
+      // The other parent of d finishing later changes nothing.
+      expect(await finish(e, 'complete')).toEqual({ ready: [], failed: [] });
+      expect((await deps.get(d.token))?.status).toBe('failed');
+    });
+
+    it('fails the children of a parent that ended dead', async () => {
+      const a = await claimedParent();
+      const child = newRecord();
+      await deps.register(child, [a.token], registerOptions());
+      const out = await finish(a, 'dead');
+      expect(tokens(out.failed)).toEqual([child.token]);
+      expect((await deps.get(child.token))?.error?.details).toEqual({
+        dependency: a.token,
+        dependency_status: 'dead',
+      });
+    });
+
+    it('releases a chain step by step as each link completes', async () => {
+      const a = await claimedParent();
+      const [b, c] = [newRecord(), newRecord()];
+      await deps.register(b, [a.token], registerOptions());
+      await deps.register(c, [b.token], registerOptions());
+      expect(tokens((await finish(a, 'complete')).ready)).toEqual([b.token]);
+      expect((await deps.get(c.token))?.status).toBe('waiting');
+      const claim = await requests.claim(b.token, now(), 60);
+      expect(claim.kind).toBe('claimed');
+      if (claim.kind !== 'claimed') return;
+      expect(
+        tokens(
+          (await finish({ token: b.token, lease: { token: b.token, leaseId: claim.leaseId } }, 'complete'))
+            .ready,
+        ),
+      ).toEqual([c.token]);
+    });
+  });
+
+  describe('parent finishing concurrently with the child registering', () => {
+    it.each(['complete', 'fail'] as const)(
+      'never strands the child: 50 rounds, parent does %s',
+      async (how) => {
+        let waitedFirst = 0;
+        for (let round = 0; round < 50; round++) {
+          const parent = await claimedParent();
+          const child = newRecord();
+          const [released, registered] = await Promise.all([
+            jitter().then(() => finish(parent, how)),
+            jitter().then(() => deps.register(child, [parent.token], registerOptions())),
+          ]);
+          if (registered.kind === 'waiting') waitedFirst++;
+          const stored = await deps.get(child.token);
+          expect(stored?.waiting_on).toBeUndefined();
+          if (how === 'complete') {
+            // Enqueued exactly once: either by the registration or by the release.
+            const enqueued = [
+              ...(registered.kind === 'ready' ? [child.token] : []),
+              ...tokens(released.ready),
+            ];
+            expect(enqueued).toEqual([child.token]);
+            expect(stored?.status).toBe('queued');
+          } else {
+            const failedBy = registered.kind === 'failed' ? 1 : tokens(released.failed).length;
+            expect(failedBy).toBe(1);
+            expect(stored?.status).toBe('failed');
+            expect(stored?.error).toMatchObject({
+              code: 'DEPENDENCY_FAILED',
+              details: { dependency: parent.token, dependency_status: 'failed' },
+            });
+          }
+        }
+        // Both orders happened (a sanity check on the test, not on the store).
+        expect(waitedFirst).toBeGreaterThan(0);
+        expect(waitedFirst).toBeLessThan(50);
+      },
+      60_000,
+    );
+
+    it('never strands a child of several parents finishing while it registers', async () => {
+      for (let round = 0; round < 20; round++) {
+        const parents = await Promise.all([claimedParent(), claimedParent(), claimedParent()]);
+        const child = newRecord();
+        const [registered, ...released] = await Promise.all([
+          jitter().then(() =>
+            deps.register(
+              child,
+              parents.map((p) => p.token),
+              registerOptions(),
+            ),
+          ),
+          ...parents.map((p) => jitter().then(() => finish(p, 'complete'))),
+        ]);
+        const enqueued = [
+          ...(registered.kind === 'ready' ? [child.token] : []),
+          ...released.flatMap((r) => tokens(r.ready)),
+        ];
+        expect(enqueued).toEqual([child.token]);
+        expect((await deps.get(child.token))?.status).toBe('queued');
+      }
+    }, 60_000);
+  });
+
+  describe('reconcileWaiting and findWaiting (the sweeper)', () => {
+    it('finds a child whose parent finished without releasing it, and releases it', async () => {
+      const a = await claimedParent();
+      const child = newRecord();
+      await deps.register(child, [a.token], { ...registerOptions(), now: now() - 10 * 60_000 });
+      // The worker crashed between its finishing write and the release.
+      expect(await requests.complete(a.lease, { key: 'MD-9' }, now(), expiresAt())).toBe(true);
+      const stale = await deps.findWaiting(new Date(now() - 60_000).toISOString(), 1000);
+      expect(tokens(stale)).toContain(child.token);
+      const out = await deps.reconcileWaiting(child.token, releaseOptions());
+      expect(tokens(out.ready)).toEqual([child.token]);
+      expect(await deps.reconcileWaiting(child.token, releaseOptions())).toEqual({ ready: [], failed: [] });
+      expect(tokens(await deps.findWaiting(new Date(now()).toISOString(), 1000))).not.toContain(child.token);
+    });
+
+    it('leaves a child alone while its parent runs', async () => {
+      const a = await claimedParent();
+      const child = newRecord();
+      await deps.register(child, [a.token], registerOptions());
+      expect(await deps.reconcileWaiting(child.token, releaseOptions())).toEqual({ ready: [], failed: [] });
+      expect((await deps.get(child.token))?.status).toBe('waiting');
+    });
+  });
+});
