@@ -45,6 +45,8 @@ export interface SubmitBody {
   operation: string;
   payload: Record<string, unknown>;
   priority?: 'high' | 'normal' | 'low';
+  /** Skip RIQ's read cache (a cached answer has no token to measure). */
+  fresh?: boolean;
 }
 
 export async function submit(bench: Bench, body: SubmitBody): Promise<Submitted> {

@@ -179,3 +179,27 @@ export interface CallContext {
 export interface OperationExecutor {
   execute(operation: OperationName, payload: Record<string, unknown>, context: CallContext): Promise<unknown>;
 }
+
+/** One cached answer. Times are epoch ms. */
+export interface CacheEntry {
+  operation: OperationName;
+  result: unknown;
+  cachedAt: number;
+  expiresAt: number;
+  /** Searches only: the service's search generation when the search was made. */
+  generation?: number;
+}
+
+/**
+ * The read cache's storage (lambdas/store/dynamo-read-cache.ts; in memory in tests). The policy —
+ * keys, TTLs, liveness, invalidation — is lambdas/core/read-cache.ts.
+ */
+export interface ReadCache {
+  get(key: string): Promise<CacheEntry | undefined>;
+  put(key: string, entry: CacheEntry): Promise<void>;
+  delete(keys: readonly string[]): Promise<void>;
+  /** The service's current search generation (0 when never bumped). */
+  generation(service: Service): Promise<number>;
+  /** Moves the service's search generation on: every cached search of it becomes a miss. */
+  bumpGeneration(service: Service): Promise<void>;
+}

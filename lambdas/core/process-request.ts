@@ -13,6 +13,11 @@
  * Dead means in the DLQ (invariant 4): on the last failed attempt the record is marked `dead`; when
  * the message has been received `maxAttempts` times it is released so SQS's redrive moves it,
  * otherwise (deferrals restarted its count) the worker puts a copy in the DLQ itself.
+ *
+ * The read cache (lambdas/core/read-cache.ts), when given, learns of every completion: a read stores
+ * its result, a write invalidates its object's `get` entries and its service's searches. The cache
+ * is best effort: its failures are reported to `onCacheFailure` and never change the outcome.
+ * A completed fire-and-forget record expires after FIRE_AND_FORGET_RETENTION_SECONDS.
  */
 import type { RiqConfig } from '../../lib/config/riq-config.js';
 import { breakerOutcomeOf } from './breaker.js';
@@ -25,8 +30,17 @@ import type {
   WriteLockKey,
   WriteLocks,
 } from './flow-control.js';
-import type { CallContext, Clock, DeferReason, Lease, OperationExecutor, RequestStore } from './ports.js';
-import type { RequestRecord } from './request-record.js';
+import type {
+  CallContext,
+  Clock,
+  DeferReason,
+  Lease,
+  OperationExecutor,
+  ReadCache,
+  RequestStore,
+} from './ports.js';
+import { afterCompletion, generationBeforeCall } from './read-cache.js';
+import { FIRE_AND_FORGET_RETENTION_SECONDS, type RequestRecord } from './request-record.js';
 import { retryDelaySeconds } from './retry-schedule.js';
 
 /** SQS's longest DelaySeconds; longer waits are chained through `notBefore`. */
@@ -58,9 +72,13 @@ export interface ProcessDeps {
   store: RequestStore;
   executor: OperationExecutor;
   clock: Clock;
-  config: Pick<RiqConfig, 'retry' | 'retentionDays'>;
+  config: Pick<RiqConfig, 'retry' | 'retentionDays'> & Partial<Pick<RiqConfig, 'cache'>>;
   leaseSeconds: number;
   flow?: FlowControl;
+  /** The read cache to fill and invalidate (with `config.cache`); absent, nothing is cached. */
+  cache?: ReadCache;
+  /** A cache read or write failed (logged; the request's outcome stands). */
+  onCacheFailure?: (token: string, err: unknown) => void;
   random?: () => number;
 }
 
@@ -144,6 +162,10 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
       if (signal.nearLimit) nearLimit = true;
     },
   };
+  // A search's entry is stamped with the generation from before its call (see read-cache.ts).
+  const generation = await cacheQuietly(deps, record.token, (cache) =>
+    generationBeforeCall(cache, record.operation),
+  );
   let result: unknown;
   try {
     result = await deps.executor.execute(record.operation, record.payload, context);
@@ -156,8 +178,38 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
   await releaseLock(lock);
   const done = deps.clock.now();
   if (deps.flow && scope) await reportOutcome(deps.flow, scope, probe, undefined, nearLimit, done);
-  const stored = await deps.store.complete(lease, result ?? null, done, expiry(deps, done));
+  // The cache learns of the call before the record says completed: a caller who saw a write
+  // complete never gets the value it replaced from the cache, nor a read's result a miss after.
+  await cacheQuietly(deps, record.token, (cache, config) =>
+    afterCompletion(cache, config, {
+      operation: record.operation,
+      payload: record.payload,
+      result: result ?? null,
+      now: done,
+      ...(generation !== undefined ? { generation } : {}),
+    }),
+  );
+  const expiresAt =
+    record.fire_and_forget === true
+      ? Math.floor(done / 1000) + FIRE_AND_FORGET_RETENTION_SECONDS
+      : expiry(deps, done);
+  const stored = await deps.store.complete(lease, result ?? null, done, expiresAt);
   return { action: 'ack', outcome: stored ? 'completed' : 'lease-lost' };
+}
+
+/** Runs a cache step when there is a cache; a failure is reported and answers undefined. */
+async function cacheQuietly<T>(
+  deps: ProcessDeps,
+  token: string,
+  step: (cache: ReadCache, config: Pick<RiqConfig, 'cache'>) => Promise<T>,
+): Promise<T | undefined> {
+  if (!deps.cache || !deps.config.cache) return undefined;
+  try {
+    return await step(deps.cache, { cache: deps.config.cache });
+  } catch (err) {
+    deps.onCacheFailure?.(token, err);
+    return undefined;
+  }
 }
 
 /** A write lock this worker holds for the call. */

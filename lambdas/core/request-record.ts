@@ -13,6 +13,9 @@ export function isTerminal(status: Status): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
+/** How long a completed fire-and-forget record (and its result) is kept: one hour. */
+export const FIRE_AND_FORGET_RETENTION_SECONDS = 3600;
+
 export type RoutingPath = 'QUEUED' | 'DIRECT' | 'CACHE';
 
 export interface RequestRecord {
@@ -27,6 +30,11 @@ export interface RequestRecord {
   routing_path: RoutingPath;
   idempotency_key?: string;
   consistency_token?: string;
+  /**
+   * Submitted with `fire_and_forget: true`: once completed, the record (and so its result) is kept
+   * only `FIRE_AND_FORGET_RETENTION_SECONDS`; failed and dead records follow the normal rules.
+   */
+  fire_and_forget?: boolean;
   /** Real calls made to Atlassian for this request. */
   attempts: number;
   created_at: string;

@@ -76,7 +76,6 @@ export function parseSubmitBody(body: string | null | undefined, maxBytes: numbe
   // Accepted by the contract, built in a later issue: refuse rather than silently ignore them.
   if (dependsOn.length > 0) throw notYet('depends_on');
   if (e.after_consistency_token !== undefined) throw notYet('after_consistency_token');
-  if (e.fire_and_forget === true) throw notYet('fire_and_forget');
 
   return {
     operation: e.operation,

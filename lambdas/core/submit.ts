@@ -1,14 +1,23 @@
 /**
- * Submit use case: store the request (deduplicated by idempotency key), then queue it.
- * The record is written before the answer; a failed queue send leaves a `queued` record that the
- * sweeper re-enqueues (DESIGN invariant 1), so the caller's 2xx is never a lie.
+ * Submit use case: answer a read from the cache when it may, else store the request (deduplicated
+ * by idempotency key), then queue it. The record is written before the answer; a failed queue send
+ * leaves a `queued` record that the sweeper re-enqueues (DESIGN invariant 1), so the caller's 2xx is
+ * never a lie.
+ *
+ * The cache (lambdas/core/read-cache.ts) answers `*.get_*` and `*.search_*` submits with a live
+ * entry: `status: "cached"`, the result, `routing_path: "CACHE"`, and nothing is stored or queued,
+ * so a cached answer has no token, no `poll_url` and no consistency token. It is not consulted with
+ * `fresh: true` (the read goes through the queue and its completion refreshes the entry) nor with an
+ * `idempotency_key` (the key promises one request record per key: a retry with it answers the same
+ * token, another payload under it is a conflict). A failing cache is a miss, never a failed submit.
  */
 import type { RiqConfig } from '../../lib/config/riq-config.js';
 import { queueKey } from '../../lib/config/resources.js';
 import { IdempotencyConflictError, RiqError } from './errors.js';
 import { fingerprint } from './fingerprint.js';
 import { isWrite, serviceOf } from './operations.js';
-import type { Clock, RequestStore, WorkQueue } from './ports.js';
+import type { Clock, ReadCache, RequestStore, WorkQueue } from './ports.js';
+import { isCacheable, lookup } from './read-cache.js';
 import type { RequestRecord, RoutingPath, Status } from './request-record.js';
 import type { SubmitCommand } from './submit-command.js';
 import { consistencyTokenFor, newRequestToken } from './tokens.js';
@@ -21,8 +30,16 @@ export interface SubmitDeps {
   newToken?: () => string;
   /** Called when the queue send fails after the record was stored (for logs and metrics). */
   onEnqueueFailure?: (token: string, err: unknown) => void;
+  /** The read cache; absent, every read is queued. */
+  cache?: ReadCache;
+  /** Called when the cache could not be read (the submit goes on as a miss). */
+  onCacheFailure?: (err: unknown) => void;
 }
 
+/** What the cache did for a submit (the handler's hit-ratio metric). */
+export type CacheLookup = 'hit' | 'miss' | 'bypass' | 'none';
+
+/** The answer for a stored request. */
 export interface SubmitResponse {
   token: string;
   status: Status;
@@ -31,8 +48,46 @@ export interface SubmitResponse {
   consistency_token?: string;
   /** True when this answer is for an earlier submit with the same idempotency key. */
   duplicate?: boolean;
+  /** Not part of the body: the handler answers 202 for these. */
+  fire_and_forget?: boolean;
+  /** Not part of the body: what the cache did (a hit is a CachedResponse). */
+  cache?: Exclude<CacheLookup, 'hit'>;
 }
 
+/** The answer of a live cache entry: nothing was stored, so there is no token to poll. */
+export interface CachedResponse {
+  status: 'cached';
+  routing_path: 'CACHE';
+  result: unknown;
+  /** ISO 8601: when the entry was stored (the age of the answer). */
+  cached_at: string;
+  cache: 'hit';
+}
+
+/** What a submit answers: a stored request, or a cached read. */
+export type SubmitAnswer = SubmitResponse | CachedResponse;
+
+/** A submit: a live cache entry answers a read, anything else is stored and queued. */
+export async function submit(deps: SubmitDeps, command: SubmitCommand, owner: string): Promise<SubmitAnswer> {
+  const now = deps.clock.now();
+  const cache = cacheUse(deps, command);
+  if (cache === 'lookup') {
+    const entry = await lookupQuietly(deps, command, now);
+    if (entry) {
+      return {
+        status: 'cached',
+        routing_path: 'CACHE',
+        result: entry.result,
+        cached_at: new Date(entry.cachedAt).toISOString(),
+        cache: 'hit',
+      };
+    }
+  }
+  const response = await submitRequest(deps, command, owner);
+  return { ...response, cache: cache === 'lookup' ? 'miss' : cache };
+}
+
+/** Stores the request (deduplicated by idempotency key) and queues it; the cache is not looked at. */
 export async function submitRequest(
   deps: SubmitDeps,
   command: SubmitCommand,
@@ -55,6 +110,7 @@ export async function submitRequest(
     updated_at: new Date(now).toISOString(),
     ...(command.idempotencyKey !== undefined ? { idempotency_key: command.idempotencyKey } : {}),
     ...(isWrite(command.operation) ? { consistency_token: consistencyTokenFor(token) } : {}),
+    ...(command.fireAndForget ? { fire_and_forget: true } : {}),
   };
 
   const claim =
@@ -92,6 +148,21 @@ export async function submitRequest(
   return responseFor(record);
 }
 
+/** Whether this submit looks the cache up, skips it on purpose (`bypass`) or has none to look at. */
+function cacheUse(deps: SubmitDeps, command: SubmitCommand): 'lookup' | 'bypass' | 'none' {
+  if (!deps.cache || !isCacheable(command.operation)) return 'none';
+  return command.fresh || command.idempotencyKey !== undefined ? 'bypass' : 'lookup';
+}
+
+async function lookupQuietly(deps: SubmitDeps, command: SubmitCommand, now: number) {
+  try {
+    return await lookup(deps.cache!, command.operation, command.payload, now);
+  } catch (err) {
+    deps.onCacheFailure?.(err);
+    return undefined;
+  }
+}
+
 export function responseFor(record: RequestRecord): SubmitResponse {
   return {
     token: record.token,
@@ -99,5 +170,6 @@ export function responseFor(record: RequestRecord): SubmitResponse {
     poll_url: `/api/queue/result/${record.token}`,
     routing_path: record.routing_path,
     ...(record.consistency_token !== undefined ? { consistency_token: record.consistency_token } : {}),
+    ...(record.fire_and_forget === true ? { fire_and_forget: true } : {}),
   };
 }

@@ -15,6 +15,7 @@ import { processRequest, type ProcessDeps } from '../core/process-request.js';
 import { callScopeOf } from '../core/rate-control.js';
 import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
 import { DynamoRateGate } from '../store/dynamo-rate-gate.js';
+import { DynamoReadCache } from '../store/dynamo-read-cache.js';
 import { documentClient, dynamoDbClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
 import { optionalEnv, readQueueUrls, readSettings, readTableName } from '../shared/env.js';
@@ -73,6 +74,10 @@ const deps: ProcessDeps = {
     // Writes to one issue or page go one at a time across all workers.
     writeLocks: new DynamoWriteLocks(documentClient(), readTableName()),
   },
+  // Completed reads fill the read cache; completed writes invalidate it (best effort).
+  cache: new DynamoReadCache(documentClient(), readTableName()),
+  onCacheFailure: (token, err) =>
+    logger.warn('read cache update failed; the request outcome stands', { token, error: err as Error }),
 };
 const knownQueues = allQueueKeys();
 

@@ -35,7 +35,9 @@ export function requestsTableName(config: RiqConfig): string {
 /**
  * The requests table: one item per request (`pk = REQ#<token>`), one per idempotency key
  * (`pk = IDEM#…`), one per worker call saved by Powertools idempotency (`pk = CALL#…`, see
- * lambdas/store/idempotent-executor.ts) and one per issue/page being written (`pk = LOCK#…`).
+ * lambdas/store/idempotent-executor.ts), one per issue/page being written (`pk = LOCK#…`), one per
+ * cached read (`pk = CACHE#<operation>#<hash>`) and one search generation per service
+ * (`pk = CACHEGEN#<service>`, lambdas/store/dynamo-read-cache.ts).
  * Listing by status uses the `by-status` index (requests only carry `status`).
  */
 export const REQUESTS_TABLE = {
@@ -46,6 +48,10 @@ export const REQUESTS_TABLE = {
   callKeyPrefix: 'CALL',
   /** Key prefix of the per-issue/page write locks (`LOCK#<service>#<objectId>`, lambdas/store/dynamo-write-lock.ts). */
   lockKeyPrefix: 'LOCK',
+  /** Key prefix of the read-cache entries: a worker deletes these when a write makes them stale. */
+  cacheKeyPrefix: 'CACHE',
+  /** Key prefix of the per-service search generations of the read cache. */
+  cacheGenerationKeyPrefix: 'CACHEGEN',
 } as const;
 
 /** AWS's advice for SQS event sources: visibility timeout at least six times the function timeout. */

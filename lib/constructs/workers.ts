@@ -51,14 +51,15 @@ export class Workers extends Construct {
         memorySize: config.worker.memoryMb,
         reservedConcurrentExecutions: reservedConcurrency(config, service),
       });
-      // PutItem: the rate-limit bucket, circuit-breaker and write-lock items are written whole,
+      // PutItem: the rate-limit bucket, circuit-breaker, write-lock and read-cache items are written whole,
       // conditionally, and so are the Powertools idempotency records of the calls
       // (lambdas/store/idempotent-executor.ts).
       worker.useTable(props.table, {
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
       });
       // DeleteItem: Powertools deletes the record of a call that failed, so the retry calls again,
-      // and a write releases its issue/page lock (`LOCK#…`, lambdas/store/dynamo-write-lock.ts).
+      // a write releases its issue/page lock (`LOCK#…`, lambdas/store/dynamo-write-lock.ts) and
+      // deletes the read-cache entries it made stale (`CACHE#…`, lambdas/store/dynamo-read-cache.ts).
       // Only those items: a worker never deletes a request.
       worker.addToRolePolicy(
         new PolicyStatement({
@@ -69,6 +70,7 @@ export class Workers extends Construct {
               'dynamodb:LeadingKeys': [
                 `${REQUESTS_TABLE.callKeyPrefix}#*`,
                 `${REQUESTS_TABLE.lockKeyPrefix}#*`,
+                `${REQUESTS_TABLE.cacheKeyPrefix}#*`,
               ],
             },
           },

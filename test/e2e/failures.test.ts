@@ -21,7 +21,12 @@ describe('failures', () => {
     const path = `/rest/api/3/issue/${key}`;
     await sim.addFault({ method: 'GET', path: `^${path}$`, status: 503 });
 
-    const sub = await api.submit({ operation: 'jira.get_task', payload: { task_id: key }, priority: 'low' });
+    const sub = await api.submit({
+      operation: 'jira.get_task',
+      payload: { task_id: key },
+      priority: 'low',
+      fresh: true,
+    });
     const token = String(sub.body['token']);
     const dead = await api.waitFor(token, 45_000);
 

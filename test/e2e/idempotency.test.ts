@@ -37,6 +37,8 @@ describe('idempotent submit', () => {
       idempotency_key: key,
     });
     expect(first.status).toBe(200);
+    // Let the first request finish, so its call and read-cache items are not counted in between.
+    await api.waitFor(String(first.body['token']));
     const before = await inspect.itemCount();
     const second = await api.submit({
       operation: 'jira.get_task',

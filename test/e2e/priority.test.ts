@@ -23,13 +23,14 @@ describe('priorities', () => {
     await sim.setLatency(150);
     const lows = await Promise.all(
       Array.from({ length: 24 }, () =>
-        api.submit({ operation: 'jira.get_task', payload: { task_id: key }, priority: 'low' }),
+        api.submit({ operation: 'jira.get_task', payload: { task_id: key }, priority: 'low', fresh: true }),
       ),
     );
     const high = await api.submit({
       operation: 'jira.get_task',
       payload: { task_id: key },
       priority: 'high',
+      fresh: true,
     });
 
     const highDone = await api.waitFor(String(high.body['token']));

@@ -52,7 +52,7 @@ describe('the request path through the local stack', () => {
   });
 
   it('a result without wait answers at once with the current state', async () => {
-    const sub = await api.submit({ operation: 'jira.get_task', payload: { task_id: 'MD-1' } });
+    const sub = await api.submit({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, fresh: true });
     const answer = await api.result(String(sub.body['token']));
     expect(answer.status).toBe(200);
     expect(['queued', 'processing', 'completed']).toContain(answer.body['status']);
@@ -62,6 +62,7 @@ describe('the request path through the local stack', () => {
     const sub = await api.as('arn:aws:iam::111111111111:user/alice').submit({
       operation: 'jira.get_task',
       payload: { task_id: 'MD-1' },
+      fresh: true,
     });
     const token = String(sub.body['token']);
     expect((await api.as('arn:aws:iam::111111111111:user/alice').result(token)).status).toBe(200);

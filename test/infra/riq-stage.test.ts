@@ -612,6 +612,7 @@ for (const stageName of ['dev', 'prod'] as const) {
               'dynamodb:LeadingKeys': [
                 `${REQUESTS_TABLE.callKeyPrefix}#*`,
                 `${REQUESTS_TABLE.lockKeyPrefix}#*`,
+                `${REQUESTS_TABLE.cacheKeyPrefix}#*`,
               ],
             },
           });

@@ -1,5 +1,5 @@
 /** Looks inside the local stack's DynamoDB table and queues, as an operator with the console would. */
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { StackInfo } from '../../local/ready-line.js';
 import type { QueueKey } from '../../lib/config/resources.js';
@@ -31,6 +31,14 @@ export class StackInspector {
       start = out.LastEvaluatedKey;
     } while (start);
     return count;
+  }
+
+  /** One request's stored item, as the table holds it (or undefined). */
+  async record(token: string): Promise<Record<string, unknown> | undefined> {
+    const out = await this.dynamo.send(
+      new GetCommand({ TableName: this.stack.tableName, Key: { pk: `REQ#${token}` }, ConsistentRead: true }),
+    );
+    return out.Item;
   }
 
   /** Tokens of the messages now in a dead-letter queue (received and left to reappear). */

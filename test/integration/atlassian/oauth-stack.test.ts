@@ -50,7 +50,7 @@ describe('the local stack with simulatorAuth: oauth', () => {
 
   it('recovers from revoked access tokens with one refresh', async () => {
     await control.expireAuth();
-    const read = await api.submit({ operation: 'jira.get_task', payload: { task_id: 'MD-1' } });
+    const read = await api.submit({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, fresh: true });
     const got = await api.waitFor(String(read.body['token']));
     expect(got.body).toMatchObject({ status: 'completed', attempts: 1 });
     expect((await control.stats()).oauth_refreshes).toBe(2);

@@ -134,8 +134,18 @@ describe('parseSubmitBody', () => {
     ).toBe('NOT_IMPLEMENTED');
     expect(
       errorOf(() =>
-        parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, fire_and_forget: true }),
+        parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, after_consistency_token: 'x' }),
       ).code,
     ).toBe('NOT_IMPLEMENTED');
+  });
+
+  it('accepts fire_and_forget and fresh', () => {
+    const c = parse({
+      operation: 'jira.get_task',
+      payload: { task_id: 'MD-1' },
+      fire_and_forget: true,
+      fresh: true,
+    });
+    expect(c).toMatchObject({ fireAndForget: true, fresh: true });
   });
 });
