@@ -57,7 +57,7 @@ describe('read cache', () => {
 
     const path = `/rest/api/3/issue/${issue.key}`;
     const callsBefore = await callsTo(path);
-    const itemsBefore = await inspect.itemCount();
+    const itemsBefore = await inspect.itemCount('all');
     const cached = await api.submit(getIssue());
     expect(cached.status).toBe(200);
     expect(cached.body).toEqual({
@@ -68,7 +68,7 @@ describe('read cache', () => {
     });
     expect(cached.body).not.toHaveProperty('token');
     expect(cached.body).not.toHaveProperty('consistency_token');
-    expect(await inspect.itemCount()).toBe(itemsBefore);
+    expect(await inspect.itemCount('all')).toBe(itemsBefore);
     expect(await callsTo(path)).toBe(callsBefore);
   });
 

@@ -14,8 +14,12 @@ export class StackInspector {
     this.sqs = localSqs(stack.sqsEndpoint);
   }
 
-  /** Every item in the requests table (records and idempotency keys). */
-  async itemCount(): Promise<number> {
+  /**
+   * Items in the requests table: by default the requests and their idempotency keys (`REQ#`,
+   * `IDEM#`), what a submit writes; `'all'` counts every item, including what workers write as they
+   * finish (saved calls, cache entries, locks, buckets), which may land at any moment.
+   */
+  async itemCount(kind: 'requests' | 'all' = 'requests'): Promise<number> {
     let count = 0;
     let start: Record<string, unknown> | undefined;
     do {
@@ -25,6 +29,12 @@ export class StackInspector {
           Select: 'COUNT',
           ConsistentRead: true,
           ExclusiveStartKey: start,
+          ...(kind === 'requests'
+            ? {
+                FilterExpression: 'begins_with(pk, :req) OR begins_with(pk, :idem)',
+                ExpressionAttributeValues: { ':req': 'REQ#', ':idem': 'IDEM#' },
+              }
+            : {}),
         }),
       );
       count += out.Count ?? 0;
