@@ -10,6 +10,7 @@ import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
 import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
+import { DynamoDependencyStore } from '../store/dynamo-dependencies.js';
 import { DynamoReadCache } from '../store/dynamo-read-cache.js';
 import { DynamoRequestStore } from '../store/dynamo-request-store.js';
 import { SqsWorkQueue } from '../store/sqs-work-queue.js';
@@ -28,6 +29,11 @@ const deps: SubmitDeps = {
   clock: systemClock,
   config: settings,
   cache: new DynamoReadCache(documentClient(), readTableName()),
+  dependencies: new DynamoDependencyStore(
+    documentClient(),
+    readTableName(),
+    settings.retentionDays * 24 * 3600,
+  ),
   onEnqueueFailure: (token, err) =>
     logger.error('queue send failed after the record was stored; the sweeper will re-enqueue it', {
       token,

@@ -24,6 +24,8 @@ export interface ResultResponse {
   created_at: string;
   updated_at: string;
   completed_at?: string;
+  /** While `waiting`: the dependencies not finished yet. */
+  waiting_on?: string[];
   result?: unknown;
   error?: ErrorBody;
 }
@@ -65,6 +67,7 @@ function view(r: RequestRecord): ResultResponse {
     created_at: r.created_at,
     updated_at: r.updated_at,
     ...(r.completed_at !== undefined ? { completed_at: r.completed_at } : {}),
+    ...(r.status === 'waiting' && r.waiting_on !== undefined ? { waiting_on: r.waiting_on } : {}),
     ...(r.result !== undefined ? { result: r.result } : {}),
     ...(r.error !== undefined ? { error: r.error } : {}),
   };

@@ -203,3 +203,52 @@ export interface ReadCache {
   /** Moves the service's search generation on: every cached search of it becomes a miss. */
   bumpGeneration(service: Service): Promise<void>;
 }
+
+/** Options of a `depends_on` registration (lambdas/store/dynamo-dependencies.ts). */
+export interface DependencyRegisterOptions {
+  now: number;
+  /** Epoch seconds: the TTL of the child if it is stored already `failed`. */
+  failedExpiresAt: number;
+  idempotency?: IdempotencyClaim;
+}
+
+export type DependencyRegisterOutcome =
+  /** Stored `waiting`: a parent's release will enqueue or fail it. */
+  | { kind: 'waiting'; record: RequestRecord; waitingOn: string[] }
+  /** Every parent had completed: stored `queued`, to be sent now. */
+  | { kind: 'ready'; record: RequestRecord }
+  /** A parent had failed, died or gone: stored `failed` with DEPENDENCY_FAILED. */
+  | { kind: 'failed'; record: RequestRecord; dependency: string }
+  /** The idempotency key was taken: nothing written. */
+  | { kind: 'duplicate'; existingToken: string; fingerprint: string };
+
+export interface DependencyReleaseOptions {
+  now: number;
+  /** Epoch seconds: the TTL of the children that fail. */
+  failedExpiresAt: number;
+}
+
+export interface DependencyRelease {
+  /** Children moved `waiting → queued`: send each to its queue. */
+  ready: RequestRecord[];
+  /** Children (at any depth) failed with DEPENDENCY_FAILED. */
+  failed: RequestRecord[];
+}
+
+/**
+ * `depends_on` storage: race-free registration of a child on its parents and release of the
+ * children when a parent finishes (DynamoDependencyStore; in memory in tests).
+ */
+export interface DependencyStore {
+  register(
+    child: RequestRecord,
+    dependsOn: readonly string[],
+    options: DependencyRegisterOptions,
+  ): Promise<DependencyRegisterOutcome>;
+  /** After `parent` reached a final state: releases (or fails, cascading) its children. Re-runnable. */
+  releaseDependents(parent: string, options: DependencyReleaseOptions): Promise<DependencyRelease>;
+  /** The sweeper's repair of a child left `waiting` after a crash between a finish and its release. */
+  reconcileWaiting(child: string, options: DependencyReleaseOptions): Promise<DependencyRelease>;
+  /** Children `waiting` since before `updatedBefore` (ISO 8601), oldest first. */
+  findWaiting(updatedBefore: string, limit: number): Promise<RequestRecord[]>;
+}

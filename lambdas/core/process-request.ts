@@ -18,10 +18,19 @@
  * its result, a write invalidates its object's `get` entries and its service's searches. The cache
  * is best effort: its failures are reported to `onCacheFailure` and never change the outcome.
  * A completed fire-and-forget record expires after FIRE_AND_FORGET_RETENTION_SECONDS.
+ *
+ * `depends_on`: a payload's `{{<token>.<path>}}` placeholders are resolved from the dependencies'
+ * results right after the claim and the result is checked by the operation's schema (failure:
+ * `failed` with VALIDATION_ERROR). After every final write (completed, failed, dead) the request's
+ * waiting dependents are released and the ready ones sent; a failure there is only reported (the
+ * sweeper reconciles waiting requests), never a retry of the finished request.
  */
+import { queueKey } from '../../lib/config/resources.js';
 import type { RiqConfig } from '../../lib/config/riq-config.js';
 import { breakerOutcomeOf } from './breaker.js';
+import { isSatisfiedState, resolveTemplates, templateTokens } from './dependencies.js';
 import { toRiqError, type ErrorBody, type RiqError } from './errors.js';
+import { parsePayload } from './operations.js';
 import type {
   CallScope,
   CircuitBreaker,
@@ -34,10 +43,12 @@ import type {
   CallContext,
   Clock,
   DeferReason,
+  DependencyStore,
   Lease,
   OperationExecutor,
   ReadCache,
   RequestStore,
+  WorkQueue,
 } from './ports.js';
 import { afterCompletion, generationBeforeCall } from './read-cache.js';
 import { FIRE_AND_FORGET_RETENTION_SECONDS, type RequestRecord } from './request-record.js';
@@ -80,6 +91,15 @@ export interface ProcessDeps {
   /** A cache read or write failed (logged; the request's outcome stands). */
   onCacheFailure?: (token: string, err: unknown) => void;
   random?: () => number;
+  /**
+   * `depends_on`: after each final write (completed, failed, dead) the request's waiting children
+   * are released and the ready ones sent to `queue`. Absent, nothing is released here (the sweeper
+   * still reconciles waiting requests).
+   */
+  dependencies?: Pick<DependencyStore, 'releaseDependents'>;
+  queue?: Pick<WorkQueue, 'send'>;
+  /** A release or a send of a released child failed (logged; the sweeper repairs it). */
+  onReleaseFailure?: (token: string, err: unknown) => void;
 }
 
 export interface DeliveredMessage {
@@ -129,7 +149,15 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
   }
 
   const lease: Lease = { token: message.token, leaseId: claim.leaseId };
-  const { record } = claim;
+  // A payload with `{{<token>.<path>}}` placeholders gets its dependencies' results now.
+  const resolved = await resolvePayload(deps, claim.record);
+  if (!resolved.ok) {
+    const failedAt = deps.clock.now();
+    const stored = await deps.store.fail(lease, resolved.error.toBody(), failedAt, expiry(deps, failedAt));
+    if (stored) await releaseDependents(deps, lease.token);
+    return { action: 'ack', outcome: stored ? 'failed' : 'lease-lost' };
+  }
+  const record: RequestRecord = { ...claim.record, payload: resolved.payload };
 
   let probe = false;
   let scope: CallScope | undefined;
@@ -194,7 +222,63 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
       ? Math.floor(done / 1000) + FIRE_AND_FORGET_RETENTION_SECONDS
       : expiry(deps, done);
   const stored = await deps.store.complete(lease, result ?? null, done, expiresAt);
+  if (stored) await releaseDependents(deps, lease.token);
   return { action: 'ack', outcome: stored ? 'completed' : 'lease-lost' };
+}
+
+type Resolution = { ok: true; payload: Record<string, unknown> } | { ok: false; error: RiqError };
+
+/**
+ * Replaces the payload's placeholders with the results of the dependencies they name, then checks
+ * the resolved payload against the operation's schema (submit could not: a placeholder is no
+ * issue key). A path that does not resolve, or a resolved payload the schema refuses, is a
+ * VALIDATION_ERROR (the request ends `failed`, not retryable).
+ */
+async function resolvePayload(deps: ProcessDeps, record: RequestRecord): Promise<Resolution> {
+  const tokens = templateTokens(record.payload);
+  if (tokens.length === 0) return { ok: true, payload: record.payload };
+  const results = new Map<string, unknown>();
+  for (const token of tokens) {
+    const parent = await deps.store.get(token);
+    if (parent && parent.owner === record.owner && isSatisfiedState(parent.status)) {
+      results.set(token, parent.result ?? null);
+    }
+  }
+  const resolution = resolveTemplates(record.payload, results);
+  if (!resolution.ok) return resolution;
+  try {
+    return {
+      ok: true,
+      payload: parsePayload(record.operation, resolution.payload) as Record<string, unknown>,
+    };
+  } catch (err) {
+    return { ok: false, error: toRiqError(err) };
+  }
+}
+
+/**
+ * After a final write: releases the request's waiting children and sends the ready ones. Its
+ * failures are reported, never the finished request's: the sweeper reconciles waiting children.
+ */
+async function releaseDependents(deps: ProcessDeps, token: string): Promise<void> {
+  if (!deps.dependencies || !deps.queue) return;
+  try {
+    const now = deps.clock.now();
+    const released = await deps.dependencies.releaseDependents(token, {
+      now,
+      failedExpiresAt: expiry(deps, now),
+    });
+    for (const child of released.ready) {
+      try {
+        await deps.queue.send(queueKey(child.service, child.priority), child.token);
+      } catch (err) {
+        // The child is `queued`: the sweeper re-enqueues it.
+        deps.onReleaseFailure?.(child.token, err);
+      }
+    }
+  } catch (err) {
+    deps.onReleaseFailure?.(token, err);
+  }
 }
 
 /** Runs a cache step when there is a cache; a failure is reported and answers undefined. */
@@ -327,10 +411,11 @@ async function settleFailure(
   const body: ErrorBody = { ...error.toBody(), details: { ...error.details, attempt } };
   if (!error.retryable) {
     const stored = await deps.store.fail(lease, body, now, expiry(deps, now));
+    if (stored) await releaseDependents(deps, lease.token);
     return { action: 'ack', outcome: stored ? 'failed' : 'lease-lost' };
   }
   if (attempt >= deps.config.retry.maxAttempts) {
-    await deps.store.markDead(lease, body, now);
+    if (await deps.store.markDead(lease, body, now)) await releaseDependents(deps, lease.token);
     const via = receiveCount >= deps.config.retry.maxAttempts ? 'release' : 'copy';
     return { action: 'dead-letter', via, outcome: 'dead' };
   }

@@ -3,7 +3,8 @@ import type { Priority, Service } from '../../lib/config/riq-config.js';
 import type { ErrorBody } from './errors.js';
 import type { OperationName } from './operations.js';
 
-export const STATUSES = ['queued', 'processing', 'completed', 'failed', 'cached', 'dead'] as const;
+/** `waiting`: submitted with `depends_on`, some dependency has not finished yet (not terminal). */
+export const STATUSES = ['waiting', 'queued', 'processing', 'completed', 'failed', 'cached', 'dead'] as const;
 export type Status = (typeof STATUSES)[number];
 
 /** A caller waiting on a result stops waiting at these. */
@@ -35,6 +36,10 @@ export interface RequestRecord {
    * only `FIRE_AND_FORGET_RETENTION_SECONDS`; failed and dead records follow the normal rules.
    */
   fire_and_forget?: boolean;
+  /** The tokens this request depends on, as submitted. */
+  depends_on?: string[];
+  /** While `waiting`: the dependencies that have not finished yet. */
+  waiting_on?: string[];
   /** Real calls made to Atlassian for this request. */
   attempts: number;
   created_at: string;

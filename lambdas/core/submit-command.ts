@@ -4,13 +4,10 @@
  */
 import { z } from 'zod';
 import { PRIORITIES, type Priority } from '../../lib/config/riq-config.js';
-import { PayloadTooLargeError, RiqError, ValidationError } from './errors.js';
+import { checkTemplates, findPlaceholders, validateDependsOn } from './dependencies.js';
+import { PayloadTooLargeError, RiqError, ValidationError, type FieldIssue } from './errors.js';
 import { validationErrorFrom } from './validation.js';
 import { OPERATIONS, isOperationName, parsePayload, type OperationName } from './operations.js';
-import { isRequestToken } from './tokens.js';
-
-/** Most dependencies one request may name. */
-export const MAX_DEPENDENCIES = 20;
 
 const envelopeSchema = z.strictObject({
   operation: z.string(),
@@ -22,7 +19,8 @@ const envelopeSchema = z.strictObject({
     .max(255)
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
     .optional(),
-  depends_on: z.array(z.string()).max(MAX_DEPENDENCIES).optional(),
+  // Checked by validateDependsOn (lambdas/core/dependencies.ts).
+  depends_on: z.unknown().optional(),
   after_consistency_token: z.string().max(100).optional(),
   fresh: z.boolean().optional(),
   fire_and_forget: z.boolean().optional(),
@@ -67,14 +65,11 @@ export function parseSubmitBody(body: string | null | undefined, maxBytes: numbe
       { field: 'operation', message: `must be one of ${OPERATIONS.join(', ')}` },
     ]);
   }
-  const payload = parsePayload(e.operation, e.payload);
+  const dependsOn = validateDependsOn(e.depends_on);
+  checkTemplates(e.payload, dependsOn);
+  const payload = parseTemplatedPayload(e.operation, e.payload);
 
-  const dependsOn = e.depends_on ?? [];
-  dependsOn.forEach((t, i) => {
-    if (!isRequestToken(t)) throw ValidationError.forField(`depends_on.${i}`, 'must be a request token');
-  });
-  // Accepted by the contract, built in a later issue: refuse rather than silently ignore them.
-  if (dependsOn.length > 0) throw notYet('depends_on');
+  // Accepted by the contract, built in a later issue: refuse rather than silently ignore it.
   if (e.after_consistency_token !== undefined) throw notYet('after_consistency_token');
 
   return {
@@ -87,6 +82,26 @@ export function parseSubmitBody(body: string | null | undefined, maxBytes: numbe
     fireAndForget: e.fire_and_forget ?? false,
     routing: e.routing ?? 'adaptive',
   };
+}
+
+/**
+ * The operation's payload schema, except that a field holding a `{{<token>.<path>}}` placeholder may
+ * fail its pattern or type (a `task_id` of `{{req_….key}}`): the worker validates the resolved
+ * payload again when the request is released. Any other issue is the caller's mistake.
+ */
+function parseTemplatedPayload(operation: OperationName, payload: Record<string, unknown>): unknown {
+  try {
+    return parsePayload(operation, payload);
+  } catch (err) {
+    const templated = new Set(findPlaceholders(payload).map((p) => p.field));
+    if (!(err instanceof ValidationError) || templated.size === 0) throw err;
+    const all = err.details?.['issues'] as FieldIssue[] | undefined;
+    if (all === undefined) throw err;
+    const issues = all.filter((issue) => !templated.has(issue.field));
+    const first = issues[0];
+    if (first) throw new ValidationError(`${first.field}: ${first.message}`, issues);
+    return payload;
+  }
 }
 
 function notYet(field: string): RiqError {

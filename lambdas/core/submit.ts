@@ -10,13 +10,24 @@
  * `fresh: true` (the read goes through the queue and its completion refreshes the entry) nor with an
  * `idempotency_key` (the key promises one request record per key: a retry with it answers the same
  * token, another payload under it is a conflict). A failing cache is a miss, never a failed submit.
+ *
+ * With `depends_on` (lambdas/core/dependencies.ts) the cache is not consulted either: the request
+ * is registered on its dependencies (DependencyStore) and answered `waiting`, `queued` (sent now:
+ * every dependency had completed) or `failed` (DEPENDENCY_FAILED: one had failed).
  */
 import type { RiqConfig } from '../../lib/config/riq-config.js';
 import { queueKey } from '../../lib/config/resources.js';
-import { IdempotencyConflictError, RiqError } from './errors.js';
+import { IdempotencyConflictError, NotFoundError, RiqError } from './errors.js';
 import { fingerprint } from './fingerprint.js';
 import { isWrite, serviceOf } from './operations.js';
-import type { Clock, ReadCache, RequestStore, WorkQueue } from './ports.js';
+import type {
+  Clock,
+  DependencyStore,
+  IdempotencyClaim,
+  ReadCache,
+  RequestStore,
+  WorkQueue,
+} from './ports.js';
 import { isCacheable, lookup } from './read-cache.js';
 import type { RequestRecord, RoutingPath, Status } from './request-record.js';
 import type { SubmitCommand } from './submit-command.js';
@@ -34,6 +45,8 @@ export interface SubmitDeps {
   cache?: ReadCache;
   /** Called when the cache could not be read (the submit goes on as a miss). */
   onCacheFailure?: (err: unknown) => void;
+  /** `depends_on` registration; absent, a submit with `depends_on` is refused. */
+  dependencies?: Pick<DependencyStore, 'register'>;
 }
 
 /** What the cache did for a submit (the handler's hit-ratio metric). */
@@ -120,24 +133,10 @@ export async function submitRequest(
           fingerprint: fingerprint(command.operation, command.payload),
         }
       : undefined;
+  if (command.dependsOn.length > 0) return submitDependent(deps, command, record, claim);
   const outcome = await deps.store.insert(record, claim);
   if (outcome.kind === 'duplicate') {
-    if (claim && outcome.fingerprint !== claim.fingerprint) {
-      throw new IdempotencyConflictError(command.idempotencyKey ?? '', outcome.existingToken);
-    }
-    const existing = await deps.store.get(outcome.existingToken);
-    if (!existing) {
-      // The key's record was purged or expired while its key lives on: say so rather than guess.
-      throw new RiqError(
-        'IDEMPOTENCY_CONFLICT',
-        'idempotency_key belongs to a request that no longer exists',
-        {
-          idempotency_key: command.idempotencyKey,
-          token: outcome.existingToken,
-        },
-      );
-    }
-    return { ...responseFor(existing), duplicate: true };
+    return answerDuplicate(deps, command, claim, outcome);
   }
 
   try {
@@ -148,9 +147,73 @@ export async function submitRequest(
   return responseFor(record);
 }
 
+/**
+ * A request with `depends_on`: each dependency must exist and be the caller's (else NOT_FOUND
+ * naming `depends_on.<i>`, nothing written, invariant 8); then it is registered on them at once.
+ * Only a `ready` one (every dependency already completed) is sent now; a `waiting` one is sent by
+ * the release of its last dependency, a `failed` one never.
+ */
+async function submitDependent(
+  deps: SubmitDeps,
+  command: SubmitCommand,
+  record: RequestRecord,
+  claim: IdempotencyClaim | undefined,
+): Promise<SubmitResponse> {
+  if (!deps.dependencies) {
+    throw new RiqError('NOT_IMPLEMENTED', 'depends_on is not supported by this deployment', {
+      field: 'depends_on',
+    });
+  }
+  const parents = await Promise.all(command.dependsOn.map((t) => deps.store.get(t)));
+  parents.forEach((parent, i) => {
+    if (!parent || parent.owner !== record.owner) {
+      throw new NotFoundError(`depends_on.${i}: no request ${command.dependsOn[i]}`, {
+        field: `depends_on.${i}`,
+        token: command.dependsOn[i],
+      });
+    }
+  });
+  const now = deps.clock.now();
+  const outcome = await deps.dependencies.register(record, command.dependsOn, {
+    now,
+    failedExpiresAt: Math.floor(now / 1000) + deps.config.retentionDays * 24 * 3600,
+    ...(claim ? { idempotency: claim } : {}),
+  });
+  if (outcome.kind === 'duplicate') return answerDuplicate(deps, command, claim, outcome);
+  if (outcome.kind === 'ready') {
+    try {
+      await deps.queue.send(queueKey(record.service, record.priority), record.token);
+    } catch (err) {
+      deps.onEnqueueFailure?.(record.token, err);
+    }
+  }
+  return responseFor(outcome.record);
+}
+
+async function answerDuplicate(
+  deps: SubmitDeps,
+  command: SubmitCommand,
+  claim: IdempotencyClaim | undefined,
+  outcome: { existingToken: string; fingerprint: string },
+): Promise<SubmitResponse> {
+  if (claim && outcome.fingerprint !== claim.fingerprint) {
+    throw new IdempotencyConflictError(command.idempotencyKey ?? '', outcome.existingToken);
+  }
+  const existing = await deps.store.get(outcome.existingToken);
+  if (!existing) {
+    // The key's record was purged or expired while its key lives on: say so rather than guess.
+    throw new RiqError('IDEMPOTENCY_CONFLICT', 'idempotency_key belongs to a request that no longer exists', {
+      idempotency_key: command.idempotencyKey,
+      token: outcome.existingToken,
+    });
+  }
+  return { ...responseFor(existing), duplicate: true };
+}
+
 /** Whether this submit looks the cache up, skips it on purpose (`bypass`) or has none to look at. */
 function cacheUse(deps: SubmitDeps, command: SubmitCommand): 'lookup' | 'bypass' | 'none' {
-  if (!deps.cache || !isCacheable(command.operation)) return 'none';
+  // A request with dependencies runs after them: an answer from before them would be wrong.
+  if (!deps.cache || !isCacheable(command.operation) || command.dependsOn.length > 0) return 'none';
   return command.fresh || command.idempotencyKey !== undefined ? 'bypass' : 'lookup';
 }
 

@@ -10,9 +10,13 @@
  * drops the message, and an expired lease is taken over by the claim. Each record is stamped
  * `swept_at` first (conditionally), so overlapping sweeps send once and a record is re-sent at most
  * once per `staleQueuedSeconds` while a backlog drains.
+ *
+ * - A record `waiting` (depends_on) unchanged for `staleQueuedSeconds` may have missed its release
+ *   (its parent's worker crashed between the finishing write and the release): it is reconciled,
+ *   and the children that became ready are sent.
  */
 import { queueKey } from '../../lib/config/resources.js';
-import type { Clock, RequestStore, WorkQueue } from './ports.js';
+import type { Clock, DependencyStore, RequestStore, WorkQueue } from './ports.js';
 import type { RequestRecord } from './request-record.js';
 
 export interface SweeperDeps {
@@ -24,6 +28,10 @@ export interface SweeperDeps {
   /** Most records of each kind looked at per sweep. */
   batchSize: number;
   onSendFailure?: (token: string, err: unknown) => void;
+  /** `depends_on`: reconciles stale `waiting` records; absent, they are not looked at. */
+  dependencies?: Pick<DependencyStore, 'findWaiting' | 'reconcileWaiting'>;
+  /** Epoch seconds a dependent failed by a reconcile is kept. */
+  retentionSeconds?: number;
 }
 
 export interface SweepReport {
@@ -34,13 +42,24 @@ export interface SweepReport {
   /** Candidates a worker moved (or another sweep stamped) between the read and the stamp. */
   skipped: number;
   failed_sends: number;
+  /** With `dependencies`: stale `waiting` records reconciled. */
+  reconciled_waiting?: number;
+  /** With `dependencies`: dependents a reconcile moved to `queued` and sent. */
+  released_dependents?: number;
+  /** With `dependencies`: dependents a reconcile failed with DEPENDENCY_FAILED. */
+  failed_dependents?: number;
 }
 
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const now = deps.clock.now();
   const staleMs = deps.staleQueuedSeconds * 1000;
   const before = new Date(now - staleMs).toISOString();
-  const report: SweepReport = { requeued: 0, recovered_leases: 0, skipped: 0, failed_sends: 0 };
+  const report: SweepReport = {
+    requeued: 0,
+    recovered_leases: 0,
+    skipped: 0,
+    failed_sends: 0,
+  };
 
   const queued = (
     await deps.store.findStranded({
@@ -75,5 +94,37 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   };
   for (const record of queued) await resend(record, 'requeued');
   for (const record of expired) await resend(record, 'recovered_leases');
+  if (deps.dependencies) await reconcileWaiting(deps, deps.dependencies, before, now, report);
   return report;
+}
+
+async function reconcileWaiting(
+  deps: SweeperDeps,
+  dependencies: NonNullable<SweeperDeps['dependencies']>,
+  before: string,
+  now: number,
+  report: SweepReport,
+): Promise<void> {
+  const options = {
+    now,
+    failedExpiresAt: Math.floor(now / 1000) + (deps.retentionSeconds ?? 7 * 24 * 3600),
+  };
+  report.reconciled_waiting = 0;
+  report.released_dependents = 0;
+  report.failed_dependents = 0;
+  for (const waiting of await dependencies.findWaiting(before, deps.batchSize)) {
+    const released = await dependencies.reconcileWaiting(waiting.token, options);
+    report.reconciled_waiting += 1;
+    report.failed_dependents += released.failed.length;
+    for (const child of released.ready) {
+      try {
+        await deps.queue.send(queueKey(child.service, child.priority), child.token);
+        report.released_dependents += 1;
+      } catch (err) {
+        // The child is `queued` now: the next sweep re-enqueues it as an orphan.
+        report.failed_sends += 1;
+        deps.onSendFailure?.(child.token, err);
+      }
+    }
+  }
 }

@@ -41,6 +41,7 @@ import {
   type FailedDependencyState,
   type ParentState,
 } from '../core/dependencies.js';
+import type { DependencyStore } from '../core/ports.js';
 import type { RequestRecord, Status } from '../core/request-record.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
@@ -105,7 +106,7 @@ export interface ReleaseOptions {
   failedExpiresAt: number;
 }
 
-export class DynamoDependencyStore {
+export class DynamoDependencyStore implements DependencyStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,

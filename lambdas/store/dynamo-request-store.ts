@@ -499,6 +499,10 @@ export class DynamoRequestStore implements RequestStore {
 
 function toRecord(item: Record<string, unknown>): RequestRecord {
   const { [PK]: _pk, lease_id: _lease, ...record } = item;
+  // depends_on's string sets (`waiting_on`, `dependents`) read as sorted arrays.
+  for (const [k, v] of Object.entries(record)) {
+    if (v instanceof Set) record[k] = [...(v as Set<string>)].sort();
+  }
   return record as unknown as RequestRecord;
 }
 

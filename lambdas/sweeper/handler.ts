@@ -10,6 +10,7 @@ import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
 import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
+import { DynamoDependencyStore } from '../store/dynamo-dependencies.js';
 import { DynamoRequestStore } from '../store/dynamo-request-store.js';
 import { SqsWorkQueue } from '../store/sqs-work-queue.js';
 
@@ -20,8 +21,11 @@ const metrics = new Metrics({ namespace: 'RIQ', serviceName: 'riq-sweeper' });
 const BATCH_SIZE = 500;
 
 const settings = readSettings();
+const retentionSeconds = settings.retentionDays * 24 * 3600;
 const deps: SweeperDeps = {
-  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
+  store: new DynamoRequestStore(documentClient(), readTableName(), retentionSeconds),
+  dependencies: new DynamoDependencyStore(documentClient(), readTableName(), retentionSeconds),
+  retentionSeconds,
   queue: new SqsWorkQueue(sqsClient(), readQueueUrls()),
   clock: systemClock,
   // A released request waits out its retry backoff (up to retry.maxDelaySeconds plus jitter) with
@@ -41,6 +45,7 @@ async function runSweep(): Promise<SweepReport> {
   metrics.addMetric('SweeperRequeued', MetricUnit.Count, report.requeued);
   metrics.addMetric('SweeperRecoveredLeases', MetricUnit.Count, report.recovered_leases);
   metrics.addMetric('SweeperFailedSends', MetricUnit.Count, report.failed_sends);
+  metrics.addMetric('SweeperReleasedDependents', MetricUnit.Count, report.released_dependents ?? 0);
   return report;
 }
 

@@ -14,6 +14,7 @@ import { breakerSettingsOf } from '../core/breaker.js';
 import { processRequest, type ProcessDeps } from '../core/process-request.js';
 import { callScopeOf } from '../core/rate-control.js';
 import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
+import { DynamoDependencyStore } from '../store/dynamo-dependencies.js';
 import { DynamoRateGate } from '../store/dynamo-rate-gate.js';
 import { DynamoReadCache } from '../store/dynamo-read-cache.js';
 import { documentClient, dynamoDbClient, sqsClient } from '../shared/aws-clients.js';
@@ -78,6 +79,11 @@ const deps: ProcessDeps = {
   cache: new DynamoReadCache(documentClient(), readTableName()),
   onCacheFailure: (token, err) =>
     logger.warn('read cache update failed; the request outcome stands', { token, error: err as Error }),
+  // depends_on: a finished request releases its waiting children and sends the ready ones.
+  dependencies: new DynamoDependencyStore(documentClient(), readTableName(), retentionSeconds),
+  queue,
+  onReleaseFailure: (token, err) =>
+    logger.error('releasing dependents failed; the sweeper reconciles them', { token, error: err as Error }),
 };
 const knownQueues = allQueueKeys();
 

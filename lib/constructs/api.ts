@@ -104,8 +104,10 @@ export class RiqApi extends Construct {
       description: 'RIQ POST /api/queue/submit: validates, stores and enqueues a request',
       timeout: Duration.seconds(10),
     });
+    // UpdateItem: a depends_on registration adds the child to each parent's `dependents` in the
+    // same transaction as its Put (lambdas/store/dynamo-dependencies.ts).
     submit.useTable(table, {
-      actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:ConditionCheckItem'],
+      actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
     });
     submit.useQueues(RUNTIME_ENV.queueUrls, queues, ['sqs:SendMessage']);
 

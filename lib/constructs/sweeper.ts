@@ -35,7 +35,8 @@ export class Sweeper extends Construct {
       timeout: Duration.seconds(50),
     });
     this.function.useTable(props.table, {
-      actions: ['dynamodb:UpdateItem'],
+      // GetItem: reconciling a `waiting` request reads it and its parents.
+      actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
       indexes: { [REQUESTS_TABLE.statusIndex.name]: ['dynamodb:Query'] },
     });
     this.function.useQueues(RUNTIME_ENV.queueUrls, props.queues, ['sqs:SendMessage']);

@@ -527,6 +527,7 @@ for (const stageName of ['dev', 'prod'] as const) {
             'dynamodb:ConditionCheckItem',
             'dynamodb:GetItem',
             'dynamodb:PutItem',
+            'dynamodb:UpdateItem',
             'sqs:SendMessage',
           ],
           [apiFunctionId('result')]: [...base, 'dynamodb:GetItem'],
@@ -537,7 +538,13 @@ for (const stageName of ['dev', 'prod'] as const) {
             'sqs:GetQueueAttributes',
           ],
           [apiFunctionId('circuitBreakers')]: [...base, 'dynamodb:GetItem'],
-          [sweeperId()]: [...base, 'dynamodb:Query', 'dynamodb:UpdateItem', 'sqs:SendMessage'],
+          [sweeperId()]: [
+            ...base,
+            'dynamodb:GetItem',
+            'dynamodb:Query',
+            'dynamodb:UpdateItem',
+            'sqs:SendMessage',
+          ],
           [apiFunctionId('deadLetters')]: [
             ...base,
             'dynamodb:DeleteItem',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RiqError } from '../../../lambdas/core/errors.js';
+import { MAX_DEPENDS_ON } from '../../../lambdas/core/dependencies.js';
 import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
 
 const LIMIT = 4096;
@@ -127,16 +128,63 @@ describe('parseSubmitBody', () => {
   });
 
   it('refuses features of later versions instead of ignoring them', () => {
-    const token = `req_${'a'.repeat(32)}`;
-    expect(
-      errorOf(() => parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, depends_on: [token] }))
-        .code,
-    ).toBe('NOT_IMPLEMENTED');
     expect(
       errorOf(() =>
         parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, after_consistency_token: 'x' }),
       ).code,
     ).toBe('NOT_IMPLEMENTED');
+  });
+
+  describe('depends_on', () => {
+    const parent = `req_${'a'.repeat(32)}`;
+    const other = `req_${'b'.repeat(32)}`;
+
+    it('accepts up to MAX_DEPENDS_ON tokens', () => {
+      const c = parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, depends_on: [parent] });
+      expect(c.dependsOn).toEqual([parent]);
+      const many = Array.from(
+        { length: MAX_DEPENDS_ON + 1 },
+        (_, i) => `req_${i.toString(16).padStart(32, '0')}`,
+      );
+      const err = errorOf(() =>
+        parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, depends_on: many }),
+      );
+      expect(err.code).toBe('VALIDATION_ERROR');
+      expect(err.details?.['field']).toBe('depends_on');
+    });
+
+    it('accepts a placeholder in a field whose pattern it does not match', () => {
+      const c = parse({
+        operation: 'jira.add_comment',
+        payload: { task_id: `{{${parent}.key}}`, comment: 'hello' },
+        depends_on: [parent],
+      });
+      expect(c.payload['task_id']).toBe(`{{${parent}.key}}`);
+    });
+
+    it('still refuses other payload problems next to a placeholder', () => {
+      const err = errorOf(() =>
+        parse({
+          operation: 'jira.add_comment',
+          payload: { task_id: `{{${parent}.key}}` },
+          depends_on: [parent],
+        }),
+      );
+      expect(err.code).toBe('VALIDATION_ERROR');
+      expect(err.details?.['field']).toBe('payload.comment');
+    });
+
+    it('refuses a placeholder whose token is not in depends_on', () => {
+      const err = errorOf(() =>
+        parse({
+          operation: 'jira.add_comment',
+          payload: { task_id: `{{${other}.key}}`, comment: 'x' },
+          depends_on: [parent],
+        }),
+      );
+      expect(err.code).toBe('VALIDATION_ERROR');
+      expect(err.details?.['field']).toBe('payload.task_id');
+    });
   });
 
   it('accepts fire_and_forget and fresh', () => {
