@@ -70,7 +70,8 @@ export class AtlassianExecutor implements OperationExecutor {
       'jira.update_task': (p) => this.jira.updateTask(p),
       'jira.transition_task': (p) => this.jira.transitionTask(p),
       'jira.add_comment': (p, c) => this.jira.addComment(p, c),
-      'jira.search_tasks': (p) => this.jira.searchTasks(p),
+      'jira.search_tasks': (p, c) =>
+        this.jira.searchTasks(p, c.reconcileIssues ? { reconcileIssues: c.reconcileIssues } : {}),
       'confluence.get_page': (p) => this.confluence.getPage(p),
       'confluence.create_page': (p, c) => this.confluence.createPage(p, c),
       'confluence.update_page': (p) => this.confluence.updatePage(p),

@@ -249,8 +249,42 @@ export type DependencyVerdict =
   /** The first parent (in `parents` order) that failed, died or is gone: the child ends `failed`. */
   | { kind: 'failed'; dependency: string; state: FailedDependencyState };
 
-/** A failed parent decides at once, even while others are still running. */
-export function dependencyVerdict(parents: readonly ParentState[]): DependencyVerdict {
+/**
+ * `after_consistency_token`: the child also waits for the write named by its `after_write`, but only
+ * for it to *finish*: a write that failed, died or is gone (its record expired) satisfies it like a
+ * completed one. A token that is also in `depends_on` keeps the stricter `depends_on` rule.
+ */
+export interface WaitSpec {
+  depends_on?: readonly string[] | undefined;
+  after_write?: string | undefined;
+}
+
+/** Every request the child waits on: its `depends_on`, then its `after_write` if not among them. */
+export function waitParents(child: WaitSpec): string[] {
+  const parents = [...(child.depends_on ?? [])];
+  if (child.after_write !== undefined && !parents.includes(child.after_write))
+    parents.push(child.after_write);
+  return parents;
+}
+
+/** Whether `parent` only has to finish (any final state, or gone) for `child`: its after_write. */
+export function waitsOnlyForFinish(child: WaitSpec, parent: string): boolean {
+  return child.after_write === parent && !(child.depends_on ?? []).includes(parent);
+}
+
+/** A parent's state as it counts for `child`: a finished (or gone) after_write counts `completed`. */
+export function stateFor(child: WaitSpec, parent: ParentState): ParentState {
+  return waitsOnlyForFinish(child, parent.token) && isFailedState(parent.state)
+    ? { token: parent.token, state: 'completed' }
+    : parent;
+}
+
+/**
+ * A failed parent decides at once, even while others are still running. With `child`, its
+ * after_write is judged by {@link stateFor}.
+ */
+export function dependencyVerdict(parents: readonly ParentState[], child?: WaitSpec): DependencyVerdict {
+  if (child) parents = parents.map((p) => stateFor(child, p));
   const failed = parents.find((p) => isFailedState(p.state));
   if (failed)
     return { kind: 'failed', dependency: failed.token, state: failed.state as FailedDependencyState };

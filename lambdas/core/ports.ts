@@ -173,6 +173,11 @@ export interface CallContext {
    * worker can feed `X-RateLimit-NearLimit` back to the rate gate; the result stays the result.
    */
   readonly onUpstreamSignal?: (signal: UpstreamSignal) => void;
+  /**
+   * `jira.search_tasks` after a write (`after_consistency_token`): the written issue's id, for Jira
+   * to reconcile with its eventually consistent search (`reconcileIssues`).
+   */
+  readonly reconcileIssues?: readonly number[];
 }
 
 /** Executes one operation against Atlassian; throws UpstreamError (or ValidationError) on failure. */

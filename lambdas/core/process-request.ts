@@ -183,9 +183,11 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
 
   // Any answer of the operation's calls carrying `X-RateLimit-NearLimit: true` eases the rate.
   let nearLimit = false;
+  const reconcileIssues = await writtenIssueIds(deps, record);
   const context: CallContext = {
     token: record.token,
     attempt,
+    ...(reconcileIssues.length > 0 ? { reconcileIssues } : {}),
     onUpstreamSignal: (signal) => {
       if (signal.nearLimit) nearLimit = true;
     },
@@ -224,6 +226,25 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
   const stored = await deps.store.complete(lease, result ?? null, done, expiresAt);
   if (stored) await releaseDependents(deps, lease.token);
   return { action: 'ack', outcome: stored ? 'completed' : 'lease-lost' };
+}
+
+/**
+ * A `jira.search_tasks` with `after_consistency_token`: the numeric id of the Jira issue its write
+ * wrote (`result.id` of create/update/transition), so Jira's eventually consistent search includes
+ * it (`reconcileIssues`). Empty for anything else, or when the write has no such result.
+ */
+async function writtenIssueIds(deps: ProcessDeps, record: RequestRecord): Promise<number[]> {
+  if (record.operation !== 'jira.search_tasks' || record.after_write === undefined) return [];
+  // Best effort: without the id the search still runs (Jira may then lag behind the write).
+  const write = await deps.store.get(record.after_write).catch(() => undefined);
+  if (!write || write.owner !== record.owner || write.service !== 'jira' || write.status !== 'completed') {
+    return [];
+  }
+  if (write.operation === 'jira.add_comment') return [];
+  const id = (write.result as { id?: unknown } | null | undefined)?.id;
+  const n =
+    typeof id === 'string' && /^[0-9]{1,15}$/.test(id) ? Number(id) : typeof id === 'number' ? id : NaN;
+  return Number.isSafeInteger(n) ? [n] : [];
 }
 
 type Resolution = { ok: true; payload: Record<string, unknown> } | { ok: false; error: RiqError };

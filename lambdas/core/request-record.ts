@@ -38,7 +38,12 @@ export interface RequestRecord {
   fire_and_forget?: boolean;
   /** The tokens this request depends on, as submitted. */
   depends_on?: string[];
-  /** While `waiting`: the dependencies that have not finished yet. */
+  /**
+   * `after_consistency_token`: the token of the write (`req_<hex>` of the `cst_<hex>`) this request
+   * waits to finish (any final state) before it runs; also where a search finds its reconcile ids.
+   */
+  after_write?: string;
+  /** While `waiting`: the dependencies (and the after_write) that have not finished yet. */
   waiting_on?: string[];
   /** Real calls made to Atlassian for this request. */
   attempts: number;

@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { PRIORITIES, type Priority } from '../../lib/config/riq-config.js';
 import { checkTemplates, findPlaceholders, validateDependsOn } from './dependencies.js';
-import { PayloadTooLargeError, RiqError, ValidationError, type FieldIssue } from './errors.js';
+import { PayloadTooLargeError, ValidationError, type FieldIssue } from './errors.js';
+import { isConsistencyToken } from './tokens.js';
 import { validationErrorFrom } from './validation.js';
 import { OPERATIONS, isOperationName, parsePayload, type OperationName } from './operations.js';
 
@@ -69,8 +70,12 @@ export function parseSubmitBody(body: string | null | undefined, maxBytes: numbe
   checkTemplates(e.payload, dependsOn);
   const payload = parseTemplatedPayload(e.operation, e.payload);
 
-  // Accepted by the contract, built in a later issue: refuse rather than silently ignore it.
-  if (e.after_consistency_token !== undefined) throw notYet('after_consistency_token');
+  if (e.after_consistency_token !== undefined && !isConsistencyToken(e.after_consistency_token)) {
+    throw ValidationError.forField(
+      'after_consistency_token',
+      'must be a consistency token (cst_ followed by 32 hex digits)',
+    );
+  }
 
   return {
     operation: e.operation,
@@ -78,6 +83,7 @@ export function parseSubmitBody(body: string | null | undefined, maxBytes: numbe
     priority: e.priority ?? 'normal',
     ...(e.idempotency_key !== undefined ? { idempotencyKey: e.idempotency_key } : {}),
     dependsOn,
+    ...(e.after_consistency_token !== undefined ? { afterConsistencyToken: e.after_consistency_token } : {}),
     fresh: e.fresh ?? false,
     fireAndForget: e.fire_and_forget ?? false,
     routing: e.routing ?? 'adaptive',
@@ -102,10 +108,6 @@ function parseTemplatedPayload(operation: OperationName, payload: Record<string,
     if (first) throw new ValidationError(`${first.field}: ${first.message}`, issues);
     return payload;
   }
-}
-
-function notYet(field: string): RiqError {
-  return new RiqError('NOT_IMPLEMENTED', `${field} is not supported by this version of RIQ yet`, { field });
 }
 
 function truncate(s: string): string {

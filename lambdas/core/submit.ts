@@ -14,6 +14,12 @@
  * With `depends_on` (lambdas/core/dependencies.ts) the cache is not consulted either: the request
  * is registered on its dependencies (DependencyStore) and answered `waiting`, `queued` (sent now:
  * every dependency had completed) or `failed` (DEPENDENCY_FAILED: one had failed).
+ *
+ * With `after_consistency_token` (`cst_<hex>`, naming the write `req_<hex>`) the cache is bypassed
+ * (the read is fresh and refreshes the entry) and the request waits for the write to *finish* by the
+ * same registration, stored as its `after_write`: a write that failed or died satisfies it too (it
+ * never fails the request), and a write whose record is gone (expired, or never existed) counts as
+ * finished. Another caller's write is NOT_FOUND naming the field, nothing written.
  */
 import type { RiqConfig } from '../../lib/config/riq-config.js';
 import { queueKey } from '../../lib/config/resources.js';
@@ -31,7 +37,7 @@ import type {
 import { isCacheable, lookup } from './read-cache.js';
 import type { RequestRecord, RoutingPath, Status } from './request-record.js';
 import type { SubmitCommand } from './submit-command.js';
-import { consistencyTokenFor, newRequestToken } from './tokens.js';
+import { consistencyTokenFor, newRequestToken, requestTokenOfConsistency } from './tokens.js';
 
 export interface SubmitDeps {
   store: RequestStore;
@@ -133,7 +139,13 @@ export async function submitRequest(
           fingerprint: fingerprint(command.operation, command.payload),
         }
       : undefined;
-  if (command.dependsOn.length > 0) return submitDependent(deps, command, record, claim);
+  if (command.afterConsistencyToken !== undefined) {
+    const write = await writeToWaitFor(deps, command.afterConsistencyToken, owner);
+    if (write !== undefined) record.after_write = write;
+  }
+  if (command.dependsOn.length > 0 || record.after_write !== undefined) {
+    return submitDependent(deps, command, record, claim);
+  }
   const outcome = await deps.store.insert(record, claim);
   if (outcome.kind === 'duplicate') {
     return answerDuplicate(deps, command, claim, outcome);
@@ -153,6 +165,29 @@ export async function submitRequest(
  * Only a `ready` one (every dependency already completed) is sent now; a `waiting` one is sent by
  * the release of its last dependency, a `failed` one never.
  */
+/**
+ * `after_consistency_token`: the token of the write to wait for, or undefined when its record is
+ * gone (expired or never existed: the token is valid while the write's record exists, and an
+ * expired one counts as satisfied). Another caller's write is NOT_FOUND, as for `depends_on`
+ * (invariant 8: no caller learns of another's requests), and nothing is written.
+ */
+async function writeToWaitFor(
+  deps: SubmitDeps,
+  consistencyToken: string,
+  owner: string,
+): Promise<string | undefined> {
+  const token = requestTokenOfConsistency(consistencyToken);
+  const write = await deps.store.get(token);
+  if (!write) return undefined;
+  if (write.owner !== owner) {
+    throw new NotFoundError(`after_consistency_token: no write ${consistencyToken}`, {
+      field: 'after_consistency_token',
+      consistency_token: consistencyToken,
+    });
+  }
+  return token;
+}
+
 async function submitDependent(
   deps: SubmitDeps,
   command: SubmitCommand,
@@ -160,9 +195,8 @@ async function submitDependent(
   claim: IdempotencyClaim | undefined,
 ): Promise<SubmitResponse> {
   if (!deps.dependencies) {
-    throw new RiqError('NOT_IMPLEMENTED', 'depends_on is not supported by this deployment', {
-      field: 'depends_on',
-    });
+    const field = command.dependsOn.length > 0 ? 'depends_on' : 'after_consistency_token';
+    throw new RiqError('NOT_IMPLEMENTED', `${field} is not supported by this deployment`, { field });
   }
   const parents = await Promise.all(command.dependsOn.map((t) => deps.store.get(t)));
   parents.forEach((parent, i) => {
@@ -214,7 +248,10 @@ async function answerDuplicate(
 function cacheUse(deps: SubmitDeps, command: SubmitCommand): 'lookup' | 'bypass' | 'none' {
   // A request with dependencies runs after them: an answer from before them would be wrong.
   if (!deps.cache || !isCacheable(command.operation) || command.dependsOn.length > 0) return 'none';
-  return command.fresh || command.idempotencyKey !== undefined ? 'bypass' : 'lookup';
+  // After a write it reads fresh (its completion refreshes the entry), as `fresh: true` does.
+  return command.fresh || command.idempotencyKey !== undefined || command.afterConsistencyToken !== undefined
+    ? 'bypass'
+    : 'lookup';
 }
 
 async function lookupQuietly(deps: SubmitDeps, command: SubmitCommand, now: number) {

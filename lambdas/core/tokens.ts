@@ -15,3 +15,14 @@ export function isRequestToken(value: string): boolean {
 export function consistencyTokenFor(requestToken: string): string {
   return `cst_${requestToken.slice('req_'.length)}`;
 }
+
+const CONSISTENCY_PATTERN = /^cst_[0-9a-f]{32}$/;
+
+export function isConsistencyToken(value: string): boolean {
+  return CONSISTENCY_PATTERN.test(value);
+}
+
+/** The request token of the write a consistency token names (`cst_<hex>` → `req_<hex>`). */
+export function requestTokenOfConsistency(consistencyToken: string): string {
+  return `req_${consistencyToken.slice('cst_'.length)}`;
+}

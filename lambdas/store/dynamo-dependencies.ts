@@ -37,6 +37,9 @@ import {
   isFailedState,
   isSatisfiedState,
   isUnfinishedState,
+  stateFor,
+  waitParents,
+  waitsOnlyForFinish,
   type DependencyState,
   type FailedDependencyState,
   type ParentState,
@@ -124,8 +127,12 @@ export class DynamoDependencyStore implements DependencyStore {
     options: RegisterOptions,
   ): Promise<RegisterOutcome> {
     const iso = new Date(options.now).toISOString();
-    const base: DependentRecord = { ...child, depends_on: [...dependsOn] };
-    let pending = [...dependsOn];
+    const base: DependentRecord = {
+      ...child,
+      ...(dependsOn.length > 0 ? { depends_on: [...dependsOn] } : {}),
+    };
+    const spec = { depends_on: dependsOn, after_write: child.after_write };
+    let pending = waitParents(spec);
     for (let attempt = 0; ; attempt++) {
       if (pending.length === 0) {
         const record: DependentRecord = { ...base, status: 'queued', updated_at: iso };
@@ -169,7 +176,9 @@ export class DynamoDependencyStore implements DependencyStore {
         const refused = pending.filter((_, i) => reasons[idem + 1 + i]?.Code === 'ConditionalCheckFailed');
         if (refused.length > 0) {
           // These parents finished before us: their state decides for them (the other order).
-          const states = await Promise.all(refused.map((t) => this.stateOf(t)));
+          const states = (await Promise.all(refused.map((t) => this.stateOf(t)))).map((s) =>
+            stateFor(spec, s),
+          );
           const verdict = dependencyVerdict(states);
           if (verdict.kind === 'failed') {
             return this.storeFailed(base, verdict.dependency, verdict.state, options);
@@ -202,13 +211,14 @@ export class DynamoDependencyStore implements DependencyStore {
       const state: DependencyState = item ? stateOfStatus(item.status) : 'missing';
       if (isUnfinishedState(state) || !item?.dependents) continue;
       for (const child of item.dependents) {
-        if (isFailedState(state)) {
-          const failed = await this.failWaiting(child, parent, state, options);
-          if (failed) {
-            outcome.failed.push(failed);
-            work.push(child);
-          }
-        } else {
+        // A child whose after_write this parent is only waits for it to finish: it is satisfied.
+        const failed = isFailedState(state)
+          ? await this.failWaiting(child, parent, state, options)
+          : undefined;
+        if (failed) {
+          outcome.failed.push(failed);
+          work.push(child);
+        } else if (!isFailedState(state) || (await this.waitsOnlyForFinish(child, parent))) {
           await this.satisfy(child, parent, options.now);
           const ready = await this.promote(child, options.now);
           if (ready) outcome.ready.push(ready);
@@ -228,7 +238,13 @@ export class DynamoDependencyStore implements DependencyStore {
     const child = await this.getItem(childToken);
     if (!child || child.status !== WAITING) return outcome;
     for (const parent of child.waiting_on ?? []) {
-      if (isUnfinishedState(await this.stateOf(parent).then((s) => s.state))) continue;
+      const state = (await this.stateOf(parent)).state;
+      if (isUnfinishedState(state)) continue;
+      if (state === 'missing' && waitsOnlyForFinish(child, parent)) {
+        // The write it waited for is gone (purged): that counts as finished.
+        await this.satisfy(childToken, parent, options.now);
+        continue;
+      }
       const released = await this.releaseDependents(parent, options);
       outcome.ready.push(...released.ready);
       outcome.failed.push(...released.failed);
@@ -308,7 +324,16 @@ export class DynamoDependencyStore implements DependencyStore {
     return attributes === undefined ? undefined : toRecord(attributes);
   }
 
-  /** A `waiting` child → `failed` with DEPENDENCY_FAILED naming `parent`; undefined if not waiting. */
+  /** Whether `parent` is the child's after_write (not also in its depends_on). */
+  private async waitsOnlyForFinish(child: string, parent: string): Promise<boolean> {
+    const item = await this.getItem(child);
+    return item !== undefined && waitsOnlyForFinish(item, parent);
+  }
+
+  /**
+   * A `waiting` child → `failed` with DEPENDENCY_FAILED naming `parent`; undefined if not waiting or
+   * if `parent` is only its after_write (which a failure satisfies).
+   */
   private async failWaiting(
     child: string,
     parent: string,
@@ -318,7 +343,8 @@ export class DynamoDependencyStore implements DependencyStore {
     const iso = new Date(options.now).toISOString();
     const attributes = await this.conditionalUpdate({
       Key: requestKey(child),
-      ConditionExpression: '#status = :waiting',
+      ConditionExpression:
+        '#status = :waiting AND (attribute_not_exists(#after_write) OR #after_write <> :parent OR contains(#depends_on, :parent))',
       UpdateExpression:
         'SET #status = :failed, #error = :error, #updated = :iso, #completed = :iso, #expires = :exp REMOVE #waiting_on',
       ExpressionAttributeNames: {
@@ -328,9 +354,12 @@ export class DynamoDependencyStore implements DependencyStore {
         '#completed': 'completed_at',
         '#expires': REQUESTS_TABLE.ttlAttribute,
         '#waiting_on': 'waiting_on',
+        '#after_write': 'after_write',
+        '#depends_on': 'depends_on',
       },
       ExpressionAttributeValues: {
         ':waiting': WAITING,
+        ':parent': parent,
         ':failed': 'failed',
         ':error': dependencyFailedError(parent, state).toBody(),
         ':iso': iso,

@@ -9,6 +9,8 @@ import {
   dependencyVerdict,
   isFailedState,
   isUnfinishedState,
+  waitParents,
+  waitsOnlyForFinish,
   type DependencyState,
   type FailedDependencyState,
 } from '../../lambdas/core/dependencies.js';
@@ -38,8 +40,16 @@ export class InMemoryDependencyStore implements DependencyStore {
         return { kind: 'duplicate', existingToken: existing.token, fingerprint: existing.fingerprint };
     }
     const iso = new Date(options.now).toISOString();
-    const verdict = dependencyVerdict(dependsOn.map((token) => ({ token, state: this.stateOf(token) })));
-    const base: RequestRecord = { ...structuredClone(child), depends_on: [...dependsOn], updated_at: iso };
+    const spec = { depends_on: dependsOn, after_write: child.after_write };
+    const verdict = dependencyVerdict(
+      waitParents(spec).map((token) => ({ token, state: this.stateOf(token) })),
+      spec,
+    );
+    const base: RequestRecord = {
+      ...structuredClone(child),
+      ...(dependsOn.length > 0 ? { depends_on: [...dependsOn] } : {}),
+      updated_at: iso,
+    };
     let record: RequestRecord;
     if (verdict.kind === 'failed') {
       record = {
@@ -79,7 +89,7 @@ export class InMemoryDependencyStore implements DependencyStore {
         const child = this.store.records.get(childToken);
         if (!child || child.status !== 'waiting') continue;
         const iso = new Date(options.now).toISOString();
-        if (isFailedState(state)) {
+        if (isFailedState(state) && !waitsOnlyForFinish(child, parent)) {
           Object.assign(child, {
             status: 'failed',
             error: dependencyFailedError(parent, state as FailedDependencyState).toBody(),
@@ -111,7 +121,20 @@ export class InMemoryDependencyStore implements DependencyStore {
     const child = this.store.records.get(childToken);
     if (!child || child.status !== 'waiting') return outcome;
     for (const parent of [...(child.waiting_on ?? [])]) {
-      if (isUnfinishedState(this.stateOf(parent))) continue;
+      const state = this.stateOf(parent);
+      if (isUnfinishedState(state)) continue;
+      if (state === 'missing' && waitsOnlyForFinish(child, parent)) {
+        // The write it waited for is gone (purged): that counts as finished.
+        const left = (child.waiting_on ?? []).filter((t) => t !== parent);
+        child.updated_at = new Date(options.now).toISOString();
+        if (left.length > 0) child.waiting_on = left;
+        else {
+          delete child.waiting_on;
+          child.status = 'queued';
+          outcome.ready.push((await this.store.get(childToken))!);
+        }
+        continue;
+      }
       const released = await this.releaseDependents(parent, options);
       outcome.ready.push(...released.ready);
       outcome.failed.push(...released.failed);

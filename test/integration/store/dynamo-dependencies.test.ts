@@ -335,4 +335,80 @@ describe('DynamoDependencyStore on DynamoDB Local', () => {
       expect((await deps.get(child.token))?.status).toBe('waiting');
     });
   });
+
+  describe('after_write (after_consistency_token): waits for the write to finish, in any state', () => {
+    it.each(['complete', 'fail', 'dead'] as const)(
+      'releases the child when the write does %s',
+      async (how) => {
+        const write = await claimedParent();
+        const child = newRecord({ after_write: write.token });
+        const registered = await deps.register(child, [], registerOptions());
+        expect(registered.kind).toBe('waiting');
+        expect((await deps.get(child.token))?.depends_on).toBeUndefined();
+        const released = await finish(write, how);
+        expect(tokens(released.ready)).toEqual([child.token]);
+        expect(released.failed).toEqual([]);
+        expect((await deps.get(child.token))?.status).toBe('queued');
+      },
+    );
+
+    it('queues at once after a write that already failed, or is gone', async () => {
+      const write = await claimedParent();
+      await finish(write, 'fail');
+      const after = await deps.register(newRecord({ after_write: write.token }), [], registerOptions());
+      expect(after.kind).toBe('ready');
+      const gone = await deps.register(newRecord({ after_write: newRequestToken() }), [], registerOptions());
+      expect(gone.kind).toBe('ready');
+    });
+
+    it('still fails on a failed depends_on parent, and keeps depends_on rules for a token in both', async () => {
+      const [write, parent] = [await claimedParent(), await claimedParent()];
+      const child = newRecord({ after_write: write.token });
+      await deps.register(child, [parent.token], registerOptions());
+      await finish(parent, 'fail');
+      expect((await deps.get(child.token))?.error).toMatchObject({ code: 'DEPENDENCY_FAILED' });
+
+      const both = await claimedParent();
+      const strict = newRecord({ after_write: both.token });
+      await deps.register(strict, [both.token], registerOptions());
+      const released = await finish(both, 'fail');
+      expect(tokens(released.failed)).toEqual([strict.token]);
+    });
+
+    it('never strands the child of a write failing while it registers: 30 rounds', async () => {
+      for (let round = 0; round < 30; round++) {
+        const write = await claimedParent();
+        const child = newRecord({ after_write: write.token });
+        const [released, registered] = await Promise.all([
+          jitter().then(() => finish(write, 'fail')),
+          jitter().then(() => deps.register(child, [], registerOptions())),
+        ]);
+        const enqueued = [...(registered.kind === 'ready' ? [child.token] : []), ...tokens(released.ready)];
+        expect(enqueued).toEqual([child.token]);
+        expect((await deps.get(child.token))?.status).toBe('queued');
+      }
+    }, 60_000);
+
+    it('the sweeper releases a child whose write was purged (a dead letter deleted) unreleased', async () => {
+      const write = await claimedParent();
+      const child = newRecord({ after_write: write.token });
+      await deps.register(child, [], registerOptions());
+      const error = { code: 'INTERNAL_ERROR' as const, message: 'boom', retryable: true };
+      expect(await requests.markDead(write.lease, error, now())).toBe(true);
+      expect((await requests.deleteDead(write.token)).kind).toBeDefined();
+      expect(await requests.get(write.token)).toBeUndefined();
+      const out = await deps.reconcileWaiting(child.token, releaseOptions());
+      expect(tokens(out.ready)).toEqual([child.token]);
+    });
+
+    it('the sweeper releases a child whose failed write was not released', async () => {
+      const write = await claimedParent();
+      const child = newRecord({ after_write: write.token });
+      await deps.register(child, [], registerOptions());
+      const error = { code: 'PERMISSION_DENIED' as const, message: 'no', retryable: false };
+      expect(await requests.fail(write.lease, error, now(), expiresAt())).toBe(true);
+      const out = await deps.reconcileWaiting(child.token, releaseOptions());
+      expect(tokens(out.ready)).toEqual([child.token]);
+    });
+  });
 });

@@ -127,12 +127,21 @@ describe('parseSubmitBody', () => {
     }
   });
 
-  it('refuses features of later versions instead of ignoring them', () => {
-    expect(
-      errorOf(() =>
-        parse({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, after_consistency_token: 'x' }),
-      ).code,
-    ).toBe('NOT_IMPLEMENTED');
+  describe('after_consistency_token', () => {
+    const get = { operation: 'jira.get_task', payload: { task_id: 'MD-1' } };
+    it('accepts a consistency token', () => {
+      const cst = `cst_${'c'.repeat(32)}`;
+      expect(parse({ ...get, after_consistency_token: cst }).afterConsistencyToken).toBe(cst);
+      expect(parse(get).afterConsistencyToken).toBeUndefined();
+    });
+    it.each(['x', `req_${'c'.repeat(32)}`, `cst_${'C'.repeat(32)}`, `cst_${'c'.repeat(31)}`, ''])(
+      'refuses %j with a VALIDATION_ERROR naming the field',
+      (token) => {
+        const err = errorOf(() => parse({ ...get, after_consistency_token: token }));
+        expect(err.code).toBe('VALIDATION_ERROR');
+        expect(err.details?.['field']).toBe('after_consistency_token');
+      },
+    );
   });
 
   describe('depends_on', () => {
