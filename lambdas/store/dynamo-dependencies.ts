@@ -19,17 +19,15 @@
  * DEPENDENCY_FAILED and the release goes on down the chain. Every write is conditional and repeats
  * harmlessly, so a release may be re-run (by the sweeper via {@link reconcileWaiting}) after a crash.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
-  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { createHash } from 'node:crypto';
 import { REQUESTS_TABLE } from '../../lib/config/resources.js';
+import { conditionalUpdate, idempotencyKey, recordFromItem, requestKey } from './request-items.js';
 import {
   UNFINISHED_DEPENDENCY_STATES,
   dependencyFailedError,
@@ -48,9 +46,6 @@ import type { DependencyStore } from '../core/ports.js';
 import type { RequestRecord, Status } from '../core/request-record.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
-const requestKey = (token: string) => ({ [PK]: `REQ#${token}` });
-/** Same key as DynamoRequestStore's idempotency items (kept in step with its private helper). */
-const idempotencyKey = (key: string) => ({ [PK]: `IDEM#${createHash('sha256').update(key).digest('hex')}` });
 
 /** The status of a child registered on parents that have not all finished. */
 export const WAITING = 'waiting';
@@ -273,7 +268,7 @@ export class DynamoDependencyStore implements DependencyStore {
           ExclusiveStartKey: startKey,
         }),
       );
-      found.push(...(out.Items ?? []).map(toRecord));
+      found.push(...(out.Items ?? []).map((item) => recordFromItem<DependentRecord>(item)));
       startKey = out.LastEvaluatedKey;
     } while (startKey && found.length < limit);
     return found.slice(0, limit);
@@ -285,7 +280,7 @@ export class DynamoDependencyStore implements DependencyStore {
 
   /** Deletes a completed parent from the child's `waiting_on` (DynamoDB drops the set when empty). */
   private satisfy(child: string, parent: string, now: number) {
-    return this.conditionalUpdate({
+    return conditionalUpdate(this.client, this.tableName, {
       Key: requestKey(child),
       ConditionExpression: '#status = :waiting AND contains(#waiting_on, :parent)',
       UpdateExpression: 'DELETE #waiting_on :parents SET #updated = :iso',
@@ -305,7 +300,7 @@ export class DynamoDependencyStore implements DependencyStore {
 
   /** `waiting` with nothing left to wait on → `queued`; exactly one caller gets the record. */
   private async promote(child: string, now: number): Promise<DependentRecord | undefined> {
-    const attributes = await this.conditionalUpdate({
+    const attributes = await conditionalUpdate(this.client, this.tableName, {
       Key: requestKey(child),
       ConditionExpression: '#status = :waiting AND attribute_not_exists(#waiting_on)',
       UpdateExpression: 'SET #status = :queued, #updated = :iso',
@@ -321,7 +316,7 @@ export class DynamoDependencyStore implements DependencyStore {
       },
       ReturnValues: 'ALL_NEW',
     });
-    return attributes === undefined ? undefined : toRecord(attributes);
+    return attributes === undefined ? undefined : recordFromItem<DependentRecord>(attributes);
   }
 
   /** Whether `parent` is the child's after_write (not also in its depends_on). */
@@ -341,7 +336,7 @@ export class DynamoDependencyStore implements DependencyStore {
     options: ReleaseOptions,
   ): Promise<DependentRecord | undefined> {
     const iso = new Date(options.now).toISOString();
-    const attributes = await this.conditionalUpdate({
+    const attributes = await conditionalUpdate(this.client, this.tableName, {
       Key: requestKey(child),
       ConditionExpression:
         '#status = :waiting AND (attribute_not_exists(#after_write) OR #after_write <> :parent OR contains(#depends_on, :parent))',
@@ -367,7 +362,7 @@ export class DynamoDependencyStore implements DependencyStore {
       },
       ReturnValues: 'ALL_NEW',
     });
-    return attributes === undefined ? undefined : toRecord(attributes);
+    return attributes === undefined ? undefined : recordFromItem<DependentRecord>(attributes);
   }
 
   private async storeFailed(
@@ -462,20 +457,7 @@ export class DynamoDependencyStore implements DependencyStore {
     const out = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: requestKey(token), ConsistentRead: true }),
     );
-    return out.Item ? toRecord(out.Item) : undefined;
-  }
-
-  /** One conditional UpdateItem: its attributes (`{}` when none asked), or undefined when refused. */
-  private async conditionalUpdate(
-    input: Omit<UpdateCommandInput, 'TableName'>,
-  ): Promise<Record<string, unknown> | undefined> {
-    try {
-      const out = await this.client.send(new UpdateCommand({ TableName: this.tableName, ...input }));
-      return out.Attributes ?? {};
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return undefined;
-      throw err;
-    }
+    return out.Item ? recordFromItem<DependentRecord>(out.Item) : undefined;
   }
 }
 
@@ -495,15 +477,6 @@ function toItem(record: DependentRecord): Record<string, unknown> {
     ...rest,
     ...(waiting_on && waiting_on.length > 0 ? { waiting_on: new Set(waiting_on) } : {}),
     ...(dependents && dependents.length > 0 ? { dependents: new Set(dependents) } : {}),
-  };
-}
-
-function toRecord(item: Record<string, unknown>): DependentRecord {
-  const { [PK]: _pk, lease_id: _lease, waiting_on, dependents, ...record } = item;
-  return {
-    ...(record as unknown as DependentRecord),
-    ...(waiting_on instanceof Set ? { waiting_on: [...(waiting_on as Set<string>)].sort() } : {}),
-    ...(dependents instanceof Set ? { dependents: [...(dependents as Set<string>)].sort() } : {}),
   };
 }
 

@@ -12,10 +12,10 @@ import {
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
-  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { REQUESTS_TABLE } from '../../lib/config/resources.js';
+import { conditionalUpdate, idempotencyKey, recordFromItem, requestKey } from './request-items.js';
 import type { ErrorBody } from '../core/errors.js';
 import type {
   ClaimOutcome,
@@ -32,8 +32,6 @@ import type {
 import type { RequestRecord, Status } from '../core/request-record.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
-const requestKey = (token: string) => ({ [PK]: `REQ#${token}` });
-const idempotencyKey = (key: string) => ({ [PK]: `IDEM#${createHash('sha256').update(key).digest('hex')}` });
 
 /** How often a submit retries a transaction that lost a race with a concurrent one on the same key. */
 const TRANSACTION_CONFLICT_RETRIES = 8;
@@ -121,7 +119,7 @@ export class DynamoRequestStore implements RequestStore {
     const out = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: requestKey(token), ConsistentRead: true }),
     );
-    return out.Item ? toRecord(out.Item) : undefined;
+    return out.Item ? recordFromItem<RequestRecord>(out.Item) : undefined;
   }
 
   async claim(token: string, now: number, leaseSeconds: number): Promise<ClaimOutcome> {
@@ -172,7 +170,7 @@ export class DynamoRequestStore implements RequestStore {
     leaseSeconds: number,
     leaseId: string,
   ): Promise<RequestRecord | undefined> {
-    const attributes = await this.conditionalUpdate({
+    const attributes = await conditionalUpdate(this.client, this.tableName, {
       Key: requestKey(token),
       ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
       UpdateExpression: `SET #status = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso${extraSet} REMOVE #deferred_reason, #deferred_until`,
@@ -195,11 +193,11 @@ export class DynamoRequestStore implements RequestStore {
       },
       ReturnValues: 'ALL_NEW',
     });
-    return attributes === undefined ? undefined : toRecord(attributes);
+    return attributes === undefined ? undefined : recordFromItem<RequestRecord>(attributes);
   }
 
   async beginAttempt(lease: Lease, now: number): Promise<number | undefined> {
-    const attributes = await this.conditionalUpdate({
+    const attributes = await conditionalUpdate(this.client, this.tableName, {
       Key: requestKey(lease.token),
       ConditionExpression: '#status = :processing AND #lease_id = :lease',
       UpdateExpression: 'SET #attempts = if_not_exists(#attempts, :zero) + :one, #updated = :iso',
@@ -301,7 +299,7 @@ export class DynamoRequestStore implements RequestStore {
           ExclusiveStartKey: startKey,
         }),
       );
-      records.push(...(out.Items ?? []).map(toRecord));
+      records.push(...(out.Items ?? []).map((item) => recordFromItem<RequestRecord>(item)));
       startKey = out.LastEvaluatedKey;
     } while (startKey && records.length < query.limit);
     return { records, ...(startKey ? { nextKey: startKey } : {}) };
@@ -362,7 +360,7 @@ export class DynamoRequestStore implements RequestStore {
     write: () => Promise<Record<string, unknown>>,
   ): Promise<DeadLetterChange> {
     try {
-      return { kind: 'changed', record: toRecord(await write()) };
+      return { kind: 'changed', record: recordFromItem<RequestRecord>(await write()) };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
       const current = await this.get(token);
@@ -394,7 +392,7 @@ export class DynamoRequestStore implements RequestStore {
           ExclusiveStartKey: startKey,
         }),
       );
-      found.push(...(out.Items ?? []).map(toRecord));
+      found.push(...(out.Items ?? []).map((item) => recordFromItem<RequestRecord>(item)));
       startKey = out.LastEvaluatedKey;
     } while (startKey && found.length < query.limit);
     return found.slice(0, query.limit);
@@ -424,7 +422,7 @@ export class DynamoRequestStore implements RequestStore {
       condition += ' AND #swept = :swept';
     }
     return (
-      (await this.conditionalUpdate({
+      (await conditionalUpdate(this.client, this.tableName, {
         Key: requestKey(seen.token),
         ConditionExpression: condition,
         UpdateExpression: 'SET #swept = :now',
@@ -471,7 +469,7 @@ export class DynamoRequestStore implements RequestStore {
       removes.push(`#r${i}`);
     });
     return (
-      (await this.conditionalUpdate({
+      (await conditionalUpdate(this.client, this.tableName, {
         Key: requestKey(lease.token),
         ConditionExpression: '#status = :processing AND #lease_id = :lease',
         UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
@@ -480,30 +478,6 @@ export class DynamoRequestStore implements RequestStore {
       })) !== undefined
     );
   }
-  /**
-   * One conditional UpdateItem: its returned attributes (`{}` when it asks for none), or undefined
-   * when the condition refused it — the answer every lease and sweep write turns into its outcome.
-   */
-  private async conditionalUpdate(
-    input: Omit<UpdateCommandInput, 'TableName'>,
-  ): Promise<Record<string, unknown> | undefined> {
-    try {
-      const out = await this.client.send(new UpdateCommand({ TableName: this.tableName, ...input }));
-      return out.Attributes ?? {};
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return undefined;
-      throw err;
-    }
-  }
-}
-
-function toRecord(item: Record<string, unknown>): RequestRecord {
-  const { [PK]: _pk, lease_id: _lease, ...record } = item;
-  // depends_on's string sets (`waiting_on`, `dependents`) read as sorted arrays.
-  for (const [k, v] of Object.entries(record)) {
-    if (v instanceof Set) record[k] = [...(v as Set<string>)].sort();
-  }
-  return record as unknown as RequestRecord;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,0 +1,49 @@
+/**
+ * The request items of the requests table, shared by the stores that write them
+ * (DynamoRequestStore, DynamoDependencyStore): their keys, how an item reads back as a record, and
+ * the one conditional UpdateItem both turn into outcomes.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { REQUESTS_TABLE } from '../../lib/config/resources.js';
+
+const PK = REQUESTS_TABLE.partitionKey;
+
+export const requestKey = (token: string) => ({ [PK]: `REQ#${token}` });
+
+/** The item claiming an idempotency key (the key hashed, so any printable key fits). */
+export const idempotencyKey = (key: string) => ({
+  [PK]: `IDEM#${createHash('sha256').update(key).digest('hex')}`,
+});
+
+/**
+ * A stored request item as its record: without the key and the worker's lease id, and with
+ * depends_on's string sets (`waiting_on`, `dependents`) as sorted arrays.
+ */
+export function recordFromItem<T>(item: Record<string, unknown>): T {
+  const { [PK]: _pk, lease_id: _lease, ...record } = item;
+  for (const [k, v] of Object.entries(record)) {
+    if (v instanceof Set) record[k] = [...(v as Set<string>)].sort();
+  }
+  return record as T;
+}
+
+/**
+ * One conditional UpdateItem: its returned attributes (`{}` when it asks for none), or undefined
+ * when the condition refused it — the answer every lease, sweep and release write turns into its
+ * outcome.
+ */
+export async function conditionalUpdate(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  input: Omit<UpdateCommandInput, 'TableName'>,
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    const out = await client.send(new UpdateCommand({ TableName: tableName, ...input }));
+    return out.Attributes ?? {};
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return undefined;
+    throw err;
+  }
+}
