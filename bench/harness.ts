@@ -39,6 +39,11 @@ export interface Submitted {
   token: string;
   /** Epoch ms just before the submit was sent. */
   sentAt: number;
+  /** Epoch ms when its answer had arrived. */
+  answeredAt: number;
+  /** `DIRECT` (answered completed) or `QUEUED`. */
+  routingPath: string;
+  status: string;
 }
 
 export interface SubmitBody {
@@ -47,6 +52,8 @@ export interface SubmitBody {
   priority?: 'high' | 'normal' | 'low';
   /** Skip RIQ's read cache (a cached answer has no token to measure). */
   fresh?: boolean;
+  /** `queued`: never a DIRECT call (the queue is what is measured). @default adaptive */
+  routing?: 'adaptive' | 'queued';
 }
 
 export async function submit(bench: Bench, body: SubmitBody): Promise<Submitted> {
@@ -56,11 +63,17 @@ export async function submit(bench: Bench, body: SubmitBody): Promise<Submitted>
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  const answer = (await res.json()) as { token?: string };
+  const answer = (await res.json()) as { token?: string; routing_path?: string; status?: string };
   if (!res.ok || typeof answer.token !== 'string') {
     throw new Error(`submit answered ${res.status}: ${JSON.stringify(answer)}`);
   }
-  return { token: answer.token, sentAt };
+  return {
+    token: answer.token,
+    sentAt,
+    answeredAt: Date.now(),
+    routingPath: String(answer.routing_path),
+    status: String(answer.status),
+  };
 }
 
 /** Submits all bodies with at most `parallel` submits in flight, as a burst of callers would. */
@@ -144,6 +157,20 @@ export async function seedIssues(bench: Bench, n: number): Promise<string[]> {
     keys.push(body.key);
   }
   return keys;
+}
+
+/**
+ * The most calls in any window of `windowMs` that starts at a call (times sorted, epoch ms): what
+ * a token bucket bounds by burst + rate × window.
+ */
+export function busiestWindow(sorted: readonly number[], windowMs: number): number {
+  let most = 0;
+  let end = 0;
+  for (let start = 0; start < sorted.length; start++) {
+    while (end < sorted.length && sorted[end]! < sorted[start]! + windowMs) end++;
+    most = Math.max(most, end - start);
+  }
+  return most;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The four benchmarks of issue #4. Each runs against its own local stack (one per process: see
+ * The four benchmarks of issue #4 and the adaptive-routing burst of issue #5. Each runs against its own local stack (one per process: see
  * bench/run-scenario.ts) and answers its figures; none asserts a time, the targets are printed next
  * to the figures for a reader to compare.
  *
@@ -10,6 +10,7 @@
  */
 import {
   awaitAll,
+  busiestWindow,
   callsSince,
   latencyMs,
   percentile,
@@ -56,8 +57,10 @@ function getTasks(keys: string[], n: number, priority: 'high' | 'normal' | 'low'
     operation: 'jira.get_task',
     payload: { task_id: keys[i % keys.length]! },
     priority,
-    // Repeated reads of the same issues: skip the read cache so the queue is what is measured.
+    // Repeated reads of the same issues: skip the read cache, and DIRECT calls, so the queue is
+    // what is measured (the burst scenario measures adaptive routing).
     fresh: true,
+    routing: 'queued',
   }));
 }
 
@@ -301,6 +304,75 @@ export async function outage(): Promise<ScenarioResult> {
   }
 }
 
+const BURST_REQUESTS = 500;
+const SEED_BUCKET = { ratePerMinute: 100, burst: 50 };
+
+/**
+ * (e) The seed's adaptive-routing burst: 500 reads at once (50 callers in flight) with the seed's
+ * bucket (100 a minute, burst 50, enforced by the simulator too) and the default routing. About a
+ * burst goes DIRECT; the rest is queued and drains at the rate. Latency of a DIRECT request: its
+ * submit's round trip (the answer carries the result); of a QUEUED one: submit to completion.
+ */
+export async function burst(): Promise<ScenarioResult> {
+  const bench = await startBench({
+    services: { jira: { ...SEED_BUCKET, concurrency: CONCURRENCY } },
+  });
+  try {
+    const keys = await seedIssues(bench, ISSUES);
+    const rate = SEED_BUCKET.ratePerMinute / 60;
+    await bench.sim.configure({
+      latency_ms: SERVICE_LATENCY_MS,
+      rate_limit: { rate_per_second: rate, burst: SEED_BUCKET.burst },
+    });
+    const started = Date.now();
+    const bodies = getTasks(keys, BURST_REQUESTS, 'normal').map(({ routing: _queued, ...body }) => body);
+    const submitted = await submitAll(bench, bodies, 50);
+    const submitSeconds = (Date.now() - started) / 1000;
+    const direct = submitted.filter((s) => s.routingPath === 'DIRECT');
+    const queued = submitted.filter((s) => s.routingPath !== 'DIRECT');
+    const views = await awaitAll(
+      bench,
+      queued.map((s) => s.token),
+      900_000,
+    );
+    const calls = await callsSince(bench, started);
+    const times = calls.map((c) => c.at).sort((a, b) => a - b);
+    const lastDone = Math.max(...views.map((v) => Date.parse(v.completed_at ?? v.created_at)));
+    const busiest1s = busiestWindow(times, 1000);
+    const directP50 = percentile(
+      direct.map((s) => s.answeredAt - s.sentAt),
+      0.5,
+    );
+    const queuedP50 = percentile(views.map(latencyMs), 0.5);
+    const rateLimited = calls.filter((c) => c.status === 429).length;
+    const drainSeconds = (lastDone - started) / 1000;
+    const idealSeconds = (BURST_REQUESTS - SEED_BUCKET.burst) / rate;
+    return {
+      scenario: 'burst',
+      figures: {
+        requests: BURST_REQUESTS,
+        direct: direct.length,
+        queued: queued.length,
+        direct_completed_in_answer: direct.filter((s) => s.status === 'completed').length,
+        direct_p50_ms: directP50,
+        queued_p50_ms: queuedP50,
+        submit_s: round(submitSeconds),
+        drain_s: round(drainSeconds),
+        ideal_drain_s: round(idealSeconds),
+        calls: calls.length,
+        busiest_1s_window: `${busiest1s} calls (bound ${SEED_BUCKET.burst + Math.ceil(rate)})`,
+        http_429: rateLimited,
+        outcomes: JSON.stringify(countBy(views.map((v) => v.status))),
+      },
+      target: '~50 DIRECT, the rest QUEUED, 0 429s',
+      met: Math.abs(direct.length - SEED_BUCKET.burst) <= 10 && rateLimited === 0,
+      setup: `seed bucket ${SEED_BUCKET.ratePerMinute}/min, B=${SEED_BUCKET.burst} (RIQ and simulator), simulator latency ${SERVICE_LATENCY_MS} ms, 50 submits in flight, routing adaptive, priority normal`,
+    };
+  } finally {
+    await bench.stack.stop();
+  }
+}
+
 function countBy(values: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const v of values) out[v] = (out[v] ?? 0) + 1;
@@ -312,4 +384,5 @@ export const SCENARIOS: Record<ScenarioName, () => Promise<ScenarioResult>> = {
   'unknown-limit': unknownLimit,
   priority,
   outage,
+  burst,
 };

@@ -27,6 +27,7 @@ export class StatelessStack extends Stack {
       table: resources.table,
       queues: resources.queues,
       deadLetterQueues: resources.deadLetterQueues,
+      atlassianSecret: resources.atlassianSecret,
     });
     this.operator = new OperatorAccess(this, 'Operator', { config, restApi: this.api.restApi });
     this.sweeper = new Sweeper(this, 'Sweeper', {

@@ -3,10 +3,14 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { submitFunctionTimeoutSeconds } from '../../lib/config/resources.js';
+import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
+import { routeDirect } from '../core/direct-route.js';
 import { parseSubmitBody } from '../core/submit-command.js';
 import { submit, type SubmitDeps } from '../core/submit.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
+import { callDepsFromEnv } from '../shared/call-deps.js';
 import { systemClock } from '../shared/clock.js';
 import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
@@ -17,15 +21,32 @@ import { SqsWorkQueue } from '../store/sqs-work-queue.js';
 import { bodyText, callerIdentity, httpErrors, json } from './http.js';
 
 /**
- * CloudWatch metrics (EMF in the log): `Submitted` per accepted submit, and for reads that looked
- * the cache up `CacheHit`/`CacheMiss` (0 or 1 each, so their sums give the hit ratio).
+ * CloudWatch metrics (EMF in the log): `Submitted` per accepted submit; for reads that looked the
+ * cache up `CacheHit`/`CacheMiss` (0 or 1 each, so their sums give the hit ratio); for stored
+ * requests `RoutedDirect`/`RoutedQueued` (0 or 1 each: the share answered by a DIRECT call).
  */
 const metrics = new Metrics({ namespace: 'RIQ', serviceName: 'riq-submit', logger });
 
 const settings = readSettings();
+// The dead-letter queues only for DIRECT calls, whose last failed attempt is dead-lettered here.
+const queue = new SqsWorkQueue(
+  sqsClient(),
+  readQueueUrls(),
+  settings.routing.direct ? readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls) : {},
+);
+// Adaptive routing: the DIRECT path calls and settles exactly as a worker does, with the short
+// deadline of `routing.directTimeoutMs` (lambdas/core/direct-route.ts). Off: everything is queued.
+const direct = settings.routing.direct
+  ? await callDepsFromEnv({
+      settings,
+      queue,
+      timeoutMs: settings.routing.directTimeoutMs,
+      functionTimeoutSeconds: submitFunctionTimeoutSeconds(settings),
+    })
+  : undefined;
 const deps: SubmitDeps = {
   store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
-  queue: new SqsWorkQueue(sqsClient(), readQueueUrls()),
+  queue,
   clock: systemClock,
   config: settings,
   cache: new DynamoReadCache(documentClient(), readTableName()),
@@ -41,9 +62,30 @@ const deps: SubmitDeps = {
     }),
   onCacheFailure: (err) =>
     logger.warn('read cache lookup failed; the read is queued', { error: err as Error }),
+  ...(direct
+    ? {
+        direct: (record) =>
+          routeDirect(
+            {
+              ...direct.deps,
+              timeoutMs: settings.routing.directTimeoutMs,
+              onQueueFailure: (token, err) =>
+                logger.error('queue send after a failed DIRECT call failed; the sweeper re-sends it', {
+                  token,
+                  error: err as Error,
+                }),
+            },
+            record,
+          ),
+        onDirectFailure: (token, err) =>
+          logger.warn('DIRECT attempt failed; the request is queued', { token, error: err as Error }),
+      }
+    : {}),
 };
 
-async function submitHandler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+async function submitHandler(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> {
+  // A DIRECT call's in-progress idempotency record expires with this invocation.
+  direct?.executor.registerLambdaContext(context);
   const command = parseSubmitBody(bodyText(event), settings.api.maxBodyBytes);
   const answer = await submit(deps, command, callerIdentity(event));
   metrics.addMetric('Submitted', MetricUnit.Count, 1);
@@ -59,15 +101,31 @@ async function submitHandler(event: APIGatewayProxyEvent): Promise<APIGatewayPro
     const { cache: _cache, ...body } = answer;
     return json(200, body);
   }
+  if (answer.duplicate !== true) {
+    const isDirect = answer.routing_path === 'DIRECT';
+    metrics.addMetric('RoutedDirect', MetricUnit.Count, isDirect ? 1 : 0);
+    metrics.addMetric('RoutedQueued', MetricUnit.Count, isDirect ? 0 : 1);
+  }
   logger.info('request submitted', {
     token: answer.token,
     operation: command.operation,
     priority: command.priority,
     status: answer.status,
+    routing_path: answer.routing_path,
     duplicate: answer.duplicate ?? false,
     cache: answer.cache ?? 'none',
+    direct:
+      answer.direct?.kind === 'skipped'
+        ? `skipped:${answer.direct.reason}`
+        : (answer.direct?.kind ?? 'ineligible'),
   });
-  const { duplicate: _duplicate, cache: _cache, fire_and_forget: fireAndForget, ...body } = answer;
+  const {
+    duplicate: _duplicate,
+    cache: _cache,
+    direct: _direct,
+    fire_and_forget: fireAndForget,
+    ...body
+  } = answer;
   // Fire and forget: accepted, not to be waited on.
   return json(fireAndForget === true ? 202 : 200, body);
 }

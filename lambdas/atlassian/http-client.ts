@@ -99,6 +99,18 @@ export function observeUpstream<T>(observer: UpstreamObserver | undefined, fn: (
   return observer ? observers.run(observer, fn) : fn();
 }
 
+const deadlines = new AsyncLocalStorage<number>();
+
+/**
+ * Runs `fn` so that every HTTP call the clients make while it runs must answer by `deadline`
+ * (epoch ms): each call's timeout is the shorter of the client's own and the time left, and a call
+ * that would start after the deadline fails TIMEOUT without being sent. The DIRECT submit path uses
+ * it to bound a whole operation (`jira.transition_task` makes three calls). Undefined: no deadline.
+ */
+export function withDeadline<T>(deadline: number | undefined, fn: () => Promise<T>): Promise<T> {
+  return deadline === undefined ? fn() : deadlines.run(deadline, fn);
+}
+
 /** The signal of one answer's headers. */
 export function upstreamSignalOf(headers: Headers): UpstreamSignal {
   return { nearLimit: headers.get('x-ratelimit-nearlimit')?.trim().toLowerCase() === 'true' };
@@ -152,7 +164,7 @@ export class AtlassianHttpClient {
       service: this.service,
       method: req.method,
       path: req.path,
-      timeoutMs: this.timeoutMs,
+      timeoutMs: this.timeoutFor(),
     };
     const payload = req.body !== undefined ? JSON.stringify(req.body) : undefined;
     let authorization = await this.auth.header();
@@ -190,11 +202,13 @@ export class AtlassianHttpClient {
       ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}),
     };
     try {
+      const timeoutMs = this.timeoutFor();
+      if (timeoutMs <= 0) throw new DOMException('the operation deadline passed', 'TimeoutError');
       const response = await fetch(this.url(req), {
         method: req.method,
         headers,
         ...(payload !== undefined ? { body: payload } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await response.text();
       notifyObserver(response.headers);
@@ -202,6 +216,13 @@ export class AtlassianHttpClient {
     } catch (err) {
       throw classifyThrown(err, context);
     }
+  }
+
+  /** This call's timeout: the client's, or less when an operation deadline (`withDeadline`) is near. */
+  private timeoutFor(): number {
+    const deadline = deadlines.getStore();
+    if (deadline === undefined) return this.timeoutMs;
+    return Math.min(this.timeoutMs, Math.max(0, Math.ceil(deadline - Date.now())));
   }
 
   private url(req: AtlassianRequest): string {

@@ -6,7 +6,12 @@ import { parsePayload, type OperationName, type OperationPayload } from '../core
 import type { CallContext, OperationExecutor } from '../core/ports.js';
 import { ConfluenceAdapter } from './confluence-adapter.js';
 import { basicAuthProvider, type ApiTokenCredentials } from './credentials.js';
-import { AtlassianHttpClient, observeUpstream, type AuthHeaderProvider } from './http-client.js';
+import {
+  AtlassianHttpClient,
+  observeUpstream,
+  withDeadline,
+  type AuthHeaderProvider,
+} from './http-client.js';
 import { JiraAdapter } from './jira-adapter.js';
 
 export interface AtlassianExecutorOptions {
@@ -86,7 +91,10 @@ export class AtlassianExecutor implements OperationExecutor {
   ): Promise<unknown> {
     const handler = this.handlers[operation] as (p: unknown, c: CallContext) => Promise<unknown>;
     const parsed = parsePayload(operation, payload);
-    // Every answer of every call the operation makes reports its rate-limit signals to the caller.
-    return observeUpstream(context.onUpstreamSignal, () => handler(parsed, context));
+    // Every answer of every call the operation makes reports its rate-limit signals to the caller,
+    // and all its calls together must answer by the context's deadline (the DIRECT path's).
+    return withDeadline(context.deadline, () =>
+      observeUpstream(context.onUpstreamSignal, () => handler(parsed, context)),
+    );
   }
 }

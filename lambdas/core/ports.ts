@@ -6,7 +6,7 @@ import type { QueueKey } from '../../lib/config/resources.js';
 import type { Service } from '../../lib/config/riq-config.js';
 import type { ErrorBody } from './errors.js';
 import type { OperationName } from './operations.js';
-import type { RequestRecord, Status } from './request-record.js';
+import type { RequestRecord, RoutingPath, Status } from './request-record.js';
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -30,6 +30,9 @@ export type ClaimOutcome =
   | { kind: 'finished'; record: RequestRecord }
   | { kind: 'missing' };
 
+/** Who may claim a request: a worker (`QUEUED`) or the submit function's DIRECT call. */
+export type ClaimRoutingPath = Exclude<RoutingPath, 'CACHE'>;
+
 export interface Lease {
   token: string;
   leaseId: string;
@@ -43,8 +46,15 @@ export interface RequestStore {
    * Conditionally moves a `queued` or `dead` record, or one whose lease expired, to `processing`.
    * Claiming does not count an attempt (a claimed request may still be deferred); claiming a `dead`
    * record (a DLQ redrive) resets its attempts, so the redriven request gets a full set again.
+   * The claim sets `routing_path` to the path that will call (default `QUEUED`, a worker): a
+   * request whose DIRECT call failed and was queued reads `QUEUED` once a worker takes it.
    */
-  claim(token: string, now: number, leaseSeconds: number): Promise<ClaimOutcome>;
+  claim(
+    token: string,
+    now: number,
+    leaseSeconds: number,
+    routingPath?: ClaimRoutingPath,
+  ): Promise<ClaimOutcome>;
   /**
    * Counts one real attempt just before the call to Atlassian, while `lease` is still the record's
    * lease; answers the attempt number, or undefined when the lease was lost.
@@ -55,7 +65,10 @@ export interface RequestStore {
   /** The following succeed only while `lease` is still the record's lease (else they return false). */
   complete(lease: Lease, result: unknown, now: number, expiresAt: number): Promise<boolean>;
   fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<boolean>;
-  /** Back to `queued` after a retryable failure; the next delivery claims it again. */
+  /**
+   * Back to `queued` after a retryable failure; the next delivery claims it again. It and `markDead`
+   * set `routing_path` to `QUEUED`: a retry and the DLQ go through the queue.
+   */
   release(lease: Lease, error: ErrorBody, now: number): Promise<boolean>;
   markDead(lease: Lease, error: ErrorBody, now: number): Promise<boolean>;
   countByStatus(status: Status): Promise<number>;
@@ -178,6 +191,12 @@ export interface CallContext {
    * to reconcile with its eventually consistent search (`reconcileIssues`).
    */
   readonly reconcileIssues?: readonly number[];
+  /**
+   * Epoch ms by which the whole operation (all its HTTP calls) must have answered: the DIRECT
+   * submit path's short timeout. A call still running then fails TIMEOUT. Absent: only the
+   * per-call timeout applies.
+   */
+  readonly deadline?: number;
 }
 
 /** Executes one operation against Atlassian; throws UpstreamError (or ValidationError) on failure. */

@@ -27,18 +27,11 @@
  */
 import { queueKey } from '../../lib/config/resources.js';
 import type { RiqConfig } from '../../lib/config/riq-config.js';
-import { breakerOutcomeOf } from './breaker.js';
 import { isSatisfiedState, resolveTemplates, templateTokens } from './dependencies.js';
 import { toRiqError, type ErrorBody, type RiqError } from './errors.js';
 import { parsePayload } from './operations.js';
-import type {
-  CallScope,
-  CircuitBreaker,
-  RateFeedback,
-  RateGate,
-  WriteLockKey,
-  WriteLocks,
-} from './flow-control.js';
+import type { BreakerOutcome } from './flow-control.js';
+import { passFlowControl, releaseLock, reportOutcome, type FlowControl, type Gate } from './flow-gate.js';
 import type {
   CallContext,
   Clock,
@@ -56,28 +49,6 @@ import { retryDelaySeconds } from './retry-schedule.js';
 
 /** SQS's longest DelaySeconds; longer waits are chained through `notBefore`. */
 export const MAX_DELAY_SECONDS = 900;
-
-/** The longest a request waits for another worker's half-open probe before looking again. */
-export const PROBE_WAIT_CAP_MS = 5_000;
-
-/**
- * How long a write waits when another request holds its object's lock: writes to one issue are
- * short, the holder usually releases within a second.
- */
-export const OBJECT_BUSY_WAIT_MS = 1_000;
-
-/** The flow control a worker passes before each call; absent in tests of the bare request path. */
-export interface FlowControl {
-  breaker: CircuitBreaker;
-  rate: RateGate;
-  /** The scope of a record's call (endpoint family, write target) for the rate gate. */
-  scopeOf(record: RequestRecord): CallScope;
-  /**
-   * Serializes writes to one issue/page (a scope with `write` and `objectId`): taken before the
-   * breaker and the token, released after the call. Absent: writes are not serialized.
-   */
-  writeLocks?: WriteLocks;
-}
 
 export interface ProcessDeps {
   store: RequestStore;
@@ -159,28 +130,66 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
   }
   const record: RequestRecord = { ...claim.record, payload: resolved.payload };
 
-  let probe = false;
-  let scope: CallScope | undefined;
-  let lock: HeldLock | undefined;
+  let gate: PassedGate | undefined;
   if (deps.flow) {
-    const gate = await passFlowControl(deps.flow, record, deps.clock, now + deps.leaseSeconds * 1000);
-    if (!gate.pass) {
-      const until = now + gate.waitMs;
-      await deps.store.defer(lease, now, gate.reason, until);
-      return deferFor(deps, gate.waitMs, gate.reason, now);
+    const passed = await passFlowControl(deps.flow, record, deps.clock, {
+      lockUntil: now + deps.leaseSeconds * 1000,
+    });
+    if (!passed.pass) {
+      // A worker may take the half-open probe, so its gate never answers `breaker_half_open`.
+      const reason = passed.reason === 'breaker_half_open' ? 'probe_taken' : passed.reason;
+      await deps.store.defer(lease, now, reason, now + passed.waitMs);
+      return deferFor(deps, passed.waitMs, reason, now);
     }
-    probe = gate.probe;
-    scope = gate.scope;
-    lock = gate.lock;
+    gate = passed;
   }
 
   const attempt = await deps.store.beginAttempt(lease, deps.clock.now());
   if (attempt === undefined) {
-    await releaseLock(lock);
-    if (deps.flow && probe) await deps.flow.breaker.report(record.service, 'neutral', true, deps.clock.now());
+    await releaseLock(gate?.lock);
+    if (deps.flow && gate?.probe) {
+      await deps.flow.breaker.report(record.service, 'neutral', true, deps.clock.now());
+    }
     return { action: 'ack', outcome: 'lease-lost' };
   }
+  return callAndSettle(deps, { record, lease, attempt, ...(gate ? { gate } : {}) }, message.receiveCount);
+}
 
+/** A gate that let the call through: what must be reported and released after it. */
+export type PassedGate = Extract<Gate, { pass: true }>;
+
+/** A claimed request whose attempt has begun: everything the call and its settling need. */
+export interface StartedAttempt {
+  /** The claimed record, its payload's placeholders resolved. */
+  record: RequestRecord;
+  lease: Lease;
+  /** The attempt number `beginAttempt` answered. */
+  attempt: number;
+  /** Absent without flow control. */
+  gate?: PassedGate;
+}
+
+/** How `callAndSettle` calls: the worker's defaults, or the DIRECT path's short deadline. */
+export interface CallOptions {
+  /** Epoch ms by which the whole operation must have answered (CallContext.deadline). */
+  deadline?: number;
+  /** What an error tells the breaker. @default breakerOutcomeOf */
+  breakerOutcome?: (error?: RiqError) => BreakerOutcome;
+}
+
+/**
+ * Makes the call of a started attempt and records its outcome: releases the write lock, reports to
+ * the breaker and the rate gate, fills or invalidates the cache, completes / fails / releases /
+ * kills the record and releases its dependents. Shared by the worker and the DIRECT submit path
+ * (lambdas/core/direct-route.ts), so both settle a request the same way.
+ */
+export async function callAndSettle(
+  deps: ProcessDeps,
+  started: StartedAttempt,
+  receiveCount: number,
+  options: CallOptions = {},
+): Promise<Disposition> {
+  const { record, lease, attempt, gate } = started;
   // Any answer of the operation's calls carrying `X-RateLimit-NearLimit: true` eases the rate.
   let nearLimit = false;
   const reconcileIssues = await writtenIssueIds(deps, record);
@@ -188,9 +197,15 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
     token: record.token,
     attempt,
     ...(reconcileIssues.length > 0 ? { reconcileIssues } : {}),
+    ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
     onUpstreamSignal: (signal) => {
       if (signal.nearLimit) nearLimit = true;
     },
+  };
+  const report = async (error: RiqError | undefined, now: number) => {
+    if (deps.flow && gate) {
+      await reportOutcome(deps.flow, gate.scope, gate.probe, error, nearLimit, now, options.breakerOutcome);
+    }
   };
   // A search's entry is stamped with the generation from before its call (see read-cache.ts).
   const generation = await cacheQuietly(deps, record.token, (cache) =>
@@ -200,14 +215,14 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
   try {
     result = await deps.executor.execute(record.operation, record.payload, context);
   } catch (err) {
-    await releaseLock(lock);
+    await releaseLock(gate?.lock);
     const error = toRiqError(err);
-    if (deps.flow && scope) await reportOutcome(deps.flow, scope, probe, error, nearLimit, deps.clock.now());
-    return settleFailure(deps, lease, error, attempt, message.receiveCount);
+    await report(error, deps.clock.now());
+    return settleFailure(deps, lease, error, attempt, receiveCount);
   }
-  await releaseLock(lock);
+  await releaseLock(gate?.lock);
   const done = deps.clock.now();
-  if (deps.flow && scope) await reportOutcome(deps.flow, scope, probe, undefined, nearLimit, done);
+  await report(undefined, done);
   // The cache learns of the call before the record says completed: a caller who saw a write
   // complete never gets the value it replaced from the cache, nor a read's result a miss after.
   await cacheQuietly(deps, record.token, (cache, config) =>
@@ -315,110 +330,6 @@ async function cacheQuietly<T>(
     deps.onCacheFailure?.(token, err);
     return undefined;
   }
-}
-
-/** A write lock this worker holds for the call. */
-interface HeldLock {
-  locks: WriteLocks;
-  key: WriteLockKey;
-  owner: string;
-}
-
-type Gate =
-  | { pass: true; probe: boolean; scope: CallScope; lock?: HeldLock }
-  | { pass: false; waitMs: number; reason: DeferReason };
-
-/**
- * The write lock of the call's object first (a write that must wait for another takes neither a
- * probe nor a token), then the breaker (an open breaker takes no token), then a token for this
- * priority and scope. A refusal after the lock was taken releases it. The lock expires with the
- * claim's lease (`lockUntil`), so a worker that dies mid-call blocks the object no longer than that.
- */
-async function passFlowControl(
-  flow: FlowControl,
-  record: RequestRecord,
-  clock: Clock,
-  lockUntil: number,
-): Promise<Gate> {
-  const now = clock.now();
-  const scope = flow.scopeOf(record);
-  let lock: HeldLock | undefined;
-  if (flow.writeLocks && scope.write && scope.objectId !== undefined) {
-    const key: WriteLockKey = { service: scope.service, objectId: scope.objectId };
-    const taken = await flow.writeLocks.acquire(key, record.token, now, lockUntil);
-    if (!taken.acquired) return { pass: false, waitMs: OBJECT_BUSY_WAIT_MS, reason: 'object_busy' };
-    lock = { locks: flow.writeLocks, key, owner: record.token };
-  }
-  const breaker = await flow.breaker.acquire(record.service, now);
-  if (!breaker.allowed) {
-    await releaseLock(lock);
-    if (breaker.state === 'open') return { pass: false, waitMs: breaker.waitMs, reason: 'breaker_open' };
-    // Half-open with the probe taken: its lease bounds the wait, but the probe usually answers much
-    // sooner and closes the breaker, so look again soon.
-    return { pass: false, waitMs: Math.min(breaker.waitMs, PROBE_WAIT_CAP_MS), reason: 'probe_taken' };
-  }
-  // The token is stamped with the time it is taken, not when the message arrived: the earlier the
-  // stamp, the longer the gap to the call Atlassian counts, and gaps that vary bunch calls up.
-  const permit = await flow.rate.acquire(scope, clock.now());
-  if (!permit.granted) {
-    await releaseLock(lock);
-    // A probe that cannot go now gives its turn back, so another worker may probe.
-    if (breaker.probe) await flow.breaker.report(record.service, 'neutral', true, now);
-    return { pass: false, waitMs: permit.waitMs, reason: permit.reason };
-  }
-  return { pass: true, probe: breaker.probe, scope, ...(lock ? { lock } : {}) };
-}
-
-/**
- * Gives a write lock back. A failed release is not the request's failure (its call is over, its
- * outcome must still be recorded): the lock then simply runs out at its expiry.
- */
-async function releaseLock(lock: HeldLock | undefined): Promise<void> {
-  if (!lock) return;
-  try {
-    await lock.locks.release(lock.key, lock.owner);
-  } catch {
-    // Expires by itself with the claim's lease.
-  }
-}
-
-/** What the call told the breaker and the rate gate. Failures that never reached Atlassian say nothing about its rate. */
-async function reportOutcome(
-  flow: FlowControl,
-  scope: CallScope,
-  probe: boolean,
-  error: RiqError | undefined,
-  nearLimit: boolean,
-  now: number,
-): Promise<void> {
-  const feedback = rateFeedbackOf(error, nearLimit);
-  if (feedback) await flow.rate.report(scope, feedback, now);
-  await flow.breaker.report(scope.service, breakerOutcomeOf(error), probe, now);
-}
-
-/**
- * The rate feedback of an operation's outcome. `nearLimit`: some answer of its calls carried
- * `X-RateLimit-NearLimit: true` (a 429 is reported as such whatever the earlier answers said; a
- * failure without an answer, after an earlier call was told near-limit, still reports that).
- */
-export function rateFeedbackOf(error: RiqError | undefined, nearLimit = false): RateFeedback | undefined {
-  const ok: RateFeedback = nearLimit ? { kind: 'ok', nearLimit: true } : { kind: 'ok' };
-  if (!error) return ok;
-  const details = error.details ?? {};
-  if (error.code === 'RATE_LIMITED') {
-    const retryAfter = details['retryAfterSeconds'];
-    const reason = details['rateLimitReason'];
-    const reset = details['rateLimitReset'];
-    const resetAt = typeof reset === 'string' ? Date.parse(reset) : NaN;
-    return {
-      kind: 'rate_limited',
-      ...(typeof retryAfter === 'number' ? { retryAfterSeconds: retryAfter } : {}),
-      ...(typeof reason === 'string' ? { reason } : {}),
-      ...(Number.isFinite(resetAt) ? { resetAt } : {}),
-    };
-  }
-  // An HTTP answer (any status) reached Atlassian: its rate held. Timeouts and resets say nothing.
-  return typeof details['status'] === 'number' || nearLimit ? ok : undefined;
 }
 
 async function settleFailure(

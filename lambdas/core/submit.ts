@@ -20,6 +20,14 @@
  * same registration, stored as its `after_write`: a write that failed or died satisfies it too (it
  * never fails the request), and a write whose record is gone (expired, or never existed) counts as
  * finished. Another caller's write is NOT_FOUND naming the field, nothing written.
+ *
+ * Adaptive routing (lambdas/core/direct-route.ts): a request stored with `routing: "adaptive"` (the
+ * default) is called at once by this function when `direct` is given and the gate lets it through,
+ * and answered as it was settled: `completed` with its result and `routing_path: "DIRECT"`, `failed`
+ * with its error, or `queued` (a retryable failure, queued with its backoff). Anything else is
+ * queued. Never DIRECT: `routing: "queued"`, `fire_and_forget` (the caller does not wait, so
+ * calling now would only delay its 202), `depends_on` and `after_consistency_token` (they wait for
+ * other requests), and a duplicate of an earlier submit.
  */
 import type { RiqConfig } from '../../lib/config/riq-config.js';
 import { queueKey } from '../../lib/config/resources.js';
@@ -34,6 +42,8 @@ import type {
   RequestStore,
   WorkQueue,
 } from './ports.js';
+import type { DirectOutcome, DirectSkip } from './direct-route.js';
+import type { ErrorBody } from './errors.js';
 import { isCacheable, lookup } from './read-cache.js';
 import type { RequestRecord, RoutingPath, Status } from './request-record.js';
 import type { SubmitCommand } from './submit-command.js';
@@ -53,7 +63,18 @@ export interface SubmitDeps {
   onCacheFailure?: (err: unknown) => void;
   /** `depends_on` registration; absent, a submit with `depends_on` is refused. */
   dependencies?: Pick<DependencyStore, 'register'>;
+  /** The DIRECT call of a stored request (`routeDirect` bound to its deps); absent, all is queued. */
+  direct?: (record: RequestRecord) => Promise<DirectOutcome>;
+  /** The DIRECT attempt failed on a store or gate call; the request is queued instead. */
+  onDirectFailure?: (token: string, err: unknown) => void;
 }
+
+/**
+ * What adaptive routing did for a stored request (logs and metrics): `called` (the outcome is the
+ * answer's status), `skipped` and why (queued), or `ineligible` (never tried: see the header).
+ */
+export type DirectReport =
+  { kind: 'called' } | { kind: 'skipped'; reason: DirectSkip | 'error' } | { kind: 'ineligible' };
 
 /** What the cache did for a submit (the handler's hit-ratio metric). */
 export type CacheLookup = 'hit' | 'miss' | 'bypass' | 'none';
@@ -65,12 +86,18 @@ export interface SubmitResponse {
   poll_url: string;
   routing_path: RoutingPath;
   consistency_token?: string;
+  /** A DIRECT call that completed: its result. */
+  result?: unknown;
+  /** A DIRECT call that failed for good: its error. */
+  error?: ErrorBody;
   /** True when this answer is for an earlier submit with the same idempotency key. */
   duplicate?: boolean;
   /** Not part of the body: the handler answers 202 for these. */
   fire_and_forget?: boolean;
   /** Not part of the body: what the cache did (a hit is a CachedResponse). */
   cache?: Exclude<CacheLookup, 'hit'>;
+  /** Not part of the body: what adaptive routing did. */
+  direct?: DirectReport;
 }
 
 /** The answer of a live cache entry: nothing was stored, so there is no token to poll. */
@@ -151,12 +178,39 @@ export async function submitRequest(
     return answerDuplicate(deps, command, claim, outcome);
   }
 
+  let direct: DirectReport = { kind: 'ineligible' };
+  if (deps.direct && command.routing === 'adaptive' && !command.fireAndForget) {
+    const attempt = await tryDirect(deps, deps.direct, record);
+    if (attempt.settled) return { ...responseFor(attempt.settled), direct: attempt.report };
+    direct = attempt.report;
+  }
   try {
     await deps.queue.send(queueKey(service, command.priority), token);
   } catch (err) {
     deps.onEnqueueFailure?.(token, err);
   }
-  return responseFor(record);
+  return { ...responseFor(record), ...(deps.direct ? { direct } : {}) };
+}
+
+/**
+ * The DIRECT attempt of a stored request; anything but `called` leaves the request to be queued.
+ * A failure of the attempt itself is reported and the request queued: its record is `queued`, or
+ * leased by this attempt (a worker takes it over when the lease runs out).
+ */
+async function tryDirect(
+  deps: SubmitDeps,
+  direct: NonNullable<SubmitDeps['direct']>,
+  record: RequestRecord,
+): Promise<{ report: DirectReport; settled?: RequestRecord }> {
+  try {
+    const outcome = await direct(record);
+    return outcome.kind === 'called'
+      ? { report: { kind: 'called' }, settled: outcome.record }
+      : { report: { kind: 'skipped', reason: outcome.reason } };
+  } catch (err) {
+    deps.onDirectFailure?.(record.token, err);
+    return { report: { kind: 'skipped', reason: 'error' } };
+  }
 }
 
 /**
@@ -270,6 +324,8 @@ export function responseFor(record: RequestRecord): SubmitResponse {
     poll_url: `/api/queue/result/${record.token}`,
     routing_path: record.routing_path,
     ...(record.consistency_token !== undefined ? { consistency_token: record.consistency_token } : {}),
+    ...(record.status === 'completed' ? { result: record.result ?? null } : {}),
+    ...(record.status === 'failed' && record.error !== undefined ? { error: record.error } : {}),
     ...(record.fire_and_forget === true ? { fire_and_forget: true } : {}),
   };
 }

@@ -19,6 +19,7 @@ import { conditionalUpdate, idempotencyKey, recordFromItem, requestKey } from '.
 import type { ErrorBody } from '../core/errors.js';
 import type {
   ClaimOutcome,
+  ClaimRoutingPath,
   DeadLetterChange,
   DeferReason,
   IdempotencyClaim,
@@ -122,13 +123,18 @@ export class DynamoRequestStore implements RequestStore {
     return out.Item ? recordFromItem<RequestRecord>(out.Item) : undefined;
   }
 
-  async claim(token: string, now: number, leaseSeconds: number): Promise<ClaimOutcome> {
-    const leaseId = randomUUID();
+  async claim(
+    token: string,
+    now: number,
+    leaseSeconds: number,
+    routingPath: ClaimRoutingPath = 'QUEUED',
+  ): Promise<ClaimOutcome> {
+    const claimant = { leaseId: randomUUID(), routingPath };
     // The common case first; a dead record (a redrive) is the exception.
     const claimed =
-      (await this.tryClaim(token, now, leaseSeconds, leaseId)) ??
-      (await this.tryClaimDead(token, now, leaseSeconds, leaseId));
-    if (claimed) return { kind: 'claimed', record: claimed, leaseId };
+      (await this.tryClaim(token, now, leaseSeconds, claimant)) ??
+      (await this.tryClaimDead(token, now, leaseSeconds, claimant));
+    if (claimed) return { kind: 'claimed', record: claimed, leaseId: claimant.leaseId };
     const current = await this.get(token);
     if (!current) return { kind: 'missing' };
     if (current.status === 'processing') return { kind: 'busy', record: current };
@@ -136,7 +142,7 @@ export class DynamoRequestStore implements RequestStore {
   }
 
   /** `queued`, or `processing` with an expired lease: the attempts stand. */
-  private tryClaim(token: string, now: number, leaseSeconds: number, leaseId: string) {
+  private tryClaim(token: string, now: number, leaseSeconds: number, claimant: Claimant) {
     return this.conditionalClaim(
       token,
       '#status = :queued OR (#status = :processing AND #lease_exp < :now)',
@@ -144,12 +150,12 @@ export class DynamoRequestStore implements RequestStore {
       { ':queued': 'queued', ':now': now },
       now,
       leaseSeconds,
-      leaseId,
+      claimant,
     );
   }
 
   /** A `dead` record redriven from the DLQ (console or API): a full set of attempts again. */
-  private tryClaimDead(token: string, now: number, leaseSeconds: number, leaseId: string) {
+  private tryClaimDead(token: string, now: number, leaseSeconds: number, claimant: Claimant) {
     return this.conditionalClaim(
       token,
       '#status = :dead',
@@ -157,7 +163,7 @@ export class DynamoRequestStore implements RequestStore {
       { ':dead': 'dead', ':zero': 0 },
       now,
       leaseSeconds,
-      leaseId,
+      claimant,
     );
   }
 
@@ -168,12 +174,12 @@ export class DynamoRequestStore implements RequestStore {
     extraValues: Record<string, unknown>,
     now: number,
     leaseSeconds: number,
-    leaseId: string,
+    claimant: Claimant,
   ): Promise<RequestRecord | undefined> {
     const attributes = await conditionalUpdate(this.client, this.tableName, {
       Key: requestKey(token),
       ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
-      UpdateExpression: `SET #status = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso${extraSet} REMOVE #deferred_reason, #deferred_until`,
+      UpdateExpression: `SET #status = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso, #routing = :routing${extraSet} REMOVE #deferred_reason, #deferred_until`,
       ExpressionAttributeNames: {
         '#pk': PK,
         '#status': 'status',
@@ -182,11 +188,13 @@ export class DynamoRequestStore implements RequestStore {
         '#updated': 'updated_at',
         '#deferred_reason': 'deferred_reason',
         '#deferred_until': 'deferred_until',
+        '#routing': 'routing_path',
         ...(extraSet.includes('#attempts') ? { '#attempts': 'attempts' } : {}),
       },
       ExpressionAttributeValues: {
         ':processing': 'processing',
-        ':lease': leaseId,
+        ':lease': claimant.leaseId,
+        ':routing': claimant.routingPath,
         ':exp': now + leaseSeconds * 1000,
         ':iso': new Date(now).toISOString(),
         ...extraValues,
@@ -244,13 +252,14 @@ export class DynamoRequestStore implements RequestStore {
     });
   }
 
+  // A retry and the DLQ go through the queue: a request whose DIRECT call failed reads QUEUED.
   release(lease: Lease, error: ErrorBody, now: number): Promise<boolean> {
-    return this.settle(lease, 'queued', now, { error });
+    return this.settle(lease, 'queued', now, { error, routing_path: 'QUEUED' });
   }
 
   markDead(lease: Lease, error: ErrorBody, now: number): Promise<boolean> {
     // Dead records carry no expiry: they wait for an operator.
-    return this.settle(lease, 'dead', now, { error }, ['expires_at']);
+    return this.settle(lease, 'dead', now, { error, routing_path: 'QUEUED' }, ['expires_at']);
   }
 
   async countByStatus(status: Status): Promise<number> {
@@ -478,6 +487,12 @@ export class DynamoRequestStore implements RequestStore {
       })) !== undefined
     );
   }
+}
+
+/** Who claims: the lease id, and the path that will make the call (`routing_path` from now on). */
+interface Claimant {
+  leaseId: string;
+  routingPath: ClaimRoutingPath;
 }
 
 function sleep(ms: number): Promise<void> {

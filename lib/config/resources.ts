@@ -64,6 +64,15 @@ export function claimLeaseSeconds(config: RiqConfig): number {
   return config.worker.timeoutSeconds + 10;
 }
 
+/**
+ * The submit function's timeout: its DIRECT call's deadline (`routing.directTimeoutMs`) plus room
+ * for the store, gate and settling writes around it; at least 10 s. At most 27 s with the largest
+ * deadline (20 s), inside API Gateway's 29 s integration timeout.
+ */
+export function submitFunctionTimeoutSeconds(config: RiqConfig): number {
+  return Math.max(10, Math.ceil(config.routing.directTimeoutMs / 1000) + 7);
+}
+
 /** A service's bulkhead: the sum of its three event source mappings' maximumConcurrency. */
 export function reservedConcurrency(config: RiqConfig, service: Service): number {
   const c = config.services[service].concurrency;

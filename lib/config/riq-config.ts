@@ -127,6 +127,19 @@ export const riqConfigSchema = z
       /** Timeout of every single HTTP call to Atlassian. */
       timeoutMs: z.number().int().min(100).max(60_000),
     }),
+    /** Adaptive routing (`routing: "adaptive"`, the default of a submit): see lambdas/core/direct-route.ts. */
+    routing: z.object({
+      /**
+       * Whether the submit function may call Atlassian itself (DIRECT) when the breaker is closed
+       * and the shared bucket has a token for the priority. false: every request is queued.
+       */
+      direct: z.boolean(),
+      /**
+       * The DIRECT call's deadline: all its HTTP calls must have answered within it, else it is a
+       * TIMEOUT and the request goes to the queue. The submit function's timeout derives from it.
+       */
+      directTimeoutMs: z.number().int().min(100).max(20_000),
+    }),
     /** Days a completed or failed record is kept (DynamoDB TTL). Dead records never expire. */
     retentionDays: positiveInt,
     /** Where the workers call Atlassian on AWS (locally: ATLASSIAN_SITE_URL / JIRA_BASE_URL, or the simulator). */
@@ -150,6 +163,10 @@ export const riqConfigSchema = z
   .refine((c) => c.upstream.timeoutMs < c.worker.timeoutSeconds * 1000, {
     message: 'upstream.timeoutMs must be shorter than worker.timeoutSeconds',
     path: ['upstream', 'timeoutMs'],
+  })
+  .refine((c) => c.routing.directTimeoutMs <= c.upstream.timeoutMs, {
+    message: 'routing.directTimeoutMs must not exceed upstream.timeoutMs',
+    path: ['routing', 'directTimeoutMs'],
   });
 
 export type RiqConfig = z.infer<typeof riqConfigSchema>;
@@ -196,6 +213,8 @@ export const DEFAULT_CONFIG: RiqConfig = {
   api: { longPollCapSeconds: 25, maxBodyBytes: 128 * 1024 },
   worker: { timeoutSeconds: 30, batchSize: 5, memoryMb: 512 },
   upstream: { timeoutMs: 10_000 },
+  // The seed's DIRECT path answers in ~200 ms; 3 s leaves room for a slow create before queueing.
+  routing: { direct: true, directTimeoutMs: 3_000 },
   retentionDays: 7,
   atlassian: { defaultIssueType: 'Task' },
   deployment: { retainData: false, pointInTimeRecovery: false, logRetentionDays: 30 },

@@ -10,6 +10,7 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
@@ -18,11 +19,13 @@ import {
   operatorRoleName,
   REQUESTS_TABLE,
   RUNTIME_ENV,
+  submitFunctionTimeoutSeconds,
   type ApiFunctionName,
   type ApiRoute,
   type QueueKey,
   type RiqConfig,
 } from '../config/index.js';
+import { allowAtlassianCalls } from './atlassian-caller.js';
 import { riqLogGroup } from './log-group.js';
 import { RiqFunction } from './riq-function.js';
 
@@ -72,6 +75,8 @@ export interface RiqApiProps {
   readonly table: ITable;
   readonly queues: Record<QueueKey, IQueue>;
   readonly deadLetterQueues: Record<QueueKey, IQueue>;
+  /** The submit function's DIRECT calls use it as the workers do (`routing.direct`). */
+  readonly atlassianSecret: ISecret;
   /** @default 100 */
   readonly throttlingRateLimit?: number;
   /** @default 200 */
@@ -101,8 +106,9 @@ export class RiqApi extends Construct {
     const submit = new RiqFunction(this, 'Submit', {
       config,
       entry: 'submit',
-      description: 'RIQ POST /api/queue/submit: validates, stores and enqueues a request',
-      timeout: Duration.seconds(10),
+      description: 'RIQ POST /api/queue/submit: validates, stores and enqueues a request, or calls it DIRECT',
+      // Covers the DIRECT call's deadline (lambdas/core/direct-route.ts).
+      timeout: Duration.seconds(submitFunctionTimeoutSeconds(config)),
     });
     // UpdateItem: a depends_on registration adds the child to each parent's `dependents` in the
     // same transaction as its Put (lambdas/store/dynamo-dependencies.ts).
@@ -110,6 +116,12 @@ export class RiqApi extends Construct {
       actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
     });
     submit.useQueues(RUNTIME_ENV.queueUrls, queues, ['sqs:SendMessage']);
+    if (config.routing.direct) {
+      // DIRECT calls: the workers' table, secret and site grants; a DIRECT call whose last attempt
+      // failed puts its copy in the DLQ, as a worker does.
+      allowAtlassianCalls(submit, { config, table, atlassianSecret: props.atlassianSecret });
+      submit.useQueues(RUNTIME_ENV.deadLetterQueueUrls, deadLetterQueues, ['sqs:SendMessage']);
+    }
 
     const result = new RiqFunction(this, 'Result', {
       config,

@@ -1,6 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -8,7 +7,6 @@ import { Construct } from 'constructs';
 import {
   PRIORITIES,
   queueKey,
-  REQUESTS_TABLE,
   reservedConcurrency,
   RUNTIME_ENV,
   SERVICES,
@@ -16,6 +14,7 @@ import {
   type RiqConfig,
   type Service,
 } from '../config/index.js';
+import { allowAtlassianCalls } from './atlassian-caller.js';
 import { RiqFunction } from './riq-function.js';
 import { pick } from './work-queues.js';
 
@@ -51,31 +50,7 @@ export class Workers extends Construct {
         memorySize: config.worker.memoryMb,
         reservedConcurrentExecutions: reservedConcurrency(config, service),
       });
-      // PutItem: the rate-limit bucket, circuit-breaker, write-lock and read-cache items are written whole,
-      // conditionally, and so are the Powertools idempotency records of the calls
-      // (lambdas/store/idempotent-executor.ts).
-      worker.useTable(props.table, {
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
-      });
-      // DeleteItem: Powertools deletes the record of a call that failed, so the retry calls again,
-      // a write releases its issue/page lock (`LOCK#…`, lambdas/store/dynamo-write-lock.ts) and
-      // deletes the read-cache entries it made stale (`CACHE#…`, lambdas/store/dynamo-read-cache.ts).
-      // Only those items: a worker never deletes a request.
-      worker.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['dynamodb:DeleteItem'],
-          resources: [props.table.tableArn],
-          conditions: {
-            'ForAllValues:StringLike': {
-              'dynamodb:LeadingKeys': [
-                `${REQUESTS_TABLE.callKeyPrefix}#*`,
-                `${REQUESTS_TABLE.lockKeyPrefix}#*`,
-                `${REQUESTS_TABLE.cacheKeyPrefix}#*`,
-              ],
-            },
-          },
-        }),
-      );
+      allowAtlassianCalls(worker, props);
       // The event source mapping grants receive and delete itself; these are the worker's own
       // calls: retry backoff (ChangeMessageVisibility) and re-enqueueing (SendMessage).
       worker.useQueues(RUNTIME_ENV.queueUrls, pick(props.queues, service), [
@@ -85,16 +60,6 @@ export class Workers extends Construct {
       worker.useQueues(RUNTIME_ENV.deadLetterQueueUrls, pick(props.deadLetterQueues, service), [
         'sqs:SendMessage',
       ]);
-      // Written too: with OAuth credentials, every refresh rotates the refresh token stored there.
-      worker.useSecret(RUNTIME_ENV.atlassianSecretArn, props.atlassianSecret, { write: true });
-      const siteUrl = config.atlassian.siteUrl?.replace(/\/+$/, '');
-      if (siteUrl) {
-        // API token: the base URLs. OAuth: calls go to the api.atlassian.com gateway (the cloudId is
-        // in the secret) and the site URL only makes the browser links.
-        worker.addEnvironment(RUNTIME_ENV.atlassianSiteUrl, siteUrl);
-        worker.addEnvironment(RUNTIME_ENV.jiraBaseUrl, siteUrl);
-        worker.addEnvironment(RUNTIME_ENV.confluenceBaseUrl, `${siteUrl}/wiki`);
-      }
 
       for (const priority of PRIORITIES) {
         worker.addEventSource(

@@ -75,7 +75,8 @@ describe('after_consistency_token through the local stack', () => {
   it('treats an unknown (expired or never issued) token as satisfied: the read completes', async () => {
     const answer = await api.submit({ ...getIssue(), after_consistency_token: `cst_${'0'.repeat(32)}` });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-    expect(answer.body['status']).toBe('queued');
+    // Nothing to wait for: queued, or answered by a DIRECT call at once.
+    expect(['queued', 'completed']).toContain(answer.body['status']);
     const done = await api.waitFor(String(answer.body['token']), 60_000);
     expect(done.body['status']).toBe('completed');
   });

@@ -23,7 +23,14 @@ describe('priorities', () => {
     await sim.setLatency(150);
     const lows = await Promise.all(
       Array.from({ length: 24 }, () =>
-        api.submit({ operation: 'jira.get_task', payload: { task_id: key }, priority: 'low', fresh: true }),
+        // Through the queues: a DIRECT call would skip the backlog this test builds.
+        api.submit({
+          operation: 'jira.get_task',
+          payload: { task_id: key },
+          priority: 'low',
+          fresh: true,
+          routing: 'queued',
+        }),
       ),
     );
     const high = await api.submit({
@@ -31,6 +38,7 @@ describe('priorities', () => {
       payload: { task_id: key },
       priority: 'high',
       fresh: true,
+      routing: 'queued',
     });
 
     const highDone = await api.waitFor(String(high.body['token']));

@@ -14,6 +14,7 @@ describe('the request path through the local stack', () => {
         description: 'made by the e2e test',
         labels: ['e2e'],
       },
+      routing: 'queued',
     });
     expect(created.status).toBe(200);
     expect(created.body).toMatchObject({ status: 'queued', routing_path: 'QUEUED' });
@@ -26,7 +27,11 @@ describe('the request path through the local stack', () => {
     const issue = done.body['result'] as { key: string; id: string };
     expect(issue.key).toMatch(/^MD-\d+$/);
 
-    const read = await api.submit({ operation: 'jira.get_task', payload: { task_id: issue.key } });
+    const read = await api.submit({
+      operation: 'jira.get_task',
+      payload: { task_id: issue.key },
+      routing: 'queued',
+    });
     expect(read.body['consistency_token']).toBeUndefined();
     const got = await api.waitFor(String(read.body['token']));
     expect(got.body['status']).toBe('completed');
@@ -36,6 +41,41 @@ describe('the request path through the local stack', () => {
       summary: 'Walking skeleton',
       project_key: 'MD',
       labels: ['e2e'],
+    });
+  });
+
+  it('answers a submit DIRECT with its result when the bucket has a token, and the record agrees', async () => {
+    const created = await api.submit({
+      operation: 'jira.create_task',
+      payload: { title: 'Direct', project_id: 'MD' },
+      priority: 'high',
+    });
+    // Other files may have spent the shared bucket: a queued answer is legal, then wait for a token.
+    let answer = created;
+    for (let i = 0; i < 10 && answer.body['routing_path'] !== 'DIRECT'; i++) {
+      await api.waitFor(String(answer.body['token']));
+      await new Promise((r) => setTimeout(r, 1000));
+      answer = await api.submit({
+        operation: 'jira.create_task',
+        payload: { title: `Direct ${i}`, project_id: 'MD' },
+        priority: 'high',
+      });
+    }
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({
+      token: expect.stringMatching(/^req_[0-9a-f]{32}$/),
+      status: 'completed',
+      routing_path: 'DIRECT',
+      poll_url: `/api/queue/result/${String(answer.body['token'])}`,
+      consistency_token: expect.stringMatching(/^cst_/),
+      result: expect.objectContaining({ key: expect.stringMatching(/^MD-\d+$/) }),
+    });
+    const record = await api.result(String(answer.body['token']));
+    expect(record.body).toMatchObject({
+      status: 'completed',
+      routing_path: 'DIRECT',
+      attempts: 1,
+      result: answer.body['result'],
     });
   });
 

@@ -522,13 +522,18 @@ for (const stageName of ['dev', 'prod'] as const) {
       it('lets each function do exactly what its role needs', () => {
         const base = [...LOG_ACTIONS, ...XRAY_ACTIONS];
         const expected: Record<string, string[]> = {
+          // DIRECT calls (routing.direct, on by default): what a worker's calls need.
           [apiFunctionId('submit')]: [
             ...base,
             'dynamodb:ConditionCheckItem',
+            'dynamodb:DeleteItem',
             'dynamodb:GetItem',
             'dynamodb:PutItem',
             'dynamodb:UpdateItem',
             'sqs:SendMessage',
+            'secretsmanager:DescribeSecret',
+            'secretsmanager:GetSecretValue',
+            'secretsmanager:PutSecretValue',
           ],
           [apiFunctionId('result')]: [...base, 'dynamodb:GetItem'],
           [apiFunctionId('health')]: [
@@ -643,9 +648,9 @@ for (const stageName of ['dev', 'prod'] as const) {
         }
       });
 
-      it('lets a worker store a new value (the rotated OAuth refresh token) in the Atlassian secret only', () => {
-        for (const service of SERVICES) {
-          const writes = statementsOfFunction(riq.stateless, workerId(service)).filter((s) =>
+      it('lets a worker and the submit function (DIRECT calls) store a new value (the rotated OAuth refresh token) in the Atlassian secret only', () => {
+        for (const id of [...SERVICES.map(workerId), apiFunctionId('submit')]) {
+          const writes = statementsOfFunction(riq.stateless, id).filter((s) =>
             asArray(s.Action).includes('secretsmanager:PutSecretValue'),
           );
           expect(writes.map((s) => sorted(asArray(s.Action)))).toEqual([['secretsmanager:PutSecretValue']]);
@@ -653,7 +658,7 @@ for (const stageName of ['dev', 'prod'] as const) {
             writes.flatMap((s) => asArray(s.Resource).map((r) => importedLogicalId(riq.stateful, r))),
           ).toEqual([secretId()]);
         }
-        for (const id of ['submit', 'result', 'health'] as const) {
+        for (const id of ['result', 'health'] as const) {
           const writes = statementsOfFunction(riq.stateless, apiFunctionId(id)).filter((s) =>
             asArray(s.Action).includes('secretsmanager:PutSecretValue'),
           );
@@ -731,3 +736,38 @@ for (const stageName of ['dev', 'prod'] as const) {
     });
   });
 }
+
+describe('RiqStage submit function and adaptive routing', () => {
+  const submitOf = (riq: SynthesizedStage) => {
+    const id = logicalIdOf(riq.stage.stateless.api.functions.submit);
+    return {
+      props: resourcesOfType(riq.stateless, 'AWS::Lambda::Function')[id]?.Properties ?? {},
+      actions: actionsOf(statementsOfFunction(riq.stateless, id)),
+    };
+  };
+
+  it('with DIRECT calls off, gives submit neither the secret nor the workers’ grants', () => {
+    const riq = synthStage('dev', { 'riq:stages': { dev: { routing: { direct: false } } } });
+    try {
+      const { actions } = submitOf(riq);
+      expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+      expect(actions).not.toContain('dynamodb:DeleteItem');
+    } finally {
+      riq.cleanup();
+    }
+  });
+
+  it('covers a long DIRECT deadline with the submit timeout, still inside API Gateway’s 29 s', () => {
+    const riq = synthStage('dev', {
+      'riq:stages': { dev: { routing: { directTimeoutMs: 8_000 }, upstream: { timeoutMs: 10_000 } } },
+    });
+    try {
+      expect(submitOf(riq).props['Timeout']).toBe(15);
+    } finally {
+      riq.cleanup();
+    }
+    expect(() =>
+      synthStage('dev', { 'riq:stages': { dev: { routing: { directTimeoutMs: 25_000 } } } }),
+    ).toThrow(/routing\.directTimeoutMs/);
+  });
+});

@@ -45,8 +45,9 @@ beforeEach(async () => {
 });
 
 async function submit(operation: string, payload: Record<string, unknown>): Promise<string> {
-  // fresh: repeated reads of one object go through the queue and the gate, not the read cache.
-  const answer = await api.submit({ operation, payload, fresh: true });
+  // fresh: repeated reads of one object go through the queue and the gate, not the read cache;
+  // routing queued: the workers' flow control is under test, not the DIRECT path's.
+  const answer = await api.submit({ operation, payload, fresh: true, routing: 'queued' });
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   return String(answer.body['token']);
 }

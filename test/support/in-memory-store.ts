@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorBody } from '../../lambdas/core/errors.js';
 import type {
   ClaimOutcome,
+  ClaimRoutingPath,
   DeferReason,
   IdempotencyClaim,
   InsertOutcome,
@@ -38,7 +39,12 @@ export class InMemoryStore implements RequestStore {
     return rest;
   }
 
-  async claim(token: string, now: number, leaseSeconds: number): Promise<ClaimOutcome> {
+  async claim(
+    token: string,
+    now: number,
+    leaseSeconds: number,
+    routingPath: ClaimRoutingPath = 'QUEUED',
+  ): Promise<ClaimOutcome> {
     const r = this.records.get(token);
     if (!r) return { kind: 'missing' };
     const expired = r.status === 'processing' && (r.lease_expires_at ?? 0) < now;
@@ -49,6 +55,7 @@ export class InMemoryStore implements RequestStore {
         status: 'processing',
         lease_id: leaseId,
         lease_expires_at: now + leaseSeconds * 1000,
+        routing_path: routingPath,
       });
       delete r.deferred_reason;
       delete r.deferred_until;
@@ -98,10 +105,10 @@ export class InMemoryStore implements RequestStore {
     return this.settle(lease, 'failed', { error, expires_at: expiresAt });
   }
   release(lease: Lease, error: ErrorBody) {
-    return this.settle(lease, 'queued', { error });
+    return this.settle(lease, 'queued', { error, routing_path: 'QUEUED' });
   }
   markDead(lease: Lease, error: ErrorBody) {
-    return this.settle(lease, 'dead', { error }, ['expires_at']);
+    return this.settle(lease, 'dead', { error, routing_path: 'QUEUED' }, ['expires_at']);
   }
   async countByStatus(status: Status) {
     return [...this.records.values()].filter((r) => r.status === status).length;

@@ -11,6 +11,7 @@ import {
   AtlassianHttpClient,
   AuthFailedError,
   observeUpstream,
+  withDeadline,
   type AuthHeaderProvider,
 } from '../../../lambdas/atlassian/http-client.js';
 import type { UpstreamSignal } from '../../../lambdas/core/ports.js';
@@ -49,6 +50,14 @@ beforeAll(async () => {
         res
           .writeHead(401, { 'Content-Type': 'application/json' })
           .end('{"code":401,"message":"Unauthorized"}');
+        return;
+      }
+      const delay = /slow=(\d+)/.exec(req.url ?? '');
+      if (delay) {
+        setTimeout(
+          () => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}'),
+          Number(delay[1]),
+        );
         return;
       }
       const near = (req.url ?? '').includes('near=') ? { 'X-RateLimit-NearLimit': 'true' } : {};
@@ -133,6 +142,44 @@ describe('AtlassianHttpClient', () => {
       );
       await c.get('/rest/api/3/issue/MD-1', { near: 1 });
       expect(signals).toEqual([]);
+    });
+  });
+
+  describe('an operation deadline (withDeadline)', () => {
+    it('cuts a call at the deadline, shorter than the client timeout, as TIMEOUT', async () => {
+      accepted.add('Bearer tok-1');
+      const c = client(rotatingProvider());
+      const started = Date.now();
+      const err = await failure(
+        withDeadline(Date.now() + 200, () => c.get('/rest/api/3/issue/MD-1', { slow: 1500 })),
+      );
+      expect(err.code).toBe('TIMEOUT');
+      expect(Date.now() - started).toBeLessThan(1000);
+    });
+
+    it('does not send a call that would start after the deadline', async () => {
+      accepted.add('Bearer tok-1');
+      const c = client(rotatingProvider());
+      const err = await failure(
+        withDeadline(Date.now() + 150, async () => {
+          await c.get('/rest/api/3/issue/MD-1', { slow: 300 }).catch(() => undefined);
+          return c.get('/rest/api/3/issue/MD-2');
+        }),
+      );
+      expect(err.code).toBe('TIMEOUT');
+      expect(seen.map((r) => r.url)).toEqual(['/rest/api/3/issue/MD-1?slow=300']);
+    });
+
+    it('leaves calls outside it to the client timeout', async () => {
+      accepted.add('Bearer tok-1');
+      const c = client(rotatingProvider());
+      await withDeadline(Date.now() + 50, async () => undefined);
+      await expect(c.get('/rest/api/3/issue/MD-1', { slow: 200 })).resolves.toMatchObject({ status: 200 });
+      await expect(
+        withDeadline(undefined, () => c.get('/rest/api/3/issue/MD-1', { slow: 100 })),
+      ).resolves.toMatchObject({
+        status: 200,
+      });
     });
   });
 

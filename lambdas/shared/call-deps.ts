@@ -1,0 +1,111 @@
+/**
+ * Everything a function needs to call Atlassian for a request and settle it, built from the
+ * environment in one place: the worker and the submit function's DIRECT path must call and settle
+ * the same way (one idempotency layer, one breaker, one bucket, one cache, one dependency store).
+ *
+ * On AWS the Atlassian secret is read here, during the cold start, so a missing or malformed one
+ * fails the init with its name; locally the credentials come from the environment.
+ */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { claimLeaseSeconds } from '../../lib/config/resources.js';
+import type { RiqConfig } from '../../lib/config/riq-config.js';
+import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
+import { awsConnection, localConnection, readLocalSettings } from '../atlassian/connection.js';
+import { AtlassianExecutor } from '../atlassian/operation-executor.js';
+import { breakerSettingsOf } from '../core/breaker.js';
+import type { FlowControl } from '../core/flow-gate.js';
+import type { ProcessDeps } from '../core/process-request.js';
+import { callScopeOf } from '../core/rate-control.js';
+import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
+import { DynamoDependencyStore } from '../store/dynamo-dependencies.js';
+import { DynamoRateGate } from '../store/dynamo-rate-gate.js';
+import { DynamoReadCache } from '../store/dynamo-read-cache.js';
+import { DynamoRequestStore } from '../store/dynamo-request-store.js';
+import { DynamoWriteLocks } from '../store/dynamo-write-lock.js';
+import { IdempotentExecutor } from '../store/idempotent-executor.js';
+import { cachedSecretReader } from '../store/secret-reader.js';
+import { SecretsManagerTokenStore } from '../store/secret-token-store.js';
+import type { SqsWorkQueue } from '../store/sqs-work-queue.js';
+import { documentClient, dynamoDbClient } from './aws-clients.js';
+import { systemClock } from './clock.js';
+import { optionalEnv, readTableName } from './env.js';
+import { logger } from './logger.js';
+
+export interface CallDepsOptions {
+  settings: RiqConfig;
+  queue: SqsWorkQueue;
+  /** Timeout of each HTTP call to Atlassian. */
+  timeoutMs: number;
+  /** The calling function's timeout: bounds an in-progress idempotency record without a context. */
+  functionTimeoutSeconds: number;
+}
+
+export interface CallDeps {
+  deps: ProcessDeps & { flow: FlowControl; queue: SqsWorkQueue };
+  /** Register each invocation's Lambda context with it (see IdempotentExecutor). */
+  executor: IdempotentExecutor;
+}
+
+export async function callDepsFromEnv(options: CallDepsOptions): Promise<CallDeps> {
+  const { settings, queue } = options;
+  const secretArn = optionalEnv(RUNTIME_ENV.atlassianSecretArn);
+  const warn = (message: string, details?: Record<string, unknown>) => logger.warn(message, details ?? {});
+  const connection = secretArn
+    ? await awsConnection(process.env, secretArn, {
+        readSecret: cachedSecretReader,
+        tokenStore: (id) => new SecretsManagerTokenStore(id, new SecretsManagerClient({})),
+        oauth: { warn },
+      })
+    : localConnection(readLocalSettings(process.env), { warn });
+  logger.info('Atlassian connection', {
+    auth_mode: connection.mode,
+    jira: connection.endpoints.jiraBaseUrl,
+  });
+  const tableName = readTableName();
+  const retentionSeconds = settings.retentionDays * 24 * 3600;
+  // Done once (DESIGN invariant 2): a call whose result was saved is not made again by a later
+  // attempt, even when the caller died before `complete` (see lambdas/store/idempotent-executor.ts).
+  const executor = new IdempotentExecutor(
+    new AtlassianExecutor({
+      ...connection.endpoints,
+      auth: connection.auth,
+      timeoutMs: options.timeoutMs,
+      defaultIssueType: settings.atlassian.defaultIssueType,
+    }),
+    {
+      client: dynamoDbClient(),
+      tableName,
+      retentionSeconds,
+      callTimeoutSeconds: options.functionTimeoutSeconds,
+      warn,
+    },
+  );
+  const deps: CallDeps['deps'] = {
+    store: new DynamoRequestStore(documentClient(), tableName, retentionSeconds),
+    executor,
+    clock: systemClock,
+    config: settings,
+    leaseSeconds: claimLeaseSeconds(settings),
+    // One instance per container: a half-open probe is reported through the breaker that granted it.
+    flow: {
+      breaker: new DynamoCircuitBreaker(documentClient(), tableName, breakerSettingsOf(settings)),
+      rate: new DynamoRateGate(documentClient(), tableName, settings),
+      scopeOf: (record) => callScopeOf(record.operation, record.payload, record.priority),
+      // Writes to one issue or page go one at a time across all workers.
+      writeLocks: new DynamoWriteLocks(documentClient(), tableName),
+    },
+    // Completed reads fill the read cache; completed writes invalidate it (best effort).
+    cache: new DynamoReadCache(documentClient(), tableName),
+    onCacheFailure: (token, err) =>
+      logger.warn('read cache update failed; the request outcome stands', { token, error: err as Error }),
+    // depends_on: a finished request releases its waiting children and sends the ready ones.
+    dependencies: new DynamoDependencyStore(documentClient(), tableName, retentionSeconds),
+    queue,
+    onReleaseFailure: (token, err) =>
+      logger.error('releasing dependents failed; the sweeper reconciles them', {
+        token,
+        error: err as Error,
+      }),
+  };
+  return { deps, executor };
+}

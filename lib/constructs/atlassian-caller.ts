@@ -1,0 +1,53 @@
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { REQUESTS_TABLE, RUNTIME_ENV, type RiqConfig } from '../config/index.js';
+import type { RiqFunction } from './riq-function.js';
+
+export interface AtlassianCallerProps {
+  readonly config: RiqConfig;
+  readonly table: ITable;
+  /** Holds `{email, api_token}` or the OAuth grant (see lambdas/atlassian/connection.ts). */
+  readonly atlassianSecret: ISecret;
+}
+
+/**
+ * What a function that calls Atlassian for a request and settles it needs (lambdas/shared/
+ * call-deps.ts): the workers, and the submit function for its DIRECT calls. Queue permissions are
+ * each function's own.
+ */
+export function allowAtlassianCalls(fn: RiqFunction, props: AtlassianCallerProps): void {
+  // PutItem: the rate-limit bucket, circuit-breaker, write-lock and read-cache items are written
+  // whole, conditionally, and so are the Powertools idempotency records of the calls
+  // (lambdas/store/idempotent-executor.ts).
+  fn.useTable(props.table, { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] });
+  // DeleteItem: Powertools deletes the record of a call that failed, so the retry calls again, a
+  // write releases its issue/page lock (`LOCK#…`, lambdas/store/dynamo-write-lock.ts) and deletes
+  // the read-cache entries it made stale (`CACHE#…`, lambdas/store/dynamo-read-cache.ts). Only
+  // those items: no caller of Atlassian ever deletes a request.
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['dynamodb:DeleteItem'],
+      resources: [props.table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': [
+            `${REQUESTS_TABLE.callKeyPrefix}#*`,
+            `${REQUESTS_TABLE.lockKeyPrefix}#*`,
+            `${REQUESTS_TABLE.cacheKeyPrefix}#*`,
+          ],
+        },
+      },
+    }),
+  );
+  // Written too: with OAuth credentials, every refresh rotates the refresh token stored there.
+  fn.useSecret(RUNTIME_ENV.atlassianSecretArn, props.atlassianSecret, { write: true });
+  const siteUrl = props.config.atlassian.siteUrl?.replace(/\/+$/, '');
+  if (siteUrl) {
+    // API token: the base URLs. OAuth: calls go to the api.atlassian.com gateway (the cloudId is
+    // in the secret) and the site URL only makes the browser links.
+    fn.addEnvironment(RUNTIME_ENV.atlassianSiteUrl, siteUrl);
+    fn.addEnvironment(RUNTIME_ENV.jiraBaseUrl, siteUrl);
+    fn.addEnvironment(RUNTIME_ENV.confluenceBaseUrl, `${siteUrl}/wiki`);
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * Adaptive routing's DIRECT path through the submit use case, with the real in-memory bucket,
+ * breaker, write locks, cache and dependency store: what is called directly, what is queued, and
+ * how a DIRECT call is settled.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, resolveConfig, type RiqConfig } from '../../../lib/config/riq-config.js';
+import { breakerSettingsOf } from '../../../lambdas/core/breaker.js';
+import { directBreakerOutcome, routeDirect, type DirectDeps } from '../../../lambdas/core/direct-route.js';
+import { UpstreamError, ValidationError } from '../../../lambdas/core/errors.js';
+import type { OperationName } from '../../../lambdas/core/operations.js';
+import type { CallContext, SendOptions, WorkQueue } from '../../../lambdas/core/ports.js';
+import { callScopeOf } from '../../../lambdas/core/rate-control.js';
+import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
+import { submit, type SubmitDeps, type SubmitResponse } from '../../../lambdas/core/submit.js';
+import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';
+import { InMemoryDependencyStore } from '../../support/in-memory-dependencies.js';
+import { InMemoryRateGate } from '../../support/in-memory-rate-gate.js';
+import { InMemoryReadCache } from '../../support/in-memory-read-cache.js';
+import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
+import { InMemoryWriteLocks } from '../../support/in-memory-write-locks.js';
+
+const OWNER = 'arn:aws:iam::1:user/a';
+const TIMEOUT_MS = 3000;
+
+type Execute = (operation: OperationName, payload: Record<string, unknown>) => Promise<unknown>;
+
+function setup(execute: Execute = async () => ({ key: 'MD-1', id: '10001' }), overrides: object = {}) {
+  const config: RiqConfig = resolveConfig(overrides);
+  const store = new InMemoryStore();
+  const clock = new FakeClock();
+  const breaker = new InMemoryCircuitBreaker(breakerSettingsOf(config));
+  const rate = new InMemoryRateGate(config);
+  const locks = new InMemoryWriteLocks();
+  const cache = new InMemoryReadCache();
+  const dependencies = new InMemoryDependencyStore(store);
+  const sent: Array<{ token: string; options?: SendOptions }> = [];
+  const deadLettered: string[] = [];
+  const queue = {
+    send: async (_q: string, token: string, options?: SendOptions) => void sent.push({ token, options }),
+    sendToDeadLetter: async (_q: string, token: string) => void deadLettered.push(token),
+  };
+  const calls: Array<{ operation: OperationName; context: CallContext }> = [];
+  let n = 0;
+  const directDeps: DirectDeps = {
+    store,
+    clock,
+    config,
+    leaseSeconds: 40,
+    random: () => 0,
+    executor: {
+      execute: async (operation, payload, context) => {
+        calls.push({ operation, context });
+        return execute(operation, payload);
+      },
+    },
+    flow: {
+      breaker,
+      rate,
+      writeLocks: locks,
+      scopeOf: (r) => callScopeOf(r.operation, r.payload, r.priority),
+    },
+    cache,
+    dependencies,
+    queue,
+    timeoutMs: TIMEOUT_MS,
+  };
+  const submitDeps: SubmitDeps = {
+    store,
+    queue: queue as unknown as WorkQueue,
+    clock,
+    config,
+    newToken: () => `req_${String(++n).padStart(32, '0')}`,
+    cache,
+    dependencies,
+    direct: (record) => routeDirect(directDeps, record),
+  };
+  const post = async (body: object) =>
+    (await submit(submitDeps, parseSubmitBody(JSON.stringify(body), 100_000), OWNER)) as SubmitResponse;
+  return {
+    store,
+    clock,
+    breaker,
+    rate,
+    locks,
+    cache,
+    sent,
+    deadLettered,
+    calls,
+    submitDeps,
+    directDeps,
+    post,
+  };
+}
+
+const get = { operation: 'jira.get_task', payload: { task_id: 'MD-1' } };
+const create = { operation: 'jira.create_task', payload: { title: 'T', project_id: 'MD' } };
+const update = { operation: 'jira.update_task', payload: { task_id: 'MD-1', title: 'new' } };
+
+describe('adaptive routing: DIRECT', () => {
+  it('calls a request with a token at once and answers completed with the result, nothing queued', async () => {
+    const { post, store, sent, calls } = setup();
+    const answer = await post(create);
+    expect(answer).toMatchObject({
+      status: 'completed',
+      routing_path: 'DIRECT',
+      result: { key: 'MD-1', id: '10001' },
+      consistency_token: expect.stringMatching(/^cst_/),
+      direct: { kind: 'called' },
+    });
+    expect(sent).toEqual([]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.context).toMatchObject({ token: answer.token, attempt: 1 });
+    expect(await store.get(answer.token)).toMatchObject({
+      status: 'completed',
+      routing_path: 'DIRECT',
+      attempts: 1,
+      result: { key: 'MD-1', id: '10001' },
+    });
+  });
+
+  it('bounds the whole operation by the DIRECT deadline', async () => {
+    const { post, calls, clock } = setup();
+    await post(get);
+    expect(calls[0]!.context.deadline).toBe(clock.now() + TIMEOUT_MS);
+  });
+
+  it('takes tokens from the shared bucket: a burst beyond it is queued, and only the tokens are calls', async () => {
+    const burst = 10;
+    const { post, sent, calls } = setup(undefined, {
+      services: { jira: { burst, ratePerMinute: 60, reserves: { normal: 0, low: 0 } } },
+    });
+    const answers = [];
+    // The clock stands still: no token is refilled during the burst.
+    for (let i = 0; i < burst + 5; i++) answers.push(await post({ ...get, fresh: true }));
+    expect(answers.filter((a) => a.routing_path === 'DIRECT')).toHaveLength(burst);
+    const queued = answers.filter((a) => a.routing_path === 'QUEUED');
+    expect(queued).toHaveLength(5);
+    expect(queued.every((a) => a.status === 'queued' && a.direct?.kind === 'skipped')).toBe(true);
+    expect(queued.map((a) => a.direct)).toContainEqual({ kind: 'skipped', reason: 'no_token' });
+    expect(sent.map((s) => s.token).sort()).toEqual(queued.map((a) => a.token).sort());
+    expect(calls).toHaveLength(burst);
+  });
+
+  it('leaves the priority reserves to higher priorities', async () => {
+    const { post } = setup(undefined, {
+      services: { jira: { burst: 10, ratePerMinute: 60, reserves: { normal: 0.1, low: 0.3 } } },
+    });
+    const lows = [];
+    for (let i = 0; i < 10; i++) lows.push(await post({ ...get, fresh: true, priority: 'low' }));
+    expect(lows.filter((a) => a.routing_path === 'DIRECT')).toHaveLength(7);
+    const high = await post({ ...get, fresh: true, priority: 'high' });
+    expect(high.routing_path).toBe('DIRECT');
+  });
+
+  it('queues without calling while the breaker is open, and never makes a DIRECT call the half-open probe', async () => {
+    const { post, breaker, clock, calls, sent } = setup();
+    for (let i = 0; i < DEFAULT_CONFIG.breaker.failureThreshold; i++) {
+      await breaker.report('jira', 'failure', false, clock.now());
+    }
+    const whileOpen = await post(get);
+    expect(whileOpen).toMatchObject({
+      status: 'queued',
+      routing_path: 'QUEUED',
+      direct: { kind: 'skipped', reason: 'breaker_open' },
+    });
+
+    clock.advance(DEFAULT_CONFIG.breaker.recoverySeconds * 1000 + 1);
+    const halfOpen = await post({ ...get, fresh: true });
+    expect(halfOpen.direct).toEqual({ kind: 'skipped', reason: 'breaker_half_open' });
+    expect(calls).toEqual([]);
+    expect(sent.map((s) => s.token)).toEqual([whileOpen.token, halfOpen.token]);
+    // The probe was given back: a worker may take it now.
+    expect(await breaker.acquire('jira', clock.now())).toEqual({ allowed: true, probe: true });
+  });
+
+  it('queues a write whose issue another request is writing to', async () => {
+    const { post, locks, clock, calls } = setup();
+    await locks.acquire(
+      { service: 'jira', objectId: 'MD-1' },
+      'req_other',
+      clock.now(),
+      clock.now() + 30_000,
+    );
+    const answer = await post(update);
+    expect(answer).toMatchObject({ status: 'queued', direct: { kind: 'skipped', reason: 'object_busy' } });
+    expect(calls).toEqual([]);
+  });
+
+  it('after a retryable failure queues the request with the attempt counted and the backoff as delay', async () => {
+    const { post, store, sent, breaker, clock } = setup(async () => {
+      throw new UpstreamError('SERVICE_UNAVAILABLE', 'HTTP 503', { status: 503 });
+    });
+    const answer = await post(create);
+    expect(answer).toMatchObject({ status: 'queued', routing_path: 'QUEUED', direct: { kind: 'called' } });
+    expect(sent).toEqual([{ token: answer.token, options: { delaySeconds: 1 } }]);
+    expect(await store.get(answer.token)).toMatchObject({
+      status: 'queued',
+      routing_path: 'QUEUED',
+      attempts: 1,
+      error: { code: 'SERVICE_UNAVAILABLE' },
+    });
+    // A 503 is upstream trouble: the breaker counts it.
+    expect((await breaker.view('jira', clock.now())).failure_count).toBe(1);
+    // The worker's claim keeps the path QUEUED.
+    const claim = await store.claim(answer.token, clock.now() + 2000, 40);
+    expect(claim.kind === 'claimed' && claim.record.routing_path).toBe('QUEUED');
+  });
+
+  it('does not count its own short deadline against Atlassian', async () => {
+    const { post, breaker, clock } = setup(async () => {
+      throw new UpstreamError('TIMEOUT', 'timed out after 3000 ms', { timeoutMs: 3000 });
+    });
+    expect((await post(get)).status).toBe('queued');
+    expect((await breaker.view('jira', clock.now())).failure_count).toBe(0);
+    expect(directBreakerOutcome(new UpstreamError('SERVICE_UNAVAILABLE', 'reset'))).toBe('failure');
+    expect(directBreakerOutcome(undefined)).toBe('success');
+  });
+
+  it('answers failed with the error when Atlassian refuses the request for good', async () => {
+    const { post, sent } = setup(async () => {
+      throw ValidationError.forField('project', 'valid project is required');
+    });
+    const answer = await post(create);
+    expect(answer).toMatchObject({
+      status: 'failed',
+      routing_path: 'DIRECT',
+      error: { code: 'VALIDATION_ERROR', retryable: false },
+    });
+    expect(sent).toEqual([]);
+  });
+
+  it('puts a last failed attempt in the DLQ, as a worker would', async () => {
+    const { post, deadLettered, sent, store } = setup(
+      async () => {
+        throw new UpstreamError('SERVICE_UNAVAILABLE', 'HTTP 503', { status: 503 });
+      },
+      { retry: { maxAttempts: 1 } },
+    );
+    const answer = await post(create);
+    expect(answer.status).toBe('dead');
+    expect(deadLettered).toEqual([answer.token]);
+    expect(sent).toEqual([]);
+    expect((await store.get(answer.token))?.routing_path).toBe('QUEUED');
+  });
+
+  it('never calls routing "queued", fire_and_forget, depends_on or after_consistency_token requests', async () => {
+    const { post, calls, store } = setup();
+    const parent = await post({ ...create, routing: 'queued' });
+    expect(parent).toMatchObject({
+      status: 'queued',
+      routing_path: 'QUEUED',
+      direct: { kind: 'ineligible' },
+    });
+    const forgotten = await post({ ...update, fire_and_forget: true });
+    expect(forgotten.direct).toEqual({ kind: 'ineligible' });
+    const child = await post({ ...update, depends_on: [parent.token] });
+    expect(child.status).toBe('waiting');
+    const after = await post({ ...get, after_consistency_token: parent.consistency_token });
+    expect(after.status).toBe('waiting');
+    expect(calls).toEqual([]);
+    expect((await store.get(parent.token))?.status).toBe('queued');
+  });
+
+  it('fills the read cache, and a DIRECT write invalidates it', async () => {
+    const { post, calls } = setup(async (operation) =>
+      operation === 'jira.get_task' ? { key: 'MD-1', title: 'old' } : { key: 'MD-1', id: '10001' },
+    );
+    expect((await post(get)).routing_path).toBe('DIRECT');
+    expect(await post(get)).toMatchObject({ status: 'cached', routing_path: 'CACHE' });
+    expect((await post(update)).routing_path).toBe('DIRECT');
+    expect((await post(get)).routing_path).toBe('DIRECT');
+    expect(calls.map((c) => c.operation)).toEqual(['jira.get_task', 'jira.update_task', 'jira.get_task']);
+  });
+
+  it('releases the dependents registered while the DIRECT call ran', async () => {
+    let child: SubmitResponse | undefined;
+    const ctx = setup(async (operation) => {
+      if (operation === 'jira.create_task') {
+        // The child arrives while its parent's DIRECT call is in flight.
+        child = await ctx.post({
+          operation: 'jira.add_comment',
+          payload: { task_id: `{{${parentToken()}.key}}`, comment: 'hi' },
+          depends_on: [parentToken()],
+        });
+      }
+      return { key: 'MD-7', id: '10007' };
+    });
+    const parentToken = () => `req_${'1'.padStart(32, '0')}`;
+    const parent = await ctx.post(create);
+    expect(parent).toMatchObject({ token: parentToken(), status: 'completed', routing_path: 'DIRECT' });
+    expect(child?.status).toBe('waiting');
+    expect((await ctx.store.get(child!.token))?.status).toBe('queued');
+    expect(ctx.sent.map((s) => s.token)).toEqual([child!.token]);
+  });
+
+  it('queues the request when the DIRECT attempt itself fails, and reports it', async () => {
+    const { submitDeps, store, sent } = setup();
+    const failures: string[] = [];
+    submitDeps.direct = async () => {
+      throw new Error('DynamoDB unavailable');
+    };
+    submitDeps.onDirectFailure = (token) => failures.push(token);
+    const answer = (await submit(
+      submitDeps,
+      parseSubmitBody(JSON.stringify(get), 100_000),
+      OWNER,
+    )) as SubmitResponse;
+    expect(answer).toMatchObject({ status: 'queued', direct: { kind: 'skipped', reason: 'error' } });
+    expect(failures).toEqual([answer.token]);
+    expect(sent.map((s) => s.token)).toEqual([answer.token]);
+    expect((await store.get(answer.token))?.status).toBe('queued');
+  });
+});
