@@ -9,7 +9,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { RiqConfig } from '../lib/config/riq-config.js';
-import { allQueueKeys, parseQueueKey, requestsTableName, type QueueKey } from '../lib/config/resources.js';
+import {
+  allQueueKeys,
+  parseQueueKey,
+  requestsTableName,
+  submitFunctionTimeoutSeconds,
+  type QueueKey,
+} from '../lib/config/resources.js';
 import { RUNTIME_ENV } from '../lib/config/runtime-env.js';
 import type { ScheduledEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
@@ -256,8 +262,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         circuitBreakers: circuitBreakers.handler as unknown as ApiHandler,
         deadLetters: deadLetters.handler as unknown as ApiHandler,
       },
+      // The AWS functions' timeouts (lib/constructs/api.ts), as the handlers' Lambda contexts.
       timeouts: {
-        submit: 10,
+        submit: submitFunctionTimeoutSeconds(config),
         result: config.api.longPollCapSeconds + 4,
         health: 10,
         circuitBreakers: 10,
