@@ -140,6 +140,15 @@ export const riqConfigSchema = z
        */
       directTimeoutMs: z.number().int().min(100).max(20_000),
     }),
+    /** Alarms and their thresholds (lib/constructs/observability.ts). */
+    observability: z.object({
+      /** E-mail subscribed to the alarm topic; absent: the topic only (subscribe anything to it). */
+      alarmEmail: z.email().optional(),
+      /** The oldest message of a `high` queue older than this raises an alarm. */
+      oldestHighMessageAgeSeconds: positiveInt,
+      /** The API's 5xx answers, as a percentage of its requests over 5 minutes, that raise an alarm. */
+      api5xxPercent: z.number().gt(0).max(100),
+    }),
     /** Days a completed or failed record is kept (DynamoDB TTL). Dead records never expire. */
     retentionDays: positiveInt,
     /** Where the workers call Atlassian on AWS (locally: ATLASSIAN_SITE_URL / JIRA_BASE_URL, or the simulator). */
@@ -215,6 +224,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
   upstream: { timeoutMs: 10_000 },
   // The seed's DIRECT path answers in ~200 ms; 3 s leaves room for a slow create before queueing.
   routing: { direct: true, directTimeoutMs: 3_000 },
+  observability: { oldestHighMessageAgeSeconds: 60, api5xxPercent: 1 },
   retentionDays: 7,
   atlassian: { defaultIssueType: 'Task' },
   deployment: { retainData: false, pointInTimeRecovery: false, logRetentionDays: 30 },

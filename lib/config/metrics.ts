@@ -1,0 +1,107 @@
+/**
+ * The CloudWatch metrics RIQ emits (Powertools Metrics, EMF in the functions' logs), in one place:
+ * the Lambdas emit them by these names and dimensions, the dashboard and alarms
+ * (lib/constructs/observability.ts) read them by the same, so a renamed metric fails the build,
+ * not the alarm. The seed's set (quick reference, "Monitoring Metrics"): submitted / completed /
+ * failed / dead per service and priority, submit→complete latency, cache hit ratio, breaker state,
+ * upstream 429s, deferrals, DIRECT vs QUEUED.
+ */
+
+/** The namespace of every RIQ metric. */
+export const METRICS_NAMESPACE = 'RIQ';
+
+/** Dimension names. Every metric below carries exactly the dimensions it lists. */
+export const METRIC_DIMENSIONS = {
+  service: 'service',
+  priority: 'priority',
+} as const;
+
+export type MetricDimension = keyof typeof METRIC_DIMENSIONS;
+
+export interface MetricSpec {
+  readonly name: string;
+  /** Powertools/CloudWatch unit. */
+  readonly unit: 'Count' | 'Milliseconds' | 'None';
+  readonly dimensions: readonly MetricDimension[];
+  readonly description: string;
+}
+
+const perServiceAndPriority = ['service', 'priority'] as const;
+const perService = ['service'] as const;
+
+export const METRICS = {
+  submitted: {
+    name: 'Submitted',
+    unit: 'Count',
+    dimensions: perServiceAndPriority,
+    description: 'accepted submits (stored requests and cached answers)',
+  },
+  completed: {
+    name: 'Completed',
+    unit: 'Count',
+    dimensions: perServiceAndPriority,
+    description: 'requests that reached `completed` (worker or DIRECT)',
+  },
+  failed: {
+    name: 'Failed',
+    unit: 'Count',
+    dimensions: perServiceAndPriority,
+    description: 'requests that reached `failed` (not retryable)',
+  },
+  dead: {
+    name: 'Dead',
+    unit: 'Count',
+    dimensions: perServiceAndPriority,
+    description: 'requests that reached `dead` (retries spent, in the DLQ)',
+  },
+  queueLatency: {
+    name: 'QueueLatency',
+    unit: 'Milliseconds',
+    dimensions: perServiceAndPriority,
+    description: 'submit → completed, per completed request',
+  },
+  cacheHit: {
+    name: 'CacheHit',
+    unit: 'Count',
+    dimensions: perService,
+    description: '1 per read answered from the cache, 0 per read that looked it up and missed',
+  },
+  cacheMiss: {
+    name: 'CacheMiss',
+    unit: 'Count',
+    dimensions: perService,
+    description: '1 per read that looked the cache up and missed, else 0',
+  },
+  breakerState: {
+    name: 'BreakerState',
+    unit: 'None',
+    dimensions: perService,
+    description: 'circuit breaker: 1 closed, 0.5 half-open, 0 open (every sweep, once a minute)',
+  },
+  upstreamRateLimited: {
+    name: 'UpstreamRateLimited',
+    unit: 'Count',
+    dimensions: perService,
+    description: '429 answers Atlassian gave to RIQ calls',
+  },
+  deferred: {
+    name: 'Deferred',
+    unit: 'Count',
+    dimensions: perService,
+    description: 'deliveries put back without a call (no token, pause, breaker, busy object…)',
+  },
+  routedDirect: {
+    name: 'RoutedDirect',
+    unit: 'Count',
+    dimensions: perService,
+    description: '1 per stored submit answered by a DIRECT call, else 0',
+  },
+  routedQueued: {
+    name: 'RoutedQueued',
+    unit: 'Count',
+    dimensions: perService,
+    description: '1 per stored submit left to the queue, else 0',
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricKey = keyof typeof METRICS;
