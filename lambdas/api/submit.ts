@@ -1,12 +1,13 @@
 /** POST /api/queue/submit */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { METRICS_NAMESPACE } from '../../lib/config/metrics.js';
 import { submitFunctionTimeoutSeconds } from '../../lib/config/resources.js';
 import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
 import { routeDirect } from '../core/direct-route.js';
+import { serviceOf } from '../core/operations.js';
 import { parseSubmitBody } from '../core/submit-command.js';
 import { submit, type SubmitDeps } from '../core/submit.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
@@ -14,6 +15,7 @@ import { callDepsFromEnv } from '../shared/call-deps.js';
 import { systemClock } from '../shared/clock.js';
 import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
+import { emitMetric } from '../shared/metrics.js';
 import { DynamoDependencyStore } from '../store/dynamo-dependencies.js';
 import { DynamoReadCache } from '../store/dynamo-read-cache.js';
 import { DynamoRequestStore } from '../store/dynamo-request-store.js';
@@ -21,11 +23,12 @@ import { SqsWorkQueue } from '../store/sqs-work-queue.js';
 import { bodyText, callerIdentity, httpErrors, json } from './http.js';
 
 /**
- * CloudWatch metrics (EMF in the log): `Submitted` per accepted submit; for reads that looked the
- * cache up `CacheHit`/`CacheMiss` (0 or 1 each, so their sums give the hit ratio); for stored
- * requests `RoutedDirect`/`RoutedQueued` (0 or 1 each: the share answered by a DIRECT call).
+ * CloudWatch metrics (EMF in the log, lib/config/metrics.ts): `Submitted` per accepted submit; for
+ * reads that looked the cache up `CacheHit`/`CacheMiss` (0 or 1 each, so their sums give the hit
+ * ratio); for stored requests `RoutedDirect`/`RoutedQueued` (0 or 1 each: the share answered by a
+ * DIRECT call); and the DIRECT calls' outcomes, as the workers emit them.
  */
-const metrics = new Metrics({ namespace: 'RIQ', serviceName: 'riq-submit', logger });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'riq-submit', logger });
 
 const settings = readSettings();
 // The dead-letter queues only for DIRECT calls, whose last failed attempt is dead-lettered here.
@@ -39,6 +42,7 @@ const queue = new SqsWorkQueue(
 const direct = settings.routing.direct
   ? await callDepsFromEnv({
       settings,
+      metrics,
       queue,
       timeoutMs: settings.routing.directTimeoutMs,
       functionTimeoutSeconds: submitFunctionTimeoutSeconds(settings),
@@ -88,10 +92,11 @@ async function submitHandler(event: APIGatewayProxyEvent, context: Context): Pro
   direct?.executor.registerLambdaContext(context);
   const command = parseSubmitBody(bodyText(event), settings.api.maxBodyBytes);
   const answer = await submit(deps, command, callerIdentity(event));
-  metrics.addMetric('Submitted', MetricUnit.Count, 1);
+  const byService = { service: serviceOf(command.operation) };
+  emitMetric(metrics, 'submitted', 1, { ...byService, priority: command.priority });
   if (answer.cache === 'hit' || answer.cache === 'miss') {
-    metrics.addMetric('CacheHit', MetricUnit.Count, answer.cache === 'hit' ? 1 : 0);
-    metrics.addMetric('CacheMiss', MetricUnit.Count, answer.cache === 'miss' ? 1 : 0);
+    emitMetric(metrics, 'cacheHit', answer.cache === 'hit' ? 1 : 0, byService);
+    emitMetric(metrics, 'cacheMiss', answer.cache === 'miss' ? 1 : 0, byService);
   }
   if (answer.cache === 'hit') {
     logger.info('read answered from the cache', {
@@ -103,10 +108,11 @@ async function submitHandler(event: APIGatewayProxyEvent, context: Context): Pro
   }
   if (answer.duplicate !== true) {
     const isDirect = answer.routing_path === 'DIRECT';
-    metrics.addMetric('RoutedDirect', MetricUnit.Count, isDirect ? 1 : 0);
-    metrics.addMetric('RoutedQueued', MetricUnit.Count, isDirect ? 0 : 1);
+    emitMetric(metrics, 'routedDirect', isDirect ? 1 : 0, byService);
+    emitMetric(metrics, 'routedQueued', isDirect ? 0 : 1, byService);
   }
   logger.info('request submitted', {
+    correlation_id: answer.token,
     token: answer.token,
     operation: command.operation,
     priority: command.priority,
@@ -132,6 +138,5 @@ async function submitHandler(event: APIGatewayProxyEvent, context: Context): Pro
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
   .use(httpErrors(logger))
   .handler(submitHandler);

@@ -234,6 +234,11 @@ const OUTCOME_BY_CODE: Record<ErrorCode, BreakerOutcome> = {
 };
 
 /** How a call that passed the breaker ended: no error is a success; otherwise by the error's code. */
+/** The `BreakerState` gauge of a state (the seed's `circuit_breaker_state`): 1 closed, 0.5 half-open, 0 open. */
+export function breakerStateValue(state: BreakerStateName): number {
+  return state === 'closed' ? 1 : state === 'half_open' ? 0.5 : 0;
+}
+
 export function breakerOutcomeOf(error?: unknown): BreakerOutcome {
   if (error === undefined) return 'success';
   return OUTCOME_BY_CODE[toRiqError(error).code];

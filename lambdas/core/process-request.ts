@@ -45,6 +45,7 @@ import type {
 } from './ports.js';
 import { afterCompletion, generationBeforeCall } from './read-cache.js';
 import { FIRE_AND_FORGET_RETENTION_SECONDS, type RequestRecord } from './request-record.js';
+import type { RequestObserver } from './request-events.js';
 import { retryDelaySeconds } from './retry-schedule.js';
 
 /** SQS's longest DelaySeconds; longer waits are chained through `notBefore`. */
@@ -71,6 +72,8 @@ export interface ProcessDeps {
   queue?: Pick<WorkQueue, 'send'>;
   /** A release or a send of a released child failed (logged; the sweeper repairs it). */
   onReleaseFailure?: (token: string, err: unknown) => void;
+  /** Told of each state change this use case stores (logs and metrics); absent: nobody. */
+  observe?: RequestObserver;
 }
 
 export interface DeliveredMessage {
@@ -124,8 +127,12 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
   const resolved = await resolvePayload(deps, claim.record);
   if (!resolved.ok) {
     const failedAt = deps.clock.now();
-    const stored = await deps.store.fail(lease, resolved.error.toBody(), failedAt, expiry(deps, failedAt));
-    if (stored) await releaseDependents(deps, lease.token);
+    const error = resolved.error.toBody();
+    const stored = await deps.store.fail(lease, error, failedAt, expiry(deps, failedAt));
+    if (stored) {
+      deps.observe?.({ kind: 'failed', record: claim.record, at: failedAt, error });
+      await releaseDependents(deps, lease.token);
+    }
     return { action: 'ack', outcome: stored ? 'failed' : 'lease-lost' };
   }
   const record: RequestRecord = { ...claim.record, payload: resolved.payload };
@@ -139,6 +146,7 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
       // A worker may take the half-open probe, so its gate never answers `breaker_half_open`.
       const reason = passed.reason === 'breaker_half_open' ? 'probe_taken' : passed.reason;
       await deps.store.defer(lease, now, reason, now + passed.waitMs);
+      deps.observe?.({ kind: 'deferred', record, at: now, reason, waitMs: passed.waitMs });
       return deferFor(deps, passed.waitMs, reason, now);
     }
     gate = passed;
@@ -218,7 +226,7 @@ export async function callAndSettle(
     await releaseLock(gate?.lock);
     const error = toRiqError(err);
     await report(error, deps.clock.now());
-    return settleFailure(deps, lease, error, attempt, receiveCount);
+    return settleFailure(deps, record, lease, error, attempt, receiveCount);
   }
   await releaseLock(gate?.lock);
   const done = deps.clock.now();
@@ -239,7 +247,10 @@ export async function callAndSettle(
       ? Math.floor(done / 1000) + FIRE_AND_FORGET_RETENTION_SECONDS
       : expiry(deps, done);
   const stored = await deps.store.complete(lease, result ?? null, done, expiresAt);
-  if (stored) await releaseDependents(deps, lease.token);
+  if (stored) {
+    deps.observe?.({ kind: 'completed', record, at: done, attempt });
+    await releaseDependents(deps, lease.token);
+  }
   return { action: 'ack', outcome: stored ? 'completed' : 'lease-lost' };
 }
 
@@ -334,6 +345,7 @@ async function cacheQuietly<T>(
 
 async function settleFailure(
   deps: ProcessDeps,
+  record: RequestRecord,
   lease: Lease,
   error: RiqError,
   attempt: number,
@@ -343,19 +355,27 @@ async function settleFailure(
   const body: ErrorBody = { ...error.toBody(), details: { ...error.details, attempt } };
   if (!error.retryable) {
     const stored = await deps.store.fail(lease, body, now, expiry(deps, now));
-    if (stored) await releaseDependents(deps, lease.token);
+    if (stored) {
+      deps.observe?.({ kind: 'failed', record, at: now, attempt, error: body });
+      await releaseDependents(deps, lease.token);
+    }
     return { action: 'ack', outcome: stored ? 'failed' : 'lease-lost' };
   }
   if (attempt >= deps.config.retry.maxAttempts) {
-    if (await deps.store.markDead(lease, body, now)) await releaseDependents(deps, lease.token);
+    if (await deps.store.markDead(lease, body, now)) {
+      deps.observe?.({ kind: 'dead', record, at: now, attempt, error: body });
+      await releaseDependents(deps, lease.token);
+    }
     const via = receiveCount >= deps.config.retry.maxAttempts ? 'release' : 'copy';
     return { action: 'dead-letter', via, outcome: 'dead' };
   }
-  await deps.store.release(lease, body, now);
   // Atlassian's Retry-After is the minimum wait; the backoff applies when it is longer.
   const retryAfter = error.details?.['retryAfterSeconds'];
   const backoff = retryDelaySeconds(deps.config.retry, attempt, deps.random);
   const delaySeconds = typeof retryAfter === 'number' ? Math.max(backoff, Math.ceil(retryAfter)) : backoff;
+  if (await deps.store.release(lease, body, now)) {
+    deps.observe?.({ kind: 'retry', record, at: now, attempt, error: body, delaySeconds });
+  }
   return { action: 'retry', delaySeconds, outcome: 'retry' };
 }
 

@@ -6,6 +6,7 @@
  * On AWS the Atlassian secret is read here, during the cold start, so a missing or malformed one
  * fails the init with its name; locally the credentials come from the environment.
  */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { claimLeaseSeconds } from '../../lib/config/resources.js';
 import type { RiqConfig } from '../../lib/config/riq-config.js';
@@ -30,9 +31,12 @@ import { documentClient, dynamoDbClient } from './aws-clients.js';
 import { systemClock } from './clock.js';
 import { optionalEnv, readTableName } from './env.js';
 import { logger } from './logger.js';
+import { observeRequests } from './metrics.js';
 
 export interface CallDepsOptions {
   settings: RiqConfig;
+  /** Where the request events' metrics go (lambdas/shared/metrics.ts). */
+  metrics: Metrics;
   queue: SqsWorkQueue;
   /** Timeout of each HTTP call to Atlassian. */
   timeoutMs: number;
@@ -106,6 +110,8 @@ export async function callDepsFromEnv(options: CallDepsOptions): Promise<CallDep
         token,
         error: err as Error,
       }),
+    // One log line and the metrics of each state change (lib/config/metrics.ts).
+    observe: observeRequests(options.metrics, logger),
   };
   return { deps, executor };
 }

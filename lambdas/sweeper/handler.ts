@@ -4,18 +4,26 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { ScheduledEvent } from 'aws-lambda';
+import { METRICS_NAMESPACE } from '../../lib/config/metrics.js';
 import { claimLeaseSeconds, SWEEPER_STALE_QUEUED_SECONDS } from '../../lib/config/resources.js';
+import { SERVICES } from '../../lib/config/riq-config.js';
+import { breakerSettingsOf, breakerStateValue } from '../core/breaker.js';
 import { sweep, type SweepReport, type SweeperDeps } from '../core/sweeper.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
 import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
+import { emitMetric } from '../shared/metrics.js';
+import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
 import { DynamoDependencyStore } from '../store/dynamo-dependencies.js';
 import { DynamoRequestStore } from '../store/dynamo-request-store.js';
 import { SqsWorkQueue } from '../store/sqs-work-queue.js';
 
-/** CloudWatch metrics (EMF in the log): what each sweep repaired. */
-const metrics = new Metrics({ namespace: 'RIQ', serviceName: 'riq-sweeper' });
+/**
+ * CloudWatch metrics (EMF in the log): what each sweep repaired, and the catalogue's
+ * `BreakerState` of every service once a minute, the gauge the breaker alarm and the dashboard read.
+ */
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'riq-sweeper' });
 
 /** Records of each kind repaired per run; a larger backlog is worked through minute by minute. */
 const BATCH_SIZE = 500;
@@ -38,10 +46,27 @@ const deps: SweeperDeps = {
   batchSize: BATCH_SIZE,
   onSendFailure: (token, err) => logger.error('sweeper could not re-enqueue', { token, error: err as Error }),
 };
+// Read only: the sweeper never moves a breaker.
+const breaker = new DynamoCircuitBreaker(documentClient(), readTableName(), breakerSettingsOf(settings));
+
+/** Every service's breaker as the `BreakerState` gauge (1 closed, 0.5 half-open, 0 open). */
+async function reportBreakers(): Promise<void> {
+  const now = systemClock.now();
+  for (const service of SERVICES) {
+    const view = await breaker.view(service, now);
+    emitMetric(metrics, 'breakerState', breakerStateValue(view.state), { service });
+  }
+}
 
 async function runSweep(): Promise<SweepReport> {
   const report = await sweep(deps);
   logger.info('sweep done', { ...report });
+  try {
+    await reportBreakers();
+  } catch (err) {
+    // A missing gauge reading is not a failed sweep (the alarm treats missing data as fine).
+    logger.warn('breaker states could not be read for the metric', { error: err as Error });
+  }
   metrics.addMetric('SweeperRequeued', MetricUnit.Count, report.requeued);
   metrics.addMetric('SweeperRecoveredLeases', MetricUnit.Count, report.recovered_leases);
   metrics.addMetric('SweeperFailedSends', MetricUnit.Count, report.failed_sends);

@@ -4,7 +4,9 @@
  * the function's reserved concurrency.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { METRICS_NAMESPACE } from '../../lib/config/metrics.js';
 import { allQueueKeys } from '../../lib/config/resources.js';
 import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
 import { processRequest } from '../core/process-request.js';
@@ -17,8 +19,11 @@ import { MessageKept, applyDisposition, queueKeyFromArn } from './message-action
 
 const settings = readSettings();
 const queue = new SqsWorkQueue(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls));
+// The catalogue's metrics (lib/config/metrics.ts), written as single EMF lines as they happen.
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'riq-worker', logger });
 const { deps, executor } = await callDepsFromEnv({
   settings,
+  metrics,
   queue,
   timeoutMs: settings.upstream.timeoutMs,
   functionTimeoutSeconds: settings.worker.timeoutSeconds,
@@ -48,6 +53,7 @@ async function processRecord(record: SQSRecord): Promise<void> {
     ...(notBefore !== undefined ? { notBefore } : {}),
   });
   logger.info('request processed', {
+    correlation_id: token,
     token,
     queue: key,
     receive_count: receiveCount,

@@ -1,0 +1,105 @@
+/**
+ * The metrics of lib/config/metrics.ts, emitted with Powertools Metrics as EMF lines, and the
+ * observer that turns the use cases' request events into them and into one log line per state
+ * change.
+ *
+ * Each catalogue metric is a Powertools single metric (written at once) whose dimensions are
+ * exactly the catalogue's: the default `service` dimension Powertools adds (the function's name)
+ * is cleared, so `service` is the Atlassian service and the dashboard and alarms find the metric by
+ * the dimensions they are built from.
+ */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import {
+  METRIC_DIMENSIONS,
+  METRICS,
+  type MetricDimension,
+  type MetricKey,
+} from '../../lib/config/metrics.js';
+import type { RequestEvent, RequestObserver } from '../core/request-events.js';
+import type { logger as Logger } from './logger.js';
+
+const UNITS = {
+  Count: MetricUnit.Count,
+  Milliseconds: MetricUnit.Milliseconds,
+  None: MetricUnit.NoUnit,
+} as const;
+
+/** Emits one catalogue metric with its dimensions (all of them must be given). */
+export function emitMetric(
+  metrics: Metrics,
+  key: MetricKey,
+  value: number,
+  dimensions: Partial<Record<MetricDimension, string>>,
+): void {
+  const spec = METRICS[key];
+  const single = metrics.singleMetric();
+  single.clearDefaultDimensions();
+  for (const dimension of spec.dimensions) {
+    const dimensionValue = dimensions[dimension];
+    if (dimensionValue === undefined) throw new Error(`metric ${spec.name} needs dimension ${dimension}`);
+    single.addDimension(METRIC_DIMENSIONS[dimension], dimensionValue);
+  }
+  single.addMetric(spec.name, UNITS[spec.unit], value);
+}
+
+/** The status a request is in after the event. */
+const STATUS_AFTER: Record<RequestEvent['kind'], string> = {
+  completed: 'completed',
+  failed: 'failed',
+  dead: 'dead',
+  retry: 'queued',
+  deferred: 'queued',
+};
+
+/**
+ * One structured line per state change — the seed's `[QUEUE] Token: … Status: … Duration: …` as
+ * fields, with the token as `correlation_id` — and the metrics: Completed + QueueLatency, Failed,
+ * Dead, Deferred, and UpstreamRateLimited for every attempt Atlassian answered 429.
+ *
+ * The correlation id is a field of each line rather than `logger.setCorrelationId`: the local stack
+ * runs many invocations of one handler module at once, which would share the logger's state.
+ */
+export function observeRequests(metrics: Metrics, logger: typeof Logger): RequestObserver {
+  return (event) => {
+    const { record } = event;
+    const byService = { service: record.service };
+    const byServiceAndPriority = { service: record.service, priority: record.priority };
+    const durationMs = event.at - Date.parse(record.created_at);
+    logger.info('request state changed', {
+      correlation_id: record.token,
+      token: record.token,
+      status: STATUS_AFTER[event.kind],
+      event: event.kind,
+      operation: record.operation,
+      service: record.service,
+      priority: record.priority,
+      routing_path: record.routing_path,
+      duration_ms: durationMs,
+      ...('attempt' in event && event.attempt !== undefined ? { attempt: event.attempt } : {}),
+      ...('error' in event ? { error_code: event.error.code } : {}),
+      ...(event.kind === 'retry' ? { retry_in_seconds: event.delaySeconds } : {}),
+      ...(event.kind === 'deferred' ? { deferred_reason: event.reason, wait_ms: event.waitMs } : {}),
+    });
+    switch (event.kind) {
+      case 'completed':
+        emitMetric(metrics, 'completed', 1, byServiceAndPriority);
+        emitMetric(metrics, 'queueLatency', Math.max(0, durationMs), byServiceAndPriority);
+        break;
+      case 'failed':
+        emitMetric(metrics, 'failed', 1, byServiceAndPriority);
+        break;
+      case 'dead':
+        emitMetric(metrics, 'dead', 1, byServiceAndPriority);
+        break;
+      case 'deferred':
+        emitMetric(metrics, 'deferred', 1, byService);
+        break;
+      case 'retry':
+        break;
+    }
+    if ('error' in event && event.error.code === 'RATE_LIMITED') {
+      emitMetric(metrics, 'upstreamRateLimited', 1, byService);
+    }
+  };
+}
