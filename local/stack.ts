@@ -205,15 +205,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     // The emulator has no StartMessageMoveTask: the dead-letter API moves messages itself.
     process.env[RUNTIME_ENV.deadLetterRedrive] = 'copy';
-    const [submit, result, health, circuitBreakers, deadLetters, worker, sweeper] = await Promise.all([
-      import('../lambdas/api/submit.js'),
-      import('../lambdas/api/result.js'),
-      import('../lambdas/api/health.js'),
-      import('../lambdas/api/circuit-breakers.js'),
-      import('../lambdas/api/dead-letters.js'),
-      import('../lambdas/worker/handler.js'),
-      import('../lambdas/sweeper/handler.js'),
-    ]);
+    const [submit, result, health, circuitBreakers, deadLetters, metrics, worker, sweeper] =
+      await Promise.all([
+        import('../lambdas/api/submit.js'),
+        import('../lambdas/api/result.js'),
+        import('../lambdas/api/health.js'),
+        import('../lambdas/api/circuit-breakers.js'),
+        import('../lambdas/api/dead-letters.js'),
+        import('../lambdas/api/metrics.js'),
+        import('../lambdas/worker/handler.js'),
+        import('../lambdas/sweeper/handler.js'),
+      ]);
 
     const mappings = allQueueKeys().map((key) => {
       const { service, priority } = parseQueueKey(key);
@@ -261,6 +263,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         health: health.handler as unknown as ApiHandler,
         circuitBreakers: circuitBreakers.handler as unknown as ApiHandler,
         deadLetters: deadLetters.handler as unknown as ApiHandler,
+        metrics: metrics.handler as unknown as ApiHandler,
       },
       // The AWS functions' timeouts (lib/constructs/api.ts), as the handlers' Lambda contexts.
       timeouts: {
@@ -269,6 +272,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         health: 10,
         circuitBreakers: 10,
         deadLetters: 30,
+        metrics: 10,
       },
     });
     stoppers.push(() => api.stop());

@@ -2,7 +2,14 @@
  * The HTTP routes and the API Lambda serving each. The CDK API construct and the local HTTP server
  * both build their routing from this list.
  */
-export const API_FUNCTIONS = ['submit', 'result', 'health', 'circuitBreakers', 'deadLetters'] as const;
+export const API_FUNCTIONS = [
+  'submit',
+  'result',
+  'health',
+  'circuitBreakers',
+  'deadLetters',
+  'metrics',
+] as const;
 export type ApiFunctionName = (typeof API_FUNCTIONS)[number];
 
 export interface ApiRoute {
@@ -19,6 +26,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: '/api/queue/result/{token}', fn: 'result' },
   { method: 'GET', path: '/api/queue/health', fn: 'health' },
   { method: 'GET', path: '/api/queue/circuit-breakers', fn: 'circuitBreakers' },
+  { method: 'GET', path: '/api/queue/metrics', fn: 'metrics' },
   { method: 'GET', path: '/api/queue/dead-letters', fn: 'deadLetters', operator: true },
   // Declared before `{token}` routes of the same depth so the local server matches it first.
   { method: 'POST', path: '/api/queue/dead-letters/redrive', fn: 'deadLetters', operator: true },
@@ -33,6 +41,7 @@ export const FUNCTION_ENTRIES = {
   health: 'lambdas/api/health.ts',
   circuitBreakers: 'lambdas/api/circuit-breakers.ts',
   deadLetters: 'lambdas/api/dead-letters.ts',
+  metrics: 'lambdas/api/metrics.ts',
   worker: 'lambdas/worker/handler.ts',
   sweeper: 'lambdas/sweeper/handler.ts',
 } as const;

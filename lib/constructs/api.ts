@@ -174,7 +174,22 @@ export class RiqApi extends Construct {
     deadLetters.useQueueArns(RUNTIME_ENV.deadLetterQueueArns, deadLetterQueues);
     deadLetters.addEnvironment(RUNTIME_ENV.deadLetterRedrive, 'move_task');
 
-    this.functions = { submit, result, health, circuitBreakers, deadLetters };
+    const metrics = new RiqFunction(this, 'Metrics', {
+      config,
+      entry: 'metrics',
+      description:
+        'RIQ GET /api/queue/metrics: queue, breaker and rate-limit gauges (JSON or Prometheus text)',
+      timeout: Duration.seconds(10),
+    });
+    // GetItem: the breakers' and rate buckets' items (read only); Query: the dead count, on the index.
+    metrics.useTable(table, {
+      actions: ['dynamodb:GetItem'],
+      indexes: { [REQUESTS_TABLE.statusIndex.name]: ['dynamodb:Query'] },
+    });
+    metrics.useQueues(RUNTIME_ENV.queueUrls, queues, ['sqs:GetQueueAttributes']);
+    metrics.useQueues(RUNTIME_ENV.deadLetterQueueUrls, deadLetterQueues, ['sqs:GetQueueAttributes']);
+
+    this.functions = { submit, result, health, circuitBreakers, deadLetters, metrics };
 
     this.restApi = new RestApi(this, 'RestApi', {
       restApiName: `${config.namePrefix}-api`,

@@ -13,7 +13,7 @@ export interface OperatorAccessProps {
 /**
  * The operator role (`<namePrefix>-operator`): the only principal the API's resource policy lets
  * call the dead-letter routes. Principals of this account that are allowed `sts:AssumeRole` on it
- * may assume it; it may invoke the operator routes plus health and circuit breakers, nothing else.
+ * may assume it; it may invoke the operator routes plus health, circuit breakers and metrics, nothing else.
  * Its ARN is a stack output.
  */
 export class OperatorAccess extends Construct {
@@ -28,7 +28,9 @@ export class OperatorAccess extends Construct {
       description: `${config.namePrefix}: operators of the dead-letter API`,
     });
     const stage = restApi.deploymentStage.stageName;
-    const routes = API_ROUTES.filter((r) => r.operator || r.fn === 'health' || r.fn === 'circuitBreakers');
+    const routes = API_ROUTES.filter(
+      (r) => r.operator || r.fn === 'health' || r.fn === 'circuitBreakers' || r.fn === 'metrics',
+    );
     this.role.addToPolicy(
       new PolicyStatement({
         actions: ['execute-api:Invoke'],

@@ -346,6 +346,16 @@ for (const stageName of ['dev', 'prod'] as const) {
         );
         expect(env(apiFunctionId('result'))).not.toHaveProperty(RUNTIME_ENV.queueUrls);
       });
+
+      it('give metrics 10 s and the URLs of every work queue and dead-letter queue', () => {
+        expect(fn(apiFunctionId('metrics'))['Timeout']).toBe(10);
+        expect(sorted(jsonEnvKeys(env(apiFunctionId('metrics'))[RUNTIME_ENV.queueUrls]))).toEqual(
+          sorted(allQueueKeys()),
+        );
+        expect(sorted(jsonEnvKeys(env(apiFunctionId('metrics'))[RUNTIME_ENV.deadLetterQueueUrls]))).toEqual(
+          sorted(allQueueKeys()),
+        );
+      });
     });
 
     describe('REST API', () => {
@@ -383,6 +393,17 @@ for (const stageName of ['dev', 'prod'] as const) {
         expect(JSON.stringify(method?.Properties['Integration'])).toContain(
           `"${apiFunctionId('circuitBreakers')}"`,
         );
+      });
+
+      it('serves GET /api/queue/metrics with IAM auth from the metrics function, outside the operator routes', () => {
+        const method = methods.find(
+          (m) =>
+            m.Properties['HttpMethod'] === 'GET' &&
+            pathOf((m.Properties['ResourceId'] as { Ref: string }).Ref) === '/api/queue/metrics',
+        );
+        expect(method?.Properties['AuthorizationType']).toBe('AWS_IAM');
+        expect(JSON.stringify(method?.Properties['Integration'])).toContain(`"${apiFunctionId('metrics')}"`);
+        expect(API_ROUTES.find((r) => r.path === '/api/queue/metrics')?.operator).toBeUndefined();
       });
 
       it('denies the dead-letter routes to every principal but the operator role', () => {
@@ -426,11 +447,15 @@ for (const stageName of ['dev', 'prod'] as const) {
           }),
         );
         expect(sorted(routes)).toEqual(
-          sorted(
-            API_ROUTES.filter((r) => r.operator || r.fn === 'health' || r.fn === 'circuitBreakers').map(
+          sorted([
+            // The read-only views an operator watches, and every operator route.
+            '/GET/api/queue/health',
+            '/GET/api/queue/circuit-breakers',
+            '/GET/api/queue/metrics',
+            ...API_ROUTES.filter((r) => r.operator).map(
               (r) => `/${r.method}${r.path.replace(/\{\w+\}/g, '*')}`,
             ),
-          ),
+          ]),
         );
         const outputs = riq.stateless.toJSON()['Outputs'] as Record<string, { Value: unknown }>;
         expect(
@@ -543,6 +568,13 @@ for (const stageName of ['dev', 'prod'] as const) {
             'sqs:GetQueueAttributes',
           ],
           [apiFunctionId('circuitBreakers')]: [...base, 'dynamodb:GetItem'],
+          // Breaker and rate-bucket items, the dead count on the by-status index, queue depths.
+          [apiFunctionId('metrics')]: [
+            ...base,
+            'dynamodb:GetItem',
+            'dynamodb:Query',
+            'sqs:GetQueueAttributes',
+          ],
           [sweeperId()]: [
             ...base,
             'dynamodb:GetItem',
@@ -582,8 +614,13 @@ for (const stageName of ['dev', 'prod'] as const) {
         }
       });
 
-      it('lets health, the dead-letter API and the sweeper query only the by-status index, never the table', () => {
-        for (const id of [apiFunctionId('health'), apiFunctionId('deadLetters'), sweeperId()]) {
+      it('lets health, metrics, the dead-letter API and the sweeper query only the by-status index, never the table', () => {
+        for (const id of [
+          apiFunctionId('health'),
+          apiFunctionId('metrics'),
+          apiFunctionId('deadLetters'),
+          sweeperId(),
+        ]) {
           const queries = statementsOfFunction(riq.stateless, id).filter((s) =>
             asArray(s.Action).includes('dynamodb:Query'),
           );
@@ -592,6 +629,21 @@ for (const stageName of ['dev', 'prod'] as const) {
           expect(importedLogicalId(riq.stateful, join[1][0])).toBe(tableId());
           expect(join[1][1]).toBe('/index/by-status');
         }
+      });
+
+      it('lets metrics read only queue attributes (every work and dead-letter queue) and items of the table', () => {
+        const statements = statementsOfFunction(riq.stateless, apiFunctionId('metrics'));
+        const sqsTargets = statements
+          .filter((s) => asArray(s.Action).includes('sqs:GetQueueAttributes'))
+          .flatMap((s) => asArray(s.Resource).map((r) => importedLogicalId(riq.stateful, r)));
+        expect(sorted(sqsTargets)).toEqual(
+          sorted([...allQueueKeys().map(queueId), ...allQueueKeys().map(dlqId)]),
+        );
+        const reads = statements.filter((s) => asArray(s.Action).includes('dynamodb:GetItem'));
+        expect(reads.map((s) => asArray(s.Action))).toEqual([['dynamodb:GetItem']]);
+        expect(
+          reads.flatMap((s) => asArray(s.Resource).map((r) => importedLogicalId(riq.stateful, r))),
+        ).toEqual([tableId()]);
       });
 
       it('lets the dead-letter API move messages only out of dead-letter queues, and delete only records', () => {
@@ -658,7 +710,7 @@ for (const stageName of ['dev', 'prod'] as const) {
             writes.flatMap((s) => asArray(s.Resource).map((r) => importedLogicalId(riq.stateful, r))),
           ).toEqual([secretId()]);
         }
-        for (const id of ['result', 'health'] as const) {
+        for (const id of ['result', 'health', 'metrics'] as const) {
           const writes = statementsOfFunction(riq.stateless, apiFunctionId(id)).filter((s) =>
             asArray(s.Action).includes('secretsmanager:PutSecretValue'),
           );

@@ -1,0 +1,60 @@
+/** GET /api/queue/metrics: the current gauges as JSON, or (`Accept: text/plain`) for Prometheus. */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
+import { breakerSettingsOf } from '../core/breaker.js';
+import {
+  negotiateFormat,
+  PROMETHEUS_CONTENT_TYPE,
+  rateSettingsByService,
+  readMetrics,
+  toPrometheusText,
+  type MetricsDeps,
+} from '../core/metrics-report.js';
+import { documentClient, sqsClient } from '../shared/aws-clients.js';
+import { systemClock } from '../shared/clock.js';
+import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
+import { logger } from '../shared/logger.js';
+import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
+import { DynamoRateGate } from '../store/dynamo-rate-gate.js';
+import { DynamoRequestStore } from '../store/dynamo-request-store.js';
+import { SqsWorkQueue } from '../store/sqs-work-queue.js';
+import { httpErrors, json } from './http.js';
+
+const settings = readSettings();
+const deps: MetricsDeps = {
+  breaker: new DynamoCircuitBreaker(documentClient(), readTableName(), breakerSettingsOf(settings)),
+  queue: new SqsWorkQueue(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls)),
+  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
+  // Only `peek` is used: a GetItem of each service's bucket, never a write.
+  rate: new DynamoRateGate(documentClient(), readTableName(), settings),
+  rateSettings: rateSettingsByService(settings),
+  clock: systemClock,
+};
+
+/** The Accept header, whatever case API Gateway passed its name in. */
+function acceptOf(event: APIGatewayProxyEvent): string | undefined {
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (name.toLowerCase() === 'accept' && value) return value;
+  }
+  return undefined;
+}
+
+async function metrics(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const report = await readMetrics(deps);
+  if (negotiateFormat(acceptOf(event)) === 'prometheus') {
+    return {
+      statusCode: 200,
+      headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, vary: 'Accept' },
+      body: toPrometheusText(report),
+    };
+  }
+  const answer = json(200, report);
+  return { ...answer, headers: { ...answer.headers, vary: 'Accept' } };
+}
+
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(injectLambdaContext(logger))
+  .use(httpErrors(logger))
+  .handler(metrics);
