@@ -2,6 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { RiqConfig } from './config/index.js';
 import { RiqApi } from './constructs/api.js';
+import { RiqObservability } from './constructs/observability.js';
 import { OperatorAccess } from './constructs/operator-access.js';
 import { Sweeper } from './constructs/sweeper.js';
 import { Workers } from './constructs/workers.js';
@@ -18,6 +19,7 @@ export class StatelessStack extends Stack {
   public readonly workers: Workers;
   public readonly operator: OperatorAccess;
   public readonly sweeper: Sweeper;
+  public readonly observability: RiqObservability;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -41,6 +43,15 @@ export class StatelessStack extends Stack {
       queues: resources.queues,
       deadLetterQueues: resources.deadLetterQueues,
       atlassianSecret: resources.atlassianSecret,
+    });
+    this.observability = new RiqObservability(this, 'Observability', {
+      config,
+      queues: resources.queues,
+      deadLetterQueues: resources.deadLetterQueues,
+      restApi: this.api.restApi,
+      apiFunctions: this.api.functions,
+      workerFunctions: this.workers.functions,
+      sweeperFunction: this.sweeper.function,
     });
   }
 }

@@ -1,0 +1,489 @@
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { RestApiBase } from 'aws-cdk-lib/aws-apigateway';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  Stats,
+  TextWidget,
+  TreatMissingData,
+  type IMetric,
+  type IWidget,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  deadLetterQueueName,
+  METRIC_DIMENSIONS,
+  METRICS,
+  METRICS_NAMESPACE,
+  PRIORITIES,
+  queueKey,
+  queueName,
+  SERVICES,
+  type ApiFunctionName,
+  type MetricKey,
+  type Priority,
+  type QueueKey,
+  type RiqConfig,
+  type Service,
+} from '../config/index.js';
+
+/** The SQS metrics' namespace and the dimension that names a queue. */
+const SQS_NAMESPACE = 'AWS/SQS';
+const SQS_QUEUE_NAME = 'QueueName';
+const ONE_MINUTE = Duration.minutes(1);
+const FIVE_MINUTES = Duration.minutes(5);
+
+/**
+ * `<namePrefix>-<suffix>`: the physical names of the topic, dashboard and alarms. A deployed
+ * stage's prefix already names it (`riq-dev`): `riq-dev-alarms`, dashboard `riq-dev`.
+ */
+export function observabilityName(config: RiqConfig, suffix?: string): string {
+  return suffix === undefined ? config.namePrefix : `${config.namePrefix}-${suffix}`;
+}
+
+/**
+ * 1-minute periods the `BreakerState` alarm needs at 0 before it fires: longer than the breaker's
+ * recovery timeout (after which a healthy breaker is half-open, 0.5), plus one sweep of slack.
+ */
+export function breakerOpenEvaluationPeriods(config: RiqConfig): number {
+  return Math.ceil(config.breaker.recoverySeconds / 60) + 1;
+}
+
+/** A RIQ metric of the catalogue with exactly the dimensions the catalogue lists for it. */
+export function riqMetric(
+  key: MetricKey,
+  dims: { readonly service: Service; readonly priority?: Priority },
+  options: { readonly statistic?: string; readonly period?: Duration; readonly label?: string } = {},
+): Metric {
+  const spec = METRICS[key];
+  const dimensionsMap: Record<string, string> = {};
+  for (const dimension of spec.dimensions) {
+    const value = dims[dimension];
+    if (value === undefined) throw new Error(`metric ${spec.name} needs the ${dimension} dimension`);
+    dimensionsMap[METRIC_DIMENSIONS[dimension]] = value;
+  }
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: spec.name,
+    dimensionsMap,
+    statistic: options.statistic ?? Stats.SUM,
+    period: options.period ?? FIVE_MINUTES,
+    ...(options.label !== undefined && { label: options.label }),
+  });
+}
+
+export interface RiqObservabilityProps {
+  readonly config: RiqConfig;
+  /** The work queues; their metrics are read by the physical names the config gives them. */
+  readonly queues: Record<QueueKey, IQueue>;
+  readonly deadLetterQueues: Record<QueueKey, IQueue>;
+  readonly restApi: RestApiBase;
+  readonly apiFunctions: Record<ApiFunctionName, IFunction>;
+  readonly workerFunctions: Record<Service, IFunction>;
+  readonly sweeperFunction: IFunction;
+}
+
+/**
+ * RIQ's CloudWatch side: an encrypted, TLS-only alarm topic (e-mail subscription when
+ * `observability.alarmEmail` is set), the alarms that page someone, and one dashboard.
+ *
+ * Every RIQ metric is read through the catalogue (lib/config/metrics.ts), so a renamed metric or
+ * dimension changes the Lambdas and these alarms together.
+ */
+export class RiqObservability extends Construct {
+  public readonly topic: Topic;
+  public readonly dashboard: Dashboard;
+  /** Every alarm, in creation order. */
+  public readonly alarms: Alarm[] = [];
+
+  private readonly config: RiqConfig;
+
+  constructor(scope: Construct, id: string, props: RiqObservabilityProps) {
+    super(scope, id);
+    const { config } = props;
+    this.config = config;
+    const stack = Stack.of(this);
+
+    // SNS's AWS-managed key (alias/aws/sns) has a key policy nobody can change, and it does not let
+    // CloudWatch encrypt what an alarm publishes: an alarm on a topic encrypted with it fails to
+    // notify. Hence a customer-managed key that allows CloudWatch exactly the two calls SNS needs.
+    const key = new Key(this, 'AlarmTopicKey', {
+      description: `${observabilityName(config, 'alarms')}: encrypts the alarm topic`,
+      enableKeyRotation: true,
+      removalPolicy: config.deployment.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublishToTheEncryptedTopic',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+      }),
+    );
+
+    this.topic = new Topic(this, 'AlarmTopic', {
+      topicName: observabilityName(config, 'alarms'),
+      displayName: `RIQ ${config.stage} alarms`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    // The topic policy replaces SNS's default one: allow this account's alarms of this stage only.
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisStage',
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: observabilityName(config, '*'),
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
+    if (config.observability.alarmEmail !== undefined) {
+      this.topic.addSubscription(new EmailSubscription(config.observability.alarmEmail));
+    }
+
+    const queueKeys = Object.keys(props.queues) as QueueKey[];
+    const deadLetterKeys = Object.keys(props.deadLetterQueues) as QueueKey[];
+    const alarmWidgets = this.createAlarms(props, deadLetterKeys);
+
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: observabilityName(config),
+      defaultInterval: Duration.hours(3),
+    });
+    for (const row of this.dashboardRows(props, queueKeys, deadLetterKeys)) this.dashboard.addWidgets(...row);
+    this.dashboard.addWidgets(...alarmWidgets);
+
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic every RIQ alarm notifies (subscribe the on-call channel to it)',
+      value: this.topic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardName', {
+      description: 'CloudWatch dashboard of this RIQ stage',
+      value: this.dashboard.dashboardName,
+    });
+  }
+
+  private createAlarms(props: RiqObservabilityProps, deadLetterKeys: QueueKey[]): IWidget[] {
+    const { config } = props;
+
+    // a. Any message in a dead-letter queue: a request has spent its retries.
+    for (const key of deadLetterKeys) {
+      this.alarm(`DeadLetters-${key}`, {
+        name: `dlq-${key}`,
+        description:
+          `A request of ${key} is dead (retries spent): inspect it with GET /api/queue/dead-letters, ` +
+          'fix the cause, then retry or purge it.',
+        metric: sqsMetric(deadLetterQueueName(config, key), 'ApproximateNumberOfMessagesVisible'),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        // SQS stops publishing the metrics of a queue idle for six hours: an empty, idle DLQ is healthy.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+
+    // b. A breaker that stays open past its recovery timeout (a healthy one is half-open by then).
+    const breakerPeriods = breakerOpenEvaluationPeriods(config);
+    for (const service of SERVICES) {
+      this.alarm(`BreakerOpen-${service}`, {
+        name: `breaker-open-${service}`,
+        description:
+          `The ${service} circuit breaker has stayed open for over ${config.breaker.recoverySeconds} s ` +
+          `(or the sweeper stopped reporting it): check ${capitalize(service)} Cloud's status and RIQ's credentials, ` +
+          'and the sweeper if no data.',
+        metric: riqMetric('breakerState', { service }, { statistic: Stats.MAXIMUM, period: ONE_MINUTE }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: breakerPeriods,
+        // The sweeper reports every breaker once a minute whatever the traffic, so a gap means the
+        // sweeper is not running: the breaker's state is unknown and stale requests are not
+        // repaired either, which deserves the same page.
+        treatMissingData: TreatMissingData.BREACHING,
+      });
+    }
+
+    // c. High-priority work waiting too long.
+    for (const service of SERVICES) {
+      const key = queueKey(service, 'high');
+      this.alarm(`OldestHighMessage-${service}`, {
+        name: `oldest-message-${key}`,
+        description:
+          `A ${key} message has waited over ${config.observability.oldestHighMessageAgeSeconds} s: ` +
+          `check the ${service} breaker, rate limit and worker errors on the dashboard.`,
+        metric: sqsMetric(queueName(config, key), 'ApproximateAgeOfOldestMessage'),
+        threshold: config.observability.oldestHighMessageAgeSeconds,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // No data: the queue is idle (SQS publishes nothing for a queue idle six hours), nothing waits.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+
+    // d. The API's share of 5xx answers.
+    this.alarm('Api5xxRate', {
+      name: 'api-5xx',
+      description:
+        `Over ${config.observability.api5xxPercent} % of API requests failed with 5xx in 5 minutes: ` +
+        "read the API functions' errors and logs.",
+      metric: new MathExpression({
+        label: 'API 5xx (% of requests)',
+        expression: '100 * errors / requests',
+        usingMetrics: {
+          errors: props.restApi.metricServerError({ statistic: Stats.SUM, period: FIVE_MINUTES }),
+          requests: props.restApi.metricCount({ statistic: Stats.SUM, period: FIVE_MINUTES }),
+        },
+        period: FIVE_MINUTES,
+      }),
+      threshold: config.observability.api5xxPercent,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // No requests, no data: nothing failed.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    // e. Worker errors and throttles.
+    for (const service of SERVICES) {
+      const worker = props.workerFunctions[service];
+      // Lambda publishes Errors and Throttles only for invoked functions: no data means no failure.
+      this.alarm(`WorkerErrors-${service}`, {
+        name: `worker-errors-${service}`,
+        description: `The ${service} worker failed invocations: read its logs for the error and fix it.`,
+        metric: worker.metricErrors({ statistic: Stats.SUM, period: FIVE_MINUTES }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      this.alarm(`WorkerThrottles-${service}`, {
+        name: `worker-throttles-${service}`,
+        description:
+          `The ${service} worker was throttled: compare its reserved concurrency with its mappings' ` +
+          "maximum concurrency and the account's unreserved concurrency.",
+        metric: worker.metricThrottles({ statistic: Stats.SUM, period: FIVE_MINUTES }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+
+    return [
+      new AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: this.alarms,
+        width: 24,
+        height: Math.max(3, Math.ceil(this.alarms.length / 4) + 1),
+      }),
+    ];
+  }
+
+  private alarm(
+    id: string,
+    spec: {
+      name: string;
+      description: string;
+      metric: IMetric;
+      threshold: number;
+      comparisonOperator: ComparisonOperator;
+      evaluationPeriods: number;
+      treatMissingData: TreatMissingData;
+    },
+  ): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmName: observabilityName(this.config, spec.name),
+      alarmDescription: spec.description,
+      metric: spec.metric,
+      threshold: spec.threshold,
+      comparisonOperator: spec.comparisonOperator,
+      evaluationPeriods: spec.evaluationPeriods,
+      datapointsToAlarm: spec.evaluationPeriods,
+      treatMissingData: spec.treatMissingData,
+    });
+    const action = new SnsAction(this.topic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
+  private dashboardRows(
+    props: RiqObservabilityProps,
+    queueKeys: QueueKey[],
+    deadLetterKeys: QueueKey[],
+  ): IWidget[][] {
+    const { config } = props;
+    const perServiceAndPriority = (key: MetricKey, statistic: string = Stats.SUM) =>
+      SERVICES.flatMap((service) =>
+        PRIORITIES.map((priority) =>
+          riqMetric(key, { service, priority }, { statistic, label: queueKey(service, priority) }),
+        ),
+      );
+    const perService = (key: MetricKey, statistic: string = Stats.SUM, period: Duration = FIVE_MINUTES) =>
+      SERVICES.map((service) =>
+        riqMetric(key, { service }, { statistic, period, label: `${service} ${METRICS[key].name}` }),
+      );
+    const graph = (title: string, left: IMetric[], width = 8) =>
+      new GraphWidget({ title, left, width, height: 6 });
+    const functions: [string, IFunction][] = [
+      ...Object.entries(props.apiFunctions).map(([name, fn]): [string, IFunction] => [`api ${name}`, fn]),
+      ...Object.entries(props.workerFunctions).map(([service, fn]): [string, IFunction] => [
+        `${service} worker`,
+        fn,
+      ]),
+      ['sweeper', props.sweeperFunction],
+    ];
+
+    return [
+      [
+        new TextWidget({
+          markdown:
+            `# RIQ ${config.stage}\nQueues, flow control and functions. Alarms notify the SNS topic ` +
+            `\`${observabilityName(config, 'alarms')}\`.`,
+          width: 24,
+          height: 2,
+        }),
+      ],
+      [
+        graph(
+          'Queue depth (visible messages)',
+          queueKeys.map((key) =>
+            sqsMetric(queueName(config, key), 'ApproximateNumberOfMessagesVisible', { label: key }),
+          ),
+        ),
+        graph(
+          'Age of oldest message (s)',
+          queueKeys.map((key) =>
+            sqsMetric(queueName(config, key), 'ApproximateAgeOfOldestMessage', { label: key }),
+          ),
+        ),
+        graph(
+          'Dead-letter queue depth',
+          deadLetterKeys.map((key) =>
+            sqsMetric(deadLetterQueueName(config, key), 'ApproximateNumberOfMessagesVisible', {
+              label: `${key} DLQ`,
+            }),
+          ),
+        ),
+      ],
+      SERVICES.map((service) =>
+        graph(
+          `${METRICS.queueLatency.name} ${service} (ms, p50 / p99)`,
+          PRIORITIES.flatMap((priority) =>
+            [Stats.p(50), Stats.p(99)].map((statistic) =>
+              riqMetric(
+                'queueLatency',
+                { service, priority },
+                { statistic, label: `${priority} ${statistic}` },
+              ),
+            ),
+          ),
+          12,
+        ),
+      ),
+      [
+        new GraphWidget({
+          title: `${METRICS.breakerState.name} (1 closed, 0.5 half-open, 0 open)`,
+          left: perService('breakerState', Stats.MINIMUM, ONE_MINUTE),
+          leftYAxis: { min: 0, max: 1 },
+          width: 8,
+          height: 6,
+        }),
+        graph(`${METRICS.upstreamRateLimited.name} (429s)`, perService('upstreamRateLimited')),
+        graph(`${METRICS.deferred.name} deliveries`, perService('deferred')),
+      ],
+      [
+        graph(METRICS.submitted.name, perServiceAndPriority('submitted'), 6),
+        graph(METRICS.completed.name, perServiceAndPriority('completed'), 6),
+        graph(METRICS.failed.name, perServiceAndPriority('failed'), 6),
+        graph(METRICS.dead.name, perServiceAndPriority('dead'), 6),
+      ],
+      [
+        graph(
+          `${METRICS.routedDirect.name} vs ${METRICS.routedQueued.name}`,
+          [...perService('routedDirect'), ...perService('routedQueued')],
+          12,
+        ),
+        new GraphWidget({
+          title: 'Cache hit ratio',
+          left: SERVICES.map(
+            (service) =>
+              new MathExpression({
+                label: `${service} cache hit ratio`,
+                expression: `hits_${service} / (hits_${service} + misses_${service})`,
+                usingMetrics: {
+                  [`hits_${service}`]: riqMetric('cacheHit', { service }),
+                  [`misses_${service}`]: riqMetric('cacheMiss', { service }),
+                },
+                period: FIVE_MINUTES,
+              }),
+          ),
+          leftYAxis: { min: 0, max: 1 },
+          width: 12,
+          height: 6,
+        }),
+      ],
+      [
+        graph('API requests and 5xx', [
+          props.restApi.metricCount({ statistic: Stats.SUM, label: 'requests' }),
+          props.restApi.metricServerError({ statistic: Stats.SUM, label: '5xx' }),
+          props.restApi.metricClientError({ statistic: Stats.SUM, label: '4xx' }),
+        ]),
+        graph(
+          'Lambda errors',
+          functions.map(([label, fn]) => fn.metricErrors({ statistic: Stats.SUM, label })),
+        ),
+        graph(
+          'Lambda throttles',
+          functions.map(([label, fn]) => fn.metricThrottles({ statistic: Stats.SUM, label })),
+        ),
+      ],
+    ];
+  }
+}
+
+/**
+ * An SQS metric of a queue, by the queue's physical name from the config. Not `queue.metric…()`:
+ * the queues live in the stateful stack and their names are known, so the dashboard and alarms
+ * need no cross-stack export (and the dashboard shows real names, not tokens).
+ */
+function sqsMetric(
+  physicalName: string,
+  metricName: 'ApproximateNumberOfMessagesVisible' | 'ApproximateAgeOfOldestMessage',
+  options: { label?: string } = {},
+): Metric {
+  return new Metric({
+    namespace: SQS_NAMESPACE,
+    metricName,
+    dimensionsMap: { [SQS_QUEUE_NAME]: physicalName },
+    statistic: Stats.MAXIMUM,
+    period: ONE_MINUTE,
+    ...(options.label !== undefined && { label: options.label }),
+  });
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

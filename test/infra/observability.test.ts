@@ -1,0 +1,462 @@
+/**
+ * The CloudWatch side of a synthesized stage (lib/constructs/observability.ts): the alarm topic,
+ * every alarm with its metric and threshold, and what the dashboard shows.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  allQueueKeys,
+  deadLetterQueueName,
+  METRICS,
+  METRICS_NAMESPACE,
+  PRIORITIES,
+  queueKey,
+  queueName,
+  resolveConfig,
+  SERVICES,
+  type QueueKey,
+  type Service,
+} from '../../lib/config/index.js';
+import { breakerOpenEvaluationPeriods } from '../../lib/constructs/observability.js';
+import {
+  asArray,
+  logicalIdOf,
+  resourcesOfType,
+  synthStage,
+  type PolicyStatementJson,
+  type Resource,
+  type SynthesizedStage,
+} from './support/synth.js';
+
+type Json = Record<string, unknown>;
+/** One metric line of a dashboard widget: `[namespace, name, dim, value, …, {options}]` or `[{expression…}]`. */
+type MetricLine = unknown[];
+interface Widget {
+  type: string;
+  properties: { title?: string; metrics?: MetricLine[]; alarms?: string[] };
+}
+
+const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+
+/**
+ * The dashboard body as JSON: the `Fn::Join` of the template with `{Ref: X}` as `@ref:X` and
+ * `{Fn::GetAtt: [X, A]}` as `@getatt:X.A` (every token sits inside a JSON string).
+ */
+function dashboardBody(dashboard: Resource): { widgets: Widget[] } {
+  const body = dashboard.Properties['DashboardBody'] as string | { 'Fn::Join': [string, unknown[]] };
+  if (typeof body === 'string') return JSON.parse(body) as { widgets: Widget[] };
+  const [separator, parts] = body['Fn::Join'];
+  const text = parts
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const token = part as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+      if (token.Ref !== undefined) return `@ref:${token.Ref}`;
+      if (token['Fn::GetAtt'] !== undefined) return `@getatt:${token['Fn::GetAtt'].join('.')}`;
+      throw new Error(`unexpected token in the dashboard body: ${JSON.stringify(part)}`);
+    })
+    .join(separator);
+  return JSON.parse(text) as { widgets: Widget[] };
+}
+
+/** `[namespace, name, ...dimension pairs]` of a metric line, without its options. */
+function metricOf(
+  line: MetricLine,
+): { namespace: string; name: string; dims: Record<string, string> } | undefined {
+  if (typeof line[0] !== 'string') return undefined;
+  const strings = line.filter((x): x is string => typeof x === 'string');
+  const dims: Record<string, string> = {};
+  for (let i = 2; i + 1 < strings.length; i += 2) dims[strings[i] as string] = strings[i + 1] as string;
+  return { namespace: strings[0] as string, name: strings[1] as string, dims };
+}
+
+function sameDims(a: Record<string, string>, b: Record<string, string>): boolean {
+  const entries = (d: Record<string, string>) => JSON.stringify(Object.entries(d).sort());
+  return entries(a) === entries(b);
+}
+
+function optionsOf(line: MetricLine): Json {
+  const last = line.at(-1);
+  return typeof last === 'object' && last !== null ? (last as Json) : {};
+}
+
+for (const stageName of ['dev', 'prod'] as const) {
+  describe(`RiqObservability ${stageName}`, () => {
+    let riq: SynthesizedStage;
+    let alarms: Resource[];
+    let widgets: Widget[];
+
+    beforeAll(() => {
+      riq = synthStage(stageName);
+      alarms = Object.values(resourcesOfType(riq.stateless, 'AWS::CloudWatch::Alarm'));
+      const dashboards = Object.values(resourcesOfType(riq.stateless, 'AWS::CloudWatch::Dashboard'));
+      expect(dashboards).toHaveLength(1);
+      widgets = dashboardBody(dashboards[0] as Resource).widgets;
+    });
+    afterAll(() => riq?.cleanup());
+
+    /** The stage's names: `riq-<stage>` is the name prefix, and the observability names add the stage. */
+    const named = (suffix: string) => `riq-${stageName}-${suffix}`;
+    const topicId = () => logicalIdOf(riq.stage.stateless.observability.topic);
+    const alarmNamed = (suffix: string): Json => {
+      const found = alarms.filter((a) => a.Properties['AlarmName'] === named(suffix));
+      expect(found, named(suffix)).toHaveLength(1);
+      return (found[0] as Resource).Properties;
+    };
+    const workerId = (service: Service) => logicalIdOf(riq.stage.stateless.workers.functions[service]);
+    /** Every Lambda of the stage: the API functions, the workers and the sweeper. */
+    const functionIds = () => [
+      ...Object.values(riq.stage.stateless.api.functions).map(logicalIdOf),
+      ...SERVICES.map(workerId),
+      logicalIdOf(riq.stage.stateless.sweeper.function),
+    ];
+    const physicalQueueNames = () =>
+      Object.values(resourcesOfType(riq.stateful, 'AWS::SQS::Queue')).map(
+        (q) => q.Properties['QueueName'] as string,
+      );
+    const lines = () => widgets.flatMap((w) => w.properties.metrics ?? []);
+    const metricLines = () =>
+      lines().flatMap((line) => {
+        const metric = metricOf(line);
+        return metric ? [{ ...metric, options: optionsOf(line) }] : [];
+      });
+
+    describe('alarm topic', () => {
+      it('is named after the stage, encrypted with a rotated customer-managed key CloudWatch may use', () => {
+        const topics = Object.entries(resourcesOfType(riq.stateless, 'AWS::SNS::Topic'));
+        expect(topics.map(([id]) => id)).toEqual([topicId()]);
+        const topic = (topics[0] as [string, Resource])[1].Properties;
+        expect(topic['TopicName']).toBe(named('alarms'));
+        const keyRef = topic['KmsMasterKeyId'] as { 'Fn::GetAtt': [string, string] };
+        expect(keyRef['Fn::GetAtt'][1]).toBe('Arn');
+        const key = resourcesOfType(riq.stateless, 'AWS::KMS::Key')[keyRef['Fn::GetAtt'][0]];
+        expect(key?.Properties['EnableKeyRotation']).toBe(true);
+        const statements = (key?.Properties['KeyPolicy'] as { Statement: PolicyStatementJson[] }).Statement;
+        const forCloudWatch = statements.filter(
+          (s) =>
+            JSON.stringify((s as unknown as Json)['Principal']) === '{"Service":"cloudwatch.amazonaws.com"}',
+        );
+        expect(forCloudWatch.map((s) => sorted(asArray(s.Action)))).toEqual([
+          ['kms:Decrypt', 'kms:GenerateDataKey'],
+        ]);
+      });
+
+      it('denies publishing without TLS and lets only CloudWatch alarms of this stage publish', () => {
+        const policies = Object.values(resourcesOfType(riq.stateless, 'AWS::SNS::TopicPolicy')).filter((p) =>
+          (p.Properties['Topics'] as Json[]).some((t) => t['Ref'] === topicId()),
+        );
+        expect(policies).toHaveLength(1);
+        const statements = (policies[0]?.Properties['PolicyDocument'] as { Statement: PolicyStatementJson[] })
+          .Statement;
+        const denies = statements.filter((s) => s.Effect === 'Deny');
+        expect(denies).toHaveLength(1);
+        expect(denies[0]?.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
+        expect(asArray(denies[0]?.Action)).toEqual(['sns:Publish']);
+        const allows = statements.filter((s) => s.Effect === 'Allow');
+        expect(allows).toHaveLength(1);
+        expect((allows[0] as unknown as Json)['Principal']).toEqual({ Service: 'cloudwatch.amazonaws.com' });
+        expect(JSON.stringify(allows[0]?.Condition?.['ArnLike'])).toContain(`:alarm:${named('*')}`);
+      });
+
+      it('has no subscription without observability.alarmEmail', () => {
+        expect(riq.config.observability.alarmEmail).toBeUndefined();
+        expect(resourcesOfType(riq.stateless, 'AWS::SNS::Subscription')).toEqual({});
+      });
+
+      it('outputs the topic ARN and the dashboard name', () => {
+        const outputs = Object.values(
+          riq.stateless.toJSON()['Outputs'] as Record<string, { Value: unknown }>,
+        );
+        const values = outputs.map((o) => JSON.stringify(o.Value));
+        expect(values).toContain(JSON.stringify({ Ref: topicId() }));
+        expect(values).toContain(
+          JSON.stringify({ Ref: logicalIdOf(riq.stage.stateless.observability.dashboard) }),
+        );
+      });
+    });
+
+    describe('alarms', () => {
+      it('creates 15 alarms: 6 dead-letter queues, 2 breakers, 2 high queues, the API, 2 × 2 workers', () => {
+        expect(alarms).toHaveLength(allQueueKeys().length + 2 * SERVICES.length + 1 + 2 * SERVICES.length);
+        expect(alarms).toHaveLength(15);
+        expect(riq.stage.stateless.observability.alarms).toHaveLength(15);
+      });
+
+      it('notifies the topic on ALARM and on OK, and says what to do, for every alarm', () => {
+        for (const alarm of alarms) {
+          const name = alarm.Properties['AlarmName'] as string;
+          expect(name.startsWith(named('')), name).toBe(true);
+          expect(alarm.Properties['AlarmActions'], name).toEqual([{ Ref: topicId() }]);
+          expect(alarm.Properties['OKActions'], name).toEqual([{ Ref: topicId() }]);
+          expect(alarm.Properties['AlarmDescription'], name).toMatch(/^[A-Z].{30,}\.$/);
+          expect(alarm.Properties['TreatMissingData'], name).toMatch(/^(breaching|notBreaching)$/);
+        }
+        expect(sorted(alarms.map((a) => a.Properties['AlarmName'] as string))).toHaveLength(alarms.length);
+      });
+
+      it('fires on any message in a dead-letter queue, one alarm per queue', () => {
+        for (const key of allQueueKeys()) {
+          expect(physicalQueueNames()).toContain(deadLetterQueueName(riq.config, key));
+          expect(alarmNamed(`dlq-${key}`)).toMatchObject({
+            Namespace: 'AWS/SQS',
+            MetricName: 'ApproximateNumberOfMessagesVisible',
+            Dimensions: [{ Name: 'QueueName', Value: `riq-${stageName}-${key}-dlq` }],
+            Statistic: 'Maximum',
+            Period: 60,
+            Threshold: 1,
+            ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+            EvaluationPeriods: 1,
+            DatapointsToAlarm: 1,
+            TreatMissingData: 'notBreaching',
+          });
+        }
+      });
+
+      it('fires when a breaker stays open past breaker.recoverySeconds (60 s: 2 one-minute periods)', () => {
+        expect(riq.config.breaker.recoverySeconds).toBe(60);
+        for (const service of SERVICES) {
+          expect(alarmNamed(`breaker-open-${service}`)).toMatchObject({
+            Namespace: METRICS_NAMESPACE,
+            MetricName: 'BreakerState',
+            Dimensions: [{ Name: 'service', Value: service }],
+            Statistic: 'Maximum',
+            Period: 60,
+            Threshold: 0,
+            ComparisonOperator: 'LessThanOrEqualToThreshold',
+            EvaluationPeriods: 2,
+            DatapointsToAlarm: 2,
+            // The sweeper reports every minute: no data means it stopped.
+            TreatMissingData: 'breaching',
+          });
+        }
+      });
+
+      it('fires when the oldest message of a high queue is older than oldestHighMessageAgeSeconds', () => {
+        expect(riq.config.observability.oldestHighMessageAgeSeconds).toBe(60);
+        for (const service of SERVICES) {
+          const key = queueKey(service, 'high');
+          expect(physicalQueueNames()).toContain(queueName(riq.config, key));
+          expect(alarmNamed(`oldest-message-${key}`)).toMatchObject({
+            Namespace: 'AWS/SQS',
+            MetricName: 'ApproximateAgeOfOldestMessage',
+            Dimensions: [{ Name: 'QueueName', Value: `riq-${stageName}-${service}-high` }],
+            Statistic: 'Maximum',
+            Period: 60,
+            Threshold: 60,
+            ComparisonOperator: 'GreaterThanThreshold',
+            EvaluationPeriods: 1,
+            TreatMissingData: 'notBreaching',
+          });
+        }
+      });
+
+      it("fires when over api5xxPercent of the API's requests fail with 5xx in 5 minutes", () => {
+        const alarm = alarmNamed('api-5xx');
+        expect(alarm).toMatchObject({
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanThreshold',
+          EvaluationPeriods: 1,
+          TreatMissingData: 'notBreaching',
+        });
+        expect(alarm['MetricName']).toBeUndefined();
+        const restApiName = (
+          resourcesOfType(riq.stateless, 'AWS::ApiGateway::RestApi')[
+            logicalIdOf(riq.stage.stateless.api.restApi)
+          ] as Resource
+        ).Properties['Name'];
+        const apiMetric = (name: string) => ({
+          Metric: {
+            Namespace: 'AWS/ApiGateway',
+            MetricName: name,
+            Dimensions: [{ Name: 'ApiName', Value: restApiName }],
+          },
+          Period: 300,
+          Stat: 'Sum',
+        });
+        expect(alarm['Metrics']).toEqual([
+          expect.objectContaining({ Expression: '100 * errors / requests', ReturnData: true }),
+          { Id: 'errors', MetricStat: apiMetric('5XXError'), ReturnData: false },
+          { Id: 'requests', MetricStat: apiMetric('Count'), ReturnData: false },
+        ]);
+      });
+
+      it('fires on any error and any throttle of a worker in 5 minutes', () => {
+        for (const service of SERVICES) {
+          for (const [suffix, metricName] of [
+            ['errors', 'Errors'],
+            ['throttles', 'Throttles'],
+          ] as const) {
+            expect(alarmNamed(`worker-${suffix}-${service}`)).toMatchObject({
+              Namespace: 'AWS/Lambda',
+              MetricName: metricName,
+              Dimensions: [{ Name: 'FunctionName', Value: { Ref: workerId(service) } }],
+              Statistic: 'Sum',
+              Period: 300,
+              Threshold: 1,
+              ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+              EvaluationPeriods: 1,
+              TreatMissingData: 'notBreaching',
+            });
+          }
+        }
+      });
+    });
+
+    describe('dashboard', () => {
+      it('is named after the stage', () => {
+        const dashboard = Object.values(resourcesOfType(riq.stateless, 'AWS::CloudWatch::Dashboard'))[0];
+        expect(dashboard?.Properties['DashboardName']).toBe(`riq-${stageName}`);
+      });
+
+      it('graphs every metric of the catalogue with each of its dimension combinations', () => {
+        const riqLines = metricLines().filter((m) => m.namespace === METRICS_NAMESPACE);
+        for (const spec of Object.values(METRICS)) {
+          for (const service of SERVICES) {
+            const priorities = (spec.dimensions as readonly string[]).includes('priority')
+              ? PRIORITIES
+              : [undefined];
+            for (const priority of priorities) {
+              const dims: Record<string, string> = priority ? { service, priority } : { service };
+              expect(
+                riqLines.some((m) => m.name === spec.name && sameDims(m.dims, dims)),
+                `${spec.name} ${JSON.stringify(dims)}`,
+              ).toBe(true);
+            }
+          }
+        }
+        // Nothing outside the catalogue.
+        const names = new Set<string>(Object.values(METRICS).map((m) => m.name));
+        for (const m of riqLines) expect(names.has(m.name), m.name).toBe(true);
+      });
+
+      it('graphs QueueLatency p50 and p99 per service and priority', () => {
+        for (const service of SERVICES) {
+          for (const priority of PRIORITIES) {
+            const stats = metricLines()
+              .filter(
+                (m) =>
+                  m.name === METRICS.queueLatency.name &&
+                  m.dims['service'] === service &&
+                  m.dims['priority'] === priority,
+              )
+              .map((m) => m.options['stat'] as string);
+            expect(sorted(stats), `${service}-${priority}`).toEqual(['p50', 'p99']);
+          }
+        }
+      });
+
+      it('graphs depth and oldest message age of every queue and depth of every dead-letter queue', () => {
+        const sqs = metricLines().filter((m) => m.namespace === 'AWS/SQS');
+        const queuesOf = (name: string) =>
+          sorted(sqs.filter((m) => m.name === name).map((m) => m.dims['QueueName'] ?? ''));
+        const work = allQueueKeys().map((key: QueueKey) => `riq-${stageName}-${key}`);
+        const dead = work.map((name) => `${name}-dlq`);
+        expect(sorted([...work, ...dead])).toEqual(sorted(physicalQueueNames()));
+        expect(queuesOf('ApproximateNumberOfMessagesVisible')).toEqual(sorted([...work, ...dead]));
+        expect(queuesOf('ApproximateAgeOfOldestMessage')).toEqual(sorted(work));
+      });
+
+      it('shows the cache hit ratio as CacheHit / (CacheHit + CacheMiss) per service', () => {
+        const expressions = lines()
+          .map((line) => line[0])
+          .filter(
+            (x): x is { expression: string } => typeof x === 'object' && x !== null && 'expression' in x,
+          )
+          .map((x) => x.expression);
+        for (const service of SERVICES) {
+          expect(expressions).toContain(`hits_${service} / (hits_${service} + misses_${service})`);
+          for (const [id, name] of [
+            [`hits_${service}`, METRICS.cacheHit.name],
+            [`misses_${service}`, METRICS.cacheMiss.name],
+          ]) {
+            const used = metricLines().filter((m) => m.options['id'] === id);
+            expect(used.map((m) => [m.name, m.dims['service'], m.options['stat']])).toEqual([
+              [name, service, 'Sum'],
+            ]);
+          }
+        }
+      });
+
+      it('graphs Errors and Throttles of every Lambda function', () => {
+        const lambda = metricLines().filter((m) => m.namespace === 'AWS/Lambda');
+        const expected = sorted(functionIds().map((id) => `@ref:${id}`));
+        expect(expected).toHaveLength(
+          Object.keys(resourcesOfType(riq.stateless, 'AWS::Lambda::Function')).length,
+        );
+        for (const name of ['Errors', 'Throttles']) {
+          expect(
+            sorted(lambda.filter((m) => m.name === name).map((m) => m.dims['FunctionName'] ?? '')),
+            name,
+          ).toEqual(expected);
+        }
+      });
+
+      it('shows the state of every alarm', () => {
+        const alarmWidgets = widgets.filter((w) => w.type === 'alarm');
+        expect(alarmWidgets).toHaveLength(1);
+        const alarmIds = Object.keys(resourcesOfType(riq.stateless, 'AWS::CloudWatch::Alarm'));
+        expect(sorted(alarmWidgets[0]?.properties.alarms ?? [])).toEqual(
+          sorted(alarmIds.map((id) => `@getatt:${id}.Arn`)),
+        );
+      });
+    });
+  });
+}
+
+describe('RiqObservability with stage overrides', () => {
+  let riq: SynthesizedStage;
+
+  beforeAll(() => {
+    riq = synthStage('dev', {
+      'riq:stages': {
+        dev: {
+          observability: {
+            alarmEmail: 'ops@example.com',
+            oldestHighMessageAgeSeconds: 120,
+            api5xxPercent: 5,
+          },
+          breaker: { recoverySeconds: 300 },
+        },
+      },
+    });
+  });
+  afterAll(() => riq?.cleanup());
+
+  const alarm = (suffix: string) =>
+    Object.values(resourcesOfType(riq.stateless, 'AWS::CloudWatch::Alarm')).find(
+      (a) => a.Properties['AlarmName'] === `riq-dev-${suffix}`,
+    )?.Properties ?? {};
+
+  it('subscribes observability.alarmEmail to the topic', () => {
+    const subscriptions = Object.values(resourcesOfType(riq.stateless, 'AWS::SNS::Subscription'));
+    expect(subscriptions.map((s) => s.Properties)).toEqual([
+      {
+        Protocol: 'email',
+        Endpoint: 'ops@example.com',
+        TopicArn: { Ref: logicalIdOf(riq.stage.stateless.observability.topic) },
+      },
+    ]);
+  });
+
+  it('keeps a breaker alarm quiet for recoverySeconds 300: 6 one-minute periods', () => {
+    for (const service of SERVICES) {
+      expect(alarm(`breaker-open-${service}`)).toMatchObject({ EvaluationPeriods: 6, DatapointsToAlarm: 6 });
+    }
+  });
+
+  it('takes the age and 5xx thresholds from the config', () => {
+    for (const service of SERVICES) {
+      expect(alarm(`oldest-message-${service}-high`)['Threshold']).toBe(120);
+    }
+    expect(alarm('api-5xx')['Threshold']).toBe(5);
+  });
+});
+
+describe('breakerOpenEvaluationPeriods', () => {
+  it('is one period more than the recovery timeout spans, in whole minutes', () => {
+    const periods = (recoverySeconds: number) =>
+      breakerOpenEvaluationPeriods(resolveConfig({ breaker: { recoverySeconds } }));
+    expect(periods(1)).toBe(2);
+    expect(periods(60)).toBe(2);
+    expect(periods(61)).toBe(3);
+    expect(periods(300)).toBe(6);
+  });
+});
