@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { PRIORITIES, type Priority } from '../../lib/config/riq-config.js';
-import { checkTemplates, findPlaceholders, validateDependsOn } from './dependencies.js';
+import { MAX_DEPENDS_ON, checkTemplates, findPlaceholders, validateDependsOn } from './dependencies.js';
 import { PayloadTooLargeError, ValidationError, type FieldIssue } from './errors.js';
 import { isConsistencyToken } from './tokens.js';
 import { validationErrorFrom } from './validation.js';
@@ -27,6 +27,26 @@ const envelopeSchema = z.strictObject({
   fire_and_forget: z.boolean().optional(),
   routing: z.enum(['adaptive', 'queued']).optional(),
 });
+
+/**
+ * The submit body's envelope as API Gateway checks it (a JSON Schema draft 4 request model, see
+ * lib/constructs/api.ts), generated from the schema above so the two cannot drift: an object with
+ * exactly the known fields, a known operation, a payload object, options of the right types and
+ * bounds. A body that fails it is refused by API Gateway without invoking the submit function; the
+ * payload's own schema, the dependency rules and the size limit are the function's. The model is
+ * never stricter than `parseSubmitBody` (test/unit/core/submit-model.test.ts).
+ */
+export function submitEnvelopeJsonSchema(): Record<string, unknown> {
+  const apiEnvelope = envelopeSchema.extend({
+    operation: z.enum(OPERATIONS as [OperationName, ...OperationName[]]),
+    depends_on: z.array(z.string()).max(MAX_DEPENDS_ON).optional(),
+  });
+  const { $schema: _version, ...schema } = z.toJSONSchema(apiEnvelope, { target: 'draft-04' }) as Record<
+    string,
+    unknown
+  >;
+  return schema;
+}
 
 export interface SubmitCommand {
   operation: OperationName;

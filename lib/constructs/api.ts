@@ -3,10 +3,13 @@ import {
   AccessLogFormat,
   AuthorizationType,
   EndpointType,
+  JsonSchemaVersion,
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
+  ResponseType,
   RestApi,
+  type JsonSchema,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -26,6 +29,7 @@ import {
   type RiqConfig,
 } from '../config/index.js';
 import { allowAtlassianCalls } from './atlassian-caller.js';
+import { submitEnvelopeJsonSchema } from '../../lambdas/core/submit-command.js';
 import { riqLogGroup } from './log-group.js';
 import { RiqFunction } from './riq-function.js';
 
@@ -214,11 +218,29 @@ export class RiqApi extends Construct {
       },
     });
 
-    // Checks what API Gateway can check cheaply (required path parameters); bodies are validated
-    // by the submit function, which answers with RIQ's precise error codes.
+    // API Gateway checks what it can without a Lambda: required path parameters, and the submit
+    // body's envelope against a model generated from the submit function's own schema (known
+    // fields and operation, option types and bounds). The payload's schema, dependencies and the
+    // size limit stay with the function, which names the failing field precisely.
     const requestValidator = this.restApi.addRequestValidator('RequestValidator', {
       validateRequestBody: true,
       validateRequestParameters: true,
+    });
+    const submitModel = this.restApi.addModel('SubmitBody', {
+      contentType: 'application/json',
+      modelName: 'SubmitBody',
+      description: 'RIQ submit envelope (lambdas/core/submit-command.ts submitEnvelopeJsonSchema)',
+      schema: { schema: JsonSchemaVersion.DRAFT4, ...(submitEnvelopeJsonSchema() as JsonSchema) },
+    });
+    // Refusals by the model answer RIQ's error shape and code, not API Gateway's default body.
+    this.restApi.addGatewayResponse('BadRequestBody', {
+      type: ResponseType.BAD_REQUEST_BODY,
+      statusCode: '400',
+      templates: {
+        'application/json':
+          '{"error":{"code":"VALIDATION_ERROR","message":$context.error.messageString,"retryable":false,' +
+          '"details":{"field":"body","checked_by":"api_gateway"}}}',
+      },
     });
 
     const integrations = Object.fromEntries(
@@ -233,6 +255,7 @@ export class RiqApi extends Construct {
       this.restApi.root.resourceForPath(route.path).addMethod(route.method, integrations[route.fn], {
         authorizationType: AuthorizationType.IAM,
         requestValidator,
+        ...(route.fn === 'submit' && { requestModels: { 'application/json': submitModel } }),
         ...(pathParameters.length > 0 && {
           requestParameters: Object.fromEntries(
             pathParameters.map((name) => [`method.request.path.${name}`, true]),

@@ -2,6 +2,7 @@
  * The synthesized dev and prod stages (built once each, with cdk.json's stage overrides):
  * the properties RIQ's guarantees rest on, not whole templates.
  */
+import { submitEnvelopeJsonSchema } from '../../lambdas/core/submit-command.js';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -381,6 +382,46 @@ for (const stageName of ['dev', 'prod'] as const) {
       it('requires IAM authorization on every method', () => {
         expect(methods.length).toBeGreaterThan(0);
         for (const method of methods) expect(method.Properties['AuthorizationType']).toBe('AWS_IAM');
+      });
+
+      it('validates the submit body at the API against the model generated from the submit schema, and answers RIQ’s error shape', () => {
+        const models = Object.entries(resourcesOfType(riq.stateless, 'AWS::ApiGateway::Model'));
+        expect(models).toHaveLength(1);
+        const [modelId, model] = models[0]!;
+        const schema = model.Properties['Schema'] as Record<string, unknown>;
+        expect(schema).toEqual({
+          $schema: 'http://json-schema.org/draft-04/schema#',
+          ...submitEnvelopeJsonSchema(),
+        });
+        const withModels = methods.filter((m) => m.Properties['RequestModels'] !== undefined);
+        expect(withModels).toHaveLength(1);
+        expect(withModels[0]!.Properties['HttpMethod']).toBe('POST');
+        expect(pathOf((withModels[0]!.Properties['ResourceId'] as { Ref: string }).Ref)).toBe(
+          '/api/queue/submit',
+        );
+        expect(withModels[0]!.Properties['RequestModels']).toEqual({ 'application/json': { Ref: modelId } });
+        expect(withModels[0]!.Properties['RequestValidatorId']).toBeDefined();
+        const validators = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGateway::RequestValidator'));
+        expect(validators.map((v) => v.Properties['ValidateRequestBody'])).toEqual([true]);
+
+        const responses = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGateway::GatewayResponse'));
+        const badBody = responses.find((r) => r.Properties['ResponseType'] === 'BAD_REQUEST_BODY');
+        expect(badBody?.Properties['StatusCode']).toBe('400');
+        // As API Gateway fills it in: $context.error.messageString is the quoted message.
+        const template = (badBody?.Properties['ResponseTemplates'] as Record<string, string>)[
+          'application/json'
+        ]!;
+        const body = JSON.parse(
+          template.replace('$context.error.messageString', '"Invalid request body"'),
+        ) as unknown;
+        expect(body).toEqual({
+          error: {
+            code: 'VALIDATION_ERROR',
+            message: 'Invalid request body',
+            retryable: false,
+            details: { field: 'body', checked_by: 'api_gateway' },
+          },
+        });
       });
 
       it('serves GET /api/queue/circuit-breakers with IAM auth from the circuit-breakers function', () => {
