@@ -1,0 +1,134 @@
+/**
+ * The contract of RIQ's TypeScript client (issue #7): what `QueueClient` (client/queue-client.ts)
+ * offers and answers. The queued adapters (client/adapters.ts) and the `riq` CLI (client/cli/)
+ * are written against this file. Shapes follow the HTTP API in the README; field names stay the
+ * API's snake_case where they are the server's data.
+ */
+import type { OperationName, OperationPayload } from '../lambdas/core/operations.js';
+
+export type { OperationName, OperationPayload };
+export type Priority = 'high' | 'normal' | 'low';
+export type RequestStatus = 'waiting' | 'queued' | 'processing' | 'completed' | 'failed' | 'dead';
+export type RoutingPath = 'QUEUED' | 'DIRECT' | 'CACHE';
+
+/** The error body of every RIQ answer other than 2xx. */
+export interface RiqErrorBody {
+  code: string;
+  message: string;
+  retryable: boolean;
+  details?: Record<string, unknown>;
+}
+
+export interface ClientOptions {
+  /** API base URL, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/dev` or `http://localhost:3000`. */
+  endpoint: string;
+  /**
+   * AWS region to sign for. Given (or an `*.amazonaws.com` endpoint): requests are signed with SigV4
+   * (service `execute-api`) using the AWS SDK's signer and default credential chain. Absent with a
+   * non-AWS endpoint: plain HTTP (the local stack).
+   */
+  region?: string;
+  /** Local stack only: the caller identity header (`X-Riq-Caller`). */
+  caller?: string;
+  /** Network failures and 5xx retried this many times (with backoff) per call. @default 3 */
+  retries?: number;
+  /** Per HTTP request timeout, ms. @default 30_000 */
+  timeoutMs?: number;
+  /** Injected for tests: the fetch implementation. @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Injected for tests: AWS credentials provider (SDK `AwsCredentialIdentityProvider`). */
+  credentials?: unknown;
+}
+
+export interface SubmitOptions {
+  priority?: Priority;
+  /** Generated (a UUID) when absent, so a retried submit never duplicates. */
+  idempotencyKey?: string;
+  fresh?: boolean;
+  routing?: 'adaptive' | 'queued';
+  fireAndForget?: boolean;
+  dependsOn?: string[];
+  afterConsistencyToken?: string;
+}
+
+/** The answer of a stored request (status not `cached`). */
+export interface SubmittedRequest {
+  status: Exclude<RequestStatus, 'processing'> | 'processing';
+  token: string;
+  poll_url: string;
+  routing_path: 'QUEUED' | 'DIRECT';
+  consistency_token?: string;
+  result?: unknown;
+  error?: RiqErrorBody;
+  /** HTTP 202: accepted fire-and-forget. */
+  accepted?: boolean;
+}
+
+/** The answer of a read served from the cache: no token, nothing to poll. */
+export interface CachedAnswer {
+  status: 'cached';
+  routing_path: 'CACHE';
+  result: unknown;
+  cached_at: string;
+}
+
+export type SubmitAnswer = SubmittedRequest | CachedAnswer;
+
+/** `GET /api/queue/result/{token}`. */
+export interface RequestView {
+  token: string;
+  status: RequestStatus;
+  operation: OperationName;
+  priority: Priority;
+  routing_path: RoutingPath;
+  attempts: number;
+  created_at: string;
+  updated_at: string;
+  completed_at?: string;
+  waiting_on?: string[];
+  result?: unknown;
+  error?: RiqErrorBody;
+}
+
+export interface WaitOptions {
+  /** Give up after this many ms (the call then throws `RiqWaitTimeoutError`). @default 60_000 */
+  timeoutMs?: number;
+}
+
+/** One dead request in the dead-letter listing (operator routes). */
+export interface DeadLetterEntry {
+  token: string;
+  operation: OperationName;
+  service: 'jira' | 'confluence';
+  priority: Priority;
+  owner: string;
+  attempts: number;
+  error: RiqErrorBody | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeadLetterPage {
+  dead_letters: DeadLetterEntry[];
+  count: number;
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+}
+
+export interface QueueClientApi {
+  submit<O extends OperationName>(
+    operation: O,
+    payload: OperationPayload<O>,
+    options?: SubmitOptions,
+  ): Promise<SubmitAnswer>;
+  getResult(token: string): Promise<RequestView>;
+  /** Long-polls (`?wait=`, the server's cap) until the request is terminal or the timeout passes. */
+  waitForResult(token: string, options?: WaitOptions): Promise<RequestView>;
+  health(): Promise<Record<string, unknown>>;
+  circuitBreakers(): Promise<Record<string, unknown>>;
+  metrics(): Promise<Record<string, unknown>>;
+  listDeadLetters(options?: { service?: string; limit?: number; cursor?: string }): Promise<DeadLetterPage>;
+  retryDeadLetter(token: string): Promise<Record<string, unknown>>;
+  purgeDeadLetter(token: string): Promise<Record<string, unknown>>;
+  redriveDeadLetters(service?: string): Promise<Record<string, unknown>>;
+}
