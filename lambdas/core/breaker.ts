@@ -233,15 +233,21 @@ const OUTCOME_BY_CODE: Record<ErrorCode, BreakerOutcome> = {
   NOT_IMPLEMENTED: 'neutral',
 };
 
-/** How a call that passed the breaker ended: no error is a success; otherwise by the error's code. */
 /** The `BreakerState` gauge of a state (the seed's `circuit_breaker_state`): 1 closed, 0.5 half-open, 0 open. */
 export function breakerStateValue(state: BreakerStateName): number {
   return state === 'closed' ? 1 : state === 'half_open' ? 0.5 : 0;
 }
 
+/**
+ * How a call that passed the breaker ended: no error is a success; otherwise by the error's code.
+ * A call the idempotency layer did not make because an earlier call for the same request is still
+ * in progress (`reason: call_in_progress`) never reached Atlassian: it says nothing of its health.
+ */
 export function breakerOutcomeOf(error?: unknown): BreakerOutcome {
   if (error === undefined) return 'success';
-  return OUTCOME_BY_CODE[toRiqError(error).code];
+  const riqError = toRiqError(error);
+  if (riqError.details?.['reason'] === 'call_in_progress') return 'neutral';
+  return OUTCOME_BY_CODE[riqError.code];
 }
 
 /** A stored breaker state and the version it was read at (0: never written). */

@@ -282,6 +282,18 @@ describe('breakerOutcomeOf', () => {
     expect(breakerOutcomeOf(new RiqError(code, 'x'))).toBe(expected[code]);
   });
 
+  it('does not count a call the idempotency layer held back (an earlier call still in progress)', () => {
+    const held = new UpstreamError(
+      'SERVICE_UNAVAILABLE',
+      'an earlier call for this request is still in progress',
+      {
+        reason: 'call_in_progress',
+        retryAfterSeconds: 40,
+      },
+    );
+    expect(breakerOutcomeOf(held)).toBe('neutral');
+  });
+
   it('treats an unclassified thrown error as upstream trouble (INTERNAL_ERROR)', () => {
     expect(breakerOutcomeOf(new TypeError('fetch failed'))).toBe('failure');
   });
