@@ -32,6 +32,8 @@ export interface ClientOptions {
   caller?: string;
   /** Network failures and 5xx retried this many times (with backoff) per call. @default 3 */
   retries?: number;
+  /** First retry's backoff, ms; doubled per retry (capped at 5 s), with jitter. @default 250 */
+  retryBaseDelayMs?: number;
   /** Per HTTP request timeout, ms. @default 30_000 */
   timeoutMs?: number;
   /** Injected for tests: the fetch implementation. @default globalThis.fetch */
@@ -42,7 +44,10 @@ export interface ClientOptions {
 
 export interface SubmitOptions {
   priority?: Priority;
-  /** Generated (a UUID) when absent, so a retried submit never duplicates. */
+  /**
+   * Writes: generated (a UUID) when absent, so a retried submit never duplicates. Reads: sent only
+   * when given, since a key makes the server skip the read cache (a repeated read is harmless).
+   */
   idempotencyKey?: string;
   fresh?: boolean;
   routing?: 'adaptive' | 'queued';

@@ -1,0 +1,335 @@
+/**
+ * Argument parsing for `riq` with Node's `util.parseArgs`: one pass over the union of every option
+ * (global options may come before or after the command), then each command checks its positionals
+ * and refuses the options that are not its own. Every problem is a `UsageError` (exit code 2).
+ */
+import { parseArgs } from 'node:util';
+import type { Priority } from '../types.js';
+
+export class UsageError extends Error {
+  /** The command whose usage to show under the message, when known. */
+  readonly command: string | undefined;
+
+  constructor(message: string, command?: string) {
+    super(message);
+    this.name = 'UsageError';
+    this.command = command;
+  }
+}
+
+export interface GlobalOptions {
+  endpoint: string;
+  region: string | undefined;
+  caller: string | undefined;
+  json: boolean;
+}
+
+/** Where the payload of a submit comes from. */
+export type PayloadSource =
+  { kind: 'inline'; text: string } | { kind: 'file'; path: string } | { kind: 'stdin' };
+
+export interface WaitFlags {
+  wait: boolean;
+  /** Seconds; only with `wait`. */
+  timeoutSeconds: number | undefined;
+}
+
+export type Command =
+  | {
+      name: 'submit';
+      operation: string;
+      payload: PayloadSource;
+      priority: Priority | undefined;
+      idempotencyKey: string | undefined;
+      fresh: boolean;
+      routing: 'adaptive' | 'queued' | undefined;
+      fireAndForget: boolean;
+      dependsOn: string[] | undefined;
+      after: string | undefined;
+      waitFlags: WaitFlags;
+    }
+  | { name: 'result'; token: string; waitFlags: WaitFlags }
+  | { name: 'health' }
+  | { name: 'breakers' }
+  | { name: 'metrics' }
+  | { name: 'dlq list'; service: string | undefined; limit: number | undefined; cursor: string | undefined }
+  | { name: 'dlq retry'; token: string }
+  | { name: 'dlq purge'; token: string }
+  | { name: 'dlq redrive'; service: string | undefined };
+
+export type CommandName = Command['name'];
+
+export type Parsed =
+  | { kind: 'help'; command: string | undefined }
+  | { kind: 'command'; global: GlobalOptions; command: Command };
+
+const OPTIONS = {
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+  caller: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  priority: { type: 'string' },
+  'idempotency-key': { type: 'string' },
+  fresh: { type: 'boolean' },
+  routing: { type: 'string' },
+  'fire-and-forget': { type: 'boolean' },
+  'depends-on': { type: 'string' },
+  after: { type: 'string' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  service: { type: 'string' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+const GLOBAL_OPTIONS: readonly OptionName[] = ['endpoint', 'region', 'caller', 'json', 'help'];
+
+/** The options each command accepts besides the global ones. */
+export const COMMAND_OPTIONS: Record<CommandName, readonly OptionName[]> = {
+  submit: [
+    'priority',
+    'idempotency-key',
+    'fresh',
+    'routing',
+    'fire-and-forget',
+    'depends-on',
+    'after',
+    'wait',
+    'timeout',
+  ],
+  result: ['wait', 'timeout'],
+  health: [],
+  breakers: [],
+  metrics: [],
+  'dlq list': ['service', 'limit', 'cursor'],
+  'dlq retry': [],
+  'dlq purge': [],
+  'dlq redrive': ['service'],
+};
+
+export const COMMAND_NAMES = Object.keys(COMMAND_OPTIONS) as CommandName[];
+
+export const DEFAULT_ENDPOINT = 'http://localhost:3000';
+
+type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+export function parseCommandLine(argv: readonly string[], env: Record<string, string | undefined>): Parsed {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    }) as { values: Values; positionals: string[] });
+  } catch (error) {
+    throw new UsageError(cleanParseMessage(error), commandGuess(argv));
+  }
+
+  const [first, ...rest] = positionals;
+  if (first === 'help') return { kind: 'help', command: helpTopic(rest) };
+  if (first === undefined) {
+    if (values.help) return { kind: 'help', command: undefined };
+    throw new UsageError('missing command');
+  }
+
+  let name: CommandName;
+  let args: string[];
+  if (first === 'dlq') {
+    const sub = rest[0];
+    if (sub === undefined) {
+      if (values.help) return { kind: 'help', command: 'dlq' };
+      throw new UsageError('missing dlq subcommand (list, retry, purge or redrive)', 'dlq');
+    }
+    const full = `dlq ${sub}`;
+    if (!isCommandName(full)) throw new UsageError(`unknown dlq subcommand '${sub}'`, 'dlq');
+    name = full;
+    args = rest.slice(1);
+  } else {
+    if (!isCommandName(first)) throw new UsageError(`unknown command '${first}'`);
+    name = first;
+    args = rest;
+  }
+  if (values.help) return { kind: 'help', command: name };
+
+  const allowed = new Set<string>([...GLOBAL_OPTIONS, ...COMMAND_OPTIONS[name]]);
+  for (const key of Object.keys(values)) {
+    if (!allowed.has(key)) throw new UsageError(`option --${key} does not apply to '${name}'`, name);
+  }
+
+  const global = globalOptions(values, env, name);
+  return { kind: 'command', global, command: buildCommand(name, args, values) };
+}
+
+function buildCommand(name: CommandName, args: string[], values: Values): Command {
+  switch (name) {
+    case 'submit': {
+      const [operation, payload] = positionalsExactly(name, args, ['operation', 'payload']) as [
+        string,
+        string,
+      ];
+      return {
+        name,
+        operation,
+        payload: payloadSource(payload),
+        priority: oneOf(name, 'priority', values.priority, ['high', 'normal', 'low'] as const),
+        idempotencyKey: nonEmpty(name, 'idempotency-key', values['idempotency-key']),
+        fresh: values.fresh === true,
+        routing: oneOf(name, 'routing', values.routing, ['adaptive', 'queued'] as const),
+        fireAndForget: values['fire-and-forget'] === true,
+        dependsOn: tokenList(name, values['depends-on']),
+        after: nonEmpty(name, 'after', values.after),
+        waitFlags: waitFlags(name, values),
+      };
+    }
+    case 'result': {
+      const [token] = positionalsExactly(name, args, ['token']) as [string];
+      return { name, token, waitFlags: waitFlags(name, values) };
+    }
+    case 'health':
+    case 'breakers':
+    case 'metrics':
+      positionalsExactly(name, args, []);
+      return { name };
+    case 'dlq list':
+      positionalsExactly(name, args, []);
+      return {
+        name,
+        service: oneOf(name, 'service', values.service, ['jira', 'confluence'] as const),
+        limit: positiveInteger(name, 'limit', values.limit),
+        cursor: nonEmpty(name, 'cursor', values.cursor),
+      };
+    case 'dlq retry':
+    case 'dlq purge': {
+      const [token] = positionalsExactly(name, args, ['token']) as [string];
+      return { name, token };
+    }
+    case 'dlq redrive':
+      positionalsExactly(name, args, []);
+      return { name, service: oneOf(name, 'service', values.service, ['jira', 'confluence'] as const) };
+  }
+}
+
+function globalOptions(values: Values, env: Record<string, string | undefined>, name: string): GlobalOptions {
+  const endpoint = values.endpoint ?? (env['RIQ_ENDPOINT'] || DEFAULT_ENDPOINT);
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new UsageError(`--endpoint '${endpoint}' is not a URL`, name);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--endpoint '${endpoint}' must be an http or https URL`, name);
+  const region =
+    nonEmpty(name, 'region', values.region) ??
+    (isAwsEndpoint(url) ? env['AWS_REGION'] || env['AWS_DEFAULT_REGION'] || undefined : undefined);
+  return {
+    endpoint: endpoint.replace(/\/+$/, ''),
+    region,
+    caller: nonEmpty(name, 'caller', values.caller) ?? (env['RIQ_CALLER'] || undefined),
+    json: values.json === true,
+  };
+}
+
+export function isAwsEndpoint(url: URL): boolean {
+  return url.hostname.endsWith('.amazonaws.com');
+}
+
+function waitFlags(name: string, values: Values): WaitFlags {
+  const wait = values.wait === true;
+  if (values.timeout !== undefined && !wait) throw new UsageError('--timeout needs --wait', name);
+  let timeoutSeconds: number | undefined;
+  if (values.timeout !== undefined) {
+    timeoutSeconds = Number(values.timeout);
+    if (values.timeout.trim() === '' || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+      throw new UsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`, name);
+  }
+  return { wait, timeoutSeconds };
+}
+
+function payloadSource(arg: string): PayloadSource {
+  if (arg === '-') return { kind: 'stdin' };
+  if (arg.startsWith('@')) {
+    const path = arg.slice(1);
+    if (!path) throw new UsageError("payload '@' needs a file name, e.g. @payload.json", 'submit');
+    return { kind: 'file', path };
+  }
+  return { kind: 'inline', text: arg };
+}
+
+function positionalsExactly(name: string, args: string[], names: string[]): string[] {
+  if (args.length < names.length)
+    throw new UsageError(
+      `missing ${names
+        .slice(args.length)
+        .map((n) => `<${n}>`)
+        .join(' ')}`,
+      name,
+    );
+  if (args.length > names.length) throw new UsageError(`unexpected argument '${args[names.length]}'`, name);
+  for (const [i, arg] of args.entries()) {
+    if (arg.trim() === '') throw new UsageError(`<${names[i]}> must not be empty`, name);
+  }
+  return args;
+}
+
+function oneOf<T extends string>(
+  name: string,
+  option: string,
+  value: string | undefined,
+  choices: readonly T[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value))
+    throw new UsageError(`--${option} must be one of ${choices.join(', ')}, not '${value}'`, name);
+  return value as T;
+}
+
+function nonEmpty(name: string, option: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === '') throw new UsageError(`--${option} must not be empty`, name);
+  return value;
+}
+
+function positiveInteger(name: string, option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[1-9][0-9]*$/.test(value.trim()))
+    throw new UsageError(`--${option} must be a positive integer, not '${value}'`, name);
+  return Number(value.trim());
+}
+
+function tokenList(name: string, value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const tokens = value
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  if (tokens.length === 0) throw new UsageError('--depends-on needs at least one token', name);
+  return tokens;
+}
+
+function isCommandName(name: string): name is CommandName {
+  return (COMMAND_NAMES as string[]).includes(name);
+}
+
+function helpTopic(rest: string[]): string | undefined {
+  const topic = rest.join(' ').trim();
+  return topic === '' ? undefined : topic;
+}
+
+/** The command named in argv, for the usage shown under a parse error. */
+function commandGuess(argv: readonly string[]): string | undefined {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  if (words[0] === 'dlq' && words[1] && isCommandName(`dlq ${words[1]}`)) return `dlq ${words[1]}`;
+  return words[0] && (isCommandName(words[0]) || words[0] === 'dlq') ? words[0] : undefined;
+}
+
+function cleanParseMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // parseArgs explains how to pass a positional that starts with '-': not useful here.
+  return message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '').trim();
+}

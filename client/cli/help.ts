@@ -1,0 +1,114 @@
+/** The `--help` texts of `riq` and each of its commands. */
+import { DEFAULT_ENDPOINT } from './args.js';
+
+const GLOBAL = `Global options:
+  --endpoint URL   RIQ API base URL (default: $RIQ_ENDPOINT or ${DEFAULT_ENDPOINT})
+  --region R       sign requests with SigV4 for region R (default: $AWS_REGION, only for an
+                   *.amazonaws.com endpoint)
+  --caller ARN     local stack only: the caller identity (X-Riq-Caller; default: $RIQ_CALLER)
+  --json           machine output: exactly the API's JSON on stdout
+  -h, --help       show help`;
+
+const EXIT_CODES = `Exit codes:
+  0  success (request completed, or command done)
+  1  the request ended failed or dead
+  2  usage error (bad arguments, unknown command)
+  3  the API refused the input (4xx): the RIQ error code and message go to stderr
+  4  --wait timed out
+  5  network failure or 5xx after retries`;
+
+const MAIN = `riq: the command line of RIQ, the queue in front of Jira and Confluence
+
+Usage: riq <command> [arguments] [options]
+
+Commands:
+  submit <operation> <payload>   submit a request (payload: JSON, @file or - for stdin)
+  result <token>                 show a request's state and result
+  health                         queue depths, breakers and dead letters at a glance
+  breakers                       each service's circuit breaker
+  metrics                        the current gauges
+  dlq list                       list dead requests (operator)
+  dlq retry <token>              queue a dead request again (operator)
+  dlq purge <token>              delete a dead request (operator)
+  dlq redrive                    move dead-letter-queue messages back to their queues (operator)
+
+Run 'riq <command> --help' for a command's options.
+
+${GLOBAL}
+
+${EXIT_CODES}
+`;
+
+const COMMANDS: Record<string, string> = {
+  submit: `Usage: riq submit <operation> <payload-json|@file|-> [options]
+
+Submits one request, e.g.
+  riq submit jira.create_task '{"title":"Fix login","project_id":"MD"}' --wait
+
+Options:
+  --priority high|normal|low     queue priority (default: normal)
+  --idempotency-key K            dedupe key (default: a new UUID per submit)
+  --fresh                        reads: bypass the cache
+  --routing adaptive|queued      queued: never answered DIRECT (default: adaptive)
+  --fire-and-forget              answered 202 at once, always queued
+  --depends-on T1,T2             start only after these requests complete
+  --after CST                    start only after the write of this consistency token
+  --wait                         wait until the request is completed, failed or dead
+  --timeout S                    with --wait: give up after S seconds (default: 60)
+
+Exit code 0 when submitted (or completed with --wait), 1 when the request failed or is dead.`,
+  result: `Usage: riq result <token> [--wait [--timeout S]]
+
+Shows a request's state, and its result or error once terminal.
+
+Options:
+  --wait        long-poll until the request is completed, failed or dead
+  --timeout S   with --wait: give up after S seconds (default: 60)
+
+Exit code 1 when the request failed or is dead.`,
+  health: `Usage: riq health
+
+Overall status (healthy/degraded) and why, each queue's depth and each breaker's state.`,
+  breakers: `Usage: riq breakers
+
+Each service's circuit breaker: state, failures, opened and next attempt times.`,
+  metrics: `Usage: riq metrics
+
+The current gauges: queue depths, dead requests, breakers, rate limits.`,
+  dlq: `Usage: riq dlq <list|retry|purge|redrive> [options]   (operator routes)
+
+  dlq list [--service jira|confluence] [--limit N] [--cursor C]
+  dlq retry <token>
+  dlq purge <token>
+  dlq redrive [--service jira|confluence]`,
+  'dlq list': `Usage: riq dlq list [--service jira|confluence] [--limit N] [--cursor C]
+
+Dead requests, oldest first.
+
+Options:
+  --service S   only this service's (jira or confluence)
+  --limit N     page size, 1-100 (default: 25)
+  --cursor C    the next page, as printed after a listing (next_cursor)`,
+  'dlq retry': `Usage: riq dlq retry <token>
+
+Moves a dead request back to queued (attempts reset) and re-enqueues it.`,
+  'dlq purge': `Usage: riq dlq purge <token>
+
+Deletes a dead request.`,
+  'dlq redrive': `Usage: riq dlq redrive [--service jira|confluence]
+
+Moves every (or one service's) dead-letter-queue message back to its queue.`,
+};
+
+/** The help for a command (or the main help), with the global options and exit codes. */
+export function helpText(command: string | undefined): string | undefined {
+  if (command === undefined) return MAIN;
+  const text = COMMANDS[command];
+  return text === undefined ? undefined : `${text}\n\n${GLOBAL}\n\n${EXIT_CODES}\n`;
+}
+
+/** The first line of a command's help, shown under a usage error. */
+export function usageLine(command: string | undefined): string {
+  const text = command === undefined ? undefined : COMMANDS[command];
+  return (text ?? 'Usage: riq <command> [arguments] [options]').split('\n')[0]!;
+}

@@ -1,0 +1,130 @@
+/**
+ * The real `riq` CLI (node --import tsx client/cli/main.ts) against the shared local stack, with the
+ * real QueueClient: exit codes, `--json` output on stdout and RIQ error codes on stderr.
+ */
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { SimulatorControl } from '../../local/atlassian-sim/control.js';
+
+const stack = inject('stack');
+const sim = new SimulatorControl(stack.simulatorUrl ?? '');
+const run = Math.random().toString(36).slice(2, 8);
+
+interface CliOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function riq(...args: string[]): Promise<CliOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'client/cli/main.ts', ...args, '--endpoint', stack.url, '--json'],
+      {
+        env: { ...process.env, RIQ_ENDPOINT: '', RIQ_CALLER: '', AWS_REGION: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const json = (out: CliOutcome): Record<string, unknown> => JSON.parse(out.stdout) as Record<string, unknown>;
+
+describe('the riq CLI against the local stack', () => {
+  afterEach(() => sim.setLatency(0));
+
+  let token = '';
+
+  it('submits a create with --wait: exit 0, the completed request as JSON', async () => {
+    const payload = JSON.stringify({ title: `CLI ${run}`, project_id: 'MD', labels: ['cli'] });
+    const out = await riq('submit', 'jira.create_task', payload, '--wait', '--timeout', '30');
+    expect(out.code, out.stderr).toBe(0);
+    const body = json(out);
+    expect(body).toMatchObject({ status: 'completed', token: expect.stringMatching(/^req_[0-9a-f]{32}$/) });
+    expect((body['result'] as { key: string }).key).toMatch(/^MD-\d+$/);
+    token = String(body['token']);
+  });
+
+  it('reads the result of that token', async () => {
+    expect(token).not.toBe('');
+    const out = await riq('result', token);
+    expect(out.code, out.stderr).toBe(0);
+    expect(json(out)).toMatchObject({
+      token,
+      status: 'completed',
+      operation: 'jira.create_task',
+      attempts: 1,
+    });
+  });
+
+  it('health and breakers answer the API JSON', async () => {
+    const health = await riq('health');
+    expect(health.code, health.stderr).toBe(0);
+    expect(json(health)).toMatchObject({ status: expect.stringMatching(/^(healthy|degraded)$/) });
+    expect(json(health)).toHaveProperty('services.jira.queues');
+
+    const breakers = await riq('breakers');
+    expect(breakers.code, breakers.stderr).toBe(0);
+    expect(json(breakers)).toHaveProperty('circuit_breakers.jira.state');
+    expect(json(breakers)).toHaveProperty('circuit_breakers.confluence.state');
+  });
+
+  it('exits 3 with VALIDATION_ERROR on stderr for a bad payload', async () => {
+    const out = await riq('submit', 'jira.create_task', '{"title":"","project_id":"MD"}');
+    expect(out.code).toBe(3);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toMatch(/VALIDATION_ERROR \(HTTP 400\)/);
+  });
+
+  it('exits 3 with NOT_FOUND for an unknown token', async () => {
+    const out = await riq('result', `req_${'0'.repeat(32)}`);
+    expect(out.code).toBe(3);
+    expect(out.stderr).toMatch(/NOT_FOUND \(HTTP 404\)/);
+  });
+
+  it('exits 4 when --wait times out', async () => {
+    await sim.setLatency(3000);
+    const payload = JSON.stringify({ title: `CLI slow ${run}`, project_id: 'MD' });
+    const out = await riq(
+      'submit',
+      'jira.create_task',
+      payload,
+      '--routing',
+      'queued',
+      '--wait',
+      '--timeout',
+      '1',
+    );
+    expect(out.code, out.stderr).toBe(4);
+    expect(out.stderr).toMatch(/timed out after 1 s waiting for req_[0-9a-f]{32}/);
+    const slow = /waiting for (req_[0-9a-f]{32})/.exec(out.stderr)![1]!;
+    await sim.setLatency(0);
+    // Let it finish so the next files see a quiet queue.
+    const done = await riq('result', slow, '--wait', '--timeout', '30');
+    expect(done.code, done.stderr).toBe(0);
+  });
+
+  it('lists dead letters as JSON', async () => {
+    const out = await riq('dlq', 'list', '--limit', '5');
+    expect(out.code, out.stderr).toBe(0);
+    expect(json(out)).toMatchObject({ dead_letters: expect.any(Array), count: expect.any(Number) });
+    expect(json(out)).toHaveProperty('next_cursor');
+  });
+
+  it('exits 2 on a usage error without calling the API', async () => {
+    const out = await riq('submit', 'jira.create_task');
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/missing <payload>/);
+  });
+});
