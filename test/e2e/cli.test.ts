@@ -56,6 +56,48 @@ describe('the riq CLI against the local stack', () => {
     token = String(body['token']);
   });
 
+  it('runs every one of the ten operations with submit --wait: exit 0, completed', async () => {
+    const done = async (operation: string, payload: Record<string, unknown>) => {
+      const out = await riq(
+        'submit',
+        operation,
+        JSON.stringify(payload),
+        '--wait',
+        '--timeout',
+        '30',
+        '--fresh',
+      );
+      expect(out.code, `${operation}: ${out.stderr}`).toBe(0);
+      const body = json(out);
+      expect(body['status'], operation).toBe('completed');
+      return body['result'] as Record<string, unknown>;
+    };
+    const riqOut = await riq(
+      'submit',
+      'jira.create_task',
+      JSON.stringify({ title: `CLI ops ${run}`, project_id: 'MD', labels: [`cli-${run}`] }),
+      '--wait',
+    );
+    expect(riqOut.code, riqOut.stderr).toBe(0);
+    const key = String((json(riqOut)['result'] as { key: string }).key);
+    expect((await done('jira.get_task', { task_id: key }))['key']).toBe(key);
+    await done('jira.update_task', { task_id: key, title: `CLI ops ${run} edited` });
+    expect(
+      (await done('jira.transition_task', { task_id: key, target_status: 'In Progress' }))['status'],
+    ).toBe('In Progress');
+    await done('jira.add_comment', { task_id: key, comment: 'from the CLI' });
+    await done('jira.search_tasks', { jql: `labels = "cli-${run}"`, max_results: 5 });
+    const page = await done('confluence.create_page', {
+      title: `CLI page ${run}`,
+      content: '<p>v1</p>',
+      space_id: 'MD',
+    });
+    const pageId = String(page['id']);
+    expect((await done('confluence.get_page', { page_id: pageId }))['id']).toBe(pageId);
+    await done('confluence.update_page', { page_id: pageId, content: '<p>v2</p>' });
+    await done('confluence.search_pages', { query: `CLI page ${run}` });
+  }, 120_000);
+
   it('reads the result of that token', async () => {
     expect(token).not.toBe('');
     const out = await riq('result', token);
