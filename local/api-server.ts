@@ -68,12 +68,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     }
     const body = await readBody(req);
     if (body === 'too-large') {
-      send(res, 413, { message: 'Request Too Long' });
+      // API Gateway's own 413 (its body is `{"message":"Request Too Long"}`), in RIQ's error shape.
+      send(res, 413, {
+        error: {
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `request body is over ${MAX_BODY_BYTES} bytes`,
+          retryable: false,
+          details: { field: 'body', limit: MAX_BODY_BYTES },
+        },
+      });
       return;
     }
     const match = route.pattern.exec(url.pathname);
     const pathParameters = Object.fromEntries(
-      route.params.map((p, i) => [p, decodeURIComponent(match?.[i + 1] ?? '')]),
+      route.params.map((p, i) => [p, decodePathSegment(match?.[i + 1] ?? '')]),
     );
     const event = toEvent(req, url, route, pathParameters, body);
     const result = await options.handlers[route.fn](
@@ -166,6 +174,15 @@ function toEvent(
       },
     },
   };
+}
+
+/** A path parameter, decoded; a malformed escape (`%E0%A4%A`) is passed on as it came, for the handler to refuse. */
+function decodePathSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

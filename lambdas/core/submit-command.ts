@@ -76,6 +76,11 @@ export function parseSubmitBody(body: string | null | undefined, maxBytes: numbe
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw ValidationError.forField('body', 'must be a JSON object');
   }
+  // Before anything walks the body recursively (templates, schemas): deep nesting would overflow.
+  const deep = tooDeepAt(json);
+  if (deep !== undefined) {
+    throw ValidationError.forField(deep, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
 
   const envelope = envelopeSchema.safeParse(json);
   if (!envelope.success) throw validationErrorFrom(envelope.error, '');
@@ -128,6 +133,21 @@ function parseTemplatedPayload(operation: OperationName, payload: Record<string,
     if (first) throw new ValidationError(`${first.field}: ${first.message}`, issues);
     return payload;
   }
+}
+
+/** No valid body nests deeper than a few levels; this bounds every recursive walk of one. */
+export const MAX_JSON_DEPTH = 32;
+
+/** The path of the first value nested deeper than MAX_JSON_DEPTH, else undefined (iterative). */
+function tooDeepAt(root: unknown): string | undefined {
+  const stack: Array<{ value: unknown; path: string[] }> = [{ value: root, path: [] }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value, path } = next;
+    if (typeof value !== 'object' || value === null) continue;
+    if (path.length >= MAX_JSON_DEPTH) return path.join('.');
+    for (const [key, child] of Object.entries(value)) stack.push({ value: child, path: [...path, key] });
+  }
+  return undefined;
 }
 
 function truncate(s: string): string {

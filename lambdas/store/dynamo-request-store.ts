@@ -16,7 +16,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { REQUESTS_TABLE } from '../../lib/config/resources.js';
 import { conditionalUpdate, idempotencyKey, recordFromItem, requestKey } from './request-items.js';
-import type { ErrorBody } from '../core/errors.js';
+import { ValidationError, type ErrorBody } from '../core/errors.js';
 import type {
   ClaimOutcome,
   ClaimRoutingPath,
@@ -290,24 +290,32 @@ export class DynamoRequestStore implements RequestStore {
     // the page is full or the index ends. Each read asks for at most what is missing and every
     // match it reads is kept, so LastEvaluatedKey is exactly where the next page starts.
     do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: REQUESTS_TABLE.statusIndex.name,
-          KeyConditionExpression: '#status = :status',
-          ...(query.service ? { FilterExpression: '#service = :service' } : {}),
-          ExpressionAttributeNames: {
-            '#status': REQUESTS_TABLE.statusIndex.partitionKey,
-            ...(query.service ? { '#service': 'service' } : {}),
-          },
-          ExpressionAttributeValues: {
-            ':status': status,
-            ...(query.service ? { ':service': query.service } : {}),
-          },
-          Limit: query.limit - records.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+      const callersKey = startKey !== undefined && startKey === query.startKey;
+      const out = await this.client
+        .send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: REQUESTS_TABLE.statusIndex.name,
+            KeyConditionExpression: '#status = :status',
+            ...(query.service ? { FilterExpression: '#service = :service' } : {}),
+            ExpressionAttributeNames: {
+              '#status': REQUESTS_TABLE.statusIndex.partitionKey,
+              ...(query.service ? { '#service': 'service' } : {}),
+            },
+            ExpressionAttributeValues: {
+              ':status': status,
+              ...(query.service ? { ':service': query.service } : {}),
+            },
+            Limit: query.limit - records.length,
+            ExclusiveStartKey: startKey,
+          }),
+        )
+        .catch((err: unknown) => {
+          // A start key from the caller's cursor that is not a key of this index: the caller's error.
+          if (callersKey && (err as Error).name === 'ValidationException')
+            throw ValidationError.forField('cursor', 'is not a cursor this API returned');
+          throw err;
+        });
       records.push(...(out.Items ?? []).map((item) => recordFromItem<RequestRecord>(item)));
       startKey = out.LastEvaluatedKey;
     } while (startKey && records.length < query.limit);

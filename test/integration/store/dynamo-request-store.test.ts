@@ -1,5 +1,6 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { ValidationError } from '../../../lambdas/core/errors.js';
 import type { RequestRecord } from '../../../lambdas/core/request-record.js';
 import { newRequestToken } from '../../../lambdas/core/tokens.js';
 import { DynamoRequestStore } from '../../../lambdas/store/dynamo-request-store.js';
@@ -157,5 +158,23 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     const before = await itemsWithKeyPrefix('IDEM#');
     await store.insert(newRecord(), { key: `owner\nk-${Date.now()}`, fingerprint: 'f' });
     expect(await itemsWithKeyPrefix('IDEM#')).toBe(before + 1);
+  });
+
+  it('refuses a start key that is not a key of the status index as a bad cursor, not a 500', async () => {
+    for (const startKey of [
+      { zz: '1' },
+      { pk: 'REQ#x', status: 'dead' },
+      { pk: 1, status: 'dead', created_at: 'T' },
+    ]) {
+      const err = await store.listByStatus('dead', { limit: 5, startKey }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).details?.['field']).toBe('cursor');
+    }
+    // The key of a real dead record pages on as before.
+    const page = await store.listByStatus('dead', {
+      limit: 5,
+      startKey: { pk: 'REQ#x', status: 'dead', created_at: 'T' },
+    });
+    expect(Array.isArray(page.records)).toBe(true);
   });
 });

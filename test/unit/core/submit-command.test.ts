@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RiqError } from '../../../lambdas/core/errors.js';
 import { MAX_DEPENDS_ON } from '../../../lambdas/core/dependencies.js';
-import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
+import { MAX_JSON_DEPTH, parseSubmitBody } from '../../../lambdas/core/submit-command.js';
 
 const LIMIT = 4096;
 const parse = (body: unknown) =>
@@ -105,6 +105,23 @@ describe('parseSubmitBody', () => {
     expect(err.code).toBe('PAYLOAD_TOO_LARGE');
     expect(err.httpStatus).toBe(413);
     expect(err.details).toMatchObject({ limit: LIMIT });
+  });
+
+  it('rejects JSON nested deeper than MAX_JSON_DEPTH, naming where, before walking it', () => {
+    // Deep enough to overflow the stack of a recursive walk (it was a 500).
+    const deep = `{"operation":"jira.get_task","payload":{"task_id":${'['.repeat(50_000)}1${']'.repeat(50_000)}}}`;
+    const err = errorOf(() => parseSubmitBody(deep, 1_000_000));
+    expect(err.code).toBe('VALIDATION_ERROR');
+    expect(err.details?.['field']).toBe(`payload.task_id${'.0'.repeat(MAX_JSON_DEPTH - 2)}`);
+    const justDeepEnough = {
+      task_id: 'MD-1',
+      x: JSON.parse(`${'['.repeat(MAX_JSON_DEPTH - 2)}${']'.repeat(MAX_JSON_DEPTH - 2)}`),
+    };
+    expect(
+      errorOf(() =>
+        parseSubmitBody(JSON.stringify({ operation: 'jira.get_task', payload: justDeepEnough }), 1_000_000),
+      ).details?.['field'],
+    ).toBe('payload.x');
   });
 
   it('validates every one of the ten operations with its own schema', () => {
