@@ -74,6 +74,34 @@ const INTEGRATION_TIMEOUT_LIMIT_SECONDS = 29;
 /** What the result function needs beyond the long poll: reading the record and answering. */
 const LONG_POLL_MARGIN_SECONDS = 4;
 
+/** API Gateway's own answers mapped to RIQ codes: [id, response type, code, retryable, details]. */
+const GATEWAY_ERRORS: ReadonlyArray<
+  readonly [string, ResponseType, string, boolean, Record<string, string>]
+> = [
+  ['BadRequestBody', ResponseType.BAD_REQUEST_BODY, 'VALIDATION_ERROR', false, { field: 'body' }],
+  ['BadRequestParameters', ResponseType.BAD_REQUEST_PARAMETERS, 'VALIDATION_ERROR', false, { field: 'path' }],
+  ['MissingAuthenticationToken', ResponseType.MISSING_AUTHENTICATION_TOKEN, 'PERMISSION_DENIED', false, {}],
+  ['AccessDenied', ResponseType.ACCESS_DENIED, 'PERMISSION_DENIED', false, {}],
+  ['InvalidSignature', ResponseType.INVALID_SIGNATURE, 'PERMISSION_DENIED', false, {}],
+  ['ExpiredToken', ResponseType.EXPIRED_TOKEN, 'PERMISSION_DENIED', false, {}],
+  ['RequestTooLarge', ResponseType.REQUEST_TOO_LARGE, 'PAYLOAD_TOO_LARGE', false, { field: 'body' }],
+  ['Throttled', ResponseType.THROTTLED, 'RATE_LIMITED', true, {}],
+  ['Default5xx', ResponseType.DEFAULT_5XX, 'INTERNAL_ERROR', true, {}],
+];
+
+/**
+ * A gateway response body in RIQ's error shape. `$context.error.messageString` is API Gateway's
+ * message already quoted as a JSON string; `checked_by` says no function saw the request.
+ */
+export function gatewayErrorTemplate(
+  code: string,
+  retryable: boolean,
+  details: Record<string, string>,
+): string {
+  const detail = JSON.stringify({ ...details, checked_by: 'api_gateway' });
+  return `{"error":{"code":"${code}","message":$context.error.messageString,"retryable":${retryable},"details":${detail}}}`;
+}
+
 export interface RiqApiProps {
   readonly config: RiqConfig;
   readonly table: ITable;
@@ -232,16 +260,15 @@ export class RiqApi extends Construct {
       description: 'RIQ submit envelope (lambdas/core/submit-command.ts submitEnvelopeJsonSchema)',
       schema: { schema: JsonSchemaVersion.DRAFT4, ...(submitEnvelopeJsonSchema() as JsonSchema) },
     });
-    // Refusals by the model answer RIQ's error shape and code, not API Gateway's default body.
-    this.restApi.addGatewayResponse('BadRequestBody', {
-      type: ResponseType.BAD_REQUEST_BODY,
-      statusCode: '400',
-      templates: {
-        'application/json':
-          '{"error":{"code":"VALIDATION_ERROR","message":$context.error.messageString,"retryable":false,' +
-          '"details":{"field":"body","checked_by":"api_gateway"}}}',
-      },
-    });
+    // What API Gateway answers by itself (a refused body, a missing or bad signature, an unknown
+    // route — which IAM auth also answers 403 —, a body over 10 MiB, stage throttling, its own 5xx)
+    // comes in RIQ's error shape with a RIQ code, like every answer of the functions.
+    for (const [id, type, code, retryable, details] of GATEWAY_ERRORS) {
+      this.restApi.addGatewayResponse(id, {
+        type,
+        templates: { 'application/json': gatewayErrorTemplate(code, retryable, details) },
+      });
+    }
 
     const integrations = Object.fromEntries(
       API_FUNCTIONS.map((name) => [

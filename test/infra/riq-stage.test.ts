@@ -405,22 +405,40 @@ for (const stageName of ['dev', 'prod'] as const) {
         expect(validators.map((v) => v.Properties['ValidateRequestBody'])).toEqual([true]);
 
         const responses = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGateway::GatewayResponse'));
-        const badBody = responses.find((r) => r.Properties['ResponseType'] === 'BAD_REQUEST_BODY');
-        expect(badBody?.Properties['StatusCode']).toBe('400');
         // As API Gateway fills it in: $context.error.messageString is the quoted message.
-        const template = (badBody?.Properties['ResponseTemplates'] as Record<string, string>)[
-          'application/json'
-        ]!;
-        const body = JSON.parse(
-          template.replace('$context.error.messageString', '"Invalid request body"'),
-        ) as unknown;
-        expect(body).toEqual({
+        const bodyOf = (type: string): unknown => {
+          const response = responses.find((r) => r.Properties['ResponseType'] === type);
+          const template = (response?.Properties['ResponseTemplates'] as Record<string, string>)[
+            'application/json'
+          ]!;
+          return JSON.parse(
+            template.replace('$context.error.messageString', '"from API Gateway"'),
+          ) as unknown;
+        };
+        expect(bodyOf('BAD_REQUEST_BODY')).toEqual({
           error: {
             code: 'VALIDATION_ERROR',
-            message: 'Invalid request body',
+            message: 'from API Gateway',
             retryable: false,
             details: { field: 'body', checked_by: 'api_gateway' },
           },
+        });
+        const codes = Object.fromEntries(
+          responses.map((r) => [
+            r.Properties['ResponseType'],
+            (bodyOf(String(r.Properties['ResponseType'])) as { error: { code: string; retryable: boolean } })
+              .error,
+          ]),
+        );
+        expect(codes).toMatchObject({
+          MISSING_AUTHENTICATION_TOKEN: { code: 'PERMISSION_DENIED', retryable: false },
+          ACCESS_DENIED: { code: 'PERMISSION_DENIED' },
+          INVALID_SIGNATURE: { code: 'PERMISSION_DENIED' },
+          EXPIRED_TOKEN: { code: 'PERMISSION_DENIED' },
+          REQUEST_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE' },
+          THROTTLED: { code: 'RATE_LIMITED', retryable: true },
+          DEFAULT_5XX: { code: 'INTERNAL_ERROR', retryable: true },
+          BAD_REQUEST_PARAMETERS: { code: 'VALIDATION_ERROR' },
         });
       });
 
