@@ -1,0 +1,269 @@
+/**
+ * `npm run compare`: the same workload against the same simulated Atlassian, one system after the
+ * other — (a) RIQ's local stack, (b) direct calls with cockatiel retry + breaker, (c) BullMQ with
+ * its rate limiter on a local Redis — and one table of what each achieved. See compare/README.md.
+ *
+ * The simulator runs in this process; each system runs in a child process of its own
+ * (`tsx compare/main.ts --system riq|direct|bullmq`: the local stack configures itself through
+ * `process.env`), which prepares the simulator (reset, seed, fault mix), runs the workload and
+ * prints its outcomes as one `COMPARE_RESULT {json}` line. The children's logs go to
+ * .riq-local/compare-<system>.log.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { startAtlassianSimulator } from '../local/atlassian-sim/server.js';
+import { SimulatorControl } from '../local/atlassian-sim/control.js';
+import { SIMULATOR_CREDENTIALS } from '../local/stack.js';
+import { startRedis, type RunningRedis } from './redis.js';
+import {
+  RESULT_PREFIX,
+  SETTINGS,
+  TOTAL_CONCURRENCY,
+  createLabel,
+  prepareSimulator,
+  workload,
+  type SystemRun,
+  type WorkItem,
+} from './workload.js';
+
+const SYSTEMS = ['riq', 'direct', 'bullmq'] as const;
+type SystemName = (typeof SYSTEMS)[number];
+
+// ---- child mode: one system ------------------------------------------------------------------
+
+async function runSystem(name: SystemName): Promise<SystemRun> {
+  const simUrl = process.env['COMPARE_SIM_URL'];
+  if (!simUrl) throw new Error('COMPARE_SIM_URL is not set');
+  const prepare = async (): Promise<readonly WorkItem[]> => workload(await prepareSimulator(simUrl));
+  switch (name) {
+    case 'riq': {
+      const { runRiq } = await import('./systems/riq.js');
+      return runRiq(simUrl, prepare);
+    }
+    case 'direct': {
+      const { runDirect } = await import('./systems/direct.js');
+      return runDirect(simUrl, prepare);
+    }
+    case 'bullmq': {
+      const port = Number(process.env['COMPARE_REDIS_PORT']);
+      if (!Number.isInteger(port) || port <= 0) throw new Error('COMPARE_REDIS_PORT is not set');
+      const { runBullmq } = await import('./systems/bullmq.js');
+      return runBullmq(simUrl, prepare, port);
+    }
+  }
+}
+
+if (process.argv[2] === '--system') {
+  const name = process.argv[3] as SystemName;
+  if (!SYSTEMS.includes(name)) {
+    console.error(`usage: tsx compare/main.ts --system ${SYSTEMS.join('|')}`);
+    process.exit(2);
+  }
+  try {
+    const run = await runSystem(name);
+    process.stdout.write(`\n${RESULT_PREFIX}${JSON.stringify(run)}\n`);
+    process.exit(0);
+  } catch (err) {
+    console.error(
+      `system ${name} crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
+    process.exit(1);
+  }
+}
+
+// ---- parent mode: the runner and the report ---------------------------------------------------
+
+function spawnSystem(name: SystemName, env: Record<string, string>): Promise<SystemRun> {
+  mkdirSync('.riq-local', { recursive: true });
+  const logPath = `.riq-local/compare-${name}.log`;
+  const log = createWriteStream(logPath);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'compare/main.ts', '--system', name], {
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr.pipe(log);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    out += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (code === 0 && line) resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as SystemRun);
+      else reject(new Error(`system ${name} exited with ${code}; see ${logPath}`));
+    });
+  });
+}
+
+interface Row {
+  system: string;
+  completed: number | string;
+  failed: number | string;
+  lost: number | string;
+  duplicated: number | string;
+  http429: number | string;
+  calls: number | string;
+  highP50: number | string;
+  highP95: number | string;
+  drain: number | string;
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(p * sorted.length))) - 1]!;
+}
+
+function summarize(
+  run: SystemRun,
+  issues: { labels: string[] }[],
+  calls: { status: number; at: number }[],
+): { row: Row; extra: string[] } {
+  const o = run.outcomes;
+  const labelCounts = new Map<string, number>();
+  for (const issue of issues) {
+    for (const l of issue.labels) if (l.startsWith('cmp-')) labelCounts.set(l, (labelCounts.get(l) ?? 0) + 1);
+  }
+  const creates = o.filter((x) => x.operation === 'jira.create_task');
+  let duplicated = 0;
+  let ghost = 0;
+  let missing = 0;
+  for (const c of creates) {
+    const n = labelCounts.get(createLabel(c.id)) ?? 0;
+    duplicated += Math.max(0, n - 1);
+    if (c.status !== 'completed' && n > 0) ghost++;
+    if (c.status === 'completed' && n === 0) missing++;
+  }
+  const high = o
+    .filter((x) => x.priority === 'high' && x.status === 'completed')
+    .map((x) => x.doneAt! - x.sentAt);
+  const lost = o.filter((x) => x.status === 'lost').length;
+  const ends = o.filter((x) => x.doneAt !== undefined).map((x) => x.doneAt!);
+  const drainS = ends.length > 0 ? (Math.max(...ends) - run.startedAt) / 1000 : NaN;
+  const errors = new Map<string, number>();
+  for (const x of o)
+    if (x.status === 'failed') errors.set(x.error ?? '?', (errors.get(x.error ?? '?') ?? 0) + 1);
+  const mine = calls.filter((c) => c.at >= run.startedAt);
+  return {
+    row: {
+      system: run.system,
+      completed: o.filter((x) => x.status === 'completed').length,
+      failed: o.filter((x) => x.status === 'failed').length,
+      lost,
+      duplicated,
+      http429: mine.filter((c) => c.status === 429).length,
+      calls: mine.length,
+      highP50: Math.round(percentile(high, 0.5)),
+      highP95: Math.round(percentile(high, 0.95)),
+      drain: lost > 0 ? `>${drainS.toFixed(1)}` : drainS.toFixed(1),
+    },
+    extra: [
+      `failures by code: ${[...errors.entries()].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+      `creates: ${creates.length}; failed or lost yet created in Jira: ${ghost}; completed yet not in Jira: ${missing}`,
+      ...run.notes,
+    ],
+  };
+}
+
+const COLUMNS: [keyof Row, string][] = [
+  ['system', 'system'],
+  ['completed', 'completed'],
+  ['failed', 'failed'],
+  ['lost', 'lost'],
+  ['duplicated', 'duplicated'],
+  ['http429', '429s'],
+  ['calls', 'calls'],
+  ['highP50', 'high p50 ms'],
+  ['highP95', 'high p95 ms'],
+  ['drain', 'drain s'],
+];
+
+function table(rows: Row[]): string {
+  const widths = COLUMNS.map(([k, h]) => Math.max(h.length, ...rows.map((r) => String(r[k]).length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    line(COLUMNS.map(([, h]) => h)),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map((r) => line(COLUMNS.map(([k]) => String(r[k])))),
+  ].join('\n');
+}
+
+const S = SETTINGS;
+const cpu = cpus();
+console.log(
+  `RIQ side by side, ${new Date().toISOString()}, ${cpu.length} CPUs (${cpu[0]?.model ?? '?'}), load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}, Node ${process.version}`,
+);
+console.log(
+  `workload: ${S.requests} requests arriving at ${S.arrivalPerSecond}/s (open loop), ${S.createShare * 100} % jira.create_task (label cmp-<n> each), the rest jira.get_task on ${S.seededIssues} seeded issues; priority ${S.highShare * 100} % high, ${S.lowShare * 100} % low, the rest normal`,
+);
+console.log(
+  `simulator: rate limit ${S.ratePerSecond}/s burst ${S.burst}; ${S.faults.error_rate * 100} % 503s, ${S.faults.drop_after_commit_rate * 100} % of writes committed then dropped, latency ${S.faults.latency_ms} ms; seed ${S.simulatorSeed}; reset before each system`,
+);
+console.log(
+  `shared settings: rate ${S.ratePerSecond}/s burst ${S.burst} (RIQ token bucket; BullMQ limiter ${S.ratePerSecond}/1 s; direct: none); ${S.attempts} attempts, exponential backoff base ${S.backoffBaseMs / 1000} s max ${S.backoffMaxMs / 1000} s; per-call timeout ${S.callTimeoutMs / 1000} s; breaker ${S.breakerFailures} failures in ${S.breakerWindowMs / 1000} s, open ${S.breakerRecoveryMs / 1000} s; workers ${TOTAL_CONCURRENCY} (RIQ ${S.concurrency.high}/${S.concurrency.normal}/${S.concurrency.low} per priority, BullMQ one worker x${TOTAL_CONCURRENCY}; direct: one call per caller)`,
+);
+
+const sim = await startAtlassianSimulator({ port: 0, ...SIMULATOR_CREDENTIALS });
+const control = new SimulatorControl(sim.url);
+const rows: Row[] = [];
+const details: string[] = [];
+let crashed = 0;
+try {
+  for (const name of SYSTEMS) {
+    const started = Date.now();
+    process.stderr.write(`running ${name}… `);
+    let redis: RunningRedis | undefined;
+    try {
+      const env: Record<string, string> = { COMPARE_SIM_URL: sim.url };
+      if (name === 'bullmq') {
+        redis = await startRedis((line) => console.error(line));
+        env['COMPARE_REDIS_PORT'] = String(redis.port);
+      }
+      const run = await spawnSystem(name, env);
+      const stats = await control.stats();
+      const calls = stats.calls.filter((c) => !c.path.startsWith('/__sim'));
+      const { row, extra } = summarize(run, sim.state.issues(), calls);
+      rows.push(row);
+      details.push(
+        `${row.system} (${Math.round((Date.now() - started) / 1000)} s in all):`,
+        ...extra.map((e) => `  ${e}`),
+      );
+      process.stderr.write(`done (${Math.round((Date.now() - started) / 1000)} s)\n`);
+    } catch (err) {
+      crashed++;
+      process.stderr.write('crashed\n');
+      const message = err instanceof Error ? err.message : String(err);
+      rows.push({
+        system: name,
+        completed: '-',
+        failed: '-',
+        lost: '-',
+        duplicated: '-',
+        http429: '-',
+        calls: '-',
+        highP50: '-',
+        highP95: '-',
+        drain: '-',
+      });
+      details.push(`${name}: CRASHED: ${message}`);
+    } finally {
+      await redis?.stop();
+    }
+  }
+} finally {
+  await sim.stop();
+}
+console.log('');
+console.log(table(rows));
+console.log('');
+for (const d of details) console.log(d);
+console.log('');
+console.log(
+  'lost = submitted, never completed nor failed within the settle timeout; duplicated = extra Jira issues for one logical create (counted by its label); 429s and calls = what the simulator received during that run; latency = arrival to the caller learning of the completion, completed high requests only; drain = first arrival to the last request ending',
+);
+process.exit(crashed === 0 ? 0 : 1);

@@ -1,0 +1,135 @@
+/**
+ * System (a): RIQ's local stack (DynamoDB Local, the SQS emulator, the API and worker handlers in
+ * this process) in front of the shared simulator. Each request is submitted over HTTP and its
+ * result awaited with the long poll (`GET /api/queue/result/{token}?wait=20`), as a caller would.
+ * The local stack configures itself through `process.env`: run this in its own process.
+ */
+import { resolveConfig } from '../../lib/config/riq-config.js';
+import { simulatorConnectionEnv, startLocalStack } from '../../local/stack.js';
+import { SETTINGS, runOpenLoop, sleep, type Outcome, type SystemRun, type WorkItem } from '../workload.js';
+
+const TERMINAL = new Set(['completed', 'failed', 'dead']);
+const LONG_POLL_SECONDS = 20;
+
+interface View {
+  token?: string;
+  status?: string;
+  routing_path?: string;
+  completed_at?: string;
+  updated_at?: string;
+  error?: { code?: string };
+}
+
+export function riqConfig(): ReturnType<typeof resolveConfig> {
+  return resolveConfig({
+    stage: 'local',
+    namePrefix: 'riqcmp',
+    services: {
+      jira: {
+        ratePerMinute: SETTINGS.ratePerSecond * 60,
+        burst: SETTINGS.burst,
+        concurrency: SETTINGS.concurrency,
+      },
+    },
+    retry: {
+      maxAttempts: SETTINGS.attempts,
+      baseDelaySeconds: SETTINGS.backoffBaseMs / 1000,
+      maxDelaySeconds: SETTINGS.backoffMaxMs / 1000,
+    },
+    breaker: {
+      failureThreshold: SETTINGS.breakerFailures,
+      windowSeconds: SETTINGS.breakerWindowMs / 1000,
+      recoverySeconds: SETTINGS.breakerRecoveryMs / 1000,
+    },
+    upstream: { timeoutMs: SETTINGS.callTimeoutMs },
+  });
+}
+
+function ended(view: View, answeredAt: number): Omit<Outcome, 'id' | 'priority' | 'operation' | 'sentAt'> {
+  // The record's own end time (same machine clock), so the long poll's own pace is not measured.
+  const at = Date.parse(view.completed_at ?? view.updated_at ?? '');
+  const doneAt = Number.isFinite(at) ? Math.min(at, answeredAt) : answeredAt;
+  if (view.status === 'completed') return { status: 'completed', doneAt };
+  return { status: 'failed', doneAt, error: view.error?.code ?? String(view.status) };
+}
+
+export async function runRiq(
+  simUrl: string,
+  prepare: () => Promise<readonly WorkItem[]>,
+): Promise<SystemRun> {
+  const config = riqConfig();
+  const stack = await startLocalStack({
+    config,
+    apiPort: 0,
+    atlassian: simulatorConnectionEnv(simUrl, 'api_token'),
+    sweepIntervalMs: 60_000,
+    log: (line) => console.error(line),
+  });
+  const routes: Record<string, number> = {};
+  const tokens = new Map<number, string>();
+  try {
+    const items = await prepare();
+    const { startedAt, outcomes } = await runOpenLoop(items, async (item) => {
+      const res = await fetch(`${stack.url}/api/queue/submit`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          operation: item.operation,
+          payload: item.payload,
+          priority: item.priority,
+          // Every read reaches Atlassian, as in the other systems (RIQ's read cache would answer
+          // most of these repeated reads without a call).
+          fresh: true,
+        }),
+      });
+      let view = (await res.json()) as View;
+      if (!res.ok || typeof view.token !== 'string') {
+        return { status: 'failed', doneAt: Date.now(), error: `submit ${res.status}` };
+      }
+      routes[String(view.routing_path)] = (routes[String(view.routing_path)] ?? 0) + 1;
+      const token = view.token;
+      tokens.set(item.id, token);
+      while (!TERMINAL.has(String(view.status))) {
+        const poll = await fetch(`${stack.url}/api/queue/result/${token}?wait=${LONG_POLL_SECONDS}`);
+        if (!poll.ok) {
+          await sleep(1000);
+          continue;
+        }
+        view = (await poll.json()) as View;
+      }
+      return ended(view, Date.now());
+    });
+    // What the lost requests were doing when the caller gave up: still queued, or stuck?
+    const states = new Map<string, number>();
+    for (const o of outcomes.filter((x) => x.status === 'lost')) {
+      const token = tokens.get(o.id);
+      let state = 'submit never answered';
+      if (token) {
+        const v = (await (await fetch(`${stack.url}/api/queue/result/${token}`)).json()) as View & {
+          attempts?: number;
+        };
+        state = `${String(v.status)} after ${v.attempts ?? '?'} attempt(s)`;
+      }
+      states.set(state, (states.get(state) ?? 0) + 1);
+    }
+    const unfinished = [...states.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([state, n]) => `${n} ${state}`);
+    return {
+      system: 'RIQ (local stack)',
+      startedAt,
+      outcomes,
+      notes: [
+        `routing at submit: ${Object.entries(routes)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+        ...(unfinished.length > 0
+          ? [`lost = unfinished when the caller gave up; their state then: ${unfinished.join(', ')}`]
+          : []),
+        `concurrency high/normal/low ${SETTINGS.concurrency.high}/${SETTINGS.concurrency.normal}/${SETTINGS.concurrency.low}, adaptive rate control on (default)`,
+      ],
+    };
+  } finally {
+    await stack.stop();
+  }
+}
