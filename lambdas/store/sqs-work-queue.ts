@@ -63,36 +63,15 @@ export class SqsWorkQueue implements WorkQueue {
     );
   }
 
-  async depth(queue: QueueKey): Promise<QueueDepth> {
-    const a = await this.attributes(this.url(queue));
-    return {
-      visible: Number(a['ApproximateNumberOfMessages'] ?? 0),
-      inFlight: Number(a['ApproximateNumberOfMessagesNotVisible'] ?? 0),
-      delayed: Number(a['ApproximateNumberOfMessagesDelayed'] ?? 0),
-    };
+  depth(queue: QueueKey): Promise<QueueDepth> {
+    return queueDepthAt(this.client, this.url(queue));
   }
 
   async deadLetterDepth(queue: QueueKey): Promise<number> {
     const url = this.deadLetterQueueUrls[queue];
     if (!url) throw new Error(`no dead-letter queue URL configured for ${queue}`);
-    const a = await this.attributes(url);
-    return (
-      Number(a['ApproximateNumberOfMessages'] ?? 0) + Number(a['ApproximateNumberOfMessagesNotVisible'] ?? 0)
-    );
-  }
-
-  private async attributes(url: string): Promise<Record<string, string>> {
-    const out = await this.client.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: url,
-        AttributeNames: [
-          'ApproximateNumberOfMessages',
-          'ApproximateNumberOfMessagesNotVisible',
-          'ApproximateNumberOfMessagesDelayed',
-        ],
-      }),
-    );
-    return out.Attributes ?? {};
+    const depth = await queueDepthAt(this.client, url);
+    return depth.visible + depth.inFlight;
   }
 
   private url(queue: QueueKey): string {
@@ -167,4 +146,29 @@ export function parseWorkMessage(body: string): WorkMessage {
     return { token, ...(typeof notBefore === 'number' ? { not_before: notBefore } : {}) };
   }
   throw new Error('message body is not a RIQ work message');
+}
+
+/** The message counts of the queue at `url` (one GetQueueAttributes). */
+export async function queueDepthAt(client: SQSClient, url: string): Promise<QueueDepth> {
+  const out = await client.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  const a = out.Attributes ?? {};
+  return {
+    visible: Number(a['ApproximateNumberOfMessages'] ?? 0),
+    inFlight: Number(a['ApproximateNumberOfMessagesNotVisible'] ?? 0),
+    delayed: Number(a['ApproximateNumberOfMessagesDelayed'] ?? 0),
+  };
+}
+
+/** Every message a queue holds: visible, in flight and delayed. */
+export function totalMessages(depth: QueueDepth): number {
+  return depth.visible + depth.inFlight + depth.delayed;
 }

@@ -10,7 +10,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { queueDepthAt, totalMessages } from '../../lambdas/store/sqs-work-queue.js';
 import { ERROR_CODES, type ErrorCode } from '../../lambdas/core/errors.js';
 import type { StackInfo } from '../../local/ready-line.js';
 import { localDynamo, localSqs } from '../support/aws-local.js';
@@ -207,22 +207,7 @@ export class StackWatcher {
   }
 
   private async messageCount(url: string): Promise<number> {
-    const out = await this.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: url,
-        AttributeNames: [
-          'ApproximateNumberOfMessages',
-          'ApproximateNumberOfMessagesNotVisible',
-          'ApproximateNumberOfMessagesDelayed',
-        ],
-      }),
-    );
-    const a = out.Attributes ?? {};
-    return (
-      Number(a['ApproximateNumberOfMessages'] ?? 0) +
-      Number(a['ApproximateNumberOfMessagesNotVisible'] ?? 0) +
-      Number(a['ApproximateNumberOfMessagesDelayed'] ?? 0)
-    );
+    return totalMessages(await queueDepthAt(this.sqs, url));
   }
 }
 

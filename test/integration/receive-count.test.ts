@@ -9,7 +9,7 @@
  * source mapping does around the handler: receive, hand the record over, delete it when the handler
  * returns, keep it when the handler reports it as a batch item failure (throws `MessageKept`).
  */
-import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { QueueKey } from '../../lib/config/resources.js';
 import { claimLeaseSeconds } from '../../lib/config/resources.js';
@@ -24,7 +24,12 @@ import { newRequestToken } from '../../lambdas/core/tokens.js';
 import { DynamoCircuitBreaker } from '../../lambdas/store/dynamo-circuit-breaker.js';
 import { DynamoRateGate } from '../../lambdas/store/dynamo-rate-gate.js';
 import { DynamoRequestStore } from '../../lambdas/store/dynamo-request-store.js';
-import { SqsWorkQueue, parseWorkMessage } from '../../lambdas/store/sqs-work-queue.js';
+import {
+  SqsWorkQueue,
+  parseWorkMessage,
+  queueDepthAt,
+  totalMessages,
+} from '../../lambdas/store/sqs-work-queue.js';
 import { MessageKept, applyDisposition } from '../../lambdas/worker/message-actions.js';
 import { SimulatorControl } from '../../local/atlassian-sim/control.js';
 import { startAtlassianSimulator, type AtlassianSimulator } from '../../local/atlassian-sim/server.js';
@@ -163,22 +168,7 @@ async function deliver(key: QueueKey, meanwhile?: () => Promise<void>): Promise<
 
 /** Every message the queue holds: visible, in flight and delayed. */
 async function messagesIn(url: string): Promise<number> {
-  const out = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: [
-        'ApproximateNumberOfMessages',
-        'ApproximateNumberOfMessagesNotVisible',
-        'ApproximateNumberOfMessagesDelayed',
-      ],
-    }),
-  );
-  const a = out.Attributes ?? {};
-  return (
-    Number(a['ApproximateNumberOfMessages'] ?? 0) +
-    Number(a['ApproximateNumberOfMessagesNotVisible'] ?? 0) +
-    Number(a['ApproximateNumberOfMessagesDelayed'] ?? 0)
-  );
+  return totalMessages(await queueDepthAt(sqs, url));
 }
 
 /** Another worker's probe failed (or, the first time, failures reached the threshold): the jira breaker is open for 1 s. */
