@@ -100,25 +100,9 @@ export interface WaitOptions {
   timeoutMs?: number;
 }
 
-/** One dead request in the dead-letter listing (operator routes). */
-export interface DeadLetterEntry {
-  token: string;
-  operation: OperationName;
-  service: 'jira' | 'confluence';
-  priority: Priority;
-  owner: string;
-  attempts: number;
-  error: RiqErrorBody | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface DeadLetterPage {
-  dead_letters: DeadLetterEntry[];
-  count: number;
-  /** Pass as `cursor` for the next page; null on the last page. */
-  next_cursor: string | null;
-}
+/** The dead-letter listing (operator routes): the server's own types, so the two cannot drift. */
+export type { DeadLetterEntry, DeadLetterPage } from '../lambdas/core/dead-letters.js';
+import type { DeadLetterPage } from '../lambdas/core/dead-letters.js';
 
 export interface QueueClientApi {
   submit<O extends OperationName>(

@@ -33,7 +33,7 @@ const PAGE: DeadLetterPage = {
       priority: 'normal',
       owner: 'arn:aws:iam::1:user/a',
       attempts: 4,
-      error: { code: 'UPSTREAM_UNAVAILABLE', message: '503', retryable: true },
+      error: { code: 'SERVICE_UNAVAILABLE', message: '503', retryable: true },
       created_at: '2026-01-01T00:00:00.000Z',
       updated_at: '2026-01-01T00:01:00.000Z',
     },
@@ -189,7 +189,7 @@ describe('riq output', () => {
     const lines = out.stdout.split('\n');
     expect(lines[0]).toMatch(/^TOKEN +OPERATION +SERVICE +PRIORITY +OWNER +ATTEMPTS +ERROR +UPDATED_AT$/);
     expect(lines[1]).toMatch(
-      new RegExp(`^${TOKEN} +jira.create_task +jira +normal .* +4 +UPSTREAM_UNAVAILABLE +2026`),
+      new RegExp(`^${TOKEN} +jira.create_task +jira +normal .* +4 +SERVICE_UNAVAILABLE +2026`),
     );
     expect(lines[2]).toMatch(/^req_f+ +confluence.create_page +confluence +high .* +12 +- +2026/);
     // The attempts column is right-aligned: both rows end it at the same column.
