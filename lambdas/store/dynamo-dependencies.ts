@@ -20,14 +20,15 @@
  * harmlessly, so a release may be re-run (by the sweeper via {@link reconcileWaiting}) after a crash.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { REQUESTS_TABLE } from '../../lib/config/resources.js';
-import { conditionalUpdate, idempotencyKey, recordFromItem, requestKey } from './request-items.js';
+import {
+  conditionalUpdate,
+  findByStatus,
+  idempotencyKey,
+  recordFromItem,
+  requestKey,
+} from './request-items.js';
 import {
   UNFINISHED_DEPENDENCY_STATES,
   dependencyFailedError,
@@ -251,27 +252,17 @@ export class DynamoDependencyStore implements DependencyStore {
 
   /** Children `waiting` since before `updatedBefore` (ISO 8601), oldest first: the sweeper's candidates. */
   async findWaiting(updatedBefore: string, limit: number): Promise<DependentRecord[]> {
-    const found: DependentRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: REQUESTS_TABLE.statusIndex.name,
-          KeyConditionExpression: '#status = :waiting',
-          FilterExpression: '#updated < :before',
-          ExpressionAttributeNames: {
-            '#status': REQUESTS_TABLE.statusIndex.partitionKey,
-            '#updated': 'updated_at',
-          },
-          ExpressionAttributeValues: { ':waiting': WAITING, ':before': updatedBefore },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      found.push(...(out.Items ?? []).map((item) => recordFromItem<DependentRecord>(item)));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey && found.length < limit);
-    return found.slice(0, limit);
+    return findByStatus<DependentRecord>(
+      this.client,
+      this.tableName,
+      WAITING,
+      {
+        expression: '#updated < :before',
+        names: { '#updated': 'updated_at' },
+        values: { ':before': updatedBefore },
+      },
+      limit,
+    );
   }
 
   async get(token: string): Promise<DependentRecord | undefined> {

@@ -15,7 +15,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { REQUESTS_TABLE } from '../../lib/config/resources.js';
-import { conditionalUpdate, idempotencyKey, recordFromItem, requestKey } from './request-items.js';
+import {
+  conditionalUpdate,
+  findByStatus,
+  idempotencyKey,
+  recordFromItem,
+  requestKey,
+} from './request-items.js';
 import { ValidationError, type ErrorBody } from '../core/errors.js';
 import type {
   ClaimOutcome,
@@ -387,32 +393,23 @@ export class DynamoRequestStore implements RequestStore {
 
   async findStranded(query: StrandedQuery): Promise<RequestRecord[]> {
     const queued = query.status === 'queued';
-    const found: RequestRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: REQUESTS_TABLE.statusIndex.name,
-          KeyConditionExpression: '#status = :status',
-          FilterExpression: `${queued ? '#updated < :before' : '#lease_exp < :before'} AND (attribute_not_exists(#swept) OR #swept < :swept)`,
-          ExpressionAttributeNames: {
-            '#status': REQUESTS_TABLE.statusIndex.partitionKey,
-            '#swept': 'swept_at',
-            ...(queued ? { '#updated': 'updated_at' } : { '#lease_exp': 'lease_expires_at' }),
-          },
-          ExpressionAttributeValues: {
-            ':status': query.status,
-            ':before': queued ? query.updatedBefore : query.leaseExpiredBefore,
-            ':swept': query.sweptBefore,
-          },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      found.push(...(out.Items ?? []).map((item) => recordFromItem<RequestRecord>(item)));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey && found.length < query.limit);
-    return found.slice(0, query.limit);
+    return findByStatus<RequestRecord>(
+      this.client,
+      this.tableName,
+      query.status,
+      {
+        expression: `${queued ? '#updated < :before' : '#lease_exp < :before'} AND (attribute_not_exists(#swept) OR #swept < :swept)`,
+        names: {
+          '#swept': 'swept_at',
+          ...(queued ? { '#updated': 'updated_at' } : { '#lease_exp': 'lease_expires_at' }),
+        },
+        values: {
+          ':before': queued ? query.updatedBefore : query.leaseExpiredBefore,
+          ':swept': query.sweptBefore,
+        },
+      },
+      query.limit,
+    );
   }
 
   async markSwept(seen: RequestRecord, now: number): Promise<boolean> {

@@ -4,7 +4,12 @@
  * the one conditional UpdateItem both turn into outcomes.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { REQUESTS_TABLE } from '../../lib/config/resources.js';
 
@@ -46,4 +51,42 @@ export async function conditionalUpdate(
     if (err instanceof ConditionalCheckFailedException) return undefined;
     throw err;
   }
+}
+
+/** A filter on the records of one status: its expression and the names and values it uses. */
+export interface StatusFilter {
+  expression: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+/**
+ * Records with `status` that pass `filter`, oldest first (the by-status index), at most `limit`:
+ * pages through the index until enough matched or it ends (a filter may make pages short).
+ */
+export async function findByStatus<T>(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  status: string,
+  filter: StatusFilter,
+  limit: number,
+): Promise<T[]> {
+  const found: T[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: REQUESTS_TABLE.statusIndex.name,
+        KeyConditionExpression: '#status = :status',
+        FilterExpression: filter.expression,
+        ExpressionAttributeNames: { '#status': REQUESTS_TABLE.statusIndex.partitionKey, ...filter.names },
+        ExpressionAttributeValues: { ':status': status, ...filter.values },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    found.push(...(out.Items ?? []).map((item) => recordFromItem<T>(item)));
+    startKey = out.LastEvaluatedKey;
+  } while (startKey && found.length < limit);
+  return found.slice(0, limit);
 }
