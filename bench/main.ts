@@ -4,10 +4,8 @@
  * stacks' logs go to .riq-local/bench-<scenario>.log. Figures are printed, never asserted: the
  * target is shown next to them.
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { RESULT_PREFIX } from './result-line.js';
+import { runForResult } from './result-line.js';
 import { SCENARIO_NAMES, type ScenarioResult } from './scenario-names.js';
 
 const requested = process.argv.slice(2);
@@ -19,25 +17,10 @@ if (unknown.length > 0) {
 const names = requested.length > 0 ? requested : [...SCENARIO_NAMES];
 
 function runScenario(name: string): Promise<ScenarioResult> {
-  mkdirSync('.riq-local', { recursive: true });
-  const log = createWriteStream(`.riq-local/bench-${name}.log`);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run-scenario.ts', name], {
-    // The workers' per-request INFO lines would be most of the CPU the stack spends; warnings stay.
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr.pipe(log);
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    log.write(chunk);
-    out += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-      if (code === 0 && line) resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as ScenarioResult);
-      else reject(new Error(`scenario ${name} exited with ${code}; see .riq-local/bench-${name}.log`));
-    });
+  return runForResult<ScenarioResult>({
+    args: ['bench/run-scenario.ts', name],
+    logPath: `.riq-local/bench-${name}.log`,
+    label: `scenario ${name}`,
   });
 }
 

@@ -3,7 +3,7 @@
  * `process.env`, so one stack per process) and prints its result as one `BENCH_RESULT {json}` line.
  * Usage: `tsx bench/run-scenario.ts drain|unknown-limit|priority|outage`; `npm run bench` runs all.
  */
-import { RESULT_PREFIX } from './result-line.js';
+import { writeResult } from './result-line.js';
 import { SCENARIO_NAMES, type ScenarioName } from './scenario-names.js';
 import { SCENARIOS } from './scenarios.js';
 
@@ -14,7 +14,7 @@ if (!name || !SCENARIO_NAMES.includes(name)) {
 }
 try {
   const result = await SCENARIOS[name]();
-  process.stdout.write(`\n${RESULT_PREFIX}${JSON.stringify(result)}\n`);
+  writeResult(result);
   process.exit(0);
 } catch (err) {
   console.error(

@@ -9,12 +9,11 @@
  * prints its outcomes as one `COMPARE_RESULT {json}` line. The children's logs go to
  * .riq-local/compare-<system>.log.
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { startAtlassianSimulator } from '../local/atlassian-sim/server.js';
 import { SimulatorControl } from '../local/atlassian-sim/control.js';
 import { SIMULATOR_CREDENTIALS } from '../local/stack.js';
+import { runForResult, writeResult } from '../bench/result-line.js';
 import { startRedis, type RunningRedis } from './redis.js';
 import {
   RESULT_PREFIX,
@@ -62,7 +61,7 @@ if (process.argv[2] === '--system') {
   }
   try {
     const run = await runSystem(name);
-    process.stdout.write(`\n${RESULT_PREFIX}${JSON.stringify(run)}\n`);
+    writeResult(run, RESULT_PREFIX);
     process.exit(0);
   } catch (err) {
     console.error(
@@ -75,25 +74,12 @@ if (process.argv[2] === '--system') {
 // ---- parent mode: the runner and the report ---------------------------------------------------
 
 function spawnSystem(name: SystemName, env: Record<string, string>): Promise<SystemRun> {
-  mkdirSync('.riq-local', { recursive: true });
-  const logPath = `.riq-local/compare-${name}.log`;
-  const log = createWriteStream(logPath);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'compare/main.ts', '--system', name], {
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr.pipe(log);
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    log.write(chunk);
-    out += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-      if (code === 0 && line) resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as SystemRun);
-      else reject(new Error(`system ${name} exited with ${code}; see ${logPath}`));
-    });
+  return runForResult<SystemRun>({
+    args: ['compare/main.ts', '--system', name],
+    logPath: `.riq-local/compare-${name}.log`,
+    label: `system ${name}`,
+    env,
+    prefix: RESULT_PREFIX,
   });
 }
 
