@@ -25,9 +25,11 @@
  * default) is called at once by this function when `direct` is given and the gate lets it through,
  * and answered as it was settled: `completed` with its result and `routing_path: "DIRECT"`, `failed`
  * with its error, or `queued` (a retryable failure, queued with its backoff). Anything else is
- * queued. Never DIRECT: `routing: "queued"`, `fire_and_forget` (the caller does not wait, so
- * calling now would only delay its 202), `depends_on` and `after_consistency_token` (they wait for
- * other requests), and a duplicate of an earlier submit.
+ * queued: once the request is stored, an attempt that throws or does not answer within
+ * `directWaitMs` is answered `queued` too, never an error (see `tryDirect`). Never DIRECT:
+ * `routing: "queued"`, `fire_and_forget` (the caller does not wait, so calling now would only delay
+ * its 202), `depends_on` and `after_consistency_token` (they wait for other requests), and a
+ * duplicate of an earlier submit.
  */
 import type { RiqConfig } from '../../lib/config/riq-config.js';
 import { queueKey } from '../../lib/config/resources.js';
@@ -65,8 +67,19 @@ export interface SubmitDeps {
   dependencies?: Pick<DependencyStore, 'register'>;
   /** The DIRECT call of a stored request (`routeDirect` bound to its deps); absent, all is queued. */
   direct?: (record: RequestRecord) => Promise<DirectOutcome>;
-  /** The DIRECT attempt failed on a store or gate call; the request is queued instead. */
+  /**
+   * The DIRECT attempt failed (a store, gate or queue call threw, or it did not answer within
+   * `directWaitMs`); the request is queued instead.
+   */
   onDirectFailure?: (token: string, err: unknown) => void;
+  /**
+   * How long this submit may still wait for its DIRECT attempt, ms, asked when the attempt starts
+   * (the handler: the function's remaining time less what answering `queued` takes). The attempt's
+   * store and gate calls have no deadline of their own, and a function that runs out of time
+   * answers 500 although its request is stored and may run: past this wait the request is answered
+   * `queued` and the attempt is left to settle it, or to the worker and the sweeper. Absent: no bound.
+   */
+  directWaitMs?: () => number;
 }
 
 /**
@@ -74,7 +87,13 @@ export interface SubmitDeps {
  * answer's status), `skipped` and why (queued), or `ineligible` (never tried: see the header).
  */
 export type DirectReport =
-  { kind: 'called' } | { kind: 'skipped'; reason: DirectSkip | 'error' } | { kind: 'ineligible' };
+  | { kind: 'called' }
+  /**
+   * `error`: the attempt threw; `timeout`: it did not answer within `directWaitMs` (it may still be
+   * running); `no_time`: too little time was left to start one.
+   */
+  | { kind: 'skipped'; reason: DirectSkip | 'error' | 'timeout' | 'no_time' }
+  | { kind: 'ineligible' };
 
 /** What the cache did for a submit (the handler's hit-ratio metric). */
 export type CacheLookup = 'hit' | 'miss' | 'bypass' | 'none';
@@ -196,20 +215,53 @@ export async function submitRequest(
  * The DIRECT attempt of a stored request; anything but `called` leaves the request to be queued.
  * A failure of the attempt itself is reported and the request queued: its record is `queued`, or
  * leased by this attempt (a worker takes it over when the lease runs out).
+ *
+ * An attempt that has not answered within `directWaitMs` is no longer waited for: the request is
+ * answered `queued` like one the attempt failed for. The attempt runs on, under its lease: it settles
+ * the record itself (the worker's message then finds it finished, or busy until the lease runs out),
+ * or the lease expires and a worker or the sweeper takes it over, its attempt counted — so the
+ * done-once layer replays a saved result, and a create whose outcome is unknown is reconciled.
  */
 async function tryDirect(
   deps: SubmitDeps,
   direct: NonNullable<SubmitDeps['direct']>,
   record: RequestRecord,
 ): Promise<{ report: DirectReport; settled?: RequestRecord }> {
+  const waitMs = deps.directWaitMs?.();
+  if (waitMs !== undefined && waitMs <= 0) return { report: { kind: 'skipped', reason: 'no_time' } };
   try {
-    const outcome = await direct(record);
+    const attempt = direct(record);
+    const outcome = waitMs === undefined ? await attempt : await within(attempt, waitMs);
+    if (outcome === 'timeout') {
+      // A later failure is reported too; a later success needs nothing (the record says it).
+      attempt.catch((err: unknown) => deps.onDirectFailure?.(record.token, err));
+      deps.onDirectFailure?.(
+        record.token,
+        new RiqError('TIMEOUT', `the DIRECT attempt did not answer within ${waitMs} ms; answered queued`, {
+          waitMs,
+        }),
+      );
+      return { report: { kind: 'skipped', reason: 'timeout' } };
+    }
     return outcome.kind === 'called'
       ? { report: { kind: 'called' }, settled: outcome.record }
       : { report: { kind: 'skipped', reason: outcome.reason } };
   } catch (err) {
     deps.onDirectFailure?.(record.token, err);
     return { report: { kind: 'skipped', reason: 'error' } };
+  }
+}
+
+/** `promise`'s value, or `'timeout'` when it has not settled within `ms` (it is not cancelled). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

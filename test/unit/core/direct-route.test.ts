@@ -3,7 +3,7 @@
  * breaker, write locks, cache and dependency store: what is called directly, what is queued, and
  * how a DIRECT call is settled.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG, resolveConfig, type RiqConfig } from '../../../lib/config/riq-config.js';
 import { breakerSettingsOf } from '../../../lambdas/core/breaker.js';
 import { directBreakerOutcome, routeDirect, type DirectDeps } from '../../../lambdas/core/direct-route.js';
@@ -11,8 +11,10 @@ import { UpstreamError, ValidationError } from '../../../lambdas/core/errors.js'
 import type { OperationName } from '../../../lambdas/core/operations.js';
 import type { CallContext, SendOptions, WorkQueue } from '../../../lambdas/core/ports.js';
 import { callScopeOf } from '../../../lambdas/core/rate-control.js';
+import { processRequest } from '../../../lambdas/core/process-request.js';
 import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
 import { submit, type SubmitDeps, type SubmitResponse } from '../../../lambdas/core/submit.js';
+import { sweep } from '../../../lambdas/core/sweeper.js';
 import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';
 import { InMemoryDependencyStore } from '../../support/in-memory-dependencies.js';
 import { InMemoryRateGate } from '../../support/in-memory-rate-gate.js';
@@ -310,5 +312,109 @@ describe('adaptive routing: DIRECT', () => {
     expect(failures).toEqual([answer.token]);
     expect(sent.map((s) => s.token)).toEqual([answer.token]);
     expect((await store.get(answer.token))?.status).toBe('queued');
+  });
+});
+
+/**
+ * Once the request is stored, a DIRECT problem is never the caller's error: a submit answered 500
+ * for a stored request (a load run: the function ran out of time while DynamoDB was slow, and middy
+ * answered `TimeoutError: [AbortError]`) invites a retry that writes twice. The request is answered
+ * `queued` with its token and left where the worker and the sweeper finish it.
+ */
+describe('adaptive routing: DIRECT problems after the request is stored', () => {
+  const failuresOf = (submitDeps: SubmitDeps) => {
+    const failures: Array<{ token: string; err: unknown }> = [];
+    submitDeps.onDirectFailure = (token, err) => failures.push({ token, err });
+    return failures;
+  };
+
+  it('answers queued with the token when the attempt does not answer in time, and leaves its lease to the worker and the sweeper', async () => {
+    const { post, submitDeps, directDeps, store, sent, calls, clock } = setup();
+    // The write after the call hangs (DynamoDB slowed by a saturated CPU), then fails.
+    const complete = store.complete.bind(store);
+    let hang = true;
+    let failLate: (err: unknown) => void = () => undefined;
+    store.complete = (...args) =>
+      hang ? new Promise<boolean>((_, reject) => (failLate = reject)) : complete(...args);
+    const failures = failuresOf(submitDeps);
+    submitDeps.directWaitMs = () => 20;
+
+    const answer = await post(create);
+    expect(answer).toMatchObject({
+      token: expect.stringMatching(/^req_/),
+      status: 'queued',
+      routing_path: 'QUEUED',
+      direct: { kind: 'skipped', reason: 'timeout' },
+    });
+    expect(answer.poll_url).toBe(`/api/queue/result/${answer.token}`);
+    expect(failures).toEqual([{ token: answer.token, err: expect.objectContaining({ code: 'TIMEOUT' }) }]);
+    expect(sent.map((s) => s.token)).toEqual([answer.token]);
+    // Called once, its attempt counted; the record is still the DIRECT attempt's, under its lease.
+    expect(calls).toHaveLength(1);
+    expect(await store.get(answer.token)).toMatchObject({ status: 'processing', attempts: 1 });
+    // The message's worker does not call a second time while that lease lives.
+    const early = await processRequest(directDeps, { token: answer.token, receiveCount: 1 });
+    expect(early).toMatchObject({ action: 'defer', outcome: 'busy' });
+    expect(calls).toHaveLength(1);
+
+    // A late failure of the attempt is reported too, and the lease is left to run out.
+    failLate(new DOMException('The operation was aborted', 'AbortError'));
+    await vi.waitFor(() => expect(failures).toHaveLength(2));
+    expect(failures[1]).toMatchObject({ token: answer.token, err: { name: 'AbortError' } });
+    expect((await store.get(answer.token))?.status).toBe('processing');
+
+    // Past the lease the sweeper re-sends it and a worker takes it over as attempt 2 (a create
+    // whose first outcome is unknown is reconciled by the adapter on attempts > 1).
+    hang = false;
+    clock.advance(directDeps.leaseSeconds * 1000 + 1);
+    const swept = await sweep({
+      store,
+      queue: directDeps.queue,
+      clock,
+      staleQueuedSeconds: 120,
+      batchSize: 10,
+    });
+    expect(swept).toMatchObject({ recovered_leases: 1 });
+    const later = await processRequest(directDeps, { token: answer.token, receiveCount: 1 });
+    expect(later).toMatchObject({ action: 'ack', outcome: 'completed' });
+    expect(calls.map((c) => c.context.attempt)).toEqual([1, 2]);
+  });
+
+  it('does not start an attempt it has no time to wait for', async () => {
+    const { post, submitDeps, store, sent, calls } = setup();
+    submitDeps.directWaitMs = () => 0;
+    const answer = await post(create);
+    expect(answer).toMatchObject({ status: 'queued', direct: { kind: 'skipped', reason: 'no_time' } });
+    expect(calls).toEqual([]);
+    expect(sent.map((s) => s.token)).toEqual([answer.token]);
+    expect(await store.get(answer.token)).toMatchObject({ status: 'queued', attempts: 0 });
+  });
+
+  it('queues, never fails, a call that threw a raw abort (its outcome is unknown)', async () => {
+    const { post, store, sent } = setup(async () => {
+      throw new DOMException('The operation was aborted', 'TimeoutError');
+    });
+    const answer = await post(create);
+    expect(answer).toMatchObject({ status: 'queued', routing_path: 'QUEUED', direct: { kind: 'called' } });
+    expect(sent.map((s) => s.token)).toEqual([answer.token]);
+    expect(await store.get(answer.token)).toMatchObject({
+      status: 'queued',
+      attempts: 1,
+      error: { code: 'INTERNAL_ERROR', retryable: true },
+    });
+  });
+
+  it('answers queued with the token when the write after the call throws, the lease left to expire', async () => {
+    const { post, submitDeps, store, sent, calls } = setup();
+    store.complete = async () => {
+      throw new DOMException('The operation was aborted', 'AbortError');
+    };
+    const failures = failuresOf(submitDeps);
+    const answer = await post(create);
+    expect(answer).toMatchObject({ status: 'queued', direct: { kind: 'skipped', reason: 'error' } });
+    expect(failures).toEqual([{ token: answer.token, err: expect.objectContaining({ name: 'AbortError' }) }]);
+    expect(sent.map((s) => s.token)).toEqual([answer.token]);
+    expect(calls).toHaveLength(1);
+    expect(await store.get(answer.token)).toMatchObject({ status: 'processing', attempts: 1 });
   });
 });
