@@ -90,12 +90,49 @@ describe('breaker state machine', () => {
       expect(opened.state).toBe('open');
     });
 
-    it('ignores successes and neutral outcomes (no write): successes do not reset the count', () => {
+    it('ignores neutral outcomes, and successes when no failure counts (no write)', () => {
       const two = failAt(INITIAL_BREAKER_STATE, [T0, T0 + S]);
-      expect(applyOutcome(two, settings, 'success', null, T0 + 2 * S)).toBeUndefined();
       expect(applyOutcome(two, settings, 'neutral', null, T0 + 2 * S)).toBeUndefined();
-      const opened = failAt(two, [T0 + 3 * S, T0 + 4 * S, T0 + 5 * S]);
-      expect(opened.state).toBe('open');
+      expect(applyOutcome(INITIAL_BREAKER_STATE, settings, 'success', null, T0)).toBeUndefined();
+      // Both failures have left the window: nothing to cancel.
+      expect(applyOutcome(two, settings, 'success', null, T0 + 61 * S)).toBeUndefined();
+    });
+
+    it('lets a success cancel the oldest failure still counted', () => {
+      const two = failAt(INITIAL_BREAKER_STATE, [T0, T0 + S]);
+      expect(applyOutcome(two, settings, 'success', null, T0 + 2 * S)?.failures).toEqual([T0 + S]);
+      // Three more failures after a success: four counted, still closed; a fifth opens it.
+      const afterSuccess = applyOutcome(two, settings, 'success', null, T0 + 2 * S)!;
+      const four = failAt(afterSuccess, [T0 + 3 * S, T0 + 4 * S, T0 + 5 * S]);
+      expect(four.state).toBe('closed');
+      expect(failAt(four, [T0 + 6 * S]).state).toBe('open');
+    });
+
+    it('stays closed under scattered errors (one call in five fails) and opens in an outage', () => {
+      let s: BreakerState = INITIAL_BREAKER_STATE;
+      for (let call = 0; call < 500; call++) {
+        const outcome = call % 5 === 0 ? 'failure' : 'success';
+        s = applyOutcome(s, settings, outcome, null, T0 + call * 100) ?? s;
+      }
+      expect(s.state).toBe('closed');
+      // Then every call fails: the threshold's worth of failures in a row opens it.
+      for (let call = 0; call < settings.failureThreshold; call++) {
+        expect(s.state).toBe('closed');
+        s = applyOutcome(s, settings, 'failure', null, T0 + 50 * S + call * 100) ?? s;
+      }
+      expect(s.state).toBe('open');
+    });
+
+    it('opens when most calls fail, successes in between', () => {
+      let s: BreakerState = INITIAL_BREAKER_STATE;
+      let call = 0;
+      // Two failures for each success: the count grows by one per three calls.
+      while (s.state === 'closed' && call < 100) {
+        s = applyOutcome(s, settings, call % 3 === 2 ? 'success' : 'failure', null, T0 + call * 100) ?? s;
+        call += 1;
+      }
+      expect(s.state).toBe('open');
+      expect(call).toBeLessThan(20);
     });
   });
 
