@@ -36,6 +36,15 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          // After every other project, alone: its load would slow their timing-sensitive tests.
+          sequence: { groupOrder: 1 },
+          testTimeout: 900_000,
+        },
+      },
     ],
   },
 });

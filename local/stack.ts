@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { startApiServer, type ApiHandler } from './api-server.js';
 import { lambdaContext } from './lambda-context.js';
 import { EventSourceMapping, type WorkerHandler } from './event-source.js';
-import { createRequestsTable, createWorkQueues } from './resources.js';
+import { createRequestsTable, createWorkQueues, type LocalQueues } from './resources.js';
 import { LOCAL_AWS_ENV, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
 import { startAtlassianSimulator } from './atlassian-sim/server.js';
 import { DEFAULT_SIM_OAUTH } from './atlassian-sim/oauth-routes.js';
@@ -79,8 +79,15 @@ export interface LocalStack {
   tableName: string;
   queueUrls: Record<QueueKey, string>;
   deadLetterQueueUrls: Record<QueueKey, string>;
+  queueArns: Record<QueueKey, string>;
   /** Starts the workers' queue polling when the stack was started with `startWorkers: false`. */
   startWorkers(): void;
+  /**
+   * Stops the SQS emulator and starts a new one on the same port with the same (now empty) queues:
+   * every message is lost, as when a region loses a queue's contents. The chaos suite uses it to
+   * show the sweeper recovers every request from DynamoDB.
+   */
+  restartSqs(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -132,6 +139,37 @@ function scheduledEvent(): ScheduledEvent {
   };
 }
 
+export interface WorkerMappingsOptions {
+  client: SQSClient;
+  queues: Pick<LocalQueues, 'queueUrls' | 'queueArns'>;
+  keys: readonly QueueKey[];
+  config: RiqConfig;
+  handler: WorkerHandler;
+  log: (message: string) => void;
+}
+
+/**
+ * One event source mapping per work queue, as lib/constructs declares them: the service's worker
+ * function, the config's batch size, the priority's maximum concurrency and the worker timeout.
+ * Shared by the local stack and the separate worker process (local/worker-host.ts).
+ */
+export function workerMappings(o: WorkerMappingsOptions): EventSourceMapping[] {
+  return o.keys.map((key) => {
+    const { service, priority } = parseQueueKey(key);
+    return new EventSourceMapping({
+      client: o.client,
+      queueUrl: o.queues.queueUrls[key],
+      queueArn: o.queues.queueArns[key],
+      handler: o.handler,
+      functionName: `riq-worker-${service}`,
+      batchSize: o.config.worker.batchSize,
+      maximumConcurrency: o.config.services[service].concurrency[priority],
+      functionTimeoutSeconds: o.config.worker.timeoutSeconds,
+      onError: (err) => o.log(`event source ${key}: ${String(err)}`),
+    });
+  });
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { config } = options;
   const log = options.log ?? (() => undefined);
@@ -149,9 +187,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       startDynamoDbLocal(options.dataDir ? { dataDir: options.dataDir } : {}),
       startSqsEmulator(),
     ]);
+    let sqsService = sqs!;
     stoppers.push(
       () => dynamo!.stop(),
-      () => sqs!.stop(),
+      () => sqsService.stop(),
     );
     log(
       `DynamoDB Local at ${dynamo!.endpoint}${options.dataDir ? ` (data in ${options.dataDir})` : ' (in memory)'}`,
@@ -217,19 +256,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         import('../lambdas/sweeper/handler.js'),
       ]);
 
-    const mappings = allQueueKeys().map((key) => {
-      const { service, priority } = parseQueueKey(key);
-      return new EventSourceMapping({
-        client: sqsClient,
-        queueUrl: queues.queueUrls[key],
-        queueArn: queues.queueArns[key],
-        handler: worker.handler as WorkerHandler,
-        functionName: `riq-worker-${service}`,
-        batchSize: config.worker.batchSize,
-        maximumConcurrency: config.services[service].concurrency[priority],
-        functionTimeoutSeconds: config.worker.timeoutSeconds,
-        onError: (err) => log(`event source ${key}: ${String(err)}`),
-      });
+    const mappings = workerMappings({
+      client: sqsClient,
+      queues,
+      keys: allQueueKeys(),
+      config,
+      handler: worker.handler as WorkerHandler,
+      log,
     });
     let workersStarted = false;
     const startWorkers = () => {
@@ -285,7 +318,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tableName,
       queueUrls: queues.queueUrls,
       deadLetterQueueUrls: queues.deadLetterQueueUrls,
+      queueArns: queues.queueArns,
       startWorkers,
+      restartSqs: async () => {
+        const port = Number(new URL(sqsService.endpoint).port);
+        await sqsService.stop();
+        sqsService = await startSqsEmulator({ port });
+        const again = await createWorkQueues(sqsClient, config);
+        if (JSON.stringify(again) !== JSON.stringify(queues)) {
+          throw new Error('the restarted SQS emulator named the queues differently');
+        }
+        log(`SQS emulator restarted at ${sqsService.endpoint}: every message lost`);
+      },
       stop: stopAll,
     };
   } catch (err) {

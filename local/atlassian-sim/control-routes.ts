@@ -4,6 +4,7 @@
  * stats and reset.
  */
 import type { SimAuth } from './auth.js';
+import type { ConfluenceState } from './confluence-state.js';
 import { simConfigSchema, type SimBehaviour, type SimConfig } from './behaviour.js';
 import { faultRuleSchema, type FaultRegistry } from './faults.js';
 import type { SimOAuth } from './oauth-routes.js';
@@ -17,6 +18,16 @@ export interface ControlDeps {
   behaviour: SimBehaviour;
   auth: SimAuth;
   oauth: SimOAuth;
+  confluence: ConfluenceState;
+}
+
+/**
+ * The body of `GET /__sim/objects`: what exists now, for checks that nothing was done twice
+ * (e.g. the chaos suite counts the issues, comments and pages carrying each request's marker).
+ */
+export interface SimObjects {
+  issues: { key: string; summary: string; labels: string[]; status: string; comments: string[] }[];
+  pages: { id: string; space_id: string; title: string; version: number }[];
 }
 
 export function registerControlRoutes(
@@ -44,11 +55,28 @@ export function registerControlRoutes(
   router.add('GET', `${CONTROL_PREFIX}/stats`, () =>
     json(200, { ...state.stats(), ...deps.behaviour.counters.snapshot() }),
   );
+  router.add('GET', `${CONTROL_PREFIX}/objects`, () => json(200, objects(state, deps.confluence)));
   router.add('POST', `${CONTROL_PREFIX}/reset`, () => {
     state.reset();
     deps.behaviour.reset();
     return json(200, { reset: true });
   });
+}
+
+function objects(state: SimState, confluence: ConfluenceState): SimObjects {
+  return {
+    issues: state.issues().map((i) => ({
+      key: i.key,
+      summary: i.summary,
+      labels: [...i.labels],
+      status: i.status.name,
+      // The ADF body as JSON text: a marker written in a comment can be found in it.
+      comments: i.comments.map((c) => JSON.stringify(c.body)),
+    })),
+    pages: confluence
+      .allPages()
+      .map((p) => ({ id: p.id, space_id: p.spaceId, title: p.title, version: p.version })),
+  };
 }
 
 function setConfig(state: SimState, deps: ControlDeps, req: SimRequest): SimResponse {

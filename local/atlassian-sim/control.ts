@@ -4,11 +4,13 @@
  * `.configure({rate_limit: {rate_per_second: 5, burst: 10}, seed: 42})`, `.expireAuth()`.
  */
 import type { BehaviourStats, SimConfig, SimConfigInput } from './behaviour.js';
+import type { SimObjects } from './control-routes.js';
 import type { FaultRule } from './faults.js';
 import type { RateLimitConfig } from './rate-limit.js';
 import type { SimStats } from './state.js';
 
 export type { FaultRule } from './faults.js';
+export type { SimObjects } from './control-routes.js';
 export type { SimCall, SimStats } from './state.js';
 export type { BehaviourStats, OutageMode, SimConfig, SimConfigInput } from './behaviour.js';
 export type { RateLimitConfig } from './rate-limit.js';
@@ -49,6 +51,11 @@ export class SimulatorControl {
 
   async stats(): Promise<SimulatorStats> {
     return this.call<SimulatorStats>('GET', '/__sim/stats');
+  }
+
+  /** Every issue (with its comments) and page that exists now. */
+  async objects(): Promise<SimObjects> {
+    return this.call<SimObjects>('GET', '/__sim/objects');
   }
 
   /**

@@ -69,7 +69,7 @@ export async function startAtlassianSimulator(
   const oauthRoutes = new TemplatedRouter();
   registerOAuthRoutes(oauthRoutes, oauth);
   const control = new Router();
-  registerControlRoutes(control, state, faults, { behaviour, auth, oauth });
+  registerControlRoutes(control, state, faults, { behaviour, auth, oauth, confluence });
   const stopping = new AbortController();
   let baseUrl = '';
 

@@ -1,0 +1,440 @@
+/**
+ * One chaos run (see chaos/README.md): RIQ's local stack with its API and sweeper in this process
+ * and each service's workers in a child process, the simulated Atlassian on OAuth 2.0 with a fault
+ * mix, and a timeline of disasters while the plan's requests are submitted. Then the faults stop,
+ * the backlog drains, and everything observed is judged (chaos/checks.ts).
+ *
+ * The local stack configures itself through `process.env`: run this in a process of its own
+ * (chaos/main.ts does).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { allQueueKeys, parseQueueKey } from '../lib/config/resources.js';
+import { resolveConfig, type RiqConfig, type Service } from '../lib/config/riq-config.js';
+import { RUNTIME_ENV } from '../lib/config/runtime-env.js';
+import { SimulatorControl, type SimulatorStats } from '../local/atlassian-sim/control.js';
+import { startAtlassianSimulator } from '../local/atlassian-sim/server.js';
+import {
+  SIMULATOR_CREDENTIALS,
+  simulatorConnectionEnv,
+  startLocalStack,
+  type LocalStack,
+} from '../local/stack.js';
+import { judge, type ChaosVerdict, type RequestOutcome } from './checks.js';
+import { PROJECT, SPACE, buildPlan, resolveTemplates, type PlannedRequest, type Seeded } from './plan.js';
+import type { ChaosSettings } from './settings.js';
+import { WorkerProcess } from './worker-process.js';
+
+const TERMINAL = new Set(['completed', 'failed', 'dead']);
+
+export interface ChaosRunResult {
+  settings: ChaosSettings;
+  verdict: ChaosVerdict;
+  /** What happened when, as offsets from the first submit. */
+  timeline: string[];
+  /** From the first submit until every request had ended (or the drain timed out). */
+  durationMs: number;
+  /** The simulator's own counters of what it injected. */
+  injected: Record<string, number>;
+  /** Calls to Atlassian per 10 s from the first submit: `+<s> s: <calls> (<status> ×n, …)`. */
+  callsPer10s: string[];
+}
+
+export function chaosConfig(s: ChaosSettings): RiqConfig {
+  const service = { ratePerMinute: s.riqRatePerMinute, burst: s.riqBurst };
+  return resolveConfig({
+    stage: 'local',
+    namePrefix: 'riqchaos',
+    services: { jira: service, confluence: service },
+    breaker: s.breaker,
+    upstream: { timeoutMs: s.upstreamTimeoutMs },
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+interface View {
+  token?: string;
+  status?: string;
+  attempts?: number;
+  result?: Record<string, unknown>;
+  error?: { code?: string };
+}
+
+class Api {
+  constructor(readonly url: string) {}
+
+  async submit(body: unknown): Promise<{ status: number; view: View; error?: string }> {
+    try {
+      const res = await fetch(`${this.url}/api/queue/submit`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(60_000),
+      });
+      const view = (await res.json()) as View;
+      return { status: res.status, view, ...(res.ok ? {} : { error: view.error?.code ?? 'no code' }) };
+    } catch (err) {
+      return { status: 0, view: {}, error: String(err) };
+    }
+  }
+
+  async result(token: string, waitSeconds = 0): Promise<View | undefined> {
+    try {
+      const res = await fetch(`${this.url}/api/queue/result/${token}?wait=${waitSeconds}`, {
+        signal: AbortSignal.timeout((waitSeconds + 30) * 1000),
+      });
+      return res.status === 200 ? ((await res.json()) as View) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async deadTokens(): Promise<string[]> {
+    const tokens: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query = `limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const res = await fetch(`${this.url}/api/queue/dead-letters?${query}`);
+      if (!res.ok) throw new Error(`dead-letter listing answered ${res.status}: ${await res.text()}`);
+      const page = (await res.json()) as { dead_letters: { token: string }[]; next_cursor: string | null };
+      tokens.push(...page.dead_letters.map((d) => d.token));
+      cursor = page.next_cursor;
+    } while (cursor);
+    return tokens;
+  }
+}
+
+/** Creates the objects the plan reads and updates, through RIQ, before any fault. */
+async function seed(api: Api, s: ChaosSettings, run: string): Promise<Seeded> {
+  const create = async (operation: string, payload: Record<string, unknown>, field: string) => {
+    const submitted = await api.submit({ operation, payload, priority: 'high' });
+    const token = submitted.view.token;
+    if (!token) throw new Error(`seeding ${operation}: submit answered ${submitted.status}`);
+    for (let view: View | undefined = submitted.view; ; view = await api.result(token, 20)) {
+      if (view?.status === 'completed') return String(view.result?.[field]);
+      if (view && TERMINAL.has(String(view.status))) throw new Error(`seeding ${operation}: ${view.status}`);
+    }
+  };
+  const issueKeys: string[] = [];
+  const pageIds: string[] = [];
+  for (let i = 0; i < s.seededIssues; i++) {
+    issueKeys.push(
+      await create('jira.create_task', { project_id: PROJECT, title: `seeded ${run} ${i}` }, 'key'),
+    );
+  }
+  for (let i = 0; i < s.seededPages; i++) {
+    pageIds.push(
+      await create(
+        'confluence.create_page',
+        { space_id: SPACE, title: `seeded ${run} ${i}`, content: '<p>seeded</p>' },
+        'id',
+      ),
+    );
+  }
+  return { issueKeys, pageIds };
+}
+
+function serviceOfPath(path: string): Service | undefined {
+  if (path.startsWith('/ex/jira/')) return 'jira';
+  if (path.startsWith('/ex/confluence/')) return 'confluence';
+  return undefined;
+}
+
+export async function runChaos(
+  s: ChaosSettings,
+  options: { logDir: string; log: (message: string) => void },
+): Promise<ChaosRunResult> {
+  const { log } = options;
+  const run = Date.now().toString(36);
+  const runDir = mkdtempSync(join(tmpdir(), 'riq-chaos-'));
+  const sim = await startAtlassianSimulator({ port: 0, ...SIMULATOR_CREDENTIALS });
+  const control = new SimulatorControl(sim.url);
+  let stack: LocalStack | undefined;
+  const workers: WorkerProcess[] = [];
+  try {
+    await control.quiet();
+    stack = await startLocalStack({
+      config: chaosConfig(s),
+      apiPort: 0,
+      atlassian: {
+        ...simulatorConnectionEnv(sim.url, 'oauth'),
+        // Shared by the API process and the worker processes: each refresh rotates the token.
+        [RUNTIME_ENV.atlassianOAuthTokenFile]: join(runDir, 'oauth-token.json'),
+      },
+      startWorkers: false,
+      sweepIntervalMs: s.sweepIntervalMs,
+      log,
+    });
+    const localStack = stack;
+    for (const service of ['jira', 'confluence'] as const) {
+      const keys = allQueueKeys().filter((k) => parseQueueKey(k).service === service);
+      workers.push(
+        new WorkerProcess(
+          service,
+          keys,
+          stack.queueArns,
+          join(options.logDir, `chaos-worker-${service}.log`),
+        ),
+      );
+    }
+    await Promise.all(workers.map((w) => w.start()));
+    const api = new Api(stack.url);
+    const seeded = await seed(api, s, run);
+    const plan = buildPlan({
+      run,
+      requests: s.requests,
+      submitSeconds: s.submitSeconds,
+      seed: s.seed,
+      seeded,
+    });
+    log(
+      `seeded ${seeded.issueKeys.length} issues and ${seeded.pageIds.length} pages; ${plan.length} requests planned`,
+    );
+
+    await control.configure({
+      latency_ms: s.faults.latencyMs,
+      rate_limit: { rate_per_second: s.simulatorRate.perSecond, burst: s.simulatorRate.burst },
+      error_rate: s.faults.errorRate,
+      timeout_rate: s.faults.timeoutRate,
+      hang_ms: s.faults.hangMs,
+      drop_after_commit_rate: s.faults.dropAfterCommitRate,
+      seed: s.seed,
+    });
+    const callsBefore = (await control.stats()).calls.length;
+    const t0 = Date.now();
+    const at = (ms: number) => sleep(t0 + ms - Date.now());
+    const timeline: string[] = [];
+    const note = (what: string) => {
+      const line = `+${((Date.now() - t0) / 1000).toFixed(1)} s  ${what}`;
+      timeline.push(line);
+      log(line);
+    };
+    note(`faults on: ${JSON.stringify(s.faults)}`);
+
+    const stormWindow = { from: 0, to: 0 };
+    const outageWindow = { from: t0 + s.outage.atMs, to: t0 + s.outage.atMs + s.outage.durationMs };
+    const events: Promise<void>[] = [
+      at(s.storm.atMs).then(async () => {
+        stormWindow.from = Date.now();
+        const rule = await control.addFault({
+          path: '^/ex/',
+          status: 429,
+          retry_after: s.storm.retryAfterSeconds,
+          headers: { 'RateLimit-Reason': 'jira-burst-based' },
+        });
+        note(`429 storm: every call answered 429 (Retry-After ${s.storm.retryAfterSeconds} s)`);
+        await sleep(s.storm.durationMs);
+        await control.removeFault(rule);
+        stormWindow.to = Date.now();
+        note(`429 storm over`);
+      }),
+      at(s.outage.atMs).then(async () => {
+        outageWindow.from = Date.now();
+        outageWindow.to = outageWindow.from + s.outage.durationMs;
+        await control.startOutage({ duration_ms: s.outage.durationMs });
+        note(`outage: every route answers 503 for ${s.outage.durationMs / 1000} s`);
+      }),
+      at(s.expireTokenAtMs).then(async () => {
+        const expired = await control.expireAuth();
+        note(`token expiry: ${expired.access_tokens_revoked} OAuth access tokens revoked`);
+      }),
+      at(s.sqsRestartAtMs).then(async () => {
+        await localStack.restartSqs();
+        note('SQS emulator restarted: every queued message lost');
+      }),
+      ...s.workerKillsAtMs.map((ms, i) =>
+        at(ms).then(async () => {
+          const worker = workers[i % workers.length]!;
+          await worker.kill();
+          note(`worker process ${worker.name} killed (SIGKILL)`);
+          await sleep(s.workerDownMs);
+          await worker.start();
+          note(`worker process ${worker.name} started again`);
+        }),
+      ),
+    ];
+
+    const outcomes = await submitAll(api, plan, at);
+    note(`all ${plan.length} requests submitted`);
+    await Promise.all(events);
+    await at(s.faultsEndAtMs);
+    const faultsNow = await control.stats();
+    await control.clearFaults();
+    await control.configure({ error_rate: 0, timeout_rate: 0, drop_after_commit_rate: 0, outage: null });
+    note('faults off; draining');
+
+    const drainDeadline = Date.now() + s.drainTimeoutMs;
+    await drain(api, outcomes, drainDeadline, log);
+    const durationMs = Date.now() - t0;
+    note(
+      outcomes.every((o) => !o.token || TERMINAL.has(o.final?.status ?? ''))
+        ? 'every request ended'
+        : 'drain timed out',
+    );
+
+    const stats = await control.stats();
+    const calls = stats.calls.slice(callsBefore);
+    const outageCalls: Record<string, number> = {};
+    for (const c of calls) {
+      const service = serviceOfPath(c.path);
+      if (service && c.status === 503 && c.at >= outageWindow.from && c.at <= outageWindow.to + 1_000) {
+        outageCalls[service] = (outageCalls[service] ?? 0) + 1;
+      }
+    }
+    const verdict = judge({
+      settings: s,
+      outcomes,
+      deadListed: await api.deadTokens(),
+      objects: await control.objects(),
+      outageCalls,
+      tooManyRequests: {
+        total: calls.filter((c) => c.status === 429).length,
+        // The storm's rule answers before the simulator's own rate limit: every 429 in its window.
+        injected: calls.filter((c) => c.status === 429 && c.at >= stormWindow.from && c.at <= stormWindow.to)
+          .length,
+      },
+      upstreamCalls: calls.filter((c) => serviceOfPath(c.path)).length,
+    });
+    return {
+      settings: s,
+      verdict,
+      timeline,
+      durationMs,
+      injected: injectedCounters(faultsNow, stats, workers),
+      callsPer10s: histogram(
+        calls.filter((c) => serviceOfPath(c.path)),
+        t0,
+      ),
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await stack?.stop();
+    await sim.stop();
+  }
+}
+
+/** The calls per 10 s window, with their statuses (0: the connection was dropped). */
+function histogram(calls: readonly { at: number; status: number }[], t0: number): string[] {
+  const windows = new Map<number, Map<number, number>>();
+  for (const c of calls) {
+    const w = Math.floor((c.at - t0) / 10_000);
+    const byStatus = windows.get(w) ?? new Map<number, number>();
+    byStatus.set(c.status, (byStatus.get(c.status) ?? 0) + 1);
+    windows.set(w, byStatus);
+  }
+  return [...windows.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([w, byStatus]) => {
+      const total = [...byStatus.values()].reduce((a, b) => a + b, 0);
+      const parts = [...byStatus.entries()].sort(([a], [b]) => a - b).map(([st, n]) => `${st}×${n}`);
+      return `+${String(w * 10).padStart(4)} s: ${String(total).padStart(4)} calls (${parts.join(', ')})`;
+    });
+}
+
+function injectedCounters(
+  atFaultsEnd: SimulatorStats,
+  atEnd: SimulatorStats,
+  workers: WorkerProcess[],
+): Record<string, number> {
+  return {
+    errors_503: atFaultsEnd.errors_injected,
+    timeouts: atFaultsEnd.timeouts_injected,
+    dropped_after_commit: atFaultsEnd.dropped_after_commit,
+    outage_rejected: atFaultsEnd.outage_rejected,
+    oauth_refreshes: atEnd.oauth_refreshes,
+    worker_kills: workers.reduce((n, w) => n + w.kills, 0),
+  };
+}
+
+/** Submits the plan on its schedule; a chain's step waits for its parents' tokens. */
+async function submitAll(
+  api: Api,
+  plan: readonly PlannedRequest[],
+  at: (ms: number) => Promise<void>,
+): Promise<RequestOutcome[]> {
+  const tokens = plan.map(() => {
+    let settle!: (token: string | undefined) => void;
+    const promise = new Promise<string | undefined>((resolve) => (settle = resolve));
+    return { promise, settle };
+  });
+  return Promise.all(
+    plan.map(async (r): Promise<RequestOutcome> => {
+      const outcome: RequestOutcome = {
+        index: r.index,
+        operation: r.operation,
+        priority: r.priority,
+        submitStatus: 0,
+        ...(r.creates ? { creates: r.creates } : {}),
+      };
+      try {
+        await at(r.atMs);
+        const parents = await Promise.all(r.dependsOn.map((i) => tokens[i]!.promise));
+        if (parents.some((t) => t === undefined)) {
+          outcome.submitError = 'not sent: a parent was not accepted';
+          return outcome;
+        }
+        const byIndex = new Map(r.dependsOn.map((i, n) => [i, parents[n]!]));
+        const body = {
+          operation: r.operation,
+          payload: resolveTemplates(r.payload, (i) => byIndex.get(i)!),
+          priority: r.priority,
+          ...(parents.length > 0 ? { depends_on: parents } : {}),
+          ...(r.idempotencyKey ? { idempotency_key: r.idempotencyKey } : {}),
+          ...(r.fresh ? { fresh: true } : {}),
+          ...(r.fireAndForget ? { fire_and_forget: true } : {}),
+        };
+        const first = await api.submit(body);
+        outcome.submitStatus = first.status;
+        if (first.error) outcome.submitError = first.error;
+        if (first.view.token) outcome.token = first.view.token;
+        if (first.view.status === 'cached') outcome.cached = true;
+        if (first.view.status) outcome.final = { status: first.view.status };
+        tokens[r.index]!.settle(outcome.token);
+        if (r.resubmitAfterMs !== undefined) {
+          await new Promise((resolve) => setTimeout(resolve, r.resubmitAfterMs));
+          const again = await api.submit(body);
+          outcome.resubmit = {
+            status: again.status,
+            ...(again.view.token ? { token: again.view.token } : {}),
+          };
+        }
+      } finally {
+        tokens[r.index]!.settle(outcome.token);
+      }
+      return outcome;
+    }),
+  );
+}
+
+/** Reads every unfinished request until all have ended or the deadline passes. */
+async function drain(
+  api: Api,
+  outcomes: RequestOutcome[],
+  deadline: number,
+  log: (message: string) => void,
+): Promise<void> {
+  for (;;) {
+    const open = outcomes.filter((o) => o.token && !TERMINAL.has(o.final?.status ?? ''));
+    if (open.length === 0) return;
+    for (let i = 0; i < open.length; i += 20) {
+      await Promise.all(
+        open.slice(i, i + 20).map(async (o) => {
+          const view = await api.result(o.token!);
+          if (!view) return;
+          o.final = {
+            status: String(view.status),
+            ...(view.error?.code ? { errorCode: view.error.code } : {}),
+            ...(view.attempts !== undefined ? { attempts: view.attempts } : {}),
+          };
+        }),
+      );
+    }
+    const still = outcomes.filter((o) => o.token && !TERMINAL.has(o.final?.status ?? '')).length;
+    if (still === 0) return;
+    if (Date.now() >= deadline) return;
+    log(`draining: ${still} requests not ended yet`);
+    await sleep(5_000);
+  }
+}
