@@ -80,6 +80,17 @@ export function outageAllowance(settings: ChaosSettings): number {
   return settings.breaker.failureThreshold + probes;
 }
 
+/** `CODE×n, …` of the requests that ended in `status`, or `none`. */
+function byCode(outcomes: readonly RequestOutcome[], status: string): string {
+  const counts = new Map<string, number>();
+  for (const r of outcomes.filter((x) => x.final?.status === status)) {
+    const code = r.final?.errorCode ?? 'no code';
+    counts.set(code, (counts.get(code) ?? 0) + 1);
+  }
+  const parts = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([c, n]) => `${c}×${n}`);
+  return parts.length === 0 ? 'none' : parts.join(', ');
+}
+
 export function judge(o: ChaosObservations): ChaosVerdict {
   const violations: string[] = [];
   const count = (status: string) => o.outcomes.filter((r) => r.final?.status === status).length;
@@ -147,7 +158,9 @@ export function judge(o: ChaosObservations): ChaosVerdict {
       failed_non_retryable: o.outcomes.filter(
         (r) => r.final?.status === 'failed' && isNonRetryable(r.final.errorCode),
       ).length,
+      failed_by_code: byCode(o.outcomes, 'failed'),
       dead_and_listed: o.outcomes.filter((r) => r.final?.status === 'dead' && dead.has(r.token!)).length,
+      dead_by_code: byCode(o.outcomes, 'dead'),
       lost_or_stuck: violations.filter((v) => / lost | stuck /.test(v)).length,
       distinct_creates_submitted: creates.length,
       creates_completed: completedCreates,
