@@ -10,6 +10,7 @@
  */
 import type { OperationName } from '../lambdas/core/operations.js';
 import type { Priority } from '../lib/config/riq-config.js';
+import { SeededRandom } from '../local/atlassian-sim/random.js';
 
 /** What a request creates, found in the simulator by its marker. */
 export type CreateKind = 'issue' | 'page' | 'comment';
@@ -44,18 +45,6 @@ export interface Seeded {
 export const PROJECT = 'MD';
 export const SPACE = 'MD';
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Weights of what a slot of the plan becomes. */
 const SLOT_WEIGHTS: ReadonlyArray<readonly [Slot, number]> = [
   ['jira.get_task', 9],
@@ -87,7 +76,8 @@ export function buildPlan(options: {
   seeded: Seeded;
 }): PlannedRequest[] {
   const { run, requests, seeded } = options;
-  const random = prng(options.seed);
+  const stream = new SeededRandom(options.seed);
+  const random = () => stream.next();
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const priority = (): Priority => {
     const p = random();

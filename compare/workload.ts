@@ -7,6 +7,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { isBrokenCircuitError } from 'cockatiel';
 import { SimulatorControl } from '../local/atlassian-sim/control.js';
+import { SeededRandom } from '../local/atlassian-sim/random.js';
 import { SIMULATOR_CREDENTIALS } from '../local/stack.js';
 
 export type Priority = 'high' | 'normal' | 'low';
@@ -76,25 +77,15 @@ export interface WorkItem {
   arriveAtMs: number;
 }
 
-/** A small deterministic PRNG (mulberry32), so the workload is the same for every system and run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 export function createLabel(id: number): string {
   return `cmp-${id}`;
 }
 
 /** The workload: `issueKeys` are the seeded issues (the same keys after every reset). */
 export function workload(issueKeys: readonly string[]): WorkItem[] {
-  const random = prng(12_345);
+  // The simulator's mulberry32: the workload is the same for every system and run.
+  const seeded = new SeededRandom(12_345);
+  const random = () => seeded.next();
   return Array.from({ length: SETTINGS.requests }, (_, id) => {
     const create = random() < SETTINGS.createShare;
     const p = random();
