@@ -7,7 +7,7 @@
  * The local stack configures itself through `process.env`: run this in a process of its own
  * (chaos/main.ts does).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allQueueKeys, parseQueueKey } from '../lib/config/resources.js';
@@ -312,6 +312,7 @@ export async function runChaos(
     await Promise.all(workers.map((w) => w.stop()));
     await stack?.stop();
     await sim.stop();
+    rmSync(runDir, { recursive: true, force: true });
   }
 }
 
