@@ -7,11 +7,11 @@
  * any window of `w` seconds never exceed burst + rate × w, and none is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../lib/config/riq-config.js';
-import { SimulatorControl } from '../../local/atlassian-sim/control.js';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
+import type { SimulatorControl } from '../../local/atlassian-sim/control.js';
+import type { LocalStack } from '../../local/stack.js';
 import { busiestWindow } from '../../bench/harness.js';
-import { RiqHttp, type HttpAnswer } from '../support/riq-http.js';
+import type { HttpAnswer, RiqHttp } from '../support/riq-http.js';
+import { startTestStack } from '../support/test-stack.js';
 
 const RATE_PER_MINUTE = 100;
 const RATE = RATE_PER_MINUTE / 60;
@@ -30,16 +30,9 @@ let api: RiqHttp;
 let control: SimulatorControl;
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    config: resolveConfig({
-      stage: 'local',
-      namePrefix: 'riqburst',
-      services: { jira: { ratePerMinute: RATE_PER_MINUTE, burst: BURST } },
-    }),
-    apiPort: 0,
-  });
-  api = new RiqHttp(stack.url);
-  control = new SimulatorControl(stack.simulatorUrl!);
+  ({ stack, api, control } = await startTestStack('riqburst', {
+    services: { jira: { ratePerMinute: RATE_PER_MINUTE, burst: BURST } },
+  }));
   await control.quiet();
   for (let i = 0; i < ISSUES; i++) {
     const created = await api.submit({

@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { METRIC_DIMENSIONS, METRICS, METRICS_NAMESPACE } from '../../lib/config/metrics.js';
-import { resolveConfig } from '../../lib/config/riq-config.js';
-import { SimulatorControl } from '../../local/atlassian-sim/control.js';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
-import { RiqHttp } from '../support/riq-http.js';
+import type { SimulatorControl } from '../../local/atlassian-sim/control.js';
+import type { LocalStack } from '../../local/stack.js';
+import type { RiqHttp } from '../support/riq-http.js';
+import { startTestStack } from '../support/test-stack.js';
 
 interface EmfMetric {
   name: string;
@@ -27,15 +27,14 @@ beforeAll(async () => {
     output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
     return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
   });
-  stack = await startLocalStack({
-    config: resolveConfig({ stage: 'local', namePrefix: 'riqemf' }),
-    apiPort: 0,
-    // Sweeps (and so the BreakerState gauge) every second.
-    sweepIntervalMs: 1000,
-    log: () => undefined,
-  });
-  api = new RiqHttp(stack.url);
-  await new SimulatorControl(stack.simulatorUrl!).quiet();
+  let control: SimulatorControl;
+  // Sweeps (and so the BreakerState gauge) every second.
+  ({ stack, api, control } = await startTestStack(
+    'riqemf',
+    {},
+    { sweepIntervalMs: 1000, log: () => undefined },
+  ));
+  await control.quiet();
 }, 120_000);
 
 afterAll(async () => {

@@ -5,10 +5,10 @@
  * recorded calls (method, path, status, time) are the evidence.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../lib/config/riq-config.js';
-import { SimulatorControl, type SimCall } from '../../local/atlassian-sim/control.js';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
-import { RiqHttp } from '../support/riq-http.js';
+import type { SimCall, SimulatorControl } from '../../local/atlassian-sim/control.js';
+import type { LocalStack } from '../../local/stack.js';
+import type { RiqHttp } from '../support/riq-http.js';
+import { startTestStack } from '../support/test-stack.js';
 
 const THRESHOLD = 3;
 const RECOVERY_SECONDS = 3;
@@ -19,20 +19,13 @@ let api: RiqHttp;
 let control: SimulatorControl;
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    config: resolveConfig({
-      stage: 'local',
-      namePrefix: 'riqflow',
-      breaker: { failureThreshold: THRESHOLD, windowSeconds: 60, recoverySeconds: RECOVERY_SECONDS },
-      retry: { maxAttempts: 4, baseDelaySeconds: 1, maxDelaySeconds: 2 },
-      services: {
-        confluence: { ratePerMinute: CONFLUENCE_RATE_PER_SECOND * 60, burst: 1 },
-      },
-    }),
-    apiPort: 0,
-  });
-  api = new RiqHttp(stack.url);
-  control = new SimulatorControl(stack.simulatorUrl!);
+  ({ stack, api, control } = await startTestStack('riqflow', {
+    breaker: { failureThreshold: THRESHOLD, windowSeconds: 60, recoverySeconds: RECOVERY_SECONDS },
+    retry: { maxAttempts: 4, baseDelaySeconds: 1, maxDelaySeconds: 2 },
+    services: {
+      confluence: { ratePerMinute: CONFLUENCE_RATE_PER_SECOND * 60, burst: 1 },
+    },
+  }));
 }, 120_000);
 
 afterAll(async () => {

@@ -7,10 +7,10 @@
  * while it drains must each complete at once, never waiting behind the lows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../lib/config/riq-config.js';
-import { SimulatorControl } from '../../local/atlassian-sim/control.js';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
-import { RiqHttp, type HttpAnswer } from '../support/riq-http.js';
+import type { SimulatorControl } from '../../local/atlassian-sim/control.js';
+import type { LocalStack } from '../../local/stack.js';
+import type { HttpAnswer, RiqHttp } from '../support/riq-http.js';
+import { startTestStack } from '../support/test-stack.js';
 
 const RATE_PER_SECOND = 3;
 const BURST = 10;
@@ -22,17 +22,10 @@ let api: RiqHttp;
 let control: SimulatorControl;
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    config: resolveConfig({
-      stage: 'local',
-      namePrefix: 'riqprio',
-      // Default reserves (normal 10 %, low 30 %): the mechanism under test, as shipped.
-      services: { jira: { ratePerMinute: RATE_PER_SECOND * 60, burst: BURST } },
-    }),
-    apiPort: 0,
-  });
-  api = new RiqHttp(stack.url);
-  control = new SimulatorControl(stack.simulatorUrl!);
+  ({ stack, api, control } = await startTestStack('riqprio', {
+    // Default reserves (normal 10 %, low 30 %): the mechanism under test, as shipped.
+    services: { jira: { ratePerMinute: RATE_PER_SECOND * 60, burst: BURST } },
+  }));
   await control.quiet();
 }, 120_000);
 

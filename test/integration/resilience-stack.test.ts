@@ -14,11 +14,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { QueueKey } from '../../lib/config/resources.js';
-import { resolveConfig } from '../../lib/config/riq-config.js';
-import { SimulatorControl, type SimCall } from '../../local/atlassian-sim/control.js';
-import { SIMULATOR_CREDENTIALS, startLocalStack, type LocalStack } from '../../local/stack.js';
+import type { SimCall, SimulatorControl } from '../../local/atlassian-sim/control.js';
+import { SIMULATOR_CREDENTIALS, type LocalStack } from '../../local/stack.js';
 import { localSqs } from '../support/aws-local.js';
-import { RiqHttp } from '../support/riq-http.js';
+import type { RiqHttp } from '../support/riq-http.js';
+import { startTestStack } from '../support/test-stack.js';
 
 const MAX_ATTEMPTS = 4;
 const run = Math.random().toString(36).slice(2, 8);
@@ -29,18 +29,11 @@ let control: SimulatorControl;
 let sqs: SQSClient;
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    config: resolveConfig({
-      stage: 'local',
-      namePrefix: 'riqres',
-      retry: { maxAttempts: MAX_ATTEMPTS, baseDelaySeconds: 1, maxDelaySeconds: 2 },
-      // The failures these tests cause on purpose must not open a breaker and slow the next test.
-      breaker: { failureThreshold: 50, windowSeconds: 60, recoverySeconds: 5 },
-    }),
-    apiPort: 0,
-  });
-  api = new RiqHttp(stack.url);
-  control = new SimulatorControl(stack.simulatorUrl!);
+  ({ stack, api, control } = await startTestStack('riqres', {
+    retry: { maxAttempts: MAX_ATTEMPTS, baseDelaySeconds: 1, maxDelaySeconds: 2 },
+    // The failures these tests cause on purpose must not open a breaker and slow the next test.
+    breaker: { failureThreshold: 50, windowSeconds: 60, recoverySeconds: 5 },
+  }));
   sqs = localSqs(stack.sqsEndpoint);
 }, 120_000);
 
