@@ -4,12 +4,14 @@
  * are written against this file. Shapes follow the HTTP API in the README; field names stay the
  * API's snake_case where they are the server's data.
  */
+import type { Priority } from '../lib/config/riq-config.js';
+import type { ResultResponse } from '../lambdas/core/get-result.js';
 import type { OperationName, OperationPayload } from '../lambdas/core/operations.js';
+import type { RoutingPath, Status } from '../lambdas/core/request-record.js';
 
-export type { OperationName, OperationPayload };
-export type Priority = 'high' | 'normal' | 'low';
-export type RequestStatus = 'waiting' | 'queued' | 'processing' | 'completed' | 'failed' | 'dead';
-export type RoutingPath = 'QUEUED' | 'DIRECT' | 'CACHE';
+export type { OperationName, OperationPayload, Priority, RoutingPath };
+/** A stored request's status (`cached` is only ever a submit's answer). */
+export type RequestStatus = Exclude<Status, 'cached'>;
 
 /** The error body of every RIQ answer other than 2xx. */
 export interface RiqErrorBody {
@@ -79,19 +81,9 @@ export interface CachedAnswer {
 
 export type SubmitAnswer = SubmittedRequest | CachedAnswer;
 
-/** `GET /api/queue/result/{token}`. */
-export interface RequestView {
-  token: string;
+/** `GET /api/queue/result/{token}`: the server's own answer type, read with the client's error body. */
+export interface RequestView extends Omit<ResultResponse, 'status' | 'error'> {
   status: RequestStatus;
-  operation: OperationName;
-  priority: Priority;
-  routing_path: RoutingPath;
-  attempts: number;
-  created_at: string;
-  updated_at: string;
-  completed_at?: string;
-  waiting_on?: string[];
-  result?: unknown;
   error?: RiqErrorBody;
 }
 

@@ -4,7 +4,9 @@
  */
 import { NotFoundError, ValidationError, type ErrorBody } from './errors.js';
 import type { Clock, RequestStore } from './ports.js';
-import { isTerminal, type RequestRecord, type Status } from './request-record.js';
+import type { Priority } from '../../lib/config/riq-config.js';
+import type { OperationName } from './operations.js';
+import { isTerminal, type RequestRecord, type RoutingPath, type Status } from './request-record.js';
 import { isRequestToken } from './tokens.js';
 
 export interface ResultDeps {
@@ -17,9 +19,9 @@ export interface ResultDeps {
 export interface ResultResponse {
   token: string;
   status: Status;
-  operation: string;
-  priority: string;
-  routing_path: string;
+  operation: OperationName;
+  priority: Priority;
+  routing_path: RoutingPath;
   attempts: number;
   created_at: string;
   updated_at: string;
