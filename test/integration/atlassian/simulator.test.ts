@@ -200,6 +200,38 @@ describe('Atlassian simulator', () => {
       await expect(control.addFault({ path: '(', status: 500 })).rejects.toThrow(/400/);
     });
 
+    it('lists the issues with their labels, status and comments, and the pages (GET /__sim/objects)', async () => {
+      const issue = await call(
+        'POST',
+        '/rest/api/3/issue',
+        createBody({ summary: 'listed', labels: ['m-1'] }),
+      );
+      const key = String(issue.body['key']);
+      const text = {
+        type: 'doc',
+        version: 1,
+        content: [{ type: 'paragraph', content: [{ type: 'text', text: 'm-2' }] }],
+      };
+      await call('POST', `/rest/api/3/issue/${key}/comment`, { body: text });
+      const space = sim.confluence.spaceByKey('MD')!;
+      const page = sim.confluence.createPage({
+        spaceId: space.id,
+        parentId: space.homepageId,
+        title: 'm-3',
+        body: '<p>x</p>',
+      });
+
+      const objects = await control.objects();
+      expect(objects.issues.find((i) => i.key === key)).toEqual({
+        key,
+        summary: 'listed',
+        labels: ['m-1'],
+        status: 'To Do',
+        comments: [JSON.stringify(text)],
+      });
+      expect(objects.pages).toContainEqual({ id: page.id, space_id: space.id, title: 'm-3', version: 1 });
+    });
+
     it('counts calls, creations and 429s, and reset clears them and re-seeds', async () => {
       await call('POST', '/rest/api/3/issue', createBody({}));
       await control.addFault({ path: '.*', status: 429, count: 1 });
