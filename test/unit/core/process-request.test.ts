@@ -50,12 +50,14 @@ function setup(execute: OperationExecutor['execute']) {
 
 describe('processRequest', () => {
   it('completes the request with the result and an expiry', async () => {
-    const { store, deps } = setup(async () => ({ key: 'MD-1' }));
+    const { store, clock, deps } = setup(async () => ({ key: 'MD-1' }));
     const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
     expect(d).toEqual({ action: 'ack', outcome: 'completed' });
     const r = await store.get(TOKEN);
     expect(r).toMatchObject({ status: 'completed', result: { key: 'MD-1' }, attempts: 1 });
-    expect(r?.expires_at).toBeGreaterThan(Date.now() / 1000);
+    // The expiry is measured on the clock the code used, not on the day the test runs.
+    const retentionSeconds = DEFAULT_CONFIG.retentionDays * 24 * 3600;
+    expect(r?.expires_at).toBe(Math.floor(clock.now() / 1000) + retentionSeconds);
   });
 
   it('drops a duplicate delivery of a finished request without calling Atlassian', async () => {
