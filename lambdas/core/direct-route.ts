@@ -23,13 +23,14 @@
  * as a worker would have left it. A request that could not be called now (no token, breaker not
  * closed, its issue being written to) is simply queued, its attempts untouched.
  */
+import { randomUUID } from 'node:crypto';
 import { queueKey } from '../../lib/config/resources.js';
 import { breakerOutcomeOf } from './breaker.js';
 import type { RiqError } from './errors.js';
 import type { BreakerOutcome } from './flow-control.js';
 import { passFlowControl, releaseLock, type FlowControl, type GateRefusal } from './flow-gate.js';
 import type { WorkQueue } from './ports.js';
-import { callAndSettle, type ProcessDeps } from './process-request.js';
+import { callAndSettle, lockOwnerOf, type ProcessDeps } from './process-request.js';
 import type { RequestRecord } from './request-record.js';
 
 export interface DirectDeps extends ProcessDeps {
@@ -62,10 +63,19 @@ export type DirectOutcome =
 export async function routeDirect(deps: DirectDeps, record: RequestRecord): Promise<DirectOutcome> {
   const now = deps.clock.now();
   const lockUntil = now + deps.leaseSeconds * 1000;
-  const gate = await passFlowControl(deps.flow, record, deps.clock, { lockUntil, probe: false });
+  // The lease id is chosen before the claim, so the write lock is held in the claim's name: an
+  // attempt that then fails to claim gives back only its own lock, never a worker's.
+  const leaseId = randomUUID();
+  const gate = await passFlowControl(deps.flow, record, deps.clock, {
+    lockUntil,
+    lockOwner: lockOwnerOf({ token: record.token, leaseId }),
+    probe: false,
+  });
   if (!gate.pass) return { kind: 'not_called', reason: gate.reason };
 
-  const claim = await deps.store.claim(record.token, deps.clock.now(), deps.leaseSeconds, 'DIRECT');
+  const claim = await deps.store.claim(record.token, deps.clock.now(), deps.leaseSeconds, 'DIRECT', {
+    leaseId,
+  });
   const attempt =
     claim.kind === 'claimed'
       ? await deps.store.beginAttempt({ token: record.token, leaseId: claim.leaseId }, deps.clock.now())
@@ -80,14 +90,17 @@ export async function routeDirect(deps: DirectDeps, record: RequestRecord): Prom
   const disposition = await callAndSettle(
     deps,
     { record: claim.record, lease, attempt, gate },
-    // No SQS message carries a DIRECT attempt: a last attempt's copy goes to the DLQ.
-    0,
     { deadline: deps.clock.now() + deps.timeoutMs, breakerOutcome: directBreakerOutcome },
   );
   const key = queueKey(record.service, record.priority);
   try {
-    if (disposition.action === 'retry') {
-      await deps.queue.send(key, record.token, { delaySeconds: disposition.delaySeconds });
+    if (disposition.action === 'retry' || disposition.action === 'defer') {
+      await deps.queue.send(key, record.token, {
+        delaySeconds: disposition.delaySeconds,
+        ...(disposition.action === 'defer' && disposition.notBefore !== undefined
+          ? { notBefore: disposition.notBefore }
+          : {}),
+      });
     } else if (disposition.action === 'dead-letter') {
       await deps.queue.sendToDeadLetter(key, record.token);
     }

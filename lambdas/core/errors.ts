@@ -119,6 +119,14 @@ export class UpstreamError extends RiqError {
   }
 }
 
+/**
+ * RIQ's own bookkeeping of an external call (the done-once record) failed before the call was
+ * made: nothing reached Atlassian, so it is neither an attempt nor a breaker failure.
+ */
+export class CallNotMadeError extends Error {
+  override readonly name = 'CallNotMadeError';
+}
+
 /** Turns anything thrown into a RiqError without leaking internals of unknown errors. */
 export function toRiqError(err: unknown): RiqError {
   if (err instanceof RiqError) return err;

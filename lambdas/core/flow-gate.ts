@@ -58,6 +58,8 @@ export type Gate =
 export interface GateOptions {
   /** Epoch ms the write lock is held until at most (the claim's lease). */
   lockUntil: number;
+  /** Who holds the write lock: the request and its claim's lease (process-request `lockOwnerOf`). */
+  lockOwner: string;
   /**
    * Whether the call may be the half-open breaker's probe. A worker's may; a DIRECT call's may not
    * (DIRECT needs a closed breaker): the probe is given back at once and the request is queued.
@@ -83,9 +85,9 @@ export async function passFlowControl(
   let lock: HeldLock | undefined;
   if (flow.writeLocks && scope.write && scope.objectId !== undefined) {
     const key: WriteLockKey = { service: scope.service, objectId: scope.objectId };
-    const taken = await flow.writeLocks.acquire(key, record.token, now, options.lockUntil);
+    const taken = await flow.writeLocks.acquire(key, options.lockOwner, now, options.lockUntil);
     if (!taken.acquired) return { pass: false, waitMs: OBJECT_BUSY_WAIT_MS, reason: 'object_busy' };
-    lock = { locks: flow.writeLocks, key, owner: record.token };
+    lock = { locks: flow.writeLocks, key, owner: options.lockOwner };
   }
   const breaker = await flow.breaker.acquire(record.service, now);
   if (!breaker.allowed) {

@@ -38,38 +38,60 @@ export interface Lease {
   leaseId: string;
 }
 
+export interface ClaimOptions {
+  /** The lease id to claim with (default: a new one), known before the claim to name a write lock. */
+  leaseId?: string;
+  /** The message was redriven from the dead-letter queue by an operator: a `dead` record may be claimed. */
+  reviveDead?: boolean;
+}
+
 export interface RequestStore {
   /** Writes a new record; with an idempotency claim, atomically, so one key yields one record. */
   insert(record: RequestRecord, idempotency?: IdempotencyClaim): Promise<InsertOutcome>;
   get(token: string): Promise<RequestRecord | undefined>;
   /**
-   * Conditionally moves a `queued` or `dead` record, or one whose lease expired, to `processing`.
-   * Claiming does not count an attempt (a claimed request may still be deferred); claiming a `dead`
-   * record (a DLQ redrive) resets its attempts, so the redriven request gets a full set again.
-   * The claim sets `routing_path` to the path that will call (default `QUEUED`, a worker): a
-   * request whose DIRECT call failed and was queued reads `QUEUED` once a worker takes it.
+   * Conditionally moves a `queued` record, or one whose lease expired, to `processing`. A `dead`
+   * record is claimed only with `reviveDead` (a message an operator redrove from the dead-letter
+   * queue), and then its attempts are reset, so the redriven request gets a full set again; any
+   * other message finds it `finished`. Claiming does not count an attempt (a claimed request may
+   * still be deferred). The claim sets `routing_path` to the path that will call (default `QUEUED`,
+   * a worker): a request whose DIRECT call failed and was queued reads `QUEUED` once a worker
+   * takes it.
    */
   claim(
     token: string,
     now: number,
     leaseSeconds: number,
     routingPath?: ClaimRoutingPath,
+    options?: ClaimOptions,
   ): Promise<ClaimOutcome>;
   /**
-   * Counts one real attempt just before the call to Atlassian, while `lease` is still the record's
-   * lease; answers the attempt number, or undefined when the lease was lost.
+   * Counts one real attempt (and one call, `calls`) just before the call to Atlassian, while `lease`
+   * is still the record's lease; answers the attempt number, or undefined when the lease was lost.
    */
   beginAttempt(lease: Lease, now: number): Promise<number | undefined>;
-  /** Back to `queued` without counting an attempt: the worker could not call now (a deferral). */
-  defer(lease: Lease, now: number, reason: DeferReason, until: number): Promise<boolean>;
+  /**
+   * Back to `queued` without counting an attempt: the worker could not call now (a deferral).
+   * `refundAttempt`: the attempt `beginAttempt` counted made no call after all (the call's own
+   * bookkeeping failed first), so it and its call are taken back.
+   */
+  defer(
+    lease: Lease,
+    now: number,
+    reason: DeferReason,
+    until: number,
+    options?: { refundAttempt?: boolean },
+  ): Promise<boolean>;
   /** The following succeed only while `lease` is still the record's lease (else they return false). */
   complete(lease: Lease, result: unknown, now: number, expiresAt: number): Promise<boolean>;
   fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<boolean>;
   /**
-   * Back to `queued` after a retryable failure; the next delivery claims it again. It and `markDead`
-   * set `routing_path` to `QUEUED`: a retry and the DLQ go through the queue.
+   * Back to `queued` after a retryable failure; the next delivery claims it again, not before
+   * `retryAt` (epoch ms, stored as `deferred_until`, so the sweeper leaves a request waiting out its
+   * backoff or a long Retry-After alone). It and `markDead` set `routing_path` to `QUEUED`: a retry
+   * and the DLQ go through the queue.
    */
-  release(lease: Lease, error: ErrorBody, now: number): Promise<boolean>;
+  release(lease: Lease, error: ErrorBody, now: number, retryAt: number): Promise<boolean>;
   markDead(lease: Lease, error: ErrorBody, now: number): Promise<boolean>;
   countByStatus(status: Status): Promise<number>;
   /**
@@ -85,9 +107,10 @@ export interface RequestStore {
   /** Operator purge: deletes the record only while it is `dead`. */
   deleteDead(token: string): Promise<DeadLetterChange>;
   /**
-   * Records left `queued` since before `updatedBefore` (ISO 8601) or `processing` with a lease that
-   * expired before `leaseExpiredBefore` (epoch ms), and not swept since `sweptBefore`: the
-   * sweeper's candidates, at most `limit`.
+   * Records left `queued` since before `updatedBefore` (ISO 8601) and not waiting out a deferral or
+   * a retry backoff that ends after it (`deferred_until`), or `processing` with a lease that expired
+   * before `leaseExpiredBefore` (epoch ms), and not swept since `sweptBefore`: the sweeper's
+   * candidates, at most `limit`.
    */
   findStranded(query: StrandedQuery): Promise<RequestRecord[]>;
   /**
@@ -135,9 +158,18 @@ export interface QueueDepth {
 /**
  * Why a worker did not call Atlassian now (visible on the record as `deferred_reason`).
  * `object_busy`: another request is writing to the same issue/page (its write lock is held).
+ * `store_unavailable`: RIQ's own storage (DynamoDB) failed or throttled a step before the call, or
+ * one after it that the outcome needs; never an attempt, never a breaker failure.
  */
 export type DeferReason =
-  'no_token' | 'paused' | 'breaker_open' | 'probe_taken' | 'busy' | 'not_before' | 'object_busy';
+  | 'no_token'
+  | 'paused'
+  | 'breaker_open'
+  | 'probe_taken'
+  | 'busy'
+  | 'not_before'
+  | 'object_busy'
+  | 'store_unavailable';
 
 export interface SendOptions {
   /** SQS DelaySeconds, 0–900. */
@@ -148,7 +180,11 @@ export interface SendOptions {
 
 export interface WorkQueue {
   send(queue: QueueKey, token: string, options?: SendOptions): Promise<void>;
-  /** Puts a copy of the work message straight into the queue's dead-letter queue. */
+  /**
+   * Puts a copy of the work message straight into the queue's dead-letter queue, marked as a dead
+   * letter: redriven to its source queue (console or API), it is the one message that may claim the
+   * `dead` record again.
+   */
   sendToDeadLetter(queue: QueueKey, token: string): Promise<void>;
   /** Sets when a received message becomes visible again (the retry backoff). */
   changeVisibility(queue: QueueKey, receiptHandle: string, seconds: number): Promise<void>;

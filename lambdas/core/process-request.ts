@@ -10,9 +10,16 @@
  * record goes back to `queued` and a new message is sent with `DelaySeconds` while the delivered one
  * is deleted, so SQS's receive count — what its redrive policy counts — is not used up by waiting.
  *
- * Dead means in the DLQ (invariant 4): on the last failed attempt the record is marked `dead`; when
- * the message has been received `maxAttempts` times it is released so SQS's redrive moves it,
- * otherwise (deferrals restarted its count) the worker puts a copy in the DLQ itself.
+ * Dead means in the DLQ (invariant 4): on the last failed attempt the record is marked `dead` and a
+ * copy of the message, marked as a dead letter, goes to the DLQ. Only that copy, redriven by an
+ * operator (console or API), claims the dead record again: a stray or duplicate message of the same
+ * request (a deferral's copy, a sweeper's re-send, a late redelivery) finds it finished.
+ *
+ * Trouble with RIQ's own storage (DynamoDB throttling or errors) on the way to the call is a
+ * deferral (`store_unavailable`): no attempt, no receive, no breaker failure. After a call, the
+ * flow-control report is best effort, and an outcome that could not be stored (or a write whose
+ * cache invalidation kept failing) is deferred too: the next delivery gets the saved result from
+ * the done-once layer instead of calling again.
  *
  * The read cache (lambdas/core/read-cache.ts), when given, learns of every completion: a read stores
  * its result, a write invalidates its object's `get` entries and its service's searches. The cache
@@ -28,12 +35,14 @@
 import { queueKey } from '../../lib/config/resources.js';
 import type { RiqConfig } from '../../lib/config/riq-config.js';
 import { isSatisfiedState, resolveTemplates, templateTokens } from './dependencies.js';
-import { toRiqError, type ErrorBody, type RiqError } from './errors.js';
-import { parsePayload } from './operations.js';
+import { randomUUID } from 'node:crypto';
+import { CallNotMadeError, toRiqError, type ErrorBody, type RiqError } from './errors.js';
+import { isWrite, parsePayload } from './operations.js';
 import type { BreakerOutcome } from './flow-control.js';
 import { passFlowControl, releaseLock, reportOutcome, type FlowControl, type Gate } from './flow-gate.js';
 import type {
   CallContext,
+  ClaimOutcome,
   Clock,
   DeferReason,
   DependencyStore,
@@ -50,6 +59,12 @@ import { retryDelaySeconds } from './retry-schedule.js';
 
 /** SQS's longest DelaySeconds; longer waits are chained through `notBefore`. */
 export const MAX_DELAY_SECONDS = 900;
+
+/** How long a request waits after RIQ's own storage failed a step (DynamoDB throttling is brief). */
+export const STORE_RETRY_WAIT_MS = 2_000;
+
+/** Tries of a write's cache invalidation before its completion is deferred instead. */
+export const INVALIDATION_TRIES = 3;
 
 export interface ProcessDeps {
   store: RequestStore;
@@ -72,9 +87,18 @@ export interface ProcessDeps {
   queue?: Pick<WorkQueue, 'send'>;
   /** A release or a send of a released child failed (logged; the sweeper repairs it). */
   onReleaseFailure?: (token: string, err: unknown) => void;
+  /**
+   * A storage step failed (logged): `step` names it. Before the call it became a deferral; the
+   * report after the call was skipped; a failed write of the outcome became a deferral.
+   */
+  onStoreFailure?: (token: string, step: StoreStep, err: unknown) => void;
   /** Told of each state change this use case stores (logs and metrics); absent: nobody. */
   observe?: RequestObserver;
 }
+
+/** The storage steps whose failure is reported through `onStoreFailure`. */
+export type StoreStep =
+  'claim' | 'gate' | 'begin_attempt' | 'call_record' | 'report' | 'invalidate' | 'settle';
 
 export interface DeliveredMessage {
   token: string;
@@ -82,6 +106,8 @@ export interface DeliveredMessage {
   receiveCount: number;
   /** Epoch ms from the message: do not run before (a chained deferral). */
   notBefore?: number;
+  /** The copy put in the DLQ when the request died, redriven by an operator: it may revive it. */
+  fromDeadLetter?: boolean;
 }
 
 export type Disposition =
@@ -95,23 +121,34 @@ export type Disposition =
    */
   | { action: 'defer'; delaySeconds: number; notBefore?: number; outcome: DeferReason }
   /**
-   * Last attempt failed and the record is `dead`: `release` lets SQS's redrive move this message
-   * (its receive count reached the limit); `copy` puts a copy in the DLQ and deletes this one.
+   * Last attempt failed and the record is `dead`: put a copy marked as a dead letter in the DLQ and
+   * delete this message (so the copy is the only message that can revive the record).
    */
-  | { action: 'dead-letter'; via: 'release' | 'copy'; outcome: 'dead' };
+  | { action: 'dead-letter'; outcome: 'dead' };
 
 export async function processRequest(deps: ProcessDeps, message: DeliveredMessage): Promise<Disposition> {
   const now = deps.clock.now();
   if (message.notBefore !== undefined && message.notBefore > now + 1000) {
     return deferFor(deps, message.notBefore - now, 'not_before', now);
   }
-  const claim = await deps.store.claim(message.token, now, deps.leaseSeconds);
+  const leaseId = randomUUID();
+  let claim: ClaimOutcome;
+  try {
+    claim = await deps.store.claim(message.token, now, deps.leaseSeconds, 'QUEUED', {
+      leaseId,
+      ...(message.fromDeadLetter === true ? { reviveDead: true } : {}),
+    });
+  } catch (err) {
+    deps.onStoreFailure?.(message.token, 'claim', err);
+    return deferFor(deps, STORE_RETRY_WAIT_MS, 'store_unavailable', now);
+  }
   switch (claim.kind) {
     case 'missing':
       // Purged by an operator (or expired): nothing to do.
       return { action: 'ack', outcome: 'missing' };
     case 'finished':
-      // A duplicate delivery of a request that already ended: never call Atlassian again.
+      // A duplicate delivery of a request that already ended, or a stray message of a dead one:
+      // never call Atlassian again.
       return { action: 'ack', outcome: 'already-finished' };
     case 'busy': {
       // Another worker holds a live lease: look again once it has expired (not an attempt).
@@ -123,8 +160,25 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
   }
 
   const lease: Lease = { token: message.token, leaseId: claim.leaseId };
+  /** A store step before the call failed: back to `queued` if the store lets us, then wait. */
+  const deferAfterStoreFailure = async (step: StoreStep, err: unknown): Promise<Disposition> => {
+    deps.onStoreFailure?.(lease.token, step, err);
+    const at = deps.clock.now();
+    // Should this write fail too, the lease runs out and the next delivery takes the request over.
+    await deps.store
+      .defer(lease, at, 'store_unavailable', at + STORE_RETRY_WAIT_MS, {
+        refundAttempt: step === 'call_record',
+      })
+      .catch(() => false);
+    return deferFor(deps, STORE_RETRY_WAIT_MS, 'store_unavailable', at);
+  };
   // A payload with `{{<token>.<path>}}` placeholders gets its dependencies' results now.
-  const resolved = await resolvePayload(deps, claim.record);
+  let resolved: Resolution;
+  try {
+    resolved = await resolvePayload(deps, claim.record);
+  } catch (err) {
+    return deferAfterStoreFailure('claim', err);
+  }
   if (!resolved.ok) {
     const failedAt = deps.clock.now();
     const error = resolved.error.toBody();
@@ -139,9 +193,16 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
 
   let gate: PassedGate | undefined;
   if (deps.flow) {
-    const passed = await passFlowControl(deps.flow, record, deps.clock, {
-      lockUntil: now + deps.leaseSeconds * 1000,
-    });
+    let passed: Gate;
+    try {
+      passed = await passFlowControl(deps.flow, record, deps.clock, {
+        lockUntil: now + deps.leaseSeconds * 1000,
+        lockOwner: lockOwnerOf(lease),
+      });
+    } catch (err) {
+      // A lock or probe taken before the failing step runs out with the lease.
+      return deferAfterStoreFailure('gate', err);
+    }
     if (!passed.pass) {
       // A worker may take the half-open probe, so its gate never answers `breaker_half_open`.
       const reason = passed.reason === 'breaker_half_open' ? 'probe_taken' : passed.reason;
@@ -152,15 +213,33 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
     gate = passed;
   }
 
-  const attempt = await deps.store.beginAttempt(lease, deps.clock.now());
+  let attempt: number | undefined;
+  let beginError: unknown;
+  try {
+    attempt = await deps.store.beginAttempt(lease, deps.clock.now());
+  } catch (err) {
+    beginError = err;
+  }
   if (attempt === undefined) {
     await releaseLock(gate?.lock);
     if (deps.flow && gate?.probe) {
-      await deps.flow.breaker.report(record.service, 'neutral', true, deps.clock.now());
+      await deps.flow.breaker
+        .report(record.service, 'neutral', true, deps.clock.now())
+        .catch(() => undefined);
     }
+    if (beginError !== undefined) return deferAfterStoreFailure('begin_attempt', beginError);
     return { action: 'ack', outcome: 'lease-lost' };
   }
-  return callAndSettle(deps, { record, lease, attempt, ...(gate ? { gate } : {}) }, message.receiveCount);
+  return callAndSettle(deps, { record, lease, attempt, ...(gate ? { gate } : {}) });
+}
+
+/**
+ * The owner of a write lock: the request and the claim's lease, so a caller that lost its claim (an
+ * abandoned DIRECT attempt, a worker whose lease ran out) can never release the lock of the caller
+ * that holds the request now.
+ */
+export function lockOwnerOf(lease: Lease): string {
+  return `${lease.token}:${lease.leaseId}`;
 }
 
 /** A gate that let the call through: what must be reported and released after it. */
@@ -194,7 +273,6 @@ export interface CallOptions {
 export async function callAndSettle(
   deps: ProcessDeps,
   started: StartedAttempt,
-  receiveCount: number,
   options: CallOptions = {},
 ): Promise<Disposition> {
   const { record, lease, attempt, gate } = started;
@@ -203,17 +281,31 @@ export async function callAndSettle(
   const reconcileIssues = await writtenIssueIds(deps, record);
   const context: CallContext = {
     token: record.token,
-    attempt,
+    // The call's number over the request's whole life: after a redrive reset the attempts, a retried
+    // create still reconciles with the calls made before it.
+    attempt: Math.max(attempt, (record.calls ?? 0) + 1),
     ...(reconcileIssues.length > 0 ? { reconcileIssues } : {}),
     ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
     onUpstreamSignal: (signal) => {
       if (signal.nearLimit) nearLimit = true;
     },
   };
+  // Best effort: a failed report must not lose the call's outcome (a probe left taken runs out
+  // with its lease; the bucket refills by itself).
   const report = async (error: RiqError | undefined, now: number) => {
-    if (deps.flow && gate) {
+    if (!deps.flow || !gate) return;
+    try {
       await reportOutcome(deps.flow, gate.scope, gate.probe, error, nearLimit, now, options.breakerOutcome);
+    } catch (err) {
+      deps.onStoreFailure?.(record.token, 'report', err);
     }
+  };
+  /** A store step after the call failed: the next delivery settles it (the done-once layer has the result). */
+  const deferSettling = async (step: StoreStep, err: unknown): Promise<Disposition> => {
+    deps.onStoreFailure?.(record.token, step, err);
+    const at = deps.clock.now();
+    await deps.store.defer(lease, at, 'store_unavailable', at + STORE_RETRY_WAIT_MS).catch(() => false);
+    return deferFor(deps, STORE_RETRY_WAIT_MS, 'store_unavailable', at);
   };
   // A search's entry is stamped with the generation from before its call (see read-cache.ts).
   const generation = await cacheQuietly(deps, record.token, (cache) =>
@@ -224,29 +316,59 @@ export async function callAndSettle(
     result = await deps.executor.execute(record.operation, record.payload, context);
   } catch (err) {
     await releaseLock(gate?.lock);
+    if (err instanceof CallNotMadeError) {
+      // RIQ's own call record could not be written: nothing reached Atlassian. Not an attempt, not
+      // a breaker failure; the probe (if this was it) is given back.
+      if (deps.flow && gate?.probe) {
+        await deps.flow.breaker
+          .report(record.service, 'neutral', true, deps.clock.now())
+          .catch(() => undefined);
+      }
+      deps.onStoreFailure?.(record.token, 'call_record', err);
+      const at = deps.clock.now();
+      await deps.store
+        .defer(lease, at, 'store_unavailable', at + STORE_RETRY_WAIT_MS, { refundAttempt: true })
+        .catch(() => false);
+      return deferFor(deps, STORE_RETRY_WAIT_MS, 'store_unavailable', at);
+    }
     const error = toRiqError(err);
     await report(error, deps.clock.now());
-    return settleFailure(deps, record, lease, error, attempt, receiveCount);
+    try {
+      return await settleFailure(deps, record, lease, error, attempt);
+    } catch (storeErr) {
+      return deferSettling('settle', storeErr);
+    }
   }
   await releaseLock(gate?.lock);
   const done = deps.clock.now();
   await report(undefined, done);
   // The cache learns of the call before the record says completed: a caller who saw a write
   // complete never gets the value it replaced from the cache, nor a read's result a miss after.
-  await cacheQuietly(deps, record.token, (cache, config) =>
-    afterCompletion(cache, config, {
-      operation: record.operation,
-      payload: record.payload,
-      result: result ?? null,
-      now: done,
-      ...(generation !== undefined ? { generation } : {}),
-    }),
-  );
+  const completion = {
+    operation: record.operation,
+    payload: record.payload,
+    result: result ?? null,
+    now: done,
+    ...(generation !== undefined ? { generation } : {}),
+  };
+  if (isWrite(record.operation) && deps.cache && deps.config.cache) {
+    // A write's invalidation is what read-after-write rests on: retried, and should it keep
+    // failing, the completion waits for the next delivery rather than leave a stale read behind.
+    const invalidated = await invalidateWithRetries(deps.cache, { cache: deps.config.cache }, completion);
+    if (invalidated !== true) return deferSettling('invalidate', invalidated.error);
+  } else {
+    await cacheQuietly(deps, record.token, (cache, config) => afterCompletion(cache, config, completion));
+  }
   const expiresAt =
     record.fire_and_forget === true
       ? Math.floor(done / 1000) + FIRE_AND_FORGET_RETENTION_SECONDS
       : expiry(deps, done);
-  const stored = await deps.store.complete(lease, result ?? null, done, expiresAt);
+  let stored: boolean;
+  try {
+    stored = await deps.store.complete(lease, result ?? null, done, expiresAt);
+  } catch (err) {
+    return deferSettling('settle', err);
+  }
   if (stored) {
     deps.observe?.({ kind: 'completed', record, at: done, attempt });
     await releaseDependents(deps, lease.token);
@@ -328,6 +450,25 @@ async function releaseDependents(deps: ProcessDeps, token: string): Promise<void
   }
 }
 
+/** A write's cache invalidation, tried `INVALIDATION_TRIES` times: true, or the last error. */
+async function invalidateWithRetries(
+  cache: ReadCache,
+  config: Pick<RiqConfig, 'cache'>,
+  completion: Parameters<typeof afterCompletion>[2],
+): Promise<true | { error: unknown }> {
+  let error: unknown;
+  for (let tried = 0; tried < INVALIDATION_TRIES; tried++) {
+    if (tried > 0) await new Promise((r) => setTimeout(r, 50 * 4 ** (tried - 1)));
+    try {
+      await afterCompletion(cache, config, completion);
+      return true;
+    } catch (err) {
+      error = err;
+    }
+  }
+  return { error };
+}
+
 /** Runs a cache step when there is a cache; a failure is reported and answers undefined. */
 async function cacheQuietly<T>(
   deps: ProcessDeps,
@@ -349,7 +490,6 @@ async function settleFailure(
   lease: Lease,
   error: RiqError,
   attempt: number,
-  receiveCount: number,
 ): Promise<Disposition> {
   const now = deps.clock.now();
   const body: ErrorBody = { ...error.toBody(), details: { ...error.details, attempt } };
@@ -366,14 +506,13 @@ async function settleFailure(
       deps.observe?.({ kind: 'dead', record, at: now, attempt, error: body });
       await releaseDependents(deps, lease.token);
     }
-    const via = receiveCount >= deps.config.retry.maxAttempts ? 'release' : 'copy';
-    return { action: 'dead-letter', via, outcome: 'dead' };
+    return { action: 'dead-letter', outcome: 'dead' };
   }
   // Atlassian's Retry-After is the minimum wait; the backoff applies when it is longer.
   const retryAfter = error.details?.['retryAfterSeconds'];
   const backoff = retryDelaySeconds(deps.config.retry, attempt, deps.random);
   const delaySeconds = typeof retryAfter === 'number' ? Math.max(backoff, Math.ceil(retryAfter)) : backoff;
-  if (await deps.store.release(lease, body, now)) {
+  if (await deps.store.release(lease, body, now, now + delaySeconds * 1000)) {
     deps.observe?.({ kind: 'retry', record, at: now, attempt, error: body, delaySeconds });
   }
   return { action: 'retry', delaySeconds, outcome: 'retry' };

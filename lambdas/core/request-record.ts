@@ -45,8 +45,14 @@ export interface RequestRecord {
   after_write?: string;
   /** While `waiting`: the dependencies (and the after_write) that have not finished yet. */
   waiting_on?: string[];
-  /** Real calls made to Atlassian for this request. */
+  /** Real calls made to Atlassian for this request; an operator's retry or redrive resets it. */
   attempts: number;
+  /**
+   * Every call ever made to Atlassian for this request, never reset (absent: none yet). The next
+   * call's number (`CallContext.attempt`) comes from it, so a create retried after a redrive still
+   * reconciles with the calls before the redrive.
+   */
+  calls?: number;
   created_at: string;
   updated_at: string;
   completed_at?: string;

@@ -110,6 +110,13 @@ export async function callDepsFromEnv(options: CallDepsOptions): Promise<CallDep
         token,
         error: err as Error,
       }),
+    // DynamoDB trouble on the request path: deferred (or, for the report, skipped), never lost.
+    onStoreFailure: (token, step, err) =>
+      logger.warn('storage step failed; the request is deferred, not lost', {
+        token,
+        step,
+        error: err as Error,
+      }),
     // One log line and the metrics of each state change (lib/config/metrics.ts).
     observe: observeRequests(options.metrics, logger),
   };

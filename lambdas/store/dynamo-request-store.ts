@@ -24,6 +24,7 @@ import {
 } from './request-items.js';
 import { ValidationError, type ErrorBody } from '../core/errors.js';
 import type {
+  ClaimOptions,
   ClaimOutcome,
   ClaimRoutingPath,
   DeadLetterChange,
@@ -134,12 +135,13 @@ export class DynamoRequestStore implements RequestStore {
     now: number,
     leaseSeconds: number,
     routingPath: ClaimRoutingPath = 'QUEUED',
+    options: ClaimOptions = {},
   ): Promise<ClaimOutcome> {
-    const claimant = { leaseId: randomUUID(), routingPath };
-    // The common case first; a dead record (a redrive) is the exception.
+    const claimant = { leaseId: options.leaseId ?? randomUUID(), routingPath };
+    // The common case first; a dead record (an operator's redrive) is the exception.
     const claimed =
       (await this.tryClaim(token, now, leaseSeconds, claimant)) ??
-      (await this.tryClaimDead(token, now, leaseSeconds, claimant));
+      (options.reviveDead ? await this.tryClaimDead(token, now, leaseSeconds, claimant) : undefined);
     if (claimed) return { kind: 'claimed', record: claimed, leaseId: claimant.leaseId };
     const current = await this.get(token);
     if (!current) return { kind: 'missing' };
@@ -214,11 +216,13 @@ export class DynamoRequestStore implements RequestStore {
     const attributes = await conditionalUpdate(this.client, this.tableName, {
       Key: requestKey(lease.token),
       ConditionExpression: '#status = :processing AND #lease_id = :lease',
-      UpdateExpression: 'SET #attempts = if_not_exists(#attempts, :zero) + :one, #updated = :iso',
+      UpdateExpression:
+        'SET #attempts = if_not_exists(#attempts, :zero) + :one, #calls = if_not_exists(#calls, :zero) + :one, #updated = :iso',
       ExpressionAttributeNames: {
         '#status': 'status',
         '#lease_id': 'lease_id',
         '#attempts': 'attempts',
+        '#calls': 'calls',
         '#updated': 'updated_at',
       },
       ExpressionAttributeValues: {
@@ -233,11 +237,21 @@ export class DynamoRequestStore implements RequestStore {
     return attributes === undefined ? undefined : Number(attributes['attempts']);
   }
 
-  defer(lease: Lease, now: number, reason: DeferReason, until: number): Promise<boolean> {
-    return this.settle(lease, 'queued', now, {
-      deferred_reason: reason,
-      deferred_until: new Date(until).toISOString(),
-    });
+  defer(
+    lease: Lease,
+    now: number,
+    reason: DeferReason,
+    until: number,
+    options: { refundAttempt?: boolean } = {},
+  ): Promise<boolean> {
+    return this.settle(
+      lease,
+      'queued',
+      now,
+      { deferred_reason: reason, deferred_until: new Date(until).toISOString() },
+      [],
+      options.refundAttempt ? ['attempts', 'calls'] : [],
+    );
   }
 
   complete(lease: Lease, result: unknown, now: number, expiresAt: number): Promise<boolean> {
@@ -259,8 +273,12 @@ export class DynamoRequestStore implements RequestStore {
   }
 
   // A retry and the DLQ go through the queue: a request whose DIRECT call failed reads QUEUED.
-  release(lease: Lease, error: ErrorBody, now: number): Promise<boolean> {
-    return this.settle(lease, 'queued', now, { error, routing_path: 'QUEUED' });
+  release(lease: Lease, error: ErrorBody, now: number, retryAt: number): Promise<boolean> {
+    return this.settle(lease, 'queued', now, {
+      error,
+      routing_path: 'QUEUED',
+      deferred_until: new Date(retryAt).toISOString(),
+    });
   }
 
   markDead(lease: Lease, error: ErrorBody, now: number): Promise<boolean> {
@@ -398,10 +416,13 @@ export class DynamoRequestStore implements RequestStore {
       this.tableName,
       query.status,
       {
-        expression: `${queued ? '#updated < :before' : '#lease_exp < :before'} AND (attribute_not_exists(#swept) OR #swept < :swept)`,
+        // A queued record waiting out a deferral or a retry backoff has its message on the way.
+        expression: `${queued ? '#updated < :before AND (attribute_not_exists(#deferred_until) OR #deferred_until < :before)' : '#lease_exp < :before'} AND (attribute_not_exists(#swept) OR #swept < :swept)`,
         names: {
           '#swept': 'swept_at',
-          ...(queued ? { '#updated': 'updated_at' } : { '#lease_exp': 'lease_expires_at' }),
+          ...(queued
+            ? { '#updated': 'updated_at', '#deferred_until': 'deferred_until' }
+            : { '#lease_exp': 'lease_expires_at' }),
         },
         values: {
           ':before': queued ? query.updatedBefore : query.leaseExpiredBefore,
@@ -453,6 +474,8 @@ export class DynamoRequestStore implements RequestStore {
     now: number,
     set: Record<string, unknown>,
     remove: string[] = [],
+    /** Numeric fields taken down by one (a refunded attempt). */
+    decrement: string[] = [],
   ): Promise<boolean> {
     const names: Record<string, string> = {
       '#status': 'status',
@@ -472,11 +495,18 @@ export class DynamoRequestStore implements RequestStore {
       values[`:v${i}`] = value;
       sets.push(`#f${i} = :v${i}`);
     });
+    decrement.forEach((field, i) => {
+      names[`#d${i}`] = field;
+      values[':one'] = 1;
+      sets.push(`#d${i} = #d${i} - :one`);
+    });
     const removes = ['#lease_id', '#lease_exp'];
-    if (!('deferred_reason' in set)) {
-      names['#deferred_reason'] = 'deferred_reason';
-      names['#deferred_until'] = 'deferred_until';
-      removes.push('#deferred_reason', '#deferred_until');
+    // A deferral (or a retry's backoff) stays on the record until the next claim; any other move
+    // drops what is not set again.
+    for (const field of ['deferred_reason', 'deferred_until'] as const) {
+      if (field in set) continue;
+      names[`#${field}`] = field;
+      removes.push(`#${field}`);
     }
     remove.forEach((field, i) => {
       names[`#r${i}`] = field;

@@ -29,7 +29,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { createHash } from 'node:crypto';
 import { REQUESTS_TABLE } from '../../lib/config/resources.js';
-import { UpstreamError } from '../core/errors.js';
+import { CallNotMadeError, UpstreamError } from '../core/errors.js';
 import { isWrite, type OperationName } from '../core/operations.js';
 import type { CallContext, OperationExecutor } from '../core/ports.js';
 
@@ -194,8 +194,8 @@ export class IdempotentExecutor implements OperationExecutor {
         { cause: err },
       );
     }
-    // The layer failed before the call was made (e.g. DynamoDB unavailable): retryable as unknown.
-    throw err;
+    // The layer failed before the call was made (e.g. DynamoDB throttled its in-progress write).
+    throw new CallNotMadeError('the call record could not be written; nothing was called', { cause: err });
   }
 }
 

@@ -22,6 +22,8 @@ export interface WorkMessage {
   token: string;
   /** Epoch ms: a deferral longer than SQS's 15-minute delay is chained until then. */
   not_before?: number;
+  /** The copy put in the dead-letter queue when the request died: redriven, it may revive it. */
+  dead_letter?: true;
 }
 
 export class SqsWorkQueue implements WorkQueue {
@@ -49,7 +51,7 @@ export class SqsWorkQueue implements WorkQueue {
   async sendToDeadLetter(queue: QueueKey, token: string): Promise<void> {
     const url = this.deadLetterQueueUrls[queue];
     if (!url) throw new Error(`no dead-letter queue URL configured for ${queue}`);
-    const body: WorkMessage = { token };
+    const body: WorkMessage = { token, dead_letter: true };
     await this.client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(body) }));
   }
 
@@ -142,8 +144,12 @@ export class SqsCopyRedriver implements DeadLetterRedriver {
 export function parseWorkMessage(body: string): WorkMessage {
   const parsed: unknown = JSON.parse(body);
   if (typeof parsed === 'object' && parsed !== null && typeof (parsed as WorkMessage).token === 'string') {
-    const { token, not_before: notBefore } = parsed as WorkMessage;
-    return { token, ...(typeof notBefore === 'number' ? { not_before: notBefore } : {}) };
+    const { token, not_before: notBefore, dead_letter: deadLetter } = parsed as WorkMessage;
+    return {
+      token,
+      ...(typeof notBefore === 'number' ? { not_before: notBefore } : {}),
+      ...(deadLetter === true ? { dead_letter: true as const } : {}),
+    };
   }
   throw new Error('message body is not a RIQ work message');
 }

@@ -44,13 +44,14 @@ async function handleRecord(record: SQSRecord): Promise<void> {
 
 async function processRecord(record: SQSRecord): Promise<void> {
   const key = queueKeyFromArn(record.eventSourceARN, settings.namePrefix, knownQueues);
-  const { token, not_before: notBefore } = parseWorkMessage(record.body);
+  const { token, not_before: notBefore, dead_letter: deadLetter } = parseWorkMessage(record.body);
   const receiveCount = Number(record.attributes.ApproximateReceiveCount);
   const started = Date.now();
   const disposition = await processRequest(deps, {
     token,
     receiveCount,
     ...(notBefore !== undefined ? { notBefore } : {}),
+    ...(deadLetter === true ? { fromDeadLetter: true } : {}),
   });
   logger.info('request processed', {
     correlation_id: token,

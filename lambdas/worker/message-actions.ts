@@ -34,14 +34,11 @@ export async function applyDisposition(
       });
       return;
     case 'dead-letter':
-      if (disposition.via === 'copy') {
-        // Deferrals restarted this message's receive count: SQS would not redrive it yet.
-        await queue.sendToDeadLetter(queueKey, token);
-        return;
-      }
-      // Visible at once: the next receive exceeds maxReceiveCount and SQS moves it to the DLQ.
-      await queue.changeVisibility(queueKey, receiptHandle, 0);
-      throw new MessageKept('last attempt failed; released to the dead-letter queue');
+      // A copy marked as a dead letter, not this message: only the marked copy, redriven by an
+      // operator, may revive the dead record (this one, or a stray twin of it, finds it finished).
+      // Should the send fail, the throw keeps this message; its next delivery finds the record dead.
+      await queue.sendToDeadLetter(queueKey, token);
+      return;
   }
 }
 

@@ -25,6 +25,7 @@ import { DynamoCircuitBreaker } from '../../lambdas/store/dynamo-circuit-breaker
 import { DynamoRateGate } from '../../lambdas/store/dynamo-rate-gate.js';
 import { DynamoRequestStore } from '../../lambdas/store/dynamo-request-store.js';
 import {
+  SqsCopyRedriver,
   SqsWorkQueue,
   parseWorkMessage,
   queueDepthAt,
@@ -146,12 +147,13 @@ async function deliver(key: QueueKey, meanwhile?: () => Promise<void>): Promise<
     const message = out.Messages?.[0];
     if (message) {
       const receiveCount = message.Attributes?.['ApproximateReceiveCount'] ?? '';
-      const { token, not_before: notBefore } = parseWorkMessage(message.Body ?? '');
+      const { token, not_before: notBefore, dead_letter: deadLetter } = parseWorkMessage(message.Body ?? '');
       await meanwhile?.();
       const disposition = await processRequest(deps, {
         token,
         receiveCount: Number(receiveCount),
         ...(notBefore !== undefined ? { notBefore } : {}),
+        ...(deadLetter === true ? { fromDeadLetter: true } : {}),
       });
       try {
         await applyDisposition(workQueue, key, message.ReceiptHandle!, token, disposition);
@@ -253,5 +255,43 @@ describe('ApproximateReceiveCount counts real attempts only', () => {
     expect(last.disposition).toMatchObject({ action: 'ack', outcome: 'completed' });
     expect(await deps.store.get(token)).toMatchObject({ status: 'completed', attempts: 1 });
     expect(await messagesIn(queues.queueUrls[key])).toBe(0);
+  }, 45_000);
+});
+
+describe('a dead request comes back only through the dead-letter queue', () => {
+  it('ignores a stray copy of a dead request and revives it from its redriven dead-letter copy', async () => {
+    const key: QueueKey = 'confluence-low';
+    await control.addFault({ method: 'GET', path: '^/wiki/api/v2/pages/196609', status: 503 });
+    const token = await submitted('confluence.get_page', { page_id: '196609' }, 'low', key);
+    // Its failures open the breaker on the way: deliveries go on until the attempts are spent.
+    for (let i = 0; i < 4 * MAX_ATTEMPTS && (await deps.store.get(token))?.status !== 'dead'; i++) {
+      await deliver(key);
+    }
+    expect(await deps.store.get(token)).toMatchObject({ status: 'dead', attempts: MAX_ATTEMPTS });
+    expect(await workQueue.deadLetterDepth(key)).toBe(1);
+
+    // A stray message of the same request (a sweeper re-send, a late duplicate): it must not claim the
+    // dead record, reset its attempts or call Atlassian.
+    await workQueue.send(key, token);
+    const stray = await deliver(key);
+    expect(stray.disposition).toEqual({ action: 'ack', outcome: 'already-finished' });
+    expect(await deps.store.get(token)).toMatchObject({
+      status: 'dead',
+      attempts: MAX_ATTEMPTS,
+      calls: MAX_ATTEMPTS,
+    });
+
+    // The operator's redrive moves the dead-letter copy back: that message revives it.
+    await control.clearFaults();
+    await new SqsCopyRedriver(sqs, queues.queueUrls, queues.deadLetterQueueUrls).redrive(key);
+    // Its failures opened the breaker: the revived request waits for it (deferrals, not attempts).
+    let revived = await deliver(key);
+    while (revived.disposition.action === 'defer') revived = await deliver(key);
+    expect(revived.disposition).toEqual({ action: 'ack', outcome: 'completed' });
+    expect(await deps.store.get(token)).toMatchObject({
+      status: 'completed',
+      attempts: 1,
+      calls: MAX_ATTEMPTS + 1,
+    });
   }, 45_000);
 });

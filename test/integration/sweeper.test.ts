@@ -86,6 +86,24 @@ describe('sweeper on DynamoDB Local and the SQS emulator', () => {
     expect(claim.kind).toBe('claimed');
   });
 
+  it('leaves alone queued records waiting out a retry or a deferral, even a page full of them', async () => {
+    // Older than the orphan, so a page of `batchSize` would hold only them had the query not left
+    // them out: the orphan behind them would never be repaired.
+    const waiting = [1, 2, 3].map(() =>
+      record('queued', 10 * MIN, {
+        priority: 'normal',
+        deferred_until: new Date(now + 30 * MIN).toISOString(),
+      }),
+    );
+    const orphan = record('queued', 5 * MIN, { priority: 'normal' });
+    for (const r of [...waiting, orphan]) await store.insert(r);
+
+    await sweep({ ...sweeperDeps(), batchSize: 3 });
+    const sent = await tokensIn(queues.queueUrls['jira-normal']);
+    expect(sent).toContain(orphan.token);
+    for (const r of waiting) expect(sent).not.toContain(r.token);
+  });
+
   it('re-enqueues a processing record whose lease expired; the claim takes the lease over', async () => {
     const crashed = record('processing', 5 * MIN, { priority: 'low', lease_expires_at: now - 1_000 });
     const live = record('processing', 5 * MIN, { priority: 'low', lease_expires_at: now + 30_000 });

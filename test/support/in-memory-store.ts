@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorBody } from '../../lambdas/core/errors.js';
 import type {
+  ClaimOptions,
   ClaimOutcome,
   ClaimRoutingPath,
   DeferReason,
@@ -44,12 +45,13 @@ export class InMemoryStore implements RequestStore {
     now: number,
     leaseSeconds: number,
     routingPath: ClaimRoutingPath = 'QUEUED',
+    options: ClaimOptions = {},
   ): Promise<ClaimOutcome> {
     const r = this.records.get(token);
     if (!r) return { kind: 'missing' };
     const expired = r.status === 'processing' && (r.lease_expires_at ?? 0) < now;
-    if (r.status === 'queued' || r.status === 'dead' || expired) {
-      const leaseId = randomUUID();
+    if (r.status === 'queued' || (r.status === 'dead' && options.reviveDead === true) || expired) {
+      const leaseId = options.leaseId ?? randomUUID();
       if (r.status === 'dead') r.attempts = 0; // a DLQ redrive: a full set of attempts again
       Object.assign(r, {
         status: 'processing',
@@ -69,10 +71,24 @@ export class InMemoryStore implements RequestStore {
     const r = this.records.get(lease.token);
     if (!r || r.status !== 'processing' || r.lease_id !== lease.leaseId) return undefined;
     r.attempts += 1;
+    r.calls = (r.calls ?? 0) + 1;
     return r.attempts;
   }
 
-  defer(lease: Lease, _now: number, reason: DeferReason, until: number) {
+  defer(
+    lease: Lease,
+    _now: number,
+    reason: DeferReason,
+    until: number,
+    options: { refundAttempt?: boolean } = {},
+  ) {
+    const r = this.records.get(lease.token);
+    const refund =
+      options.refundAttempt === true && r?.status === 'processing' && r.lease_id === lease.leaseId;
+    if (refund && r) {
+      r.attempts -= 1;
+      r.calls = (r.calls ?? 1) - 1;
+    }
     return this.settle(lease, 'queued', {
       deferred_reason: reason,
       deferred_until: new Date(until).toISOString(),
@@ -87,10 +103,8 @@ export class InMemoryStore implements RequestStore {
   ) {
     const r = this.records.get(lease.token);
     if (!r || r.status !== 'processing' || r.lease_id !== lease.leaseId) return Promise.resolve(false);
-    if (!('deferred_reason' in fields)) {
-      delete r.deferred_reason;
-      delete r.deferred_until;
-    }
+    if (!('deferred_reason' in fields)) delete r.deferred_reason;
+    if (!('deferred_until' in fields)) delete r.deferred_until;
     Object.assign(r, fields, { status });
     delete r.lease_id;
     delete r.lease_expires_at;
@@ -104,8 +118,12 @@ export class InMemoryStore implements RequestStore {
   fail(lease: Lease, error: ErrorBody, _now: number, expiresAt: number) {
     return this.settle(lease, 'failed', { error, expires_at: expiresAt });
   }
-  release(lease: Lease, error: ErrorBody) {
-    return this.settle(lease, 'queued', { error, routing_path: 'QUEUED' });
+  release(lease: Lease, error: ErrorBody, _now: number, retryAt: number) {
+    return this.settle(lease, 'queued', {
+      error,
+      routing_path: 'QUEUED',
+      deferred_until: new Date(retryAt).toISOString(),
+    });
   }
   markDead(lease: Lease, error: ErrorBody) {
     return this.settle(lease, 'dead', { error, routing_path: 'QUEUED' }, ['expires_at']);
@@ -155,7 +173,9 @@ export class InMemoryStore implements RequestStore {
     const found = [...this.records.values()].filter(
       (r) =>
         (query.status === 'queued'
-          ? r.status === 'queued' && r.updated_at < query.updatedBefore
+          ? r.status === 'queued' &&
+            r.updated_at < query.updatedBefore &&
+            (r.deferred_until === undefined || r.deferred_until < query.updatedBefore)
           : r.status === 'processing' && (r.lease_expires_at ?? 0) < query.leaseExpiredBefore) &&
         !((sweptAt(r) ?? '') >= query.sweptBefore),
     );

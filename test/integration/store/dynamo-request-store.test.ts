@@ -118,8 +118,13 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     const err = { code: 'SERVICE_UNAVAILABLE' as const, message: 'down', retryable: true };
     const c1 = await store.claim(r.token, Date.now(), 40);
     if (c1.kind !== 'claimed') throw new Error('not claimed');
-    expect(await store.release({ token: r.token, leaseId: c1.leaseId }, err, Date.now())).toBe(true);
-    expect(await store.get(r.token)).toMatchObject({ status: 'queued', error: err });
+    const retryAt = Date.now() + 30_000;
+    expect(await store.release({ token: r.token, leaseId: c1.leaseId }, err, Date.now(), retryAt)).toBe(true);
+    expect(await store.get(r.token)).toMatchObject({
+      status: 'queued',
+      error: err,
+      deferred_until: new Date(retryAt).toISOString(),
+    });
     const c2 = await store.claim(r.token, Date.now(), 40);
     if (c2.kind !== 'claimed') throw new Error('not claimed');
     expect(await store.markDead({ token: r.token, leaseId: c2.leaseId }, err, Date.now())).toBe(true);
@@ -127,7 +132,10 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     expect(dead?.status).toBe('dead');
     expect(dead?.expires_at).toBeUndefined();
     expect(await store.countByStatus('dead')).toBeGreaterThanOrEqual(1);
-    const redriven = await store.claim(r.token, Date.now(), 40);
+    // Only an operator's redrive revives it: any other message finds it finished.
+    expect((await store.claim(r.token, Date.now(), 40)).kind).toBe('finished');
+    expect((await store.get(r.token))?.status).toBe('dead');
+    const redriven = await store.claim(r.token, Date.now(), 40, 'QUEUED', { reviveDead: true });
     expect(redriven.kind).toBe('claimed');
     // A redriven dead request gets a full set of attempts again.
     expect(redriven.kind === 'claimed' && redriven.record.attempts).toBe(0);

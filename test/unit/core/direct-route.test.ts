@@ -11,10 +11,9 @@ import { UpstreamError, ValidationError } from '../../../lambdas/core/errors.js'
 import type { OperationName } from '../../../lambdas/core/operations.js';
 import type { CallContext, SendOptions, WorkQueue } from '../../../lambdas/core/ports.js';
 import { callScopeOf } from '../../../lambdas/core/rate-control.js';
-import { processRequest } from '../../../lambdas/core/process-request.js';
+import { STORE_RETRY_WAIT_MS, processRequest } from '../../../lambdas/core/process-request.js';
 import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
 import { submit, type SubmitDeps, type SubmitResponse } from '../../../lambdas/core/submit.js';
-import { sweep } from '../../../lambdas/core/sweeper.js';
 import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';
 import { InMemoryDependencyStore } from '../../support/in-memory-dependencies.js';
 import { InMemoryRateGate } from '../../support/in-memory-rate-gate.js';
@@ -357,24 +356,21 @@ describe('adaptive routing: DIRECT problems after the request is stored', () => 
     expect(early).toMatchObject({ action: 'defer', outcome: 'busy' });
     expect(calls).toHaveLength(1);
 
-    // A late failure of the attempt is reported too, and the lease is left to run out.
+    // The write after the call fails late: the attempt defers the request (the store is in trouble),
+    // and its delayed message brings it back to a worker.
     failLate(new DOMException('The operation was aborted', 'AbortError'));
-    await vi.waitFor(() => expect(failures).toHaveLength(2));
-    expect(failures[1]).toMatchObject({ token: answer.token, err: { name: 'AbortError' } });
-    expect((await store.get(answer.token))?.status).toBe('processing');
+    await vi.waitFor(async () =>
+      expect(await store.get(answer.token)).toMatchObject({
+        status: 'queued',
+        deferred_reason: 'store_unavailable',
+      }),
+    );
+    expect(sent.map((s) => s.token)).toEqual([answer.token, answer.token]);
 
-    // Past the lease the sweeper re-sends it and a worker takes it over as attempt 2 (a create
-    // whose first outcome is unknown is reconciled by the adapter on attempts > 1).
+    // A worker takes it over as the second call (a create whose first outcome is unknown is
+    // reconciled by the adapter on any call after the first).
     hang = false;
-    clock.advance(directDeps.leaseSeconds * 1000 + 1);
-    const swept = await sweep({
-      store,
-      queue: directDeps.queue,
-      clock,
-      staleQueuedSeconds: 120,
-      batchSize: 10,
-    });
-    expect(swept).toMatchObject({ recovered_leases: 1 });
+    clock.advance(STORE_RETRY_WAIT_MS);
     const later = await processRequest(directDeps, { token: answer.token, receiveCount: 1 });
     expect(later).toMatchObject({ action: 'ack', outcome: 'completed' });
     expect(calls.map((c) => c.context.attempt)).toEqual([1, 2]);
@@ -404,17 +400,23 @@ describe('adaptive routing: DIRECT problems after the request is stored', () => 
     });
   });
 
-  it('answers queued with the token when the write after the call throws, the lease left to expire', async () => {
+  it('answers queued with the token when the write after the call throws: deferred, its message sent', async () => {
     const { post, submitDeps, store, sent, calls } = setup();
     store.complete = async () => {
       throw new DOMException('The operation was aborted', 'AbortError');
     };
     const failures = failuresOf(submitDeps);
     const answer = await post(create);
-    expect(answer).toMatchObject({ status: 'queued', direct: { kind: 'skipped', reason: 'error' } });
-    expect(failures).toEqual([{ token: answer.token, err: expect.objectContaining({ name: 'AbortError' }) }]);
-    expect(sent.map((s) => s.token)).toEqual([answer.token]);
+    expect(answer).toMatchObject({ status: 'queued', direct: { kind: 'called' } });
+    expect(failures).toEqual([]);
+    expect(sent).toEqual([
+      expect.objectContaining({ token: answer.token, options: expect.objectContaining({ delaySeconds: 2 }) }),
+    ]);
     expect(calls).toHaveLength(1);
-    expect(await store.get(answer.token)).toMatchObject({ status: 'processing', attempts: 1 });
+    expect(await store.get(answer.token)).toMatchObject({
+      status: 'queued',
+      attempts: 1,
+      deferred_reason: 'store_unavailable',
+    });
   });
 });

@@ -95,13 +95,13 @@ describe('processRequest', () => {
     expect((await store.get(TOKEN))?.error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryable: true });
   });
 
-  it('marks the request dead on the last attempt and releases the message to the DLQ', async () => {
+  it('marks the request dead on the last attempt and sends a dead-letter copy to the DLQ', async () => {
     const { store, deps } = setup(async () => {
       throw new UpstreamError('TIMEOUT', 'timed out');
     });
     store.records.get(TOKEN)!.attempts = DEFAULT_CONFIG.retry.maxAttempts - 1;
     const d = await processRequest(deps, { token: TOKEN, receiveCount: DEFAULT_CONFIG.retry.maxAttempts });
-    expect(d).toEqual({ action: 'dead-letter', via: 'release', outcome: 'dead' });
+    expect(d).toEqual({ action: 'dead-letter', outcome: 'dead' });
     const r = await store.get(TOKEN);
     expect(r).toMatchObject({ status: 'dead', error: { code: 'TIMEOUT', details: { attempt: 4 } } });
     expect(r?.expires_at).toBeUndefined();
@@ -118,7 +118,7 @@ describe('processRequest', () => {
     expect((await store.get(TOKEN))?.status).toBe('failed');
   });
 
-  it('processes a dead request again when its message is redriven', async () => {
+  it('processes a dead request again when its dead-letter copy is redriven', async () => {
     let fail = true;
     const { store, deps } = setup(async () => {
       if (fail) throw new UpstreamError('SERVICE_UNAVAILABLE', 'down');
@@ -128,9 +128,63 @@ describe('processRequest', () => {
     await processRequest(deps, { token: TOKEN, receiveCount: 4 });
     expect((await store.get(TOKEN))?.status).toBe('dead');
     fail = false;
-    expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
+    const redriven = await processRequest(deps, { token: TOKEN, receiveCount: 1, fromDeadLetter: true });
+    expect(redriven.outcome).toBe('completed');
     // The redrive started a fresh set of attempts.
     expect((await store.get(TOKEN))?.attempts).toBe(1);
+  });
+
+  describe('stray copies', () => {
+    it('never revives a dead request: a stray message finds it finished, attempts and calls unchanged', async () => {
+      const { store, deps, calls } = setup(async () => {
+        throw new UpstreamError('SERVICE_UNAVAILABLE', 'down');
+      });
+      for (let i = 0; i < DEFAULT_CONFIG.retry.maxAttempts; i++) {
+        await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      }
+      expect(await store.get(TOKEN)).toMatchObject({ status: 'dead', attempts: 4, calls: 4 });
+      // A deferral's copy, a sweeper's re-send, a late duplicate: none is the dead-letter copy.
+      const stray = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      expect(stray).toEqual({ action: 'ack', outcome: 'already-finished' });
+      expect(await store.get(TOKEN)).toMatchObject({ status: 'dead', attempts: 4, calls: 4 });
+      expect(calls()).toBe(4);
+    });
+
+    it('never revives a finished request, even with a dead-letter copy', async () => {
+      const { store, deps, calls } = setup(async () => ({ key: 'MD-1' }));
+      await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      const again = await processRequest(deps, { token: TOKEN, receiveCount: 1, fromDeadLetter: true });
+      expect(again).toEqual({ action: 'ack', outcome: 'already-finished' });
+      expect((await store.get(TOKEN))?.status).toBe('completed');
+      expect(calls()).toBe(1);
+    });
+
+    it("numbers calls over the request's life, so a create after a redrive reconciles", async () => {
+      const attempts: Array<number | undefined> = [];
+      let fail = true;
+      const { store, deps } = setup(async (_op, _payload, context) => {
+        attempts.push(context.attempt);
+        if (fail) throw new UpstreamError('TIMEOUT', 'timed out');
+        return { key: 'MD-1' };
+      });
+      for (let i = 0; i < DEFAULT_CONFIG.retry.maxAttempts; i++) {
+        await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      }
+      fail = false;
+      await processRequest(deps, { token: TOKEN, receiveCount: 1, fromDeadLetter: true });
+      // The redriven call is the fifth: the adapters reconcile a create on any call after the first.
+      expect(attempts).toEqual([1, 2, 3, 4, 5]);
+      expect((await store.get(TOKEN))?.attempts).toBe(1);
+    });
+
+    it("marks a retry's wait on the record, so the sweeper leaves it alone until then", async () => {
+      const { store, clock, deps } = setup(async () => {
+        throw new UpstreamError('RATE_LIMITED', '429', { status: 429, retryAfterSeconds: 1800 });
+      });
+      const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      expect(d).toEqual({ action: 'retry', delaySeconds: 1800, outcome: 'retry' });
+      expect((await store.get(TOKEN))?.deferred_until).toBe(new Date(clock.now() + 1_800_000).toISOString());
+    });
   });
 
   it('treats an unexpected exception as a retryable internal error', async () => {
@@ -161,9 +215,9 @@ describe('processRequest', () => {
     const outcomes: string[] = [];
     for (let i = 0; i < DEFAULT_CONFIG.retry.maxAttempts; i++) {
       const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
-      outcomes.push(d.action === 'dead-letter' ? `dead-letter:${d.via}` : d.action);
+      outcomes.push(d.action);
     }
-    expect(outcomes).toEqual(['retry', 'retry', 'retry', 'dead-letter:copy']);
+    expect(outcomes).toEqual(['retry', 'retry', 'retry', 'dead-letter']);
     expect((await store.get(TOKEN))?.attempts).toBe(4);
   });
 
@@ -431,7 +485,7 @@ describe('processRequest', () => {
         await locks.acquire(issue, OTHER, clock.now(), clock.now() + 40_000);
         expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
         expect(calls()).toBe(1);
-        expect(locks.calls.filter((c) => c.owner === TOKEN)).toEqual([]);
+        expect(locks.calls.filter((c) => c.owner.startsWith(TOKEN))).toEqual([]);
       }
     });
 
@@ -446,7 +500,11 @@ describe('processRequest', () => {
         },
       };
       expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
-      expect(during).toEqual({ owner: TOKEN, expiresAt: clock.now() + deps.leaseSeconds * 1000 });
+      // Held in the name of the request and its claim's lease.
+      expect(during).toEqual({
+        owner: expect.stringMatching(new RegExp(`^${TOKEN}:[0-9a-f-]{36}$`)),
+        expiresAt: clock.now() + deps.leaseSeconds * 1000,
+      });
       expect(locks.holder(page)).toBeUndefined();
       expect(locks.calls.map((c) => c.kind)).toEqual(['acquire', 'release']);
     });
@@ -459,7 +517,7 @@ describe('processRequest', () => {
         const { deps, locks } = withLocks('jira.transition_task', { task_id: 'MD-7', target_status: 'Nope' });
         deps.executor = {
           execute: async () => {
-            expect(locks.holder(issue)?.owner).toBe(TOKEN);
+            expect(locks.holder(issue)?.owner).toMatch(new RegExp(`^${TOKEN}:`));
             throw error;
           },
         };
