@@ -1,5 +1,5 @@
 /**
- * What the chaos run must show at its end (issue 8), as a pure function of what was observed:
+ * What the chaos run must show at its end, as a pure function of what was observed:
  * - every submit was answered with a token (or a cache hit), a second submit of a key with the same
  *   token;
  * - every request ended `completed`, `failed` with a non-retryable cause, or `dead` and listed in
@@ -8,7 +8,8 @@
  *   completed create's marker exactly once;
  * - the calls that reached Atlassian during the outage stay within the breakers' allowance
  *   (threshold + one probe per recovery period, per service);
- * - the 429s RIQ provoked itself (all 429s minus the injected storm's).
+ * - the 429s RIQ provoked itself (all 429s minus the injected storm's);
+ * - stray copies of ended requests' messages change no record and call Atlassian not once.
  */
 import { ERROR_CODES, type ErrorCode } from '../lambdas/core/errors.js';
 import type { SimObjects } from '../local/atlassian-sim/control.js';
@@ -33,6 +34,15 @@ export interface RequestOutcome {
   creates?: { kind: CreateKind; marker: string };
 }
 
+/** Stray copies of ended requests' messages, sent once all had ended. */
+export interface StrayCopies {
+  sent: number;
+  /** `request <i> (<token>): <status/attempts> became <status/attempts>`, one per record a copy changed. */
+  changed: string[];
+  /** Calls that reached Atlassian while the copies were consumed. */
+  callsAfter: number;
+}
+
 export interface ChaosObservations {
   settings: ChaosSettings;
   outcomes: RequestOutcome[];
@@ -45,6 +55,7 @@ export interface ChaosObservations {
   tooManyRequests: { total: number; injected: number };
   /** Calls to the Atlassian routes in the whole run. */
   upstreamCalls: number;
+  strays: StrayCopies;
 }
 
 export interface ChaosVerdict {
@@ -147,6 +158,10 @@ export function judge(o: ChaosObservations): ChaosVerdict {
     }
   }
   const riq429 = o.tooManyRequests.total - o.tooManyRequests.injected;
+  for (const c of o.strays.changed) violations.push(`a stray copy changed ${c}`);
+  if (o.strays.callsAfter > 0) {
+    violations.push(`stray copies of ended requests made ${o.strays.callsAfter} calls to Atlassian`);
+  }
 
   const submitted = o.outcomes.length;
   return {
@@ -172,6 +187,9 @@ export function judge(o: ChaosObservations): ChaosVerdict {
       upstream_calls: o.upstreamCalls,
       '429_injected': o.tooManyRequests.injected,
       '429_caused_by_riq': riq429,
+      stray_copies_sent: o.strays.sent,
+      stray_copies_that_changed_a_record: o.strays.changed.length,
+      calls_made_by_stray_copies: o.strays.callsAfter,
     },
     violations,
   };

@@ -21,7 +21,12 @@ import {
   startLocalStack,
   type LocalStack,
 } from '../local/stack.js';
-import { judge, type ChaosVerdict, type RequestOutcome } from './checks.js';
+import { queueKey } from '../lib/config/resources.js';
+import { serviceOf, type OperationName } from '../lambdas/core/operations.js';
+import { sqsClient } from '../lambdas/shared/aws-clients.js';
+import { SqsWorkQueue, queueDepthAt, totalMessages } from '../lambdas/store/sqs-work-queue.js';
+import { judge, type ChaosVerdict, type RequestOutcome, type StrayCopies } from './checks.js';
+import { DynamoThrottleProxy } from './dynamo-throttle.js';
 import { PROJECT, SPACE, buildPlan, resolveTemplates, type PlannedRequest, type Seeded } from './plan.js';
 import type { ChaosSettings } from './settings.js';
 import { WorkerProcess } from './worker-process.js';
@@ -153,6 +158,9 @@ export async function runChaos(
   const control = new SimulatorControl(sim.url);
   let stack: LocalStack | undefined;
   const workers: WorkerProcess[] = [];
+  // DynamoDB's throttling, on the wire: one front for the API process, one for the worker processes.
+  const fronts: { api?: DynamoThrottleProxy; workers?: DynamoThrottleProxy } = {};
+  let workerDynamoEndpoint = '';
   try {
     await control.quiet();
     stack = await startLocalStack({
@@ -166,6 +174,12 @@ export async function runChaos(
       startWorkers: false,
       sweepIntervalMs: s.sweepIntervalMs,
       log,
+      frontDynamoDb: async (dynamoLocal) => {
+        fronts.api = new DynamoThrottleProxy(dynamoLocal);
+        fronts.workers = new DynamoThrottleProxy(dynamoLocal);
+        workerDynamoEndpoint = await fronts.workers.start();
+        return fronts.api.start();
+      },
     });
     const localStack = stack;
     for (const service of ['jira', 'confluence'] as const) {
@@ -176,6 +190,7 @@ export async function runChaos(
           keys,
           stack.queueArns,
           join(options.logDir, `chaos-worker-${service}.log`),
+          { AWS_ENDPOINT_URL_DYNAMODB: workerDynamoEndpoint },
         ),
       );
     }
@@ -244,6 +259,18 @@ export async function runChaos(
         await localStack.restartSqs();
         note('SQS emulator restarted: every queued message lost');
       }),
+      ...s.dynamoThrottle.bursts.map((burst) =>
+        at(burst.atMs).then(async () => {
+          const { rate } = s.dynamoThrottle;
+          fronts.api!.startThrottling({ operations: s.dynamoThrottle.apiOperations, rate });
+          fronts.workers!.startThrottling({ operations: s.dynamoThrottle.workerOperations, rate });
+          note(`DynamoDB throttling: ${rate * 100} % of requests refused for ${burst.durationMs / 1000} s`);
+          await sleep(burst.durationMs);
+          fronts.api!.stopThrottling();
+          fronts.workers!.stopThrottling();
+          note('DynamoDB throttling over');
+        }),
+      ),
       ...s.workerKillsAtMs.map((ms, i) =>
         at(ms).then(async () => {
           const worker = workers[i % workers.length]!;
@@ -274,8 +301,10 @@ export async function runChaos(
         : 'drain timed out',
     );
 
+    const strays = await sendStrayCopies(api, outcomes, localStack, control, note);
+
     const stats = await control.stats();
-    const calls = stats.calls.slice(callsBefore);
+    const calls = stats.calls.slice(callsBefore, strays.callsBefore);
     const outageCalls: Record<string, number> = {};
     for (const c of calls) {
       const service = serviceOfPath(c.path);
@@ -296,13 +325,17 @@ export async function runChaos(
           .length,
       },
       upstreamCalls: calls.filter((c) => serviceOfPath(c.path)).length,
+      strays,
     });
     return {
       settings: s,
       verdict,
       timeline,
       durationMs,
-      injected: injectedCounters(faultsNow, stats, workers),
+      injected: {
+        ...injectedCounters(faultsNow, stats, workers),
+        ...throttledCounters(fronts.api, fronts.workers),
+      },
       callsPer10s: histogram(
         calls.filter((c) => serviceOfPath(c.path)),
         t0,
@@ -311,6 +344,8 @@ export async function runChaos(
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await stack?.stop();
+    await fronts.api?.stop();
+    await fronts.workers?.stop();
     await sim.stop();
     rmSync(runDir, { recursive: true, force: true });
   }
@@ -347,6 +382,66 @@ function injectedCounters(
     oauth_refreshes: atEnd.oauth_refreshes,
     worker_kills: workers.reduce((n, w) => n + w.kills, 0),
   };
+}
+
+/** DynamoDB requests the fronts answered as throttled, per operation. */
+function throttledCounters(...fronts: Array<DynamoThrottleProxy | undefined>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const front of fronts) {
+    for (const [operation, n] of Object.entries(front?.throttled() ?? {})) {
+      counts[`dynamodb_throttled_${operation}`] = (counts[`dynamodb_throttled_${operation}`] ?? 0) + n;
+    }
+  }
+  return counts;
+}
+
+/**
+ * Once every request has ended: a stray copy of each one's message (a late duplicate, a sweeper
+ * re-send) is sent to its work queue. The workers must acknowledge them all without calling
+ * Atlassian or changing any record; the copies' effect is read back once the queues are empty.
+ */
+async function sendStrayCopies(
+  api: Api,
+  outcomes: readonly RequestOutcome[],
+  stack: LocalStack,
+  control: SimulatorControl,
+  note: (what: string) => void,
+): Promise<StrayCopies & { callsBefore: number }> {
+  const ended = outcomes.filter((o) => o.token && o.final && TERMINAL.has(o.final.status));
+  const stateOf = async (token: string) => {
+    const view = await api.result(token);
+    return view ? `${String(view.status)}/${view.attempts ?? '-'}` : 'unreadable';
+  };
+  const before = new Map<string, string>();
+  for (const o of ended) before.set(o.token!, await stateOf(o.token!));
+  const client = sqsClient();
+  try {
+    const queue = new SqsWorkQueue(client, stack.queueUrls);
+    const callsBefore = (await control.stats()).calls.length;
+    for (const o of ended) {
+      await queue.send(queueKey(serviceOf(o.operation as OperationName), o.priority as never), o.token!);
+    }
+    note(`stray copies: one message sent again for each of the ${ended.length} ended requests`);
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const depths = await Promise.all(
+        Object.values(stack.queueUrls).map((url) => queueDepthAt(client, url)),
+      );
+      if (depths.every((d) => totalMessages(d) === 0) || Date.now() > deadline) break;
+      await sleep(1_000);
+    }
+    const changed: string[] = [];
+    for (const o of ended) {
+      const was = before.get(o.token!)!;
+      const now = await stateOf(o.token!);
+      if (now !== was) changed.push(`request ${o.index} (${o.token}): ${was} became ${now}`);
+    }
+    const callsAfter = (await control.stats()).calls.length - callsBefore;
+    note(`stray copies consumed: ${changed.length} records changed, ${callsAfter} calls to Atlassian`);
+    return { sent: ended.length, changed, callsAfter, callsBefore };
+  } finally {
+    client.destroy();
+  }
 }
 
 /** Submits the plan on its schedule; a chain's step waits for its parents' tokens. */

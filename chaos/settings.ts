@@ -1,8 +1,10 @@
 /**
  * The chaos suite's knobs: how many requests, the simulator's fault mix, and when each disaster
- * happens (offsets from the first submit). `FULL` is `npm run chaos` (issue 8's figures); `REDUCED`
- * is the same scenario, smaller and shorter, inside `npm test` (test/integration/chaos.test.ts).
+ * happens (offsets from the first submit). `FULL` is `npm run chaos`; `REDUCED` is the same
+ * scenario, smaller and shorter, inside `npm test` (test/chaos/chaos.test.ts).
  */
+import type { DynamoOperation } from './dynamo-throttle.js';
+
 export interface ChaosSettings {
   name: 'full' | 'reduced';
   /** Logical requests submitted (a chain's steps count one each; a second submit of a key does not). */
@@ -35,6 +37,19 @@ export interface ChaosSettings {
   expireTokenAtMs: number;
   /** The SQS emulator is restarted empty: every message is lost. */
   sqsRestartAtMs: number;
+  /**
+   * DynamoDB throttling bursts: while each lasts, this share of the chosen operations' requests is
+   * answered `ProvisionedThroughputExceededException` or `ThrottlingException`, before the SDK's
+   * own retries. The worker processes meet it on every operation; the API process (submit, DIRECT,
+   * sweeper) on all but the submit's own record writes and reads, which a caller retries with its
+   * idempotency key when they fail.
+   */
+  dynamoThrottle: {
+    bursts: ReadonlyArray<{ atMs: number; durationMs: number }>;
+    workerOperations: readonly DynamoOperation[];
+    apiOperations: readonly DynamoOperation[];
+    rate: number;
+  };
   /** A worker process (alternately Jira's and Confluence's) is killed with SIGKILL at each offset. */
   workerKillsAtMs: number[];
   /** How long a killed worker process stays down. */
@@ -65,6 +80,13 @@ const SHARED = {
   seed: 20_261_123,
 } as const;
 
+/** Every operation the workers send to DynamoDB; in the API process, those after the submit's write. */
+const THROTTLE = {
+  workerOperations: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'TransactWriteItems'],
+  apiOperations: ['UpdateItem', 'DeleteItem', 'Query'],
+  rate: 0.5,
+} as const;
+
 export const FULL: ChaosSettings = {
   ...SHARED,
   name: 'full',
@@ -76,6 +98,13 @@ export const FULL: ChaosSettings = {
   workerKillsAtMs: [30_000, 60_000, 150_000, 200_000],
   storm: { atMs: 100_000, durationMs: 10_000, retryAfterSeconds: 2 },
   outage: { atMs: 120_000, durationMs: 60_000 },
+  dynamoThrottle: {
+    bursts: [
+      { atMs: 20_000, durationMs: 15_000 },
+      { atMs: 235_000, durationMs: 15_000 },
+    ],
+    ...THROTTLE,
+  },
   expireTokenAtMs: 190_000,
   sqsRestartAtMs: 220_000,
   faultsEndAtMs: 270_000,
@@ -92,6 +121,13 @@ export const REDUCED: ChaosSettings = {
   workerKillsAtMs: [15_000, 30_000],
   storm: { atMs: 40_000, durationMs: 5_000, retryAfterSeconds: 2 },
   outage: { atMs: 50_000, durationMs: 20_000 },
+  dynamoThrottle: {
+    bursts: [
+      { atMs: 8_000, durationMs: 6_000 },
+      { atMs: 85_000, durationMs: 6_000 },
+    ],
+    ...THROTTLE,
+  },
   expireTokenAtMs: 75_000,
   sqsRestartAtMs: 80_000,
   faultsEndAtMs: 95_000,

@@ -21,6 +21,8 @@ export class WorkerProcess {
     private readonly keys: readonly QueueKey[],
     private readonly queueArns: Record<QueueKey, string>,
     logPath: string,
+    /** Set on top of this process's environment (e.g. its own DynamoDB endpoint). */
+    private readonly env: Record<string, string> = {},
   ) {
     this.log = createWriteStream(logPath, { flags: 'a' });
   }
@@ -30,6 +32,7 @@ export class WorkerProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', HOST_ENTRY], {
       env: {
         ...process.env,
+        ...this.env,
         [WORKER_QUEUES_ENV]: this.keys.join(','),
         [WORKER_QUEUE_ARNS_ENV]: JSON.stringify(this.queueArns),
       },

@@ -69,6 +69,11 @@ export interface LocalStackOptions {
    * call `startWorkers()`, so the clock starts with every request queued. @default true
    */
   startWorkers?: boolean;
+  /**
+   * Puts something in front of DynamoDB Local: answers the endpoint every handler then uses (the
+   * chaos suite's throttling proxy). Whoever passes it stops what it started.
+   */
+  frontDynamoDb?: (dynamoLocalEndpoint: string) => Promise<string>;
 }
 
 export interface LocalStack {
@@ -213,8 +218,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const settings = readLocalSettings(atlassian);
     log(`Atlassian: ${describeConnection(settings.mode, settings.endpoints)}`);
 
+    const dynamoEndpoint = options.frontDynamoDb
+      ? await options.frontDynamoDb(dynamo!.endpoint)
+      : dynamo!.endpoint;
     Object.assign(process.env, LOCAL_AWS_ENV, {
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo!.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
       AWS_ENDPOINT_URL_SQS: sqs!.endpoint,
     });
     const awsClientConfig = { region: LOCAL_AWS_ENV.AWS_REGION };

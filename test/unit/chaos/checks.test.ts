@@ -37,6 +37,7 @@ function observe(outcomes: RequestOutcome[], over: Partial<ChaosObservations> = 
     outageCalls: { jira: 3, confluence: 2 },
     tooManyRequests: { total: 5, injected: 4 },
     upstreamCalls: 100,
+    strays: { sent: 6, changed: [], callsAfter: 0 },
     ...over,
   };
 }
@@ -83,7 +84,23 @@ describe('chaos checks', () => {
       created_objects_found: 3,
       duplicates: 0,
       '429_caused_by_riq': 1,
+      stray_copies_sent: 6,
+      stray_copies_that_changed_a_record: 0,
+      calls_made_by_stray_copies: 0,
     });
+  });
+
+  it('fails a run where a stray copy changed a record or called Atlassian', () => {
+    const verdict = judge(
+      observe(clean, {
+        deadListed: ['t4'],
+        strays: { sent: 6, changed: ['request 4 (t4): dead/4 became completed/1'], callsAfter: 1 },
+      }),
+    );
+    expect(verdict.violations).toEqual([
+      'a stray copy changed request 4 (t4): dead/4 became completed/1',
+      'stray copies of ended requests made 1 calls to Atlassian',
+    ]);
   });
 
   it('names each broken promise', () => {
