@@ -263,5 +263,36 @@ describe('depends_on', () => {
       expect((await store.get(child.token))?.status).toBe('queued');
       expect(queue.sent.at(-1)?.token).toBe(child.token);
     });
+
+    it('fails with DEPENDENCY_FAILED a child whose parent is gone (purged or expired)', async () => {
+      const { post, queue, store, clock, dependencies } = setup();
+      const parent = await post({ ...create, routing: 'queued' });
+      const child = await post({ ...create, depends_on: [parent.token] });
+      store.records.delete(parent.token); // purged or expired, its children never released
+      const report = await sweepTenMinutesLater({ store, queue, clock, dependencies });
+      expect(report).toMatchObject({ reconciled_waiting: 1, released_dependents: 0, failed_dependents: 1 });
+      expect(await store.get(child.token)).toMatchObject({
+        status: 'failed',
+        error: {
+          code: 'DEPENDENCY_FAILED',
+          retryable: false,
+          details: { dependency: parent.token, dependency_status: 'missing' },
+        },
+      });
+    });
+
+    it('stamps each waiting child it looks at, so the next sweep reaches the ones after it', async () => {
+      const { post, queue, store, clock, dependencies } = setup();
+      const parent = await post({ ...create, routing: 'queued' });
+      for (let i = 0; i < 3; i++) await post({ ...create, depends_on: [parent.token] });
+      clock.advance(10 * 60_000);
+      const once = { store, queue, clock, dependencies, staleQueuedSeconds: 120, batchSize: 2 };
+      expect((await sweep(once)).reconciled_waiting).toBe(2);
+      clock.advance(60_000);
+      expect((await sweep(once)).reconciled_waiting).toBe(1);
+      // Past the threshold since the first sweep stamped them: the first two come up again.
+      clock.advance(61_000);
+      expect((await sweep(once)).reconciled_waiting).toBe(2);
+    });
   });
 });
