@@ -135,6 +135,33 @@ describe('depends_on', () => {
       expect(store.records.size).toBe(sizeWithOwn);
     });
 
+    it.each(['depends_on', 'after_consistency_token'] as const)(
+      'rejects the same idempotency key with another %s as IDEMPOTENCY_CONFLICT, writing nothing',
+      async (field) => {
+        const { post, store } = setup();
+        const [a, b] = [await post(create), await post(create)];
+        const waitFor = (t: SubmitResponse) =>
+          field === 'depends_on'
+            ? { depends_on: [t.token] }
+            : { after_consistency_token: t.consistency_token };
+        const body = { ...create, idempotency_key: 'k', ...waitFor(a) };
+        const first = await post(body);
+        expect(first.status).toBe('waiting');
+        const size = store.records.size;
+        for (const other of [
+          { ...body, ...waitFor(b) },
+          { ...create, idempotency_key: 'k' },
+        ]) {
+          await expect(post(other)).rejects.toMatchObject({
+            code: 'IDEMPOTENCY_CONFLICT',
+            details: { token: first.token },
+          });
+        }
+        expect(store.records.size).toBe(size);
+        expect(await post(body)).toMatchObject({ token: first.token, duplicate: true });
+      },
+    );
+
     it('never answers a read with dependencies from the cache', async () => {
       const { post, run, submitDeps } = setup(async () => ({ key: 'MD-1' }));
       const parent = await post(create);
