@@ -69,7 +69,12 @@ async function deadLetters(event: APIGatewayProxyEvent): Promise<APIGatewayProxy
     }
     case 'POST /api/queue/dead-letters/redrive': {
       const answer = await redriveDeadLetters(deps, parseRedriveBody(bodyText(event)));
-      logger.info('dead-letter queues redriven', { operator, ...answer });
+      // `service` is the logger's own key (the function's name).
+      logger.info('dead-letter queues redriven', {
+        operator,
+        target_service: answer.service,
+        redrives: answer.redrives,
+      });
       return json(202, answer);
     }
     default:

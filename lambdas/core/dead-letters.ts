@@ -19,7 +19,7 @@ import type {
   WorkQueue,
 } from './ports.js';
 import type { RequestRecord } from './request-record.js';
-import { isRequestToken } from './tokens.js';
+import { checkTokenSegment } from './tokens.js';
 
 export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 100;
@@ -157,11 +157,6 @@ export async function listDeadLetters(
   };
 }
 
-function checkToken(token: string): void {
-  if (!isRequestToken(token))
-    throw ValidationError.forField('token', 'must be a request token like req_<32 hex>');
-}
-
 function settled(change: DeadLetterChange, token: string): RequestRecord {
   if (change.kind === 'missing') throw new NotFoundError(`no request ${token}`, { field: 'token' });
   if (change.kind === 'not_dead')
@@ -183,7 +178,7 @@ export interface RetryAnswer {
 
 /** `dead` → `queued` (attempts 0, error kept as last_error), then a fresh message to its queue. */
 export async function retryDeadLetter(deps: DeadLetterDeps, token: string): Promise<RetryAnswer> {
-  checkToken(token);
+  checkTokenSegment(token);
   const record = settled(await deps.store.requeueDead(token, deps.clock.now()), token);
   const queue = queueKey(record.service, record.priority);
   let enqueued = true;
@@ -201,7 +196,7 @@ export async function purgeDeadLetter(
   deps: Pick<DeadLetterDeps, 'store'>,
   token: string,
 ): Promise<{ token: string; purged: true }> {
-  checkToken(token);
+  checkTokenSegment(token);
   settled(await deps.store.deleteDead(token), token);
   return { token, purged: true };
 }

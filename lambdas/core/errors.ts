@@ -82,10 +82,14 @@ export class NotFoundError extends RiqError {
 export class IdempotencyConflictError extends RiqError {
   override readonly name = 'IdempotencyConflictError';
   constructor(idempotencyKey: string, existingToken: string) {
-    super('IDEMPOTENCY_CONFLICT', 'idempotency_key was already used with a different operation or payload', {
-      idempotency_key: idempotencyKey,
-      token: existingToken,
-    });
+    super(
+      'IDEMPOTENCY_CONFLICT',
+      'idempotency_key was already used with a different request (operation, payload, priority, depends_on, after_consistency_token or fire_and_forget)',
+      {
+        idempotency_key: idempotencyKey,
+        token: existingToken,
+      },
+    );
   }
 }
 

@@ -1,13 +1,14 @@
 /**
  * Result use case: the request's current state, long-polling up to `wait` seconds for a terminal one.
- * Another caller's token looks exactly like an unknown one (404), so tokens cannot be probed.
+ * Another caller's token looks exactly like an unknown one (404), so tokens cannot be probed; so does
+ * any segment that is not a token RIQ issued (only one that cannot be a token at all is a 400).
  */
 import { NotFoundError, ValidationError, type ErrorBody } from './errors.js';
 import type { Clock, RequestStore } from './ports.js';
 import type { Priority } from '../../lib/config/riq-config.js';
 import type { OperationName } from './operations.js';
 import { isTerminal, type RequestRecord, type RoutingPath, type Status } from './request-record.js';
-import { isRequestToken } from './tokens.js';
+import { checkTokenSegment } from './tokens.js';
 
 export interface ResultDeps {
   store: Pick<RequestStore, 'get'>;
@@ -43,8 +44,7 @@ export async function getResult(
   deps: ResultDeps,
   input: { token: string; owner: string; waitSeconds: number },
 ): Promise<ResultResponse> {
-  if (!isRequestToken(input.token))
-    throw ValidationError.forField('token', 'must be a request token like req_<32 hex>');
+  checkTokenSegment(input.token);
   const deadline = deps.clock.now() + Math.min(input.waitSeconds, deps.longPollCapSeconds) * 1000;
   let interval = 100;
   for (;;) {

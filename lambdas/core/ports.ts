@@ -149,6 +149,13 @@ export interface StrandedQuery {
   limit: number;
 }
 
+export interface WaitingQuery {
+  updatedBefore: string;
+  /** Only records never swept or swept before this ISO 8601 instant. */
+  sweptBefore: string;
+  limit: number;
+}
+
 export interface QueueDepth {
   visible: number;
   inFlight: number;
@@ -309,6 +316,9 @@ export interface DependencyStore {
   releaseDependents(parent: string, options: DependencyReleaseOptions): Promise<DependencyRelease>;
   /** The sweeper's repair of a child left `waiting` after a crash between a finish and its release. */
   reconcileWaiting(child: string, options: DependencyReleaseOptions): Promise<DependencyRelease>;
-  /** Children `waiting` since before `updatedBefore` (ISO 8601), oldest first. */
-  findWaiting(updatedBefore: string, limit: number): Promise<RequestRecord[]>;
+  /**
+   * Children `waiting` unchanged since before `updatedBefore` and not swept (`swept_at`, stamped by
+   * RequestStore.markSwept) since `sweptBefore`, both ISO 8601, oldest first, at most `limit`.
+   */
+  findWaiting(query: WaitingQuery): Promise<RequestRecord[]>;
 }

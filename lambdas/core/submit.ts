@@ -9,7 +9,7 @@
  * so a cached answer has no token, no `poll_url` and no consistency token. It is not consulted with
  * `fresh: true` (the read goes through the queue and its completion refreshes the entry) nor with an
  * `idempotency_key` (the key promises one request record per key: a retry with it answers the same
- * token, another payload under it is a conflict). A failing cache is a miss, never a failed submit.
+ * token, another request under it is a conflict). A failing cache is a miss, never a failed submit.
  *
  * With `depends_on` (lambdas/core/dependencies.ts) the cache is not consulted either: the request
  * is registered on its dependencies (DependencyStore) and answered `waiting`, `queued` (sent now:
@@ -34,7 +34,7 @@
 import type { RiqConfig } from '../../lib/config/riq-config.js';
 import { queueKey } from '../../lib/config/resources.js';
 import { IdempotencyConflictError, NotFoundError, RiqError } from './errors.js';
-import { fingerprint } from './fingerprint.js';
+import { requestFingerprint } from './fingerprint.js';
 import { isWrite, serviceOf } from './operations.js';
 import type {
   Clock,
@@ -182,7 +182,7 @@ export async function submitRequest(
     command.idempotencyKey !== undefined
       ? {
           key: `${owner}\n${command.idempotencyKey}`,
-          fingerprint: fingerprint(command.operation, command.payload),
+          fingerprint: requestFingerprint(command),
         }
       : undefined;
   if (command.afterConsistencyToken !== undefined) {

@@ -12,8 +12,11 @@
  * once per `staleQueuedSeconds` while a backlog drains.
  *
  * - A record `waiting` (depends_on) unchanged for `staleQueuedSeconds` may have missed its release
- *   (its parent's worker crashed between the finishing write and the release): it is reconciled,
- *   and the children that became ready are sent.
+ *   (its parent's worker crashed between the finishing write and the release, or the parent is
+ *   gone: purged or expired): it is reconciled, and the children that became ready are sent; a
+ *   child of a parent that is gone fails with DEPENDENCY_FAILED. Each is stamped `swept_at` first,
+ *   like the others, so the next sweeps look at the ones after it, not at the same first
+ *   `batchSize` children (those still legitimately waiting) again and again.
  */
 import { queueKey } from '../../lib/config/resources.js';
 import type { Clock, DependencyStore, RequestStore, WorkQueue } from './ports.js';
@@ -112,7 +115,16 @@ async function reconcileWaiting(
   report.reconciled_waiting = 0;
   report.released_dependents = 0;
   report.failed_dependents = 0;
-  for (const waiting of await dependencies.findWaiting(before, deps.batchSize)) {
+  const stale = await dependencies.findWaiting({
+    updatedBefore: before,
+    sweptBefore: before,
+    limit: deps.batchSize,
+  });
+  for (const waiting of stale) {
+    if (!(await deps.store.markSwept(waiting, now))) {
+      report.skipped += 1;
+      continue;
+    }
     const released = await dependencies.reconcileWaiting(waiting.token, options);
     report.reconciled_waiting += 1;
     report.failed_dependents += released.failed.length;

@@ -72,7 +72,8 @@ export function observeRequests(metrics: Metrics, logger: typeof Logger): Reques
       status: STATUS_AFTER[event.kind],
       event: event.kind,
       operation: record.operation,
-      service: record.service,
+      // `service` is the logger's own key (the function's name): the Atlassian service is this one.
+      target_service: record.service,
       priority: record.priority,
       routing_path: record.routing_path,
       duration_ms: durationMs,

@@ -43,7 +43,7 @@ import {
   type FailedDependencyState,
   type ParentState,
 } from '../core/dependencies.js';
-import type { DependencyStore } from '../core/ports.js';
+import type { DependencyStore, WaitingQuery } from '../core/ports.js';
 import type { RequestRecord, Status } from '../core/request-record.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
@@ -236,10 +236,22 @@ export class DynamoDependencyStore implements DependencyStore {
     for (const parent of child.waiting_on ?? []) {
       const state = (await this.stateOf(parent)).state;
       if (isUnfinishedState(state)) continue;
-      if (state === 'missing' && waitsOnlyForFinish(child, parent)) {
-        // The write it waited for is gone (purged): that counts as finished.
-        await this.satisfy(childToken, parent, options.now);
-        continue;
+      if (state === 'missing') {
+        if (waitsOnlyForFinish(child, parent)) {
+          // The write it waited for is gone (purged): that counts as finished.
+          await this.satisfy(childToken, parent, options.now);
+          continue;
+        }
+        // A parent that is gone (purged, expired) has no `dependents` left to release from: the
+        // child fails here, and its own children after it.
+        const failed = await this.failWaiting(childToken, parent, state, options);
+        if (failed) {
+          outcome.failed.push(failed);
+          const cascade = await this.releaseDependents(childToken, options);
+          outcome.ready.push(...cascade.ready);
+          outcome.failed.push(...cascade.failed);
+        }
+        return outcome;
       }
       const released = await this.releaseDependents(parent, options);
       outcome.ready.push(...released.ready);
@@ -250,18 +262,22 @@ export class DynamoDependencyStore implements DependencyStore {
     return outcome;
   }
 
-  /** Children `waiting` since before `updatedBefore` (ISO 8601), oldest first: the sweeper's candidates. */
-  async findWaiting(updatedBefore: string, limit: number): Promise<DependentRecord[]> {
+  /**
+   * Children `waiting` since before `updatedBefore` and not swept since `sweptBefore`, oldest first:
+   * the sweeper's candidates. The sweeper stamps each one it looks at (`swept_at`), so children that
+   * still wait on a running parent drop out of the next sweeps' reads and the ones after them come up.
+   */
+  async findWaiting(query: WaitingQuery): Promise<DependentRecord[]> {
     return findByStatus<DependentRecord>(
       this.client,
       this.tableName,
       WAITING,
       {
-        expression: '#updated < :before',
-        names: { '#updated': 'updated_at' },
-        values: { ':before': updatedBefore },
+        expression: '#updated < :before AND (attribute_not_exists(#swept) OR #swept < :swept)',
+        names: { '#updated': 'updated_at', '#swept': 'swept_at' },
+        values: { ':before': query.updatedBefore, ':swept': query.sweptBefore },
       },
-      limit,
+      query.limit,
     );
   }
 

@@ -19,6 +19,7 @@ import {
   conditionalUpdate,
   findByStatus,
   idempotencyKey,
+  isSameRequest,
   recordFromItem,
   requestKey,
 } from './request-items.js';
@@ -55,14 +56,23 @@ export class DynamoRequestStore implements RequestStore {
   async insert(record: RequestRecord, idempotency?: IdempotencyClaim): Promise<InsertOutcome> {
     const item = { ...requestKey(record.token), ...record };
     if (!idempotency) {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK },
-        }),
-      );
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': PK },
+          }),
+        );
+      } catch (err) {
+        // The SDK retries a put whose answer it lost (a dropped connection, a timeout) although the
+        // put may have committed: the retry then meets this very record. Ours is inserted; anything
+        // else under the token is not.
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        const stored = await this.get(record.token);
+        if (!stored || !isSameRequest(stored, record)) throw err;
+      }
       return { kind: 'inserted' };
     }
     const idemItem = {

@@ -11,7 +11,9 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { REQUESTS_TABLE } from '../../lib/config/resources.js';
+import type { RequestRecord } from '../core/request-record.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
 
@@ -32,6 +34,21 @@ export function recordFromItem<T>(item: Record<string, unknown>): T {
     if (v instanceof Set) record[k] = [...(v as Set<string>)].sort();
   }
   return record as T;
+}
+
+/**
+ * Whether a stored record is the request `submitted` (the one a retried put wrote): same token,
+ * owner, operation, creation instant and payload. Tokens are random, so only a retry of the same
+ * submit meets its own record.
+ */
+export function isSameRequest(stored: RequestRecord, submitted: RequestRecord): boolean {
+  return (
+    stored.token === submitted.token &&
+    stored.owner === submitted.owner &&
+    stored.operation === submitted.operation &&
+    stored.created_at === submitted.created_at &&
+    isDeepStrictEqual(stored.payload, submitted.payload)
+  );
 }
 
 /**

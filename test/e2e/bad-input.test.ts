@@ -50,6 +50,18 @@ describe('bad input gets a precise 4xx and changes nothing', () => {
     expect(await inspect.itemCount()).toBe(before);
   });
 
+  it.each([
+    ['req_abc123', 404, 'NOT_FOUND'],
+    ['REQ_0123456789ABCDEF0123456789ABCDEF', 404, 'NOT_FOUND'],
+    ['not-a-token', 404, 'NOT_FOUND'],
+    ['x'.repeat(129), 400, 'VALIDATION_ERROR'],
+    ['req_%1B', 400, 'VALIDATION_ERROR'],
+  ] as const)('the result of %s → %i %s naming token', async (token, status, code) => {
+    const answer = await api.raw('GET', `/api/queue/result/${token}`);
+    expect(answer.status).toBe(status);
+    expect(answer.body['error']).toMatchObject({ code, retryable: false, details: { field: 'token' } });
+  });
+
   it('an empty body is a 400 too', async () => {
     const answer = await api.raw('POST', '/api/queue/submit');
     expect(answer.status).toBe(400);

@@ -185,7 +185,7 @@ describe('dead letters', () => {
     expect((await api.raw('POST', `/api/queue/dead-letters/${newRequestToken()}/retry`)).status).toBe(404);
   });
 
-  it('refuses bad input with a precise 400 and changes nothing', async () => {
+  it('refuses bad input with a precise 4xx and changes nothing', async () => {
     const token = await deadRecord(issueKey);
     const cases: Array<[string, string, string | undefined, string]> = [
       ['GET', '/api/queue/dead-letters?limit=0', undefined, 'limit'],
@@ -193,8 +193,8 @@ describe('dead letters', () => {
       ['GET', '/api/queue/dead-letters?service=bitbucket', undefined, 'service'],
       ['GET', '/api/queue/dead-letters?cursor=bogus!', undefined, 'cursor'],
       ['GET', '/api/queue/dead-letters?page=2', undefined, 'page'],
-      ['POST', '/api/queue/dead-letters/not-a-token/retry', undefined, 'token'],
-      ['DELETE', '/api/queue/dead-letters/not-a-token', undefined, 'token'],
+      ['POST', `/api/queue/dead-letters/${'x'.repeat(129)}/retry`, undefined, 'token'],
+      ['DELETE', '/api/queue/dead-letters/req_%0D', undefined, 'token'],
       ['POST', '/api/queue/dead-letters/redrive', '{"service":"bitbucket"}', 'service'],
       ['POST', '/api/queue/dead-letters/redrive', '{"queue":"jira-low"}', 'queue'],
       ['POST', '/api/queue/dead-letters/redrive', 'not json', 'body'],
@@ -206,6 +206,15 @@ describe('dead letters', () => {
         code: 'VALIDATION_ERROR',
         details: { field },
       });
+    }
+    // A segment that could be a token but names none is an unknown token: 404.
+    for (const [method, path] of [
+      ['POST', '/api/queue/dead-letters/not-a-token/retry'],
+      ['DELETE', '/api/queue/dead-letters/req_abc123'],
+    ] as const) {
+      const answer = await api.raw(method, path);
+      expect(answer.status, `${method} ${path}`).toBe(404);
+      expect(answer.body['error'], `${method} ${path}`).toMatchObject({ code: 'NOT_FOUND' });
     }
     const still = await allDeadTokens('service=jira&limit=100');
     expect(still).toContain(token);

@@ -52,4 +52,24 @@ describe('idempotent submit', () => {
     });
     expect(await inspect.itemCount()).toBe(before);
   });
+
+  it('the same key and payload with another priority is a 409 IDEMPOTENCY_CONFLICT', async () => {
+    const key = `priority-${Date.now()}`;
+    const body = { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, idempotency_key: key };
+    const first = await api.submit(body);
+    expect(first.status).toBe(200);
+    await api.waitFor(String(first.body['token']));
+    const before = await inspect.itemCount();
+    const second = await api.submit({ ...body, priority: 'high' });
+    expect(second.status).toBe(409);
+    expect(second.body['error']).toMatchObject({
+      code: 'IDEMPOTENCY_CONFLICT',
+      details: { token: first.body['token'] },
+    });
+    expect(await inspect.itemCount()).toBe(before);
+    // The first request, repeated as it was, is answered as before.
+    const again = await api.submit(body);
+    expect(again.status).toBe(200);
+    expect(again.body['token']).toBe(first.body['token']);
+  });
 });

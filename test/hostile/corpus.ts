@@ -190,12 +190,19 @@ export const CORPUS: CorpusEntry[] = [
     bad('body'),
   ),
   // --- tokens ---------------------------------------------------------------------------------
+  // A token that does not exist is a 404 whatever its shape; only a segment that cannot be a token
+  // at all (a control character, over 128 characters) is a 400.
   get('result of an unknown token', `/api/queue/result/${TOKEN}`, notFound('token')),
-  get('result of a token in upper case', `/api/queue/result/${TOKEN.toUpperCase()}`, bad('token')),
-  get('result of a consistency token', `/api/queue/result/cst_${TOKEN.slice(4)}`, bad('token')),
-  get('result of a broken percent-escape', '/api/queue/result/%E0%A4%A', bad('token')),
-  get('result of an encoded slash', '/api/queue/result/..%2F..%2Fhealth', bad('token')),
+  get('result of a short token', '/api/queue/result/req_abc123', notFound('token')),
+  get('result of a token in upper case', `/api/queue/result/${TOKEN.toUpperCase()}`, notFound('token')),
+  get('result of a consistency token', `/api/queue/result/cst_${TOKEN.slice(4)}`, notFound('token')),
+  get('result of a broken percent-escape', '/api/queue/result/%E0%A4%A', notFound('token')),
+  get('result of an encoded slash', '/api/queue/result/..%2F..%2Fhealth', notFound('token')),
+  get('result of 128 characters', `/api/queue/result/${'a'.repeat(128)}`, notFound('token')),
   get('result of an 8 KB token', `/api/queue/result/${'a'.repeat(8_000)}`, bad('token')),
+  get('result of 129 characters', `/api/queue/result/${'a'.repeat(129)}`, bad('token')),
+  get('result of an encoded NUL', '/api/queue/result/req_%00', bad('token')),
+  get('result of an encoded newline', `/api/queue/result/${TOKEN}%0A`, bad('token')),
   submit(
     'after_consistency_token of a request token',
     { ...valid, after_consistency_token: TOKEN },
@@ -362,6 +369,18 @@ export const CORPUS: CorpusEntry[] = [
     name: 'purge of a junk token',
     method: 'DELETE',
     path: '/api/queue/dead-letters/%ZZ',
+    expect: notFound('token'),
+  },
+  {
+    name: 'purge of a token with a control character',
+    method: 'DELETE',
+    path: '/api/queue/dead-letters/req_%07',
+    expect: bad('token'),
+  },
+  {
+    name: 'retry of a token over 128 characters',
+    method: 'POST',
+    path: `/api/queue/dead-letters/${'b'.repeat(200)}/retry`,
     expect: bad('token'),
   },
   {

@@ -20,12 +20,19 @@ interface EmfMetric {
 let stack: LocalStack;
 let api: RiqHttp;
 const output: string[] = [];
+const errors: string[] = [];
 
 beforeAll(async () => {
   const write = process.stdout.write.bind(process.stdout);
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
     output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
     return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+  });
+  // Powertools Logger writes WARN and ERROR lines to stderr.
+  const writeErr = process.stderr.write.bind(process.stderr);
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    errors.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+    return (writeErr as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
   });
   let control: SimulatorControl;
   // Sweeps (and so the BreakerState gauge) every second.
@@ -170,5 +177,26 @@ describe('metrics and state lines of a request lifecycle in the local stack', ()
         error_code: 'NOT_FOUND',
       }),
     );
+    // The Atlassian service is `target_service`: `service` is the logger's own (the function).
+    expect(states).toContainEqual(
+      expect.objectContaining({ correlation_id: direct.body['token'], target_service: 'jira' }),
+    );
+  }, 60_000);
+
+  it('passes the logger no reserved key: a submit, a completion and a redrive log no warning', async () => {
+    const before = output.length;
+    const errorsBefore = errors.length;
+    const sub = await api.submit({
+      operation: 'jira.create_task',
+      payload: { title: 'No reserved keys', project_id: 'MD' },
+      routing: 'queued',
+    });
+    expect((await api.waitFor(String(sub.body['token']))).body['status']).toBe('completed');
+    const redrive = await api.raw('POST', '/api/queue/dead-letters/redrive', '{"service":"jira"}');
+    expect(redrive.status).toBe(202);
+    const logged = output.slice(before).join('') + errors.slice(errorsBefore).join('');
+    expect(logged).toContain('request state changed');
+    expect(logged).toContain('dead-letter queues redriven');
+    expect(logged).not.toMatch(/is a reserved key and will be dropped/);
   }, 60_000);
 });

@@ -3,12 +3,15 @@
  * the records, conditions and messages are the real ones.
  */
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { listDeadLetters, retryDeadLetter, type DeadLetterDeps } from '../../lambdas/core/dead-letters.js';
 import type { RequestRecord, Status } from '../../lambdas/core/request-record.js';
 import { sweep, type SweeperDeps } from '../../lambdas/core/sweeper.js';
 import { newRequestToken } from '../../lambdas/core/tokens.js';
+import { DynamoDependencyStore } from '../../lambdas/store/dynamo-dependencies.js';
 import { DynamoRequestStore } from '../../lambdas/store/dynamo-request-store.js';
+import { requestKey } from '../../lambdas/store/request-items.js';
 import { SqsCopyRedriver, SqsWorkQueue, parseWorkMessage } from '../../lambdas/store/sqs-work-queue.js';
 import type { QueueKey } from '../../lib/config/resources.js';
 import { createRequestsTable, createWorkQueues, type LocalQueues } from '../../local/resources.js';
@@ -124,6 +127,52 @@ describe('sweeper on DynamoDB Local and the SQS emulator', () => {
     const seen = (await store.get(r.token))!;
     expect((await store.claim(r.token, now, 30)).kind).toBe('claimed');
     expect(await store.markSwept(seen, now)).toBe(false);
+  });
+});
+
+describe('sweeper and waiting children (depends_on) on DynamoDB Local', () => {
+  it('pages past children still waiting on a running parent, and fails the one whose parent is gone', async () => {
+    // A table of its own: the only waiting children are these.
+    const tableName = await createRequestsTable(client, isolatedConfig());
+    const requests = new DynamoRequestStore(doc, tableName, 7 * 86400);
+    const dependencies = new DynamoDependencyStore(doc, tableName, 7 * 86400);
+    const at = (ageMs: number) => ({ now: now - ageMs, failedExpiresAt: Math.floor(now / 1000) + 3600 });
+    const running = record('processing', 30 * MIN, { lease_expires_at: now + 10 * MIN });
+    const doomed = record('queued', 30 * MIN);
+    for (const r of [running, doomed]) await requests.insert(r);
+    // Seven children still waiting on the running parent, older than the eighth.
+    const blocked: RequestRecord[] = [];
+    for (let i = 0; i < 7; i++) {
+      const child = record('queued', 20 * MIN - i * 1000);
+      await dependencies.register(child, [running.token], at(20 * MIN - i * 1000));
+      blocked.push(child);
+    }
+    const orphan = record('queued', 10 * MIN);
+    await dependencies.register(orphan, [doomed.token], at(10 * MIN));
+    // Its parent expires (TTL) without having released it.
+    await doc.send(new DeleteCommand({ TableName: tableName, Key: requestKey(doomed.token) }));
+
+    const deps: SweeperDeps = {
+      store: requests,
+      dependencies,
+      queue,
+      clock,
+      staleQueuedSeconds: 120,
+      batchSize: 3,
+    };
+    let reconciled = 0;
+    for (let i = 0; i < 4; i++) {
+      const report = await sweep(deps);
+      reconciled += report.reconciled_waiting ?? 0;
+      if ((await requests.get(orphan.token))?.status !== 'waiting') break;
+      now += MIN;
+    }
+    expect(await requests.get(orphan.token)).toMatchObject({
+      status: 'failed',
+      error: { code: 'DEPENDENCY_FAILED', details: { dependency: doomed.token } },
+    });
+    expect(reconciled).toBe(blocked.length + 1);
+    for (const child of blocked) expect((await requests.get(child.token))?.status).toBe('waiting');
   });
 });
 

@@ -20,6 +20,7 @@ import type {
   DependencyRelease,
   DependencyReleaseOptions,
   DependencyStore,
+  WaitingQuery,
 } from '../../lambdas/core/ports.js';
 import type { RequestRecord } from '../../lambdas/core/request-record.js';
 import type { InMemoryStore } from './in-memory-store.js';
@@ -135,6 +136,23 @@ export class InMemoryDependencyStore implements DependencyStore {
         }
         continue;
       }
+      if (state === 'missing') {
+        // A parent that is gone has no `dependents` to release from: the child fails here.
+        const iso = new Date(options.now).toISOString();
+        Object.assign(child, {
+          status: 'failed',
+          error: dependencyFailedError(parent, 'missing').toBody(),
+          updated_at: iso,
+          completed_at: iso,
+          expires_at: options.failedExpiresAt,
+        });
+        delete child.waiting_on;
+        outcome.failed.push((await this.store.get(childToken))!);
+        const cascade = await this.releaseDependents(childToken, options);
+        outcome.ready.push(...cascade.ready);
+        outcome.failed.push(...cascade.failed);
+        return outcome;
+      }
       const released = await this.releaseDependents(parent, options);
       outcome.ready.push(...released.ready);
       outcome.failed.push(...released.failed);
@@ -142,11 +160,16 @@ export class InMemoryDependencyStore implements DependencyStore {
     return outcome;
   }
 
-  async findWaiting(updatedBefore: string, limit: number): Promise<RequestRecord[]> {
+  async findWaiting(query: WaitingQuery): Promise<RequestRecord[]> {
     const found = [...this.store.records.values()]
-      .filter((r) => r.status === 'waiting' && r.updated_at < updatedBefore)
-      .sort((a, b) => a.updated_at.localeCompare(b.updated_at));
-    return Promise.all(found.slice(0, limit).map(async (r) => (await this.store.get(r.token))!));
+      .filter(
+        (r) =>
+          r.status === 'waiting' &&
+          r.updated_at < query.updatedBefore &&
+          !(((r as RequestRecord & { swept_at?: string }).swept_at ?? '') >= query.sweptBefore),
+      )
+      .sort((a, b) => a.created_at.localeCompare(b.created_at));
+    return Promise.all(found.slice(0, query.limit).map(async (r) => (await this.store.get(r.token))!));
   }
 
   private stateOf(token: string): DependencyState {

@@ -1,3 +1,4 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RequestRecord } from '../../../lambdas/core/request-record.js';
 import { newRequestToken } from '../../../lambdas/core/tokens.js';
@@ -16,9 +17,10 @@ const config = isolatedConfig();
 const TTL = 7 * 86400;
 let requests: DynamoRequestStore;
 let deps: DynamoDependencyStore;
+let tableName: string;
 
 beforeAll(async () => {
-  const tableName = await createRequestsTable(client, config);
+  tableName = await createRequestsTable(client, config);
   requests = new DynamoRequestStore(doc, tableName, TTL);
   deps = new DynamoDependencyStore(doc, tableName, TTL);
 });
@@ -319,13 +321,51 @@ describe('DynamoDependencyStore on DynamoDB Local', () => {
       await deps.register(child, [a.token], { ...registerOptions(), now: now() - 10 * 60_000 });
       // The worker crashed between its finishing write and the release.
       expect(await requests.complete(a.lease, { key: 'MD-9' }, now(), expiresAt())).toBe(true);
-      const stale = await deps.findWaiting(new Date(now() - 60_000).toISOString(), 1000);
+      const before = new Date(now() - 60_000).toISOString();
+      const stale = await deps.findWaiting({ updatedBefore: before, sweptBefore: before, limit: 1000 });
       expect(tokens(stale)).toContain(child.token);
       const out = await deps.reconcileWaiting(child.token, releaseOptions());
       expect(tokens(out.ready)).toEqual([child.token]);
       expect(await deps.reconcileWaiting(child.token, releaseOptions())).toEqual({ ready: [], failed: [] });
-      expect(tokens(await deps.findWaiting(new Date(now()).toISOString(), 1000))).not.toContain(child.token);
+      const at = new Date(now()).toISOString();
+      expect(
+        tokens(await deps.findWaiting({ updatedBefore: at, sweptBefore: at, limit: 1000 })),
+      ).not.toContain(child.token);
     });
+
+    it.each([
+      ['deleted (expired by TTL)', 'expired'],
+      ['dead without a release, then purged', 'purged'],
+    ] as const)(
+      'fails with DEPENDENCY_FAILED a child whose parent is gone: %s, and its own child',
+      async (_, how) => {
+        const a = await claimedParent();
+        const child = newRecord();
+        const grandchild = newRecord();
+        await deps.register(child, [a.token], registerOptions());
+        await deps.register(grandchild, [child.token], registerOptions());
+        if (how === 'expired') {
+          await doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: `REQ#${a.token}` } }));
+        } else {
+          const error = { code: 'SERVICE_UNAVAILABLE' as const, message: '503', retryable: true };
+          expect(await requests.markDead(a.lease, error, now())).toBe(true);
+          expect((await requests.deleteDead(a.token)).kind).toBe('changed');
+        }
+        const out = await deps.reconcileWaiting(child.token, releaseOptions());
+        expect(tokens(out.failed)).toEqual([child.token, grandchild.token]);
+        expect(out.ready).toEqual([]);
+        expect(await deps.get(child.token)).toMatchObject({
+          status: 'failed',
+          error: { code: 'DEPENDENCY_FAILED', retryable: false, details: { dependency: a.token } },
+        });
+        expect((await deps.get(child.token))?.waiting_on).toBeUndefined();
+        expect(await deps.get(grandchild.token)).toMatchObject({
+          status: 'failed',
+          error: { code: 'DEPENDENCY_FAILED', details: { dependency: child.token } },
+        });
+        expect(await deps.reconcileWaiting(child.token, releaseOptions())).toEqual({ ready: [], failed: [] });
+      },
+    );
 
     it('leaves a child alone while its parent runs', async () => {
       const a = await claimedParent();

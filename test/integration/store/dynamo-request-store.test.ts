@@ -1,4 +1,5 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ValidationError } from '../../../lambdas/core/errors.js';
 import type { RequestRecord } from '../../../lambdas/core/request-record.js';
@@ -40,7 +41,54 @@ async function itemsWithKeyPrefix(prefix: string): Promise<number> {
   return (out.Items ?? []).filter((i) => String(i['pk']).startsWith(prefix)).length;
 }
 
+/**
+ * A DynamoDB client whose first PutItem reaches DynamoDB Local and commits, and then fails as a
+ * dropped connection does: the SDK's retry strategy sends the same put again.
+ */
+function clientDroppingFirstPutAnswer(): { doc: DynamoDBDocumentClient; puts: () => number } {
+  const { client: flaky } = localDynamo(inject('dynamoEndpoint'));
+  let puts = 0;
+  flaky.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      if (context.commandName === 'PutItemCommand' && ++puts === 1) {
+        throw Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' });
+      }
+      return out;
+    },
+    // Inside the retry loop (finalizeRequest), after the answer is read.
+    { step: 'deserialize', name: 'dropFirstPutAnswer' },
+  );
+  return {
+    doc: DynamoDBDocumentClient.from(flaky, { marshallOptions: { removeUndefinedValues: true } }),
+    puts: () => puts,
+  };
+}
+
 describe('DynamoRequestStore on DynamoDB Local', () => {
+  describe('insert without an idempotency key, retried by the SDK after its put committed', () => {
+    it('reads its own record back and counts it inserted', async () => {
+      const flaky = clientDroppingFirstPutAnswer();
+      const flakyStore = new DynamoRequestStore(flaky.doc, tableName, 7 * 86400);
+      const r = newRecord();
+      expect(await flakyStore.insert(r)).toEqual({ kind: 'inserted' });
+      expect(flaky.puts()).toBe(2); // the retry met the first put's record
+      expect(await store.get(r.token)).toEqual(r);
+    });
+
+    it('still refuses a different request stored under the same token', async () => {
+      const r = newRecord();
+      await store.insert(r);
+      await expect(
+        store.insert({ ...r, payload: { title: 'Other', project_id: 'MD', labels: [] } }),
+      ).rejects.toThrow(ConditionalCheckFailedException);
+      await expect(store.insert({ ...r, owner: 'arn:aws:iam::1:user/b' })).rejects.toThrow(
+        ConditionalCheckFailedException,
+      );
+      expect(await store.get(r.token)).toEqual(r);
+    });
+  });
+
   it('stores and reads back a record', async () => {
     const r = newRecord();
     expect(await store.insert(r)).toEqual({ kind: 'inserted' });

@@ -165,10 +165,14 @@ describe('dead letters', () => {
       expect(sent).toEqual([{ queue: 'jira-low', token: token(1) }]);
     });
 
-    it('answers 404 for an unknown token and 400 for a malformed one, changing nothing', async () => {
+    it('answers 404 for a token that does not exist, whatever its shape, and 400 for one that cannot be a token, changing nothing', async () => {
       const { deps, sent } = setup();
       expect(await codeOf(retryDeadLetter(deps, token(9)))).toBe('404 NOT_FOUND');
-      expect(await codeOf(retryDeadLetter(deps, 'nope'))).toBe('400 VALIDATION_ERROR');
+      expect(await codeOf(retryDeadLetter(deps, 'nope'))).toBe('404 NOT_FOUND');
+      expect(await codeOf(purgeDeadLetter(deps, 'req_abc123'))).toBe('404 NOT_FOUND');
+      expect(await codeOf(retryDeadLetter(deps, ''))).toBe('400 VALIDATION_ERROR');
+      expect(await codeOf(retryDeadLetter(deps, 'req_\u0000'))).toBe('400 VALIDATION_ERROR');
+      expect(await codeOf(purgeDeadLetter(deps, 'a'.repeat(129)))).toBe('400 VALIDATION_ERROR');
       expect(sent).toEqual([]);
     });
 

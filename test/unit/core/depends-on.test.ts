@@ -135,6 +135,33 @@ describe('depends_on', () => {
       expect(store.records.size).toBe(sizeWithOwn);
     });
 
+    it.each(['depends_on', 'after_consistency_token'] as const)(
+      'rejects the same idempotency key with another %s as IDEMPOTENCY_CONFLICT, writing nothing',
+      async (field) => {
+        const { post, store } = setup();
+        const [a, b] = [await post(create), await post(create)];
+        const waitFor = (t: SubmitResponse) =>
+          field === 'depends_on'
+            ? { depends_on: [t.token] }
+            : { after_consistency_token: t.consistency_token };
+        const body = { ...create, idempotency_key: 'k', ...waitFor(a) };
+        const first = await post(body);
+        expect(first.status).toBe('waiting');
+        const size = store.records.size;
+        for (const other of [
+          { ...body, ...waitFor(b) },
+          { ...create, idempotency_key: 'k' },
+        ]) {
+          await expect(post(other)).rejects.toMatchObject({
+            code: 'IDEMPOTENCY_CONFLICT',
+            details: { token: first.token },
+          });
+        }
+        expect(store.records.size).toBe(size);
+        expect(await post(body)).toMatchObject({ token: first.token, duplicate: true });
+      },
+    );
+
     it('never answers a read with dependencies from the cache', async () => {
       const { post, run, submitDeps } = setup(async () => ({ key: 'MD-1' }));
       const parent = await post(create);
@@ -262,6 +289,37 @@ describe('depends_on', () => {
       expect(report).toMatchObject({ reconciled_waiting: 1, released_dependents: 1, failed_dependents: 0 });
       expect((await store.get(child.token))?.status).toBe('queued');
       expect(queue.sent.at(-1)?.token).toBe(child.token);
+    });
+
+    it('fails with DEPENDENCY_FAILED a child whose parent is gone (purged or expired)', async () => {
+      const { post, queue, store, clock, dependencies } = setup();
+      const parent = await post({ ...create, routing: 'queued' });
+      const child = await post({ ...create, depends_on: [parent.token] });
+      store.records.delete(parent.token); // purged or expired, its children never released
+      const report = await sweepTenMinutesLater({ store, queue, clock, dependencies });
+      expect(report).toMatchObject({ reconciled_waiting: 1, released_dependents: 0, failed_dependents: 1 });
+      expect(await store.get(child.token)).toMatchObject({
+        status: 'failed',
+        error: {
+          code: 'DEPENDENCY_FAILED',
+          retryable: false,
+          details: { dependency: parent.token, dependency_status: 'missing' },
+        },
+      });
+    });
+
+    it('stamps each waiting child it looks at, so the next sweep reaches the ones after it', async () => {
+      const { post, queue, store, clock, dependencies } = setup();
+      const parent = await post({ ...create, routing: 'queued' });
+      for (let i = 0; i < 3; i++) await post({ ...create, depends_on: [parent.token] });
+      clock.advance(10 * 60_000);
+      const once = { store, queue, clock, dependencies, staleQueuedSeconds: 120, batchSize: 2 };
+      expect((await sweep(once)).reconciled_waiting).toBe(2);
+      clock.advance(60_000);
+      expect((await sweep(once)).reconciled_waiting).toBe(1);
+      // Past the threshold since the first sweep stamped them: the first two come up again.
+      clock.advance(61_000);
+      expect((await sweep(once)).reconciled_waiting).toBe(2);
     });
   });
 });

@@ -73,12 +73,30 @@ describe('getResult', () => {
     expect((err as RiqError).code).toBe('NOT_FOUND');
   });
 
-  it('rejects a malformed token with a 400', async () => {
+  it.each([
+    'req_abc123',
+    'req_nope',
+    TOKEN.toUpperCase(),
+    `cst_${TOKEN.slice(4)}`,
+    '%E0%A4%A',
+    'x'.repeat(128),
+  ])('answers NOT_FOUND for %s, a token that does not exist, whatever its shape', async (token) => {
     const { deps } = await setup();
-    const err = await getResult(deps, { token: 'req_nope', owner: OWNER, waitSeconds: 0 }).catch(
-      (e: unknown) => e,
-    );
-    expect((err as RiqError).code).toBe('VALIDATION_ERROR');
+    const err = await getResult(deps, { token, owner: OWNER, waitSeconds: 0 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'NOT_FOUND', details: { field: 'token' } });
+  });
+
+  it.each([
+    ['empty', ''],
+    ['over 128 characters', 'x'.repeat(129)],
+    ['a NUL', 'req_\u0000'],
+    ['a newline', `${TOKEN}\n`],
+    ['DEL', 'req_\u007f'],
+    ['a C1 control', 'req_\u0085'],
+  ])('rejects with a 400 a segment that cannot be a token: %s', async (_, token) => {
+    const { deps } = await setup();
+    const err = await getResult(deps, { token, owner: OWNER, waitSeconds: 0 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'VALIDATION_ERROR', details: { field: 'token' } });
   });
 });
 

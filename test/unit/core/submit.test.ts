@@ -110,6 +110,20 @@ describe('submitRequest', () => {
     expect(store.records.size).toBe(1);
   });
 
+  it.each([
+    ['priority', { priority: 'high' }],
+    ['fire_and_forget', { fire_and_forget: true }],
+  ])('rejects the same key and payload with another %s as IDEMPOTENCY_CONFLICT', async (_, change) => {
+    const { store, deps } = setup();
+    const body = { operation: 'jira.get_task', payload: { task_id: 'MD-1' }, idempotency_key: 'k' };
+    const first = await submitRequest(deps, cmd(body), OWNER);
+    const err = await submitRequest(deps, cmd({ ...body, ...change }), OWNER).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', details: { token: first.token } });
+    expect(store.records.size).toBe(1);
+    // The same request again is still the first one.
+    expect((await submitRequest(deps, cmd(body), OWNER)).token).toBe(first.token);
+  });
+
   it('keeps the stored record and answers 2xx when the queue send fails (the sweeper repairs it)', async () => {
     const { store, queue, deps, failures } = setup();
     queue.failNext = true;
