@@ -103,7 +103,8 @@ export class EventSourceMapping {
   }
 }
 
-function toRecord(m: Message, queueArn: string): SQSRecord {
+/** The event record Lambda builds from a received message. */
+export function toRecord(m: Message, queueArn: string): SQSRecord {
   const a = m.Attributes ?? {};
   return {
     messageId: m.MessageId ?? '',
