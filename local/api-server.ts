@@ -4,12 +4,19 @@
  *
  * API Gateway's IAM authorizer puts the caller's ARN in `requestContext.identity.userArn`; locally
  * the `X-Riq-Caller` header stands in for the SigV4 signature (default: a local developer ARN).
+ *
+ * Each handler runs with its function's timeout (local/lambda-invoke.ts). A function that times out
+ * or throws gets what API Gateway answers for a Lambda function error, 502 `Internal server error`,
+ * and one still running at the 29 s integration timeout gets 504 `Endpoint request timed out`: both
+ * through the deployed DEFAULT_5XX gateway response, so in RIQ's error shape with code
+ * `INTERNAL_ERROR` (`GATEWAY_5XX_ERROR`).
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { API_ROUTES, type ApiFunctionName, type ApiRoute } from '../lib/config/routes.js';
-import { lambdaContext } from './lambda-context.js';
+import { API_INTEGRATION_TIMEOUT_SECONDS } from '../lib/config/resources.js';
+import { API_ROUTES, GATEWAY_5XX_ERROR, type ApiFunctionName, type ApiRoute } from '../lib/config/routes.js';
+import { invokeWithTimeout } from './lambda-invoke.js';
 
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -36,7 +43,12 @@ export interface ApiServerOptions {
   port: number;
   host?: string;
   handlers: Record<ApiFunctionName, ApiHandler>;
+  /** Each function's timeout, seconds (lib/config/resources.ts `functionTimeoutSeconds`). */
   timeouts: Record<ApiFunctionName, number>;
+  /** @default API_INTEGRATION_TIMEOUT_SECONDS (29) */
+  integrationTimeoutSeconds?: number;
+  /** Told of each function that failed (threw or timed out), and of late results ignored. */
+  onFunctionError?: (err: unknown) => void;
 }
 
 export interface RunningApi {
@@ -84,15 +96,50 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       route.params.map((p, i) => [p, decodePathSegment(match?.[i + 1] ?? '')]),
     );
     const event = toEvent(req, url, route, pathParameters, body);
-    const result = await options.handlers[route.fn](
-      event,
-      lambdaContext(`riq-${route.fn}`, options.timeouts[route.fn]),
-    );
+    let result: APIGatewayProxyResult;
+    try {
+      result = await invokeFunction(route.fn, event);
+    } catch (err) {
+      options.onFunctionError?.(err);
+      const answer = gatewayAnswerFor(err);
+      send(res, answer.status, gatewayErrorBody(answer.message));
+      return;
+    }
     res.writeHead(result.statusCode, {
       'content-type': 'application/json',
       ...(result.headers as Record<string, string>),
     });
     res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+  }
+
+  /**
+   * The function's answer; past the integration timeout (shorter than some functions' own), an
+   * IntegrationTimeout while the function runs on, as API Gateway stops waiting for it.
+   */
+  function invokeFunction(fn: ApiFunctionName, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    const functionName = `riq-${fn}`;
+    const invocation = invokeWithTimeout(
+      options.handlers[fn],
+      event,
+      { functionName, timeoutSeconds: options.timeouts[fn] },
+      {
+        onLate: ({ error }) =>
+          options.onFunctionError?.(
+            new Error(`${functionName}: a timed-out invocation finished late; its result is ignored`, {
+              cause: error,
+            }),
+          ),
+      },
+    );
+    const limit = options.integrationTimeoutSeconds ?? API_INTEGRATION_TIMEOUT_SECONDS;
+    if (options.timeouts[fn] <= limit) return invocation;
+    let timer: NodeJS.Timeout | undefined;
+    const gatewayGivesUp = new Promise<never>((_ok, fail) => {
+      timer = setTimeout(() => fail(new IntegrationTimeout(functionName, limit)), limit * 1000);
+    });
+    // The function's own timeout comes later; its outcome then is ignored.
+    invocation.catch(() => undefined);
+    return Promise.race([invocation, gatewayGivesUp]).finally(() => clearTimeout(timer));
   }
 
   await new Promise<void>((ok) => server.listen(options.port, options.host ?? '127.0.0.1', ok));
@@ -105,6 +152,35 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
         server.close(() => ok());
         server.closeAllConnections();
       }),
+  };
+}
+
+/** API Gateway stopped waiting for the function at the integration timeout. */
+class IntegrationTimeout extends Error {
+  override readonly name = 'IntegrationTimeout';
+  constructor(functionName: string, seconds: number) {
+    super(`${functionName}: API Gateway's integration timed out after ${seconds} seconds`);
+  }
+}
+
+/**
+ * What API Gateway answers when the function failed: 504 when it gave up waiting, else (a function
+ * that timed out or threw) 502, the proxy integration's answer to any Lambda function error.
+ */
+export function gatewayAnswerFor(err: unknown): { status: 502 | 504; message: string } {
+  if (err instanceof IntegrationTimeout) return { status: 504, message: 'Endpoint request timed out' };
+  return { status: 502, message: 'Internal server error' };
+}
+
+/** The body of the deployed DEFAULT_5XX gateway response (lib/constructs/api.ts) for `message`. */
+export function gatewayErrorBody(message: string): unknown {
+  return {
+    error: {
+      code: GATEWAY_5XX_ERROR.code,
+      message,
+      retryable: GATEWAY_5XX_ERROR.retryable,
+      details: { checked_by: 'api_gateway' },
+    },
   };
 }
 

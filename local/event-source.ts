@@ -3,6 +3,8 @@
  * `maximumConcurrency` batches in flight, `batchSize` messages a batch, partial batch failures
  * (`batchItemFailures` stay in the queue with whatever visibility the worker set; the others are
  * deleted), and a failed invocation leaves the whole batch to come back after its visibility timeout.
+ * An invocation still running at the function's timeout has failed, as on Lambda
+ * (local/lambda-invoke.ts): its batch is left to come back, whatever the handler does late.
  */
 import {
   DeleteMessageBatchCommand,
@@ -11,7 +13,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { lambdaContext } from './lambda-context.js';
+import { invokeWithTimeout } from './lambda-invoke.js';
 
 export type WorkerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -78,13 +80,23 @@ export class EventSourceMapping {
     const records = messages.map((m) => toRecord(m, o.queueArn));
     let failed: Set<string>;
     try {
-      const response = await o.handler(
+      const response = await invokeWithTimeout(
+        o.handler,
         { Records: records },
-        lambdaContext(o.functionName, o.functionTimeoutSeconds),
+        { functionName: o.functionName, timeoutSeconds: o.functionTimeoutSeconds },
+        {
+          onLate: ({ error }) =>
+            o.onError?.(
+              new Error(`${o.functionName}: a timed-out invocation finished late; its result is ignored`, {
+                cause: error,
+              }),
+            ),
+        },
       );
       failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (err) {
-      // An invocation error: Lambda deletes nothing; the batch returns after its visibility timeout.
+      // An invocation error or timeout: Lambda deletes nothing; the batch returns after its
+      // visibility timeout.
       o.onError?.(err);
       return;
     }
@@ -103,7 +115,8 @@ export class EventSourceMapping {
   }
 }
 
-function toRecord(m: Message, queueArn: string): SQSRecord {
+/** The event record Lambda builds from a received message. */
+export function toRecord(m: Message, queueArn: string): SQSRecord {
   const a = m.Attributes ?? {};
   return {
     messageId: m.MessageId ?? '',

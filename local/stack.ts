@@ -11,16 +11,16 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { RiqConfig } from '../lib/config/riq-config.js';
 import {
   allQueueKeys,
+  functionTimeoutSeconds,
   parseQueueKey,
   requestsTableName,
-  submitFunctionTimeoutSeconds,
   type QueueKey,
 } from '../lib/config/resources.js';
 import { RUNTIME_ENV } from '../lib/config/runtime-env.js';
 import type { ScheduledEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { startApiServer, type ApiHandler } from './api-server.js';
-import { lambdaContext } from './lambda-context.js';
+import { invokeWithTimeout } from './lambda-invoke.js';
 import { EventSourceMapping, type WorkerHandler } from './event-source.js';
 import { createRequestsTable, createWorkQueues, type LocalQueues } from './resources.js';
 import { LOCAL_AWS_ENV, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
@@ -169,7 +169,7 @@ export function workerMappings(o: WorkerMappingsOptions): EventSourceMapping[] {
       functionName: `riq-worker-${service}`,
       batchSize: o.config.worker.batchSize,
       maximumConcurrency: o.config.services[service].concurrency[priority],
-      functionTimeoutSeconds: o.config.worker.timeoutSeconds,
+      functionTimeoutSeconds: functionTimeoutSeconds(o.config).worker,
       onError: (err) => o.log(`event source ${key}: ${String(err)}`),
     });
   });
@@ -283,13 +283,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await Promise.all(mappings.map((m) => m.stop()));
     });
 
+    const timeouts = functionTimeoutSeconds(config);
     const sweepEvery = options.sweepIntervalMs ?? sweepIntervalFromEnv();
     let sweeping = false;
     const sweepTimer = setInterval(() => {
-      if (sweeping) return; // like one scheduled invocation at a time
+      // One run at a time, until its function's timeout: then the run has failed (its late work
+      // goes on, as local/lambda-invoke.ts says) and the next scheduled one may start.
+      if (sweeping) return;
       sweeping = true;
-      sweeper
-        .handler(scheduledEvent(), lambdaContext('riq-sweeper', 50))
+      invokeWithTimeout(
+        sweeper.handler,
+        scheduledEvent(),
+        { functionName: 'riq-sweeper', timeoutSeconds: timeouts.sweeper },
+        {
+          onLate: ({ error }) =>
+            log(`sweeper: a timed-out run finished late${error ? `: ${String(error)}` : ''}`),
+        },
+      )
         .catch((err: unknown) => log(`sweeper: ${String(err)}`))
         .finally(() => (sweeping = false));
     }, sweepEvery);
@@ -306,15 +316,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         deadLetters: deadLetters.handler as unknown as ApiHandler,
         metrics: metrics.handler as unknown as ApiHandler,
       },
-      // The AWS functions' timeouts (lib/constructs/api.ts), as the handlers' Lambda contexts.
+      // The deployed functions' timeouts, enforced as Lambda does.
       timeouts: {
-        submit: submitFunctionTimeoutSeconds(config),
-        result: config.api.longPollCapSeconds + 4,
-        health: 10,
-        circuitBreakers: 10,
-        deadLetters: 30,
-        metrics: 10,
+        submit: timeouts.submit,
+        result: timeouts.result,
+        health: timeouts.health,
+        circuitBreakers: timeouts.circuitBreakers,
+        deadLetters: timeouts.deadLetters,
+        metrics: timeouts.metrics,
       },
+      onFunctionError: (err) => log(`API: ${String(err)}`),
     });
     stoppers.push(() => api.stop());
 

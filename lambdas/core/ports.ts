@@ -183,6 +183,11 @@ export interface SendOptions {
   delaySeconds?: number;
   /** Epoch ms before which a worker re-defers instead of claiming (waits longer than 15 minutes). */
   notBefore?: number;
+  /**
+   * The message is a dead-letter copy handed back unstarted (lambdas/worker/message-actions.ts
+   * `handBack`): the copy keeps its mark, so it may still revive its dead record.
+   */
+  deadLetter?: true;
 }
 
 export interface WorkQueue {

@@ -37,6 +37,7 @@ export class SqsWorkQueue implements WorkQueue {
     const body: WorkMessage = {
       token,
       ...(options.notBefore !== undefined ? { not_before: options.notBefore } : {}),
+      ...(options.deadLetter === true ? { dead_letter: true as const } : {}),
     };
     const delay = options.delaySeconds;
     await this.client.send(

@@ -2,6 +2,10 @@
  * Worker: SQS batch → one `processRequest` per message, one after another (Powertools batch with a
  * partial batch response). One function per service is deployed from this entry; the bulkhead is
  * the function's reserved concurrency.
+ *
+ * Before each message after the first it checks the time left: with less than one message's budget
+ * (lambdas/core/attempt-budget.ts) it starts no more and hands the rest back untouched, instead of
+ * being cut off by its timeout with messages it never started.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -9,13 +13,15 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { METRICS_NAMESPACE } from '../../lib/config/metrics.js';
 import { allQueueKeys } from '../../lib/config/resources.js';
 import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
+import { mayStartMessage } from '../core/attempt-budget.js';
 import { processRequest } from '../core/process-request.js';
 import { sqsClient } from '../shared/aws-clients.js';
 import { callDepsFromEnv } from '../shared/call-deps.js';
 import { readQueueUrls, readSettings } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { SqsWorkQueue, parseWorkMessage } from '../store/sqs-work-queue.js';
-import { MessageKept, applyDisposition, queueKeyFromArn } from './message-actions.js';
+import { messageBudgetMs } from '../../lib/config/message-budget.js';
+import { MessageKept, applyDisposition, handBack, queueKeyFromArn } from './message-actions.js';
 
 const settings = readSettings();
 const queue = new SqsWorkQueue(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls));
@@ -38,6 +44,34 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     // processor reports the record as failed (it comes back after its visibility timeout).
     if (!(err instanceof MessageKept))
       logger.error('record failed', { message_id: record.messageId, error: err });
+    throw err;
+  }
+}
+
+/** A message not started in this invocation: a fresh copy now, this one done (see `handBack`). */
+async function handBackRecord(record: SQSRecord, remainingMs: number): Promise<void> {
+  const key = queueKeyFromArn(record.eventSourceARN, settings.namePrefix, knownQueues);
+  const { token, not_before: notBefore, dead_letter: deadLetter } = parseWorkMessage(record.body);
+  const details = {
+    correlation_id: token,
+    token,
+    queue: key,
+    remaining_ms: remainingMs,
+    budget_ms: messageBudgetMs(settings.upstream.timeoutMs),
+  };
+  try {
+    await handBack(queue, key, {
+      token,
+      receiptHandle: record.receiptHandle,
+      ...(notBefore !== undefined ? { notBefore } : {}),
+      ...(deadLetter === true ? { deadLetter } : {}),
+    });
+    logger.info('message handed back unstarted: too little time left', details);
+  } catch (err) {
+    logger.warn('handing back an unstarted message failed; it is kept, visible again', {
+      ...details,
+      error: err as Error,
+    });
     throw err;
   }
 }
@@ -72,11 +106,20 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   // An in-progress call record left by a crash expires when this invocation's time is up: before
   // the claim lease (the worker timeout + 10 s) lets another worker take the request.
   executor.registerLambdaContext(context);
+  let started = 0;
+  const handleInTime = async (record: SQSRecord): Promise<void> => {
+    const remainingMs = context.getRemainingTimeInMillis();
+    if (!mayStartMessage({ remainingMs, upstreamTimeoutMs: settings.upstream.timeoutMs, started })) {
+      return handBackRecord(record, remainingMs);
+    }
+    started += 1;
+    return handleRecord(record);
+  };
   // A processor per invocation: it holds the batch's state, and the local stack runs several
   // invocations of this module at once (on Lambda one environment runs one invocation at a time,
   // but sharing one processor there buys nothing either). A shared one let a concurrent invocation
   // reset the failures of another, whose kept (retried) message was then deleted and lost.
-  return processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
+  return processPartialResponse(event, handleInTime, new BatchProcessor(EventType.SQS), {
     context,
     processInParallel: false,
     // A batch whose every record is retried later is not a Lambda error.

@@ -42,6 +42,39 @@ export async function applyDisposition(
   }
 }
 
+/** A received message the worker hands back without starting it (see `handBack`). */
+export interface UnstartedMessage {
+  token: string;
+  receiptHandle: string;
+  notBefore?: number;
+  deadLetter?: true;
+}
+
+/**
+ * Hands back a message the worker will not start in this invocation (too little time left, see
+ * lambdas/core/attempt-budget.ts), the way a deferral does: a fresh copy, visible at once, and this
+ * one deleted (returned as done), so the receive it cost is not counted against the request. Should
+ * the send fail, this message is kept as a batch item failure made visible again at once: it comes
+ * back promptly, with the receive spent, which is still better than the whole batch timing out.
+ */
+export async function handBack(
+  queue: Pick<WorkQueue, 'changeVisibility' | 'send'>,
+  queueKey: QueueKey,
+  message: UnstartedMessage,
+): Promise<void> {
+  try {
+    await queue.send(queueKey, message.token, {
+      delaySeconds: 0,
+      ...(message.notBefore !== undefined ? { notBefore: message.notBefore } : {}),
+      ...(message.deadLetter === true ? { deadLetter: true as const } : {}),
+    });
+    return;
+  } catch (err) {
+    await queue.changeVisibility(queueKey, message.receiptHandle, 0);
+    throw new MessageKept('handed back unstarted: the fresh copy could not be sent', { cause: err });
+  }
+}
+
 /** `arn:aws:sqs:region:acct:riq-dev-jira-high` → `jira-high`, given the name prefix `riq-dev`. */
 export function queueKeyFromArn(arn: string, namePrefix: string, known: readonly QueueKey[]): QueueKey {
   const name = arn.slice(arn.lastIndexOf(':') + 1);

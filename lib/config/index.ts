@@ -3,3 +3,4 @@ export * from './resources.js';
 export * from './runtime-env.js';
 export * from './routes.js';
 export * from './metrics.js';
+export * from './message-budget.js';

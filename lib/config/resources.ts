@@ -3,6 +3,7 @@
  * the two cannot drift (DESIGN invariant 10). Pure: no CDK or SDK imports.
  */
 import { PRIORITIES, SERVICES, type Priority, type RiqConfig, type Service } from './riq-config.js';
+import type { FUNCTION_ENTRIES } from './routes.js';
 
 /** `jira-high`: the key of one priority queue of one service. */
 export type QueueKey = `${Service}-${Priority}`;
@@ -71,6 +72,31 @@ export function claimLeaseSeconds(config: RiqConfig): number {
  */
 export function submitFunctionTimeoutSeconds(config: RiqConfig): number {
   return Math.max(10, Math.ceil(config.routing.directTimeoutMs / 1000) + 7);
+}
+
+/** API Gateway's hard limit for a Lambda integration (REST API): it answers 504 after it. */
+export const API_INTEGRATION_TIMEOUT_SECONDS = 29;
+
+/** What the result function needs beyond the long poll: reading the record and answering. */
+export const LONG_POLL_MARGIN_SECONDS = 4;
+
+/**
+ * The timeout of each Lambda, as deployed (lib/constructs) and as the local stack enforces it
+ * (local/lambda-invoke.ts).
+ */
+export function functionTimeoutSeconds(config: RiqConfig): Record<keyof typeof FUNCTION_ENTRIES, number> {
+  return {
+    // Covers the DIRECT call's deadline (lambdas/core/direct-route.ts).
+    submit: submitFunctionTimeoutSeconds(config),
+    result: config.api.longPollCapSeconds + LONG_POLL_MARGIN_SECONDS,
+    health: 10,
+    circuitBreakers: 10,
+    deadLetters: 30,
+    metrics: 10,
+    worker: config.worker.timeoutSeconds,
+    // Under the one-minute schedule; an overlapping run is harmless (records are stamped conditionally).
+    sweeper: 50,
+  };
 }
 
 /** A service's bulkhead: the sum of its three event source mappings' maximumConcurrency. */

@@ -6,6 +6,7 @@
  * (see `runtimeSettings`). Nothing here imports the AWS SDK or CDK, so the runtime code may import it.
  */
 import { z } from 'zod';
+import { CALLS_PER_ATTEMPT, MESSAGE_MARGIN_MS, messageBudgetMs } from './message-budget.js';
 
 export const SERVICES = ['jira', 'confluence'] as const;
 export type Service = (typeof SERVICES)[number];
@@ -173,6 +174,12 @@ export const riqConfigSchema = z
     message: 'upstream.timeoutMs must be shorter than worker.timeoutSeconds',
     path: ['upstream', 'timeoutMs'],
   })
+  .refine((c) => messageBudgetMs(c.upstream.timeoutMs) <= c.worker.timeoutSeconds * 1000, {
+    message:
+      `worker.timeoutSeconds must hold one message at its worst: upstream.timeoutMs × ` +
+      `${CALLS_PER_ATTEMPT} calls + ${MESSAGE_MARGIN_MS} ms`,
+    path: ['worker', 'timeoutSeconds'],
+  })
   .refine((c) => c.routing.directTimeoutMs <= c.upstream.timeoutMs, {
     message: 'routing.directTimeoutMs must not exceed upstream.timeoutMs',
     path: ['routing', 'directTimeoutMs'],
@@ -220,7 +227,9 @@ export const DEFAULT_CONFIG: RiqConfig = {
   breaker: { failureThreshold: 5, windowSeconds: 60, recoverySeconds: 60 },
   cache: { getTtlSeconds: 300, searchTtlSeconds: 120 },
   api: { longPollCapSeconds: 25, maxBodyBytes: 128 * 1024 },
-  worker: { timeoutSeconds: 30, batchSize: 5, memoryMb: 512 },
+  // 60 s: one message at its worst (3 calls × 10 s + 2 s, lib/config/message-budget.ts) fits with
+  // room for the rest of a batch of fast ones; Lambda bills the time used, not the timeout.
+  worker: { timeoutSeconds: 60, batchSize: 5, memoryMb: 512 },
   upstream: { timeoutMs: 10_000 },
   // The seed's DIRECT path answers in ~200 ms; 3 s leaves room for a slow create before queueing.
   routing: { direct: true, directTimeoutMs: 3_000 },

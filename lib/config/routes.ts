@@ -34,6 +34,14 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'DELETE', path: '/api/queue/dead-letters/{token}', fn: 'deadLetters', operator: true },
 ];
 
+/**
+ * API Gateway's own 5xx answers (its DEFAULT_5XX gateway response, lib/constructs/api.ts), which a
+ * function that throws or times out gets through the proxy integration: 502 `Internal server
+ * error`, or 504 `Endpoint request timed out` past the integration timeout. The body is RIQ's error
+ * shape with this code; `details.checked_by` is `api_gateway`.
+ */
+export const GATEWAY_5XX_ERROR = { code: 'INTERNAL_ERROR', retryable: true } as const;
+
 /** Entry file of each Lambda, relative to the repository root. */
 export const FUNCTION_ENTRIES = {
   submit: 'lambdas/api/submit.ts',

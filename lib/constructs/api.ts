@@ -18,11 +18,14 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   API_FUNCTIONS,
+  API_INTEGRATION_TIMEOUT_SECONDS,
   API_ROUTES,
+  functionTimeoutSeconds,
+  GATEWAY_5XX_ERROR,
+  LONG_POLL_MARGIN_SECONDS,
   operatorRoleName,
   REQUESTS_TABLE,
   RUNTIME_ENV,
-  submitFunctionTimeoutSeconds,
   type ApiFunctionName,
   type ApiRoute,
   type QueueKey,
@@ -69,11 +72,6 @@ export function wildcardPath(route: ApiRoute): string {
   return route.path.replace(/\{\w+\}/g, '*');
 }
 
-/** API Gateway's hard limit for a Lambda integration. */
-const INTEGRATION_TIMEOUT_LIMIT_SECONDS = 29;
-/** What the result function needs beyond the long poll: reading the record and answering. */
-const LONG_POLL_MARGIN_SECONDS = 4;
-
 /** API Gateway's own answers mapped to RIQ codes: [id, response type, code, retryable, details]. */
 const GATEWAY_ERRORS: ReadonlyArray<
   readonly [string, ResponseType, string, boolean, Record<string, string>]
@@ -86,7 +84,7 @@ const GATEWAY_ERRORS: ReadonlyArray<
   ['ExpiredToken', ResponseType.EXPIRED_TOKEN, 'PERMISSION_DENIED', false, {}],
   ['RequestTooLarge', ResponseType.REQUEST_TOO_LARGE, 'PAYLOAD_TOO_LARGE', false, { field: 'body' }],
   ['Throttled', ResponseType.THROTTLED, 'RATE_LIMITED', true, {}],
-  ['Default5xx', ResponseType.DEFAULT_5XX, 'INTERNAL_ERROR', true, {}],
+  ['Default5xx', ResponseType.DEFAULT_5XX, GATEWAY_5XX_ERROR.code, GATEWAY_5XX_ERROR.retryable, {}],
 ];
 
 /**
@@ -127,11 +125,12 @@ export class RiqApi extends Construct {
     super(scope, id);
     const { config, table, queues, deadLetterQueues } = props;
 
-    const resultTimeout = config.api.longPollCapSeconds + LONG_POLL_MARGIN_SECONDS;
-    if (resultTimeout > INTEGRATION_TIMEOUT_LIMIT_SECONDS) {
+    const timeouts = functionTimeoutSeconds(config);
+    const resultTimeout = timeouts.result;
+    if (resultTimeout > API_INTEGRATION_TIMEOUT_SECONDS) {
       throw new Error(
         `api.longPollCapSeconds + ${LONG_POLL_MARGIN_SECONDS} must not exceed API Gateway's ` +
-          `${INTEGRATION_TIMEOUT_LIMIT_SECONDS} s integration timeout (got ${resultTimeout} s)`,
+          `${API_INTEGRATION_TIMEOUT_SECONDS} s integration timeout (got ${resultTimeout} s)`,
       );
     }
 
@@ -139,8 +138,7 @@ export class RiqApi extends Construct {
       config,
       entry: 'submit',
       description: 'RIQ POST /api/queue/submit: validates, stores and enqueues a request, or calls it DIRECT',
-      // Covers the DIRECT call's deadline (lambdas/core/direct-route.ts).
-      timeout: Duration.seconds(submitFunctionTimeoutSeconds(config)),
+      timeout: Duration.seconds(timeouts.submit),
     });
     // UpdateItem: a depends_on registration adds the child to each parent's `dependents` in the
     // same transaction as its Put (lambdas/store/dynamo-dependencies.ts).
@@ -167,7 +165,7 @@ export class RiqApi extends Construct {
       config,
       entry: 'health',
       description: 'RIQ GET /api/queue/health: queue depths and counts by status',
-      timeout: Duration.seconds(10),
+      timeout: Duration.seconds(timeouts.health),
     });
     health.useTable(table, { indexes: { [REQUESTS_TABLE.statusIndex.name]: ['dynamodb:Query'] } });
     health.useQueues(RUNTIME_ENV.queueUrls, queues, ['sqs:GetQueueAttributes']);
@@ -179,7 +177,7 @@ export class RiqApi extends Construct {
       config,
       entry: 'circuitBreakers',
       description: 'RIQ GET /api/queue/circuit-breakers: every service breaker, read only',
-      timeout: Duration.seconds(10),
+      timeout: Duration.seconds(timeouts.circuitBreakers),
     });
     circuitBreakers.useTable(table, { actions: ['dynamodb:GetItem'] });
 
@@ -187,7 +185,7 @@ export class RiqApi extends Construct {
       config,
       entry: 'deadLetters',
       description: 'RIQ /api/queue/dead-letters: list, retry, purge and redrive dead requests (operators)',
-      timeout: Duration.seconds(30),
+      timeout: Duration.seconds(timeouts.deadLetters),
     });
     // Listing reads the by-status index; retry and purge are conditional writes on one record.
     deadLetters.useTable(table, {
@@ -211,7 +209,7 @@ export class RiqApi extends Construct {
       entry: 'metrics',
       description:
         'RIQ GET /api/queue/metrics: queue, breaker and rate-limit gauges (JSON or Prometheus text)',
-      timeout: Duration.seconds(10),
+      timeout: Duration.seconds(timeouts.metrics),
     });
     // GetItem: the breakers' and rate buckets' items (read only); Query: the dead count, on the index.
     metrics.useTable(table, {

@@ -4,7 +4,13 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { REQUESTS_TABLE, RUNTIME_ENV, type QueueKey, type RiqConfig } from '../config/index.js';
+import {
+  functionTimeoutSeconds,
+  REQUESTS_TABLE,
+  RUNTIME_ENV,
+  type QueueKey,
+  type RiqConfig,
+} from '../config/index.js';
 import { RiqFunction } from './riq-function.js';
 
 export interface SweeperProps {
@@ -31,8 +37,7 @@ export class Sweeper extends Construct {
       config,
       entry: 'sweeper',
       description: 'RIQ sweeper: re-enqueues orphaned queued requests and expired processing leases',
-      // Under the one-minute schedule; an overlapping run is harmless (records are stamped conditionally).
-      timeout: Duration.seconds(50),
+      timeout: Duration.seconds(functionTimeoutSeconds(config).sweeper),
     });
     this.function.useTable(props.table, {
       // GetItem: reconciling a `waiting` request reads it and its parents.

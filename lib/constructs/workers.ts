@@ -5,6 +5,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  functionTimeoutSeconds,
   PRIORITIES,
   queueKey,
   reservedConcurrency,
@@ -46,7 +47,7 @@ export class Workers extends Construct {
         config,
         entry: 'worker',
         description: `RIQ ${service} worker: runs queued operations against ${capitalize(service)} Cloud`,
-        timeout: Duration.seconds(config.worker.timeoutSeconds),
+        timeout: Duration.seconds(functionTimeoutSeconds(config).worker),
         memorySize: config.worker.memoryMb,
         reservedConcurrentExecutions: reservedConcurrency(config, service),
       });

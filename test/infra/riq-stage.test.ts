@@ -8,6 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allQueueKeys,
+  functionTimeoutSeconds,
   API_FUNCTIONS,
   API_ROUTES,
   deadLetterQueueName,
@@ -333,6 +334,13 @@ for (const stageName of ['dev', 'prod'] as const) {
         expect(fn(apiFunctionId('health'))['Timeout']).toBe(10);
         expect(fn(apiFunctionId('result'))['Timeout']).toBe(riq.config.api.longPollCapSeconds + 4);
         expect(fn(apiFunctionId('result'))['Timeout']).toBeLessThanOrEqual(29);
+      });
+
+      it('give every function the timeout the local stack enforces (functionTimeoutSeconds)', () => {
+        const timeouts = functionTimeoutSeconds(riq.config);
+        for (const name of API_FUNCTIONS) expect(fn(apiFunctionId(name))['Timeout']).toBe(timeouts[name]);
+        for (const service of SERVICES) expect(fn(workerId(service))['Timeout']).toBe(timeouts.worker);
+        expect(fn(sweeperId())['Timeout']).toBe(timeouts.sweeper);
       });
 
       it('pass the queue URLs submit and health use, and the dead-letter URLs to health', () => {

@@ -6,6 +6,7 @@ import {
   reservedConcurrency,
   queueVisibilityTimeoutSeconds,
 } from '../../lib/config/resources.js';
+import { messageBudgetMs } from '../../lib/config/message-budget.js';
 import { queueKeyFromArn } from '../../lambdas/worker/message-actions.js';
 import { allQueueKeys } from '../../lib/config/resources.js';
 
@@ -34,6 +35,18 @@ describe('config', () => {
     );
     expect(() => resolveConfig({ retry: { maxDelaySeconds: 0 } })).toThrow(/retry\.maxDelaySeconds/);
     expect(() => resolveConfig({ api: { longPollCapSeconds: 60 } })).toThrow(/api\.longPollCapSeconds/);
+  });
+
+  it('gives a worker the time of one message at its worst: 3 calls of the HTTP timeout and 2 s', () => {
+    expect(DEFAULT_CONFIG.worker.timeoutSeconds * 1000).toBeGreaterThanOrEqual(
+      messageBudgetMs(DEFAULT_CONFIG.upstream.timeoutMs),
+    );
+    expect(() => resolveConfig({ worker: { timeoutSeconds: 30 }, upstream: { timeoutMs: 10_000 } })).toThrow(
+      /worker\.timeoutSeconds/,
+    );
+    expect(
+      resolveConfig({ worker: { timeoutSeconds: 30 }, upstream: { timeoutMs: 9_000 } }).worker,
+    ).toMatchObject({ timeoutSeconds: 30 });
   });
 
   it('has priority reserves and an adaptive rate for the shared rate limit', () => {

@@ -285,10 +285,10 @@ describe('breaker state machine', () => {
       failureThreshold: 5,
       windowSeconds: 60,
       recoverySeconds: 60,
-      probeLeaseSeconds: 40,
+      probeLeaseSeconds: 70,
     });
-    const custom = resolveConfig({ breaker: { failureThreshold: 3 }, worker: { timeoutSeconds: 60 } });
-    expect(breakerSettingsOf(custom)).toMatchObject({ failureThreshold: 3, probeLeaseSeconds: 70 });
+    const custom = resolveConfig({ breaker: { failureThreshold: 3 }, worker: { timeoutSeconds: 90 } });
+    expect(breakerSettingsOf(custom)).toMatchObject({ failureThreshold: 3, probeLeaseSeconds: 100 });
   });
 });
 
