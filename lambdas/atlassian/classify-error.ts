@@ -3,6 +3,7 @@
  * headers and error body, or a thrown network / timeout failure. Messages carry Atlassian's own
  * error messages (truncated) and never a request header, a credential or a whole response body.
  */
+import { DEFAULT_CONFIG } from '../../lib/config/riq-config.js';
 import { RiqError, UpstreamError, type ErrorCode } from '../core/errors.js';
 
 export type AtlassianService = 'jira' | 'confluence';
@@ -176,6 +177,77 @@ export function classifyThrown(err: unknown, context: CallContext): UpstreamErro
   }
   const code: ErrorCode = err instanceof RiqError ? err.code : 'INTERNAL_ERROR';
   return new UpstreamError(code, `${call} failed unexpectedly`, undefined, { cause: err });
+}
+
+/**
+ * Connection failures that happen before any byte of the request is sent: the request cannot have
+ * reached Atlassian. Every other network failure (a reset, a broken pipe, a socket closed while
+ * waiting for the answer) may come after Atlassian received the request.
+ */
+const NOT_SENT_NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * Whether a failed write request (a create: `POST /rest/api/3/issue`, `POST /wiki/api/v2/pages`)
+ * may nonetheless have been carried out, so that sending it again could make a second object:
+ *
+ * - a timeout or an abort after the request went out (not one refused before sending, `notSent`);
+ * - a network failure other than one that prevents sending (a reset, a broken pipe, a hang-up);
+ * - a 5xx answer (a gateway or the service failed on the way back, or part way through);
+ * - a 2xx whose body could not be read (the object was made; its id is unknown).
+ *
+ * A 4xx (429, 401, 409 included) is Atlassian refusing the request before doing it: known.
+ */
+export function writeOutcomeUnknown(error: unknown): boolean {
+  if (!(error instanceof RiqError)) return true;
+  const details = error.details ?? {};
+  if (details['notSent'] === true) return false;
+  const status = details['status'];
+  if (typeof status === 'number') return status >= 500 || (status >= 200 && status <= 299);
+  const network = details['networkError'];
+  if (typeof network === 'string') return !NOT_SENT_NETWORK_ERRORS.has(network);
+  return error.retryable;
+}
+
+/**
+ * The failure of a create whose outcome is unknown (`writeOutcomeUnknown`), made to wait out the
+ * reconcile window: `retryAfterSeconds` is at least `windowSeconds` (a longer `Retry-After` stands),
+ * so the retry comes after the object the lost attempt may have made can be found by searching,
+ * and `outcomeUnknown` says why. Same code, message and cause; only the details change.
+ */
+export function awaitReconcileWindow(error: UpstreamError, windowSeconds: number): UpstreamError {
+  const retryAfter = Math.max(error.retryAfterSeconds ?? 0, windowSeconds);
+  return new UpstreamError(
+    error.code,
+    error.message,
+    { ...error.details, outcomeUnknown: true, retryAfterSeconds: retryAfter },
+    { cause: error.cause ?? error },
+  );
+}
+
+/** An adapter's reconcile window: the given seconds (1–900, checked) or the config's default. */
+export function reconcileWindowOf(seconds: number | undefined): number {
+  const window = seconds ?? DEFAULT_CONFIG.upstream.reconcileWindowSeconds;
+  if (!Number.isInteger(window) || window < 1 || window > 900) {
+    throw new Error(`reconcileWindowSeconds must be an integer from 1 to 900, got ${seconds}`);
+  }
+  return window;
+}
+
+/**
+ * What a create's adapter throws when its POST failed: `awaitReconcileWindow` of the error when the
+ * outcome is unknown, else the error as it is.
+ */
+export function createFailure(error: unknown, windowSeconds: number): unknown {
+  return error instanceof UpstreamError && writeOutcomeUnknown(error)
+    ? awaitReconcileWindow(error, windowSeconds)
+    : error;
 }
 
 interface ParsedErrorBody {

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { UpstreamError, ValidationError } from '../core/errors.js';
 import type { OperationPayload } from '../core/operations.js';
 import type { CallContext } from '../core/ports.js';
-import { unexpectedResponse } from './classify-error.js';
+import { createFailure, reconcileWindowOf, unexpectedResponse } from './classify-error.js';
 import type { AtlassianHttpClient, AtlassianResponse } from './http-client.js';
 
 /** `confluence.get_page` result. */
@@ -97,6 +97,11 @@ export interface ConfluenceAdapterOptions {
   readonly wikiUrl?: string;
   /** Results asked for per search call (Confluence may answer fewer). @default 50 */
   readonly searchPageSize?: number;
+  /**
+   * Seconds a page create whose outcome is unknown waits before its retry looks the title up (config
+   * `upstream.reconcileWindowSeconds`). @default DEFAULT_CONFIG.upstream.reconcileWindowSeconds
+   */
+  readonly reconcileWindowSeconds?: number;
 }
 
 /** An update re-reads the version and tries again after a version conflict, this many times in all. */
@@ -156,6 +161,7 @@ type SearchResultBody = z.infer<typeof searchSchema>['results'][number];
 export class ConfluenceAdapter {
   private readonly wikiUrl: string;
   private readonly searchPageSize: number;
+  private readonly reconcileWindowSeconds: number;
   /** Space key → id. Ids never change, so entries never expire; failed lookups are not kept. */
   private readonly spaceIds = new Map<string, Promise<string>>();
 
@@ -169,6 +175,7 @@ export class ConfluenceAdapter {
       throw new Error(`searchPageSize must be an integer from 1 to 250, got ${size}`);
     }
     this.searchPageSize = size;
+    this.reconcileWindowSeconds = reconcileWindowOf(options.reconcileWindowSeconds);
   }
 
   /** `GET /api/v2/pages/{id}?body-format=storage`. */
@@ -194,7 +201,9 @@ export class ConfluenceAdapter {
 
   /**
    * Resolves the space key (cached), then `POST /api/v2/pages`. A title already used in the space
-   * is Confluence's 400, i.e. VALIDATION_ERROR with Atlassian's message in `details.errors`.
+   * is Confluence's 400, i.e. VALIDATION_ERROR with Atlassian's message in `details.errors`. A POST
+   * whose outcome is unknown (`writeOutcomeUnknown`) fails with `retryAfterSeconds` of at least the
+   * reconcile window, so the retry's look-up by title comes once the page can be listed.
    */
   async createPage(
     input: CreatePageInput,
@@ -224,8 +233,12 @@ export class ConfluenceAdapter {
       ...(input.parent_id !== undefined ? { parentId: input.parent_id } : {}),
       body: { representation: 'storage', value: input.content },
     };
-    const response = await this.client.post(PAGES_PATH, request);
-    const page = parse(pageSchema, response, 'POST', PAGES_PATH);
+    let page: PageBody;
+    try {
+      page = parse(pageSchema, await this.client.post(PAGES_PATH, request), 'POST', PAGES_PATH);
+    } catch (err) {
+      throw createFailure(err, this.reconcileWindowSeconds);
+    }
     return {
       id: page.id,
       title: page.title,

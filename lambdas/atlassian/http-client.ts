@@ -201,9 +201,21 @@ export class AtlassianHttpClient {
       Authorization: authorization,
       ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}),
     };
+    const timeoutMs = this.timeoutFor();
+    if (timeoutMs <= 0) {
+      // Refused before sending: nothing reached Atlassian (see writeOutcomeUnknown).
+      const timeout = classifyThrown(
+        new DOMException('the operation deadline passed', 'TimeoutError'),
+        context,
+      );
+      throw new UpstreamError(
+        timeout.code,
+        timeout.message,
+        { ...timeout.details, notSent: true },
+        { cause: timeout.cause },
+      );
+    }
     try {
-      const timeoutMs = this.timeoutFor();
-      if (timeoutMs <= 0) throw new DOMException('the operation deadline passed', 'TimeoutError');
       const response = await fetch(this.url(req), {
         method: req.method,
         headers,

@@ -8,7 +8,7 @@ import { ValidationError } from '../core/errors.js';
 import type { OperationPayload } from '../core/operations.js';
 import type { CallContext } from '../core/ports.js';
 import { adfToText, textToAdf, type AdfDoc } from './adf.js';
-import { unexpectedResponse } from './classify-error.js';
+import { createFailure, reconcileWindowOf, unexpectedResponse } from './classify-error.js';
 import type { AtlassianHttpClient, AtlassianResponse } from './http-client.js';
 
 /** `jira.get_task` result. */
@@ -128,6 +128,11 @@ export interface JiraAdapterOptions {
   readonly siteUrl?: string;
   /** Issues asked for per search page (Jira may answer fewer). @default 100 */
   readonly searchPageSize?: number;
+  /**
+   * Seconds a create whose outcome is unknown waits before its retry searches for it (config
+   * `upstream.reconcileWindowSeconds`). @default DEFAULT_CONFIG.upstream.reconcileWindowSeconds
+   */
+  readonly reconcileWindowSeconds?: number;
 }
 
 /** The fields `getTask` asks for: exactly what JiraTask needs. */
@@ -226,6 +231,7 @@ export class JiraAdapter {
   private readonly defaultIssueType: string;
   private readonly siteUrl: string;
   private readonly searchPageSize: number;
+  private readonly reconcileWindowSeconds: number;
 
   constructor(
     private readonly client: AtlassianHttpClient,
@@ -234,6 +240,7 @@ export class JiraAdapter {
     this.defaultIssueType = options.defaultIssueType ?? 'Task';
     this.siteUrl = (options.siteUrl ?? client.baseUrl).replace(/\/+$/, '');
     this.searchPageSize = options.searchPageSize ?? 100;
+    this.reconcileWindowSeconds = reconcileWindowOf(options.reconcileWindowSeconds);
     if (!Number.isInteger(this.searchPageSize) || this.searchPageSize < 1 || this.searchPageSize > 5_000) {
       throw new Error(`searchPageSize must be an integer from 1 to 5000, got ${options.searchPageSize}`);
     }
@@ -250,7 +257,9 @@ export class JiraAdapter {
    * retry (attempt > 1) first searches for that label: an earlier attempt whose answer was lost (a
    * timeout, a dropped connection) may have created the issue, and it is adopted instead of created
    * twice (DESIGN invariant 2). Jira's search is eventually consistent, so an issue created a moment
-   * before may not be found yet; the retry backoff (≥ 1 s) makes that unlikely, not impossible.
+   * before may not be found yet: a POST whose outcome is unknown (`writeOutcomeUnknown`) fails with
+   * `retryAfterSeconds` of at least the reconcile window, so the retry searches only once the index
+   * has caught up.
    */
   async createTask(input: CreateTaskInput, context: Partial<CallContext> = {}): Promise<CreatedJiraTask> {
     const marker = context.token !== undefined ? markerLabel(context.token) : undefined;
@@ -276,8 +285,12 @@ export class JiraAdapter {
       fields.labels = [...(input.labels ?? []), ...(marker !== undefined ? [marker] : [])];
     }
 
-    const response = await this.client.post(ISSUE_PATH, { fields });
-    const created = parse(createdSchema, response, 'POST', ISSUE_PATH);
+    let created: z.infer<typeof createdSchema>;
+    try {
+      created = parse(createdSchema, await this.client.post(ISSUE_PATH, { fields }), 'POST', ISSUE_PATH);
+    } catch (err) {
+      throw createFailure(err, this.reconcileWindowSeconds);
+    }
     return { id: created.id, key: created.key, url: this.browseUrl(created.key) };
   }
 

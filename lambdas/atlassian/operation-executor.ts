@@ -35,6 +35,11 @@ export interface AtlassianExecutorOptions {
   readonly timeoutMs: number;
   /** @default 'Task' */
   readonly defaultIssueType?: string;
+  /**
+   * Seconds a create whose outcome is unknown waits before it is retried (and reconciled): config
+   * `upstream.reconcileWindowSeconds`. @default DEFAULT_CONFIG.upstream.reconcileWindowSeconds
+   */
+  readonly reconcileWindowSeconds?: number;
 }
 
 /** One handler per operation: the type makes a missing operation a compile error. */
@@ -62,10 +67,16 @@ export class AtlassianExecutor implements OperationExecutor {
       timeoutMs: options.timeoutMs,
       service: 'confluence',
     });
+    const reconcile =
+      options.reconcileWindowSeconds !== undefined
+        ? { reconcileWindowSeconds: options.reconcileWindowSeconds }
+        : {};
     this.confluence = new ConfluenceAdapter(this.confluenceClient, {
       ...(options.wikiUrl !== undefined ? { wikiUrl: options.wikiUrl } : {}),
+      ...reconcile,
     });
     this.jira = new JiraAdapter(jiraClient, {
+      ...reconcile,
       ...(options.defaultIssueType !== undefined ? { defaultIssueType: options.defaultIssueType } : {}),
       ...(options.siteUrl !== undefined ? { siteUrl: options.siteUrl } : {}),
     });

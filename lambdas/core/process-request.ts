@@ -15,6 +15,11 @@
  * operator (console or API), claims the dead record again: a stray or duplicate message of the same
  * request (a deferral's copy, a sweeper's re-send, a late redelivery) finds it finished.
  *
+ * A create whose outcome is unknown (its failure says `outcomeUnknown`, with the reconcile window as
+ * `retryAfterSeconds`) is retried after the window, and its error keeps `reconcileNotBefore`: any
+ * message that claims the request sooner is deferred to then without a call, so the retry's look-up
+ * comes only once Atlassian's search can show what the lost call made.
+ *
  * Trouble with RIQ's own storage (DynamoDB throttling or errors) on the way to the call is a
  * deferral (`store_unavailable`): no attempt, no receive, no breaker failure. After a call, the
  * flow-control report is best effort, and an outcome that could not be stored (or a write whose
@@ -160,6 +165,19 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
   }
 
   const lease: Lease = { token: message.token, leaseId: claim.leaseId };
+  // A create whose last call's outcome is unknown is not called again before its reconcile window
+  // has passed, whichever message comes (an SQS duplicate, a copy sent while a DIRECT attempt ran).
+  const reconcileAt = reconcileNotBefore(claim.record);
+  if (reconcileAt !== undefined && reconcileAt > now + 1000) {
+    const deferred = await deps.store.defer(lease, now, 'not_before', reconcileAt).then(
+      () => true,
+      (err: unknown) => {
+        deps.onStoreFailure?.(lease.token, 'claim', err);
+        return false;
+      },
+    );
+    return deferFor(deps, deferred ? reconcileAt - now : STORE_RETRY_WAIT_MS, 'not_before', now);
+  }
   /** A store step before the call failed: back to `queued` if the store lets us, then wait. */
   const deferAfterStoreFailure = async (step: StoreStep, err: unknown): Promise<Disposition> => {
     deps.onStoreFailure?.(lease.token, step, err);
@@ -512,8 +530,14 @@ async function settleFailure(
   const retryAfter = error.details?.['retryAfterSeconds'];
   const backoff = retryDelaySeconds(deps.config.retry, attempt, deps.random);
   const delaySeconds = typeof retryAfter === 'number' ? Math.max(backoff, Math.ceil(retryAfter)) : backoff;
-  if (await deps.store.release(lease, body, now, now + delaySeconds * 1000)) {
-    deps.observe?.({ kind: 'retry', record, at: now, attempt, error: body, delaySeconds });
+  const retryAt = now + delaySeconds * 1000;
+  // Kept with the error, so any message claiming the request before then is deferred to it.
+  const released: ErrorBody =
+    body.details?.['outcomeUnknown'] === true
+      ? { ...body, details: { ...body.details, reconcileNotBefore: retryAt } }
+      : body;
+  if (await deps.store.release(lease, released, now, retryAt)) {
+    deps.observe?.({ kind: 'retry', record, at: now, attempt, error: released, delaySeconds });
   }
   return { action: 'retry', delaySeconds, outcome: 'retry' };
 }
@@ -529,6 +553,16 @@ function deferFor(deps: ProcessDeps, waitMs: number, reason: DeferReason, now: n
     notBefore: now + seconds * 1000,
     outcome: reason,
   };
+}
+
+/**
+ * Epoch ms before which the request must not be called: set on the error of a create whose outcome
+ * was unknown (`outcomeUnknown`), at the end of its reconcile window. Undefined otherwise.
+ */
+function reconcileNotBefore(record: RequestRecord): number | undefined {
+  const details = record.error?.details;
+  const at = details?.['outcomeUnknown'] === true ? details['reconcileNotBefore'] : undefined;
+  return typeof at === 'number' && Number.isFinite(at) ? at : undefined;
 }
 
 function expiry(deps: ProcessDeps, nowMs: number): number {

@@ -75,6 +75,7 @@ export async function callDepsFromEnv(options: CallDepsOptions): Promise<CallDep
       auth: connection.auth,
       timeoutMs: options.timeoutMs,
       defaultIssueType: settings.atlassian.defaultIssueType,
+      reconcileWindowSeconds: settings.upstream.reconcileWindowSeconds,
     }),
     {
       client: dynamoDbClient(),

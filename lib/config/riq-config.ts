@@ -127,6 +127,13 @@ export const riqConfigSchema = z
     upstream: z.object({
       /** Timeout of every single HTTP call to Atlassian. */
       timeoutMs: z.number().int().min(100).max(60_000),
+      /**
+       * How long a create whose outcome is unknown (a timeout, a connection lost after sending, a
+       * 5xx) waits before it is tried again: the retry first looks the object up (Jira: JQL search
+       * for the request's marker label), and Jira's search is eventually consistent, so the window
+       * gives it time to show an issue the lost attempt created. At most SQS's longest delay.
+       */
+      reconcileWindowSeconds: z.number().int().min(1).max(900),
     }),
     /** Adaptive routing (`routing: "adaptive"`, the default of a submit): see lambdas/core/direct-route.ts. */
     routing: z.object({
@@ -230,7 +237,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
   // 60 s: one message at its worst (3 calls × 10 s + 2 s, lib/config/message-budget.ts) fits with
   // room for the rest of a batch of fast ones; Lambda bills the time used, not the timeout.
   worker: { timeoutSeconds: 60, batchSize: 5, memoryMb: 512 },
-  upstream: { timeoutMs: 10_000 },
+  upstream: { timeoutMs: 10_000, reconcileWindowSeconds: 30 },
   // The seed's DIRECT path answers in ~200 ms; 3 s leaves room for a slow create before queueing.
   routing: { direct: true, directTimeoutMs: 3_000 },
   observability: { oldestHighMessageAgeSeconds: 60, api5xxPercent: 1 },

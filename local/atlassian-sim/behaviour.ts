@@ -1,6 +1,7 @@
 /**
  * Run-time behaviours of the simulated Atlassian, set through `POST /__sim/config`: a burst rate
- * limit, random 503s, hangs and dropped writes, an outage window, all driven by one seeded PRNG so
+ * limit, random 503s, hangs, dropped writes and slowly answered writes, a lagging search index, an
+ * outage window, all driven by one seeded PRNG so
  * a run is repeatable. Also the counters these behaviours report in `GET /__sim/stats`.
  */
 import { z } from 'zod';
@@ -31,6 +32,16 @@ export const simConfigSchema = z.strictObject({
    * then the connection is destroyed.
    */
   drop_after_commit_rate: fraction.optional(),
+  /**
+   * Writes (as above) that succeed are committed at once but answered only this many milliseconds
+   * later: a client that gives up sooner sees a timeout for an object that exists. 0: answered at once.
+   */
+  answer_after_commit_ms: z.number().int().min(0).max(600_000).optional(),
+  /**
+   * Jira search is eventually consistent: an issue is invisible to JQL search (`/search/jql`) for this
+   * many milliseconds after it was created, unless named in `reconcileIssues`. 0: visible at once.
+   */
+  search_index_lag_ms: z.number().int().min(0).max(600_000).optional(),
   /** A window in which every Atlassian route answers 503 (`mode: 'reset'`: drops the connection). */
   outage: z
     .strictObject({
@@ -62,6 +73,8 @@ export interface SimConfig {
   timeout_rate: number;
   hang_ms: number;
   drop_after_commit_rate: number;
+  answer_after_commit_ms: number;
+  search_index_lag_ms: number;
   /** The scheduled or running outage; null when none or once it ended. */
   outage: { mode: OutageMode; starts_at: string; ends_at: string; active: boolean } | null;
   seed: number;
@@ -78,6 +91,8 @@ export interface BehaviourStats {
   timeouts_injected: number;
   /** Committed writes whose connection was destroyed by `drop_after_commit_rate`. */
   dropped_after_commit: number;
+  /** Committed writes whose answer `answer_after_commit_ms` held back. */
+  answered_after_commit: number;
   /** Requests refused (503 or reset) by an outage window. */
   outage_rejected: number;
   /** Successful `POST /oauth/token` refreshes. */
@@ -91,6 +106,7 @@ export class SimCounters {
   errorsInjected = 0;
   timeoutsInjected = 0;
   droppedAfterCommit = 0;
+  answeredAfterCommit = 0;
   outageRejected = 0;
   oauthRefreshes = 0;
 
@@ -103,6 +119,7 @@ export class SimCounters {
     this.errorsInjected = 0;
     this.timeoutsInjected = 0;
     this.droppedAfterCommit = 0;
+    this.answeredAfterCommit = 0;
     this.outageRejected = 0;
     this.oauthRefreshes = 0;
   }
@@ -113,6 +130,7 @@ export class SimCounters {
       errors_injected: this.errorsInjected,
       timeouts_injected: this.timeoutsInjected,
       dropped_after_commit: this.droppedAfterCommit,
+      answered_after_commit: this.answeredAfterCommit,
       outage_rejected: this.outageRejected,
       oauth_refreshes: this.oauthRefreshes,
     };
@@ -125,7 +143,10 @@ interface Outage {
   endsAt: number;
 }
 
-/** The behaviours and their state (bucket, PRNG, outage). Latency and the OAuth TTL live elsewhere. */
+/**
+ * The behaviours and their state (bucket, PRNG, outage). Latency, the search index lag (SimState)
+ * and the OAuth TTL live elsewhere.
+ */
 export class SimBehaviour {
   readonly counters = new SimCounters();
   private bucket: TokenBucket | undefined;
@@ -135,6 +156,7 @@ export class SimBehaviour {
   timeoutRate = 0;
   hangMs = DEFAULT_HANG_MS;
   dropAfterCommitRate = 0;
+  answerAfterCommitMs = 0;
 
   constructor(
     seed: number = randomSeed(),
@@ -151,7 +173,7 @@ export class SimBehaviour {
     return this.bucket?.config ?? null;
   }
 
-  /** Applies the behaviour fields of a validated config (latency and OAuth TTL are not read here). */
+  /** Applies the behaviour fields of a validated config (latency, search lag and OAuth TTL are not read here). */
   configure(input: SimConfigInput): void {
     if (input.rate_limit !== undefined) {
       this.bucket = input.rate_limit ? new TokenBucket({ ...input.rate_limit }, this.now) : undefined;
@@ -160,6 +182,7 @@ export class SimBehaviour {
     if (input.timeout_rate !== undefined) this.timeoutRate = input.timeout_rate;
     if (input.hang_ms !== undefined) this.hangMs = input.hang_ms;
     if (input.drop_after_commit_rate !== undefined) this.dropAfterCommitRate = input.drop_after_commit_rate;
+    if (input.answer_after_commit_ms !== undefined) this.answerAfterCommitMs = input.answer_after_commit_ms;
     if (input.outage !== undefined) {
       if (input.outage === null) {
         this.outage = undefined;
@@ -182,7 +205,7 @@ export class SimBehaviour {
     this.random = new SeededRandom(this.random.seed);
   }
 
-  view(): Omit<SimConfig, 'latency_ms' | 'oauth_access_ttl_seconds'> {
+  view(): Omit<SimConfig, 'latency_ms' | 'oauth_access_ttl_seconds' | 'search_index_lag_ms'> {
     const outage = this.currentOutage();
     return {
       rate_limit: this.rateLimit ? { ...this.rateLimit } : null,
@@ -190,6 +213,7 @@ export class SimBehaviour {
       timeout_rate: this.timeoutRate,
       hang_ms: this.hangMs,
       drop_after_commit_rate: this.dropAfterCommitRate,
+      answer_after_commit_ms: this.answerAfterCommitMs,
       outage: outage
         ? {
             mode: outage.mode,

@@ -1,6 +1,7 @@
 /**
  * The simulator's control API under `/__sim/` (no auth): faults, run-time behaviours (latency, rate
- * limit, injected errors, hangs, drops, outage, seed, OAuth token lifetime), credential expiry,
+ * limit, injected errors, hangs, drops, slow answers after commit, search index lag, outage, seed,
+ * OAuth token lifetime), credential expiry,
  * stats and reset.
  */
 import type { SimAuth } from './auth.js';
@@ -84,6 +85,7 @@ function setConfig(state: SimState, deps: ControlDeps, req: SimRequest): SimResp
   if (!parsed.success) return invalid('invalid config', parsed.error.issues);
   const input = parsed.data;
   if (input.latency_ms !== undefined) state.latencyMs = input.latency_ms;
+  if (input.search_index_lag_ms !== undefined) state.searchIndexLagMs = input.search_index_lag_ms;
   if (input.oauth_access_ttl_seconds !== undefined) {
     deps.oauth.accessTtlSeconds = input.oauth_access_ttl_seconds;
   }
@@ -95,6 +97,7 @@ function config(state: SimState, deps: ControlDeps): SimConfig {
   return {
     latency_ms: state.latencyMs,
     ...deps.behaviour.view(),
+    search_index_lag_ms: state.searchIndexLagMs,
     oauth_access_ttl_seconds: deps.oauth.accessTtlSeconds,
   };
 }

@@ -18,13 +18,15 @@ export type { RateLimitConfig } from './rate-limit.js';
 /** The body of `GET /__sim/stats`: data counters and calls, plus the behaviours' counters. */
 export type SimulatorStats = SimStats & BehaviourStats;
 
-/** Every behaviour off (latency 0, no rate limit, no injected failures, no outage). */
+/** Every behaviour off (latency 0, no rate limit, no injected failures, no slow answers, no search lag, no outage). */
 export const QUIET_CONFIG = {
   latency_ms: 0,
   rate_limit: null,
   error_rate: 0,
   timeout_rate: 0,
   drop_after_commit_rate: 0,
+  answer_after_commit_ms: 0,
+  search_index_lag_ms: 0,
   outage: null,
 } as const satisfies SimConfigInput;
 
@@ -102,6 +104,19 @@ export class SimulatorControl {
   /** Share (0..1) of writes (POST/PUT except Jira's search POST) committed, then answered by a destroyed connection. */
   async setDropAfterCommitRate(rate: number): Promise<void> {
     await this.configure({ drop_after_commit_rate: rate });
+  }
+
+  /**
+   * Writes (POST/PUT except Jira's search POST) that succeed are committed at once and answered `ms`
+   * later: a client with a shorter timeout sees a timeout for an object that exists. 0: at once.
+   */
+  async setAnswerAfterCommit(ms: number): Promise<void> {
+    await this.configure({ answer_after_commit_ms: ms });
+  }
+
+  /** New Jira issues stay invisible to JQL search for `ms` (unless named in `reconcileIssues`). */
+  async setSearchIndexLag(ms: number): Promise<void> {
+    await this.configure({ search_index_lag_ms: ms });
   }
 
   /** Every Atlassian route answers 503 (`mode: 'reset'`: drops the connection) during the window. */

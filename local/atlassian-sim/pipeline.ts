@@ -7,6 +7,7 @@
  *   take precedence over every behaviour) → outage (503 or reset) → rate limit (429) → error_rate
  *   (503) → timeout_rate (hang) → the route → drop_after_commit_rate (writes, i.e. POST/PUT except
  *   the read-only search POSTs: committed, then the connection is destroyed) →
+ *   answer_after_commit_ms (a committed write answered only after that delay) →
  *   `X-RateLimit-NearLimit` on a 2xx.
  */
 import type { SimAuth } from './auth.js';
@@ -125,6 +126,11 @@ export async function handleAtlassianRequest(
   if (drop && ok) {
     counters.droppedAfterCommit++;
     return DROP;
+  }
+  if (write && ok && behaviour.answerAfterCommitMs > 0) {
+    // Committed already: a client that stops waiting sees a timeout for an object that exists.
+    counters.answeredAfterCommit++;
+    await sleep(behaviour.answerAfterCommitMs, signal);
   }
   if (ok && token?.allowed && token.nearLimit) {
     return { ...response, headers: { ...response.headers, 'X-RateLimit-NearLimit': 'true' } };

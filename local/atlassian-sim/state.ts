@@ -102,7 +102,7 @@ export class SimState {
   searchPageLimit: number | undefined;
   /**
    * Jira search is eventually consistent: issues created less than this many milliseconds ago are
-   * not found unless named in `reconcileIssues`. Cleared by reset (to 0).
+   * not found unless named in `reconcileIssues` (config `search_index_lag_ms`). Not cleared by reset.
    */
   searchIndexLagMs = 0;
   private rateLimited = 0;
@@ -130,7 +130,6 @@ export class SimState {
     this.createdPages = 0;
     this.nextCommentId = FIRST_COMMENT_ID;
     this.searchPageLimit = undefined;
-    this.searchIndexLagMs = 0;
     this.rateLimited = 0;
     for (const hook of this.resetHooks) hook();
     let projectId = 10_000;

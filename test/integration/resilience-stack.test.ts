@@ -31,6 +31,8 @@ let sqs: SQSClient;
 beforeAll(async () => {
   ({ stack, api, control } = await startTestStack('riqres', {
     retry: { maxAttempts: MAX_ATTEMPTS, baseDelaySeconds: 1, maxDelaySeconds: 2 },
+    // A create whose answer is lost is retried after this window (the simulator's search has no lag).
+    upstream: { reconcileWindowSeconds: 2 },
     // The failures these tests cause on purpose must not open a breaker and slow the next test.
     breaker: { failureThreshold: 50, windowSeconds: 60, recoverySeconds: 5 },
   }));

@@ -49,6 +49,19 @@ describe('config', () => {
     ).toMatchObject({ timeoutSeconds: 30 });
   });
 
+  it('has a reconcile window for creates whose outcome is unknown, 1–900 s', () => {
+    expect(DEFAULT_CONFIG.upstream.reconcileWindowSeconds).toBe(30);
+    expect(resolveConfig({ upstream: { reconcileWindowSeconds: 5 } }).upstream).toEqual({
+      timeoutMs: 10_000,
+      reconcileWindowSeconds: 5,
+    });
+    for (const bad of [0, 901, 2.5]) {
+      expect(() => resolveConfig({ upstream: { reconcileWindowSeconds: bad } })).toThrow(
+        /upstream\.reconcileWindowSeconds/,
+      );
+    }
+  });
+
   it('has priority reserves and an adaptive rate for the shared rate limit', () => {
     expect(DEFAULT_CONFIG.services.jira.reserves).toEqual({ normal: 0.1, low: 0.3 });
     expect(DEFAULT_CONFIG.services.confluence.reserves).toEqual({ normal: 0.1, low: 0.3 });

@@ -387,7 +387,12 @@ describe('error classes produced by the simulator, as AtlassianExecutor throws t
       const err = await failure('jira.create_task', { title: 'Dropped answer', project_id: 'MD' });
       expect(err.code).toBe('SERVICE_UNAVAILABLE');
       expect(err.retryable).toBe(true);
-      expect(err.details).toEqual({ networkError: expect.any(String) });
+      // The create may have been made: its retry waits out the reconcile window (default 30 s).
+      expect(err.details).toEqual({
+        networkError: expect.any(String),
+        outcomeUnknown: true,
+        retryAfterSeconds: 30,
+      });
 
       const page = await failure('confluence.create_page', {
         title: 'Dropped page',
@@ -395,6 +400,7 @@ describe('error classes produced by the simulator, as AtlassianExecutor throws t
         content: '<p>x</p>',
       });
       expect(page.code).toBe('SERVICE_UNAVAILABLE');
+      expect(page.details).toMatchObject({ outcomeUnknown: true, retryAfterSeconds: 30 });
 
       const stats = await control.stats();
       expect(stats.dropped_after_commit).toBe(2);

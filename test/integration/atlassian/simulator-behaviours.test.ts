@@ -1,7 +1,7 @@
 /**
  * The simulator's run-time behaviours over raw HTTP, steered through SimulatorControl: the burst rate
  * limit and its headers, the injected fractions (errors, hangs, dropped writes) and their
- * determinism under a seed, the outage window, credential expiry, the counters and reset.
+ * determinism under a seed, slow answers after commit and a lagging search index, the outage window, credential expiry, the counters and reset.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
@@ -58,6 +58,10 @@ async function statuses(n: number, send: () => Promise<Answer>): Promise<number[
 
 function share(list: number[], status: number): number {
   return list.filter((s) => s === status).length / list.length;
+}
+
+function byLabelKeys(answer: Answer): unknown[] {
+  return (answer.body['issues'] as { key: string }[]).map((i) => i.key);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -260,6 +264,110 @@ describe('simulator behaviours', () => {
     });
   });
 
+  describe('a slow answer after commit and a lagging search index', () => {
+    /** A create whose client gives up after `timeoutMs`: 'timeout', or the status answered. */
+    async function createWithin(
+      timeoutMs: number,
+      fields: Record<string, unknown>,
+    ): Promise<number | 'timeout'> {
+      try {
+        const res = await fetch(`${sim.url}/rest/api/3/issue`, {
+          method: 'POST',
+          headers: { Authorization: authHeader, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ fields }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        await res.text();
+        return res.status;
+      } catch (err) {
+        if (err instanceof Error && err.name === 'TimeoutError') return 'timeout';
+        throw err;
+      }
+    }
+    const task = (summary: string, labels: string[] = []) => ({
+      project: { key: 'MD' },
+      summary,
+      issuetype: { name: 'Task' },
+      labels,
+    });
+    const byLabel = (label: string, reconcileIssues?: number[]) =>
+      call('POST', '/rest/api/3/search/jql', {
+        jql: `labels = "${label}"`,
+        fields: ['summary'],
+        ...(reconcileIssues ? { reconcileIssues } : {}),
+      });
+
+    it('answer_after_commit_ms commits a write at once and answers it only after the delay', async () => {
+      await control.setAnswerAfterCommit(600);
+      expect(await control.config()).toMatchObject({ answer_after_commit_ms: 600 });
+
+      // A client that gives up first sees a timeout, yet the issue exists.
+      expect(await createWithin(150, task('Slow but done'))).toBe('timeout');
+      const objects = await control.objects();
+      expect(objects.issues.map((i) => i.summary)).toEqual(['Slow but done']);
+      expect((await getIssue()).status).toBe(200);
+
+      // A client that waits gets the 201, no sooner than the delay.
+      const started = Date.now();
+      expect(await createWithin(2_000, task('Waited for'))).toBe(201);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+
+      // Reads (Jira's search POST included) and refused writes are answered at once.
+      const readStarted = Date.now();
+      expect((await getIssue()).status).toBe(200);
+      expect((await byLabel('none')).status).toBe(200);
+      expect(await createWithin(2_000, { project: { key: 'MD' } })).toBe(400);
+      expect(Date.now() - readStarted).toBeLessThan(500);
+      expect((await control.stats()).answered_after_commit).toBe(2);
+
+      await control.quiet();
+      expect(await control.config()).toMatchObject({ answer_after_commit_ms: 0 });
+    });
+
+    it('search_index_lag_ms hides new issues from JQL search for that long, unless reconciled', async () => {
+      await control.setSearchIndexLag(700);
+      await control.reset(); // config stays
+      expect(await control.config()).toMatchObject({ search_index_lag_ms: 700 });
+
+      const created = await createIssue('Indexed later');
+      expect(created.status).toBe(201);
+      await call('PUT', `/rest/api/3/issue/${String(created.body['key'])}`, {
+        fields: { labels: ['lagging'] },
+      });
+      const id = Number(created.body['id']);
+
+      // Not found by search yet, but there to read, and found when named in reconcileIssues.
+      expect((await byLabel('lagging')).body['issues']).toEqual([]);
+      expect((await call('GET', `/rest/api/3/issue/${String(created.body['key'])}`)).status).toBe(200);
+      const reconciled = await byLabel('lagging', [id]);
+      expect((reconciled.body['issues'] as { key: string }[]).map((i) => i.key)).toEqual([
+        created.body['key'],
+      ]);
+
+      await sleep(750);
+      const later = await byLabel('lagging');
+      expect((later.body['issues'] as { key: string }[]).map((i) => i.key)).toEqual([created.body['key']]);
+
+      await control.quiet();
+      expect(await control.config()).toMatchObject({ search_index_lag_ms: 0 });
+      const fresh = await createIssue('Indexed at once');
+      await call('PUT', `/rest/api/3/issue/${String(fresh.body['key'])}`, { fields: { labels: ['now'] } });
+      expect(byLabelKeys(await byLabel('now'))).toEqual([fresh.body['key']]);
+    });
+
+    it('refuses out-of-range values with the field named', async () => {
+      for (const body of [{ answer_after_commit_ms: -1 }, { search_index_lag_ms: 600_001 }]) {
+        const res = await fetch(`${sim.url}/__sim/config`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        expect(res.status).toBe(400);
+        expect(JSON.stringify(await res.json())).toContain(Object.keys(body)[0]!);
+      }
+    });
+  });
+
   describe('outage', () => {
     it('starts and ends on schedule, answering 503 in between', async () => {
       const config = await control.configure({ outage: { start_in_ms: 150, duration_ms: 250 } });
@@ -371,6 +479,7 @@ describe('simulator behaviours', () => {
         errors_injected: 0,
         timeouts_injected: 0,
         dropped_after_commit: 0,
+        answered_after_commit: 0,
         outage_rejected: 0,
       });
       expect(await control.config()).toMatchObject({

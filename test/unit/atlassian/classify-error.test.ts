@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../../lambdas/core/errors.js';
 import {
   MAX_RETRY_AFTER_SECONDS,
+  awaitReconcileWindow,
   classifyResponse,
+  createFailure,
+  reconcileWindowOf,
+  unexpectedResponse,
+  writeOutcomeUnknown,
   classifyThrown,
   parseRetryAfter,
   type CallContext,
@@ -266,5 +271,105 @@ describe('classifyThrown', () => {
     const err = classifyThrown(new RangeError('secret internals'), jira);
     expect(err.code).toBe('INTERNAL_ERROR');
     expect(err.message).not.toContain('secret');
+  });
+});
+
+describe('writeOutcomeUnknown', () => {
+  const create: CallContext = {
+    service: 'jira',
+    method: 'POST',
+    path: '/rest/api/3/issue',
+    timeoutMs: 3_000,
+  };
+  const thrown = (err: unknown) => classifyThrown(err, create);
+  const answered = (status: number) => classifyResponse(status, new Headers(), {}, create, NOW);
+  const networkError = (code: string) =>
+    thrown(new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) }));
+
+  it('is unknown after a timeout or an abort: the request went out and no answer came', () => {
+    expect(writeOutcomeUnknown(thrown(new DOMException('timed out', 'TimeoutError')))).toBe(true);
+    expect(writeOutcomeUnknown(thrown(new DOMException('aborted', 'AbortError')))).toBe(true);
+    expect(writeOutcomeUnknown(networkError('UND_ERR_HEADERS_TIMEOUT'))).toBe(true);
+  });
+
+  it('is unknown after the connection broke once the request may have been sent', () => {
+    for (const code of ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ETIMEDOUT']) {
+      expect(writeOutcomeUnknown(networkError(code)), code).toBe(true);
+    }
+    expect(writeOutcomeUnknown(thrown(new Error('socket hang up')))).toBe(true);
+    expect(writeOutcomeUnknown(thrown(new TypeError('fetch failed')))).toBe(true);
+  });
+
+  it('is known when the connection failed before anything was sent', () => {
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']) {
+      expect(writeOutcomeUnknown(networkError(code)), code).toBe(false);
+    }
+  });
+
+  it('is known for a timeout refused before sending (an operation deadline already past)', () => {
+    const timeout = thrown(new DOMException('deadline', 'TimeoutError'));
+    const notSent = new UpstreamError(timeout.code, timeout.message, { ...timeout.details, notSent: true });
+    expect(writeOutcomeUnknown(notSent)).toBe(false);
+  });
+
+  it('is unknown after any 5xx answer', () => {
+    for (const status of [500, 502, 503, 504])
+      expect(writeOutcomeUnknown(answered(status)), `${status}`).toBe(true);
+  });
+
+  it('is unknown after a 2xx whose body could not be read: the object exists, its id is unknown', () => {
+    expect(writeOutcomeUnknown(unexpectedResponse(create, 201, 'not JSON'))).toBe(true);
+  });
+
+  it('is known after a 4xx: Atlassian refused the request before doing it', () => {
+    for (const status of [400, 401, 403, 404, 409, 413, 429]) {
+      expect(writeOutcomeUnknown(answered(status)), `${status}`).toBe(false);
+    }
+  });
+});
+
+describe('awaitReconcileWindow and createFailure', () => {
+  const create: CallContext = {
+    service: 'jira',
+    method: 'POST',
+    path: '/rest/api/3/issue',
+    timeoutMs: 3_000,
+  };
+
+  it('makes an unknown outcome wait at least the window, keeping code, message and details', () => {
+    const timeout = classifyThrown(new DOMException('timed out', 'TimeoutError'), create);
+    const err = awaitReconcileWindow(timeout, 30);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err.code).toBe('TIMEOUT');
+    expect(err.message).toBe(timeout.message);
+    expect(err.retryable).toBe(true);
+    expect(err.details).toEqual({ timeoutMs: 3_000, outcomeUnknown: true, retryAfterSeconds: 30 });
+    expect(err.retryAfterSeconds).toBe(30);
+  });
+
+  it('keeps a longer Retry-After of a 5xx', () => {
+    const busy = classifyResponse(503, new Headers({ 'retry-after': '120' }), {}, create, NOW);
+    expect(awaitReconcileWindow(busy, 30).retryAfterSeconds).toBe(120);
+    const brief = classifyResponse(503, new Headers({ 'retry-after': '2' }), {}, create, NOW);
+    expect(awaitReconcileWindow(brief, 30).retryAfterSeconds).toBe(30);
+  });
+
+  it('createFailure leaves a known outcome and anything not from Atlassian as it is', () => {
+    const refused = classifyResponse(429, new Headers({ 'retry-after': '5' }), {}, create, NOW);
+    expect(createFailure(refused, 30)).toBe(refused);
+    const bug = new RangeError('x');
+    expect(createFailure(bug, 30)).toBe(bug);
+    const reset = classifyThrown(new Error('socket hang up'), create);
+    expect(createFailure(reset, 30)).toMatchObject({
+      details: { outcomeUnknown: true, retryAfterSeconds: 30 },
+    });
+  });
+
+  it('reconcileWindowOf defaults to the config and refuses a window outside 1–900 s', () => {
+    expect(reconcileWindowOf(undefined)).toBe(30);
+    expect(reconcileWindowOf(5)).toBe(5);
+    expect(() => reconcileWindowOf(0)).toThrow(/1 to 900/);
+    expect(() => reconcileWindowOf(901)).toThrow(/1 to 900/);
+    expect(() => reconcileWindowOf(1.5)).toThrow(/1 to 900/);
   });
 });

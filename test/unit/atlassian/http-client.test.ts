@@ -167,6 +167,8 @@ describe('AtlassianHttpClient', () => {
         }),
       );
       expect(err.code).toBe('TIMEOUT');
+      // Nothing was sent, so a create refused this way has a known outcome (writeOutcomeUnknown).
+      expect(err.details).toMatchObject({ notSent: true });
       expect(seen.map((r) => r.url)).toEqual(['/rest/api/3/issue/MD-1?slow=300']);
     });
 

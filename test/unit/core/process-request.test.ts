@@ -221,6 +221,69 @@ describe('processRequest', () => {
     expect((await store.get(TOKEN))?.attempts).toBe(4);
   });
 
+  describe('a create whose outcome is unknown', () => {
+    const unknown = () =>
+      new UpstreamError('TIMEOUT', 'Jira POST /rest/api/3/issue timed out after 3000 ms', {
+        timeoutMs: 3_000,
+        outcomeUnknown: true,
+        retryAfterSeconds: 30,
+      });
+
+    it('is retried after the reconcile window, which the record keeps with the error', async () => {
+      const { store, clock, deps } = setup(async () => {
+        throw unknown();
+      });
+      const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      expect(d).toEqual({ action: 'retry', delaySeconds: 30, outcome: 'retry' });
+      const r = await store.get(TOKEN);
+      expect(r?.deferred_until).toBe(new Date(clock.now() + 30_000).toISOString());
+      expect(r?.error?.details).toMatchObject({
+        outcomeUnknown: true,
+        reconcileNotBefore: clock.now() + 30_000,
+      });
+    });
+
+    it('is not called again before the window by any other message, which is deferred to its end', async () => {
+      let fail = true;
+      const attempts: (number | undefined)[] = [];
+      const { store, clock, deps } = setup(async (_op, _payload, context) => {
+        attempts.push(context.attempt);
+        if (fail) throw unknown();
+        return { key: 'MD-1' };
+      });
+      await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      fail = false;
+
+      // A duplicate SQS delivery 2 s later: deferred to the window's end, no call, no attempt.
+      clock.advance(2_000);
+      const early = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      expect(early).toEqual({ action: 'defer', delaySeconds: 28, outcome: 'not_before' });
+      expect(attempts).toEqual([1]);
+      expect(await store.get(TOKEN)).toMatchObject({
+        status: 'queued',
+        attempts: 1,
+        deferred_until: new Date(clock.now() + 28_000).toISOString(),
+      });
+
+      // Once the window has passed the retry calls (and the adapter reconciles, attempt 2).
+      clock.advance(28_000);
+      expect(await processRequest(deps, { token: TOKEN, receiveCount: 1 })).toEqual({
+        action: 'ack',
+        outcome: 'completed',
+      });
+      expect(attempts).toEqual([1, 2]);
+    });
+
+    it('a known failure sets no window: the next message may call at once', async () => {
+      const { store, deps } = setup(async () => {
+        throw new UpstreamError('SERVICE_UNAVAILABLE', 'conflict', { status: 409, conflict: true });
+      });
+      await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      expect((await store.get(TOKEN))?.error?.details?.['reconcileNotBefore']).toBeUndefined();
+      expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).action).toBe('retry');
+    });
+  });
+
   it('waits for Retry-After when it is longer than the backoff', async () => {
     const { deps } = setup(async () => {
       throw new UpstreamError('RATE_LIMITED', '429', { status: 429, retryAfterSeconds: 30 });
