@@ -82,7 +82,7 @@ beforeEach(() => {
 const auth = { header: () => Promise.resolve('Basic eDp5') };
 
 function jira(): JiraAdapter {
-  const client = new AtlassianHttpClient({ baseUrl, auth, timeoutMs: 300, service: 'jira' });
+  const client = new AtlassianHttpClient({ baseUrl, auth, timeoutMs: 1_000, service: 'jira' });
   return new JiraAdapter(client, { reconcileWindowSeconds: WINDOW });
 }
 
@@ -90,7 +90,7 @@ function confluence(): ConfluenceAdapter {
   const client = new AtlassianHttpClient({
     baseUrl: `${baseUrl}/wiki`,
     auth,
-    timeoutMs: 300,
+    timeoutMs: 1_000,
     service: 'confluence',
   });
   return new ConfluenceAdapter(client, { reconcileWindowSeconds: WINDOW });
