@@ -111,10 +111,13 @@ describe('the request path through the local stack', () => {
     expect(other.body['error']).toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('answers 404 for an unknown token and 400 for a malformed one', async () => {
-    const unknown = await api.result(`req_${'0'.repeat(32)}`);
-    expect(unknown.status).toBe(404);
-    const bad = await api.result('not-a-token');
+  it('answers 404 for an unknown token whatever its shape and 400 for a segment that cannot be one', async () => {
+    for (const token of [`req_${'0'.repeat(32)}`, 'req_abc123', 'not-a-token']) {
+      const unknown = await api.result(token);
+      expect(unknown.status).toBe(404);
+      expect(unknown.body['error']).toMatchObject({ code: 'NOT_FOUND' });
+    }
+    const bad = await api.result('x'.repeat(129));
     expect(bad.status).toBe(400);
     expect(bad.body['error']).toMatchObject({ code: 'VALIDATION_ERROR', details: { field: 'token' } });
     const badWait = await api.result(`req_${'0'.repeat(32)}`, -1);
