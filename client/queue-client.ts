@@ -4,6 +4,10 @@
  * SigV4-signed for `execute-api` with the default credential chain. Network failures, per-request
  * timeouts, 5xx and 429 are retried with exponential backoff and jitter; a submit is safe to retry
  * because it always carries an `idempotency_key`.
+ *
+ * A result too large for the API to answer inline comes as `result_url` (a presigned S3 GET, see
+ * the README's "Large bodies"): the client fetches it (unsigned: the URL carries its own
+ * authorization) and answers `result` as for any other, so callers never see the difference.
  */
 import { randomUUID } from 'node:crypto';
 import { RiqApiError, RiqNetworkError, RiqWaitTimeoutError } from './errors.js';
@@ -45,6 +49,8 @@ const MAX_BACKOFF_MS = 5_000;
 interface HttpCall {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
+  /** A whole URL instead of endpoint + path: a presigned `result_url`, fetched unsigned. */
+  presignedUrl?: string;
   body?: unknown;
   headers?: Record<string, string>;
   /** Overrides the per-request timeout (long polls). */
@@ -108,11 +114,11 @@ export class QueueClient implements QueueClientApi {
       body['after_consistency_token'] = options.afterConsistencyToken;
     const answer = await this.call<SubmitAnswer>({ method: 'POST', path: '/api/queue/submit', body });
     if (answer.status === 202 && answer.body.status !== 'cached') return { ...answer.body, accepted: true };
-    return answer.body;
+    return this.withResult(answer.body);
   }
 
   async getResult(token: string): Promise<RequestView> {
-    return (await this.call<RequestView>({ method: 'GET', path: resultPath(token) })).body;
+    return this.withResult((await this.call<RequestView>({ method: 'GET', path: resultPath(token) })).body);
   }
 
   async waitForResult(token: string, options: WaitOptions = {}): Promise<RequestView> {
@@ -187,7 +193,24 @@ export class QueueClient implements QueueClientApi {
   private async longPoll(token: string, waitSeconds: number): Promise<RequestView> {
     const path = `${resultPath(token)}?wait=${waitSeconds}`;
     const timeoutMs = Math.max(this.timeoutMs, (waitSeconds + 10) * 1000);
-    return (await this.call<RequestView>({ method: 'GET', path, timeoutMs })).body;
+    return this.withResult((await this.call<RequestView>({ method: 'GET', path, timeoutMs })).body);
+  }
+
+  /**
+   * An answer whose result came as `result_url` (over the API's inline size), with the result
+   * fetched from it in its place; any other answer as it is.
+   */
+  private async withResult<T extends object>(answer: T): Promise<T> {
+    const url = (answer as { result_url?: unknown }).result_url;
+    if (typeof url !== 'string') return answer;
+    const {
+      result_url: _url,
+      result_size_bytes: _size,
+      result_url_expires_at: _expires,
+      ...rest
+    } = answer as Record<string, unknown>;
+    const fetched = await this.call<unknown>({ method: 'GET', path: 'result_url', presignedUrl: url });
+    return { ...rest, result: fetched.body } as T;
   }
 
   private async getJson(path: string): Promise<Record<string, unknown>> {
@@ -202,7 +225,7 @@ export class QueueClient implements QueueClientApi {
 
   /** One API call: retried on network failures, timeouts, 5xx and 429; a non-2xx answer throws `RiqApiError`. */
   private async call<T>(req: HttpCall): Promise<HttpResult<T>> {
-    const url = `${this.endpoint}${req.path}`;
+    const url = req.presignedUrl ?? `${this.endpoint}${req.path}`;
     const body = req.body !== undefined ? JSON.stringify(req.body) : undefined;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) await sleep(this.backoff(attempt));
@@ -244,6 +267,8 @@ export class QueueClient implements QueueClientApi {
     body: string | undefined,
   ): Promise<Record<string, string>> {
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+    // A presigned URL is its own authorization: no signature, no caller header.
+    if (req.presignedUrl !== undefined) return headers;
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (!this.signing) {
       if (this.caller) headers['x-riq-caller'] = this.caller;

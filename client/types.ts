@@ -65,6 +65,7 @@ export interface SubmittedRequest {
   poll_url: string;
   routing_path: 'QUEUED' | 'DIRECT';
   consistency_token?: string;
+  /** The result, also when the API answered it as a presigned `result_url` (the client fetched it). */
   result?: unknown;
   error?: RiqErrorBody;
   /** HTTP 202: accepted fire-and-forget. */

@@ -27,6 +27,7 @@ export class StatelessStack extends Stack {
     this.api = new RiqApi(this, 'Api', {
       config,
       table: resources.table,
+      bodies: resources.bodies,
       queues: resources.queues,
       deadLetterQueues: resources.deadLetterQueues,
       atlassianSecret: resources.atlassianSecret,
@@ -40,6 +41,7 @@ export class StatelessStack extends Stack {
     this.workers = new Workers(this, 'Workers', {
       config,
       table: resources.table,
+      bodies: resources.bodies,
       queues: resources.queues,
       deadLetterQueues: resources.deadLetterQueues,
       atlassianSecret: resources.atlassianSecret,

@@ -99,6 +99,8 @@ async function main(): Promise<void> {
     url: stack.url,
     dynamoEndpoint: stack.dynamoEndpoint,
     sqsEndpoint: stack.sqsEndpoint,
+    s3Endpoint: stack.s3Endpoint,
+    bodiesBucket: stack.bodiesBucket,
     simulatorUrl: stack.simulatorUrl ?? null,
     tableName: stack.tableName,
     queueUrls: stack.queueUrls,

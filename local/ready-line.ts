@@ -7,6 +7,8 @@ export interface StackInfo {
   url: string;
   dynamoEndpoint: string;
   sqsEndpoint: string;
+  s3Endpoint: string;
+  bodiesBucket: string;
   simulatorUrl: string | null;
   tableName: string;
   queueUrls: Record<QueueKey, string>;

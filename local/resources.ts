@@ -9,11 +9,13 @@ import {
   UpdateTimeToLiveCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { RiqConfig } from '../lib/config/riq-config.js';
 import {
   REQUESTS_TABLE,
   allQueueKeys,
+  bodiesBucketName,
   deadLetterQueueName,
   messageRetentionSeconds,
   queueName,
@@ -107,4 +109,14 @@ async function queueArn(client: SQSClient, url: string): Promise<string> {
   const arn = out.Attributes?.['QueueArn'];
   if (!arn) throw new Error(`no QueueArn for ${url}`);
   return arn;
+}
+
+/**
+ * The bodies bucket (claim check). The emulator keeps no lifecycle, encryption or public access
+ * settings: those are the CDK stateful stack's (lib/constructs/bodies-bucket.ts).
+ */
+export async function createBodiesBucket(client: S3Client, config: RiqConfig): Promise<string> {
+  const name = bodiesBucketName(config);
+  await client.send(new CreateBucketCommand({ Bucket: name }));
+  return name;
 }

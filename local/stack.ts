@@ -7,6 +7,7 @@
  * on Lambda, so this sets `process.env` before importing them: one local stack per process.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { RiqConfig } from '../lib/config/riq-config.js';
 import {
@@ -22,8 +23,14 @@ import { randomUUID } from 'node:crypto';
 import { startApiServer, type ApiHandler } from './api-server.js';
 import { invokeWithTimeout } from './lambda-invoke.js';
 import { EventSourceMapping, type WorkerHandler } from './event-source.js';
-import { createRequestsTable, createWorkQueues, type LocalQueues } from './resources.js';
-import { LOCAL_AWS_ENV, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
+import { createBodiesBucket, createRequestsTable, createWorkQueues, type LocalQueues } from './resources.js';
+import {
+  LOCAL_AWS_ENV,
+  startDynamoDbLocal,
+  startS3Emulator,
+  startSqsEmulator,
+  type RunningService,
+} from './services.js';
 import { startAtlassianSimulator } from './atlassian-sim/server.js';
 import { DEFAULT_SIM_OAUTH } from './atlassian-sim/oauth-routes.js';
 import {
@@ -80,8 +87,12 @@ export interface LocalStack {
   url: string;
   dynamoEndpoint: string;
   sqsEndpoint: string;
+  /** The S3 emulator (path-style addressing). */
+  s3Endpoint: string;
   simulatorUrl?: string;
   tableName: string;
+  /** The bodies bucket (claim check) in the S3 emulator. */
+  bodiesBucket: string;
   queueUrls: Record<QueueKey, string>;
   deadLetterQueueUrls: Record<QueueKey, string>;
   queueArns: Record<QueueKey, string>;
@@ -188,19 +199,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // The SDK's notice that its Node 20 support ends in 2027 would open every start.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   try {
-    const [dynamo, sqs]: RunningService[] = await Promise.all([
+    const [dynamo, sqs, s3]: RunningService[] = await Promise.all([
       startDynamoDbLocal(options.dataDir ? { dataDir: options.dataDir } : {}),
       startSqsEmulator(),
+      startS3Emulator(),
     ]);
     let sqsService = sqs!;
     stoppers.push(
       () => dynamo!.stop(),
       () => sqsService.stop(),
+      () => s3!.stop(),
     );
     log(
       `DynamoDB Local at ${dynamo!.endpoint}${options.dataDir ? ` (data in ${options.dataDir})` : ' (in memory)'}`,
     );
     log(`SQS emulator at ${sqs!.endpoint}`);
+    log(`S3 emulator at ${s3!.endpoint} (in memory)`);
 
     let atlassian = options.atlassian;
     let simulatorUrl: string | undefined;
@@ -224,17 +238,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     Object.assign(process.env, LOCAL_AWS_ENV, {
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
       AWS_ENDPOINT_URL_SQS: sqs!.endpoint,
+      AWS_ENDPOINT_URL_S3: s3!.endpoint,
     });
     const awsClientConfig = { region: LOCAL_AWS_ENV.AWS_REGION };
     const dynamoClient = new DynamoDBClient(awsClientConfig);
     const sqsClient = new SQSClient({ ...awsClientConfig, useQueueUrlAsEndpoint: false });
+    const s3Client = new S3Client({ ...awsClientConfig, forcePathStyle: true });
     stoppers.push(async () => {
       dynamoClient.destroy();
       sqsClient.destroy();
+      s3Client.destroy();
     });
     const tableName = await createRequestsTable(dynamoClient, config);
     const queues = await createWorkQueues(sqsClient, config);
-    log(`table ${tableName}; queues ${allQueueKeys().join(', ')} with dead-letter queues`);
+    const bodiesBucket = await createBodiesBucket(s3Client, config);
+    log(
+      `table ${tableName}; queues ${allQueueKeys().join(', ')} with dead-letter queues; bucket ${bodiesBucket}`,
+    );
 
     Object.assign(process.env, {
       POWERTOOLS_SERVICE_NAME: 'riq',
@@ -242,6 +262,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [RUNTIME_ENV.tableName]: requestsTableName(config),
       [RUNTIME_ENV.queueUrls]: JSON.stringify(queues.queueUrls),
       [RUNTIME_ENV.deadLetterQueueUrls]: JSON.stringify(queues.deadLetterQueueUrls),
+      [RUNTIME_ENV.bodyBucket]: bodiesBucket,
+      // The emulator's bucket host names do not resolve: path-style URLs, presigned ones too.
+      [RUNTIME_ENV.s3PathStyle]: 'true',
     });
     // The worker reads its connection from these, exactly as on Lambda without a secret (the local
     // stack has no Secrets Manager, so ATLASSIAN_SECRET_ARN is never passed on).
@@ -333,8 +356,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       url: api.url,
       dynamoEndpoint: dynamo!.endpoint,
       sqsEndpoint: sqs!.endpoint,
+      s3Endpoint: s3!.endpoint,
       ...(simulatorUrl ? { simulatorUrl } : {}),
       tableName,
+      bodiesBucket,
       queueUrls: queues.queueUrls,
       deadLetterQueueUrls: queues.deadLetterQueueUrls,
       queueArns: queues.queueArns,

@@ -3,9 +3,9 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getResult, parseWait, type ResultDeps } from '../core/get-result.js';
-import { documentClient } from '../shared/aws-clients.js';
+import { bodyStore, documentClient } from '../shared/aws-clients.js';
 import { sleep, systemClock } from '../shared/clock.js';
-import { readSettings, readTableName } from '../shared/env.js';
+import { readBodyBucket, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { DynamoRequestStore } from '../store/dynamo-request-store.js';
 import { callerIdentity, httpErrors, json } from './http.js';
@@ -16,6 +16,9 @@ const deps: ResultDeps = {
   clock: systemClock,
   sleep,
   longPollCapSeconds: settings.api.longPollCapSeconds,
+  // A large result is read from the bodies bucket, or answered as a presigned URL of it.
+  bodies: bodyStore(readBodyBucket()),
+  limits: settings.bodies,
 };
 
 async function result(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {

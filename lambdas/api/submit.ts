@@ -10,10 +10,10 @@ import { routeDirect } from '../core/direct-route.js';
 import { serviceOf } from '../core/operations.js';
 import { parseSubmitBody } from '../core/submit-command.js';
 import { submit, type SubmitDeps } from '../core/submit.js';
-import { documentClient, sqsClient } from '../shared/aws-clients.js';
+import { bodyStore, documentClient, sqsClient } from '../shared/aws-clients.js';
 import { callDepsFromEnv } from '../shared/call-deps.js';
 import { systemClock } from '../shared/clock.js';
-import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
+import { readBodyBucket, readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { emitMetric } from '../shared/metrics.js';
 import { DynamoDependencyStore } from '../store/dynamo-dependencies.js';
@@ -62,6 +62,8 @@ const deps: SubmitDeps = {
   queue,
   clock: systemClock,
   config: settings,
+  // Large payloads are stored here, large results read or presigned (claim check).
+  bodies: direct?.deps.bodies ?? bodyStore(readBodyBucket()),
   cache: new DynamoReadCache(documentClient(), readTableName()),
   dependencies: new DynamoDependencyStore(
     documentClient(),

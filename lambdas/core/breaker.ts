@@ -242,6 +242,8 @@ const OUTCOME_BY_CODE: Record<ErrorCode, BreakerOutcome> = {
   NOT_DEAD: 'neutral',
   DEPENDENCY_FAILED: 'neutral',
   NOT_IMPLEMENTED: 'neutral',
+  /** RIQ could not store the result of a call that succeeded. */
+  RESULT_TOO_LARGE: 'neutral',
 };
 
 /** The `BreakerState` gauge of a state (the seed's `circuit_breaker_state`): 1 closed, 0.5 half-open, 0 open. */

@@ -56,7 +56,8 @@ export type DirectOutcome =
   | { kind: 'called'; record: RequestRecord };
 
 /**
- * Tries the DIRECT call of a request just stored `queued` and not yet sent. Throws only when a
+ * Tries the DIRECT call of a request just stored `queued` and not yet sent (`record` with its
+ * payload as submitted, even when the stored record keeps it in the body store). Throws only when a
  * store or gate call fails; the request may then be `queued` or leased, and the caller queues it
  * (a worker claims it at once, or when the lease runs out).
  */
@@ -87,9 +88,10 @@ export async function routeDirect(deps: DirectDeps, record: RequestRecord): Prom
   }
 
   const lease = { token: record.token, leaseId: claim.leaseId };
+  // The stored record may point at its payload in the body store; `record` holds it as submitted.
   const disposition = await callAndSettle(
     deps,
-    { record: claim.record, lease, attempt, gate },
+    { record: { ...claim.record, payload: record.payload }, lease, attempt, gate },
     { deadline: deps.clock.now() + deps.timeoutMs, breakerOutcome: directBreakerOutcome },
   );
   const key = queueKey(record.service, record.priority);

@@ -16,6 +16,11 @@ export const ERROR_CODES = {
   SERVICE_UNAVAILABLE: { retryable: true, httpStatus: 503 },
   PERMISSION_DENIED: { retryable: false, httpStatus: 403 },
   DEPENDENCY_FAILED: { retryable: false, httpStatus: 424 },
+  /**
+   * The call's result could not be stored: larger than `bodies.maxResultBytes`, or refused for good
+   * by the body store. The request ends `failed`; calling again would give the same result.
+   */
+  RESULT_TOO_LARGE: { retryable: false, httpStatus: 413 },
   INTERNAL_ERROR: { retryable: true, httpStatus: 500 },
 } as const;
 
@@ -121,6 +126,11 @@ export class UpstreamError extends RiqError {
     const v = this.details?.['retryAfterSeconds'];
     return typeof v === 'number' ? v : undefined;
   }
+}
+
+/** The body store refused a body for good (too large, access denied, no such bucket): never retried. */
+export class BodyRejectedError extends Error {
+  override readonly name = 'BodyRejectedError';
 }
 
 /**

@@ -2,10 +2,16 @@
  * Result use case: the request's current state, long-polling up to `wait` seconds for a terminal one.
  * Another caller's token looks exactly like an unknown one (404), so tokens cannot be probed; so does
  * any segment that is not a token RIQ issued (only one that cannot be a token at all is a 400).
+ *
+ * A result is answered inline up to `bodies.inlineResultBytes` (loaded from the body store when the
+ * record keeps it there); a larger one as `result_url`, a presigned GET valid
+ * `bodies.resultUrlSeconds`, with `result_size_bytes` and `result_url_expires_at` and no `result`
+ * (lambdas/core/claim-check.ts).
  */
+import { DEFAULT_CONFIG, type Priority, type RiqConfig } from '../../lib/config/riq-config.js';
+import { answerResult, storedResultOf } from './claim-check.js';
 import { NotFoundError, ValidationError, type ErrorBody } from './errors.js';
-import type { Clock, RequestStore } from './ports.js';
-import type { Priority } from '../../lib/config/riq-config.js';
+import type { BodyStore, Clock, RequestStore } from './ports.js';
 import type { OperationName } from './operations.js';
 import { isTerminal, type RequestRecord, type RoutingPath, type Status } from './request-record.js';
 import { checkTokenSegment } from './tokens.js';
@@ -15,6 +21,10 @@ export interface ResultDeps {
   clock: Clock;
   sleep: (ms: number) => Promise<void>;
   longPollCapSeconds: number;
+  /** Where large results are read from; absent, a result kept there is NOT_FOUND. */
+  bodies?: BodyStore;
+  /** The body sizes (default: DEFAULT_CONFIG's). */
+  limits?: Pick<RiqConfig['bodies'], 'inlineResultBytes' | 'resultUrlSeconds'>;
 }
 
 export interface ResultResponse {
@@ -30,6 +40,11 @@ export interface ResultResponse {
   /** While `waiting`: the dependencies not finished yet. */
   waiting_on?: string[];
   result?: unknown;
+  /** A result over `bodies.inlineResultBytes`: a presigned GET of its JSON (`result` is absent). */
+  result_url?: string;
+  result_size_bytes?: number;
+  /** ISO 8601: when `result_url` stops working (ask again for a new one). */
+  result_url_expires_at?: string;
   error?: ErrorBody;
 }
 
@@ -52,13 +67,14 @@ export async function getResult(
     if (!record || record.owner !== input.owner)
       throw new NotFoundError(`no request ${input.token}`, { field: 'token' });
     const remaining = deadline - deps.clock.now();
-    if (isTerminal(record.status) || remaining <= 0) return view(record);
+    if (isTerminal(record.status) || remaining <= 0) return view(deps, record);
     await deps.sleep(Math.min(interval, remaining));
     interval = Math.min(interval * 2, 500);
   }
 }
 
-function view(r: RequestRecord): ResultResponse {
+async function view(deps: ResultDeps, r: RequestRecord): Promise<ResultResponse> {
+  const stored = storedResultOf(r);
   return {
     token: r.token,
     status: r.status,
@@ -70,7 +86,9 @@ function view(r: RequestRecord): ResultResponse {
     updated_at: r.updated_at,
     ...(r.completed_at !== undefined ? { completed_at: r.completed_at } : {}),
     ...(r.status === 'waiting' && r.waiting_on !== undefined ? { waiting_on: r.waiting_on } : {}),
-    ...(r.result !== undefined ? { result: r.result } : {}),
+    ...(stored !== undefined
+      ? await answerResult(deps.bodies, deps.limits ?? DEFAULT_CONFIG.bodies, stored, deps.clock.now())
+      : {}),
     ...(r.error !== undefined ? { error: r.error } : {}),
   };
 }

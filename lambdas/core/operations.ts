@@ -17,6 +17,11 @@ const spaceKey = z.string().regex(/^~?[A-Za-z0-9_]{1,255}$/, 'must be a space ke
 const pageId = z.string().regex(/^[1-9][0-9]{0,19}$/, 'must be a numeric page id');
 const title = z.string().trim().min(1, 'must not be empty').max(255);
 const text = (max: number) => z.string().max(max);
+/**
+ * A page body in storage format: Confluence Cloud refuses bodies over 5 MB (413 → PAYLOAD_TOO_LARGE);
+ * the submit body limit (`api.maxBodyBytes`) bounds it too.
+ */
+const pageContent = z.string().max(5 * 1024 * 1024);
 const labels = z.array(z.string().regex(/^[^\s]{1,255}$/, 'labels may not contain spaces')).max(50);
 
 export const PAYLOAD_SCHEMAS = {
@@ -51,13 +56,13 @@ export const PAYLOAD_SCHEMAS = {
   'confluence.get_page': z.strictObject({ page_id: pageId }),
   'confluence.create_page': z.strictObject({
     title,
-    content: text(100_000),
+    content: pageContent,
     space_id: spaceKey,
     parent_id: pageId.optional(),
   }),
   'confluence.update_page': z.strictObject({
     page_id: pageId,
-    content: text(100_000),
+    content: pageContent,
     title: title.optional(),
   }),
   'confluence.search_pages': z.strictObject({

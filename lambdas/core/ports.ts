@@ -82,8 +82,12 @@ export interface RequestStore {
     until: number,
     options?: { refundAttempt?: boolean },
   ): Promise<boolean>;
-  /** The following succeed only while `lease` is still the record's lease (else they return false). */
-  complete(lease: Lease, result: unknown, now: number, expiresAt: number): Promise<boolean>;
+  /**
+   * The following succeed only while `lease` is still the record's lease (else they return false).
+   * `complete` stores the result inline (`result`) or the pointer to it (`result_ref`, see
+   * lambdas/core/claim-check.ts), and drops the other.
+   */
+  complete(lease: Lease, result: StoredResult, now: number, expiresAt: number): Promise<boolean>;
   fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<boolean>;
   /**
    * Back to `queued` after a retryable failure; the next delivery claims it again, not before
@@ -255,7 +259,10 @@ export interface OperationExecutor {
 /** One cached answer. Times are epoch ms. */
 export interface CacheEntry {
   operation: OperationName;
+  /** The result; `null` when it is in the body store (`resultRef`). */
   result: unknown;
+  /** A large result: where it is in the body store (the request's own `result_ref`). */
+  resultRef?: BodyRef;
   cachedAt: number;
   expiresAt: number;
   /** Searches only: the service's search generation when the search was made. */
@@ -326,4 +333,29 @@ export interface DependencyStore {
    * RequestStore.markSwept) since `sweptBefore`, both ISO 8601, oldest first, at most `limit`.
    */
   findWaiting(query: WaitingQuery): Promise<RequestRecord[]>;
+}
+
+/** Where a payload or result larger than `bodies.offloadBytes` is kept (claim check). */
+export interface BodyRef {
+  /** The object key in the body store: `requests/<token>/payload.json` or `…/result.json`. */
+  key: string;
+  /** Size of the stored JSON text, bytes. */
+  size_bytes: number;
+}
+
+/** A result as a record keeps it: inline, or a pointer to the body store. */
+export type StoredResult = { result: unknown } | { result_ref: BodyRef };
+
+/**
+ * Storage of large bodies (lambdas/store/s3-body-store.ts; in memory in tests). `put` throws
+ * `BodyRejectedError` (lambdas/core/errors.ts) when the store refuses the body for good; anything
+ * else it throws is transient (a retry may succeed).
+ */
+export interface BodyStore {
+  /** Stores JSON `text` under `key`, replacing what was there. */
+  put(key: string, text: string): Promise<void>;
+  /** The text under `key`, or undefined when there is none (never stored, or expired). */
+  get(key: string): Promise<string | undefined>;
+  /** A URL from which anyone holding it may GET the body for `seconds`. */
+  presignedUrl(key: string, seconds: number): Promise<string>;
 }

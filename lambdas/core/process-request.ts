@@ -36,16 +36,32 @@
  * `failed` with VALIDATION_ERROR). After every final write (completed, failed, dead) the request's
  * waiting dependents are released and the ready ones sent; a failure there is only reported (the
  * sweeper reconciles waiting requests), never a retry of the finished request.
+ *
+ * Bodies of any size (lambdas/core/claim-check.ts): a payload kept in the body store is loaded
+ * right after the claim (a failure to read it is store trouble: a deferral; a payload that is gone
+ * fails the request NOT_FOUND). A result larger than `bodies.offloadBytes` is stored there before
+ * the record is completed with a pointer; one that cannot be stored for good (over
+ * `bodies.maxResultBytes`, or refused) ends the request `failed` with RESULT_TOO_LARGE, and a
+ * transient failure to store it is a `store_unavailable` deferral.
  */
 import { queueKey } from '../../lib/config/resources.js';
-import type { RiqConfig } from '../../lib/config/riq-config.js';
+import { DEFAULT_CONFIG, type RiqConfig } from '../../lib/config/riq-config.js';
+import {
+  ResultTooLargeError,
+  loadPayload,
+  loadResult,
+  storeResult,
+  storedResultOf,
+  type BodyLimits,
+} from './claim-check.js';
 import { isSatisfiedState, resolveTemplates, templateTokens } from './dependencies.js';
 import { randomUUID } from 'node:crypto';
-import { CallNotMadeError, toRiqError, type ErrorBody, type RiqError } from './errors.js';
+import { CallNotMadeError, RiqError, toRiqError, type ErrorBody } from './errors.js';
 import { isWrite, parsePayload } from './operations.js';
 import type { BreakerOutcome } from './flow-control.js';
 import { passFlowControl, releaseLock, reportOutcome, type FlowControl, type Gate } from './flow-gate.js';
 import type {
+  BodyStore,
   CallContext,
   ClaimOutcome,
   Clock,
@@ -55,6 +71,7 @@ import type {
   OperationExecutor,
   ReadCache,
   RequestStore,
+  StoredResult,
   WorkQueue,
 } from './ports.js';
 import { afterCompletion, generationBeforeCall } from './read-cache.js';
@@ -75,7 +92,12 @@ export interface ProcessDeps {
   store: RequestStore;
   executor: OperationExecutor;
   clock: Clock;
-  config: Pick<RiqConfig, 'retry' | 'retentionDays'> & Partial<Pick<RiqConfig, 'cache'>>;
+  config: Pick<RiqConfig, 'retry' | 'retentionDays'> & Partial<Pick<RiqConfig, 'cache' | 'bodies'>>;
+  /**
+   * Where large payloads and results are kept (claim check); `config.bodies` sets the sizes
+   * (default: DEFAULT_CONFIG's). Absent, a result over `bodies.offloadBytes` is RESULT_TOO_LARGE.
+   */
+  bodies?: BodyStore;
   leaseSeconds: number;
   flow?: FlowControl;
   /** The read cache to fill and invalidate (with `config.cache`); absent, nothing is cached. */
@@ -103,7 +125,7 @@ export interface ProcessDeps {
 
 /** The storage steps whose failure is reported through `onStoreFailure`. */
 export type StoreStep =
-  'claim' | 'gate' | 'begin_attempt' | 'call_record' | 'report' | 'invalidate' | 'settle';
+  'claim' | 'gate' | 'begin_attempt' | 'call_record' | 'report' | 'invalidate' | 'store_result' | 'settle';
 
 export interface DeliveredMessage {
   token: string;
@@ -360,12 +382,23 @@ export async function callAndSettle(
   await releaseLock(gate?.lock);
   const done = deps.clock.now();
   await report(undefined, done);
+  // A large result goes to the body store first (claim check); one that cannot be stored for good
+  // fails the request below, never leaves it to be called again.
+  let stored: StoredResult | undefined;
+  let tooLarge: ResultTooLargeError | undefined;
+  try {
+    stored = await storeResult(deps.bodies, bodyLimitsOf(deps), record.token, result ?? null);
+  } catch (err) {
+    if (!(err instanceof ResultTooLargeError)) return deferSettling('store_result', err);
+    tooLarge = err;
+  }
   // The cache learns of the call before the record says completed: a caller who saw a write
   // complete never gets the value it replaced from the cache, nor a read's result a miss after.
   const completion = {
     operation: record.operation,
     payload: record.payload,
-    result: result ?? null,
+    result: stored !== undefined && 'result' in stored ? stored.result : null,
+    ...(stored !== undefined && 'result_ref' in stored ? { resultRef: stored.result_ref } : {}),
     now: done,
     ...(generation !== undefined ? { generation } : {}),
   };
@@ -374,24 +407,38 @@ export async function callAndSettle(
     // failing, the completion waits for the next delivery rather than leave a stale read behind.
     const invalidated = await invalidateWithRetries(deps.cache, { cache: deps.config.cache }, completion);
     if (invalidated !== true) return deferSettling('invalidate', invalidated.error);
-  } else {
+  } else if (stored !== undefined) {
     await cacheQuietly(deps, record.token, (cache, config) => afterCompletion(cache, config, completion));
+  }
+  if (stored === undefined) {
+    const error: ErrorBody = { ...tooLarge!.toBody(), details: { ...tooLarge!.details, attempt } };
+    let failed: boolean;
+    try {
+      failed = await deps.store.fail(lease, error, done, expiry(deps, done));
+    } catch (err) {
+      return deferSettling('settle', err);
+    }
+    if (failed) {
+      deps.observe?.({ kind: 'failed', record, at: done, attempt, error });
+      await releaseDependents(deps, lease.token);
+    }
+    return { action: 'ack', outcome: failed ? 'failed' : 'lease-lost' };
   }
   const expiresAt =
     record.fire_and_forget === true
       ? Math.floor(done / 1000) + FIRE_AND_FORGET_RETENTION_SECONDS
       : expiry(deps, done);
-  let stored: boolean;
+  let completed: boolean;
   try {
-    stored = await deps.store.complete(lease, result ?? null, done, expiresAt);
+    completed = await deps.store.complete(lease, stored, done, expiresAt);
   } catch (err) {
     return deferSettling('settle', err);
   }
-  if (stored) {
+  if (completed) {
     deps.observe?.({ kind: 'completed', record, at: done, attempt });
     await releaseDependents(deps, lease.token);
   }
-  return { action: 'ack', outcome: stored ? 'completed' : 'lease-lost' };
+  return { action: 'ack', outcome: completed ? 'completed' : 'lease-lost' };
 }
 
 /**
@@ -407,7 +454,9 @@ async function writtenIssueIds(deps: ProcessDeps, record: RequestRecord): Promis
     return [];
   }
   if (write.operation === 'jira.add_comment') return [];
-  const id = (write.result as { id?: unknown } | null | undefined)?.id;
+  const written = storedResultOf(write);
+  const result = written && (await loadResult(deps.bodies, written).catch(() => undefined));
+  const id = (result as { id?: unknown } | null | undefined)?.id;
   const n =
     typeof id === 'string' && /^[0-9]{1,15}$/.test(id) ? Number(id) : typeof id === 'number' ? id : NaN;
   return Number.isSafeInteger(n) ? [n] : [];
@@ -422,16 +471,27 @@ type Resolution = { ok: true; payload: Record<string, unknown> } | { ok: false; 
  * VALIDATION_ERROR (the request ends `failed`, not retryable).
  */
 async function resolvePayload(deps: ProcessDeps, record: RequestRecord): Promise<Resolution> {
-  const tokens = templateTokens(record.payload);
-  if (tokens.length === 0) return { ok: true, payload: record.payload };
+  let payload: Record<string, unknown>;
+  try {
+    payload = await loadPayload(deps.bodies, record);
+  } catch (err) {
+    // A payload that is gone fails the request; a store that failed to answer defers it.
+    if (err instanceof RiqError) return { ok: false, error: err };
+    throw err;
+  }
+  const tokens = templateTokens(payload);
+  if (tokens.length === 0) return { ok: true, payload };
   const results = new Map<string, unknown>();
   for (const token of tokens) {
     const parent = await deps.store.get(token);
     if (parent && parent.owner === record.owner && isSatisfiedState(parent.status)) {
-      results.set(token, parent.result ?? null);
+      const stored = storedResultOf(parent);
+      const result = stored === undefined ? null : await loadResult(deps.bodies, stored);
+      // A parent's stored result that is gone leaves its placeholders unresolved (VALIDATION_ERROR).
+      if (result !== undefined) results.set(token, result);
     }
   }
-  const resolution = resolveTemplates(record.payload, results);
+  const resolution = resolveTemplates(payload, results);
   if (!resolution.ok) return resolution;
   try {
     return {
@@ -563,6 +623,11 @@ function reconcileNotBefore(record: RequestRecord): number | undefined {
   const details = record.error?.details;
   const at = details?.['outcomeUnknown'] === true ? details['reconcileNotBefore'] : undefined;
   return typeof at === 'number' && Number.isFinite(at) ? at : undefined;
+}
+
+/** The body sizes: the deployment's, or the defaults. */
+function bodyLimitsOf(deps: ProcessDeps): BodyLimits {
+  return deps.config.bodies ?? DEFAULT_CONFIG.bodies;
 }
 
 function expiry(deps: ProcessDeps, nowMs: number): number {

@@ -17,7 +17,7 @@
 import type { RiqConfig, Service } from '../../lib/config/riq-config.js';
 import { fingerprint } from './fingerprint.js';
 import { kindOf, serviceOf, type OperationName } from './operations.js';
-import type { CacheEntry, ReadCache } from './ports.js';
+import type { BodyRef, CacheEntry, ReadCache } from './ports.js';
 
 export type CacheConfig = Pick<RiqConfig, 'cache'>;
 
@@ -101,6 +101,8 @@ export async function afterCompletion(
     operation: OperationName;
     payload: Record<string, unknown>;
     result: unknown;
+    /** A result in the body store: the entry keeps the pointer (`result` is then null). */
+    resultRef?: BodyRef;
     now: number;
     generation?: number;
   },
@@ -110,7 +112,8 @@ export async function afterCompletion(
     if (kindOf(operation) === 'search' && completion.generation === undefined) return;
     await cache.put(cacheKeyOf(operation, payload), {
       operation,
-      result,
+      result: completion.resultRef !== undefined ? null : result,
+      ...(completion.resultRef !== undefined ? { resultRef: completion.resultRef } : {}),
       cachedAt: now,
       expiresAt: now + ttlSecondsOf(operation, config) * 1000,
       ...(completion.generation !== undefined ? { generation: completion.generation } : {}),

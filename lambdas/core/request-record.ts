@@ -2,6 +2,7 @@
 import type { Priority, Service } from '../../lib/config/riq-config.js';
 import type { ErrorBody } from './errors.js';
 import type { OperationName } from './operations.js';
+import type { BodyRef } from './ports.js';
 
 /** `waiting`: submitted with `depends_on`, some dependency has not finished yet (not terminal). */
 export const STATUSES = ['waiting', 'queued', 'processing', 'completed', 'failed', 'cached', 'dead'] as const;
@@ -26,7 +27,10 @@ export interface RequestRecord {
   operation: OperationName;
   service: Service;
   priority: Priority;
+  /** The payload as submitted; `{}` when it is in the body store (`payload_ref`). */
   payload: Record<string, unknown>;
+  /** A payload larger than `bodies.offloadBytes`: where it is in the body store (claim check). */
+  payload_ref?: BodyRef;
   status: Status;
   routing_path: RoutingPath;
   idempotency_key?: string;
@@ -63,6 +67,8 @@ export interface RequestRecord {
   /** Epoch ms until which the worker that claimed the request owns it. */
   lease_expires_at?: number;
   result?: unknown;
+  /** A result larger than `bodies.offloadBytes`: where it is in the body store (`result` absent). */
+  result_ref?: BodyRef;
   error?: ErrorBody;
   /** Epoch seconds; DynamoDB TTL removes the record after it. Absent while not final, and on dead. */
   expires_at?: number;

@@ -30,13 +30,20 @@
  * `routing: "queued"`, `fire_and_forget` (the caller does not wait, so calling now would only delay
  * its 202), `depends_on` and `after_consistency_token` (they wait for other requests), and a
  * duplicate of an earlier submit.
+ *
+ * Bodies of any size (lambdas/core/claim-check.ts): a payload larger than `bodies.offloadBytes` is
+ * stored in the body store before the record, which keeps a pointer (a store failure fails the
+ * submit, nothing written but an orphan body the bucket's lifecycle deletes). An answer carries a
+ * result inline up to `bodies.inlineResultBytes`, else as a presigned `result_url`.
  */
-import type { RiqConfig } from '../../lib/config/riq-config.js';
+import { DEFAULT_CONFIG, type RiqConfig } from '../../lib/config/riq-config.js';
 import { queueKey } from '../../lib/config/resources.js';
+import { answerResult, storePayload, storedResultOf, type ResultAnswer } from './claim-check.js';
 import { IdempotencyConflictError, NotFoundError, RiqError } from './errors.js';
 import { requestFingerprint } from './fingerprint.js';
 import { isWrite, serviceOf } from './operations.js';
 import type {
+  BodyStore,
   Clock,
   DependencyStore,
   IdempotencyClaim,
@@ -55,7 +62,12 @@ export interface SubmitDeps {
   store: RequestStore;
   queue: WorkQueue;
   clock: Clock;
-  config: Pick<RiqConfig, 'retentionDays'>;
+  config: Pick<RiqConfig, 'retentionDays'> & Partial<Pick<RiqConfig, 'bodies'>>;
+  /**
+   * Where large payloads are stored and large results read (claim check); sizes from
+   * `config.bodies` (default: DEFAULT_CONFIG's). Absent, every payload is kept in the record.
+   */
+  bodies?: BodyStore;
   newToken?: () => string;
   /** Called when the queue send fails after the record was stored (for logs and metrics). */
   onEnqueueFailure?: (token: string, err: unknown) => void;
@@ -105,8 +117,11 @@ export interface SubmitResponse {
   poll_url: string;
   routing_path: RoutingPath;
   consistency_token?: string;
-  /** A DIRECT call that completed: its result. */
+  /** A DIRECT call that completed: its result (a large one as `result_url`, see ResultAnswer). */
   result?: unknown;
+  result_url?: string;
+  result_size_bytes?: number;
+  result_url_expires_at?: string;
   /** A DIRECT call that failed for good: its error. */
   error?: ErrorBody;
   /** True when this answer is for an earlier submit with the same idempotency key. */
@@ -119,15 +134,17 @@ export interface SubmitResponse {
   direct?: DirectReport;
 }
 
-/** The answer of a live cache entry: nothing was stored, so there is no token to poll. */
-export interface CachedResponse {
+/**
+ * The answer of a live cache entry: nothing was stored, so there is no token to poll. Its result is
+ * inline, or a presigned `result_url` when it is larger than `bodies.inlineResultBytes`.
+ */
+export type CachedResponse = {
   status: 'cached';
   routing_path: 'CACHE';
-  result: unknown;
   /** ISO 8601: when the entry was stored (the age of the answer). */
   cached_at: string;
   cache: 'hit';
-}
+} & ResultAnswer;
 
 /** What a submit answers: a stored request, or a cached read. */
 export type SubmitAnswer = SubmitResponse | CachedResponse;
@@ -139,10 +156,12 @@ export async function submit(deps: SubmitDeps, command: SubmitCommand, owner: st
   if (cache === 'lookup') {
     const entry = await lookupQuietly(deps, command, now);
     if (entry) {
+      const stored =
+        entry.resultRef !== undefined ? { result_ref: entry.resultRef } : { result: entry.result };
       return {
         status: 'cached',
         routing_path: 'CACHE',
-        result: entry.result,
+        ...(await answerResult(deps.bodies, bodyLimitsOf(deps), stored, now)),
         cached_at: new Date(entry.cachedAt).toISOString(),
         cache: 'hit',
       };
@@ -167,7 +186,9 @@ export async function submitRequest(
     operation: command.operation,
     service,
     priority: command.priority,
-    payload: command.payload,
+    ...(deps.bodies
+      ? await storePayload(deps.bodies, bodyLimitsOf(deps), token, command.payload)
+      : { payload: command.payload }),
     status: 'queued',
     routing_path: 'QUEUED',
     attempts: 0,
@@ -199,8 +220,9 @@ export async function submitRequest(
 
   let direct: DirectReport = { kind: 'ineligible' };
   if (deps.direct && command.routing === 'adaptive' && !command.fireAndForget) {
-    const attempt = await tryDirect(deps, deps.direct, record);
-    if (attempt.settled) return { ...responseFor(attempt.settled), direct: attempt.report };
+    // The DIRECT call gets the payload as submitted, wherever the record keeps it.
+    const attempt = await tryDirect(deps, deps.direct, { ...record, payload: command.payload });
+    if (attempt.settled) return { ...(await responseFor(deps, attempt.settled)), direct: attempt.report };
     direct = attempt.report;
   }
   try {
@@ -208,7 +230,7 @@ export async function submitRequest(
   } catch (err) {
     deps.onEnqueueFailure?.(token, err);
   }
-  return { ...responseFor(record), ...(deps.direct ? { direct } : {}) };
+  return { ...(await responseFor(deps, record)), ...(deps.direct ? { direct } : {}) };
 }
 
 /**
@@ -327,7 +349,7 @@ async function submitDependent(
       deps.onEnqueueFailure?.(record.token, err);
     }
   }
-  return responseFor(outcome.record);
+  return responseFor(deps, outcome.record);
 }
 
 async function answerDuplicate(
@@ -347,7 +369,7 @@ async function answerDuplicate(
       token: outcome.existingToken,
     });
   }
-  return { ...responseFor(existing), duplicate: true };
+  return { ...(await responseFor(deps, existing)), duplicate: true };
 }
 
 /** Whether this submit looks the cache up, skips it on purpose (`bypass`) or has none to look at. */
@@ -369,15 +391,30 @@ async function lookupQuietly(deps: SubmitDeps, command: SubmitCommand, now: numb
   }
 }
 
-export function responseFor(record: RequestRecord): SubmitResponse {
+/** The answer for a stored request; a completed one's result inline or as a `result_url`. */
+export async function responseFor(
+  deps: Pick<SubmitDeps, 'bodies' | 'clock' | 'config'>,
+  record: RequestRecord,
+): Promise<SubmitResponse> {
   return {
     token: record.token,
     status: record.status,
     poll_url: `/api/queue/result/${record.token}`,
     routing_path: record.routing_path,
     ...(record.consistency_token !== undefined ? { consistency_token: record.consistency_token } : {}),
-    ...(record.status === 'completed' ? { result: record.result ?? null } : {}),
+    ...(record.status === 'completed'
+      ? await answerResult(
+          deps.bodies,
+          bodyLimitsOf(deps),
+          storedResultOf(record) ?? { result: null },
+          deps.clock.now(),
+        )
+      : {}),
     ...(record.status === 'failed' && record.error !== undefined ? { error: record.error } : {}),
     ...(record.fire_and_forget === true ? { fire_and_forget: true } : {}),
   };
+}
+
+function bodyLimitsOf(deps: Pick<SubmitDeps, 'config'>): RiqConfig['bodies'] {
+  return deps.config.bodies ?? DEFAULT_CONFIG.bodies;
 }

@@ -1,11 +1,14 @@
 /**
  * SDK clients, built once per module scope. Endpoints come from the SDK's own configuration
- * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`), which the local stack sets: no local
- * switches in this code.
+ * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_S3`), which the local
+ * stack sets: no local switches in this code.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { S3BodyStore } from '../store/s3-body-store.js';
+import type { BodyBucket } from './env.js';
 
 /** The plain DynamoDB client (Powertools idempotency wants this one, not the document client). */
 export function dynamoDbClient(): DynamoDBClient {
@@ -25,4 +28,9 @@ export function documentClient(client: DynamoDBClient = dynamoDbClient()): Dynam
  */
 export function sqsClient(): SQSClient {
   return new SQSClient({ useQueueUrlAsEndpoint: false });
+}
+
+/** The bodies bucket (claim check) as a BodyStore, addressed as the environment says. */
+export function bodyStore(bucket: BodyBucket): S3BodyStore {
+  return new S3BodyStore(new S3Client({ forcePathStyle: bucket.pathStyle }), bucket.name);
 }

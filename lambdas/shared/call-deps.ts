@@ -27,9 +27,9 @@ import { IdempotentExecutor } from '../store/idempotent-executor.js';
 import { cachedSecretReader } from '../store/secret-reader.js';
 import { SecretsManagerTokenStore } from '../store/secret-token-store.js';
 import type { SqsWorkQueue } from '../store/sqs-work-queue.js';
-import { documentClient, dynamoDbClient } from './aws-clients.js';
+import { bodyStore, documentClient, dynamoDbClient } from './aws-clients.js';
 import { systemClock } from './clock.js';
-import { optionalEnv, readTableName } from './env.js';
+import { optionalEnv, readBodyBucket, readTableName } from './env.js';
 import { logger } from './logger.js';
 import { observeRequests } from './metrics.js';
 
@@ -90,6 +90,8 @@ export async function callDepsFromEnv(options: CallDepsOptions): Promise<CallDep
     executor,
     clock: systemClock,
     config: settings,
+    // Large payloads are loaded from, and large results stored in, the bodies bucket (claim check).
+    bodies: bodyStore(readBodyBucket()),
     leaseSeconds: claimLeaseSeconds(settings),
     // One instance per container: a half-open probe is reported through the breaker that granted it.
     flow: {

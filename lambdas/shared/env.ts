@@ -39,3 +39,17 @@ export function readQueueUrls(name: string = RUNTIME_ENV.queueUrls): Partial<Rec
   }
   return parsed as Partial<Record<QueueKey, string>>;
 }
+
+/** The bodies bucket and how to address it. */
+export interface BodyBucket {
+  name: string;
+  pathStyle: boolean;
+}
+
+export function readBodyBucket(): BodyBucket {
+  const pathStyle = optionalEnv(RUNTIME_ENV.s3PathStyle);
+  if (pathStyle !== undefined && pathStyle !== 'true' && pathStyle !== 'false') {
+    throw new Error(`${RUNTIME_ENV.s3PathStyle} must be true or false`);
+  }
+  return { name: requiredEnv(RUNTIME_ENV.bodyBucket), pathStyle: pathStyle === 'true' };
+}

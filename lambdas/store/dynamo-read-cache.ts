@@ -24,7 +24,7 @@ import {
 import { REQUESTS_TABLE } from '../../lib/config/resources.js';
 import type { Service } from '../../lib/config/riq-config.js';
 import type { OperationName } from '../core/operations.js';
-import type { CacheEntry, ReadCache } from '../core/ports.js';
+import type { BodyRef, CacheEntry, ReadCache } from '../core/ports.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
 
@@ -52,7 +52,8 @@ export class DynamoReadCache implements ReadCache {
     if (!item) return undefined;
     return {
       operation: item['operation'] as OperationName,
-      result: item['result'],
+      result: item['result'] ?? null,
+      ...(item['result_ref'] !== undefined ? { resultRef: item['result_ref'] as BodyRef } : {}),
       cachedAt: Number(item['cached_at']),
       expiresAt: Number(item['cache_expires_at']),
       ...(typeof item['generation'] === 'number' ? { generation: item['generation'] } : {}),
@@ -67,6 +68,8 @@ export class DynamoReadCache implements ReadCache {
           ...cacheEntryKey(key),
           operation: entry.operation,
           result: entry.result,
+          // A large result stays in the body store: the entry keeps its pointer (claim check).
+          ...(entry.resultRef !== undefined ? { result_ref: entry.resultRef } : {}),
           cached_at: entry.cachedAt,
           cache_expires_at: entry.expiresAt,
           ...(entry.generation !== undefined ? { generation: entry.generation } : {}),

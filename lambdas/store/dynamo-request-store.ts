@@ -36,6 +36,7 @@ import type {
   ListQuery,
   RecordPage,
   RequestStore,
+  StoredResult,
   StrandedQuery,
 } from '../core/ports.js';
 import type { RequestRecord, Status } from '../core/request-record.js';
@@ -264,13 +265,14 @@ export class DynamoRequestStore implements RequestStore {
     );
   }
 
-  complete(lease: Lease, result: unknown, now: number, expiresAt: number): Promise<boolean> {
+  complete(lease: Lease, result: StoredResult, now: number, expiresAt: number): Promise<boolean> {
+    // The result inline or its pointer (claim check); the other is dropped.
     return this.settle(
       lease,
       'completed',
       now,
-      { result, completed_at: new Date(now).toISOString(), expires_at: expiresAt },
-      ['error'],
+      { ...result, completed_at: new Date(now).toISOString(), expires_at: expiresAt },
+      ['error', 'result' in result ? 'result_ref' : 'result'],
     );
   }
 

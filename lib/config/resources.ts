@@ -34,6 +34,14 @@ export function requestsTableName(config: RiqConfig): string {
 }
 
 /**
+ * The bodies bucket's name in the local stack. On AWS CloudFormation names it (bucket names are
+ * global) and the functions get it through RUNTIME_ENV.bodyBucket.
+ */
+export function bodiesBucketName(config: RiqConfig): string {
+  return `${config.namePrefix}-bodies`;
+}
+
+/**
  * The requests table: one item per request (`pk = REQ#<token>`), one per idempotency key
  * (`pk = IDEM#…`), one per worker call saved by Powertools idempotency (`pk = CALL#…`, see
  * lambdas/store/idempotent-executor.ts), one per issue/page being written (`pk = LOCK#…`), one per

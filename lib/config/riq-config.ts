@@ -110,12 +110,48 @@ export const riqConfigSchema = z
     api: z.object({
       /** Long-poll cap for `GET /result/{token}?wait=N`; API Gateway's integration timeout is 29 s. */
       longPollCapSeconds: z.number().int().min(0).max(25),
-      /** Largest accepted submit body; larger gets 413 PAYLOAD_TOO_LARGE. */
+      /**
+       * Largest accepted submit body; larger gets 413 PAYLOAD_TOO_LARGE. At most 5 MiB: API Gateway
+       * (REST) carries 10 MB, but Lambda's synchronous invocation carries 6 MB for the whole event
+       * (headers and the body as an escaped JSON string), so 5 MiB leaves room for the envelope.
+       */
       maxBodyBytes: z
         .number()
         .int()
         .min(1024)
-        .max(256 * 1024),
+        .max(5 * 1024 * 1024),
+    }),
+    /**
+     * Large payloads and results (claim check, lambdas/core/claim-check.ts): stored in the bodies
+     * bucket (S3) under the request's token, the record (and the read-cache entry) keeping a pointer.
+     */
+    bodies: z.object({
+      /**
+       * A payload or result whose JSON is larger than this is stored in S3; DynamoDB's item limit is
+       * 400 KB, and a record holds a payload and a result.
+       */
+      offloadBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(128 * 1024),
+      /** The largest result RIQ stores; a larger one ends the request `failed` with RESULT_TOO_LARGE. */
+      maxResultBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024 * 1024),
+      /**
+       * Results up to this size are answered inline (`result`) by GET /result and submit; larger ones
+       * as a presigned S3 URL (`result_url`). Under Lambda's 6 MB response limit.
+       */
+      inlineResultBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(5 * 1024 * 1024),
+      /** How long a `result_url` stays valid. */
+      resultUrlSeconds: z.number().int().min(60).max(3600),
     }),
     worker: z.object({
       /** Lambda timeout of a worker; the claim lease and the queues' visibility derive from it. */
@@ -233,7 +269,13 @@ export const DEFAULT_CONFIG: RiqConfig = {
   retry: { maxAttempts: 4, baseDelaySeconds: 1, maxDelaySeconds: 60 },
   breaker: { failureThreshold: 5, windowSeconds: 60, recoverySeconds: 60 },
   cache: { getTtlSeconds: 300, searchTtlSeconds: 120 },
-  api: { longPollCapSeconds: 25, maxBodyBytes: 128 * 1024 },
+  api: { longPollCapSeconds: 25, maxBodyBytes: 5 * 1024 * 1024 },
+  bodies: {
+    offloadBytes: 64 * 1024,
+    maxResultBytes: 50 * 1024 * 1024,
+    inlineResultBytes: 1024 * 1024,
+    resultUrlSeconds: 900,
+  },
   // 60 s: one message at its worst (3 calls × 10 s + 2 s, lib/config/message-budget.ts) fits with
   // room for the rest of a batch of fast ones; Lambda bills the time used, not the timeout.
   worker: { timeoutSeconds: 60, batchSize: 5, memoryMb: 512 },

@@ -16,6 +16,13 @@ export const RUNTIME_ENV = {
    * StartMessageMoveTask, on AWS) or `copy` (receive, send, delete: emulators without move tasks).
    */
   deadLetterRedrive: 'RIQ_DLQ_REDRIVE',
+  /** The S3 bucket of large payloads and results (claim check, lambdas/store/s3-body-store.ts). */
+  bodyBucket: 'RIQ_BODY_BUCKET',
+  /**
+   * `true`: address the bodies bucket path-style (`http://host/bucket/key`), for S3 emulators whose
+   * bucket host names (`bucket.host`) do not resolve. Absent on AWS (virtual-hosted style).
+   */
+  s3PathStyle: 'RIQ_S3_PATH_STYLE',
   /** JSON map QueueKey → dead-letter queue ARN (StartMessageMoveTask takes ARNs). */
   deadLetterQueueArns: 'RIQ_DLQ_ARNS',
   /**

@@ -12,6 +12,7 @@ import {
   type JsonSchema,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -103,6 +104,8 @@ export function gatewayErrorTemplate(
 export interface RiqApiProps {
   readonly config: RiqConfig;
   readonly table: ITable;
+  /** Large payloads and results (claim check). */
+  readonly bodies: IBucket;
   readonly queues: Record<QueueKey, IQueue>;
   readonly deadLetterQueues: Record<QueueKey, IQueue>;
   /** The submit function's DIRECT calls use it as the workers do (`routing.direct`). */
@@ -123,7 +126,7 @@ export class RiqApi extends Construct {
 
   constructor(scope: Construct, id: string, props: RiqApiProps) {
     super(scope, id);
-    const { config, table, queues, deadLetterQueues } = props;
+    const { config, table, bodies, queues, deadLetterQueues } = props;
 
     const timeouts = functionTimeoutSeconds(config);
     const resultTimeout = timeouts.result;
@@ -146,6 +149,8 @@ export class RiqApi extends Construct {
       actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
     });
     submit.useQueues(RUNTIME_ENV.queueUrls, queues, ['sqs:SendMessage']);
+    // Stores large payloads; reads (or presigns) large results it answers: DIRECT, cached, repeated.
+    submit.useBodies(bodies, config, { read: true, write: true });
     if (config.routing.direct) {
       // DIRECT calls: the workers' table, secret and site grants; a DIRECT call whose last attempt
       // failed puts its copy in the DLQ, as a worker does.
@@ -160,6 +165,8 @@ export class RiqApi extends Construct {
       timeout: Duration.seconds(resultTimeout),
     });
     result.useTable(table, { actions: ['dynamodb:GetItem'] });
+    // Reads a large result to answer it inline, or presigns a GET of it.
+    result.useBodies(bodies, config, { read: true });
 
     const health = new RiqFunction(this, 'Health', {
       config,

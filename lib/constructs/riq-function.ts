@@ -4,10 +4,12 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { FUNCTION_ENTRIES, RUNTIME_ENV, type QueueKey, type RiqConfig } from '../config/index.js';
+import { BODIES_PREFIX, bodiesBucketExportName } from './bodies-bucket.js';
 import { riqLogGroup } from './log-group.js';
 
 /** The repository root: entries, the lock file and `package.json` (subpath imports) live there. */
@@ -145,6 +147,40 @@ export class RiqFunction extends NodejsFunction {
         new PolicyStatement({ actions: [...actions], resources: [`${table.tableArn}/index/${indexName}`] }),
       );
     }
+  }
+
+  /**
+   * Passes the bodies bucket's name as `RIQ_BODY_BUCKET` and allows `access` on its bodies only
+   * (`requests/*`): `read` is GetObject (also what a presigned GET it signs needs) and ListBucket
+   * under `requests/` (without it S3 answers a missing body 403 instead of NoSuchKey, and a body the
+   * lifecycle deleted would look like trouble to retry); `write` is PutObject. Never Delete.
+   */
+  useBodies(
+    bucket: IBucket,
+    config: RiqConfig,
+    access: { readonly read?: boolean; readonly write?: boolean },
+  ): void {
+    this.addEnvironment(RUNTIME_ENV.bodyBucket, bucket.bucketName);
+    const actions = [...(access.read ? ['s3:GetObject'] : []), ...(access.write ? ['s3:PutObject'] : [])];
+    if (actions.length === 0) return;
+    this.addToRolePolicy(
+      new PolicyStatement({ actions, resources: [bucket.arnForObjects(`${BODIES_PREFIX}*`)] }),
+    );
+    if (access.read) {
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': `${BODIES_PREFIX}*` } },
+        }),
+      );
+    }
+    Validations.of(this.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${bodiesBucketExportName(config, 'arn')}/${BODIES_PREFIX}*]`,
+      reason:
+        'Each request body is its own object (requests/<token>/payload.json, result.json): the role may ' +
+        'read or write objects under requests/ only, never delete them, and nothing else in the bucket.',
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -22,6 +23,8 @@ import { pick } from './work-queues.js';
 export interface WorkersProps {
   readonly config: RiqConfig;
   readonly table: ITable;
+  /** Large payloads and results (claim check). */
+  readonly bodies: IBucket;
   readonly queues: Record<QueueKey, IQueue>;
   /** A worker puts a dead request's message here itself when deferrals restarted its receive count. */
   readonly deadLetterQueues: Record<QueueKey, IQueue>;
@@ -52,6 +55,8 @@ export class Workers extends Construct {
         reservedConcurrentExecutions: reservedConcurrency(config, service),
       });
       allowAtlassianCalls(worker, props);
+      // Loads large payloads, stores large results.
+      worker.useBodies(props.bodies, config, { read: true, write: true });
       // The event source mapping grants receive and delete itself; these are the worker's own
       // calls: retry backoff (ChangeMessageVisibility) and re-enqueueing (SendMessage).
       worker.useQueues(RUNTIME_ENV.queueUrls, pick(props.queues, service), [

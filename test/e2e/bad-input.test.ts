@@ -33,7 +33,7 @@ describe('bad input gets a precise 4xx and changes nothing', () => {
       'oversized body',
       JSON.stringify({
         operation: 'jira.create_task',
-        payload: { title: 'x', project_id: 'MD', description: 'y'.repeat(200_000) },
+        payload: { title: 'x', project_id: 'MD', description: 'y'.repeat(5 * 1024 * 1024) },
       }),
       413,
       'PAYLOAD_TOO_LARGE',

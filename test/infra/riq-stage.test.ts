@@ -51,6 +51,9 @@ const EVENT_SOURCE_ACTIONS = [
 ];
 
 const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+/** Reading bodies (and presigning GETs of them); ListBucket under requests/ makes a missing one a 404. */
+const BODY_READ = ['s3:GetObject', 's3:ListBucket'];
+const BODY_READ_WRITE = [...BODY_READ, 's3:PutObject'];
 
 for (const stageName of ['dev', 'prod'] as const) {
   const isProd = stageName === 'prod';
@@ -626,8 +629,9 @@ for (const stageName of ['dev', 'prod'] as const) {
             'secretsmanager:DescribeSecret',
             'secretsmanager:GetSecretValue',
             'secretsmanager:PutSecretValue',
+            ...BODY_READ_WRITE,
           ],
-          [apiFunctionId('result')]: [...base, 'dynamodb:GetItem'],
+          [apiFunctionId('result')]: [...base, 'dynamodb:GetItem', ...BODY_READ],
           [apiFunctionId('health')]: [
             ...base,
             'dynamodb:GetItem',
@@ -674,6 +678,7 @@ for (const stageName of ['dev', 'prod'] as const) {
             'secretsmanager:DescribeSecret',
             'secretsmanager:GetSecretValue',
             'secretsmanager:PutSecretValue',
+            ...BODY_READ_WRITE,
           ];
         }
         for (const [id, actions] of Object.entries(expected)) {
@@ -814,6 +819,82 @@ for (const stageName of ['dev', 'prod'] as const) {
       });
     });
 
+    describe('bodies bucket', () => {
+      const bucket = () => {
+        const buckets = Object.values(resourcesOfType(riq.stateful, 'AWS::S3::Bucket'));
+        expect(buckets).toHaveLength(1);
+        return buckets[0]!;
+      };
+
+      it('encrypts with S3-managed keys and blocks every kind of public access', () => {
+        expect(bucket().Properties['BucketEncryption']).toEqual({
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        });
+        expect(bucket().Properties['PublicAccessBlockConfiguration']).toEqual({
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        });
+      });
+
+      it('denies every request that is not over TLS', () => {
+        const policies = Object.values(resourcesOfType(riq.stateful, 'AWS::S3::BucketPolicy'));
+        const statements = policies.flatMap(
+          (p) => (p.Properties['PolicyDocument'] as { Statement: PolicyStatementJson[] }).Statement,
+        );
+        expect(statements).toContainEqual(
+          expect.objectContaining({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        );
+      });
+
+      it('expires bodies after the retention of the records (retentionDays)', () => {
+        const rules = (
+          bucket().Properties['LifecycleConfiguration'] as { Rules: Array<Record<string, unknown>> }
+        ).Rules;
+        expect(rules).toContainEqual(
+          expect.objectContaining({ Status: 'Enabled', ExpirationInDays: riq.config.retentionDays }),
+        );
+      });
+
+      it(`${isProd ? 'is retained' : 'is destroyed with its objects'} when the stack is deleted, as the table`, () => {
+        expect(bucket().DeletionPolicy).toBe(isProd ? 'Retain' : 'Delete');
+        expect(bucket().UpdateReplacePolicy).toBe(isProd ? 'Retain' : 'Delete');
+        const table = resourcesOfType(riq.stateful, 'AWS::DynamoDB::Table')[tableId()];
+        expect(bucket().DeletionPolicy).toBe(table?.DeletionPolicy);
+        expect(Object.keys(resourcesOfType(riq.stateful, 'Custom::S3AutoDeleteObjects'))).toHaveLength(
+          isProd ? 0 : 1,
+        );
+      });
+
+      it('passes its name to submit, result and the workers only, and grants them requests/* only', () => {
+        const withBucket = Object.entries(functions)
+          .filter(
+            ([, f]) =>
+              RUNTIME_ENV.bodyBucket in (f.Properties['Environment'] as { Variables: object }).Variables,
+          )
+          .map(([id]) => id);
+        expect(sorted(withBucket)).toEqual(
+          sorted([apiFunctionId('submit'), apiFunctionId('result'), ...SERVICES.map(workerId)]),
+        );
+        for (const id of withBucket) {
+          const objectStatements = statementsOfFunction(riq.stateless, id).filter((st) =>
+            asArray(st.Action).some((a) => a === 's3:GetObject' || a === 's3:PutObject'),
+          );
+          expect(objectStatements.map((st) => JSON.stringify(st.Resource))).toEqual([
+            JSON.stringify({
+              'Fn::Join': ['', [{ 'Fn::ImportValue': `riq-${stageName}-bodies-bucket-arn` }, '/requests/*']],
+            }),
+          ]);
+          expect(asArray(objectStatements[0]!.Action).some((a) => a.startsWith('s3:Delete'))).toBe(false);
+        }
+      });
+    });
+
     describe('cdk-nag AwsSolutions', () => {
       it('reports no unacknowledged error or warning', () => {
         const report = new AwsSolutionsChecks().validateScope(riq.app);
@@ -844,6 +925,10 @@ for (const stageName of ['dev', 'prod'] as const) {
             'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
             // One per function role: the X-Ray statement.
             'AwsSolutions-IAM5[Resource::*]',
+            // The functions that read or write bodies: objects under requests/ of the bodies bucket.
+            `AwsSolutions-IAM5[Resource::riq-${stageName}-bodies-bucket-arn/requests/*]`,
+            // The bodies bucket keeps no access logs (its objects are short-lived request bodies).
+            'AwsSolutions-S1',
             // The operator role: `*` only for the {token} of retry and purge.
             ...['POST/api/queue/dead-letters/*/retry', 'DELETE/api/queue/dead-letters/*'].map(
               (route) =>

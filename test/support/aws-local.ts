@@ -1,6 +1,7 @@
 /** SDK clients pointed at the emulators the integration setup started, and a fresh config per test file. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { resolveConfig, type RiqConfig, type RiqConfigOverrides } from '../../lib/config/riq-config.js';
@@ -15,6 +16,11 @@ export function localDynamo(endpoint: string) {
 
 export function localSqs(endpoint: string): SQSClient {
   return new SQSClient({ endpoint, region: 'us-east-1', credentials });
+}
+
+/** The S3 emulator, addressed path-style (its bucket host names do not resolve). */
+export function localS3(endpoint: string): S3Client {
+  return new S3Client({ endpoint, region: 'us-east-1', credentials, forcePathStyle: true });
 }
 
 /** A config whose names no other test file uses. */

@@ -13,6 +13,7 @@ import type {
   ListQuery,
   RecordPage,
   RequestStore,
+  StoredResult,
   StrandedQuery,
 } from '../../lambdas/core/ports.js';
 import type { RequestRecord, Status } from '../../lambdas/core/request-record.js';
@@ -112,8 +113,11 @@ export class InMemoryStore implements RequestStore {
     return Promise.resolve(true);
   }
 
-  complete(lease: Lease, result: unknown, _now: number, expiresAt: number) {
-    return this.settle(lease, 'completed', { result, expires_at: expiresAt }, ['error']);
+  complete(lease: Lease, result: StoredResult, _now: number, expiresAt: number) {
+    return this.settle(lease, 'completed', { ...result, expires_at: expiresAt }, [
+      'error',
+      'result' in result ? 'result_ref' : 'result',
+    ]);
   }
   fail(lease: Lease, error: ErrorBody, _now: number, expiresAt: number) {
     return this.settle(lease, 'failed', { error, expires_at: expiresAt });

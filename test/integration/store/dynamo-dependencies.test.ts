@@ -64,7 +64,7 @@ async function finish(parent: Parent, how: 'complete' | 'fail' | 'dead'): Promis
   const error = { code: 'PERMISSION_DENIED' as const, message: 'no', retryable: false };
   const ok =
     how === 'complete'
-      ? await requests.complete(parent.lease, { key: 'MD-9' }, now(), expiresAt())
+      ? await requests.complete(parent.lease, { result: { key: 'MD-9' } }, now(), expiresAt())
       : how === 'fail'
         ? await requests.fail(parent.lease, error, now(), expiresAt())
         : await requests.markDead(parent.lease, error, now());
@@ -320,7 +320,7 @@ describe('DynamoDependencyStore on DynamoDB Local', () => {
       const child = newRecord();
       await deps.register(child, [a.token], { ...registerOptions(), now: now() - 10 * 60_000 });
       // The worker crashed between its finishing write and the release.
-      expect(await requests.complete(a.lease, { key: 'MD-9' }, now(), expiresAt())).toBe(true);
+      expect(await requests.complete(a.lease, { result: { key: 'MD-9' } }, now(), expiresAt())).toBe(true);
       const before = new Date(now() - 60_000).toISOString();
       const stale = await deps.findWaiting({ updatedBefore: before, sweptBefore: before, limit: 1000 });
       expect(tokens(stale)).toContain(child.token);

@@ -132,12 +132,12 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     if (second.kind !== 'claimed') return;
     expect(await store.beginAttempt({ token: r.token, leaseId: first.leaseId }, now)).toBeUndefined();
     expect(await store.beginAttempt({ token: r.token, leaseId: second.leaseId }, now)).toBe(2);
-    expect(await store.complete({ token: r.token, leaseId: first.leaseId }, { stale: true }, now, 1)).toBe(
-      false,
-    );
-    expect(await store.complete({ token: r.token, leaseId: second.leaseId }, { key: 'MD-1' }, now, 1)).toBe(
-      true,
-    );
+    expect(
+      await store.complete({ token: r.token, leaseId: first.leaseId }, { result: { stale: true } }, now, 1),
+    ).toBe(false);
+    expect(
+      await store.complete({ token: r.token, leaseId: second.leaseId }, { result: { key: 'MD-1' } }, now, 1),
+    ).toBe(true);
     expect(await store.get(r.token)).toMatchObject({
       status: 'completed',
       result: { key: 'MD-1' },

@@ -230,6 +230,41 @@ describe('QueueClient against AWS', () => {
     }
   });
 
+  it('follows a result_url unsigned and answers the result in its place', async () => {
+    const url =
+      'https://riq-bodies.s3.eu-west-1.amazonaws.com/requests/req_1/result.json?X-Amz-Signature=abc';
+    const page = { id: '1', body: 'x'.repeat(100) };
+    const { fetch, seen } = fakeFetch((req) =>
+      req.url === url
+        ? json(200, page)
+        : json(200, {
+            ...queued,
+            status: 'completed',
+            result_url: url,
+            result_size_bytes: 2_000_000,
+            result_url_expires_at: '2026-11-23T10:15:00.000Z',
+          }),
+    );
+    const client = new QueueClient({
+      endpoint: 'https://riq.internal.example.com/dev',
+      region: 'eu-west-1',
+      fetch,
+      credentials: async () => session,
+    });
+    expect(await client.getResult('req_1')).toEqual({ ...queued, status: 'completed', result: page });
+    expect(await client.submit('confluence.get_page', { page_id: '1' })).toEqual({
+      ...queued,
+      status: 'completed',
+      result: page,
+    });
+    const presigned = seen.filter((r) => r.url === url);
+    expect(presigned).toHaveLength(2);
+    for (const req of presigned) {
+      expect(req.headers['authorization']).toBeUndefined();
+      expect(req.headers['x-amz-security-token']).toBeUndefined();
+    }
+  });
+
   it('signs for the region of an execute-api host without being told', async () => {
     const { fetch, seen } = fakeFetch(() => json(200, { status: 'healthy' }));
     const client = new QueueClient({

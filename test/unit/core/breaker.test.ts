@@ -307,6 +307,7 @@ describe('breakerOutcomeOf', () => {
     NOT_DEAD: 'neutral',
     DEPENDENCY_FAILED: 'neutral',
     NOT_IMPLEMENTED: 'neutral',
+    RESULT_TOO_LARGE: 'neutral',
   };
 
   it('is a success when there was no error', () => {
