@@ -6,6 +6,7 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueueClient } from '../../client/queue-client.js';
 import type { SimulatorControl } from '../../local/atlassian-sim/control.js';
 import { SIMULATOR_CREDENTIALS, type LocalStack } from '../../local/stack.js';
 import { localS3 } from '../support/aws-local.js';
@@ -137,6 +138,10 @@ describe('large bodies through the local stack', () => {
     const result = (await resultOf(done)) as { issues: Array<{ description: string }> };
     expect(result.issues).toHaveLength(100);
     expect(result.issues.every((t) => t.description === description)).toBe(true);
+    // The TypeScript client follows the URL: its caller gets the result object.
+    const view = await new QueueClient({ endpoint: stack.url }).getResult(token);
+    expect(view.result_url).toBeUndefined();
+    expect(view.result).toEqual(result);
   });
 
   it('refuses a body over the 5 MiB limit with 413 PAYLOAD_TOO_LARGE and stores nothing', async () => {
