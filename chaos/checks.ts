@@ -9,6 +9,7 @@
  * - the calls that reached Atlassian during the outage stay within the breakers' allowance
  *   (threshold + one probe per recovery period, per service);
  * - the 429s RIQ provoked itself (all 429s minus the injected storm's);
+ * - a page of about 1 MB is created, updated and read back whole;
  * - stray copies of ended requests' messages change no record and call Atlassian not once.
  */
 import { ERROR_CODES, type ErrorCode } from '../lambdas/core/errors.js';
@@ -43,6 +44,13 @@ export interface StrayCopies {
   callsAfter: number;
 }
 
+/** The big page's round trip: what its fresh read answered after the update. */
+export interface BigPageCheck {
+  bytes: number;
+  /** `whole`, or what was wrong. */
+  readBack: string;
+}
+
 export interface ChaosObservations {
   settings: ChaosSettings;
   outcomes: RequestOutcome[];
@@ -56,6 +64,7 @@ export interface ChaosObservations {
   /** Calls to the Atlassian routes in the whole run. */
   upstreamCalls: number;
   strays: StrayCopies;
+  bigPage: BigPageCheck;
 }
 
 export interface ChaosVerdict {
@@ -158,6 +167,9 @@ export function judge(o: ChaosObservations): ChaosVerdict {
     }
   }
   const riq429 = o.tooManyRequests.total - o.tooManyRequests.injected;
+  if (o.bigPage.readBack !== 'whole') {
+    violations.push(`the ${o.bigPage.bytes}-byte page was not read back whole: ${o.bigPage.readBack}`);
+  }
   for (const c of o.strays.changed) violations.push(`a stray copy changed ${c}`);
   if (o.strays.callsAfter > 0) {
     violations.push(`stray copies of ended requests made ${o.strays.callsAfter} calls to Atlassian`);
@@ -187,6 +199,8 @@ export function judge(o: ChaosObservations): ChaosVerdict {
       upstream_calls: o.upstreamCalls,
       '429_injected': o.tooManyRequests.injected,
       '429_caused_by_riq': riq429,
+      big_page_bytes: o.bigPage.bytes,
+      big_page_read_back: o.bigPage.readBack,
       stray_copies_sent: o.strays.sent,
       stray_copies_that_changed_a_record: o.strays.changed.length,
       calls_made_by_stray_copies: o.strays.callsAfter,

@@ -25,7 +25,13 @@ import { queueKey } from '../lib/config/resources.js';
 import { serviceOf, type OperationName } from '../lambdas/core/operations.js';
 import { sqsClient } from '../lambdas/shared/aws-clients.js';
 import { SqsWorkQueue, queueDepthAt, totalMessages } from '../lambdas/store/sqs-work-queue.js';
-import { judge, type ChaosVerdict, type RequestOutcome, type StrayCopies } from './checks.js';
+import {
+  judge,
+  type BigPageCheck,
+  type ChaosVerdict,
+  type RequestOutcome,
+  type StrayCopies,
+} from './checks.js';
 import { DynamoThrottleProxy } from './dynamo-throttle.js';
 import { PROJECT, SPACE, buildPlan, resolveTemplates, type PlannedRequest, type Seeded } from './plan.js';
 import type { ChaosSettings } from './settings.js';
@@ -64,6 +70,8 @@ interface View {
   status?: string;
   attempts?: number;
   result?: Record<string, unknown>;
+  /** A result too large to answer inline: a presigned GET of its JSON. */
+  result_url?: string;
   error?: { code?: string };
 }
 
@@ -94,6 +102,21 @@ class Api {
     } catch {
       return undefined;
     }
+  }
+
+  /** The request's result, inline or from its `result_url`, once it has completed. */
+  async completedResult(token: string, deadline: number): Promise<Record<string, unknown> | undefined> {
+    while (Date.now() < deadline) {
+      const view = await this.result(token, 20);
+      if (view?.status === 'completed') {
+        if (view.result) return view.result;
+        if (!view.result_url) return undefined;
+        const res = await fetch(view.result_url, { signal: AbortSignal.timeout(60_000) });
+        return res.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
+      }
+      if (view && TERMINAL.has(String(view.status))) return undefined;
+    }
+    return undefined;
   }
 
   async deadTokens(): Promise<string[]> {
@@ -210,6 +233,7 @@ export async function runChaos(
 
     await control.configure({
       latency_ms: s.faults.latencyMs,
+      search_index_lag_ms: s.faults.searchIndexLagMs,
       rate_limit: { rate_per_second: s.simulatorRate.perSecond, burst: s.simulatorRate.burst },
       error_rate: s.faults.errorRate,
       timeout_rate: s.faults.timeoutRate,
@@ -283,6 +307,7 @@ export async function runChaos(
       ),
     ];
 
+    const bigPage = at(s.bigPage.atMs).then(() => bigPageRoundTrip(api, s, run, note));
     const outcomes = await submitAll(api, plan, at);
     note(`all ${plan.length} requests submitted`);
     await Promise.all(events);
@@ -301,6 +326,8 @@ export async function runChaos(
         : 'drain timed out',
     );
 
+    const big = await bigPage;
+    outcomes.push(...big.outcomes);
     const strays = await sendStrayCopies(api, outcomes, localStack, control, note);
 
     const stats = await control.stats();
@@ -326,6 +353,7 @@ export async function runChaos(
       },
       upstreamCalls: calls.filter((c) => serviceOfPath(c.path)).length,
       strays,
+      bigPage: big.check,
     });
     return {
       settings: s,
@@ -382,6 +410,60 @@ function injectedCounters(
     oauth_refreshes: atEnd.oauth_refreshes,
     worker_kills: workers.reduce((n, w) => n + w.kills, 0),
   };
+}
+
+/**
+ * A page of `s.bigPage.bytes` created, then updated with another body of that size, then read back
+ * fresh, through RIQ while the faults run: the read must answer the update's body, whole.
+ */
+async function bigPageRoundTrip(
+  api: Api,
+  s: ChaosSettings,
+  run: string,
+  note: (what: string) => void,
+): Promise<{ outcomes: RequestOutcome[]; check: BigPageCheck }> {
+  const deadline = Date.now() + s.drainTimeoutMs;
+  const marker = `chaos-${run}-big-page`;
+  const body = (fill: string) => `<p>${fill.repeat(s.bigPage.bytes - 7)}</p>`;
+  const outcomes: RequestOutcome[] = [];
+  const step = async (operation: OperationName, payload: Record<string, unknown>, extra = {}) => {
+    const submitted = await api.submit({ operation, payload, priority: 'normal', ...extra });
+    const outcome: RequestOutcome = {
+      index: -1 - outcomes.length,
+      operation,
+      priority: 'normal',
+      submitStatus: submitted.status,
+      ...(submitted.error ? { submitError: submitted.error } : {}),
+      ...(submitted.view.token ? { token: submitted.view.token } : {}),
+      ...(submitted.view.status ? { final: { status: submitted.view.status } } : {}),
+    };
+    outcomes.push(outcome);
+    const result = outcome.token ? await api.completedResult(outcome.token, deadline) : undefined;
+    if (result) outcome.final = { status: 'completed' };
+    return { outcome, result };
+  };
+  const check: BigPageCheck = { bytes: s.bigPage.bytes, readBack: 'not read' };
+  const created = await step('confluence.create_page', {
+    space_id: SPACE,
+    title: marker,
+    content: body('a'),
+  });
+  created.outcome.creates = { kind: 'page', marker };
+  note(`big page: a ${s.bigPage.bytes}-byte page created (${created.outcome.final?.status ?? 'no answer'})`);
+  const pageId = created.result?.['id'];
+  if (typeof pageId !== 'string') return { outcomes, check };
+  const updated = await step('confluence.update_page', { page_id: pageId, content: body('b') });
+  if (!updated.result) return { outcomes, check };
+  const read = await step('confluence.get_page', { page_id: pageId }, { fresh: true });
+  const text = read.result?.['body'];
+  check.readBack =
+    typeof text !== 'string'
+      ? 'no body'
+      : text === body('b')
+        ? 'whole'
+        : `${text.length} bytes, not the update's ${s.bigPage.bytes}`;
+  note(`big page: updated and read back fresh: ${check.readBack}`);
+  return { outcomes, check };
 }
 
 /** DynamoDB requests the fronts answered as throttled, per operation. */

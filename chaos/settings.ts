@@ -24,6 +24,8 @@ export interface ChaosSettings {
     /** Share of writes committed, then answered with a dropped connection. */
     dropAfterCommitRate: number;
     latencyMs: number;
+    /** New issues stay invisible to JQL search this long after their create (Atlassian's index lag). */
+    searchIndexLagMs: number;
   };
   /** Atlassian's limit as the simulator enforces it over every route, and RIQ's bucket per service. */
   simulatorRate: { perSecond: number; burst: number };
@@ -50,6 +52,8 @@ export interface ChaosSettings {
     apiOperations: readonly DynamoOperation[];
     rate: number;
   };
+  /** A page of `bytes` is created at `atMs`, then updated with as many bytes and read back fresh. */
+  bigPage: { atMs: number; bytes: number };
   /** A worker process (alternately Jira's and Confluence's) is killed with SIGKILL at each offset. */
   workerKillsAtMs: number[];
   /** How long a killed worker process stays down. */
@@ -67,7 +71,14 @@ export interface ChaosSettings {
 }
 
 const SHARED = {
-  faults: { errorRate: 0.2, timeoutRate: 0.05, hangMs: 30_000, dropAfterCommitRate: 0.02, latencyMs: 20 },
+  faults: {
+    errorRate: 0.2,
+    timeoutRate: 0.05,
+    hangMs: 30_000,
+    dropAfterCommitRate: 0.02,
+    latencyMs: 20,
+    searchIndexLagMs: 5_000,
+  },
   simulatorRate: { perSecond: 12, burst: 30 },
   // Two services at 5/s each stay under the simulator's 12/s over both.
   riqRatePerMinute: 300,
@@ -105,6 +116,7 @@ export const FULL: ChaosSettings = {
     ],
     ...THROTTLE,
   },
+  bigPage: { atMs: 25_000, bytes: 1_000_000 },
   expireTokenAtMs: 190_000,
   sqsRestartAtMs: 220_000,
   faultsEndAtMs: 270_000,
@@ -128,6 +140,7 @@ export const REDUCED: ChaosSettings = {
     ],
     ...THROTTLE,
   },
+  bigPage: { atMs: 10_000, bytes: 1_000_000 },
   expireTokenAtMs: 75_000,
   sqsRestartAtMs: 80_000,
   faultsEndAtMs: 95_000,

@@ -38,6 +38,7 @@ function observe(outcomes: RequestOutcome[], over: Partial<ChaosObservations> = 
     tooManyRequests: { total: 5, injected: 4 },
     upstreamCalls: 100,
     strays: { sent: 6, changed: [], callsAfter: 0 },
+    bigPage: { bytes: 1_000_000, readBack: 'whole' },
     ...over,
   };
 }
@@ -90,14 +91,16 @@ describe('chaos checks', () => {
     });
   });
 
-  it('fails a run where a stray copy changed a record or called Atlassian', () => {
+  it('fails a run where a stray copy changed a record or called Atlassian, or the big page came back cut', () => {
     const verdict = judge(
       observe(clean, {
         deadListed: ['t4'],
         strays: { sent: 6, changed: ['request 4 (t4): dead/4 became completed/1'], callsAfter: 1 },
+        bigPage: { bytes: 1_000_000, readBack: 'no body' },
       }),
     );
     expect(verdict.violations).toEqual([
+      'the 1000000-byte page was not read back whole: no body',
       'a stray copy changed request 4 (t4): dead/4 became completed/1',
       'stray copies of ended requests made 1 calls to Atlassian',
     ]);
