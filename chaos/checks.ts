@@ -100,11 +100,11 @@ export function outageAllowance(settings: ChaosSettings): number {
   return settings.breaker.failureThreshold + probes;
 }
 
-/** `CODE×n, …` of the requests that ended in `status`, or `none`. */
-function byCode(outcomes: readonly RequestOutcome[], status: string): string {
+/** `CODE×n, …` (or `operation CODE×n, …` when `withOperation`) of the requests that ended in `status`, or `none`. */
+function byCode(outcomes: readonly RequestOutcome[], status: string, withOperation = false): string {
   const counts = new Map<string, number>();
   for (const r of outcomes.filter((x) => x.final?.status === status)) {
-    const code = r.final?.errorCode ?? 'no code';
+    const code = `${withOperation ? `${r.operation} ` : ''}${r.final?.errorCode ?? 'no code'}`;
     counts.set(code, (counts.get(code) ?? 0) + 1);
   }
   const parts = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([c, n]) => `${c}×${n}`);
@@ -186,6 +186,7 @@ export function judge(o: ChaosObservations): ChaosVerdict {
         (r) => r.final?.status === 'failed' && isNonRetryable(r.final.errorCode),
       ).length,
       failed_by_code: byCode(o.outcomes, 'failed'),
+      failed_by_operation: byCode(o.outcomes, 'failed', true),
       dead_and_listed: o.outcomes.filter((r) => r.final?.status === 'dead' && dead.has(r.token!)).length,
       dead_by_code: byCode(o.outcomes, 'dead'),
       lost_or_stuck: violations.filter((v) => / lost | stuck /.test(v)).length,

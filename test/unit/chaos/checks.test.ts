@@ -77,6 +77,7 @@ describe('chaos checks', () => {
       completed: 4,
       failed_non_retryable: 1,
       failed_by_code: 'NOT_FOUND×1',
+      failed_by_operation: 'jira.get_task NOT_FOUND×1',
       dead_and_listed: 1,
       dead_by_code: 'SERVICE_UNAVAILABLE×1',
       cached_at_submit: 1,
