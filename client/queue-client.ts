@@ -1,5 +1,5 @@
 /**
- * `QueueClient`: RIQ's HTTP API as typed calls (issue #7). Local endpoints get plain HTTP with the
+ * `QueueClient`: RIQ's HTTP API as typed calls. Local endpoints get plain HTTP with the
  * `X-Riq-Caller` header; AWS endpoints (a `region`, or a `*.amazonaws.com` host) get every request
  * SigV4-signed for `execute-api` with the default credential chain. Network failures, per-request
  * timeouts, 5xx and 429 are retried with exponential backoff and jitter; a submit is safe to retry

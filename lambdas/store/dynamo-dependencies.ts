@@ -1,5 +1,5 @@
 /**
- * `depends_on` in the requests table, race-free (issue 5 item 3).
+ * `depends_on` in the requests table, race-free.
  *
  * Items (all `REQ#<token>` request items, lambdas/store/dynamo-request-store.ts):
  * - a parent carries `dependents`, a string set of the children registered on it;

@@ -1,5 +1,5 @@
 /**
- * Hostile input, the fixed corpus: hand-written requests covering every category of issue #8's
+ * Hostile input, the fixed corpus: hand-written requests covering every category of
  * "hostile input" (wrong types, missing and extra fields, huge and deeply nested JSON, invalid
  * UTF-8, unknown operations and tokens, negative and huge `wait`, injection strings, 10,000
  * `depends_on` entries, unknown routes and methods, junk headers), each with the answer expected.
