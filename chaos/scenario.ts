@@ -104,19 +104,23 @@ class Api {
     }
   }
 
-  /** The request's result, inline or from its `result_url`, once it has completed. */
-  async completedResult(token: string, deadline: number): Promise<Record<string, unknown> | undefined> {
+  /**
+   * Waits until the request ends (or the deadline passes): its last view, and its result (inline or
+   * from its `result_url`) when it completed.
+   */
+  async ended(token: string, deadline: number): Promise<{ view?: View; result?: Record<string, unknown> }> {
+    let view: View | undefined;
     while (Date.now() < deadline) {
-      const view = await this.result(token, 20);
+      view = (await this.result(token, 20)) ?? view;
       if (view?.status === 'completed') {
-        if (view.result) return view.result;
-        if (!view.result_url) return undefined;
+        if (view.result) return { view, result: view.result };
+        if (!view.result_url) return { view };
         const res = await fetch(view.result_url, { signal: AbortSignal.timeout(60_000) });
-        return res.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
+        return res.ok ? { view, result: (await res.json()) as Record<string, unknown> } : { view };
       }
-      if (view && TERMINAL.has(String(view.status))) return undefined;
+      if (view && TERMINAL.has(String(view.status))) return { view };
     }
-    return undefined;
+    return view ? { view } : {};
   }
 
   async deadTokens(): Promise<string[]> {
@@ -438,8 +442,15 @@ async function bigPageRoundTrip(
       ...(submitted.view.status ? { final: { status: submitted.view.status } } : {}),
     };
     outcomes.push(outcome);
-    const result = outcome.token ? await api.completedResult(outcome.token, deadline) : undefined;
-    if (result) outcome.final = { status: 'completed' };
+    if (!outcome.token) return { outcome, result: undefined };
+    const { view, result } = await api.ended(outcome.token, deadline);
+    if (view?.status) {
+      outcome.final = {
+        status: view.status,
+        ...(view.error?.code ? { errorCode: view.error.code } : {}),
+        ...(view.attempts !== undefined ? { attempts: view.attempts } : {}),
+      };
+    }
     return { outcome, result };
   };
   const check: BigPageCheck = { bytes: s.bigPage.bytes, readBack: 'not read' };
@@ -451,9 +462,15 @@ async function bigPageRoundTrip(
   created.outcome.creates = { kind: 'page', marker };
   note(`big page: a ${s.bigPage.bytes}-byte page created (${created.outcome.final?.status ?? 'no answer'})`);
   const pageId = created.result?.['id'];
-  if (typeof pageId !== 'string') return { outcomes, check };
+  if (typeof pageId !== 'string') {
+    check.readBack = `not read: the create ended ${created.outcome.final?.status ?? 'without an answer'}`;
+    return { outcomes, check };
+  }
   const updated = await step('confluence.update_page', { page_id: pageId, content: body('b') });
-  if (!updated.result) return { outcomes, check };
+  if (!updated.result) {
+    check.readBack = `not read: the update ended ${updated.outcome.final?.status ?? 'without an answer'}`;
+    return { outcomes, check };
+  }
   const read = await step('confluence.get_page', { page_id: pageId }, { fresh: true });
   const text = read.result?.['body'];
   check.readBack =

@@ -52,7 +52,10 @@ export interface ChaosSettings {
     apiOperations: readonly DynamoOperation[];
     rate: number;
   };
-  /** A page of `bytes` is created at `atMs`, then updated with as many bytes and read back fresh. */
+  /**
+   * A page of `bytes` is created at `atMs`, then updated with as many bytes and read back fresh. At
+   * the end of the faults, so a step the faults kill (dead after its attempts) cannot leave it unread.
+   */
   bigPage: { atMs: number; bytes: number };
   /** A worker process (alternately Jira's and Confluence's) is killed with SIGKILL at each offset. */
   workerKillsAtMs: number[];
@@ -116,7 +119,7 @@ export const FULL: ChaosSettings = {
     ],
     ...THROTTLE,
   },
-  bigPage: { atMs: 25_000, bytes: 1_000_000 },
+  bigPage: { atMs: 270_000, bytes: 1_000_000 },
   expireTokenAtMs: 190_000,
   sqsRestartAtMs: 220_000,
   faultsEndAtMs: 270_000,
@@ -140,7 +143,7 @@ export const REDUCED: ChaosSettings = {
     ],
     ...THROTTLE,
   },
-  bigPage: { atMs: 10_000, bytes: 1_000_000 },
+  bigPage: { atMs: 95_000, bytes: 1_000_000 },
   expireTokenAtMs: 75_000,
   sqsRestartAtMs: 80_000,
   faultsEndAtMs: 95_000,

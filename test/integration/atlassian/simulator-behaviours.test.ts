@@ -133,12 +133,14 @@ describe('simulator behaviours', () => {
     });
 
     it('refills over time at rate_per_second', async () => {
-      await control.setRateLimit({ rate_per_second: 20, burst: 2 });
+      // 2/s: a token every 500 ms, so a few requests in a row (well under that on a loaded
+      // machine) cannot earn one back between them.
+      await control.setRateLimit({ rate_per_second: 2, burst: 2 });
       expect(await statuses(3, getIssue)).toEqual([404, 404, 429]);
-      await sleep(120); // 2.4 tokens at 20/s, capped at the burst of 2
+      await sleep(1_200); // 2.4 tokens at 2/s, capped at the burst of 2
       expect(await statuses(3, getIssue)).toEqual([404, 404, 429]);
-      // A refused request takes no token: waiting one token's time lets exactly one through.
-      await sleep(60);
+      // A refused request takes no token: waiting a little over one token's time lets exactly one through.
+      await sleep(600);
       expect(await statuses(2, getIssue)).toEqual([404, 429]);
     });
 
