@@ -212,3 +212,20 @@ export class FakeClock {
     this.ms += ms;
   }
 }
+
+/** A `queued` record created now by `clock`, as submit stores it; `over` sets the rest. */
+export function queuedRecord(
+  clock: FakeClock,
+  over: Pick<RequestRecord, 'token' | 'owner' | 'operation' | 'service' | 'payload'>,
+): RequestRecord {
+  const now = new Date(clock.now()).toISOString();
+  return {
+    ...over,
+    priority: 'normal',
+    status: 'queued',
+    routing_path: 'QUEUED',
+    attempts: 0,
+    created_at: now,
+    updated_at: now,
+  };
+}

@@ -23,12 +23,11 @@ import {
   type ProcessDeps,
 } from '../../../lambdas/core/process-request.js';
 import { cacheKeyOf } from '../../../lambdas/core/read-cache.js';
-import type { RequestRecord } from '../../../lambdas/core/request-record.js';
 import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
 import { submitRequest, type SubmitDeps } from '../../../lambdas/core/submit.js';
 import { InMemoryBodyStore } from '../../support/in-memory-body-store.js';
 import { InMemoryReadCache } from '../../support/in-memory-read-cache.js';
-import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
+import { FakeClock, InMemoryStore, queuedRecord } from '../../support/in-memory-store.js';
 
 const TOKEN = `req_${'5'.repeat(32)}`;
 const OWNER = 'arn:aws:iam::1:user/a';
@@ -139,19 +138,13 @@ function worker(operation: OperationName, result: unknown, payload: Record<strin
     leaseSeconds: 40,
     random: () => 0,
   };
-  const record: RequestRecord = {
+  const record = queuedRecord(clock, {
     token: TOKEN,
     owner: OWNER,
     operation,
     service: operation.startsWith('jira') ? 'jira' : 'confluence',
-    priority: 'normal',
     payload,
-    status: 'queued',
-    routing_path: 'QUEUED',
-    attempts: 0,
-    created_at: new Date(clock.now()).toISOString(),
-    updated_at: new Date(clock.now()).toISOString(),
-  };
+  });
   void store.insert(record);
   return { store, clock, bodies, cache, deps, seen };
 }

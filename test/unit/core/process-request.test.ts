@@ -10,7 +10,7 @@ import { callScopeOf } from '../../../lambdas/core/rate-control.js';
 import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';
 import { InMemoryRateGate } from '../../support/in-memory-rate-gate.js';
 import { InMemoryWriteLocks } from '../../support/in-memory-write-locks.js';
-import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
+import { FakeClock, InMemoryStore, queuedRecord } from '../../support/in-memory-store.js';
 
 const TOKEN = `req_${'1'.repeat(32)}`;
 
@@ -31,19 +31,13 @@ function setup(execute: OperationExecutor['execute']) {
     leaseSeconds: 40,
     random: () => 0,
   };
-  const record: RequestRecord = {
+  const record = queuedRecord(clock, {
     token: TOKEN,
     owner: 'o',
     operation: 'jira.create_task',
     service: 'jira',
-    priority: 'normal',
     payload: { title: 'T', project_id: 'MD' },
-    status: 'queued',
-    routing_path: 'QUEUED',
-    attempts: 0,
-    created_at: new Date(clock.now()).toISOString(),
-    updated_at: new Date(clock.now()).toISOString(),
-  };
+  });
   void store.insert(record);
   return { store, clock, deps, calls: () => calls };
 }

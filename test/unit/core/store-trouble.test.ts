@@ -17,7 +17,6 @@ import {
 import { cacheKeyOf } from '../../../lambdas/core/read-cache.js';
 import type { OperationName } from '../../../lambdas/core/operations.js';
 import { callScopeOf } from '../../../lambdas/core/rate-control.js';
-import type { RequestRecord } from '../../../lambdas/core/request-record.js';
 import { sweep } from '../../../lambdas/core/sweeper.js';
 import {
   InMemoryBreakerStateStore,
@@ -25,7 +24,7 @@ import {
 } from '../../support/in-memory-circuit-breaker.js';
 import { InMemoryRateGate } from '../../support/in-memory-rate-gate.js';
 import { InMemoryReadCache } from '../../support/in-memory-read-cache.js';
-import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
+import { FakeClock, InMemoryStore, queuedRecord } from '../../support/in-memory-store.js';
 import { InMemoryWriteLocks } from '../../support/in-memory-write-locks.js';
 
 const TOKEN = `req_${'7'.repeat(32)}`;
@@ -65,19 +64,13 @@ function setup(operation: OperationName = 'jira.update_task', payload: Record<st
     random: () => 0,
     onStoreFailure: (_token, step, err) => void failures.push({ step, err }),
   };
-  const record: RequestRecord = {
+  const record = queuedRecord(clock, {
     token: TOKEN,
     owner: 'o',
     operation,
     service: 'jira',
-    priority: 'normal',
     payload: Object.keys(payload).length > 0 ? payload : { task_id: 'MD-7', title: 'New' },
-    status: 'queued',
-    routing_path: 'QUEUED',
-    attempts: 0,
-    created_at: new Date(clock.now()).toISOString(),
-    updated_at: new Date(clock.now()).toISOString(),
-  };
+  });
   void store.insert(record);
   return { store, clock, deps, flow, locks, cache, breakerState, failures, calls: () => calls };
 }
