@@ -2,6 +2,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const SDK = ['@aws-sdk/*', 'aws-cdk-lib', 'aws-cdk-lib/*', '@aws-lambda-powertools/*'];
+const LAMBDAS_MEET_LIB_IN_MODEL = {
+  regex: String.raw`^(\.\./)+(lib|client|local)/`,
+  message: 'lambdas/ meets lib/ only in model/.',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', '.riq-local/', 'coverage/'] },
   js.configs.recommended,
@@ -23,13 +29,62 @@ export default tseslint.config(
       ],
     },
   },
+  // The layers (docs/architecture.md): model/ is the ground floor and imports nothing of the
+  // project; the core imports model/ and itself only, never an SDK; client/ and lib/ meet lambdas/
+  // only in model/. For files in lambdas/core the last block that matches decides, so it repeats
+  // the rule of lambdas/.
   {
-    // The domain core imports no AWS SDK (STYLE.md point 2).
+    files: ['model/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: SDK, message: 'model/ is plain TypeScript.' },
+            {
+              regex: String.raw`^(\.\./)+(lambdas|lib|client|local|bench|chaos|compare|test)/`,
+              message: 'model/ imports nothing of the project.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['client/**/*.ts', 'lib/**/*.ts', 'bin/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: String.raw`(^|/)lambdas/`, message: 'client/ and lib/ meet lambdas/ only in model/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['lambdas/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [LAMBDAS_MEET_LIB_IN_MODEL] }],
+    },
+  },
+  {
     files: ['lambdas/core/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['@aws-sdk/*', 'aws-cdk-lib', 'aws-cdk-lib/*', '@aws-lambda-powertools/*'] },
+        {
+          patterns: [
+            LAMBDAS_MEET_LIB_IN_MODEL,
+            { group: SDK, message: 'The core imports no AWS SDK.' },
+            {
+              regex: String.raw`(^|/)(adapters|api|worker|sweeper|shared)/`,
+              message:
+                'The core imports model/ and its own ports, never an adapter, a handler or the wiring.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -4,7 +4,7 @@
  * reads results over HTTP like any service would, and the simulator's own record of the calls it
  * received — the evidence for "how many calls, how many 429s, when".
  */
-import { resolveConfig, type RiqConfig } from '../lib/config/riq-config.js';
+import { resolveConfig, type RiqConfig } from '../model/config/riq-config.js';
 import { SimulatorControl, type SimCall } from '../local/atlassian-sim/control.js';
 import { SIMULATOR_CREDENTIALS, startLocalStack, type LocalStack } from '../local/stack.js';
 

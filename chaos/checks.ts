@@ -12,7 +12,7 @@
  * - a page of about 1 MB is created, updated and read back whole;
  * - stray copies of ended requests' messages change no record and call Atlassian not once.
  */
-import { ERROR_CODES, type ErrorCode } from '../lambdas/core/errors.js';
+import { ERROR_CODES, type ErrorCode } from '../model/errors.js';
 import type { SimObjects } from '../local/atlassian-sim/control.js';
 import type { ChaosSettings } from './settings.js';
 import type { CreateKind } from './plan.js';

@@ -8,8 +8,8 @@
  * a marker unique to its request (the issue's label and summary, the page's title, the comment's
  * text), so the end check can count what exists per request: a marker found twice is a duplicate.
  */
-import type { OperationName } from '../lambdas/core/operations.js';
-import type { Priority } from '../lib/config/riq-config.js';
+import type { OperationName } from '../model/operations.js';
+import type { Priority } from '../model/config/riq-config.js';
 import { SeededRandom } from '../local/atlassian-sim/random.js';
 
 /** What a request creates, found in the simulator by its marker. */

@@ -10,9 +10,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allQueueKeys, parseQueueKey } from '../lib/config/resources.js';
-import { resolveConfig, type RiqConfig, type Service } from '../lib/config/riq-config.js';
-import { RUNTIME_ENV } from '../lib/config/runtime-env.js';
+import { allQueueKeys, parseQueueKey } from '../model/config/resources.js';
+import { resolveConfig, type RiqConfig, type Service } from '../model/config/riq-config.js';
+import { RUNTIME_ENV } from '../model/config/runtime-env.js';
 import { SimulatorControl, type SimulatorStats } from '../local/atlassian-sim/control.js';
 import { startAtlassianSimulator } from '../local/atlassian-sim/server.js';
 import {
@@ -21,10 +21,10 @@ import {
   startLocalStack,
   type LocalStack,
 } from '../local/stack.js';
-import { queueKey } from '../lib/config/resources.js';
-import { serviceOf, type OperationName } from '../lambdas/core/operations.js';
+import { queueKey } from '../model/config/resources.js';
+import { serviceOf, type OperationName } from '../model/operations.js';
 import { sqsClient } from '../lambdas/shared/aws-clients.js';
-import { SqsWorkQueue, queueDepthAt, totalMessages } from '../lambdas/store/sqs-work-queue.js';
+import { SqsWorkQueue, queueDepthAt, totalMessages } from '../lambdas/adapters/sqs/sqs-work-queue.js';
 import {
   judge,
   type BigPageCheck,

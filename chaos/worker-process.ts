@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { QueueKey } from '../lib/config/resources.js';
+import type { QueueKey } from '../model/config/resources.js';
 import { WORKER_HOST_READY, WORKER_QUEUE_ARNS_ENV, WORKER_QUEUES_ENV } from '../local/worker-host-env.js';
 
 const HOST_ENTRY = fileURLToPath(new URL('../local/worker-host.ts', import.meta.url));

@@ -10,20 +10,6 @@
  * - `createThenGet` is the review's corrected read-after-write: the read names the write's consistency
  *   token when the answer has one, else reads with `fresh: true`; it never assumes a token exists.
  */
-import type {
-  ConfluencePage,
-  ConfluenceSearchResult,
-  CreatedConfluencePage,
-  UpdatedConfluencePage,
-} from '../lambdas/atlassian/confluence-adapter.js';
-import type {
-  CreatedJiraComment,
-  CreatedJiraTask,
-  JiraSearchResult,
-  JiraTask,
-  TransitionedJiraTask,
-  UpdatedJiraTask,
-} from '../lambdas/atlassian/jira-adapter.js';
 import { RiqRequestFailedError } from './errors.js';
 import type {
   OperationName,
@@ -37,6 +23,20 @@ import type {
   SubmittedRequest,
   WaitOptions,
 } from './types.js';
+import type {
+  CreatedJiraComment,
+  CreatedJiraTask,
+  JiraSearchResult,
+  JiraTask,
+  TransitionedJiraTask,
+  UpdatedJiraTask,
+} from '../model/results.js';
+import type {
+  ConfluencePage,
+  ConfluenceSearchResult,
+  CreatedConfluencePage,
+  UpdatedConfluencePage,
+} from '../model/results.js';
 
 export type {
   ConfluencePage,

@@ -4,10 +4,9 @@
  * are written against this file. Shapes follow the HTTP API in the README; field names stay the
  * API's snake_case where they are the server's data.
  */
-import type { Priority } from '../lib/config/riq-config.js';
-import type { ResultResponse } from '../lambdas/core/get-result.js';
-import type { OperationName, OperationPayload } from '../lambdas/core/operations.js';
-import type { RoutingPath, Status } from '../lambdas/core/request-record.js';
+import type { Priority } from '../model/config/riq-config.js';
+import type { OperationName, OperationPayload } from '../model/operations.js';
+import type { RoutingPath, Status } from '../model/request-record.js';
 
 export type { OperationName, OperationPayload, Priority, RoutingPath };
 /** A stored request's status (`cached` is only ever a submit's answer). */
@@ -94,8 +93,9 @@ export interface WaitOptions {
 }
 
 /** The dead-letter listing (operator routes): the server's own types, so the two cannot drift. */
-export type { DeadLetterEntry, DeadLetterPage } from '../lambdas/core/dead-letters.js';
-import type { DeadLetterPage } from '../lambdas/core/dead-letters.js';
+export type { DeadLetterEntry, DeadLetterPage } from '../model/api-views.js';
+import type { ResultResponse } from '../model/api-views.js';
+import type { DeadLetterPage } from '../model/api-views.js';
 
 export interface QueueClientApi {
   submit<O extends OperationName>(

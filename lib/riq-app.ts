@@ -1,6 +1,6 @@
 import { App, Validations, type Environment } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { resolveConfig, type RiqConfig } from './config/index.js';
+import { resolveConfig, type RiqConfig } from '../model/config/index.js';
 import { RiqStage } from './riq-stage.js';
 
 /** The stages `cdk deploy -c stage=…` accepts. */

@@ -4,7 +4,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { QueueKey, RiqConfig } from './config/index.js';
+import type { QueueKey, RiqConfig } from '../model/config/index.js';
 import { AtlassianSecret } from './constructs/atlassian-secret.js';
 import { BodiesBucket } from './constructs/bodies-bucket.js';
 import { RequestsTable } from './constructs/requests-table.js';

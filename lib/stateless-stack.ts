@@ -1,6 +1,6 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { RiqConfig } from './config/index.js';
+import type { RiqConfig } from '../model/config/index.js';
 import { RiqApi } from './constructs/api.js';
 import { RiqObservability } from './constructs/observability.js';
 import { OperatorAccess } from './constructs/operator-access.js';

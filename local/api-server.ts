@@ -1,6 +1,6 @@
 /**
  * Serves the API Lambdas over HTTP as API Gateway (REST, proxy integration) would: the routes of
- * lib/config/routes.ts, each request turned into an APIGatewayProxyEvent.
+ * model/config/routes.ts, each request turned into an APIGatewayProxyEvent.
  *
  * API Gateway's IAM authorizer puts the caller's ARN in `requestContext.identity.userArn`; locally
  * the `X-Riq-Caller` header stands in for the SigV4 signature (default: a local developer ARN).
@@ -14,8 +14,13 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { API_INTEGRATION_TIMEOUT_SECONDS } from '../lib/config/resources.js';
-import { API_ROUTES, GATEWAY_5XX_ERROR, type ApiFunctionName, type ApiRoute } from '../lib/config/routes.js';
+import { API_INTEGRATION_TIMEOUT_SECONDS } from '../model/config/resources.js';
+import {
+  API_ROUTES,
+  GATEWAY_5XX_ERROR,
+  type ApiFunctionName,
+  type ApiRoute,
+} from '../model/config/routes.js';
 import { invokeWithTimeout } from './lambda-invoke.js';
 
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -43,7 +48,7 @@ export interface ApiServerOptions {
   port: number;
   host?: string;
   handlers: Record<ApiFunctionName, ApiHandler>;
-  /** Each function's timeout, seconds (lib/config/resources.ts `functionTimeoutSeconds`). */
+  /** Each function's timeout, seconds (model/config/resources.ts `functionTimeoutSeconds`). */
   timeouts: Record<ApiFunctionName, number>;
   /** @default API_INTEGRATION_TIMEOUT_SECONDS (29) */
   integrationTimeoutSeconds?: number;

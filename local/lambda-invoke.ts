@@ -12,7 +12,7 @@ import { lambdaContext } from './lambda-context.js';
 
 export interface FunctionSettings {
   functionName: string;
-  /** The function's timeout (lib/config/resources.ts `functionTimeoutSeconds`); fractions allowed. */
+  /** The function's timeout (model/config/resources.ts `functionTimeoutSeconds`); fractions allowed. */
   timeoutSeconds: number;
 }
 

@@ -1,23 +1,23 @@
 /**
  * `npm start`: runs the whole of RIQ on this machine. Environment:
  *   RIQ_PORT            API port (default 3000; 0 picks a free one)
- *   RIQ_CONFIG          JSON file of config overrides (see lib/config/riq-config.ts)
+ *   RIQ_CONFIG          JSON file of config overrides (see model/config/riq-config.ts)
  *   RIQ_DATA_DIR        DynamoDB Local data folder (default .riq-local/dynamodb; `memory` keeps nothing)
  *   ATLASSIAN_SITE_URL  a real site (https://your-site.atlassian.net), with either
  *                       ATLASSIAN_EMAIL + ATLASSIAN_API_TOKEN (JIRA_BASE_URL / CONFLUENCE_BASE_URL
  *                       override the parts) or OAuth 2.0: ATLASSIAN_OAUTH_CLIENT_ID,
  *                       ATLASSIAN_OAUTH_CLIENT_SECRET, ATLASSIAN_OAUTH_REFRESH_TOKEN, ATLASSIAN_CLOUD_ID
  *                       (+ ATLASSIAN_OAUTH_TOKEN_FILE to keep the rotated refresh token across restarts).
- *                       See lambdas/atlassian/connection.ts.
+ *                       See lambdas/adapters/atlassian/connection.ts.
  *                       Without credentials the simulated Atlassian is started (SIM_PORT, default free port).
  *   RIQ_SIM_AUTH        how the workers authenticate to the simulator: api_token (default) or oauth
  *                       (Bearer tokens on its api.atlassian.com-like gateway, refreshed at /oauth/token).
  */
 import { readFileSync } from 'node:fs';
-import { resolveConfig, type RiqConfig } from '../lib/config/riq-config.js';
+import { resolveConfig, type RiqConfig } from '../model/config/riq-config.js';
 import { READY_PREFIX, type StackInfo } from './ready-line.js';
-import { connectionEnv } from '../lambdas/atlassian/connection.js';
-import { RUNTIME_ENV } from '../lib/config/runtime-env.js';
+import { connectionEnv } from '../lambdas/adapters/atlassian/connection.js';
+import { RUNTIME_ENV } from '../model/config/runtime-env.js';
 import { startLocalStack, type AtlassianTarget, type SimulatorAuth } from './stack.js';
 
 function loadConfig(): RiqConfig {

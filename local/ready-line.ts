@@ -1,5 +1,5 @@
 /** The line `npm start` prints once the stack is up, for scripts and the e2e tests to read. */
-import type { QueueKey } from '../lib/config/resources.js';
+import type { QueueKey } from '../model/config/resources.js';
 
 export const READY_PREFIX = 'RIQ_READY ';
 

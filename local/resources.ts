@@ -1,6 +1,6 @@
 /**
  * Creates in the emulators the resources the CDK stateful stack declares, from the same config and
- * the same naming functions (lib/config/resources.ts), so local and AWS cannot drift.
+ * the same naming functions (model/config/resources.ts), so local and AWS cannot drift.
  */
 import {
   CreateTableCommand,
@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { RiqConfig } from '../lib/config/riq-config.js';
+import type { RiqConfig } from '../model/config/riq-config.js';
 import {
   REQUESTS_TABLE,
   allQueueKeys,
@@ -22,7 +22,7 @@ import {
   queueVisibilityTimeoutSeconds,
   requestsTableName,
   type QueueKey,
-} from '../lib/config/resources.js';
+} from '../model/config/resources.js';
 
 export async function createRequestsTable(client: DynamoDBClient, config: RiqConfig): Promise<string> {
   const tableName = requestsTableName(config);

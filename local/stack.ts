@@ -9,15 +9,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { RiqConfig } from '../lib/config/riq-config.js';
+import type { RiqConfig } from '../model/config/riq-config.js';
 import {
   allQueueKeys,
   functionTimeoutSeconds,
   parseQueueKey,
   requestsTableName,
   type QueueKey,
-} from '../lib/config/resources.js';
-import { RUNTIME_ENV } from '../lib/config/runtime-env.js';
+} from '../model/config/resources.js';
+import { RUNTIME_ENV } from '../model/config/runtime-env.js';
 import type { ScheduledEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { startApiServer, type ApiHandler } from './api-server.js';
@@ -38,10 +38,10 @@ import {
   describeConnection,
   readLocalSettings,
   type Env,
-} from '../lambdas/atlassian/connection.js';
+} from '../lambdas/adapters/atlassian/connection.js';
 
 /**
- * A real (or external) Atlassian, named by the connection variables lambdas/atlassian/connection.ts
+ * A real (or external) Atlassian, named by the connection variables lambdas/adapters/atlassian/connection.ts
  * reads (`ATLASSIAN_SITE_URL` with `ATLASSIAN_EMAIL` + `ATLASSIAN_API_TOKEN`, or the
  * `ATLASSIAN_OAUTH_*` set with `ATLASSIAN_CLOUD_ID`); see `connectionEnv`.
  */

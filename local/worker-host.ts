@@ -11,7 +11,7 @@
  * It prints `worker-host ready` once polling, and stops cleanly on SIGTERM.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { allQueueKeys, type QueueKey } from '../lib/config/resources.js';
+import { allQueueKeys, type QueueKey } from '../model/config/resources.js';
 import { readQueueUrls, readSettings, requiredEnv } from '../lambdas/shared/env.js';
 import type { WorkerHandler } from './event-source.js';
 import { workerMappings } from './stack.js';

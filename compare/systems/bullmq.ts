@@ -5,7 +5,7 @@
  * around each call. The calls go through RIQ's own HTTP layer, like system (b).
  */
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { RiqError } from '../../lambdas/core/errors.js';
+import { RiqError } from '../../model/errors.js';
 import {
   SETTINGS,
   TOTAL_CONCURRENCY,

@@ -16,15 +16,15 @@ import {
   type CircuitBreakerPolicy,
   type IBreaker,
 } from 'cockatiel';
-import type { CreateTaskInput, GetTaskInput } from '../../lambdas/atlassian/jira-adapter.js';
-import { AtlassianExecutor } from '../../lambdas/atlassian/operation-executor.js';
-import { RiqError } from '../../lambdas/core/errors.js';
+import type { CreateTaskInput, GetTaskInput } from '../../lambdas/adapters/atlassian/jira-adapter.js';
+import { AtlassianExecutor } from '../../lambdas/adapters/atlassian/operation-executor.js';
+import { RiqError } from '../../model/errors.js';
 import { SIMULATOR_CREDENTIALS } from '../../local/stack.js';
 import { SETTINGS, runOpenLoop, type SystemRun, type WorkItem } from '../workload.js';
 
 /**
  * RIQ's breaker rule in cockatiel's terms: it opens when `threshold` failures fall within
- * `windowMs` (successes do not reset the count, as in lambdas/core/breaker.ts). Cockatiel's own
+ * `windowMs` (successes do not reset the count, as in lambdas/core/domain/breaker.ts). Cockatiel's own
  * ConsecutiveBreaker would reset on every success and, at a 10 % error rate, almost never open.
  */
 export class WindowBreaker implements IBreaker {

@@ -4,7 +4,7 @@
  * result awaited with the long poll (`GET /api/queue/result/{token}?wait=20`), as a caller would.
  * The local stack configures itself through `process.env`: run this in its own process.
  */
-import { resolveConfig } from '../../lib/config/riq-config.js';
+import { resolveConfig } from '../../model/config/riq-config.js';
 import { simulatorConnectionEnv, startLocalStack } from '../../local/stack.js';
 import { SETTINGS, runOpenLoop, sleep, type Outcome, type SystemRun, type WorkItem } from '../workload.js';
 

@@ -2,13 +2,13 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { breakerSettingsOf } from '../core/breaker.js';
-import { readBreakerReport, type BreakerReportDeps } from '../core/breaker-report.js';
+import { breakerSettingsOf } from '../core/domain/breaker.js';
+import { readBreakerReport, type BreakerReportDeps } from '../core/use-cases/breaker-report.js';
 import { documentClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
 import { readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
+import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
 import { httpErrors, json } from './http.js';
 
 const settings = breakerSettingsOf(readSettings());

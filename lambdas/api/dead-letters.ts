@@ -8,7 +8,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
+import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
 import {
   listDeadLetters,
   parseListQuery,
@@ -17,15 +17,15 @@ import {
   redriveDeadLetters,
   retryDeadLetter,
   type DeadLetterDeps,
-} from '../core/dead-letters.js';
-import { NotFoundError } from '../core/errors.js';
-import type { DeadLetterRedriver } from '../core/ports.js';
+} from '../core/use-cases/dead-letters.js';
+import { NotFoundError } from '../../model/errors.js';
+import type { DeadLetterRedriver } from '../core/ports/index.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
 import { readQueueUrls, readSettings, readTableName, requiredEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { DynamoRequestStore } from '../store/dynamo-request-store.js';
-import { SqsCopyRedriver, SqsMoveTaskRedriver, SqsWorkQueue } from '../store/sqs-work-queue.js';
+import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
+import { SqsCopyRedriver, SqsMoveTaskRedriver, SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
 import { bodyText, callerIdentity, httpErrors, json } from './http.js';
 
 function redriverFromEnv(): DeadLetterRedriver {

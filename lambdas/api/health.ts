@@ -2,16 +2,16 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
-import { breakerSettingsOf } from '../core/breaker.js';
-import { checkHealth, type HealthDeps } from '../core/health.js';
+import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
+import { breakerSettingsOf } from '../core/domain/breaker.js';
+import { checkHealth, type HealthDeps } from '../core/use-cases/health.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
 import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
-import { DynamoRequestStore } from '../store/dynamo-request-store.js';
-import { SqsWorkQueue } from '../store/sqs-work-queue.js';
+import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
+import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
+import { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
 import { httpErrors, json } from './http.js';
 
 const settings = readSettings();

@@ -2,8 +2,8 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
-import { breakerSettingsOf } from '../core/breaker.js';
+import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
+import { breakerSettingsOf } from '../core/domain/breaker.js';
 import {
   negotiateFormat,
   PROMETHEUS_CONTENT_TYPE,
@@ -11,15 +11,15 @@ import {
   readMetrics,
   toPrometheusText,
   type MetricsDeps,
-} from '../core/metrics-report.js';
+} from '../core/use-cases/metrics-report.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
 import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
-import { DynamoRateGate } from '../store/dynamo-rate-gate.js';
-import { DynamoRequestStore } from '../store/dynamo-request-store.js';
-import { SqsWorkQueue } from '../store/sqs-work-queue.js';
+import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
+import { DynamoRateGate } from '../adapters/dynamodb/dynamo-rate-gate.js';
+import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
+import { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
 import { httpErrors, json } from './http.js';
 
 const settings = readSettings();

@@ -2,12 +2,12 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { getResult, parseWait, type ResultDeps } from '../core/get-result.js';
+import { getResult, parseWait, type ResultDeps } from '../core/use-cases/get-result.js';
 import { bodyStore, documentClient } from '../shared/aws-clients.js';
 import { sleep, systemClock } from '../shared/clock.js';
 import { readBodyBucket, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { DynamoRequestStore } from '../store/dynamo-request-store.js';
+import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
 import { callerIdentity, httpErrors, json } from './http.js';
 
 const settings = readSettings();

@@ -3,27 +3,27 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { METRICS_NAMESPACE } from '../../lib/config/metrics.js';
-import { submitFunctionTimeoutSeconds } from '../../lib/config/resources.js';
-import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
-import { routeDirect } from '../core/direct-route.js';
-import { serviceOf } from '../core/operations.js';
-import { parseSubmitBody } from '../core/submit-command.js';
-import { submit, type SubmitDeps } from '../core/submit.js';
+import { METRICS_NAMESPACE } from '../../model/config/metrics.js';
+import { submitFunctionTimeoutSeconds } from '../../model/config/resources.js';
+import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
+import { routeDirect } from '../core/use-cases/direct-route.js';
+import { serviceOf } from '../../model/operations.js';
+import { parseSubmitBody } from '../core/domain/submit-command.js';
+import { submit, type SubmitDeps } from '../core/use-cases/submit.js';
 import { bodyStore, documentClient, sqsClient } from '../shared/aws-clients.js';
 import { callDepsFromEnv } from '../shared/call-deps.js';
 import { systemClock } from '../shared/clock.js';
 import { readBodyBucket, readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { emitMetric } from '../shared/metrics.js';
-import { DynamoDependencyStore } from '../store/dynamo-dependencies.js';
-import { DynamoReadCache } from '../store/dynamo-read-cache.js';
-import { DynamoRequestStore } from '../store/dynamo-request-store.js';
-import { SqsWorkQueue } from '../store/sqs-work-queue.js';
+import { DynamoDependencyStore } from '../adapters/dynamodb/dynamo-dependencies.js';
+import { DynamoReadCache } from '../adapters/dynamodb/dynamo-read-cache.js';
+import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
+import { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
 import { bodyText, callerIdentity, httpErrors, json } from './http.js';
 
 /**
- * CloudWatch metrics (EMF in the log, lib/config/metrics.ts): `Submitted` per accepted submit; for
+ * CloudWatch metrics (EMF in the log, model/config/metrics.ts): `Submitted` per accepted submit; for
  * reads that looked the cache up `CacheHit`/`CacheMiss` (0 or 1 each, so their sums give the hit
  * ratio); for stored requests `RoutedDirect`/`RoutedQueued` (0 or 1 each: the share answered by a
  * DIRECT call); and the DIRECT calls' outcomes, as the workers emit them.
@@ -38,7 +38,7 @@ const queue = new SqsWorkQueue(
   settings.routing.direct ? readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls) : {},
 );
 // Adaptive routing: the DIRECT path calls and settles exactly as a worker does, with the short
-// deadline of `routing.directTimeoutMs` (lambdas/core/direct-route.ts). Off: everything is queued.
+// deadline of `routing.directTimeoutMs` (lambdas/core/use-cases/direct-route.ts). Off: everything is queued.
 const direct = settings.routing.direct
   ? await callDepsFromEnv({
       settings,

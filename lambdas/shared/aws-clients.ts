@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { S3BodyStore } from '../store/s3-body-store.js';
+import { S3BodyStore } from '../adapters/s3/s3-body-store.js';
 import type { BodyBucket } from './env.js';
 
 /** The plain DynamoDB client (Powertools idempotency wants this one, not the document client). */

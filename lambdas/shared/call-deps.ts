@@ -8,25 +8,25 @@
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { claimLeaseSeconds } from '../../lib/config/resources.js';
-import type { RiqConfig } from '../../lib/config/riq-config.js';
-import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
-import { awsConnection, localConnection, readLocalSettings } from '../atlassian/connection.js';
-import { AtlassianExecutor } from '../atlassian/operation-executor.js';
-import { breakerSettingsOf } from '../core/breaker.js';
-import type { FlowControl } from '../core/flow-gate.js';
-import type { ProcessDeps } from '../core/process-request.js';
-import { callScopeOf } from '../core/rate-control.js';
-import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
-import { DynamoDependencyStore } from '../store/dynamo-dependencies.js';
-import { DynamoRateGate } from '../store/dynamo-rate-gate.js';
-import { DynamoReadCache } from '../store/dynamo-read-cache.js';
-import { DynamoRequestStore } from '../store/dynamo-request-store.js';
-import { DynamoWriteLocks } from '../store/dynamo-write-lock.js';
-import { IdempotentExecutor } from '../store/idempotent-executor.js';
-import { cachedSecretReader } from '../store/secret-reader.js';
-import { SecretsManagerTokenStore } from '../store/secret-token-store.js';
-import type { SqsWorkQueue } from '../store/sqs-work-queue.js';
+import { claimLeaseSeconds } from '../../model/config/resources.js';
+import type { RiqConfig } from '../../model/config/riq-config.js';
+import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
+import { awsConnection, localConnection, readLocalSettings } from '../adapters/atlassian/connection.js';
+import { AtlassianExecutor } from '../adapters/atlassian/operation-executor.js';
+import { breakerSettingsOf } from '../core/domain/breaker.js';
+import type { FlowControl } from '../core/domain/flow-gate.js';
+import type { ProcessDeps } from '../core/use-cases/process-request.js';
+import { callScopeOf } from '../core/domain/token-bucket.js';
+import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
+import { DynamoDependencyStore } from '../adapters/dynamodb/dynamo-dependencies.js';
+import { DynamoRateGate } from '../adapters/dynamodb/dynamo-rate-gate.js';
+import { DynamoReadCache } from '../adapters/dynamodb/dynamo-read-cache.js';
+import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
+import { DynamoWriteLocks } from '../adapters/dynamodb/dynamo-write-lock.js';
+import { IdempotentExecutor } from '../adapters/dynamodb/idempotent-executor.js';
+import { cachedSecretReader } from '../adapters/secrets-manager/secret-reader.js';
+import { SecretsManagerTokenStore } from '../adapters/secrets-manager/secret-token-store.js';
+import type { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
 import { bodyStore, documentClient, dynamoDbClient } from './aws-clients.js';
 import { systemClock } from './clock.js';
 import { optionalEnv, readBodyBucket, readTableName } from './env.js';
@@ -68,7 +68,7 @@ export async function callDepsFromEnv(options: CallDepsOptions): Promise<CallDep
   const tableName = readTableName();
   const retentionSeconds = settings.retentionDays * 24 * 3600;
   // Done once (DESIGN invariant 2): a call whose result was saved is not made again by a later
-  // attempt, even when the caller died before `complete` (see lambdas/store/idempotent-executor.ts).
+  // attempt, even when the caller died before `complete` (see lambdas/adapters/dynamodb/idempotent-executor.ts).
   const executor = new IdempotentExecutor(
     new AtlassianExecutor({
       ...connection.endpoints,
@@ -120,7 +120,7 @@ export async function callDepsFromEnv(options: CallDepsOptions): Promise<CallDep
         step,
         error: err as Error,
       }),
-    // One log line and the metrics of each state change (lib/config/metrics.ts).
+    // One log line and the metrics of each state change (model/config/metrics.ts).
     observe: observeRequests(options.metrics, logger),
   };
   return { deps, executor };

@@ -1,4 +1,4 @@
-import type { Clock } from '../core/ports.js';
+import type { Clock } from '../core/ports/index.js';
 
 export const systemClock: Clock = { now: () => Date.now() };
 

@@ -2,9 +2,9 @@
  * The one module that reads the Lambdas' environment. Handlers call these at module scope, so a
  * missing or malformed variable fails the cold start with its name, never a request later.
  */
-import { riqConfigSchema, type RiqConfig } from '../../lib/config/riq-config.js';
-import { allQueueKeys, type QueueKey } from '../../lib/config/resources.js';
-import { RUNTIME_ENV } from '../../lib/config/runtime-env.js';
+import { riqConfigSchema, type RiqConfig } from '../../model/config/riq-config.js';
+import { allQueueKeys, type QueueKey } from '../../model/config/resources.js';
+import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
 
 export function requiredEnv(name: string): string {
   const value = process.env[name];

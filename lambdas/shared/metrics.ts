@@ -1,5 +1,5 @@
 /**
- * The metrics of lib/config/metrics.ts, emitted with Powertools Metrics as EMF lines, and the
+ * The metrics of model/config/metrics.ts, emitted with Powertools Metrics as EMF lines, and the
  * observer that turns the use cases' request events into them and into one log line per state
  * change.
  *
@@ -15,8 +15,8 @@ import {
   METRICS,
   type MetricDimension,
   type MetricKey,
-} from '../../lib/config/metrics.js';
-import type { RequestEvent, RequestObserver } from '../core/request-events.js';
+} from '../../model/config/metrics.js';
+import type { RequestEvent, RequestObserver } from '../core/ports/request-events.js';
 import type { logger as Logger } from './logger.js';
 
 const UNITS = {

@@ -4,20 +4,20 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { ScheduledEvent } from 'aws-lambda';
-import { METRICS_NAMESPACE } from '../../lib/config/metrics.js';
-import { claimLeaseSeconds, SWEEPER_STALE_QUEUED_SECONDS } from '../../lib/config/resources.js';
-import { SERVICES } from '../../lib/config/riq-config.js';
-import { breakerSettingsOf, breakerStateValue } from '../core/breaker.js';
-import { sweep, type SweepReport, type SweeperDeps } from '../core/sweeper.js';
+import { METRICS_NAMESPACE } from '../../model/config/metrics.js';
+import { claimLeaseSeconds, SWEEPER_STALE_QUEUED_SECONDS } from '../../model/config/resources.js';
+import { SERVICES } from '../../model/config/riq-config.js';
+import { breakerSettingsOf, breakerStateValue } from '../core/domain/breaker.js';
+import { sweep, type SweepReport, type SweeperDeps } from '../core/use-cases/sweeper.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
 import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { emitMetric } from '../shared/metrics.js';
-import { DynamoCircuitBreaker } from '../store/dynamo-circuit-breaker.js';
-import { DynamoDependencyStore } from '../store/dynamo-dependencies.js';
-import { DynamoRequestStore } from '../store/dynamo-request-store.js';
-import { SqsWorkQueue } from '../store/sqs-work-queue.js';
+import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
+import { DynamoDependencyStore } from '../adapters/dynamodb/dynamo-dependencies.js';
+import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
+import { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
 
 /**
  * CloudWatch metrics (EMF in the log): what each sweep repaired, and the catalogue's

@@ -3,9 +3,9 @@
  * throws stays in the queue with the visibility we set; a record that returns is deleted by the
  * event source mapping.
  */
-import type { QueueKey } from '../../lib/config/resources.js';
-import type { Disposition } from '../core/process-request.js';
-import type { WorkQueue } from '../core/ports.js';
+import type { QueueKey } from '../../model/config/resources.js';
+import type { Disposition } from '../core/use-cases/process-request.js';
+import type { WorkQueue } from '../core/ports/index.js';
 
 /** Thrown to report a record as a batch item failure on purpose (a retry, not a crash). */
 export class MessageKept extends Error {
@@ -52,7 +52,7 @@ export interface UnstartedMessage {
 
 /**
  * Hands back a message the worker will not start in this invocation (too little time left, see
- * lambdas/core/attempt-budget.ts), the way a deferral does: a fresh copy, visible at once, and this
+ * lambdas/core/domain/attempt-budget.ts), the way a deferral does: a fresh copy, visible at once, and this
  * one deleted (returned as done), so the receive it cost is not counted against the request. Should
  * the send fail, this message is kept as a batch item failure made visible again at once: it comes
  * back promptly, with the receive spent, which is still better than the whole batch timing out.

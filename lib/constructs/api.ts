@@ -31,9 +31,9 @@ import {
   type ApiRoute,
   type QueueKey,
   type RiqConfig,
-} from '../config/index.js';
+} from '../../model/config/index.js';
 import { allowAtlassianCalls } from './atlassian-caller.js';
-import { submitEnvelopeJsonSchema } from '../../lambdas/core/submit-command.js';
+import { submitEnvelopeJsonSchema } from '../../model/submit-envelope.js';
 import { riqLogGroup } from './log-group.js';
 import { RiqFunction } from './riq-function.js';
 
@@ -144,7 +144,7 @@ export class RiqApi extends Construct {
       timeout: Duration.seconds(timeouts.submit),
     });
     // UpdateItem: a depends_on registration adds the child to each parent's `dependents` in the
-    // same transaction as its Put (lambdas/store/dynamo-dependencies.ts).
+    // same transaction as its Put (lambdas/adapters/dynamodb/dynamo-dependencies.ts).
     submit.useTable(table, {
       actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
     });
@@ -262,7 +262,7 @@ export class RiqApi extends Construct {
     const submitModel = this.restApi.addModel('SubmitBody', {
       contentType: 'application/json',
       modelName: 'SubmitBody',
-      description: 'RIQ submit envelope (lambdas/core/submit-command.ts submitEnvelopeJsonSchema)',
+      description: 'RIQ submit envelope (model/submit-envelope.ts submitEnvelopeJsonSchema)',
       schema: { schema: JsonSchemaVersion.DRAFT4, ...(submitEnvelopeJsonSchema() as JsonSchema) },
     });
     // What API Gateway answers by itself (a refused body, a missing or bad signature, an unknown

@@ -1,13 +1,13 @@
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { REQUESTS_TABLE, RUNTIME_ENV, type RiqConfig } from '../config/index.js';
+import { REQUESTS_TABLE, RUNTIME_ENV, type RiqConfig } from '../../model/config/index.js';
 import type { RiqFunction } from './riq-function.js';
 
 export interface AtlassianCallerProps {
   readonly config: RiqConfig;
   readonly table: ITable;
-  /** Holds `{email, api_token}` or the OAuth grant (see lambdas/atlassian/connection.ts). */
+  /** Holds `{email, api_token}` or the OAuth grant (see lambdas/adapters/atlassian/connection.ts). */
   readonly atlassianSecret: ISecret;
 }
 
@@ -19,11 +19,11 @@ export interface AtlassianCallerProps {
 export function allowAtlassianCalls(fn: RiqFunction, props: AtlassianCallerProps): void {
   // PutItem: the rate-limit bucket, circuit-breaker, write-lock and read-cache items are written
   // whole, conditionally, and so are the Powertools idempotency records of the calls
-  // (lambdas/store/idempotent-executor.ts).
+  // (lambdas/adapters/dynamodb/idempotent-executor.ts).
   fn.useTable(props.table, { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] });
   // DeleteItem: Powertools deletes the record of a call that failed, so the retry calls again, a
-  // write releases its issue/page lock (`LOCK#…`, lambdas/store/dynamo-write-lock.ts) and deletes
-  // the read-cache entries it made stale (`CACHE#…`, lambdas/store/dynamo-read-cache.ts). Only
+  // write releases its issue/page lock (`LOCK#…`, lambdas/adapters/dynamodb/dynamo-write-lock.ts) and deletes
+  // the read-cache entries it made stale (`CACHE#…`, lambdas/adapters/dynamodb/dynamo-read-cache.ts). Only
   // those items: no caller of Atlassian ever deletes a request.
   fn.addToRolePolicy(
     new PolicyStatement({

@@ -1,7 +1,7 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { RiqConfig } from '../config/index.js';
+import type { RiqConfig } from '../../model/config/index.js';
 
 export interface AtlassianSecretProps {
   readonly config: RiqConfig;

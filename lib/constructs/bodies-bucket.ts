@@ -7,7 +7,7 @@ import {
   type IBucket,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { RiqConfig } from '../config/index.js';
+import type { RiqConfig } from '../../model/config/index.js';
 
 export interface BodiesBucketProps {
   readonly config: RiqConfig;
@@ -18,7 +18,7 @@ export const BODIES_PREFIX = 'requests/';
 
 /**
  * The bodies bucket (stateful): payloads and results too large for a DynamoDB record, stored under
- * the request's token (claim check, lambdas/core/claim-check.ts). Encrypted with S3-managed keys,
+ * the request's token (claim check, lambdas/core/domain/claim-check.ts). Encrypted with S3-managed keys,
  * reachable over TLS only, never public; bodies expire with the records (`retentionDays`).
  * Retained on stack deletion like the table when `deployment.retainData` (prod); otherwise
  * destroyed with its objects, as the table is.

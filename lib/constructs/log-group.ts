@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { RiqConfig } from '../config/index.js';
+import type { RiqConfig } from '../../model/config/index.js';
 
 /** The retention periods CloudWatch Logs accepts (every `RetentionDays` but `INFINITE`). */
 const ALLOWED_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(

@@ -37,7 +37,7 @@ import {
   type QueueKey,
   type RiqConfig,
   type Service,
-} from '../config/index.js';
+} from '../../model/config/index.js';
 
 /** The SQS metrics' namespace and the dimension that names a queue. */
 const SQS_NAMESPACE = 'AWS/SQS';
@@ -99,7 +99,7 @@ export interface RiqObservabilityProps {
  * RIQ's CloudWatch side: an encrypted, TLS-only alarm topic (e-mail subscription when
  * `observability.alarmEmail` is set), the alarms that page someone, and one dashboard.
  *
- * Every RIQ metric is read through the catalogue (lib/config/metrics.ts), so a renamed metric or
+ * Every RIQ metric is read through the catalogue (model/config/metrics.ts), so a renamed metric or
  * dimension changes the Lambdas and these alarms together.
  */
 export class RiqObservability extends Construct {

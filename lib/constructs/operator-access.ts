@@ -2,7 +2,7 @@ import { CfnOutput, Stack, Token, Validations, type CfnElement } from 'aws-cdk-l
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { AccountRootPrincipal, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { API_ROUTES, operatorRoleName, type ApiRoute, type RiqConfig } from '../config/index.js';
+import { API_ROUTES, operatorRoleName, type ApiRoute, type RiqConfig } from '../../model/config/index.js';
 import { wildcardPath } from './api.js';
 
 export interface OperatorAccessProps {

@@ -1,7 +1,7 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { REQUESTS_TABLE, requestsTableName, type RiqConfig } from '../config/index.js';
+import { REQUESTS_TABLE, requestsTableName, type RiqConfig } from '../../model/config/index.js';
 
 export interface RequestsTableProps {
   readonly config: RiqConfig;

@@ -8,7 +8,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { FUNCTION_ENTRIES, RUNTIME_ENV, type QueueKey, type RiqConfig } from '../config/index.js';
+import { FUNCTION_ENTRIES, RUNTIME_ENV, type QueueKey, type RiqConfig } from '../../model/config/index.js';
 import { BODIES_PREFIX, bodiesBucketExportName } from './bodies-bucket.js';
 import { riqLogGroup } from './log-group.js';
 

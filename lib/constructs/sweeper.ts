@@ -10,7 +10,7 @@ import {
   RUNTIME_ENV,
   type QueueKey,
   type RiqConfig,
-} from '../config/index.js';
+} from '../../model/config/index.js';
 import { RiqFunction } from './riq-function.js';
 
 export interface SweeperProps {

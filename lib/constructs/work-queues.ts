@@ -11,7 +11,7 @@ import {
   type QueueKey,
   type RiqConfig,
   type Service,
-} from '../config/index.js';
+} from '../../model/config/index.js';
 
 /** The longest SQS keeps a message: dead letters wait there for an operator. */
 const DEAD_LETTER_RETENTION = Duration.days(14);

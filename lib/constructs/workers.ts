@@ -15,7 +15,7 @@ import {
   type QueueKey,
   type RiqConfig,
   type Service,
-} from '../config/index.js';
+} from '../../model/config/index.js';
 import { allowAtlassianCalls } from './atlassian-caller.js';
 import { RiqFunction } from './riq-function.js';
 import { pick } from './work-queues.js';
@@ -28,7 +28,7 @@ export interface WorkersProps {
   readonly queues: Record<QueueKey, IQueue>;
   /** A worker puts a dead request's message here itself when deferrals restarted its receive count. */
   readonly deadLetterQueues: Record<QueueKey, IQueue>;
-  /** Holds `{email, api_token}` or the OAuth grant (see lambdas/atlassian/connection.ts). */
+  /** Holds `{email, api_token}` or the OAuth grant (see lambdas/adapters/atlassian/connection.ts). */
   readonly atlassianSecret: ISecret;
 }
 

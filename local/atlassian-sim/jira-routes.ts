@@ -4,7 +4,7 @@
  * shared/atlassian/specs/jira-platform-v3.json). JQL search is in jira-search.ts. Every issue route
  * answers a missing issue with Jira's 404.
  */
-import { adfToText, isAdfDoc } from '../../lambdas/atlassian/adf.js';
+import { adfToText, isAdfDoc } from '../../lambdas/adapters/atlassian/adf.js';
 import { ISSUE_NOT_FOUND, issueFields, issueSelf, requestedFields, statusView } from './jira-fields.js';
 import { registerJiraSearchRoutes } from './jira-search.js';
 import { statusNamed, transitionsFrom, type SimTransition } from './jira-workflow.js';

@@ -9,7 +9,7 @@
  *            | text | summary | description                with ~ and !~
  *   sort    := created | updated | key   [ASC | DESC]
  */
-import { adfToText } from '../../lambdas/atlassian/adf.js';
+import { adfToText } from '../../lambdas/adapters/atlassian/adf.js';
 
 export type JqlField = 'project' | 'key' | 'labels' | 'status' | 'text' | 'summary' | 'description';
 export type JqlOperator = '=' | '!=' | '~' | '!~';

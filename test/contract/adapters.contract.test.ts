@@ -6,8 +6,8 @@
 
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AtlassianExecutor } from '../../lambdas/atlassian/operation-executor.js';
-import { OPERATIONS, type OperationName } from '../../lambdas/core/operations.js';
+import { AtlassianExecutor } from '../../lambdas/adapters/atlassian/operation-executor.js';
+import { OPERATIONS, type OperationName } from '../../model/operations.js';
 import { startAtlassianSimulator, type AtlassianSimulator } from '../../local/atlassian-sim/server.js';
 import {
   startRecordingProxy,

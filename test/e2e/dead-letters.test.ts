@@ -9,7 +9,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SimulatorControl } from '../../local/atlassian-sim/control.js';
-import { newRequestToken } from '../../lambdas/core/tokens.js';
+import { newRequestToken } from '../../lambdas/core/domain/tokens.js';
 import { localDynamo } from '../support/aws-local.js';
 import { RiqHttp, type HttpAnswer } from '../support/riq-http.js';
 

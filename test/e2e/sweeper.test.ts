@@ -5,7 +5,7 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, inject, it } from 'vitest';
-import { newRequestToken } from '../../lambdas/core/tokens.js';
+import { newRequestToken } from '../../lambdas/core/domain/tokens.js';
 import { localDynamo } from '../support/aws-local.js';
 import { RiqHttp } from '../support/riq-http.js';
 

@@ -10,8 +10,8 @@
  */
 import { request as httpRequest } from 'node:http';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { queueDepthAt, totalMessages } from '../../lambdas/store/sqs-work-queue.js';
-import { ERROR_CODES, type ErrorCode } from '../../lambdas/core/errors.js';
+import { queueDepthAt, totalMessages } from '../../lambdas/adapters/sqs/sqs-work-queue.js';
+import { ERROR_CODES, type ErrorCode } from '../../model/errors.js';
 import type { StackInfo } from '../../local/ready-line.js';
 import { localDynamo, localSqs } from '../support/aws-local.js';
 

@@ -6,7 +6,7 @@
  * status and code, and each violation with its request; exits 1 on any violation. Requests are
  * sampled (no shrinking): replay a failure with its seed and read the request printed with it.
  */
-import { resolveConfig } from '../../lib/config/riq-config.js';
+import { resolveConfig } from '../../model/config/riq-config.js';
 import { startLocalStack } from '../../local/stack.js';
 import { describeRequest, runHostile, StackWatcher, tally, type RunReport } from './check.js';
 import { CORPUS, expectationProblem } from './corpus.js';

@@ -15,7 +15,7 @@ import {
   SERVICES,
   type QueueKey,
   type Service,
-} from '../../lib/config/index.js';
+} from '../../model/config/index.js';
 import { breakerOpenEvaluationPeriods } from '../../lib/constructs/observability.js';
 import {
   asArray,

@@ -4,7 +4,7 @@
  */
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RUNTIME_ENV, SERVICES } from '../../lib/config/index.js';
+import { RUNTIME_ENV, SERVICES } from '../../model/config/index.js';
 import { buildRiqApp, RIQ_STAGES, resolveStageConfig } from '../../lib/riq-app.js';
 import {
   cdkJsonContext,

@@ -2,7 +2,7 @@
  * The synthesized dev and prod stages (built once each, with cdk.json's stage overrides):
  * the properties RIQ's guarantees rest on, not whole templates.
  */
-import { submitEnvelopeJsonSchema } from '../../lambdas/core/submit-command.js';
+import { submitEnvelopeJsonSchema } from '../../model/submit-envelope.js';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ import {
   type ApiFunctionName,
   type QueueKey,
   type Service,
-} from '../../lib/config/index.js';
+} from '../../model/config/index.js';
 import {
   actionsOf,
   asArray,

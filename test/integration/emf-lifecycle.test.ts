@@ -1,11 +1,11 @@
 /**
  * The metrics and state-change lines a request's life writes to the local stack's output, as
  * CloudWatch would read them on AWS: EMF lines in namespace RIQ whose names and dimensions are the
- * catalogue's (lib/config/metrics.ts), and one `request state changed` line per state change with
+ * catalogue's (model/config/metrics.ts), and one `request state changed` line per state change with
  * the token as correlation id. The stack runs in this process; its stdout is captured.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { METRIC_DIMENSIONS, METRICS, METRICS_NAMESPACE } from '../../lib/config/metrics.js';
+import { METRIC_DIMENSIONS, METRICS, METRICS_NAMESPACE } from '../../model/config/metrics.js';
 import type { SimulatorControl } from '../../local/atlassian-sim/control.js';
 import type { LocalStack } from '../../local/stack.js';
 import type { RiqHttp } from '../support/riq-http.js';

@@ -11,26 +11,30 @@
  */
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { QueueKey } from '../../lib/config/resources.js';
-import { claimLeaseSeconds } from '../../lib/config/resources.js';
-import type { Priority } from '../../lib/config/riq-config.js';
-import { AtlassianExecutor } from '../../lambdas/atlassian/operation-executor.js';
-import { breakerSettingsOf, type BreakerSettings } from '../../lambdas/core/breaker.js';
-import type { OperationName } from '../../lambdas/core/operations.js';
-import { processRequest, type Disposition, type ProcessDeps } from '../../lambdas/core/process-request.js';
-import { callScopeOf } from '../../lambdas/core/rate-control.js';
-import type { RequestRecord } from '../../lambdas/core/request-record.js';
-import { newRequestToken } from '../../lambdas/core/tokens.js';
-import { DynamoCircuitBreaker } from '../../lambdas/store/dynamo-circuit-breaker.js';
-import { DynamoRateGate } from '../../lambdas/store/dynamo-rate-gate.js';
-import { DynamoRequestStore } from '../../lambdas/store/dynamo-request-store.js';
+import type { QueueKey } from '../../model/config/resources.js';
+import { claimLeaseSeconds } from '../../model/config/resources.js';
+import type { Priority } from '../../model/config/riq-config.js';
+import { AtlassianExecutor } from '../../lambdas/adapters/atlassian/operation-executor.js';
+import { breakerSettingsOf, type BreakerSettings } from '../../lambdas/core/domain/breaker.js';
+import type { OperationName } from '../../model/operations.js';
+import {
+  processRequest,
+  type Disposition,
+  type ProcessDeps,
+} from '../../lambdas/core/use-cases/process-request.js';
+import { callScopeOf } from '../../lambdas/core/domain/token-bucket.js';
+import type { RequestRecord } from '../../model/request-record.js';
+import { newRequestToken } from '../../lambdas/core/domain/tokens.js';
+import { DynamoCircuitBreaker } from '../../lambdas/adapters/dynamodb/dynamo-circuit-breaker.js';
+import { DynamoRateGate } from '../../lambdas/adapters/dynamodb/dynamo-rate-gate.js';
+import { DynamoRequestStore } from '../../lambdas/adapters/dynamodb/dynamo-request-store.js';
 import {
   SqsCopyRedriver,
   SqsWorkQueue,
   parseWorkMessage,
   queueDepthAt,
   totalMessages,
-} from '../../lambdas/store/sqs-work-queue.js';
+} from '../../lambdas/adapters/sqs/sqs-work-queue.js';
 import { MessageKept, applyDisposition } from '../../lambdas/worker/message-actions.js';
 import { SimulatorControl } from '../../local/atlassian-sim/control.js';
 import { startAtlassianSimulator, type AtlassianSimulator } from '../../local/atlassian-sim/server.js';

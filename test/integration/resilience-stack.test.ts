@@ -13,7 +13,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { QueueKey } from '../../lib/config/resources.js';
+import type { QueueKey } from '../../model/config/resources.js';
 import type { SimCall, SimulatorControl } from '../../local/atlassian-sim/control.js';
 import { SIMULATOR_CREDENTIALS, type LocalStack } from '../../local/stack.js';
 import { localSqs } from '../support/aws-local.js';

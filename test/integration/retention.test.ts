@@ -8,15 +8,15 @@
 import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { UpstreamError, ValidationError } from '../../lambdas/core/errors.js';
-import type { OperationExecutor, WorkQueue } from '../../lambdas/core/ports.js';
-import { processRequest, type ProcessDeps } from '../../lambdas/core/process-request.js';
-import { parseSubmitBody } from '../../lambdas/core/submit-command.js';
-import { submit, type SubmitResponse } from '../../lambdas/core/submit.js';
-import { DynamoRequestStore } from '../../lambdas/store/dynamo-request-store.js';
-import { IdempotentExecutor, callRecordKey } from '../../lambdas/store/idempotent-executor.js';
-import { idempotencyKey, requestKey } from '../../lambdas/store/request-items.js';
-import { REQUESTS_TABLE } from '../../lib/config/resources.js';
+import { UpstreamError, ValidationError } from '../../model/errors.js';
+import type { OperationExecutor, WorkQueue } from '../../lambdas/core/ports/index.js';
+import { processRequest, type ProcessDeps } from '../../lambdas/core/use-cases/process-request.js';
+import { parseSubmitBody } from '../../lambdas/core/domain/submit-command.js';
+import { submit, type SubmitResponse } from '../../lambdas/core/use-cases/submit.js';
+import { DynamoRequestStore } from '../../lambdas/adapters/dynamodb/dynamo-request-store.js';
+import { IdempotentExecutor, callRecordKey } from '../../lambdas/adapters/dynamodb/idempotent-executor.js';
+import { idempotencyKey, requestKey } from '../../lambdas/adapters/dynamodb/request-items.js';
+import { REQUESTS_TABLE } from '../../model/config/resources.js';
 import { createRequestsTable } from '../../local/resources.js';
 import { isolatedConfig, localDynamo } from '../support/aws-local.js';
 

@@ -5,15 +5,23 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { listDeadLetters, retryDeadLetter, type DeadLetterDeps } from '../../lambdas/core/dead-letters.js';
-import type { RequestRecord, Status } from '../../lambdas/core/request-record.js';
-import { sweep, type SweeperDeps } from '../../lambdas/core/sweeper.js';
-import { newRequestToken } from '../../lambdas/core/tokens.js';
-import { DynamoDependencyStore } from '../../lambdas/store/dynamo-dependencies.js';
-import { DynamoRequestStore } from '../../lambdas/store/dynamo-request-store.js';
-import { requestKey } from '../../lambdas/store/request-items.js';
-import { SqsCopyRedriver, SqsWorkQueue, parseWorkMessage } from '../../lambdas/store/sqs-work-queue.js';
-import type { QueueKey } from '../../lib/config/resources.js';
+import {
+  listDeadLetters,
+  retryDeadLetter,
+  type DeadLetterDeps,
+} from '../../lambdas/core/use-cases/dead-letters.js';
+import type { RequestRecord, Status } from '../../model/request-record.js';
+import { sweep, type SweeperDeps } from '../../lambdas/core/use-cases/sweeper.js';
+import { newRequestToken } from '../../lambdas/core/domain/tokens.js';
+import { DynamoDependencyStore } from '../../lambdas/adapters/dynamodb/dynamo-dependencies.js';
+import { DynamoRequestStore } from '../../lambdas/adapters/dynamodb/dynamo-request-store.js';
+import { requestKey } from '../../lambdas/adapters/dynamodb/request-items.js';
+import {
+  SqsCopyRedriver,
+  SqsWorkQueue,
+  parseWorkMessage,
+} from '../../lambdas/adapters/sqs/sqs-work-queue.js';
+import type { QueueKey } from '../../model/config/resources.js';
 import { createRequestsTable, createWorkQueues, type LocalQueues } from '../../local/resources.js';
 import { isolatedConfig, localDynamo, localSqs } from '../support/aws-local.js';
 

@@ -1,6 +1,6 @@
 /**
  * The worker watches its remaining time: a batch whose later messages no longer fit the function's
- * time left (one message's budget, lib/config/message-budget.ts) hands them back untouched — not
+ * time left (one message's budget, model/config/message-budget.ts) hands them back untouched — not
  * called, records unchanged, a fresh copy in the queue and the original done — so the receive they
  * cost counts no attempt, instead of the invocation timing out with them.
  *
@@ -11,7 +11,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { messageBudgetMs } from '../../lib/config/message-budget.js';
+import { messageBudgetMs } from '../../model/config/message-budget.js';
 import { toRecord } from '../../local/event-source.js';
 import { lambdaContext } from '../../local/lambda-context.js';
 import type { SimulatorControl } from '../../local/atlassian-sim/control.js';

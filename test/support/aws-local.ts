@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
-import { resolveConfig, type RiqConfig, type RiqConfigOverrides } from '../../lib/config/riq-config.js';
+import { resolveConfig, type RiqConfig, type RiqConfigOverrides } from '../../model/config/riq-config.js';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 

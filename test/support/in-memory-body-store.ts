@@ -2,8 +2,8 @@
  * BodyStore in memory, for unit tests: keeps what it is given, answers `memory://` URLs, counts
  * writes, and can be made to fail (transiently, or for good with BodyRejectedError).
  */
-import { BodyRejectedError } from '../../lambdas/core/errors.js';
-import type { BodyStore } from '../../lambdas/core/ports.js';
+import { BodyRejectedError } from '../../model/errors.js';
+import type { BodyStore } from '../../lambdas/core/ports/index.js';
 
 export class InMemoryBodyStore implements BodyStore {
   readonly objects = new Map<string, string>();

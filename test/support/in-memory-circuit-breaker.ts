@@ -3,8 +3,8 @@
  * same state machine and read–decide–write loop over a versioned map. Several instances may share
  * one `InMemoryBreakerStateStore` to stand for several workers of one service.
  */
-import type { Service } from '../../lib/config/riq-config.js';
-import { DEFAULT_CONFIG } from '../../lib/config/riq-config.js';
+import type { Service } from '../../model/config/riq-config.js';
+import { DEFAULT_CONFIG } from '../../model/config/riq-config.js';
 import {
   INITIAL_BREAKER_STATE,
   StoredCircuitBreaker,
@@ -14,7 +14,7 @@ import {
   type BreakerStateStore,
   type StoredCircuitBreakerOptions,
   type VersionedBreakerState,
-} from '../../lambdas/core/breaker.js';
+} from '../../lambdas/core/domain/breaker.js';
 
 export class InMemoryBreakerStateStore implements BreakerStateStore {
   readonly items = new Map<Service, VersionedBreakerState>();

@@ -13,7 +13,7 @@ import {
   waitsOnlyForFinish,
   type DependencyState,
   type FailedDependencyState,
-} from '../../lambdas/core/dependencies.js';
+} from '../../lambdas/core/domain/dependencies.js';
 import type {
   DependencyRegisterOptions,
   DependencyRegisterOutcome,
@@ -21,8 +21,8 @@ import type {
   DependencyReleaseOptions,
   DependencyStore,
   WaitingQuery,
-} from '../../lambdas/core/ports.js';
-import type { RequestRecord } from '../../lambdas/core/request-record.js';
+} from '../../lambdas/core/ports/index.js';
+import type { RequestRecord } from '../../model/request-record.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
 type Stored = RequestRecord & { dependents?: string[] };

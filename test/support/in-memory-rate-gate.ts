@@ -1,8 +1,13 @@
 /**
- * A RateGate in memory running the same arithmetic as DynamoRateGate (lambdas/core/rate-control.ts),
+ * A RateGate in memory running the same arithmetic as DynamoRateGate (lambdas/core/domain/token-bucket.ts),
  * for unit tests of the use cases. One instance stands for the shared bucket of all workers.
  */
-import type { CallScope, PermitDecision, RateFeedback, RateGate } from '../../lambdas/core/flow-control.js';
+import type {
+  CallScope,
+  PermitDecision,
+  RateFeedback,
+  RateGate,
+} from '../../lambdas/core/ports/flow-control.js';
 import {
   applyFeedback,
   fullBucket,
@@ -10,8 +15,8 @@ import {
   tryAcquire,
   type BucketState,
   type RateSettings,
-} from '../../lambdas/core/rate-control.js';
-import { DEFAULT_CONFIG, type RiqConfig, type Service } from '../../lib/config/riq-config.js';
+} from '../../lambdas/core/domain/token-bucket.js';
+import { DEFAULT_CONFIG, type RiqConfig, type Service } from '../../model/config/riq-config.js';
 
 export class InMemoryRateGate implements RateGate {
   private readonly buckets = new Map<Service, BucketState>();

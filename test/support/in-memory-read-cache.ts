@@ -2,8 +2,8 @@
  * ReadCache in memory, for unit tests: stores what it is given (expiry is the policy's to check, as
  * with DynamoReadCache), counts search generations, and can be made to fail.
  */
-import type { Service } from '../../lib/config/riq-config.js';
-import type { CacheEntry, ReadCache } from '../../lambdas/core/ports.js';
+import type { Service } from '../../model/config/riq-config.js';
+import type { CacheEntry, ReadCache } from '../../lambdas/core/ports/index.js';
 
 export class InMemoryReadCache implements ReadCache {
   readonly entries = new Map<string, CacheEntry>();

@@ -1,6 +1,6 @@
 /** A RequestStore in memory with the same conditional semantics as DynamoRequestStore (for unit tests). */
 import { randomUUID } from 'node:crypto';
-import type { ErrorBody } from '../../lambdas/core/errors.js';
+import type { ErrorBody } from '../../model/errors.js';
 import type {
   ClaimOptions,
   ClaimOutcome,
@@ -13,10 +13,10 @@ import type {
   ListQuery,
   RecordPage,
   RequestStore,
-  StoredResult,
   StrandedQuery,
-} from '../../lambdas/core/ports.js';
-import type { RequestRecord, Status } from '../../lambdas/core/request-record.js';
+} from '../../lambdas/core/ports/index.js';
+import type { StoredResult } from '../../model/request-record.js';
+import type { RequestRecord, Status } from '../../model/request-record.js';
 
 export class InMemoryStore implements RequestStore {
   readonly records = new Map<string, RequestRecord & { lease_id?: string }>();

@@ -1,8 +1,8 @@
 /**
  * WriteLocks in memory with the same conditional semantics as DynamoWriteLocks
- * (lambdas/store/dynamo-write-lock.ts), for unit tests. One instance stands for all workers.
+ * (lambdas/adapters/dynamodb/dynamo-write-lock.ts), for unit tests. One instance stands for all workers.
  */
-import type { WriteLockDecision, WriteLockKey, WriteLocks } from '../../lambdas/core/flow-control.js';
+import type { WriteLockDecision, WriteLockKey, WriteLocks } from '../../lambdas/core/ports/flow-control.js';
 
 export interface HeldWriteLock {
   owner: string;

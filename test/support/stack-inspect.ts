@@ -2,7 +2,7 @@
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { StackInfo } from '../../local/ready-line.js';
-import type { QueueKey } from '../../lib/config/resources.js';
+import type { QueueKey } from '../../model/config/resources.js';
 import { localDynamo, localSqs } from './aws-local.js';
 
 export class StackInspector {

@@ -6,7 +6,7 @@
  */
 import { SimulatorControl } from '../../local/atlassian-sim/control.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
-import { resolveConfig, type RiqConfigOverrides } from '../../lib/config/riq-config.js';
+import { resolveConfig, type RiqConfigOverrides } from '../../model/config/riq-config.js';
 import { RiqHttp } from './riq-http.js';
 
 export interface TestStack {

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, resolveConfig } from '../../lib/config/riq-config.js';
+import { DEFAULT_CONFIG, resolveConfig } from '../../model/config/riq-config.js';
 import {
   queueName,
   deadLetterQueueName,
   reservedConcurrency,
   queueVisibilityTimeoutSeconds,
-} from '../../lib/config/resources.js';
-import { messageBudgetMs } from '../../lib/config/message-budget.js';
+} from '../../model/config/resources.js';
+import { messageBudgetMs } from '../../model/config/message-budget.js';
 import { queueKeyFromArn } from '../../lambdas/worker/message-actions.js';
-import { allQueueKeys } from '../../lib/config/resources.js';
+import { allQueueKeys } from '../../model/config/resources.js';
 
 describe('config', () => {
   it('has the seed defaults', () => {

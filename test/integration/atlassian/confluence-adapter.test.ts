@@ -3,16 +3,16 @@
  * cache, parents, updates by version, and CQL search with escaping and cursor paging.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { basicAuthProvider } from '../../../lambdas/atlassian/credentials.js';
+import { basicAuthProvider } from '../../../lambdas/adapters/atlassian/credentials.js';
 import {
   ConfluenceAdapter,
   MAX_SEARCH_REQUESTS,
-  type CreatedConfluencePage,
-} from '../../../lambdas/atlassian/confluence-adapter.js';
-import { AtlassianHttpClient } from '../../../lambdas/atlassian/http-client.js';
-import { ValidationError } from '../../../lambdas/core/errors.js';
+} from '../../../lambdas/adapters/atlassian/confluence-adapter.js';
+import { AtlassianHttpClient } from '../../../lambdas/adapters/atlassian/http-client.js';
+import { ValidationError } from '../../../model/errors.js';
 import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
 import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
+import type { CreatedConfluencePage } from '../../../model/results.js';
 
 const auth = { email: 'confluence@example.com', apiToken: 'sim-token-conf' };
 

@@ -4,19 +4,16 @@
  * details the worker and the bucket read (status, Retry-After, RateLimit-Reason, Atlassian's messages).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_RETRY_AFTER_SECONDS } from '../../../lambdas/atlassian/classify-error.js';
-import {
-  MAX_UPDATE_ATTEMPTS,
-  type CreatedConfluencePage,
-  type UpdatedConfluencePage,
-} from '../../../lambdas/atlassian/confluence-adapter.js';
-import type { CreatedJiraTask } from '../../../lambdas/atlassian/jira-adapter.js';
-import { AtlassianExecutor } from '../../../lambdas/atlassian/operation-executor.js';
-import { UpstreamError } from '../../../lambdas/core/errors.js';
-import type { OperationName } from '../../../lambdas/core/operations.js';
+import { MAX_RETRY_AFTER_SECONDS } from '../../../lambdas/adapters/atlassian/classify-error.js';
+import { MAX_UPDATE_ATTEMPTS } from '../../../lambdas/adapters/atlassian/confluence-adapter.js';
+import { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
+import { UpstreamError } from '../../../model/errors.js';
+import type { OperationName } from '../../../model/operations.js';
 import { DUPLICATE_TITLE_MESSAGE } from '../../../local/atlassian-sim/confluence-routes.js';
 import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
 import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
+import type { CreatedJiraTask } from '../../../model/results.js';
+import type { CreatedConfluencePage, UpdatedConfluencePage } from '../../../model/results.js';
 
 const auth = { email: 'errors@example.com', apiToken: 'sim-token-errors' };
 const basic = `Basic ${Buffer.from(`${auth.email}:${auth.apiToken}`).toString('base64')}`;

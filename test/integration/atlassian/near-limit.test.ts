@@ -6,12 +6,12 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { AtlassianExecutor } from '../../../lambdas/atlassian/operation-executor.js';
-import { processRequest, type ProcessDeps } from '../../../lambdas/core/process-request.js';
-import { callScopeOf } from '../../../lambdas/core/rate-control.js';
-import type { RequestRecord } from '../../../lambdas/core/request-record.js';
+import { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
+import { processRequest, type ProcessDeps } from '../../../lambdas/core/use-cases/process-request.js';
+import { callScopeOf } from '../../../lambdas/core/domain/token-bucket.js';
+import type { RequestRecord } from '../../../model/request-record.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
-import { DynamoRateGate, rateBucketKey } from '../../../lambdas/store/dynamo-rate-gate.js';
+import { DynamoRateGate, rateBucketKey } from '../../../lambdas/adapters/dynamodb/dynamo-rate-gate.js';
 import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
 import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
 import { createRequestsTable } from '../../../local/resources.js';

@@ -5,7 +5,7 @@
  * One local stack per process (the handlers read the environment once), so this file has its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../../lib/config/riq-config.js';
+import { resolveConfig } from '../../../model/config/riq-config.js';
 import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
 import { DEFAULT_SIM_OAUTH } from '../../../local/atlassian-sim/oauth-routes.js';
 import { startLocalStack, type LocalStack } from '../../../local/stack.js';

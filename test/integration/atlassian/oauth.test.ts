@@ -5,23 +5,20 @@
  */
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { UpstreamError } from '../../../lambdas/core/errors.js';
-import { readLocalSettings } from '../../../lambdas/atlassian/connection.js';
-import {
-  basicAuthHeader,
-  secretAuthProvider,
-  type SecretReader,
-} from '../../../lambdas/atlassian/credentials.js';
-import { InMemoryTokenStore } from '../../../lambdas/atlassian/oauth-token-store.js';
-import { AtlassianExecutor } from '../../../lambdas/atlassian/operation-executor.js';
+import { UpstreamError } from '../../../model/errors.js';
+import { readLocalSettings } from '../../../lambdas/adapters/atlassian/connection.js';
+import { basicAuthHeader, secretAuthProvider } from '../../../lambdas/adapters/atlassian/credentials.js';
+import { InMemoryTokenStore } from '../../../lambdas/adapters/atlassian/oauth-token-store.js';
+import { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
 import {
   OAuthTokenManager,
   type OAuthTokenManagerOptions,
-} from '../../../lambdas/atlassian/token-manager.js';
+} from '../../../lambdas/adapters/atlassian/token-manager.js';
 import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
 import { DEFAULT_SIM_OAUTH } from '../../../local/atlassian-sim/oauth-routes.js';
 import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
 import { simulatorConnectionEnv } from '../../../local/stack.js';
+import type { SecretReader } from '../../../lambdas/core/ports/credentials.js';
 
 const credentials = { email: 'riq@example.com', apiToken: 'sim-token-oauth-test' };
 const ctx = { token: 'req_oauth_test' };

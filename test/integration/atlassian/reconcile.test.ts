@@ -4,10 +4,10 @@
  * The same for a comment, found by the entity property RIQ sets on it.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adfToText } from '../../../lambdas/atlassian/adf.js';
-import { COMMENT_PAGE_SIZE } from '../../../lambdas/atlassian/jira-adapter.js';
-import { AtlassianExecutor } from '../../../lambdas/atlassian/operation-executor.js';
-import { UpstreamError } from '../../../lambdas/core/errors.js';
+import { adfToText } from '../../../lambdas/adapters/atlassian/adf.js';
+import { COMMENT_PAGE_SIZE } from '../../../lambdas/adapters/atlassian/jira-adapter.js';
+import { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
+import { UpstreamError } from '../../../model/errors.js';
 import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
 import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
 

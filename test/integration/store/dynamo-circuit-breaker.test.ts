@@ -1,9 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { breakerSettingsOf, type BreakerSettings } from '../../../lambdas/core/breaker.js';
-import type { Service } from '../../../lib/config/riq-config.js';
-import { REQUESTS_TABLE } from '../../../lib/config/resources.js';
-import { DynamoCircuitBreaker } from '../../../lambdas/store/dynamo-circuit-breaker.js';
+import { breakerSettingsOf, type BreakerSettings } from '../../../lambdas/core/domain/breaker.js';
+import type { Service } from '../../../model/config/riq-config.js';
+import { REQUESTS_TABLE } from '../../../model/config/resources.js';
+import { DynamoCircuitBreaker } from '../../../lambdas/adapters/dynamodb/dynamo-circuit-breaker.js';
 import { createRequestsTable } from '../../../local/resources.js';
 import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
 

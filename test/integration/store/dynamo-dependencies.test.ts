@@ -1,14 +1,14 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RequestRecord } from '../../../lambdas/core/request-record.js';
-import { newRequestToken } from '../../../lambdas/core/tokens.js';
+import type { RequestRecord } from '../../../model/request-record.js';
+import { newRequestToken } from '../../../lambdas/core/domain/tokens.js';
 import {
   DynamoDependencyStore,
   type DependentRecord,
   type RegisterOutcome,
   type ReleaseOutcome,
-} from '../../../lambdas/store/dynamo-dependencies.js';
-import { DynamoRequestStore } from '../../../lambdas/store/dynamo-request-store.js';
+} from '../../../lambdas/adapters/dynamodb/dynamo-dependencies.js';
+import { DynamoRequestStore } from '../../../lambdas/adapters/dynamodb/dynamo-request-store.js';
 import { createRequestsTable } from '../../../local/resources.js';
 import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
 

@@ -1,8 +1,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, inject, it } from 'vitest';
-import type { CallScope } from '../../../lambdas/core/flow-control.js';
-import { DynamoRateGate, rateBucketKey } from '../../../lambdas/store/dynamo-rate-gate.js';
-import type { Priority, RiqConfig, RiqConfigOverrides } from '../../../lib/config/riq-config.js';
+import type { CallScope } from '../../../lambdas/core/ports/flow-control.js';
+import { DynamoRateGate, rateBucketKey } from '../../../lambdas/adapters/dynamodb/dynamo-rate-gate.js';
+import type { Priority, RiqConfig, RiqConfigOverrides } from '../../../model/config/riq-config.js';
 import { createRequestsTable } from '../../../local/resources.js';
 import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
 
@@ -130,7 +130,7 @@ describe('DynamoRateGate on DynamoDB Local', () => {
       await b.report(scope(), { kind: 'ok' }, t);
     }
     const raised = await storedBucket(tableName);
-    // Back from a cut the climb is the slow probe (lambdas/core/rate-control.ts): it rises, gently.
+    // Back from a cut the climb is the slow probe (lambdas/core/domain/token-bucket.ts): it rises, gently.
     expect(raised?.['effective_rate']).toBeGreaterThan(10 * 0.7 ** 3 + 0.1);
     expect(raised?.['version']).toBeGreaterThan(lowered?.['version'] as number);
   });

@@ -1,13 +1,13 @@
 /**
- * DynamoReadCache on DynamoDB Local, through the cache policy (lambdas/core/read-cache.ts): expiry is
+ * DynamoReadCache on DynamoDB Local, through the cache policy (lambdas/core/domain/read-cache-policy.ts): expiry is
  * honoured on read while the item still exists (TTL deletes late), a bump of the search generation
  * makes cached searches miss, and a write's invalidation deletes the get entry.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { afterCompletion, cacheKeyOf, lookup } from '../../../lambdas/core/read-cache.js';
-import { cacheEntryKey, DynamoReadCache } from '../../../lambdas/store/dynamo-read-cache.js';
-import { REQUESTS_TABLE } from '../../../lib/config/resources.js';
+import { afterCompletion, cacheKeyOf, lookup } from '../../../lambdas/core/domain/read-cache-policy.js';
+import { cacheEntryKey, DynamoReadCache } from '../../../lambdas/adapters/dynamodb/dynamo-read-cache.js';
+import { REQUESTS_TABLE } from '../../../model/config/resources.js';
 import { createRequestsTable } from '../../../local/resources.js';
 import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
 

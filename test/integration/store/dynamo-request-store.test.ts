@@ -1,10 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { ValidationError } from '../../../lambdas/core/errors.js';
-import type { RequestRecord } from '../../../lambdas/core/request-record.js';
-import { newRequestToken } from '../../../lambdas/core/tokens.js';
-import { DynamoRequestStore } from '../../../lambdas/store/dynamo-request-store.js';
+import { ValidationError } from '../../../model/errors.js';
+import type { RequestRecord } from '../../../model/request-record.js';
+import { newRequestToken } from '../../../lambdas/core/domain/tokens.js';
+import { DynamoRequestStore } from '../../../lambdas/adapters/dynamodb/dynamo-request-store.js';
 import { createRequestsTable } from '../../../local/resources.js';
 import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
 

@@ -5,13 +5,13 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { WriteLockKey } from '../../../lambdas/core/flow-control.js';
-import { processRequest, type ProcessDeps } from '../../../lambdas/core/process-request.js';
-import { callScopeOf } from '../../../lambdas/core/rate-control.js';
-import type { RequestRecord } from '../../../lambdas/core/request-record.js';
-import { DynamoWriteLocks, writeLockKey } from '../../../lambdas/store/dynamo-write-lock.js';
-import { DEFAULT_CONFIG } from '../../../lib/config/riq-config.js';
-import { REQUESTS_TABLE } from '../../../lib/config/resources.js';
+import type { WriteLockKey } from '../../../lambdas/core/ports/flow-control.js';
+import { processRequest, type ProcessDeps } from '../../../lambdas/core/use-cases/process-request.js';
+import { callScopeOf } from '../../../lambdas/core/domain/token-bucket.js';
+import type { RequestRecord } from '../../../model/request-record.js';
+import { DynamoWriteLocks, writeLockKey } from '../../../lambdas/adapters/dynamodb/dynamo-write-lock.js';
+import { DEFAULT_CONFIG } from '../../../model/config/riq-config.js';
+import { REQUESTS_TABLE } from '../../../model/config/resources.js';
 import { createRequestsTable } from '../../../local/resources.js';
 import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
 import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';

@@ -5,19 +5,19 @@
  */
 import { GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { UpstreamError } from '../../../lambdas/core/errors.js';
-import type { OperationName } from '../../../lambdas/core/operations.js';
-import type { CallContext, OperationExecutor } from '../../../lambdas/core/ports.js';
-import { processRequest, type ProcessDeps } from '../../../lambdas/core/process-request.js';
-import type { RequestRecord } from '../../../lambdas/core/request-record.js';
-import { newRequestToken } from '../../../lambdas/core/tokens.js';
-import { DynamoRequestStore } from '../../../lambdas/store/dynamo-request-store.js';
+import { UpstreamError } from '../../../model/errors.js';
+import type { OperationName } from '../../../model/operations.js';
+import type { CallContext, OperationExecutor } from '../../../lambdas/core/ports/index.js';
+import { processRequest, type ProcessDeps } from '../../../lambdas/core/use-cases/process-request.js';
+import type { RequestRecord } from '../../../model/request-record.js';
+import { newRequestToken } from '../../../lambdas/core/domain/tokens.js';
+import { DynamoRequestStore } from '../../../lambdas/adapters/dynamodb/dynamo-request-store.js';
 import {
   CALL_RECORD_ATTRIBUTES,
   IdempotentExecutor,
   callRecordKey,
-} from '../../../lambdas/store/idempotent-executor.js';
-import { REQUESTS_TABLE } from '../../../lib/config/resources.js';
+} from '../../../lambdas/adapters/dynamodb/idempotent-executor.js';
+import { REQUESTS_TABLE } from '../../../model/config/resources.js';
 import { createRequestsTable } from '../../../local/resources.js';
 import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
 

@@ -2,8 +2,8 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { BodyRejectedError } from '../../../lambdas/core/errors.js';
-import { S3BodyStore } from '../../../lambdas/store/s3-body-store.js';
+import { BodyRejectedError } from '../../../model/errors.js';
+import { S3BodyStore } from '../../../lambdas/adapters/s3/s3-body-store.js';
 import { localS3 } from '../../support/aws-local.js';
 
 const s3 = localS3(inject('s3Endpoint'));

@@ -1,6 +1,6 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { SqsWorkQueue, parseWorkMessage } from '../../../lambdas/store/sqs-work-queue.js';
+import { SqsWorkQueue, parseWorkMessage } from '../../../lambdas/adapters/sqs/sqs-work-queue.js';
 import { createWorkQueues, type LocalQueues } from '../../../local/resources.js';
 import { isolatedConfig, localSqs } from '../../support/aws-local.js';
 

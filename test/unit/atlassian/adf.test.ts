@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adfToText, isAdfDoc, textToAdf } from '../../../lambdas/atlassian/adf.js';
+import { adfToText, isAdfDoc, textToAdf } from '../../../lambdas/adapters/atlassian/adf.js';
 
 describe('textToAdf', () => {
   it('makes one paragraph of one line', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UpstreamError } from '../../../lambdas/core/errors.js';
+import { UpstreamError } from '../../../model/errors.js';
 import {
   MAX_RETRY_AFTER_SECONDS,
   awaitReconcileWindow,
@@ -11,7 +11,7 @@ import {
   classifyThrown,
   parseRetryAfter,
   type CallContext,
-} from '../../../lambdas/atlassian/classify-error.js';
+} from '../../../lambdas/adapters/atlassian/classify-error.js';
 
 const NOW = Date.parse('2026-11-23T10:00:00Z');
 const jira: CallContext = {

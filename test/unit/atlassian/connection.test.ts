@@ -8,11 +8,14 @@ import {
   localConnection,
   readLocalSettings,
   type AwsConnectionDeps,
-} from '../../../lambdas/atlassian/connection.js';
-import { basicAuthHeader } from '../../../lambdas/atlassian/credentials.js';
-import { InMemoryTokenStore, JsonFileTokenStore } from '../../../lambdas/atlassian/oauth-token-store.js';
-import { OAuthTokenManager } from '../../../lambdas/atlassian/token-manager.js';
-import { SecretsManagerTokenStore } from '../../../lambdas/store/secret-token-store.js';
+} from '../../../lambdas/adapters/atlassian/connection.js';
+import { basicAuthHeader } from '../../../lambdas/adapters/atlassian/credentials.js';
+import {
+  InMemoryTokenStore,
+  JsonFileTokenStore,
+} from '../../../lambdas/adapters/atlassian/oauth-token-store.js';
+import { OAuthTokenManager } from '../../../lambdas/adapters/atlassian/token-manager.js';
+import { SecretsManagerTokenStore } from '../../../lambdas/adapters/secrets-manager/secret-token-store.js';
 
 const SECRET = 'value-that-must-not-leak';
 

@@ -8,10 +8,10 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConfluenceAdapter } from '../../../lambdas/atlassian/confluence-adapter.js';
-import { AtlassianHttpClient, withDeadline } from '../../../lambdas/atlassian/http-client.js';
-import { JiraAdapter } from '../../../lambdas/atlassian/jira-adapter.js';
-import { UpstreamError } from '../../../lambdas/core/errors.js';
+import { ConfluenceAdapter } from '../../../lambdas/adapters/atlassian/confluence-adapter.js';
+import { AtlassianHttpClient, withDeadline } from '../../../lambdas/adapters/atlassian/http-client.js';
+import { JiraAdapter } from '../../../lambdas/adapters/atlassian/jira-adapter.js';
+import { UpstreamError } from '../../../model/errors.js';
 
 /** How the server answers the next creates. */
 type Mode = 'hang' | 'reset' | '503' | '503-long' | 'garbage' | '400' | '429' | 'created';

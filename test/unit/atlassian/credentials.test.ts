@@ -3,8 +3,8 @@ import {
   basicAuthHeader,
   basicAuthProvider,
   secretAuthProvider,
-  type SecretReader,
-} from '../../../lambdas/atlassian/credentials.js';
+} from '../../../lambdas/adapters/atlassian/credentials.js';
+import type { SecretReader } from '../../../lambdas/core/ports/credentials.js';
 
 /** A reader with a cache like Powertools': `forceFetch` reads the "secret store" and refreshes the cache. */
 function cachingReader(initial: { email: string; api_token: string }) {

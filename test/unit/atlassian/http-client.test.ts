@@ -6,15 +6,15 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { UpstreamError } from '../../../lambdas/core/errors.js';
+import { UpstreamError } from '../../../model/errors.js';
 import {
   AtlassianHttpClient,
   AuthFailedError,
   observeUpstream,
   withDeadline,
   type AuthHeaderProvider,
-} from '../../../lambdas/atlassian/http-client.js';
-import type { UpstreamSignal } from '../../../lambdas/core/ports.js';
+} from '../../../lambdas/adapters/atlassian/http-client.js';
+import type { UpstreamSignal } from '../../../lambdas/core/ports/index.js';
 
 interface Seen {
   method: string;

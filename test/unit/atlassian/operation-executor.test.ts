@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../lambdas/core/errors.js';
-import { basicAuthHeader } from '../../../lambdas/atlassian/credentials.js';
-import { AtlassianExecutor } from '../../../lambdas/atlassian/operation-executor.js';
+import { ValidationError } from '../../../model/errors.js';
+import { basicAuthHeader } from '../../../lambdas/adapters/atlassian/credentials.js';
+import { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
 
 // Port 9 (discard) on loopback: nothing here may reach the network.
 const options = {

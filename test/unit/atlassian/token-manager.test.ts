@@ -1,17 +1,14 @@
 import { inspect } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
-import { RiqError, UpstreamError } from '../../../lambdas/core/errors.js';
-import { AuthFailedError } from '../../../lambdas/atlassian/http-client.js';
-import {
-  InMemoryTokenStore,
-  type OAuthTokenSet,
-  type OAuthTokenStore,
-} from '../../../lambdas/atlassian/oauth-token-store.js';
+import { RiqError, UpstreamError } from '../../../model/errors.js';
+import { AuthFailedError } from '../../../lambdas/adapters/atlassian/http-client.js';
+import { InMemoryTokenStore } from '../../../lambdas/adapters/atlassian/oauth-token-store.js';
 import {
   ATLASSIAN_TOKEN_URL,
   OAuthTokenManager,
   type OAuthTokenManagerOptions,
-} from '../../../lambdas/atlassian/token-manager.js';
+} from '../../../lambdas/adapters/atlassian/token-manager.js';
+import type { OAuthTokenSet, OAuthTokenStore } from '../../../lambdas/core/ports/credentials.js';
 
 const CLIENT = { clientId: 'client-id-1', clientSecret: 'client-secret-do-not-leak' };
 const FIRST_REFRESH = 'refresh-token-do-not-leak';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OPERATIONS } from '../../../lambdas/core/operations.js';
+import { OPERATIONS } from '../../../model/operations.js';
 import { buildPlan, isWrite, resolveTemplates } from '../../../chaos/plan.js';
 
 const seeded = { issueKeys: ['MD-1', 'MD-2'], pageIds: ['101', '102'] };

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mayStartMessage } from '../../../lambdas/core/attempt-budget.js';
-import { CALLS_PER_ATTEMPT, MESSAGE_MARGIN_MS, messageBudgetMs } from '../../../lib/config/message-budget.js';
+import { mayStartMessage } from '../../../lambdas/core/domain/attempt-budget.js';
+import {
+  CALLS_PER_ATTEMPT,
+  MESSAGE_MARGIN_MS,
+  messageBudgetMs,
+} from '../../../model/config/message-budget.js';
 
 describe('messageBudgetMs', () => {
   it('is the HTTP timeout for each of three calls, plus a 2 s margin', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildBreakerReport, readBreakerReport } from '../../../lambdas/core/breaker-report.js';
-import type { BreakerView } from '../../../lambdas/core/flow-control.js';
+import { buildBreakerReport, readBreakerReport } from '../../../lambdas/core/use-cases/breaker-report.js';
+import type { BreakerView } from '../../../lambdas/core/ports/flow-control.js';
 import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';
 
 const settings = { failureThreshold: 5, windowSeconds: 60, recoverySeconds: 60, probeLeaseSeconds: 40 };

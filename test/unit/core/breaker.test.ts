@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, resolveConfig } from '../../../lib/config/riq-config.js';
+import { DEFAULT_CONFIG, resolveConfig } from '../../../model/config/riq-config.js';
 import {
   INITIAL_BREAKER_STATE,
   StoredCircuitBreaker,
@@ -12,9 +12,9 @@ import {
   type BreakerSettings,
   type BreakerState,
   type BreakerStateStore,
-} from '../../../lambdas/core/breaker.js';
-import { ERROR_CODES, RiqError, UpstreamError, type ErrorCode } from '../../../lambdas/core/errors.js';
-import type { BreakerOutcome } from '../../../lambdas/core/flow-control.js';
+} from '../../../lambdas/core/domain/breaker.js';
+import { ERROR_CODES, RiqError, UpstreamError, type ErrorCode } from '../../../model/errors.js';
+import type { BreakerOutcome } from '../../../lambdas/core/ports/flow-control.js';
 import {
   InMemoryBreakerStateStore,
   InMemoryCircuitBreaker,

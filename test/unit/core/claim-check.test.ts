@@ -4,7 +4,7 @@
  * with RESULT_TOO_LARGE and is never called again; a transient store failure is a deferral.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../../../lib/config/riq-config.js';
+import { DEFAULT_CONFIG } from '../../../model/config/riq-config.js';
 import {
   ResultTooLargeError,
   answerResult,
@@ -12,19 +12,19 @@ import {
   loadPayload,
   storePayload,
   storeResult,
-} from '../../../lambdas/core/claim-check.js';
-import { BodyRejectedError } from '../../../lambdas/core/errors.js';
-import { getResult, type ResultDeps } from '../../../lambdas/core/get-result.js';
-import type { OperationName } from '../../../lambdas/core/operations.js';
-import type { WorkQueue } from '../../../lambdas/core/ports.js';
+} from '../../../lambdas/core/domain/claim-check.js';
+import { BodyRejectedError } from '../../../model/errors.js';
+import { getResult, type ResultDeps } from '../../../lambdas/core/use-cases/get-result.js';
+import type { OperationName } from '../../../model/operations.js';
+import type { WorkQueue } from '../../../lambdas/core/ports/index.js';
 import {
   STORE_RETRY_WAIT_MS,
   processRequest,
   type ProcessDeps,
-} from '../../../lambdas/core/process-request.js';
-import { cacheKeyOf } from '../../../lambdas/core/read-cache.js';
-import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
-import { submitRequest, type SubmitDeps } from '../../../lambdas/core/submit.js';
+} from '../../../lambdas/core/use-cases/process-request.js';
+import { cacheKeyOf } from '../../../lambdas/core/domain/read-cache-policy.js';
+import { parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
+import { submitRequest, type SubmitDeps } from '../../../lambdas/core/use-cases/submit.js';
 import { InMemoryBodyStore } from '../../support/in-memory-body-store.js';
 import { InMemoryReadCache } from '../../support/in-memory-read-cache.js';
 import { FakeClock, InMemoryStore, queuedRecord } from '../../support/in-memory-store.js';

@@ -1,13 +1,13 @@
 /** `after_consistency_token` through the use cases: submit, the worker's release, the sweeper. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../../../lib/config/riq-config.js';
-import { RiqError, UpstreamError } from '../../../lambdas/core/errors.js';
-import type { OperationName } from '../../../lambdas/core/operations.js';
-import type { CallContext, WorkQueue } from '../../../lambdas/core/ports.js';
-import { processRequest, type ProcessDeps } from '../../../lambdas/core/process-request.js';
-import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
-import { submit, type SubmitAnswer, type SubmitDeps } from '../../../lambdas/core/submit.js';
-import { sweep } from '../../../lambdas/core/sweeper.js';
+import { DEFAULT_CONFIG } from '../../../model/config/riq-config.js';
+import { RiqError, UpstreamError } from '../../../model/errors.js';
+import type { OperationName } from '../../../model/operations.js';
+import type { CallContext, WorkQueue } from '../../../lambdas/core/ports/index.js';
+import { processRequest, type ProcessDeps } from '../../../lambdas/core/use-cases/process-request.js';
+import { parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
+import { submit, type SubmitAnswer, type SubmitDeps } from '../../../lambdas/core/use-cases/submit.js';
+import { sweep } from '../../../lambdas/core/use-cases/sweeper.js';
 import { InMemoryDependencyStore } from '../../support/in-memory-dependencies.js';
 import { InMemoryReadCache } from '../../support/in-memory-read-cache.js';
 import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';

@@ -9,11 +9,11 @@ import {
   redriveDeadLetters,
   retryDeadLetter,
   type DeadLetterDeps,
-} from '../../../lambdas/core/dead-letters.js';
-import { RiqError } from '../../../lambdas/core/errors.js';
-import type { DeadLetterRedriver, RedriveOutcome } from '../../../lambdas/core/ports.js';
-import type { RequestRecord, Status } from '../../../lambdas/core/request-record.js';
-import type { QueueKey } from '../../../lib/config/resources.js';
+} from '../../../lambdas/core/use-cases/dead-letters.js';
+import { RiqError } from '../../../model/errors.js';
+import type { DeadLetterRedriver, RedriveOutcome } from '../../../lambdas/core/ports/index.js';
+import type { RequestRecord, Status } from '../../../model/request-record.js';
+import type { QueueKey } from '../../../model/config/resources.js';
 import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
 
 const token = (n: number) => `req_${String(n).padStart(32, '0')}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_DEPENDS_ON } from '../../../model/submit-envelope.js';
 import {
-  MAX_DEPENDS_ON,
   checkTemplates,
   dependencyFailedError,
   dependencyVerdict,
@@ -8,9 +8,9 @@ import {
   resolveTemplates,
   templateTokens,
   validateDependsOn,
-} from '../../../lambdas/core/dependencies.js';
-import { RiqError } from '../../../lambdas/core/errors.js';
-import { newRequestToken } from '../../../lambdas/core/tokens.js';
+} from '../../../lambdas/core/domain/dependencies.js';
+import { RiqError } from '../../../model/errors.js';
+import { newRequestToken } from '../../../lambdas/core/domain/tokens.js';
 
 function errorOf(fn: () => unknown): RiqError {
   try {

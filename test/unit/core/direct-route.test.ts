@@ -4,16 +4,20 @@
  * how a DIRECT call is settled.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { DEFAULT_CONFIG, resolveConfig, type RiqConfig } from '../../../lib/config/riq-config.js';
-import { breakerSettingsOf } from '../../../lambdas/core/breaker.js';
-import { directBreakerOutcome, routeDirect, type DirectDeps } from '../../../lambdas/core/direct-route.js';
-import { UpstreamError, ValidationError } from '../../../lambdas/core/errors.js';
-import type { OperationName } from '../../../lambdas/core/operations.js';
-import type { CallContext, SendOptions, WorkQueue } from '../../../lambdas/core/ports.js';
-import { callScopeOf } from '../../../lambdas/core/rate-control.js';
-import { STORE_RETRY_WAIT_MS, processRequest } from '../../../lambdas/core/process-request.js';
-import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
-import { submit, type SubmitDeps, type SubmitResponse } from '../../../lambdas/core/submit.js';
+import { DEFAULT_CONFIG, resolveConfig, type RiqConfig } from '../../../model/config/riq-config.js';
+import { breakerSettingsOf } from '../../../lambdas/core/domain/breaker.js';
+import {
+  directBreakerOutcome,
+  routeDirect,
+  type DirectDeps,
+} from '../../../lambdas/core/use-cases/direct-route.js';
+import { UpstreamError, ValidationError } from '../../../model/errors.js';
+import type { OperationName } from '../../../model/operations.js';
+import type { CallContext, SendOptions, WorkQueue } from '../../../lambdas/core/ports/index.js';
+import { callScopeOf } from '../../../lambdas/core/domain/token-bucket.js';
+import { STORE_RETRY_WAIT_MS, processRequest } from '../../../lambdas/core/use-cases/process-request.js';
+import { parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
+import { submit, type SubmitDeps, type SubmitResponse } from '../../../lambdas/core/use-cases/submit.js';
 import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';
 import { InMemoryDependencyStore } from '../../support/in-memory-dependencies.js';
 import { InMemoryRateGate } from '../../support/in-memory-rate-gate.js';

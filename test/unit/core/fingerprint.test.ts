@@ -3,7 +3,7 @@ import {
   fingerprint,
   requestFingerprint,
   type FingerprintedRequest,
-} from '../../../lambdas/core/fingerprint.js';
+} from '../../../lambdas/core/domain/fingerprint.js';
 
 const A = 'req_0123456789abcdef0123456789abcdef';
 const B = 'req_fedcba9876543210fedcba9876543210';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RiqError } from '../../../lambdas/core/errors.js';
-import { getResult, parseWait, type ResultDeps } from '../../../lambdas/core/get-result.js';
+import { RiqError } from '../../../model/errors.js';
+import { getResult, parseWait, type ResultDeps } from '../../../lambdas/core/use-cases/get-result.js';
 import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
 
 const TOKEN = `req_${'2'.repeat(32)}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkHealth, type HealthDeps } from '../../../lambdas/core/health.js';
+import { checkHealth, type HealthDeps } from '../../../lambdas/core/use-cases/health.js';
 import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';
 import { FakeClock } from '../../support/in-memory-store.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { breakerStateValue } from '../../../lambdas/core/breaker.js';
-import type { BreakerStateName, BreakerView } from '../../../lambdas/core/flow-control.js';
+import { breakerStateValue } from '../../../lambdas/core/domain/breaker.js';
+import type { BreakerStateName, BreakerView } from '../../../lambdas/core/ports/flow-control.js';
 import {
   escapeLabelValue,
   formatValue,
@@ -11,10 +11,10 @@ import {
   toPrometheusText,
   type MetricsDeps,
   type MetricsReport,
-} from '../../../lambdas/core/metrics-report.js';
-import type { BucketState } from '../../../lambdas/core/rate-control.js';
-import { allQueueKeys, type QueueKey } from '../../../lib/config/resources.js';
-import { DEFAULT_CONFIG, type Service } from '../../../lib/config/riq-config.js';
+} from '../../../lambdas/core/use-cases/metrics-report.js';
+import type { BucketState } from '../../../lambdas/core/domain/token-bucket.js';
+import { allQueueKeys, type QueueKey } from '../../../model/config/resources.js';
+import { DEFAULT_CONFIG, type Service } from '../../../model/config/riq-config.js';
 import { FakeClock } from '../../support/in-memory-store.js';
 
 function view(service: Service, state: BreakerStateName): BreakerView {

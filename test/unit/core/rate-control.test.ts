@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CallScope, RateFeedback } from '../../../lambdas/core/flow-control.js';
-import type { OperationName } from '../../../lambdas/core/operations.js';
-import { OPERATIONS } from '../../../lambdas/core/operations.js';
+import type { CallScope, RateFeedback } from '../../../lambdas/core/ports/flow-control.js';
+import type { OperationName } from '../../../model/operations.js';
+import { OPERATIONS } from '../../../model/operations.js';
 import {
   advance,
   applyFeedback,
@@ -13,8 +13,8 @@ import {
   tryAcquire,
   type BucketState,
   type RateSettings,
-} from '../../../lambdas/core/rate-control.js';
-import { resolveConfig, type Priority, type RiqConfigOverrides } from '../../../lib/config/riq-config.js';
+} from '../../../lambdas/core/domain/token-bucket.js';
+import { resolveConfig, type Priority, type RiqConfigOverrides } from '../../../model/config/riq-config.js';
 
 /** 10 tokens/s, burst 10: reserves normal 1 token, low 3; floor 0.5/s; climb 0.5/s per s, probe 0.05. */
 function settings(overrides: RiqConfigOverrides = {}): RateSettings {

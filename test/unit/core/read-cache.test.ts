@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../../../lib/config/riq-config.js';
-import { ValidationError } from '../../../lambdas/core/errors.js';
-import type { OperationExecutor, WorkQueue } from '../../../lambdas/core/ports.js';
-import { processRequest, type ProcessDeps } from '../../../lambdas/core/process-request.js';
+import { DEFAULT_CONFIG } from '../../../model/config/riq-config.js';
+import { ValidationError } from '../../../model/errors.js';
+import type { OperationExecutor, WorkQueue } from '../../../lambdas/core/ports/index.js';
+import { processRequest, type ProcessDeps } from '../../../lambdas/core/use-cases/process-request.js';
 import {
   afterCompletion,
   cacheKeyOf,
@@ -11,13 +11,10 @@ import {
   isLive,
   lookup,
   ttlSecondsOf,
-} from '../../../lambdas/core/read-cache.js';
-import {
-  FIRE_AND_FORGET_RETENTION_SECONDS,
-  type RequestRecord,
-} from '../../../lambdas/core/request-record.js';
-import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
-import { submit, type SubmitDeps } from '../../../lambdas/core/submit.js';
+} from '../../../lambdas/core/domain/read-cache-policy.js';
+import { FIRE_AND_FORGET_RETENTION_SECONDS, type RequestRecord } from '../../../model/request-record.js';
+import { parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
+import { submit, type SubmitDeps } from '../../../lambdas/core/use-cases/submit.js';
 import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
 import { InMemoryReadCache } from '../../support/in-memory-read-cache.js';
 

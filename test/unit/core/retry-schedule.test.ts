@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryDelaySeconds } from '../../../lambdas/core/retry-schedule.js';
+import { retryDelaySeconds } from '../../../lambdas/core/domain/retry-schedule.js';
 
 const policy = { baseDelaySeconds: 1, maxDelaySeconds: 60 };
 

@@ -5,19 +5,19 @@
  */
 import { ProvisionedThroughputExceededException, ThrottlingException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../../../lib/config/riq-config.js';
-import { CallNotMadeError } from '../../../lambdas/core/errors.js';
-import type { FlowControl } from '../../../lambdas/core/flow-gate.js';
+import { DEFAULT_CONFIG } from '../../../model/config/riq-config.js';
+import { CallNotMadeError } from '../../../model/errors.js';
+import type { FlowControl } from '../../../lambdas/core/domain/flow-gate.js';
 import {
   STORE_RETRY_WAIT_MS,
   processRequest,
   type ProcessDeps,
   type StoreStep,
-} from '../../../lambdas/core/process-request.js';
-import { cacheKeyOf } from '../../../lambdas/core/read-cache.js';
-import type { OperationName } from '../../../lambdas/core/operations.js';
-import { callScopeOf } from '../../../lambdas/core/rate-control.js';
-import { sweep } from '../../../lambdas/core/sweeper.js';
+} from '../../../lambdas/core/use-cases/process-request.js';
+import { cacheKeyOf } from '../../../lambdas/core/domain/read-cache-policy.js';
+import type { OperationName } from '../../../model/operations.js';
+import { callScopeOf } from '../../../lambdas/core/domain/token-bucket.js';
+import { sweep } from '../../../lambdas/core/use-cases/sweeper.js';
 import {
   InMemoryBreakerStateStore,
   InMemoryCircuitBreaker,
@@ -207,7 +207,7 @@ describe('the sweeper and a request waiting out its retry', () => {
     const { store, clock, deps } = setup();
     deps.executor = {
       execute: async () => {
-        const { UpstreamError } = await import('../../../lambdas/core/errors.js');
+        const { UpstreamError } = await import('../../../model/errors.js');
         throw new UpstreamError('RATE_LIMITED', '429', { status: 429, retryAfterSeconds: 1800 });
       },
     };

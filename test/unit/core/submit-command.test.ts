@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RiqError } from '../../../lambdas/core/errors.js';
-import { MAX_DEPENDS_ON } from '../../../lambdas/core/dependencies.js';
-import { MAX_JSON_DEPTH, parseSubmitBody } from '../../../lambdas/core/submit-command.js';
+import { RiqError } from '../../../model/errors.js';
+import { MAX_DEPENDS_ON } from '../../../model/submit-envelope.js';
+import { MAX_JSON_DEPTH, parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
 
 const LIMIT = 4096;
 const parse = (body: unknown) =>

@@ -7,9 +7,10 @@
  */
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { RiqError } from '../../../lambdas/core/errors.js';
-import { OPERATIONS } from '../../../lambdas/core/operations.js';
-import { parseSubmitBody, submitEnvelopeJsonSchema } from '../../../lambdas/core/submit-command.js';
+import { RiqError } from '../../../model/errors.js';
+import { OPERATIONS } from '../../../model/operations.js';
+import { parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
+import { submitEnvelopeJsonSchema } from '../../../model/submit-envelope.js';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const model = ajv.compile(submitEnvelopeJsonSchema());

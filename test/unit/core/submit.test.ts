@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { RiqError } from '../../../lambdas/core/errors.js';
-import type { WorkQueue } from '../../../lambdas/core/ports.js';
-import { parseSubmitBody } from '../../../lambdas/core/submit-command.js';
-import { submitRequest, type SubmitDeps } from '../../../lambdas/core/submit.js';
+import { RiqError } from '../../../model/errors.js';
+import type { WorkQueue } from '../../../lambdas/core/ports/index.js';
+import { parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
+import { submitRequest, type SubmitDeps } from '../../../lambdas/core/use-cases/submit.js';
 import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
 
 class RecordingQueue implements Pick<WorkQueue, 'send'> {

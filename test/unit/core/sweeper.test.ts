@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { RequestRecord, Status } from '../../../lambdas/core/request-record.js';
-import { sweep, type SweeperDeps } from '../../../lambdas/core/sweeper.js';
-import type { QueueKey } from '../../../lib/config/resources.js';
+import type { RequestRecord, Status } from '../../../model/request-record.js';
+import { sweep, type SweeperDeps } from '../../../lambdas/core/use-cases/sweeper.js';
+import type { QueueKey } from '../../../model/config/resources.js';
 import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
 
 const MIN = 60_000;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_FUNCTIONS, type ApiFunctionName } from '../../../lib/config/routes.js';
+import { API_FUNCTIONS, type ApiFunctionName } from '../../../model/config/routes.js';
 import { startApiServer, type ApiHandler, type RunningApi } from '../../../local/api-server.js';
 
 /** Each handler answers the path parameters it was given. */

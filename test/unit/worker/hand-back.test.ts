@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SendOptions } from '../../../lambdas/core/ports.js';
+import type { SendOptions } from '../../../lambdas/core/ports/index.js';
 import { MessageKept, handBack } from '../../../lambdas/worker/message-actions.js';
 
 /** The two SQS calls `handBack` may make, recorded; `send` fails when told to. */

@@ -1,0 +1,196 @@
+/**
+ * RateGate on DynamoDB: one item per service (`pk = RATE#<service>`) in the requests table, shared
+ * by every worker and the DIRECT path (DESIGN invariant 5). The arithmetic is
+ * lambdas/core/domain/token-bucket.ts; this class only loads the bucket, runs it through that, and stores
+ * it back with optimistic concurrency: each write is conditional on the `version` it read, so two
+ * workers that computed from the same state cannot both win, and the loser recomputes from the
+ * winner's state. That is what makes "never more than burst + rate·elapsed tokens" hold across
+ * processes.
+ *
+ * The item carries no `status` attribute, so it never appears in the `by-status` index that lists
+ * requests, and no TTL attribute: the bucket lives as long as the table.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { REQUESTS_TABLE } from '../../../model/config/resources.js';
+import { SERVICES, type RiqConfig, type Service } from '../../../model/config/riq-config.js';
+import type { CallScope, PermitDecision, RateFeedback, RateGate } from '../../core/ports/flow-control.js';
+import {
+  advance,
+  applyFeedback,
+  fullBucket,
+  rateSettingsFor,
+  sameBucket,
+  tryAcquire,
+  type BucketState,
+  type RateSettings,
+} from '../../core/domain/token-bucket.js';
+
+const PK = REQUESTS_TABLE.partitionKey;
+
+/** The key of a service's bucket item. */
+export function rateBucketKey(service: Service): Record<string, string> {
+  return { [PK]: `RATE#${service}` };
+}
+
+export interface DynamoRateGateOptions {
+  /** Conditional writes tried before giving up on one acquire/report. @default 12 */
+  maxAttempts?: number;
+  /** Pause before retrying a lost race: up to `jitterMs × attempt`, random. @default 15 */
+  jitterMs?: number;
+}
+
+/** Thrown by `report` when contention outlasted every retry: the caller's own backoff still applies. */
+export class RateGateContentionError extends Error {
+  override readonly name = 'RateGateContentionError';
+  constructor(service: Service, attempts: number) {
+    super(`rate bucket of ${service} still contended after ${attempts} conditional writes`);
+  }
+}
+
+type Loaded = { state: BucketState; version: number } | undefined;
+
+export class DynamoRateGate implements RateGate {
+  private readonly settings: Record<Service, RateSettings>;
+  private readonly maxAttempts: number;
+  private readonly jitterMs: number;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    config: RiqConfig,
+    options: DynamoRateGateOptions = {},
+  ) {
+    this.settings = Object.fromEntries(SERVICES.map((s) => [s, rateSettingsFor(config, s)])) as Record<
+      Service,
+      RateSettings
+    >;
+    this.maxAttempts = options.maxAttempts ?? 12;
+    this.jitterMs = options.jitterMs ?? 15;
+  }
+
+  /**
+   * A refusal writes nothing (refill is a function of time, so the stored state stays right). When
+   * every retry lost a race, the answer is `no_token` for one token interval: heavy contention
+   * means heavy demand, and a deferral costs the request no attempt.
+   */
+  async acquire(scope: CallScope, now: number): Promise<PermitDecision> {
+    const settings = this.settings[scope.service];
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const loaded = await this.load(scope.service);
+      const { state, decision } = tryAcquire(
+        loaded?.state ?? fullBucket(settings, now),
+        scope,
+        settings,
+        now,
+      );
+      if (!decision.granted && loaded) return decision;
+      if (await this.store(scope.service, state, loaded)) return decision;
+      await this.backoff(attempt);
+    }
+    return { granted: false, reason: 'no_token', waitMs: Math.ceil(1000 / settings.ratePerSecond) };
+  }
+
+  /** Writes only when the feedback changed something: a success at the full rate costs one read. */
+  async report(scope: CallScope, feedback: RateFeedback, now: number): Promise<void> {
+    const settings = this.settings[scope.service];
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const loaded = await this.load(scope.service);
+      const current = advance(loaded?.state ?? fullBucket(settings, now), settings, now);
+      const next = applyFeedback(current, scope, feedback, settings, now);
+      if (loaded && sameBucket(current, next)) return;
+      if (await this.store(scope.service, next, loaded)) return;
+      await this.backoff(attempt);
+    }
+    throw new RateGateContentionError(scope.service, this.maxAttempts);
+  }
+
+  /** The stored bucket as it is (not advanced), for the health view and tests. */
+  async peek(service: Service): Promise<BucketState | undefined> {
+    return (await this.load(service))?.state;
+  }
+
+  private async load(service: Service): Promise<Loaded> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: rateBucketKey(service), ConsistentRead: true }),
+    );
+    return out.Item ? fromItem(out.Item) : undefined;
+  }
+
+  /** True when written; false when another worker wrote first (or created the item first). */
+  private async store(service: Service, state: BucketState, loaded: Loaded): Promise<boolean> {
+    const version = (loaded?.version ?? 0) + 1;
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...rateBucketKey(service), ...toItem(state), version },
+          ...(loaded
+            ? {
+                ConditionExpression: '#version = :read',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':read': loaded.version },
+              }
+            : {
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': PK },
+              }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    const ms = Math.random() * this.jitterMs * attempt;
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+/** Snake case like the request items; optional fields are left out rather than written as null. */
+function toItem(state: BucketState): Record<string, unknown> {
+  const item: Record<string, unknown> = {
+    tokens: state.tokens,
+    updated_at: state.updatedAt,
+    effective_rate: state.effectiveRatePerSecond,
+    paused_until: state.pausedUntil,
+    endpoint_pauses: state.pauses,
+    object_pauses: state.objectPauses,
+  };
+  if (state.slowUntil !== undefined) item['slow_until'] = state.slowUntil;
+  if (state.limitRatePerSecond !== undefined) item['limit_rate'] = state.limitRatePerSecond;
+  if (state.lastDecreaseAt !== undefined) item['last_decrease_at'] = state.lastDecreaseAt;
+  return item;
+}
+
+function fromItem(item: Record<string, unknown>): { state: BucketState; version: number } {
+  const state: BucketState = {
+    tokens: num(item['tokens']) ?? 0,
+    updatedAt: num(item['updated_at']) ?? 0,
+    effectiveRatePerSecond: num(item['effective_rate']) ?? Number.NaN,
+    pausedUntil: num(item['paused_until']) ?? 0,
+    pauses: numberMap(item['endpoint_pauses']),
+    objectPauses: numberMap(item['object_pauses']),
+  };
+  const slowUntil = num(item['slow_until']);
+  if (slowUntil !== undefined) state.slowUntil = slowUntil;
+  const limit = num(item['limit_rate']);
+  if (limit !== undefined) state.limitRatePerSecond = limit;
+  const lastDecrease = num(item['last_decrease_at']);
+  if (lastDecrease !== undefined) state.lastDecreaseAt = lastDecrease;
+  return { state, version: num(item['version']) ?? 0 };
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function numberMap(value: unknown): Record<string, number> {
+  if (typeof value !== 'object' || value === null) return {};
+  const out: Record<string, number> = {};
+  for (const [key, v] of Object.entries(value)) if (typeof v === 'number') out[key] = v;
+  return out;
+}

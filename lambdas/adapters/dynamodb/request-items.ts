@@ -1,0 +1,109 @@
+/**
+ * The request items of the requests table, shared by the stores that write them
+ * (DynamoRequestStore, DynamoDependencyStore): their keys, how an item reads back as a record, and
+ * the one conditional UpdateItem both turn into outcomes.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { REQUESTS_TABLE } from '../../../model/config/resources.js';
+import type { RequestRecord } from '../../../model/request-record.js';
+
+const PK = REQUESTS_TABLE.partitionKey;
+
+export const requestKey = (token: string) => ({ [PK]: `REQ#${token}` });
+
+/** The item claiming an idempotency key (the key hashed, so any printable key fits). */
+export const idempotencyKey = (key: string) => ({
+  [PK]: `IDEM#${createHash('sha256').update(key).digest('hex')}`,
+});
+
+/**
+ * A stored request item as its record: without the key and the worker's lease id, and with
+ * depends_on's string sets (`waiting_on`, `dependents`) as sorted arrays.
+ */
+export function recordFromItem<T>(item: Record<string, unknown>): T {
+  const { [PK]: _pk, lease_id: _lease, ...record } = item;
+  for (const [k, v] of Object.entries(record)) {
+    if (v instanceof Set) record[k] = [...(v as Set<string>)].sort();
+  }
+  return record as T;
+}
+
+/**
+ * Whether a stored record is the request `submitted` (the one a retried put wrote): same token,
+ * owner, operation, creation instant and payload. Tokens are random, so only a retry of the same
+ * submit meets its own record.
+ */
+export function isSameRequest(stored: RequestRecord, submitted: RequestRecord): boolean {
+  return (
+    stored.token === submitted.token &&
+    stored.owner === submitted.owner &&
+    stored.operation === submitted.operation &&
+    stored.created_at === submitted.created_at &&
+    isDeepStrictEqual(stored.payload, submitted.payload)
+  );
+}
+
+/**
+ * One conditional UpdateItem: its returned attributes (`{}` when it asks for none), or undefined
+ * when the condition refused it — the answer every lease, sweep and release write turns into its
+ * outcome.
+ */
+export async function conditionalUpdate(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  input: Omit<UpdateCommandInput, 'TableName'>,
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    const out = await client.send(new UpdateCommand({ TableName: tableName, ...input }));
+    return out.Attributes ?? {};
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return undefined;
+    throw err;
+  }
+}
+
+/** A filter on the records of one status: its expression and the names and values it uses. */
+export interface StatusFilter {
+  expression: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+/**
+ * Records with `status` that pass `filter`, oldest first (the by-status index), at most `limit`:
+ * pages through the index until enough matched or it ends (a filter may make pages short).
+ */
+export async function findByStatus<T>(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  status: string,
+  filter: StatusFilter,
+  limit: number,
+): Promise<T[]> {
+  const found: T[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: REQUESTS_TABLE.statusIndex.name,
+        KeyConditionExpression: '#status = :status',
+        FilterExpression: filter.expression,
+        ExpressionAttributeNames: { '#status': REQUESTS_TABLE.statusIndex.partitionKey, ...filter.names },
+        ExpressionAttributeValues: { ':status': status, ...filter.values },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    found.push(...(out.Items ?? []).map((item) => recordFromItem<T>(item)));
+    startKey = out.LastEvaluatedKey;
+  } while (startKey && found.length < limit);
+  return found.slice(0, limit);
+}

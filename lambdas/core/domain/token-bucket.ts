@@ -1,0 +1,434 @@
+/**
+ * The arithmetic of the shared rate limit (DESIGN invariants 5 and 6), pure so that the DynamoDB
+ * gate (lambdas/adapters/dynamodb/dynamo-rate-gate.ts) and the in-memory one used by unit tests
+ * (test/support/in-memory-rate-gate.ts) cannot differ: both only load a `BucketState`, run it through
+ * these functions and store the result.
+ *
+ * One bucket per service holds:
+ * - **tokens**, refilled at the *effective* rate and capped at the burst. A call of priority `p` takes
+ *   one token only if at least `reserve(p) + 1` are there, so after it the reserve is still intact:
+ *   `high` may take the last token, `normal` and `low` must leave a share of the burst
+ *   (`services.<s>.reserves`, defaults 10 % and 30 %: with the default burst of 50, 5 tokens only
+ *   `high` may use and 15 that `low` may not). A backlog of `low` thus never empties the bucket under
+ *   a `high` call, and `normal` keeps a small cushion over `low`.
+ * - **pauses** from Atlassian's 429s, scoped by `RateLimit-Reason`: the whole service
+ *   (`pausedUntil`), one endpoint family (`pauses`), or writes to one issue/page (`objectPauses`).
+ * - the **effective rate**, adapted AIMD-style (see `applyFeedback`), because Atlassian does not
+ *   publish each site's limits: the configured rate is only the ceiling.
+ *
+ * Timestamps are epoch milliseconds passed in by the caller, never read from a clock here.
+ */
+import type { Priority, RiqConfig, Service } from '../../../model/config/riq-config.js';
+import type { CallScope, PermitDecision, RateFeedback } from '../ports/flow-control.js';
+import { isWrite, serviceOf, type OperationName } from '../../../model/operations.js';
+
+/** The numbers the bucket of one service runs on, resolved from the config (absolute, per second). */
+export interface RateSettings {
+  /** The configured refill rate, tokens per second: the effective rate never exceeds it. */
+  ratePerSecond: number;
+  /** Bucket capacity. */
+  burst: number;
+  /** Tokens each priority must leave in the bucket (`high` 0). */
+  reserves: Record<Priority, number>;
+  /** Longest pause any single 429 may cause. */
+  maxPauseMs: number;
+  /** Floor of the effective rate, tokens per second. */
+  minRatePerSecond: number;
+  decreaseFactor: number;
+  /** Fast climb, tokens/s gained per second of successful calls. */
+  increasePerSecond: number;
+  /** Slow climb near the rate at which the limit was last met, tokens/s per second. */
+  probeIncreasePerSecond: number;
+  /** Half-width of the slow zone around that rate, as a share of it. */
+  probeBand: number;
+  decreaseCooldownMs: number;
+  nearLimitFactor: number;
+  nearLimitHoldMs: number;
+}
+
+/**
+ * Resolves a service's settings from the config. A reserve is clamped to `burst - 1` so every
+ * priority can still run when the burst is tiny (with a burst of 1 all priorities are equal).
+ */
+export function rateSettingsFor(config: RiqConfig, service: Service): RateSettings {
+  const svc = config.services[service];
+  const adaptive = config.rateControl.adaptive;
+  const ratePerSecond = svc.ratePerMinute / 60;
+  const reserve = (fraction: number) => Math.min(fraction * svc.burst, svc.burst - 1);
+  return {
+    ratePerSecond,
+    burst: svc.burst,
+    reserves: { high: 0, normal: reserve(svc.reserves.normal), low: reserve(svc.reserves.low) },
+    maxPauseMs: config.rateControl.maxPauseSeconds * 1000,
+    minRatePerSecond: ratePerSecond * adaptive.minRateFraction,
+    decreaseFactor: adaptive.decreaseFactor,
+    increasePerSecond: ratePerSecond * adaptive.increasePerSecond,
+    probeIncreasePerSecond: ratePerSecond * adaptive.probeIncreasePerSecond,
+    probeBand: adaptive.probeBand,
+    decreaseCooldownMs: adaptive.decreaseCooldownMs,
+    nearLimitFactor: adaptive.nearLimitFactor,
+    nearLimitHoldMs: adaptive.nearLimitHoldSeconds * 1000,
+  };
+}
+
+/** One service's shared bucket, as stored. */
+export interface BucketState {
+  /** Tokens as of `updatedAt` (fractional: refill is continuous). */
+  tokens: number;
+  updatedAt: number;
+  /** The rate the bucket refills at now; between the floor and the configured rate. */
+  effectiveRatePerSecond: number;
+  /** The whole service is paused until then (0: not paused). */
+  pausedUntil: number;
+  /** Endpoint family → paused until (`jira-burst-based`). */
+  pauses: Record<string, number>;
+  /** Issue / page → writes paused until (`jira-per-issue-on-write`). */
+  objectPauses: Record<string, number>;
+  /** Until then the rate does not climb: `X-RateLimit-NearLimit` was reported. */
+  slowUntil?: number;
+  /** The effective rate at which Atlassian last said "too fast" (429 or near limit): climb slowly near it. */
+  limitRatePerSecond?: number;
+  /** When the rate was last cut: 429s of calls in flight together cut it once. */
+  lastDecreaseAt?: number;
+}
+
+/** A bucket nobody has used yet: full, at the configured rate. */
+export function fullBucket(settings: RateSettings, now: number): BucketState {
+  return {
+    tokens: settings.burst,
+    updatedAt: now,
+    effectiveRatePerSecond: settings.ratePerSecond,
+    pausedUntil: 0,
+    pauses: {},
+    objectPauses: {},
+  };
+}
+
+/**
+ * Brings a stored bucket to `now`: refills at the effective rate (capped at the burst), drops ended
+ * pauses and holds, and clamps to the settings (a deploy may have lowered the rate or the burst).
+ * A clock behind `updatedAt` (another worker's clock ran ahead) refills nothing and never moves
+ * `updatedAt` back, so skew between workers can never mint tokens.
+ */
+export function advance(state: BucketState, settings: RateSettings, now: number): BucketState {
+  const rate = clamp(state.effectiveRatePerSecond, settings.minRatePerSecond, settings.ratePerSecond);
+  const elapsedMs = Math.max(0, now - state.updatedAt);
+  const next: BucketState = {
+    tokens: Math.min(settings.burst, Math.max(0, state.tokens) + (elapsedMs / 1000) * rate),
+    updatedAt: Math.max(state.updatedAt, now),
+    effectiveRatePerSecond: rate,
+    pausedUntil: state.pausedUntil > now ? state.pausedUntil : 0,
+    pauses: liveEntries(state.pauses, now),
+    objectPauses: liveEntries(state.objectPauses, now),
+  };
+  if (state.slowUntil !== undefined && state.slowUntil > now) next.slowUntil = state.slowUntil;
+  if (state.limitRatePerSecond !== undefined) next.limitRatePerSecond = state.limitRatePerSecond;
+  if (state.lastDecreaseAt !== undefined) next.lastDecreaseAt = state.lastDecreaseAt;
+  return next;
+}
+
+/** Floating-point slack so that 0.9999999999 refilled tokens count as one. */
+const EPSILON = 1e-9;
+
+/**
+ * Takes the call's tokens (`scope.cost`, default 1, at most the burst so that any call can run) for
+ * `scope` if no pause covers it and enough tokens are above the priority's reserve. Refused: `waitMs`
+ * is how long until the last covering pause ends, or until refill at the effective rate brings the
+ * bucket to `reserve + cost` (an estimate: other workers may take tokens meanwhile, the caller then
+ * simply asks again).
+ */
+export function tryAcquire(
+  state: BucketState,
+  scope: CallScope,
+  settings: RateSettings,
+  now: number,
+): { state: BucketState; decision: PermitDecision } {
+  const current = advance(state, settings, now);
+  const pausedUntil = pauseCovering(current, scope, now);
+  if (pausedUntil !== undefined) {
+    return { state: current, decision: { granted: false, reason: 'paused', waitMs: pausedUntil - now } };
+  }
+  const cost = callCost(scope, settings);
+  const needed = settings.reserves[scope.priority] + cost;
+  if (current.tokens + EPSILON >= needed) {
+    return { state: { ...current, tokens: Math.max(0, current.tokens - cost) }, decision: { granted: true } };
+  }
+  const waitMs = Math.max(1, Math.ceil(((needed - current.tokens) / current.effectiveRatePerSecond) * 1000));
+  return { state: current, decision: { granted: false, reason: 'no_token', waitMs } };
+}
+
+/** Tokens a call of `scope` takes: its cost, a positive integer, capped at the burst. */
+export function callCost(scope: CallScope, settings: RateSettings): number {
+  const cost = scope.cost ?? 1;
+  if (!Number.isFinite(cost) || cost < 1) return 1;
+  return Math.min(Math.ceil(cost), Math.max(1, settings.burst));
+}
+
+/** The end of the latest pause covering `scope` at `now`, or undefined when none does. */
+export function pauseCovering(state: BucketState, scope: CallScope, now: number): number | undefined {
+  const covering = [state.pausedUntil, state.pauses[scope.endpoint] ?? 0];
+  if (scope.write && scope.objectId !== undefined) covering.push(state.objectPauses[scope.objectId] ?? 0);
+  const until = Math.max(...covering);
+  return until > now ? until : undefined;
+}
+
+/** How far a 429 reaches, from `RateLimit-Reason`. */
+export type PauseScope = 'service' | 'endpoint' | 'object';
+
+/**
+ * `jira-burst-based`: that endpoint family; `jira-per-issue-on-write`: writes to that issue (the
+ * endpoint family when the call named no object, e.g. a create); `jira-quota-*` and any other or
+ * missing reason: the whole service (the safe choice for a reason RIQ does not know).
+ */
+export function pauseScopeOf(reason: string | undefined, scope: CallScope): PauseScope {
+  const r = reason?.trim().toLowerCase();
+  if (r === 'jira-burst-based') return 'endpoint';
+  if (r === 'jira-per-issue-on-write') return scope.objectId !== undefined ? 'object' : 'endpoint';
+  return 'service';
+}
+
+/**
+ * Feeds back what Atlassian answered.
+ *
+ * **429** (`rate_limited`):
+ * - Pause, scoped by `pauseScopeOf`, until `Retry-After` (for `jira-quota-*` until the later of
+ *   `Retry-After` and `X-RateLimit-Reset`), capped at `maxPauseMs`; a running pause is never
+ *   shortened. Without `Retry-After` (and, for quotas, without a reset time) there is no pause: the
+ *   caller falls back to its own backoff for that request.
+ * - Unless it was a per-issue limit (which says nothing about the service's rate; writes to one issue
+ *   are serialized anyway), the bucket is emptied, since Atlassian just said it holds no tokens for
+ *   us, and refills only from the end of the pause (every endpoint family shares it), and the
+ *   effective rate is multiplied by `decreaseFactor`, down to the floor, remembering the
+ *   rate it was cut from as the limit met. Only one cut per `decreaseCooldownMs`: the calls that
+ *   were in flight together when the limit was hit all come back 429, and that is one signal, not six.
+ *
+ * **ok**: the rate climbs additively back toward the configured rate, by `increasePerSecond` per
+ * second of successful calls at the current rate (each success adds `increasePerSecond / rate`,
+ * never more than doubling the rate). Counting per success, not per second of wall time, means an
+ * idle service does not "climb" without proof that the higher rate works, and concurrent workers'
+ * reports add up to the right slope. Near the rate where the limit was last met (within
+ * `probeBand`) the climb is `probeIncreasePerSecond` only; once the rate is past that zone without
+ * a new 429 the remembered limit is stale and is dropped.
+ *
+ * Why these defaults (config `rateControl.adaptive`): a cut of 0.7 reaches a limit at half the
+ * configured rate in two 429s (1 → 0.7 → 0.49) and, once found, the sawtooth between 0.7·L and L
+ * averages ~0.85·L where a halving would average 0.75·L. A fast climb of 5 % of the configured rate
+ * per second recovers from the floor in ~20 s of traffic; the slow probe of 0.5 %/s near the known
+ * limit keeps 429s rare instead of hitting the limit every few seconds. The probe band of 30 %
+ * matches the cut: right after a cut the rate is at 0.7·L, the band's lower edge, so the way back to
+ * the limit is always the slow probe, never a fast overshoot (with a 10 % band the fast climb ran up
+ * to 0.9·L and past a lower true limit, one 429 every ~25 s in `npm run bench -- unknown-limit`;
+ * with 30 %, one every ~50 s).
+ *
+ * **ok with nearLimit** (`X-RateLimit-NearLimit: true`): the rate stops climbing for
+ * `nearLimitHoldMs` after the last such answer, the current rate becomes the limit met (so the climb
+ * after the hold is the slow probe), and the rate is multiplied once per hold by `nearLimitFactor`.
+ * That factor defaults to 1: when RIQ's bucket mirrors Atlassian's (a known limit), a draining queue
+ * runs near the limit on purpose and gets the header on most answers; cutting the rate there would
+ * cost throughput for nothing. But when the header comes while RIQ's own bucket still holds more
+ * than Atlassian's 20 % (plus one token), the two disagree: the site's limit is lower than
+ * configured. The bucket then drops to 20 % of the burst and the rate is cut as by a 429 (once per
+ * cooldown), so the limit is found before the 429s, not by them.
+ */
+export function applyFeedback(
+  state: BucketState,
+  scope: CallScope,
+  feedback: RateFeedback,
+  settings: RateSettings,
+  now: number,
+): BucketState {
+  const current = advance(state, settings, now);
+  return feedback.kind === 'ok'
+    ? afterSuccess(current, feedback.nearLimit === true, settings, now)
+    : afterRateLimited(current, scope, feedback, settings, now);
+}
+
+/**
+ * Atlassian sends `X-RateLimit-NearLimit: true` when under 20 % of a budget remains
+ * (../shared/atlassian/README.md): the share of RIQ's own bucket that should be left when the two
+ * agree.
+ */
+export const NEAR_LIMIT_SHARE = 0.2;
+
+function afterSuccess(state: BucketState, nearLimit: boolean, s: RateSettings, now: number): BucketState {
+  const rate = state.effectiveRatePerSecond;
+  const ownFloor = NEAR_LIMIT_SHARE * s.burst;
+  if (nearLimit && state.tokens > ownFloor + 1) {
+    // Atlassian is nearly out while RIQ's bucket still holds plenty: RIQ's picture of the limit is
+    // too generous (the site's limit is lower than configured). Drop to what Atlassian has left and
+    // cut the rate as a 429 would, before the 429s come.
+    const cooling = state.lastDecreaseAt !== undefined && now - state.lastDecreaseAt < s.decreaseCooldownMs;
+    return {
+      ...state,
+      tokens: ownFloor,
+      slowUntil: now + s.nearLimitHoldMs,
+      ...(cooling
+        ? {}
+        : {
+            effectiveRatePerSecond: Math.max(s.minRatePerSecond, rate * s.decreaseFactor),
+            limitRatePerSecond: rate,
+            lastDecreaseAt: now,
+          }),
+    };
+  }
+  if (nearLimit) {
+    const holding = state.slowUntil !== undefined && state.slowUntil > now;
+    return {
+      ...state,
+      effectiveRatePerSecond: holding ? rate : Math.max(s.minRatePerSecond, rate * s.nearLimitFactor),
+      slowUntil: now + s.nearLimitHoldMs,
+      limitRatePerSecond: holding ? (state.limitRatePerSecond ?? rate) : rate,
+    };
+  }
+  if (state.slowUntil !== undefined || rate >= s.ratePerSecond) return state;
+  const limit = state.limitRatePerSecond;
+  const probing = limit !== undefined && rate >= limit * (1 - s.probeBand);
+  const slope = probing ? s.probeIncreasePerSecond : s.increasePerSecond;
+  const raised = Math.min(s.ratePerSecond, rate + Math.min(slope / rate, rate));
+  const next: BucketState = { ...state, effectiveRatePerSecond: raised };
+  if (limit !== undefined && raised > limit * (1 + s.probeBand)) delete next.limitRatePerSecond;
+  return next;
+}
+
+function afterRateLimited(
+  state: BucketState,
+  scope: CallScope,
+  feedback: Extract<RateFeedback, { kind: 'rate_limited' }>,
+  s: RateSettings,
+  now: number,
+): BucketState {
+  const reach = pauseScopeOf(feedback.reason, scope);
+  const retryAfterMs = validRetryAfterMs(feedback.retryAfterSeconds, s.maxPauseMs);
+  const next: BucketState = {
+    ...state,
+    pauses: { ...state.pauses },
+    objectPauses: { ...state.objectPauses },
+  };
+  const pauseUntil = retryAfterMs === undefined ? undefined : now + retryAfterMs;
+
+  if (reach === 'endpoint' && pauseUntil !== undefined) {
+    next.pauses[scope.endpoint] = Math.max(next.pauses[scope.endpoint] ?? 0, pauseUntil);
+  } else if (reach === 'object' && pauseUntil !== undefined && scope.objectId !== undefined) {
+    next.objectPauses[scope.objectId] = Math.max(next.objectPauses[scope.objectId] ?? 0, pauseUntil);
+  } else if (reach === 'service') {
+    const until = isQuotaReason(feedback.reason)
+      ? latest(pauseUntil, quotaResetUntil(feedback.resetAt, s.maxPauseMs, now))
+      : pauseUntil;
+    if (until !== undefined) next.pausedUntil = Math.max(next.pausedUntil, until);
+  }
+
+  if (reach === 'object') return next;
+  // Atlassian holds no tokens for us, and by Retry-After it will hold one: RIQ's bucket is empty
+  // until the pause ends and refills from then, so the end of a pause is not a burst of the tokens
+  // a running refill would have gathered meanwhile.
+  next.tokens = 0;
+  const refillFrom = reach === 'endpoint' ? next.pauses[scope.endpoint] : next.pausedUntil;
+  if (refillFrom !== undefined && refillFrom > next.updatedAt) next.updatedAt = refillFrom;
+  const cooling = state.lastDecreaseAt !== undefined && now - state.lastDecreaseAt < s.decreaseCooldownMs;
+  if (!cooling) {
+    next.limitRatePerSecond = state.effectiveRatePerSecond;
+    next.effectiveRatePerSecond = Math.max(
+      s.minRatePerSecond,
+      state.effectiveRatePerSecond * s.decreaseFactor,
+    );
+    next.lastDecreaseAt = now;
+  }
+  return next;
+}
+
+function isQuotaReason(reason: string | undefined): boolean {
+  return reason?.trim().toLowerCase().startsWith('jira-quota-') === true;
+}
+
+/** `Retry-After` in ms, capped; absent, negative or not a number: undefined (no pause from it). */
+function validRetryAfterMs(seconds: number | undefined, maxPauseMs: number): number | undefined {
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return undefined;
+  return Math.min(seconds * 1000, maxPauseMs);
+}
+
+/** `X-RateLimit-Reset` as a pause end, capped at `now + maxPauseMs`; in the past or absent: undefined. */
+function quotaResetUntil(resetAt: number | undefined, maxPauseMs: number, now: number): number | undefined {
+  if (resetAt === undefined || !Number.isFinite(resetAt) || resetAt <= now) return undefined;
+  return Math.min(resetAt, now + maxPauseMs);
+}
+
+function latest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.max(a, b);
+}
+
+/**
+ * True when two buckets (both advanced to the same `now`) hold the same state, so a gate can skip
+ * the write when feedback changed nothing: a success at the configured rate, the common case.
+ */
+export function sameBucket(a: BucketState, b: BucketState): boolean {
+  return (
+    a.tokens === b.tokens &&
+    a.updatedAt === b.updatedAt &&
+    a.effectiveRatePerSecond === b.effectiveRatePerSecond &&
+    a.pausedUntil === b.pausedUntil &&
+    a.slowUntil === b.slowUntil &&
+    a.limitRatePerSecond === b.limitRatePerSecond &&
+    a.lastDecreaseAt === b.lastDecreaseAt &&
+    sameEntries(a.pauses, b.pauses) &&
+    sameEntries(a.objectPauses, b.objectPauses)
+  );
+}
+
+function sameEntries(a: Record<string, number>, b: Record<string, number>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+function liveEntries(entries: Record<string, number>, now: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(entries).filter(([, until]) => until > now));
+}
+
+function clamp(value: number, min: number, max: number): number {
+  if (!Number.isFinite(value)) return max;
+  return Math.min(max, Math.max(min, value));
+}
+
+/**
+ * The endpoint family each operation calls (what a `jira-burst-based` 429 slows), the payload
+ * field naming the existing issue/page it writes to (what a `jira-per-issue-on-write` 429 pauses)
+ * and, when it is more than one, the requests it makes (its tokens).
+ * Families follow Jira's burst limits, which differ by method (GET/POST 100/s, PUT/DELETE 50/s).
+ */
+const CALL_ROUTES = {
+  'jira.get_task': { endpoint: 'jira:issue:get' },
+  'jira.create_task': { endpoint: 'jira:issue:create' },
+  'jira.update_task': { endpoint: 'jira:issue:update', objectField: 'task_id' },
+  // GET the issue's status, GET its transitions, POST the transition (jira-adapter transitionTask).
+  'jira.transition_task': { endpoint: 'jira:issue:transition', objectField: 'task_id', cost: 3 },
+  'jira.add_comment': { endpoint: 'jira:issue:comment', objectField: 'task_id' },
+  'jira.search_tasks': { endpoint: 'jira:search' },
+  'confluence.get_page': { endpoint: 'confluence:page:get' },
+  'confluence.create_page': { endpoint: 'confluence:page:create' },
+  'confluence.update_page': { endpoint: 'confluence:page:update', objectField: 'page_id' },
+  'confluence.search_pages': { endpoint: 'confluence:search' },
+} as const satisfies Record<OperationName, CallRoute>;
+
+interface CallRoute {
+  endpoint: string;
+  objectField?: 'task_id' | 'page_id';
+  cost?: number;
+}
+
+/** What a call of `operation` touches, for acquiring a token and scoping a 429. */
+export function callScopeOf(operation: OperationName, payload: unknown, priority: Priority): CallScope {
+  const route: CallRoute = CALL_ROUTES[operation];
+  const scope: CallScope = {
+    service: serviceOf(operation),
+    priority,
+    endpoint: route.endpoint,
+    write: isWrite(operation),
+  };
+  if (route.cost !== undefined) scope.cost = route.cost;
+  if (route.objectField !== undefined && typeof payload === 'object' && payload !== null) {
+    const id: unknown = (payload as Record<string, unknown>)[route.objectField];
+    if (typeof id === 'string' && id !== '') scope.objectId = id;
+  }
+  return scope;
+}

@@ -1,0 +1,111 @@
+/**
+ * The ports through which a worker (and later the DIRECT submit path) asks whether it may call
+ * Atlassian now, and reports how the call went: the shared rate limit (token bucket with priority
+ * reserves, Atlassian's pauses, adaptive rate), the circuit breaker, and the per-object write locks
+ * that serialize writes to one Jira issue or Confluence page (DESIGN invariant 2). All live in
+ * DynamoDB so every worker of a service sees the same state (DESIGN invariants 5–7); in-memory
+ * versions serve the unit tests of the use cases.
+ */
+import type { Priority, Service } from '../../../model/config/riq-config.js';
+
+/** What one Atlassian call touches, for scoping Atlassian's pauses (`RateLimit-Reason`). */
+export interface CallScope {
+  service: Service;
+  priority: Priority;
+  /** The endpoint family a `jira-burst-based` 429 slows, e.g. `jira:issue:get`, `confluence:search`. */
+  endpoint: string;
+  /** True for a call that writes (POST/PUT/DELETE). */
+  write: boolean;
+  /** The Jira issue (key or id) or Confluence page a write targets; `jira-per-issue-on-write` scope. */
+  objectId?: string;
+  /**
+   * Tokens the call takes: the HTTP requests the operation makes (`jira.transition_task` reads the
+   * issue and its transitions, then posts one). @default 1
+   */
+  cost?: number;
+}
+
+/** The answer to "may I call now?". `waitMs` is how long until it is worth asking again. */
+export type PermitDecision =
+  { granted: true } | { granted: false; waitMs: number; reason: 'no_token' | 'paused' };
+
+/** What Atlassian said about the rate, after a call. */
+export type RateFeedback =
+  /** A 2xx (or any non-429 answer that reached Atlassian). `nearLimit`: `X-RateLimit-NearLimit: true`. */
+  | { kind: 'ok'; nearLimit?: boolean }
+  /**
+   * A 429. `retryAfterSeconds` from `Retry-After` (undefined: none given, fall back to backoff);
+   * `reason` from `RateLimit-Reason`; `resetAt` (epoch ms) from `X-RateLimit-Reset`.
+   */
+  | { kind: 'rate_limited'; retryAfterSeconds?: number; reason?: string; resetAt?: number };
+
+export interface RateGate {
+  /**
+   * Takes `scope.cost` tokens (default one) from the service's bucket for a call of `scope.priority`,
+   * atomically across all workers: `low` only while the bucket holds its reserve beyond them,
+   * `normal` a smaller one, `high` down to zero; refused while a pause covering the scope runs.
+   */
+  acquire(scope: CallScope, now: number): Promise<PermitDecision>;
+  /** Feeds the answer back: 429s pause (scoped by reason) and lower the effective rate; successes raise it. */
+  report(scope: CallScope, feedback: RateFeedback, now: number): Promise<void>;
+}
+
+export type BreakerStateName = 'closed' | 'open' | 'half_open';
+
+/** The answer to "may this call pass the breaker?". A probe must be reported (success or failure). */
+export type BreakerDecision =
+  { allowed: true; probe: boolean } | { allowed: false; waitMs: number; state: 'open' | 'half_open' };
+
+/** How a call that passed the breaker ended, as far as the breaker cares. */
+export type BreakerOutcome =
+  /** The service answered (2xx, or NOT_FOUND / VALIDATION_ERROR / PERMISSION_DENIED: its own verdict). */
+  | 'success'
+  /** Upstream trouble: 5xx, timeout, connection failure. */
+  | 'failure'
+  /** A 429 or anything else that says nothing about the service's health: releases a probe lease only. */
+  | 'neutral';
+
+export interface BreakerView {
+  service: Service;
+  state: BreakerStateName;
+  /** Retryable failures inside the current window. */
+  failure_count: number;
+  /** ISO 8601; null when never opened. */
+  opened_at: string | null;
+  /** ISO 8601: when an open breaker lets a probe through; null unless open. */
+  next_attempt_at: string | null;
+  /** ISO 8601 of the last failure counted; null when none. */
+  last_failure_at: string | null;
+}
+
+export interface CircuitBreaker {
+  /** Closed: allowed. Open before the recovery timeout: refused. After it: exactly one probe across all workers. */
+  acquire(service: Service, now: number): Promise<BreakerDecision>;
+  report(service: Service, outcome: BreakerOutcome, probe: boolean, now: number): Promise<void>;
+  view(service: Service, now: number): Promise<BreakerView>;
+}
+
+/** The write lock of one Jira issue or Confluence page (as the payload names it). */
+export interface WriteLockKey {
+  service: Service;
+  objectId: string;
+}
+
+/** The answer to "may I write to this object now?". `heldUntil`: when the holder's lock expires. */
+export type WriteLockDecision = { acquired: true } | { acquired: false; heldUntil: number };
+
+/**
+ * Leases that serialize writes to one issue/page across all workers: a write takes the object's lock
+ * before its call and releases it after, whatever the outcome. A lock expires by itself (a worker
+ * that crashed mid-call does not block the object past its lease).
+ */
+export interface WriteLocks {
+  /**
+   * Takes the lock for `owner` until `expiresAt` (epoch ms): granted when nobody holds it, when the
+   * holder's lock expired, or when `owner` holds it already (the same request again after its
+   * earlier worker lost its lease); refused while another owner's lock runs.
+   */
+  acquire(key: WriteLockKey, owner: string, now: number, expiresAt: number): Promise<WriteLockDecision>;
+  /** Releases the lock only while `owner` holds it: a lock taken over after expiry stays its new owner's. */
+  release(key: WriteLockKey, owner: string): Promise<void>;
+}

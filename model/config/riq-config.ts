@@ -1,0 +1,319 @@
+/**
+ * The one source of truth for RIQ's shape and tuning (DESIGN invariant 10).
+ *
+ * The CDK app (bin/app.ts) and the local stack (local/) both build their resources from a
+ * `RiqConfig`; the Lambdas get the runtime part of it as one JSON environment variable
+ * (see `runtimeSettings`). Nothing here imports the AWS SDK or CDK, so the runtime code may import it.
+ */
+import { z } from 'zod';
+import { CALLS_PER_ATTEMPT, MESSAGE_MARGIN_MS, messageBudgetMs } from './message-budget.js';
+
+export const SERVICES = ['jira', 'confluence'] as const;
+export type Service = (typeof SERVICES)[number];
+
+/** Highest first: the order workers and operators read them in. */
+export const PRIORITIES = ['high', 'normal', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+const positiveInt = z.number().int().positive();
+
+const concurrencySchema = z.object({
+  // AWS requires an event source mapping's maximumConcurrency to be at least 2.
+  high: z.number().int().min(2),
+  normal: z.number().int().min(2),
+  low: z.number().int().min(2),
+});
+
+/** A share of the bucket's capacity: 0 keeps nothing back, just under 1 keeps nearly all of it back. */
+const burstFraction = z.number().min(0).lt(1);
+
+/**
+ * How much of the bucket lower priorities must leave for higher ones (DESIGN invariant 6): `low` may
+ * take a token only while the bucket holds more than `low × burst`, `normal` more than
+ * `normal × burst`; `high` may take the last token.
+ */
+const reservesSchema = z
+  .object({ normal: burstFraction, low: burstFraction })
+  .refine((r) => r.low >= r.normal, {
+    message: 'low must keep back at least as much as normal',
+    path: ['low'],
+  });
+
+const serviceSchema = z.object({
+  /** Requests per minute RIQ allows itself against this service (token bucket refill). */
+  ratePerMinute: positiveInt,
+  /** Token bucket capacity. */
+  burst: positiveInt,
+  /** Share of the burst kept back from `normal` and `low` (see lambdas/core/domain/token-bucket.ts). */
+  reserves: reservesSchema,
+  /** `maximumConcurrency` of each priority queue's event source mapping. */
+  concurrency: concurrencySchema,
+});
+
+/**
+ * The adaptive rate (AIMD) shared by both services; lambdas/core/domain/token-bucket.ts explains the
+ * choice of each default. Rates are fractions of the service's configured rate.
+ */
+const adaptiveRateSchema = z
+  .object({
+    /** On a 429 the effective rate is multiplied by this (at most once per `decreaseCooldownMs`). */
+    decreaseFactor: z.number().gt(0).lt(1),
+    /** The effective rate never drops below this share of the configured rate. */
+    minRateFraction: z.number().gt(0).max(1),
+    /** Climb, in shares of the configured rate per second of successful calls, below the last limit met. */
+    increasePerSecond: z.number().gt(0).max(1),
+    /** Slower climb while the rate is within `probeBand` of the rate at which the limit was last met. */
+    probeIncreasePerSecond: z.number().gt(0).max(1),
+    /** Half-width of the slow-probe zone around the last limit met, as a share of it. */
+    probeBand: z.number().min(0).lt(1),
+    /** 429s of calls that were in flight together count as one decrease. */
+    decreaseCooldownMs: z.number().int().min(0).max(60_000),
+    /** On `X-RateLimit-NearLimit` the rate is multiplied by this once per hold (1: only stop climbing). */
+    nearLimitFactor: z.number().gt(0).max(1),
+    /** How long after the last `X-RateLimit-NearLimit: true` the rate does not climb. */
+    nearLimitHoldSeconds: z.number().int().min(0).max(3600),
+  })
+  .refine((a) => a.probeIncreasePerSecond <= a.increasePerSecond, {
+    message: 'probeIncreasePerSecond must not exceed increasePerSecond',
+    path: ['probeIncreasePerSecond'],
+  });
+
+export const riqConfigSchema = z
+  .object({
+    /** Stage name: `dev`, `staging`, `prod`, or `local` for the laptop stack. */
+    stage: z.string().regex(/^[a-z][a-z0-9-]{1,20}$/),
+    /** Prefix of every physical name (queues, tables): `riq` gives `riq-jira-high`. */
+    namePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/),
+    services: z.object({ jira: serviceSchema, confluence: serviceSchema }),
+    retry: z.object({
+      /** Real attempts before a request is dead; also the queues' `maxReceiveCount`. */
+      maxAttempts: z.number().int().min(1).max(20),
+      baseDelaySeconds: positiveInt,
+      maxDelaySeconds: positiveInt,
+    }),
+    /** The shared rate limit's reaction to what Atlassian says (DESIGN invariant 5). */
+    rateControl: z.object({
+      /** Longest pause a `Retry-After` or `X-RateLimit-Reset` may cause; Atlassian has sent absurd values. */
+      maxPauseSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 3600),
+      adaptive: adaptiveRateSchema,
+    }),
+    breaker: z.object({
+      failureThreshold: positiveInt,
+      windowSeconds: positiveInt,
+      recoverySeconds: positiveInt,
+    }),
+    cache: z.object({ getTtlSeconds: positiveInt, searchTtlSeconds: positiveInt }),
+    api: z.object({
+      /** Long-poll cap for `GET /result/{token}?wait=N`; API Gateway's integration timeout is 29 s. */
+      longPollCapSeconds: z.number().int().min(0).max(25),
+      /**
+       * Largest accepted submit body; larger gets 413 PAYLOAD_TOO_LARGE. At most 5 MiB: API Gateway
+       * (REST) carries 10 MB, but Lambda's synchronous invocation carries 6 MB for the whole event
+       * (headers and the body as an escaped JSON string), so 5 MiB leaves room for the envelope.
+       */
+      maxBodyBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(5 * 1024 * 1024),
+    }),
+    /**
+     * Large payloads and results (claim check, lambdas/core/domain/claim-check.ts): stored in the bodies
+     * bucket (S3) under the request's token, the record (and the read-cache entry) keeping a pointer.
+     */
+    bodies: z.object({
+      /**
+       * A payload or result whose JSON is larger than this is stored in S3; DynamoDB's item limit is
+       * 400 KB, and a record holds a payload and a result.
+       */
+      offloadBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(128 * 1024),
+      /** The largest result RIQ stores; a larger one ends the request `failed` with RESULT_TOO_LARGE. */
+      maxResultBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024 * 1024),
+      /**
+       * Results up to this size are answered inline (`result`) by GET /result and submit; larger ones
+       * as a presigned S3 URL (`result_url`). Under Lambda's 6 MB response limit.
+       */
+      inlineResultBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(5 * 1024 * 1024),
+      /** How long a `result_url` stays valid. */
+      resultUrlSeconds: z.number().int().min(60).max(3600),
+    }),
+    worker: z.object({
+      /** Lambda timeout of a worker; the claim lease and the queues' visibility derive from it. */
+      timeoutSeconds: z.number().int().min(5).max(900),
+      /** Messages per worker invocation (processed one after another). */
+      batchSize: z.number().int().min(1).max(10),
+      memoryMb: z.number().int().min(128).max(10240),
+    }),
+    upstream: z.object({
+      /** Timeout of every single HTTP call to Atlassian. */
+      timeoutMs: z.number().int().min(100).max(60_000),
+      /**
+       * How long a create whose outcome is unknown (a timeout, a connection lost after sending, a
+       * 5xx) waits before it is tried again: the retry first looks the object up (Jira: JQL search
+       * for the request's marker label), and Jira's search is eventually consistent, so the window
+       * gives it time to show an issue the lost attempt created. At most SQS's longest delay.
+       */
+      reconcileWindowSeconds: z.number().int().min(1).max(900),
+    }),
+    /** Adaptive routing (`routing: "adaptive"`, the default of a submit): see lambdas/core/use-cases/direct-route.ts. */
+    routing: z.object({
+      /**
+       * Whether the submit function may call Atlassian itself (DIRECT) when the breaker is closed
+       * and the shared bucket has a token for the priority. false: every request is queued.
+       */
+      direct: z.boolean(),
+      /**
+       * The DIRECT call's deadline: all its HTTP calls must have answered within it, else it is a
+       * TIMEOUT and the request goes to the queue. The submit function's timeout derives from it.
+       */
+      directTimeoutMs: z.number().int().min(100).max(20_000),
+    }),
+    /** Alarms and their thresholds (lib/constructs/observability.ts). */
+    observability: z.object({
+      /** E-mail subscribed to the alarm topic; absent: the topic only (subscribe anything to it). */
+      alarmEmail: z.email().optional(),
+      /** The oldest message of a `high` queue older than this raises an alarm. */
+      oldestHighMessageAgeSeconds: positiveInt,
+      /** The API's 5xx answers, as a percentage of its requests over 5 minutes, that raise an alarm. */
+      api5xxPercent: z.number().gt(0).max(100),
+    }),
+    /** Days a completed or failed record is kept (DynamoDB TTL). Dead records never expire. */
+    retentionDays: positiveInt,
+    /** Where the workers call Atlassian on AWS (locally: ATLASSIAN_SITE_URL / JIRA_BASE_URL, or the simulator). */
+    atlassian: z.object({
+      siteUrl: z.url().optional(),
+      /** Issue type of `jira.create_task` when the payload names none. */
+      defaultIssueType: z.string().min(1).max(255),
+    }),
+    /** How the AWS stacks treat data and logs (unused by the local stack). */
+    deployment: z.object({
+      /** Keep the table and dead-letter queues when the stack is deleted. */
+      retainData: z.boolean(),
+      pointInTimeRecovery: z.boolean(),
+      logRetentionDays: positiveInt,
+    }),
+  })
+  .refine((c) => c.retry.maxDelaySeconds >= c.retry.baseDelaySeconds, {
+    message: 'retry.maxDelaySeconds must be >= retry.baseDelaySeconds',
+    path: ['retry', 'maxDelaySeconds'],
+  })
+  .refine((c) => c.upstream.timeoutMs < c.worker.timeoutSeconds * 1000, {
+    message: 'upstream.timeoutMs must be shorter than worker.timeoutSeconds',
+    path: ['upstream', 'timeoutMs'],
+  })
+  .refine((c) => messageBudgetMs(c.upstream.timeoutMs) <= c.worker.timeoutSeconds * 1000, {
+    message:
+      `worker.timeoutSeconds must hold one message at its worst: upstream.timeoutMs × ` +
+      `${CALLS_PER_ATTEMPT} calls + ${MESSAGE_MARGIN_MS} ms`,
+    path: ['worker', 'timeoutSeconds'],
+  })
+  .refine((c) => c.routing.directTimeoutMs <= c.upstream.timeoutMs, {
+    message: 'routing.directTimeoutMs must not exceed upstream.timeoutMs',
+    path: ['routing', 'directTimeoutMs'],
+  });
+
+export type RiqConfig = z.infer<typeof riqConfigSchema>;
+
+/**
+ * The defaults, from the quick-reference seed. The seed's 5 Jira / 3 Confluence workers cannot be
+ * met exactly: each of the three priority queues' event source mappings needs a maximumConcurrency
+ * of at least 2, so a service has at least 6 concurrent workers. The token bucket (rate, burst), not
+ * the worker count, is what keeps RIQ inside Atlassian's limits.
+ */
+export const DEFAULT_CONFIG: RiqConfig = {
+  stage: 'local',
+  namePrefix: 'riq',
+  services: {
+    jira: {
+      ratePerMinute: 100,
+      burst: 50,
+      reserves: { normal: 0.1, low: 0.3 },
+      concurrency: { high: 2, normal: 2, low: 2 },
+    },
+    confluence: {
+      ratePerMinute: 50,
+      burst: 50,
+      reserves: { normal: 0.1, low: 0.3 },
+      concurrency: { high: 2, normal: 2, low: 2 },
+    },
+  },
+  rateControl: {
+    maxPauseSeconds: 3600,
+    adaptive: {
+      decreaseFactor: 0.7,
+      minRateFraction: 0.05,
+      increasePerSecond: 0.05,
+      probeIncreasePerSecond: 0.005,
+      probeBand: 0.3,
+      decreaseCooldownMs: 2000,
+      nearLimitFactor: 1,
+      nearLimitHoldSeconds: 10,
+    },
+  },
+  retry: { maxAttempts: 4, baseDelaySeconds: 1, maxDelaySeconds: 60 },
+  breaker: { failureThreshold: 5, windowSeconds: 60, recoverySeconds: 60 },
+  cache: { getTtlSeconds: 300, searchTtlSeconds: 120 },
+  api: { longPollCapSeconds: 25, maxBodyBytes: 5 * 1024 * 1024 },
+  bodies: {
+    offloadBytes: 64 * 1024,
+    maxResultBytes: 50 * 1024 * 1024,
+    inlineResultBytes: 1024 * 1024,
+    resultUrlSeconds: 900,
+  },
+  // 60 s: one message at its worst (3 calls × 10 s + 2 s, model/config/message-budget.ts) fits with
+  // room for the rest of a batch of fast ones; Lambda bills the time used, not the timeout.
+  worker: { timeoutSeconds: 60, batchSize: 5, memoryMb: 512 },
+  upstream: { timeoutMs: 10_000, reconcileWindowSeconds: 30 },
+  // The seed's DIRECT path answers in ~200 ms; 3 s leaves room for a slow create before queueing.
+  routing: { direct: true, directTimeoutMs: 3_000 },
+  observability: { oldestHighMessageAgeSeconds: 60, api5xxPercent: 1 },
+  retentionDays: 7,
+  atlassian: { defaultIssueType: 'Task' },
+  deployment: { retainData: false, pointInTimeRecovery: false, logRetentionDays: 30 },
+};
+
+/** A partial config: any subset of fields, nested, that overrides the defaults. */
+export type RiqConfigOverrides = DeepPartial<RiqConfig>;
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/**
+ * Merges overrides onto the defaults and validates the result; a wrong field throws with its path,
+ * so a bad `cdk.json` or `RIQ_CONFIG` file fails synth or start-up, not a request at 3 a.m.
+ */
+export function resolveConfig(overrides: unknown = {}, base: RiqConfig = DEFAULT_CONFIG): RiqConfig {
+  const merged = deepMerge(base, overrides);
+  const parsed = riqConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`Invalid RIQ configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+
+function deepMerge(base: unknown, override: unknown): unknown {
+  if (override === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(override)) return override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) out[key] = deepMerge(base[key], value);
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
