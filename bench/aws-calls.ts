@@ -1,6 +1,6 @@
 /**
  * Counts the AWS SDK requests this process makes, by service and command: the evidence for the
- * README's cost arithmetic (DynamoDB request units, SQS requests per RIQ request). Every SDK v3
+ * cost arithmetic of docs/runbook.md (DynamoDB request units, SQS requests per RIQ request). Every SDK v3
  * client (DynamoDB, the document client, SQS) extends the Smithy `Client`, whose `send` is wrapped
  * here once; the local stack runs the Lambda handlers in this process, so their requests are
  * counted too. Benchmark-only code: nothing in the product imports it.

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- scenario…]`: runs the benchmarks of issue #4 one after another, each in its own
+ * `npm run bench [-- scenario…]`: runs the benchmarks one after another, each in its own
  * process with its own local stack (see bench/run-scenario.ts), and prints their figures. The
  * stacks' logs go to .riq-local/bench-<scenario>.log. Figures are printed, never asserted: the
  * target is shown next to them.

@@ -1,5 +1,5 @@
 /**
- * The four benchmarks of issue #4 and the adaptive-routing burst of issue #5. Each runs against its own local stack (one per process: see
+ * The benchmarks: drain, unknown limit, priority, outage, the adaptive-routing burst and cost. Each runs against its own local stack (one per process: see
  * bench/run-scenario.ts) and answers its figures; none asserts a time, the targets are printed next
  * to the figures for a reader to compare.
  *
@@ -390,7 +390,7 @@ const COST_SAMPLES = 40;
 
 /**
  * (f) The AWS requests one RIQ request makes, counted in this process (bench/aws-calls.ts), for the
- * README's cost arithmetic: a DIRECT read, a queued read, a queued create, and a cached read. The
+ * cost arithmetic of docs/runbook.md: a DIRECT read, a queued read, a queued create, and a cached read. The
  * requests are submitted one after another against a generous bucket, so no deferral or lost race
  * adds calls (a backlog adds both: see the drain scenario's deferrals). A queued request is read
  * once with `?wait` after it completed, as a caller's long poll would.
@@ -442,7 +442,7 @@ export async function cost(): Promise<ScenarioResult> {
         direct_create_task: directCreate,
         queued_create_task_plus_one_result_read: queuedCreate,
       },
-      target: 'figures for the README cost arithmetic (AWS SDK requests per RIQ request)',
+      target: 'figures for the cost arithmetic in docs/runbook.md (AWS SDK requests per RIQ request)',
       met: true,
       setup: `one request at a time, simulator latency ${SERVICE_LATENCY_MS} ms, bucket 1000/s (no deferrals), first read of each issue (a cache miss) before the cached one`,
     };

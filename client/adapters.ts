@@ -7,7 +7,7 @@
  * - Writes: answer `{token, status, consistencyToken?, result?}` at once, or, with the adapter's
  *   `wait` option, once the write has completed.
  * - A request ending `failed` or `dead` throws `RiqRequestFailedError` carrying the request's error.
- * - `createThenGet` is the review's corrected read-after-write: the read names the write's consistency
+ * - `createThenGet` is read-after-write: the read names the write's consistency
  *   token when the answer has one, else reads with `fresh: true`; it never assumes a token exists.
  */
 import { RiqRequestFailedError } from './errors.js';
@@ -85,7 +85,7 @@ export interface WriteOutcome<R> {
   result?: R;
 }
 
-/** The review's corrected create-then-read flow: the completed write and the object read after it. */
+/** Create-then-read: the completed write and the object read after it. */
 export interface CreateThenGetOutcome<C, R> {
   created: WriteOutcome<C> & { result: C };
   read: R;
@@ -229,7 +229,7 @@ export class QueuedJiraAdapter extends QueuedAdapterBase {
     return this.write('jira.add_comment', { task_id: taskId, comment }, opts);
   }
 
-  /** The review's corrected example: create (waiting), then read the new issue without a stale cache. */
+  /** Create (waiting), then read the new issue without a stale cache. */
   createThenGet(
     payload: OperationPayload<'jira.create_task'>,
     opts: Omit<WriteOptions, 'wait'> & { timeoutMs?: number } = {},
@@ -282,7 +282,7 @@ export class QueuedConfluenceAdapter extends QueuedAdapterBase {
     return this.write('confluence.update_page', payload, opts);
   }
 
-  /** The review's corrected example for pages: create (waiting), then read the new page fresh. */
+  /** Create (waiting), then read the new page fresh. */
   createThenGet(
     payload: OperationPayload<'confluence.create_page'>,
     opts: Omit<WriteOptions, 'wait'> & { timeoutMs?: number } = {},

@@ -6,7 +6,7 @@
  * because it always carries an `idempotency_key`.
  *
  * A result too large for the API to answer inline comes as `result_url` (a presigned S3 GET, see
- * the README's "Large bodies"): the client fetches it (unsigned: the URL carries its own
+ * docs/api.md, "Large bodies"): the client fetches it (unsigned: the URL carries its own
  * authorization) and answers `result` as for any other, so callers never see the difference.
  */
 import { randomUUID } from 'node:crypto';

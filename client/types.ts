@@ -1,7 +1,7 @@
 /**
  * The contract of RIQ's TypeScript client: what `QueueClient` (client/queue-client.ts)
  * offers and answers. The queued adapters (client/adapters.ts) and the `riq` CLI (client/cli/)
- * are written against this file. Shapes follow the HTTP API in the README; field names stay the
+ * are written against this file. Shapes follow the HTTP API (docs/api.md); field names stay the
  * API's snake_case where they are the server's data.
  */
 import type { Priority } from '../model/config/riq-config.js';

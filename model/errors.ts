@@ -1,6 +1,6 @@
 /**
  * RIQ's typed errors. Each carries the error code of the HTTP contract, whether a retry may help,
- * and the HTTP status it maps to (lambdas/api/http-errors.ts is the one place that maps them).
+ * and the HTTP status it maps to (lambdas/api/http.ts is the one place that maps them).
  */
 export const ERROR_CODES = {
   VALIDATION_ERROR: { retryable: false, httpStatus: 400 },

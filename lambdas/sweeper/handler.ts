@@ -1,7 +1,7 @@
 /** The sweeper, run every minute by an EventBridge schedule (a timer in the local stack). */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { ScheduledEvent } from 'aws-lambda';
 import { METRICS_NAMESPACE } from '../../model/config/metrics.js';
@@ -67,10 +67,10 @@ async function runSweep(): Promise<SweepReport> {
     // A missing gauge reading is not a failed sweep (the alarm treats missing data as fine).
     logger.warn('breaker states could not be read for the metric', { error: err as Error });
   }
-  metrics.addMetric('SweeperRequeued', MetricUnit.Count, report.requeued);
-  metrics.addMetric('SweeperRecoveredLeases', MetricUnit.Count, report.recovered_leases);
-  metrics.addMetric('SweeperFailedSends', MetricUnit.Count, report.failed_sends);
-  metrics.addMetric('SweeperReleasedDependents', MetricUnit.Count, report.released_dependents ?? 0);
+  emitMetric(metrics, 'sweeperRequeued', report.requeued, {});
+  emitMetric(metrics, 'sweeperRecoveredLeases', report.recovered_leases, {});
+  emitMetric(metrics, 'sweeperFailedSends', report.failed_sends, {});
+  emitMetric(metrics, 'sweeperReleasedDependents', report.released_dependents ?? 0, {});
   return report;
 }
 

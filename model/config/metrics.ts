@@ -28,6 +28,7 @@ export interface MetricSpec {
 
 const perServiceAndPriority = ['service', 'priority'] as const;
 const perService = ['service'] as const;
+const overall = [] as const;
 
 export const METRICS = {
   submitted: {
@@ -101,6 +102,30 @@ export const METRICS = {
     unit: 'Count',
     dimensions: perService,
     description: '1 per stored submit left to the queue, else 0',
+  },
+  sweeperRequeued: {
+    name: 'SweeperRequeued',
+    unit: 'Count',
+    dimensions: overall,
+    description: 'stale `queued` records the sweeper sent to their queue again (per sweep)',
+  },
+  sweeperRecoveredLeases: {
+    name: 'SweeperRecoveredLeases',
+    unit: 'Count',
+    dimensions: overall,
+    description: '`processing` records whose lease had expired, handed back by the sweeper (per sweep)',
+  },
+  sweeperFailedSends: {
+    name: 'SweeperFailedSends',
+    unit: 'Count',
+    dimensions: overall,
+    description: 'sends the sweeper tried and SQS refused (per sweep; tried again next sweep)',
+  },
+  sweeperReleasedDependents: {
+    name: 'SweeperReleasedDependents',
+    unit: 'Count',
+    dimensions: overall,
+    description: '`waiting` requests the sweeper released or failed after their parents ended (per sweep)',
   },
 } as const satisfies Record<string, MetricSpec>;
 

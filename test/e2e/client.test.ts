@@ -1,6 +1,6 @@
 /**
  * The TypeScript client (client/) against the shared local stack: the ten operations through
- * `QueueClient` and through the queued adapters, the review's create-then-read flow, a
+ * `QueueClient` and through the queued adapters, the create-then-read flow, a
  * `waitForResult` that times out, and a dead request retried through the client.
  *
  * The dead request is a Confluence read answered 503 four times: 4 failures in the Confluence
@@ -198,7 +198,7 @@ describe('queued adapters', () => {
   const jira = new QueuedJiraAdapter(client, { wait: { timeoutMs: 30_000 }, priority: 'high' });
   const confluence = new QueuedConfluenceAdapter(client, { wait: true });
 
-  it('Jira: create then read (the review corrected flow), update, transition, comment, search', async () => {
+  it('Jira: create then read (read-after-write), update, transition, comment, search', async () => {
     const flow = await jira.createThenGet({
       title: `Adapter ${run}`,
       project_id: 'MD',

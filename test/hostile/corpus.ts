@@ -208,7 +208,7 @@ export const CORPUS: CorpusEntry[] = [
     { ...valid, after_consistency_token: TOKEN },
     bad('after_consistency_token'),
   ),
-  // A token whose write is gone (or never was) counts as satisfied (README, Consistency tokens).
+  // A token whose write is gone (or never was) counts as satisfied (docs/api.md, Consistency tokens).
   submit(
     'unknown after_consistency_token (satisfied)',
     { ...valid, after_consistency_token: `cst_${TOKEN.slice(4)}`, routing: 'queued' },

@@ -1,5 +1,5 @@
 /**
- * Retention on DynamoDB Local (issue 6): the table's TTL attribute is on, and what each kind of item
+ * Retention on DynamoDB Local: the table's TTL attribute is on, and what each kind of item
  * carries in it after a real lifecycle through the submit and worker use cases with the DynamoDB
  * stores and the Powertools idempotency layer. A configured retention of 3 days (not the default 7)
  * shows the config is what sets it. DynamoDB deletes an item some time after its TTL passes; what

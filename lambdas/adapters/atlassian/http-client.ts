@@ -37,16 +37,13 @@ export interface AuthHeaderProvider {
 }
 
 /**
- * AUTH_FAILED that a retry cannot cure: a 401 after the credentials were renewed, or a refresh token
- * Atlassian no longer accepts. Not retryable, although ERROR_CODES calls AUTH_FAILED retryable (that
- * default covers a 401 nobody tried to cure yet): the request fails at once instead of burning its
- * retries, and the operator fixes the credentials.
+ * AUTH_FAILED after the client tried to cure it: a 401 after the credentials were renewed, or a
+ * refresh token Atlassian no longer accepts. Retryable, as DESIGN lists AUTH_FAILED: the request
+ * backs off and, if the credentials stay bad, ends `dead` in the DLQ, from where an operator
+ * redrives it once the secret is fixed (a `failed` request could not be redriven).
  */
 export class AuthFailedError extends UpstreamError {
   // `name` stays 'UpstreamError' (its type is that literal): callers tell it apart by instanceof.
-  // Retryable, as DESIGN lists AUTH_FAILED: renewing once did not help, so the request backs off and,
-  // if the credentials stay bad, ends `dead` in the DLQ, from where an operator redrives it once the
-  // secret is fixed (a `failed` request could not be redriven).
 
   constructor(message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
     super('AUTH_FAILED', message, details, options);

@@ -1,5 +1,5 @@
 /**
- * The ports through which a worker (and later the DIRECT submit path) asks whether it may call
+ * The ports through which a worker or the DIRECT submit path asks whether it may call
  * Atlassian now, and reports how the call went: the shared rate limit (token bucket with priority
  * reserves, Atlassian's pauses, adaptive rate), the circuit breaker, and the per-object write locks
  * that serialize writes to one Jira issue or Confluence page (DESIGN invariant 2). All live in

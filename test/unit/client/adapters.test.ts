@@ -153,7 +153,7 @@ describe('QueuedJiraAdapter writes', () => {
   });
 });
 
-describe('createThenGet (the review corrected example)', () => {
+describe('createThenGet (read-after-write)', () => {
   it('reads with the write consistency token when the answer has one', async () => {
     const { client, submits } = fakeClient([
       {
