@@ -8,17 +8,10 @@ import type { QueueKey, RiqConfig } from '../model/config/index.js';
 import { AtlassianSecret } from './constructs/atlassian-secret.js';
 import { BodiesBucket } from './constructs/bodies-bucket.js';
 import { RequestsTable } from './constructs/requests-table.js';
+import type { StatefulResources } from './constructs/stateful-resources.js';
 import { WorkQueues } from './constructs/work-queues.js';
 
-/** What the stateless stack builds on. */
-export interface StatefulResources {
-  readonly table: ITable;
-  readonly queues: Record<QueueKey, IQueue>;
-  readonly deadLetterQueues: Record<QueueKey, IQueue>;
-  readonly atlassianSecret: ISecret;
-  /** Large payloads and results (claim check). */
-  readonly bodies: IBucket;
-}
+export type { StatefulResources } from './constructs/stateful-resources.js';
 
 export interface StatefulStackProps extends StackProps {
   readonly config: RiqConfig;

@@ -24,28 +24,14 @@ export class StatelessStack extends Stack {
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const { config, resources } = props;
-    this.api = new RiqApi(this, 'Api', {
-      config,
-      table: resources.table,
-      bodies: resources.bodies,
-      queues: resources.queues,
-      deadLetterQueues: resources.deadLetterQueues,
-      atlassianSecret: resources.atlassianSecret,
-    });
+    this.api = new RiqApi(this, 'Api', { config, ...resources });
     this.operator = new OperatorAccess(this, 'Operator', { config, restApi: this.api.restApi });
     this.sweeper = new Sweeper(this, 'Sweeper', {
       config,
       table: resources.table,
       queues: resources.queues,
     });
-    this.workers = new Workers(this, 'Workers', {
-      config,
-      table: resources.table,
-      bodies: resources.bodies,
-      queues: resources.queues,
-      deadLetterQueues: resources.deadLetterQueues,
-      atlassianSecret: resources.atlassianSecret,
-    });
+    this.workers = new Workers(this, 'Workers', { config, ...resources });
     this.observability = new RiqObservability(this, 'Observability', {
       config,
       queues: resources.queues,

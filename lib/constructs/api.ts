@@ -11,11 +11,7 @@ import {
   RestApi,
   type JsonSchema,
 } from 'aws-cdk-lib/aws-apigateway';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   API_FUNCTIONS,
@@ -29,13 +25,13 @@ import {
   RUNTIME_ENV,
   type ApiFunctionName,
   type ApiRoute,
-  type QueueKey,
   type RiqConfig,
 } from '../../model/config/index.js';
 import { allowAtlassianCalls } from './atlassian-caller.js';
 import { submitEnvelopeJsonSchema } from '../../model/submit-envelope.js';
 import { riqLogGroup } from './log-group.js';
 import { RiqFunction } from './riq-function.js';
+import type { StatefulResources } from './stateful-resources.js';
 
 /**
  * The API's resource policy: the operator routes of API_ROUTES answer only the operator role
@@ -101,15 +97,9 @@ export function gatewayErrorTemplate(
   return `{"error":{"code":"${code}","message":$context.error.messageString,"retryable":${retryable},"details":${detail}}}`;
 }
 
-export interface RiqApiProps {
+/** The submit function's DIRECT calls use the Atlassian secret as the workers do (`routing.direct`). */
+export interface RiqApiProps extends StatefulResources {
   readonly config: RiqConfig;
-  readonly table: ITable;
-  /** Large payloads and results (claim check). */
-  readonly bodies: IBucket;
-  readonly queues: Record<QueueKey, IQueue>;
-  readonly deadLetterQueues: Record<QueueKey, IQueue>;
-  /** The submit function's DIRECT calls use it as the workers do (`routing.direct`). */
-  readonly atlassianSecret: ISecret;
   /** @default 100 */
   readonly throttlingRateLimit?: number;
   /** @default 200 */

@@ -61,10 +61,18 @@ export function breakerOpenEvaluationPeriods(config: RiqConfig): number {
   return Math.ceil(config.breaker.recoverySeconds / 60) + 1;
 }
 
+/** The sweeper's own metrics: what it repaired, per sweep, for the whole stage. */
+const SWEEPER_METRICS = [
+  'sweeperRequeued',
+  'sweeperRecoveredLeases',
+  'sweeperFailedSends',
+  'sweeperReleasedDependents',
+] as const satisfies readonly MetricKey[];
+
 /** A RIQ metric of the catalogue with exactly the dimensions the catalogue lists for it. */
 export function riqMetric(
   key: MetricKey,
-  dims: { readonly service: Service; readonly priority?: Priority },
+  dims: { readonly service?: Service; readonly priority?: Priority },
   options: { readonly statistic?: string; readonly period?: Duration; readonly label?: string } = {},
 ): Metric {
   const spec = METRICS[key];
@@ -458,6 +466,15 @@ export class RiqObservability extends Construct {
         graph(
           'Lambda throttles',
           functions.map(([label, fn]) => fn.metricThrottles({ statistic: Stats.SUM, label })),
+        ),
+      ],
+      [
+        graph(
+          'Sweeper repairs',
+          SWEEPER_METRICS.map((key) =>
+            riqMetric(key, {}, { statistic: Stats.SUM, label: METRICS[key].name }),
+          ),
+          24,
         ),
       ],
     ];

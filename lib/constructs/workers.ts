@@ -1,9 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   functionTimeoutSeconds,
@@ -12,24 +8,16 @@ import {
   reservedConcurrency,
   RUNTIME_ENV,
   SERVICES,
-  type QueueKey,
   type RiqConfig,
   type Service,
 } from '../../model/config/index.js';
 import { allowAtlassianCalls } from './atlassian-caller.js';
 import { RiqFunction } from './riq-function.js';
+import type { StatefulResources } from './stateful-resources.js';
 import { pick } from './work-queues.js';
 
-export interface WorkersProps {
+export interface WorkersProps extends StatefulResources {
   readonly config: RiqConfig;
-  readonly table: ITable;
-  /** Large payloads and results (claim check). */
-  readonly bodies: IBucket;
-  readonly queues: Record<QueueKey, IQueue>;
-  /** A worker puts a dead request's message here itself when deferrals restarted its receive count. */
-  readonly deadLetterQueues: Record<QueueKey, IQueue>;
-  /** Holds `{email, api_token}` or the OAuth grant (see lambdas/adapters/atlassian/connection.ts). */
-  readonly atlassianSecret: ISecret;
 }
 
 /**

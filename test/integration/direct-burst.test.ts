@@ -82,7 +82,8 @@ describe('adaptive routing under a burst', () => {
     );
     const submitSeconds = (Date.now() - started) / 1000;
 
-    expect(answers.every((a: HttpAnswer) => a.status === 200)).toBe(true);
+    const refused = answers.filter((a: HttpAnswer) => a.status !== 200);
+    expect(refused.map((a) => `${a.status} ${JSON.stringify(a.body)}`).slice(0, 5)).toEqual([]);
     const direct = answers.filter((a) => a.body['routing_path'] === 'DIRECT');
     const queued = answers.filter((a) => a.body['routing_path'] === 'QUEUED');
     expect(direct.length + queued.length).toBe(REQUESTS);

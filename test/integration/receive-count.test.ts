@@ -52,12 +52,13 @@ const config = isolatedConfig({
   // 1 token a second, burst 1: another worker taking the token leaves this one none for ~1 s.
   services: { confluence: { ratePerMinute: 60, burst: 1 } },
 });
-// Threshold 3 so two real failures in the control do not open it; recovery 1 s so each deferral is 1 s.
+// Threshold 3 so two real failures in the control do not open it; recovery 3 s so each deferral is
+// 3 s, long enough that a slow machine still asks the breaker while it is open.
 const breakerSettings: BreakerSettings = {
   ...breakerSettingsOf(config),
   failureThreshold: 3,
   windowSeconds: 60,
-  recoverySeconds: 1,
+  recoverySeconds: 3,
 };
 
 let tableName: string;
@@ -177,7 +178,7 @@ async function messagesIn(url: string): Promise<number> {
   return totalMessages(await queueDepthAt(sqs, url));
 }
 
-/** Another worker's probe failed (or, the first time, failures reached the threshold): the jira breaker is open for 1 s. */
+/** Another worker's probe failed (or, the first time, failures reached the threshold): the jira breaker is open for `recoverySeconds`. */
 async function openJiraBreaker(): Promise<void> {
   const now = Date.now();
   const view = await otherBreaker.view('jira', now);
@@ -217,10 +218,12 @@ describe('ApproximateReceiveCount counts real attempts only', () => {
 
     // The control: the breaker closes (another worker's probe succeeds), the call is made and
     // Atlassian answers 503. A real failed attempt keeps the message, so its next receive is the 2nd.
-    await new Promise((r) => setTimeout(r, breakerSettings.recoverySeconds * 1000 + 100));
-    const probe = await otherBreaker.acquire('jira', Date.now());
+    // The probe is taken at a time past the recovery window (the breaker's clock is an argument),
+    // so the deferrals above never race a window that a slow machine could let run out.
+    const afterRecovery = Date.now() + breakerSettings.recoverySeconds * 1000 + 100;
+    const probe = await otherBreaker.acquire('jira', afterRecovery);
     expect(probe).toMatchObject({ allowed: true, probe: true });
-    await otherBreaker.report('jira', 'success', true, Date.now());
+    await otherBreaker.report('jira', 'success', true, afterRecovery);
     await control.addFault({ method: 'GET', path: '^/rest/api/3/issue/MD-404$', status: 503 });
 
     const first = await deliver(key);
