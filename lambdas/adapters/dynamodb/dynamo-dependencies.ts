@@ -42,7 +42,7 @@ import type { IdempotencyClaim, WaitingQuery } from '../../core/ports/index.js';
 const PK = REQUESTS_TABLE.partitionKey;
 
 /** The status of a child registered on parents that have not all finished. */
-export const WAITING = 'waiting';
+const WAITING = 'waiting';
 
 /** How often a transaction that lost a race with a write to the same item is tried again. */
 const TRANSACTION_CONFLICT_RETRIES = 10;
