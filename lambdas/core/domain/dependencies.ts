@@ -1,6 +1,6 @@
 /**
- * `depends_on`: the pure rules of request graphs (no I/O). lambdas/adapters/dynamodb/dynamo-dependencies.ts
- * does the race-free registration and release in DynamoDB; this module decides.
+ * `depends_on`: the pure rules of request graphs (no I/O). lambdas/core/domain/dependency-store.ts
+ * registers and releases with them over the storage port, race-free.
  *
  * - **Validation** of a `depends_on` list: at most {@link MAX_DEPENDS_ON} request tokens, each
  *   well-formed, none twice, none the request itself.

@@ -289,7 +289,7 @@ export interface ReadCache {
   bumpGeneration(service: Service): Promise<void>;
 }
 
-/** Options of a `depends_on` registration (lambdas/adapters/dynamodb/dynamo-dependencies.ts). */
+/** Options of a `depends_on` registration (DependencyStore.register). */
 export interface DependencyRegisterOptions {
   now: number;
   /** Epoch seconds: the TTL of the child if it is stored already `failed`. */
@@ -321,8 +321,9 @@ export interface DependencyRelease {
 }
 
 /**
- * `depends_on` storage: race-free registration of a child on its parents and release of the
- * children when a parent finishes (DynamoDependencyStore; in memory in tests).
+ * `depends_on`: race-free registration of a child on its parents and release of the children when
+ * a parent finishes. One implementation, StoredDependencyStore (lambdas/core/domain/dependency-store.ts),
+ * over a DependencyRecords storage (./dependency-records.ts: DynamoDB, or in memory in tests).
  */
 export interface DependencyStore {
   register(
