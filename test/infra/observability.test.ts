@@ -19,9 +19,14 @@ import {
 import { breakerOpenEvaluationPeriods } from '../../lib/constructs/observability.js';
 import {
   asArray,
+  FUNCTION_NAMES,
+  functionId,
   logicalIdOf,
+  policyStatements,
   resourcesOfType,
+  sorted,
   synthStage,
+  WITHOUT_TLS,
   type PolicyStatementJson,
   type Resource,
   type SynthesizedStage,
@@ -34,8 +39,6 @@ interface Widget {
   type: string;
   properties: { title?: string; metrics?: MetricLine[]; alarms?: string[] };
 }
-
-const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
 
 /**
  * The dashboard body as JSON: the `Fn::Join` of the template with `{Ref: X}` as `@ref:X` and
@@ -101,13 +104,7 @@ for (const stageName of ['dev', 'prod'] as const) {
       expect(found, named(suffix)).toHaveLength(1);
       return (found[0] as Resource).Properties;
     };
-    const workerId = (service: Service) => logicalIdOf(riq.stage.stateless.workers.functions[service]);
-    /** Every Lambda of the stage: the API functions, the workers and the sweeper. */
-    const functionIds = () => [
-      ...Object.values(riq.stage.stateless.api.functions).map(logicalIdOf),
-      ...SERVICES.map(workerId),
-      logicalIdOf(riq.stage.stateless.sweeper.function),
-    ];
+    const workerId = (service: Service) => functionId(riq, `${service} worker`);
     const physicalQueueNames = () =>
       Object.values(resourcesOfType(riq.stateful, 'AWS::SQS::Queue')).map(
         (q) => q.Properties['QueueName'] as string,
@@ -118,6 +115,65 @@ for (const stageName of ['dev', 'prod'] as const) {
         const metric = metricOf(line);
         return metric ? [{ ...metric, options: optionsOf(line) }] : [];
       });
+
+    /** What a metric alarm watches: one metric of one queue, service or function. */
+    const metric = (namespace: string, name: string, dimension: string, value: unknown) => ({
+      Namespace: namespace,
+      MetricName: name,
+      Dimensions: [{ Name: dimension, Value: value }],
+    });
+    /** When an alarm fires, over one-minute (SQS, breaker) or five-minute (Lambda) periods. */
+    const anyInAMinute = { Statistic: 'Maximum', Period: 60, Threshold: 1, EvaluationPeriods: 1 };
+    const anyInFiveMinutes = { Statistic: 'Sum', Period: 300, Threshold: 1, EvaluationPeriods: 1 };
+    const atLeast = 'GreaterThanOrEqualToThreshold';
+    const metricAlarms = [
+      ...allQueueKeys().map((key) => ({
+        alarm: `dlq-${key}`,
+        fires: 'on any message in a dead-letter queue',
+        watches: () =>
+          metric('AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', named(`${key}-dlq`)),
+        when: {
+          ...anyInAMinute,
+          ComparisonOperator: atLeast,
+          DatapointsToAlarm: 1,
+          TreatMissingData: 'notBreaching',
+        },
+      })),
+      ...SERVICES.map((service) => ({
+        alarm: `breaker-open-${service}`,
+        fires: 'when a breaker stays open past breaker.recoverySeconds (60 s: 2 one-minute periods)',
+        watches: () => metric(METRICS_NAMESPACE, 'BreakerState', 'service', service),
+        // The sweeper reports every minute: no data means it stopped.
+        when: {
+          ...anyInAMinute,
+          Threshold: 0,
+          ComparisonOperator: 'LessThanOrEqualToThreshold',
+          EvaluationPeriods: 2,
+          DatapointsToAlarm: 2,
+          TreatMissingData: 'breaching',
+        },
+      })),
+      ...SERVICES.map((service) => ({
+        alarm: `oldest-message-${service}-high`,
+        fires: 'when the oldest message of a high queue is older than oldestHighMessageAgeSeconds',
+        watches: () =>
+          metric('AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', named(`${service}-high`)),
+        when: {
+          ...anyInAMinute,
+          Threshold: 60,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: 'notBreaching',
+        },
+      })),
+      ...SERVICES.flatMap((service) =>
+        (['Errors', 'Throttles'] as const).map((name) => ({
+          alarm: `worker-${name.toLowerCase()}-${service}`,
+          fires: `on any ${name === 'Errors' ? 'error' : 'throttle'} of a worker in 5 minutes`,
+          watches: () => metric('AWS/Lambda', name, 'FunctionName', { Ref: workerId(service) }),
+          when: { ...anyInFiveMinutes, ComparisonOperator: atLeast, TreatMissingData: 'notBreaching' },
+        })),
+      ),
+    ];
 
     describe('alarm topic', () => {
       it('is named after the stage, encrypted with a rotated customer-managed key CloudWatch may use', () => {
@@ -144,11 +200,10 @@ for (const stageName of ['dev', 'prod'] as const) {
           (p.Properties['Topics'] as Json[]).some((t) => t['Ref'] === topicId()),
         );
         expect(policies).toHaveLength(1);
-        const statements = (policies[0]?.Properties['PolicyDocument'] as { Statement: PolicyStatementJson[] })
-          .Statement;
+        const statements = policyStatements(policies);
         const denies = statements.filter((s) => s.Effect === 'Deny');
         expect(denies).toHaveLength(1);
-        expect(denies[0]?.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
+        expect(denies[0]?.Condition).toEqual(WITHOUT_TLS);
         expect(asArray(denies[0]?.Action)).toEqual(['sns:Publish']);
         const allows = statements.filter((s) => s.Effect === 'Allow');
         expect(allows).toHaveLength(1);
@@ -192,60 +247,22 @@ for (const stageName of ['dev', 'prod'] as const) {
         expect(sorted(alarms.map((a) => a.Properties['AlarmName'] as string))).toHaveLength(alarms.length);
       });
 
-      it('fires on any message in a dead-letter queue, one alarm per queue', () => {
+      it('watches the dead-letter queues and the high queues the config names', () => {
         for (const key of allQueueKeys()) {
           expect(physicalQueueNames()).toContain(deadLetterQueueName(riq.config, key));
-          expect(alarmNamed(`dlq-${key}`)).toMatchObject({
-            Namespace: 'AWS/SQS',
-            MetricName: 'ApproximateNumberOfMessagesVisible',
-            Dimensions: [{ Name: 'QueueName', Value: `riq-${stageName}-${key}-dlq` }],
-            Statistic: 'Maximum',
-            Period: 60,
-            Threshold: 1,
-            ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-            EvaluationPeriods: 1,
-            DatapointsToAlarm: 1,
-            TreatMissingData: 'notBreaching',
-          });
+        }
+        for (const service of SERVICES) {
+          expect(physicalQueueNames()).toContain(queueName(riq.config, queueKey(service, 'high')));
         }
       });
 
-      it('fires when a breaker stays open past breaker.recoverySeconds (60 s: 2 one-minute periods)', () => {
+      it('takes breaker.recoverySeconds (60 s) and oldestHighMessageAgeSeconds (60 s) from the config', () => {
         expect(riq.config.breaker.recoverySeconds).toBe(60);
-        for (const service of SERVICES) {
-          expect(alarmNamed(`breaker-open-${service}`)).toMatchObject({
-            Namespace: METRICS_NAMESPACE,
-            MetricName: 'BreakerState',
-            Dimensions: [{ Name: 'service', Value: service }],
-            Statistic: 'Maximum',
-            Period: 60,
-            Threshold: 0,
-            ComparisonOperator: 'LessThanOrEqualToThreshold',
-            EvaluationPeriods: 2,
-            DatapointsToAlarm: 2,
-            // The sweeper reports every minute: no data means it stopped.
-            TreatMissingData: 'breaching',
-          });
-        }
+        expect(riq.config.observability.oldestHighMessageAgeSeconds).toBe(60);
       });
 
-      it('fires when the oldest message of a high queue is older than oldestHighMessageAgeSeconds', () => {
-        expect(riq.config.observability.oldestHighMessageAgeSeconds).toBe(60);
-        for (const service of SERVICES) {
-          const key = queueKey(service, 'high');
-          expect(physicalQueueNames()).toContain(queueName(riq.config, key));
-          expect(alarmNamed(`oldest-message-${key}`)).toMatchObject({
-            Namespace: 'AWS/SQS',
-            MetricName: 'ApproximateAgeOfOldestMessage',
-            Dimensions: [{ Name: 'QueueName', Value: `riq-${stageName}-${service}-high` }],
-            Statistic: 'Maximum',
-            Period: 60,
-            Threshold: 60,
-            ComparisonOperator: 'GreaterThanThreshold',
-            EvaluationPeriods: 1,
-            TreatMissingData: 'notBreaching',
-          });
-        }
+      it.each(metricAlarms)('fires $fires ($alarm)', ({ alarm, watches, when }) => {
+        expect(alarmNamed(alarm)).toMatchObject({ ...watches(), ...when });
       });
 
       it("fires when over api5xxPercent of the API's requests fail with 5xx in 5 minutes", () => {
@@ -276,27 +293,6 @@ for (const stageName of ['dev', 'prod'] as const) {
           { Id: 'errors', MetricStat: apiMetric('5XXError'), ReturnData: false },
           { Id: 'requests', MetricStat: apiMetric('Count'), ReturnData: false },
         ]);
-      });
-
-      it('fires on any error and any throttle of a worker in 5 minutes', () => {
-        for (const service of SERVICES) {
-          for (const [suffix, metricName] of [
-            ['errors', 'Errors'],
-            ['throttles', 'Throttles'],
-          ] as const) {
-            expect(alarmNamed(`worker-${suffix}-${service}`)).toMatchObject({
-              Namespace: 'AWS/Lambda',
-              MetricName: metricName,
-              Dimensions: [{ Name: 'FunctionName', Value: { Ref: workerId(service) } }],
-              Statistic: 'Sum',
-              Period: 300,
-              Threshold: 1,
-              ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-              EvaluationPeriods: 1,
-              TreatMissingData: 'notBreaching',
-            });
-          }
-        }
       });
     });
 
@@ -384,7 +380,7 @@ for (const stageName of ['dev', 'prod'] as const) {
 
       it('graphs Errors and Throttles of every Lambda function', () => {
         const lambda = metricLines().filter((m) => m.namespace === 'AWS/Lambda');
-        const expected = sorted(functionIds().map((id) => `@ref:${id}`));
+        const expected = sorted(FUNCTION_NAMES.map((name) => `@ref:${functionId(riq, name)}`));
         expect(expected).toHaveLength(
           Object.keys(resourcesOfType(riq.stateless, 'AWS::Lambda::Function')).length,
         );

@@ -10,6 +10,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { buildRiqApp, type RiqApp, type RiqStageName } from '../../../lib/riq-app.js';
+import { API_FUNCTIONS, SERVICES, type ApiFunctionName, type Service } from '../../../model/config/index.js';
 
 type Json = Record<string, unknown>;
 
@@ -51,6 +52,45 @@ export function synthStage(stage: RiqStageName, extraContext: Json = {}): Synthe
     stateless: template(riq.stage.stateless),
     cleanup,
   };
+}
+
+/** Synthesizes a stage with extra context, hands it to `check` and removes it again. */
+export function withStage<T>(
+  stage: RiqStageName,
+  extraContext: Json,
+  check: (riq: SynthesizedStage) => T,
+): T {
+  const riq = synthStage(stage, extraContext);
+  try {
+    return check(riq);
+  } finally {
+    riq.cleanup();
+  }
+}
+
+export const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+
+/** The Lambda functions of a stage by role: the API functions, the sweeper and one worker per service. */
+export type FunctionName = ApiFunctionName | 'sweeper' | `${Service} worker`;
+
+export const FUNCTION_NAMES: readonly FunctionName[] = [
+  ...API_FUNCTIONS,
+  'sweeper',
+  ...SERVICES.map((service) => `${service} worker` as const),
+];
+
+/** The service of a worker's name; undefined for the other functions. */
+export function serviceOf(name: FunctionName): Service | undefined {
+  return SERVICES.find((service) => name === `${service} worker`);
+}
+
+/** The logical ID, in the stateless template, of a function of the stage. */
+export function functionId(riq: RiqApp, name: FunctionName): string {
+  const { api, sweeper, workers } = riq.stage.stateless;
+  const service = serviceOf(name);
+  if (service) return logicalIdOf(workers.functions[service]);
+  if (name === 'sweeper') return logicalIdOf(sweeper.function);
+  return logicalIdOf(api.functions[name as ApiFunctionName]);
 }
 
 export interface Resource {
@@ -111,13 +151,39 @@ export function asArray<T>(value: T | T[]): T[] {
   return Array.isArray(value) ? value : [value];
 }
 
+/** The condition of a statement that denies every request not made over TLS. */
+export const WITHOUT_TLS = { Bool: { 'aws:SecureTransport': 'false' } };
+
+/** Every statement of the policy documents of the given policies (`PolicyDocument`). */
+export function policyStatements(policies: Iterable<Resource>): PolicyStatementJson[] {
+  return [...policies].flatMap(
+    (p) => (p.Properties['PolicyDocument'] as { Statement: PolicyStatementJson[] }).Statement,
+  );
+}
+
+/** Every statement of the inline policies attached to a role. */
+export function statementsOfRole(template: Template, roleLogicalId: string): PolicyStatementJson[] {
+  return policyStatements(
+    Object.values(resourcesOfType(template, 'AWS::IAM::Policy')).filter((p) =>
+      (p.Properties['Roles'] as Json[]).some((r) => r['Ref'] === roleLogicalId),
+    ),
+  );
+}
+
 /** Every statement of the inline policies attached to the role of a function. */
 export function statementsOfFunction(template: Template, functionLogicalId: string): PolicyStatementJson[] {
   const fn = template.toJSON()['Resources'][functionLogicalId] as Resource;
-  const roleId = ((fn.Properties['Role'] as Json)['Fn::GetAtt'] as string[])[0];
-  return Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))
-    .filter((p) => (p.Properties['Roles'] as Json[]).some((r) => r['Ref'] === roleId))
-    .flatMap((p) => (p.Properties['PolicyDocument'] as { Statement: PolicyStatementJson[] }).Statement);
+  return statementsOfRole(template, ((fn.Properties['Role'] as Json)['Fn::GetAtt'] as string[])[0]!);
+}
+
+/** The statements that grant an action. */
+export function granting(statements: PolicyStatementJson[], action: string): PolicyStatementJson[] {
+  return statements.filter((s) => asArray(s.Action).includes(action));
+}
+
+/** The logical IDs, in the stateful template, of the imported resources the statements name. */
+export function importedResources(stateful: Template, statements: PolicyStatementJson[]): string[] {
+  return statements.flatMap((s) => asArray(s.Resource).map((r) => importedLogicalId(stateful, r)));
 }
 
 export function actionsOf(statements: PolicyStatementJson[]): string[] {

@@ -2,52 +2,25 @@
  * The Confluence adapter against the simulated Confluence on loopback: space resolution and its
  * cache, parents, updates by version, and CQL search with escaping and cursor paging.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { basicAuthProvider } from '../../../lambdas/adapters/atlassian/credentials.js';
+import { describe, expect, it } from 'vitest';
 import {
   ConfluenceAdapter,
   MAX_SEARCH_REQUESTS,
 } from '../../../lambdas/adapters/atlassian/confluence-adapter.js';
-import { AtlassianHttpClient } from '../../../lambdas/adapters/atlassian/http-client.js';
 import { ValidationError } from '../../../model/errors.js';
-import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
-import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
 import type { CreatedConfluencePage } from '../../../model/results.js';
+import { useAtlassianSimulator } from '../../support/atlassian-sim-fixture.js';
 
-const auth = { email: 'confluence@example.com', apiToken: 'sim-token-conf' };
-
-let sim: AtlassianSimulator;
-let control: SimulatorControl;
+const sim = useAtlassianSimulator();
 
 function confluence(options: { searchPageSize?: number } = {}): ConfluenceAdapter {
-  const client = new AtlassianHttpClient({
-    baseUrl: `${sim.url}/wiki`,
-    auth: basicAuthProvider(auth),
-    timeoutMs: 2_000,
-    service: 'confluence',
-  });
-  return new ConfluenceAdapter(client, options);
+  return new ConfluenceAdapter(sim.client('confluence'), options);
 }
 
 async function calls(method: string, path: string): Promise<number> {
-  const { calls: all } = await control.stats();
+  const { calls: all } = await sim.control.stats();
   return all.filter((c) => c.method === method && c.path === path).length;
 }
-
-beforeAll(async () => {
-  sim = await startAtlassianSimulator({ port: 0, ...auth });
-  control = new SimulatorControl(sim.url);
-});
-
-afterAll(async () => {
-  await sim?.stop();
-});
-
-beforeEach(async () => {
-  await control.clearFaults();
-  await control.quiet();
-  await control.reset();
-});
 
 describe('ConfluenceAdapter against the simulator', () => {
   describe('create_page', () => {
@@ -92,7 +65,7 @@ describe('ConfluenceAdapter against the simulator', () => {
     });
 
     it('does not cache a failed space lookup', async () => {
-      await control.addFault({ path: '^/wiki/api/v2/spaces$', status: 503, count: 1 });
+      await sim.control.addFault({ path: '^/wiki/api/v2/spaces$', status: 503, count: 1 });
       const adapter = confluence();
       await expect(adapter.createPage({ title: 'x', space_id: 'MD', content: '' })).rejects.toMatchObject({
         code: 'SERVICE_UNAVAILABLE',

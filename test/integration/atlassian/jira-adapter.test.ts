@@ -4,67 +4,25 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { inspect } from 'node:util';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { UpstreamError } from '../../../model/errors.js';
-import { basicAuthProvider } from '../../../lambdas/adapters/atlassian/credentials.js';
-import { AtlassianHttpClient } from '../../../lambdas/adapters/atlassian/http-client.js';
+import { describe, expect, it } from 'vitest';
 import { JiraAdapter } from '../../../lambdas/adapters/atlassian/jira-adapter.js';
-import { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
-import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
-import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
 import type { CreatedJiraTask, JiraTask } from '../../../model/results.js';
+import {
+  UNKNOWN_PROJECT,
+  useAtlassianSimulator,
+  type SimClientOptions,
+} from '../../support/atlassian-sim-fixture.js';
+import { everythingShownOf, upstreamFailure as failure } from '../../support/upstream-failure.js';
 
-const auth = { email: 'riq@example.com', apiToken: 'sim-token-7f3a' };
 const ctx = { token: 'req_test' };
 
-let sim: AtlassianSimulator;
-let control: SimulatorControl;
-
-function executor(
-  overrides: Partial<ConstructorParameters<typeof AtlassianExecutor>[0]> = {},
-): AtlassianExecutor {
-  return new AtlassianExecutor({ jiraBaseUrl: sim.url, auth, timeoutMs: 2_000, ...overrides });
-}
-
-function jira(options: { timeoutMs?: number; apiToken?: string; baseUrl?: string } = {}): JiraAdapter {
-  const client = new AtlassianHttpClient({
-    baseUrl: options.baseUrl ?? sim.url,
-    auth: basicAuthProvider({ email: auth.email, apiToken: options.apiToken ?? auth.apiToken }),
-    timeoutMs: options.timeoutMs ?? 2_000,
-    service: 'jira',
-  });
-  return new JiraAdapter(client);
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UpstreamError);
-  return err as UpstreamError;
-}
-
-beforeAll(async () => {
-  sim = await startAtlassianSimulator({ port: 0, ...auth });
-  control = new SimulatorControl(sim.url);
-});
-
-afterAll(async () => {
-  await sim?.stop();
-});
-
-beforeEach(async () => {
-  await control.clearFaults();
-  await control.setLatency(0);
-  await control.reset();
-});
+const sim = useAtlassianSimulator();
+const jira = (options: SimClientOptions = {}) => new JiraAdapter(sim.client('jira', options));
 
 describe('JiraAdapter against the simulator', () => {
   describe('create then get', () => {
     it('round-trips through the executor with the documented shapes', async () => {
-      const exec = executor();
+      const exec = sim.executor();
       const created = (await exec.execute(
         'jira.create_task',
         {
@@ -118,7 +76,7 @@ describe('JiraAdapter against the simulator', () => {
     });
 
     it('numbers keys per project and uses the configured default issue type', async () => {
-      const exec = executor({ defaultIssueType: 'Story' });
+      const exec = sim.executor({ defaultIssueType: 'Story' });
       const a = (await exec.execute(
         'jira.create_task',
         { title: 'a', project_id: 'MD' },
@@ -137,12 +95,10 @@ describe('JiraAdapter against the simulator', () => {
   describe('failures', () => {
     it('answers VALIDATION_ERROR with the field error for an unknown project', async () => {
       const err = await failure(jira().createTask({ title: 'x', project_id: 'NOPE' }));
-      expect(err.code).toBe('VALIDATION_ERROR');
-      expect(err.retryable).toBe(false);
-      expect(err.details).toMatchObject({
-        status: 400,
-        errorMessages: [],
-        errors: { project: 'valid project is required' },
+      expect(err).toMatchObject({
+        code: 'VALIDATION_ERROR',
+        retryable: false,
+        details: { status: 400, ...UNKNOWN_PROJECT },
       });
       expect(err.message).toContain('project: valid project is required');
     });
@@ -155,34 +111,30 @@ describe('JiraAdapter against the simulator', () => {
 
     it('answers NOT_FOUND for a missing issue', async () => {
       const err = await failure(jira().getTask({ task_id: 'MD-404' }));
-      expect(err.code).toBe('NOT_FOUND');
-      expect(err.details).toMatchObject({ status: 404 });
+      expect(err).toMatchObject({ code: 'NOT_FOUND', details: { status: 404 } });
       expect(err.message).toContain('Issue does not exist');
     });
 
     it('answers AUTH_FAILED for wrong credentials, without leaking them', async () => {
       const wrongToken = 'wrong-token-d41d8cd9';
       const err = await failure(jira({ apiToken: wrongToken }).getTask({ task_id: 'MD-1' }));
-      expect(err.code).toBe('AUTH_FAILED');
-      expect(err.details).toMatchObject({ status: 401 });
-      const dump = inspect(err, { depth: 10 }) + JSON.stringify(err.toBody());
-      const header = Buffer.from(`${auth.email}:${wrongToken}`).toString('base64');
+      expect(err).toMatchObject({ code: 'AUTH_FAILED', details: { status: 401 } });
+      const dump = everythingShownOf(err);
+      const header = Buffer.from(`${sim.credentials.email}:${wrongToken}`).toString('base64');
       expect(dump).not.toContain(wrongToken);
       expect(dump).not.toContain(header);
     });
 
     it('answers SERVICE_UNAVAILABLE for an injected 503, and succeeds once the fault is used up', async () => {
-      await control.addFault({ method: 'GET', path: '^/rest/api/3/issue/', status: 503, count: 1 });
+      await sim.control.addFault({ method: 'GET', path: '^/rest/api/3/issue/', status: 503, count: 1 });
       const { key } = await jira().createTask({ title: 'x', project_id: 'MD' });
       const err = await failure(jira().getTask({ task_id: key }));
-      expect(err.code).toBe('SERVICE_UNAVAILABLE');
-      expect(err.retryable).toBe(true);
-      expect(err.details).toMatchObject({ status: 503 });
+      expect(err).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryable: true, details: { status: 503 } });
       await expect(jira().getTask({ task_id: key })).resolves.toMatchObject({ key });
     });
 
     it('answers RATE_LIMITED with retryAfterSeconds and the reason for an injected 429', async () => {
-      await control.addFault({
+      await sim.control.addFault({
         path: '^/rest/api/3/issue$',
         status: 429,
         retry_after: 7,
@@ -196,17 +148,16 @@ describe('JiraAdapter against the simulator', () => {
         retryAfterSeconds: 7,
         rateLimitReason: 'jira-burst-based',
       });
-      const stats = await control.stats();
+      const stats = await sim.control.stats();
       expect(stats.rate_limited).toBe(1);
       expect(stats.created.issues).toBe(0);
     });
 
     it('answers TIMEOUT when the answer comes later than timeoutMs', async () => {
-      await control.setLatency(1_000);
+      await sim.control.setLatency(1_000);
       const started = Date.now();
       const err = await failure(jira({ timeoutMs: 150 }).getTask({ task_id: 'MD-1' }));
-      expect(err.code).toBe('TIMEOUT');
-      expect(err.retryable).toBe(true);
+      expect(err).toMatchObject({ code: 'TIMEOUT', retryable: true });
       expect(err.message).toContain('timed out after 150 ms');
       expect(Date.now() - started).toBeLessThan(900);
     });
@@ -272,7 +223,7 @@ describe('JiraAdapter against the simulator', () => {
       expect(post?.method).toBe('POST');
       expect(post?.url).toBe('/rest/api/3/issue');
       expect(post?.headers['authorization']).toBe(
-        `Basic ${Buffer.from(`${auth.email}:${auth.apiToken}`).toString('base64')}`,
+        `Basic ${Buffer.from(`${sim.credentials.email}:${sim.credentials.apiToken}`).toString('base64')}`,
       );
       expect(post?.headers['user-agent']).toBe('riq/0.1');
       expect(post?.headers['content-type']).toBe('application/json');

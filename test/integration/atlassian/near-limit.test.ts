@@ -5,43 +5,29 @@
  * holding its rate (`slow_until`), while an answer without it leaves no hold.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
 import { processRequest, type ProcessDeps } from '../../../lambdas/core/use-cases/process-request.js';
 import { callScopeOf } from '../../../lambdas/core/domain/token-bucket.js';
 import type { RequestRecord } from '../../../model/request-record.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
 import { DynamoRateGate, rateBucketKey } from '../../../lambdas/adapters/dynamodb/dynamo-rate-gate.js';
-import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
-import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
 import { createRequestsTable } from '../../../local/resources.js';
+import { useAtlassianSimulator } from '../../support/atlassian-sim-fixture.js';
 import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
 import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';
 import { InMemoryStore } from '../../support/in-memory-store.js';
 
-const credentials = { email: 'riq@example.com', apiToken: 'local-token' };
 const { client, doc } = localDynamo(inject('dynamoEndpoint'));
 const config = isolatedConfig();
 
-let sim: AtlassianSimulator;
-let control: SimulatorControl;
+const sim = useAtlassianSimulator();
 let executor: AtlassianExecutor;
 let tableName: string;
 
 beforeAll(async () => {
-  sim = await startAtlassianSimulator({ port: 0, ...credentials });
-  control = new SimulatorControl(sim.url);
-  executor = new AtlassianExecutor({ jiraBaseUrl: sim.url, auth: credentials, timeoutMs: 5_000 });
+  executor = sim.executor({ timeoutMs: 5_000 });
   tableName = await createRequestsTable(client, config);
-});
-
-afterAll(async () => {
-  await sim?.stop();
-});
-
-beforeEach(async () => {
-  await control.reset();
-  await control.quiet();
 });
 
 let sequence = 0;
@@ -94,7 +80,7 @@ async function storedBucket(): Promise<Record<string, unknown> | undefined> {
 describe('X-RateLimit-NearLimit feedback', () => {
   it('holds the rate of the shared bucket once Atlassian says it is near the limit, not before', async () => {
     // The simulator's bucket: 10 tokens, refilling slowly; NearLimit under 2 left.
-    await control.setRateLimit({ rate_per_second: 0.1, burst: 10 });
+    await sim.control.setRateLimit({ rate_per_second: 0.1, burst: 10 });
     const store = new InMemoryStore();
 
     await createThroughWorker(store, 'first');
@@ -114,7 +100,7 @@ describe('X-RateLimit-NearLimit feedback', () => {
     expect(slowUntil as number).toBeGreaterThanOrEqual(
       before + config.rateControl.adaptive.nearLimitHoldSeconds * 1000,
     );
-    const stats = await control.stats();
+    const stats = await sim.control.stats();
     expect(stats.rate_limited).toBe(0);
   });
 });

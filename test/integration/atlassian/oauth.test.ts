@@ -3,9 +3,7 @@
  * routes with Bearer tokens refreshed at the simulator's `/oauth/token` (rotating refresh tokens),
  * and API-token credentials read from a "secret" that can be re-read after a 401.
  */
-import { inspect } from 'node:util';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { UpstreamError } from '../../../model/errors.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readLocalSettings } from '../../../lambdas/adapters/atlassian/connection.js';
 import { basicAuthHeader, secretAuthProvider } from '../../../lambdas/adapters/atlassian/credentials.js';
 import { InMemoryTokenStore } from '../../../lambdas/adapters/atlassian/oauth-token-store.js';
@@ -14,22 +12,25 @@ import {
   OAuthTokenManager,
   type OAuthTokenManagerOptions,
 } from '../../../lambdas/adapters/atlassian/token-manager.js';
-import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
 import { DEFAULT_SIM_OAUTH } from '../../../local/atlassian-sim/oauth-routes.js';
-import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
 import { simulatorConnectionEnv } from '../../../local/stack.js';
 import type { SecretReader } from '../../../lambdas/core/ports/credentials.js';
+import { useAtlassianSimulator } from '../../support/atlassian-sim-fixture.js';
+import { everythingShownOf, upstreamFailure as failure } from '../../support/upstream-failure.js';
 
-const credentials = { email: 'riq@example.com', apiToken: 'sim-token-oauth-test' };
 const ctx = { token: 'req_oauth_test' };
 
-let sim: AtlassianSimulator;
-let control: SimulatorControl;
+const sim = useAtlassianSimulator();
+const { credentials } = sim;
 /**
  * The grant's tokens, shared by every manager of this file as Lambda instances share the secret:
  * the simulator keeps one live refresh token, so a manager starting from the first one would fail.
  */
-let store: InMemoryTokenStore;
+const store = new InMemoryTokenStore({ refresh_token: DEFAULT_SIM_OAUTH.refreshToken });
+
+beforeEach(async () => {
+  await sim.control.setOAuthAccessTtl(3600);
+});
 
 /** An executor in OAuth mode, configured the way connection.ts reads the local stack's variables. */
 function oauthExecutor(overrides: Partial<OAuthTokenManagerOptions> = {}): {
@@ -47,54 +48,31 @@ function oauthExecutor(overrides: Partial<OAuthTokenManagerOptions> = {}): {
   return { executor: new AtlassianExecutor({ ...settings.endpoints, auth, timeoutMs: 5_000 }), auth };
 }
 
+function createTask(executor: AtlassianExecutor, title: string): Promise<{ key: string; url: string }> {
+  return executor.execute('jira.create_task', { title, project_id: 'MD' }, ctx) as Promise<{
+    key: string;
+    url: string;
+  }>;
+}
+
 async function refreshes(): Promise<number> {
-  return (await control.stats()).oauth_refreshes;
+  return (await sim.control.stats()).oauth_refreshes;
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UpstreamError);
-  return err as UpstreamError;
-}
-
-beforeAll(async () => {
-  sim = await startAtlassianSimulator({ port: 0, ...credentials });
-  control = new SimulatorControl(sim.url);
-  store = new InMemoryTokenStore({ refresh_token: DEFAULT_SIM_OAUTH.refreshToken });
-});
-
-afterAll(async () => {
-  await sim?.stop();
-});
-
-beforeEach(async () => {
-  await control.clearFaults();
-  await control.quiet();
-  await control.setOAuthAccessTtl(3600);
-  await control.renewAuth();
-});
-
 describe('OAuth 2.0 (3LO) against the simulator', () => {
   it('calls Jira and Confluence through the gateway with a Bearer token, links pointing at the site', async () => {
     const { executor } = oauthExecutor();
-    const created = (await executor.execute(
-      'jira.create_task',
-      { title: 'OAuth hello', project_id: 'MD' },
-      ctx,
-    )) as { key: string; url: string };
+    const created = await createTask(executor, 'OAuth hello');
     expect(created.url).toBe(`${sim.url}/browse/${created.key}`);
     await expect(executor.execute('jira.get_task', { task_id: created.key }, ctx)).resolves.toMatchObject({
       key: created.key,
       summary: 'OAuth hello',
     });
-    const calls = (await control.stats()).calls.map((c) => c.path);
+    const calls = (await sim.control.stats()).calls.map((c) => c.path);
     expect(calls).toContain(`/ex/jira/${DEFAULT_SIM_OAUTH.cloudId}/rest/api/3/issue`);
     // The rotated refresh token is what the store holds now.
     expect((await store.load()).refresh_token).not.toBe(DEFAULT_SIM_OAUTH.refreshToken);
@@ -102,17 +80,11 @@ describe('OAuth 2.0 (3LO) against the simulator', () => {
 
   it('a token expiring during a burst of 50 requests causes exactly one refresh and no failed request', async () => {
     // Tokens live 2 s; the manager renews when less than half of that remains, i.e. 1 s after issue.
-    await control.setOAuthAccessTtl(2);
+    await sim.control.setOAuthAccessTtl(2);
     const { executor, auth } = oauthExecutor();
     await auth.invalidate(await auth.header()); // start from a fresh 2-second token
-    const { key } = (await executor.execute(
-      'jira.create_task',
-      { title: 'burst', project_id: 'MD' },
-      ctx,
-    )) as {
-      key: string;
-    };
-    await control.setLatency(20);
+    const { key } = await createTask(executor, 'burst');
+    await sim.control.setLatency(20);
     const before = await refreshes();
 
     // 50 requests spread over 1 s from 0.5 s after the token's issue: the renewal point (1 s) falls
@@ -133,14 +105,8 @@ describe('OAuth 2.0 (3LO) against the simulator', () => {
 
   it('access tokens revoked in the middle of a burst of 50: one refresh, every request succeeds', async () => {
     const { executor } = oauthExecutor();
-    const { key } = (await executor.execute(
-      'jira.create_task',
-      { title: 'revoked', project_id: 'MD' },
-      ctx,
-    )) as {
-      key: string;
-    };
-    await control.setLatency(50);
+    const { key } = await createTask(executor, 'revoked');
+    await sim.control.setLatency(50);
     const before = await refreshes();
 
     const burst = Array.from({ length: 50 }, async (_, i) => {
@@ -150,26 +116,20 @@ describe('OAuth 2.0 (3LO) against the simulator', () => {
         : executor.execute('confluence.search_pages', { query: 'nothing', space_id: 'MD' }, ctx);
     });
     await sleep(40);
-    const { access_tokens_revoked: revoked } = await control.expireAuth();
+    const { access_tokens_revoked: revoked } = await sim.control.expireAuth();
     const results = await Promise.allSettled(burst);
 
     expect(revoked).toBeGreaterThan(0);
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
     expect((await refreshes()) - before).toBe(1);
-    const unauthorized = (await control.stats()).calls.filter((c) => c.status === 401);
+    const unauthorized = (await sim.control.stats()).calls.filter((c) => c.status === 401);
     expect(unauthorized.length).toBeGreaterThan(0); // the revocation really hit requests in flight
   });
 
   it('a second instance uses the access token the first one stored instead of refreshing', async () => {
     const first = oauthExecutor();
     await first.auth.invalidate(await first.auth.header());
-    const { key } = (await first.executor.execute(
-      'jira.create_task',
-      { title: 'shared', project_id: 'MD' },
-      ctx,
-    )) as {
-      key: string;
-    };
+    const { key } = await createTask(first.executor, 'shared');
     const before = await refreshes();
     const second = oauthExecutor();
     await expect(second.executor.execute('jira.get_task', { task_id: key }, ctx)).resolves.toMatchObject({
@@ -180,21 +140,15 @@ describe('OAuth 2.0 (3LO) against the simulator', () => {
   });
 
   it('a refresh token the simulator no longer accepts is AUTH_FAILED without secrets', async () => {
-    const deadStore = new InMemoryTokenStore({ refresh_token: 'sim-rt-long-gone' });
-    const settings = readLocalSettings(simulatorConnectionEnv(sim.url, 'oauth'));
-    if (settings.mode !== 'oauth') throw new Error('expected OAuth settings');
-    const auth = new OAuthTokenManager({
-      client: settings.client,
-      tokenUrl: settings.tokenUrl,
-      store: deadStore,
+    const { executor } = oauthExecutor({
+      store: new InMemoryTokenStore({ refresh_token: 'sim-rt-long-gone' }),
       invalidGrantReloadDelayMs: 0,
     });
-    const executor = new AtlassianExecutor({ ...settings.endpoints, auth, timeoutMs: 5_000 });
     const err = await failure(executor.execute('jira.get_task', { task_id: 'MD-1' }, ctx));
     expect(err.code).toBe('AUTH_FAILED');
     expect(err.retryable).toBe(true);
     expect(err.message).toMatch(/re-consent/);
-    const dump = inspect(err, { depth: 10 }) + JSON.stringify(err.toBody());
+    const dump = everythingShownOf(err);
     expect(dump).not.toContain('sim-rt-long-gone');
     expect(dump).not.toContain(DEFAULT_SIM_OAUTH.clientSecret);
   });
@@ -218,21 +172,20 @@ describe('API token against the simulator', () => {
 
   it('an expired API token: 401, one re-read and resend, then AUTH_FAILED that is not retried', async () => {
     const secret = cachedReader(credentials.apiToken);
-    const executor = new AtlassianExecutor({
-      jiraBaseUrl: sim.url,
+    const executor = sim.executor({
       auth: secretAuthProvider('riq/atlassian', secret.read),
       timeoutMs: 5_000,
     });
-    await control.reset();
-    await control.expireAuth();
+    await sim.control.reset();
+    await sim.control.expireAuth();
     const err = await failure(executor.execute('jira.get_task', { task_id: 'MD-1' }, ctx));
     expect(err.code).toBe('AUTH_FAILED');
     expect(err.retryable).toBe(true);
     expect(err.details).toMatchObject({ status: 401 });
     expect(secret.forced()).toBe(1);
-    const calls = (await control.stats()).calls.filter((c) => c.path === '/rest/api/3/issue/MD-1');
+    const calls = (await sim.control.stats()).calls.filter((c) => c.path === '/rest/api/3/issue/MD-1');
     expect(calls.map((c) => c.status)).toEqual([401, 401]);
-    const dump = inspect(err, { depth: 10 }) + JSON.stringify(err.toBody());
+    const dump = everythingShownOf(err);
     expect(dump).not.toContain(credentials.apiToken);
     expect(dump).not.toContain(basicAuthHeader(credentials).slice('Basic '.length));
   });
@@ -240,8 +193,7 @@ describe('API token against the simulator', () => {
   it('a token rotated in the secret is picked up by the 401 re-read, before the cache expires', async () => {
     const secret = cachedReader('revoked-old-token');
     secret.backing.apiToken = credentials.apiToken; // the operator stored the new token
-    const executor = new AtlassianExecutor({
-      jiraBaseUrl: sim.url,
+    const executor = sim.executor({
       auth: secretAuthProvider('riq/atlassian', secret.read),
       timeoutMs: 5_000,
     });

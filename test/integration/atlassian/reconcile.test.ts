@@ -3,32 +3,18 @@
  * simulator's drop-after-commit) is not created again by the retry; the retry finds and adopts it.
  * The same for a comment, found by the entity property RIQ sets on it.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { adfToText } from '../../../lambdas/adapters/atlassian/adf.js';
 import { COMMENT_PAGE_SIZE } from '../../../lambdas/adapters/atlassian/jira-adapter.js';
-import { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
-import { UpstreamError } from '../../../model/errors.js';
-import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
-import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
+import type { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
+import { useAtlassianSimulator } from '../../support/atlassian-sim-fixture.js';
+import { upstreamFailure } from '../../support/upstream-failure.js';
 
-const credentials = { email: 'riq@example.com', apiToken: 'local-token' };
-let sim: AtlassianSimulator;
-let control: SimulatorControl;
+const sim = useAtlassianSimulator();
 let executor: AtlassianExecutor;
 
-beforeAll(async () => {
-  sim = await startAtlassianSimulator({ port: 0, ...credentials });
-  control = new SimulatorControl(sim.url);
-  executor = new AtlassianExecutor({ jiraBaseUrl: sim.url, auth: credentials, timeoutMs: 5_000 });
-});
-
-afterAll(async () => {
-  await sim?.stop();
-});
-
-beforeEach(async () => {
-  await control.reset();
-  await control.quiet();
+beforeAll(() => {
+  executor = sim.executor({ timeoutMs: 5_000 });
 });
 
 const OTHER = `req_${'0'.repeat(32)}`;
@@ -51,10 +37,9 @@ interface RawComment {
 
 /** A GET straight to the simulator (not through the adapter). */
 async function rawGet(path: string): Promise<{ comments: RawComment[] }> {
-  const authorization = `Basic ${Buffer.from(`${credentials.email}:${credentials.apiToken}`).toString('base64')}`;
-  const res = await fetch(`${sim.url}${path}`, { headers: { Authorization: authorization } });
+  const res = await sim.call('GET', path);
   expect(res.status).toBe(200);
-  return (await res.json()) as { comments: RawComment[] };
+  return res.body as unknown as { comments: RawComment[] };
 }
 
 /** The issue's comments, oldest first, as id and text. */
@@ -64,14 +49,10 @@ async function commentsOf(key: string): Promise<{ id: string; text: string }[]> 
 }
 
 async function lostAnswer(run: () => Promise<unknown>): Promise<void> {
-  await control.setDropAfterCommitRate(1);
-  const err = await run().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  await control.setDropAfterCommitRate(0);
-  expect(err).toBeInstanceOf(UpstreamError);
-  expect((err as UpstreamError).retryable).toBe(true);
+  await sim.control.setDropAfterCommitRate(1);
+  const err = await upstreamFailure(run());
+  await sim.control.setDropAfterCommitRate(0);
+  expect(err.retryable).toBe(true);
 }
 
 describe('a retried create adopts what the lost attempt created', () => {
@@ -79,12 +60,12 @@ describe('a retried create adopts what the lost attempt created', () => {
     const payload = { title: 'Exactly once', project_id: 'MD', labels: ['ops'] };
     const token = `req_${'a'.repeat(32)}`;
     await lostAnswer(() => executor.execute('jira.create_task', payload, { token, attempt: 1 }));
-    expect((await control.stats()).created.issues).toBe(1);
+    expect((await sim.control.stats()).created.issues).toBe(1);
 
     const retried = (await executor.execute('jira.create_task', payload, { token, attempt: 2 })) as {
       key: string;
     };
-    expect((await control.stats()).created.issues).toBe(1);
+    expect((await sim.control.stats()).created.issues).toBe(1);
     const issue = (await executor.execute('jira.get_task', { task_id: retried.key }, { token: 't' })) as {
       summary: string;
       labels: string[];
@@ -96,7 +77,7 @@ describe('a retried create adopts what the lost attempt created', () => {
     const payload = { title: 'Twins', project_id: 'MD' };
     await executor.execute('jira.create_task', payload, { token: `req_${'b'.repeat(32)}`, attempt: 1 });
     await executor.execute('jira.create_task', payload, { token: `req_${'c'.repeat(32)}`, attempt: 2 });
-    expect((await control.stats()).created.issues).toBe(2);
+    expect((await sim.control.stats()).created.issues).toBe(2);
   });
 
   it('jira.add_comment: one comment, found by its entity property among the newest', async () => {
@@ -105,14 +86,14 @@ describe('a retried create adopts what the lost attempt created', () => {
     const payload = { task_id: key, comment: 'Exactly once comment' };
     await executor.execute('jira.add_comment', { task_id: key, comment: 'Someone else' }, { token: OTHER });
     await lostAnswer(() => executor.execute('jira.add_comment', payload, { token, attempt: 1 }));
-    expect((await control.stats()).created.comments).toBe(2);
+    expect((await sim.control.stats()).created.comments).toBe(2);
 
     const retried = (await executor.execute('jira.add_comment', payload, { token, attempt: 2 })) as {
       id: string;
       issue_key: string;
       url: string;
     };
-    expect((await control.stats()).created.comments).toBe(2);
+    expect((await sim.control.stats()).created.comments).toBe(2);
     const comments = await commentsOf(key);
     expect(comments.map((c) => c.text)).toEqual(['Someone else', 'Exactly once comment']);
     expect(retried).toMatchObject({ id: comments[1]!.id, issue_key: key });
@@ -128,9 +109,9 @@ describe('a retried create adopts what the lost attempt created', () => {
     for (let i = 0; i < COMMENT_PAGE_SIZE + 5; i++) {
       await executor.execute('jira.add_comment', { task_id: key, comment: `newer ${i}` }, { token: OTHER });
     }
-    const before = (await control.stats()).created.comments;
+    const before = (await sim.control.stats()).created.comments;
     await executor.execute('jira.add_comment', payload, { token, attempt: 2 });
-    expect((await control.stats()).created.comments).toBe(before);
+    expect((await sim.control.stats()).created.comments).toBe(before);
   });
 
   it('jira.add_comment: a retry with nothing to adopt posts the comment, with the property', async () => {
@@ -139,7 +120,7 @@ describe('a retried create adopts what the lost attempt created', () => {
     // Another request's comment with the same text is not ours.
     await executor.execute('jira.add_comment', { task_id: key, comment: 'Same text' }, { token: OTHER });
     await executor.execute('jira.add_comment', { task_id: key, comment: 'Same text' }, { token, attempt: 2 });
-    expect((await control.stats()).created.comments).toBe(2);
+    expect((await sim.control.stats()).created.comments).toBe(2);
     const raw = await rawGet(`/rest/api/3/issue/${key}/comment?expand=properties`);
     expect(raw.comments.map((c) => c.properties)).toEqual([
       [{ key: 'riq.request', value: { token: OTHER } }],
@@ -151,9 +132,9 @@ describe('a retried create adopts what the lost attempt created', () => {
     const payload = { title: 'Exactly once page', space_id: 'MD', content: '<p>x</p>' };
     const token = `req_${'d'.repeat(32)}`;
     await lostAnswer(() => executor.execute('confluence.create_page', payload, { token, attempt: 1 }));
-    expect((await control.stats()).created.pages).toBe(1);
+    expect((await sim.control.stats()).created.pages).toBe(1);
     const retried = await executor.execute('confluence.create_page', payload, { token, attempt: 2 });
     expect(retried).toMatchObject({ title: 'Exactly once page', space_key: 'MD', version: 1 });
-    expect((await control.stats()).created.pages).toBe(1);
+    expect((await sim.control.stats()).created.pages).toBe(1);
   });
 });

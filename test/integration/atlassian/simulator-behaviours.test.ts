@@ -3,45 +3,15 @@
  * limit and its headers, the injected fractions (errors, hangs, dropped writes) and their
  * determinism under a seed, slow answers after commit and a lagging search index, the outage window, credential expiry, the counters and reset.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
-import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
+import { describe, expect, it } from 'vitest';
+import {
+  STATS_AFTER_RESET,
+  useAtlassianSimulator,
+  type SimAnswer as Answer,
+} from '../../support/atlassian-sim-fixture.js';
 
-const creds = { email: 'behaviour@example.com', apiToken: 'sim-token-behaviour' };
-const authHeader = `Basic ${Buffer.from(`${creds.email}:${creds.apiToken}`).toString('base64')}`;
-
-let sim: AtlassianSimulator;
-let control: SimulatorControl;
-
-interface Answer {
-  /** 0 when the connection was dropped without an answer. */
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown>;
-}
-
-async function call(method: string, path: string, body?: unknown): Promise<Answer> {
-  try {
-    const res = await fetch(`${sim.url}${path}`, {
-      method,
-      headers: {
-        Authorization: authHeader,
-        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(2_000),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      headers: res.headers,
-      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-    };
-  } catch (err) {
-    if (err instanceof Error && err.name === 'TimeoutError') throw err;
-    return { status: 0, headers: new Headers(), body: {} };
-  }
-}
+const sim = useAtlassianSimulator({ randomSeed: 1234 });
+const { call } = sim;
 
 const getIssue = () => call('GET', '/rest/api/3/issue/MD-1');
 const createIssue = (summary = 'S') =>
@@ -68,26 +38,10 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-beforeAll(async () => {
-  sim = await startAtlassianSimulator({ port: 0, ...creds, randomSeed: 1234 });
-  control = new SimulatorControl(sim.url);
-});
-
-afterAll(async () => {
-  await sim?.stop();
-});
-
-beforeEach(async () => {
-  await control.clearFaults();
-  await control.quiet();
-  await control.renewAuth();
-  await control.reset();
-});
-
 describe('simulator behaviours', () => {
   describe('rate limit', () => {
     it('allows a burst, flags the last fifth as near the limit, then answers Jira’s 429', async () => {
-      await control.setRateLimit({ rate_per_second: 1, burst: 5 });
+      await sim.control.setRateLimit({ rate_per_second: 1, burst: 5 });
       const burst: Answer[] = [];
       for (let i = 0; i < 5; i++) burst.push(await getIssue());
       // The route's own answer (404: no MD-1) comes through while tokens last.
@@ -114,13 +68,13 @@ describe('simulator behaviours', () => {
       expect(reset).toBeGreaterThan(started);
       expect(reset).toBeLessThanOrEqual(started + 1_100);
 
-      const stats = await control.stats();
+      const stats = await sim.control.stats();
       expect(stats.rate_limited).toBe(1);
       expect(stats.calls.map((c) => c.status)).toEqual([404, 404, 404, 404, 404, 429]);
     });
 
     it('sets X-RateLimit-NearLimit on 2xx answers once under 20 % of the burst is left', async () => {
-      await control.setRateLimit({ rate_per_second: 0.1, burst: 10 });
+      await sim.control.setRateLimit({ rate_per_second: 0.1, burst: 10 });
       const near: (string | null)[] = [];
       for (let i = 0; i < 10; i++) {
         const res = await createIssue(`near ${i}`);
@@ -135,7 +89,7 @@ describe('simulator behaviours', () => {
     it('refills over time at rate_per_second', async () => {
       // 2/s: a token every 500 ms, so a few requests in a row (well under that on a loaded
       // machine) cannot earn one back between them.
-      await control.setRateLimit({ rate_per_second: 2, burst: 2 });
+      await sim.control.setRateLimit({ rate_per_second: 2, burst: 2 });
       expect(await statuses(3, getIssue)).toEqual([404, 404, 429]);
       await sleep(1_200); // 2.4 tokens at 2/s, capped at the burst of 2
       expect(await statuses(3, getIssue)).toEqual([404, 404, 429]);
@@ -145,35 +99,35 @@ describe('simulator behaviours', () => {
     });
 
     it('answers the Retry-After the bucket needs, and turns off with null', async () => {
-      await control.setRateLimit({ rate_per_second: 0.25, burst: 1 });
+      await sim.control.setRateLimit({ rate_per_second: 0.25, burst: 1 });
       expect((await getIssue()).status).toBe(404);
       const limited = await getIssue();
       expect(limited.status).toBe(429);
       expect(limited.headers.get('retry-after')).toBe('4');
-      expect((await control.config()).rate_limit).toEqual({ rate_per_second: 0.25, burst: 1 });
-      await control.setRateLimit(null);
+      expect((await sim.control.config()).rate_limit).toEqual({ rate_per_second: 0.25, burst: 1 });
+      await sim.control.setRateLimit(null);
       expect(await statuses(3, getIssue)).toEqual([404, 404, 404]);
     });
   });
 
   describe('injected fractions under a seed', () => {
     it('error_rate answers about that share 503, the same ones for the same seed', async () => {
-      await control.configure({ error_rate: 0.3, seed: 42 });
+      await sim.control.configure({ error_rate: 0.3, seed: 42 });
       const first = await statuses(200, getIssue);
       expect(new Set(first)).toEqual(new Set([404, 503]));
       expect(share(first, 503)).toBeGreaterThan(0.2);
       expect(share(first, 503)).toBeLessThan(0.4);
-      expect((await control.stats()).errors_injected).toBe(first.filter((s) => s === 503).length);
+      expect((await sim.control.stats()).errors_injected).toBe(first.filter((s) => s === 503).length);
 
-      await control.setSeed(42);
+      await sim.control.setSeed(42);
       expect(await statuses(200, getIssue)).toEqual(first);
 
-      await control.setSeed(43);
+      await sim.control.setSeed(43);
       expect(await statuses(200, getIssue)).not.toEqual(first);
     });
 
     it('error_rate 503s carry Retry-After on about half of them, also reproducibly', async () => {
-      await control.configure({ error_rate: 1, seed: 5 });
+      await sim.control.configure({ error_rate: 1, seed: 5 });
       const retryAfter = async () => {
         const values: (string | null)[] = [];
         for (let i = 0; i < 60; i++) values.push((await getIssue()).headers.get('retry-after'));
@@ -184,12 +138,12 @@ describe('simulator behaviours', () => {
       expect(withHeader.length / first.length).toBeGreaterThan(0.3);
       expect(withHeader.length / first.length).toBeLessThan(0.7);
       expect(new Set(withHeader)).toEqual(new Set(['1', '2', '3']));
-      await control.setSeed(5);
+      await sim.control.setSeed(5);
       expect(await retryAfter()).toEqual(first);
     });
 
     it('timeout_rate holds about that share for hang_ms, then 504, the same ones for the same seed', async () => {
-      await control.configure({ timeout_rate: 0.25, hang_ms: 15, seed: 9 });
+      await sim.control.configure({ timeout_rate: 0.25, hang_ms: 15, seed: 9 });
       const timed = async () => {
         const out: { status: number; ms: number }[] = [];
         for (let i = 0; i < 60; i++) {
@@ -205,33 +159,33 @@ describe('simulator behaviours', () => {
       expect(share(codes, 504)).toBeGreaterThan(0.1);
       expect(share(codes, 504)).toBeLessThan(0.4);
       for (const o of first.filter((x) => x.status === 504)) expect(o.ms).toBeGreaterThanOrEqual(14);
-      expect((await control.stats()).timeouts_injected).toBe(codes.filter((s) => s === 504).length);
+      expect((await sim.control.stats()).timeouts_injected).toBe(codes.filter((s) => s === 504).length);
 
-      await control.setSeed(9);
+      await sim.control.setSeed(9);
       expect((await timed()).map((o) => o.status)).toEqual(codes);
     });
 
     it('a hang ends when the client leaves', async () => {
-      await control.setTimeoutRate(1, 60_000);
+      await sim.control.setTimeoutRate(1, 60_000);
       const started = Date.now();
       await expect(
         fetch(`${sim.url}/rest/api/3/issue/MD-1`, {
-          headers: { Authorization: authHeader },
+          headers: { Authorization: sim.authHeader },
           signal: AbortSignal.timeout(100),
         }),
       ).rejects.toThrow();
       expect(Date.now() - started).toBeLessThan(1_000);
-      await control.setTimeoutRate(0);
+      await sim.control.setTimeoutRate(0);
       expect((await getIssue()).status).toBe(404);
     });
 
     it('drop_after_commit drops about that share of writes after committing them, the same ones for the same seed', async () => {
-      await control.configure({ drop_after_commit_rate: 0.5, seed: 77 });
+      await sim.control.configure({ drop_after_commit_rate: 0.5, seed: 77 });
       const first = await statuses(60, () => createIssue());
       expect(new Set(first)).toEqual(new Set([0, 201]));
       expect(share(first, 0)).toBeGreaterThan(0.3);
       expect(share(first, 0)).toBeLessThan(0.7);
-      const stats = await control.stats();
+      const stats = await sim.control.stats();
       // Every write was committed, answered or not.
       expect(stats.created.issues).toBe(60);
       expect(stats.dropped_after_commit).toBe(first.filter((s) => s === 0).length);
@@ -241,14 +195,14 @@ describe('simulator behaviours', () => {
       expect(await statuses(10, getIssue)).toEqual(Array(10).fill(200));
       const search = () => call('POST', '/rest/api/3/search/jql', { jql: 'project = MD', maxResults: 1 });
       expect(await statuses(10, search)).toEqual(Array(10).fill(200));
-      expect((await control.stats()).dropped_after_commit).toBe(stats.dropped_after_commit);
+      expect((await sim.control.stats()).dropped_after_commit).toBe(stats.dropped_after_commit);
 
-      await control.reset(); // the PRNG restarts at its seed, and the data is gone
+      await sim.control.reset(); // the PRNG restarts at its seed, and the data is gone
       expect(await statuses(60, () => createIssue())).toEqual(first);
     });
 
     it('draws a drop for every write, also a failed one, so the sequence depends only on the requests', async () => {
-      await control.configure({ drop_after_commit_rate: 0.5, seed: 3 });
+      await sim.control.configure({ drop_after_commit_rate: 0.5, seed: 3 });
       const mixed = async () => {
         const out: number[] = [];
         for (let i = 0; i < 30; i++) {
@@ -261,7 +215,7 @@ describe('simulator behaviours', () => {
       const first = await mixed();
       // Invalid creates are never dropped: nothing was committed.
       first.forEach((s, i) => expect(i % 3 === 0 ? s === 400 : s === 0 || s === 201).toBe(true));
-      await control.setSeed(3);
+      await sim.control.setSeed(3);
       expect(await mixed()).toEqual(first);
     });
   });
@@ -275,7 +229,7 @@ describe('simulator behaviours', () => {
       try {
         const res = await fetch(`${sim.url}/rest/api/3/issue`, {
           method: 'POST',
-          headers: { Authorization: authHeader, 'Content-Type': 'application/json' },
+          headers: { Authorization: sim.authHeader, 'Content-Type': 'application/json' },
           body: JSON.stringify({ fields }),
           signal: AbortSignal.timeout(timeoutMs),
         });
@@ -300,12 +254,12 @@ describe('simulator behaviours', () => {
       });
 
     it('answer_after_commit_ms commits a write at once and answers it only after the delay', async () => {
-      await control.setAnswerAfterCommit(600);
-      expect(await control.config()).toMatchObject({ answer_after_commit_ms: 600 });
+      await sim.control.setAnswerAfterCommit(600);
+      expect(await sim.control.config()).toMatchObject({ answer_after_commit_ms: 600 });
 
       // A client that gives up first sees a timeout, yet the issue exists.
       expect(await createWithin(150, task('Slow but done'))).toBe('timeout');
-      const objects = await control.objects();
+      const objects = await sim.control.objects();
       expect(objects.issues.map((i) => i.summary)).toEqual(['Slow but done']);
       expect((await getIssue()).status).toBe(200);
 
@@ -320,16 +274,16 @@ describe('simulator behaviours', () => {
       expect((await byLabel('none')).status).toBe(200);
       expect(await createWithin(2_000, { project: { key: 'MD' } })).toBe(400);
       expect(Date.now() - readStarted).toBeLessThan(500);
-      expect((await control.stats()).answered_after_commit).toBe(2);
+      expect((await sim.control.stats()).answered_after_commit).toBe(2);
 
-      await control.quiet();
-      expect(await control.config()).toMatchObject({ answer_after_commit_ms: 0 });
+      await sim.control.quiet();
+      expect(await sim.control.config()).toMatchObject({ answer_after_commit_ms: 0 });
     });
 
     it('search_index_lag_ms hides new issues from JQL search for that long, unless reconciled', async () => {
-      await control.setSearchIndexLag(700);
-      await control.reset(); // config stays
-      expect(await control.config()).toMatchObject({ search_index_lag_ms: 700 });
+      await sim.control.setSearchIndexLag(700);
+      await sim.control.reset(); // config stays
+      expect(await sim.control.config()).toMatchObject({ search_index_lag_ms: 700 });
 
       const created = await createIssue('Indexed later');
       expect(created.status).toBe(201);
@@ -350,8 +304,8 @@ describe('simulator behaviours', () => {
       const later = await byLabel('lagging');
       expect((later.body['issues'] as { key: string }[]).map((i) => i.key)).toEqual([created.body['key']]);
 
-      await control.quiet();
-      expect(await control.config()).toMatchObject({ search_index_lag_ms: 0 });
+      await sim.control.quiet();
+      expect(await sim.control.config()).toMatchObject({ search_index_lag_ms: 0 });
       const fresh = await createIssue('Indexed at once');
       await call('PUT', `/rest/api/3/issue/${String(fresh.body['key'])}`, { fields: { labels: ['now'] } });
       expect(byLabelKeys(await byLabel('now'))).toEqual([fresh.body['key']]);
@@ -372,13 +326,13 @@ describe('simulator behaviours', () => {
 
   describe('outage', () => {
     it('starts and ends on schedule, answering 503 in between', async () => {
-      const config = await control.configure({ outage: { start_in_ms: 150, duration_ms: 250 } });
+      const config = await sim.control.configure({ outage: { start_in_ms: 150, duration_ms: 250 } });
       expect(config.outage).toMatchObject({ mode: 'error', active: false });
       expect(Date.parse(config.outage!.ends_at) - Date.parse(config.outage!.starts_at)).toBe(250);
 
       expect((await getIssue()).status).toBe(404);
       await sleep(170);
-      expect((await control.config()).outage?.active).toBe(true);
+      expect((await sim.control.config()).outage?.active).toBe(true);
       const during = await getIssue();
       expect(during.status).toBe(503);
       expect(during.body).toEqual({ errorMessages: ['Service unavailable (simulated outage).'], errors: {} });
@@ -386,17 +340,17 @@ describe('simulator behaviours', () => {
 
       await sleep(260);
       expect((await getIssue()).status).toBe(404);
-      expect((await control.config()).outage).toBeNull();
-      const stats = await control.stats();
+      expect((await sim.control.config()).outage).toBeNull();
+      const stats = await sim.control.stats();
       expect(stats.outage_rejected).toBe(2);
       expect(stats.created.issues).toBe(0);
     });
 
     it('in reset mode drops every connection until ended', async () => {
-      await control.startOutage({ duration_ms: 60_000, mode: 'reset' });
+      await sim.control.startOutage({ duration_ms: 60_000, mode: 'reset' });
       expect(await statuses(3, getIssue)).toEqual([0, 0, 0]);
-      expect((await control.stats()).outage_rejected).toBe(3);
-      await control.endOutage();
+      expect((await sim.control.stats()).outage_rejected).toBe(3);
+      await sim.control.endOutage();
       expect((await getIssue()).status).toBe(404);
     });
   });
@@ -404,7 +358,7 @@ describe('simulator behaviours', () => {
   describe('credentials', () => {
     it('expireAuth answers 401 on Jira and Confluence until renewAuth', async () => {
       expect((await getIssue()).status).toBe(404);
-      expect(await control.expireAuth()).toMatchObject({ api_token_expired: true });
+      expect(await sim.control.expireAuth()).toMatchObject({ api_token_expired: true });
       const jira = await getIssue();
       expect(jira.status).toBe(401);
       expect(jira.body).toEqual({
@@ -413,8 +367,8 @@ describe('simulator behaviours', () => {
       });
       expect((await call('GET', '/wiki/api/v2/spaces?keys=MD')).status).toBe(401);
       // The control API needs no credentials and keeps working.
-      expect((await control.stats()).calls.map((c) => c.status)).toEqual([404, 401, 401]);
-      await control.renewAuth();
+      expect((await sim.control.stats()).calls.map((c) => c.status)).toEqual([404, 401, 401]);
+      await sim.control.renewAuth();
       expect((await call('GET', '/wiki/api/v2/spaces?keys=MD')).status).toBe(200);
     });
   });
@@ -442,7 +396,7 @@ describe('simulator behaviours', () => {
       });
       await call('GET', '/nowhere');
 
-      const stats = await control.stats();
+      const stats = await sim.control.stats();
       expect(stats.endpoints).toEqual({
         'GET (unmatched)': 1,
         'GET /rest/api/3/issue/:issueIdOrKey': 2,
@@ -455,36 +409,30 @@ describe('simulator behaviours', () => {
     });
 
     it('counts a request on its endpoint whatever the answer (401, 429, fault)', async () => {
-      await control.addFault({ method: 'GET', path: '^/rest/api/3/issue/MD-9$', status: 500, count: 1 });
+      await sim.control.addFault({ method: 'GET', path: '^/rest/api/3/issue/MD-9$', status: 500, count: 1 });
       await call('GET', '/rest/api/3/issue/MD-9');
-      await control.setRateLimit({ rate_per_second: 0.1, burst: 1 });
+      await sim.control.setRateLimit({ rate_per_second: 0.1, burst: 1 });
       await getIssue();
       await getIssue();
-      await control.expireAuth();
+      await sim.control.expireAuth();
       await getIssue();
-      expect((await control.stats()).endpoints).toEqual({ 'GET /rest/api/3/issue/:issueIdOrKey': 4 });
-      expect((await control.stats()).calls.map((c) => c.status)).toEqual([500, 404, 429, 401]);
+      expect((await sim.control.stats()).endpoints).toEqual({ 'GET /rest/api/3/issue/:issueIdOrKey': 4 });
+      expect((await sim.control.stats()).calls.map((c) => c.status)).toEqual([500, 404, 429, 401]);
     });
 
     it('reset clears data and counters, refills the bucket and restarts the PRNG; config and faults stay', async () => {
-      await control.configure({ error_rate: 0.5, seed: 11, rate_limit: { rate_per_second: 0.1, burst: 20 } });
-      const faultId = await control.addFault({ path: '^/rest/api/3/issue/MD-77$', status: 403 });
+      await sim.control.configure({
+        error_rate: 0.5,
+        seed: 11,
+        rate_limit: { rate_per_second: 0.1, burst: 20 },
+      });
+      const faultId = await sim.control.addFault({ path: '^/rest/api/3/issue/MD-77$', status: 403 });
       const first = await statuses(12, () => createIssue());
       await call('GET', '/rest/api/3/issue/MD-77');
 
-      await control.reset();
-      expect(await control.stats()).toMatchObject({
-        calls: [],
-        created: { issues: 0, comments: 0, pages: 0 },
-        rate_limited: 0,
-        endpoints: {},
-        errors_injected: 0,
-        timeouts_injected: 0,
-        dropped_after_commit: 0,
-        answered_after_commit: 0,
-        outage_rejected: 0,
-      });
-      expect(await control.config()).toMatchObject({
+      await sim.control.reset();
+      expect(await sim.control.stats()).toMatchObject(STATS_AFTER_RESET);
+      expect(await sim.control.config()).toMatchObject({
         error_rate: 0.5,
         seed: 11,
         rate_limit: { rate_per_second: 0.1, burst: 20 },
@@ -495,7 +443,7 @@ describe('simulator behaviours', () => {
       expect(again.map((a) => a.status)).toEqual(first);
       expect(again.find((a) => a.status === 201)?.body['key']).toBe('MD-1');
       expect((await call('GET', '/rest/api/3/issue/MD-77')).status).toBe(403);
-      await control.removeFault(faultId);
+      await sim.control.removeFault(faultId);
     });
   });
 });

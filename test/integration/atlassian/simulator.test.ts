@@ -1,56 +1,23 @@
 /** The simulated Jira itself: Jira-like validation and shapes, auth, and the control API. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SimulatorControl } from '../../../local/atlassian-sim/control.js';
-import { startAtlassianSimulator, type AtlassianSimulator } from '../../../local/atlassian-sim/server.js';
+import { describe, expect, it } from 'vitest';
+import {
+  STATS_AFTER_RESET,
+  UNKNOWN_PROJECT,
+  useAtlassianSimulator,
+} from '../../support/atlassian-sim-fixture.js';
 
-const creds = { email: 'sim@example.com', apiToken: 'secret' };
-const authHeader = `Basic ${Buffer.from(`${creds.email}:${creds.apiToken}`).toString('base64')}`;
-
-let sim: AtlassianSimulator;
-let control: SimulatorControl;
-
-async function call(
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = { Authorization: authHeader },
-): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const res = await fetch(`${sim.url}${path}`, {
-    method,
-    headers: { ...headers, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-  };
-}
+const sim = useAtlassianSimulator();
+const { call } = sim;
 
 const createBody = (fields: Record<string, unknown>) => ({
   fields: { project: { key: 'MD' }, summary: 'S', issuetype: { name: 'Task' }, ...fields },
-});
-
-beforeAll(async () => {
-  sim = await startAtlassianSimulator({ ...creds });
-  control = new SimulatorControl(sim.url);
-});
-
-afterAll(async () => {
-  await sim?.stop();
-});
-
-beforeEach(async () => {
-  await control.clearFaults();
-  await control.reset();
 });
 
 describe('Atlassian simulator', () => {
   describe('auth', () => {
     it('answers 401 without or with wrong credentials, and never for /__sim/', async () => {
       expect((await call('GET', '/rest/api/3/issue/MD-1', undefined, {})).status).toBe(401);
-      const wrong = `Basic ${Buffer.from(`${creds.email}:nope`).toString('base64')}`;
+      const wrong = `Basic ${Buffer.from(`${sim.credentials.email}:nope`).toString('base64')}`;
       const res = await call('GET', '/rest/api/3/issue/MD-1', undefined, { Authorization: wrong });
       expect(res.status).toBe(401);
       expect(res.body['errorMessages']).toHaveLength(1);
@@ -72,7 +39,7 @@ describe('Atlassian simulator', () => {
       for (const project of [undefined, { key: 'ZZ' }]) {
         const res = await call('POST', '/rest/api/3/issue', createBody({ project }));
         expect(res.status).toBe(400);
-        expect(res.body).toEqual({ errorMessages: [], errors: { project: 'valid project is required' } });
+        expect(res.body).toEqual(UNKNOWN_PROJECT);
       }
     });
 
@@ -88,7 +55,7 @@ describe('Atlassian simulator', () => {
         issuetype: 'The issue type selected is invalid.',
         description: expect.stringContaining('Atlassian Document'),
       });
-      expect((await control.stats()).created.issues).toBe(0);
+      expect((await sim.control.stats()).created.issues).toBe(0);
     });
 
     it('answers 400 for a body that is not JSON', async () => {
@@ -175,13 +142,13 @@ describe('Atlassian simulator', () => {
         const res = await call('POST', path, { body: adf('bad'), properties });
         expect(res.status, JSON.stringify(properties)).toBe(400);
       }
-      expect((await control.stats()).created.comments).toBe(0);
+      expect((await sim.control.stats()).created.comments).toBe(0);
     });
   });
 
   describe('control API', () => {
     it('applies a fault rule only to matching methods, count times', async () => {
-      await control.addFault({ method: 'POST', path: '^/rest/api/3/issue$', status: 500, count: 2 });
+      await sim.control.addFault({ method: 'POST', path: '^/rest/api/3/issue$', status: 500, count: 2 });
       expect((await call('GET', '/rest/api/3/issue/MD-1')).status).toBe(404);
       expect((await call('POST', '/rest/api/3/issue', createBody({}))).status).toBe(500);
       expect((await call('POST', '/rest/api/3/issue', createBody({}))).status).toBe(500);
@@ -189,7 +156,7 @@ describe('Atlassian simulator', () => {
     });
 
     it('answers a fault with Retry-After and a custom body', async () => {
-      await control.addFault({ path: '.*', status: 429, retry_after: 3, body: { message: 'slow down' } });
+      await sim.control.addFault({ path: '.*', status: 429, retry_after: 3, body: { message: 'slow down' } });
       const res = await call('GET', '/rest/api/3/issue/MD-1');
       expect(res.status).toBe(429);
       expect(res.headers.get('retry-after')).toBe('3');
@@ -197,7 +164,7 @@ describe('Atlassian simulator', () => {
     });
 
     it('rejects an invalid fault rule', async () => {
-      await expect(control.addFault({ path: '(', status: 500 })).rejects.toThrow(/400/);
+      await expect(sim.control.addFault({ path: '(', status: 500 })).rejects.toThrow(/400/);
     });
 
     it('lists the issues with their labels, status and comments, and the pages (GET /__sim/objects)', async () => {
@@ -221,7 +188,7 @@ describe('Atlassian simulator', () => {
         body: '<p>x</p>',
       });
 
-      const objects = await control.objects();
+      const objects = await sim.control.objects();
       expect(objects.issues.find((i) => i.key === key)).toEqual({
         key,
         summary: 'listed',
@@ -234,9 +201,9 @@ describe('Atlassian simulator', () => {
 
     it('counts calls, creations and 429s, and reset clears them and re-seeds', async () => {
       await call('POST', '/rest/api/3/issue', createBody({}));
-      await control.addFault({ path: '.*', status: 429, count: 1 });
+      await sim.control.addFault({ path: '.*', status: 429, count: 1 });
       await call('GET', '/rest/api/3/issue/MD-1');
-      const stats = await control.stats();
+      const stats = await sim.control.stats();
       expect(stats.calls.map((c) => [c.method, c.path, c.status])).toEqual([
         ['POST', '/rest/api/3/issue', 201],
         ['GET', '/rest/api/3/issue/MD-1', 429],
@@ -245,24 +212,18 @@ describe('Atlassian simulator', () => {
       expect(stats.created.issues).toBe(1);
       expect(stats.rate_limited).toBe(1);
 
-      await control.reset();
-      expect(await control.stats()).toMatchObject({
-        calls: [],
-        created: { issues: 0, comments: 0, pages: 0 },
-        rate_limited: 0,
-        endpoints: {},
-        errors_injected: 0,
-      });
+      await sim.control.reset();
+      expect(await sim.control.stats()).toMatchObject(STATS_AFTER_RESET);
       expect((await call('GET', '/rest/api/3/issue/MD-1')).status).toBe(404);
       expect((await call('POST', '/rest/api/3/issue', createBody({}))).body['key']).toBe('MD-1');
     });
 
     it('delays answers by the configured latency', async () => {
-      await control.setLatency(200);
+      await sim.control.setLatency(200);
       const started = Date.now();
       await call('GET', '/rest/api/3/issue/MD-1');
       expect(Date.now() - started).toBeGreaterThanOrEqual(190);
-      await control.setLatency(0);
+      await sim.control.setLatency(0);
     });
   });
 });

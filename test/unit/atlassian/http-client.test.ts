@@ -6,7 +6,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { UpstreamError } from '../../../model/errors.js';
 import {
   AtlassianHttpClient,
   AuthFailedError,
@@ -15,6 +14,7 @@ import {
   type AuthHeaderProvider,
 } from '../../../lambdas/adapters/atlassian/http-client.js';
 import type { UpstreamSignal } from '../../../lambdas/core/ports/index.js';
+import { upstreamFailure as failure } from '../../support/upstream-failure.js';
 
 interface Seen {
   method: string;
@@ -95,15 +95,6 @@ function rotatingProvider(name = 'tok'): AuthHeaderProvider & { invalidate: Retu
 
 function client(auth: AuthHeaderProvider): AtlassianHttpClient {
   return new AtlassianHttpClient({ baseUrl, auth, timeoutMs: 2_000, service: 'jira' });
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UpstreamError);
-  return err as UpstreamError;
 }
 
 describe('AtlassianHttpClient', () => {
