@@ -1,21 +1,19 @@
 /** POST /api/queue/submit */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { METRICS_NAMESPACE } from '../../model/config/metrics.js';
 import { submitFunctionTimeoutSeconds } from '../../model/config/resources.js';
 import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
 import { routeDirect } from '../core/use-cases/direct-route.js';
-import { serviceOf } from '../../model/operations.js';
 import { parseSubmitBody } from '../core/domain/submit-command.js';
+import { toSubmitResponse } from '../core/use-cases/submit-answer.js';
 import { submit, type SubmitDeps } from '../core/use-cases/submit.js';
 import { bodyStore, documentClient, sqsClient } from '../shared/aws-clients.js';
 import { callDepsFromEnv } from '../shared/call-deps.js';
 import { systemClock } from '../shared/clock.js';
 import { readBodyBucket, readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { emitMetric } from '../shared/metrics.js';
+import { functionMetrics, observeSubmissions } from '../shared/metrics.js';
 import { DynamoDependencyStore } from '../adapters/dynamodb/dynamo-dependencies.js';
 import { DynamoReadCache } from '../adapters/dynamodb/dynamo-read-cache.js';
 import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
@@ -23,12 +21,11 @@ import { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
 import { bodyText, callerIdentity, httpErrors, json } from './http.js';
 
 /**
- * CloudWatch metrics (EMF in the log, model/config/metrics.ts): `Submitted` per accepted submit; for
- * reads that looked the cache up `CacheHit`/`CacheMiss` (0 or 1 each, so their sums give the hit
- * ratio); for stored requests `RoutedDirect`/`RoutedQueued` (0 or 1 each: the share answered by a
- * DIRECT call); and the DIRECT calls' outcomes, as the workers emit them.
+ * CloudWatch metrics (EMF in the log, model/config/metrics.ts): those of each submit
+ * (lambdas/core/use-cases/submit-answer.ts) and the DIRECT calls' outcomes, as the workers emit them.
  */
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'riq-submit', logger });
+const metrics = functionMetrics('riq-submit', logger);
+const observe = observeSubmissions(metrics, logger);
 
 const settings = readSettings();
 // The dead-letter queues only for DIRECT calls, whose last failed attempt is dead-lettered here.
@@ -110,48 +107,9 @@ async function submitHandler(event: APIGatewayProxyEvent, context: Context): Pro
     command,
     callerIdentity(event),
   );
-  const byService = { service: serviceOf(command.operation) };
-  emitMetric(metrics, 'submitted', 1, { ...byService, priority: command.priority });
-  if (answer.cache === 'hit' || answer.cache === 'miss') {
-    emitMetric(metrics, 'cacheHit', answer.cache === 'hit' ? 1 : 0, byService);
-    emitMetric(metrics, 'cacheMiss', answer.cache === 'miss' ? 1 : 0, byService);
-  }
-  if (answer.cache === 'hit') {
-    logger.info('read answered from the cache', {
-      operation: command.operation,
-      cached_at: answer.cached_at,
-    });
-    const { cache: _cache, ...body } = answer;
-    return json(200, body);
-  }
-  if (answer.duplicate !== true) {
-    const isDirect = answer.routing_path === 'DIRECT';
-    emitMetric(metrics, 'routedDirect', isDirect ? 1 : 0, byService);
-    emitMetric(metrics, 'routedQueued', isDirect ? 0 : 1, byService);
-  }
-  logger.info('request submitted', {
-    correlation_id: answer.token,
-    token: answer.token,
-    operation: command.operation,
-    priority: command.priority,
-    status: answer.status,
-    routing_path: answer.routing_path,
-    duplicate: answer.duplicate ?? false,
-    cache: answer.cache ?? 'none',
-    direct:
-      answer.direct?.kind === 'skipped'
-        ? `skipped:${answer.direct.reason}`
-        : (answer.direct?.kind ?? 'ineligible'),
-  });
-  const {
-    duplicate: _duplicate,
-    cache: _cache,
-    direct: _direct,
-    fire_and_forget: fireAndForget,
-    ...body
-  } = answer;
-  // Fire and forget: accepted, not to be waited on.
-  return json(fireAndForget === true ? 202 : 200, body);
+  observe(command, answer);
+  const { statusCode, body } = toSubmitResponse(answer);
+  return json(statusCode, body);
 }
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
