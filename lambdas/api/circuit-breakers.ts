@@ -6,14 +6,14 @@ import { breakerSettingsOf } from '../core/domain/breaker.js';
 import { readBreakerReport, type BreakerReportDeps } from '../core/use-cases/breaker-report.js';
 import { documentClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
-import { readSettings, readTableName } from '../shared/env.js';
+import { runtimeEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
 import { httpErrors, json } from './http.js';
 
-const settings = breakerSettingsOf(readSettings());
+const settings = breakerSettingsOf(runtimeEnv.settings);
 const deps: BreakerReportDeps = {
-  breaker: new DynamoCircuitBreaker(documentClient(), readTableName(), settings),
+  breaker: new DynamoCircuitBreaker(documentClient(), runtimeEnv.tableName, settings),
   clock: systemClock,
   settings,
 };

@@ -2,7 +2,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
 import { breakerSettingsOf } from '../core/domain/breaker.js';
 import {
   negotiateFormat,
@@ -14,7 +13,7 @@ import {
 } from '../core/use-cases/metrics-report.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
-import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
+import { runtimeEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
 import { DynamoRateGate } from '../adapters/dynamodb/dynamo-rate-gate.js';
@@ -22,13 +21,13 @@ import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js
 import { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
 import { httpErrors, json } from './http.js';
 
-const settings = readSettings();
+const settings = runtimeEnv.settings;
 const deps: MetricsDeps = {
-  breaker: new DynamoCircuitBreaker(documentClient(), readTableName(), breakerSettingsOf(settings)),
-  queue: new SqsWorkQueue(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls)),
-  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
+  breaker: new DynamoCircuitBreaker(documentClient(), runtimeEnv.tableName, breakerSettingsOf(settings)),
+  queue: new SqsWorkQueue(sqsClient(), runtimeEnv.queueUrls, runtimeEnv.deadLetterQueueUrls),
+  store: new DynamoRequestStore(documentClient(), runtimeEnv.tableName, settings.retentionDays * 24 * 3600),
   // Only `peek` is used: a GetItem of each service's bucket, never a write.
-  rate: new DynamoRateGate(documentClient(), readTableName(), settings),
+  rate: new DynamoRateGate(documentClient(), runtimeEnv.tableName, settings),
   rateSettings: rateSettingsByService(settings),
   clock: systemClock,
 };

@@ -5,19 +5,19 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getResult, parseWait, type ResultDeps } from '../core/use-cases/get-result.js';
 import { bodyStore, documentClient } from '../shared/aws-clients.js';
 import { sleep, systemClock } from '../shared/clock.js';
-import { readBodyBucket, readSettings, readTableName } from '../shared/env.js';
+import { runtimeEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
 import { callerIdentity, httpErrors, json } from './http.js';
 
-const settings = readSettings();
+const settings = runtimeEnv.settings;
 const deps: ResultDeps = {
-  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
+  store: new DynamoRequestStore(documentClient(), runtimeEnv.tableName, settings.retentionDays * 24 * 3600),
   clock: systemClock,
   sleep,
   longPollCapSeconds: settings.api.longPollCapSeconds,
   // A large result is read from the bodies bucket, or answered as a presigned URL of it.
-  bodies: bodyStore(readBodyBucket()),
+  bodies: bodyStore(runtimeEnv.bodyBucket),
   limits: settings.bodies,
 };
 

@@ -3,7 +3,6 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { submitFunctionTimeoutSeconds } from '../../model/config/resources.js';
-import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
 import { routeDirect } from '../core/use-cases/direct-route.js';
 import { parseSubmitBody } from '../core/domain/submit-command.js';
 import { toSubmitResponse } from '../core/use-cases/submit-answer.js';
@@ -11,7 +10,7 @@ import { submit, type SubmitDeps } from '../core/use-cases/submit.js';
 import { bodyStore, documentClient, sqsClient } from '../shared/aws-clients.js';
 import { callDepsFromEnv } from '../shared/call-deps.js';
 import { systemClock } from '../shared/clock.js';
-import { readBodyBucket, readQueueUrls, readSettings, readTableName } from '../shared/env.js';
+import { runtimeEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { functionMetrics, observeSubmissions } from '../shared/metrics.js';
 import { DynamoDependencyStore } from '../adapters/dynamodb/dynamo-dependencies.js';
@@ -27,12 +26,12 @@ import { bodyText, callerIdentity, httpErrors, json } from './http.js';
 const metrics = functionMetrics('riq-submit', logger);
 const observe = observeSubmissions(metrics, logger);
 
-const settings = readSettings();
+const settings = runtimeEnv.settings;
 // The dead-letter queues only for DIRECT calls, whose last failed attempt is dead-lettered here.
 const queue = new SqsWorkQueue(
   sqsClient(),
-  readQueueUrls(),
-  settings.routing.direct ? readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls) : {},
+  runtimeEnv.queueUrls,
+  settings.routing.direct ? runtimeEnv.deadLetterQueueUrls : {},
 );
 // Adaptive routing: the DIRECT path calls and settles exactly as a worker does, with the short
 // deadline of `routing.directTimeoutMs` (lambdas/core/use-cases/direct-route.ts). Off: everything is queued.
@@ -55,16 +54,16 @@ const direct = settings.routing.direct
 const DIRECT_ANSWER_RESERVE_MS = 3_000;
 
 const deps: SubmitDeps = {
-  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
+  store: new DynamoRequestStore(documentClient(), runtimeEnv.tableName, settings.retentionDays * 24 * 3600),
   queue,
   clock: systemClock,
   config: settings,
   // Large payloads are stored here, large results read or presigned (claim check).
-  bodies: direct?.deps.bodies ?? bodyStore(readBodyBucket()),
-  cache: new DynamoReadCache(documentClient(), readTableName()),
+  bodies: direct?.deps.bodies ?? bodyStore(runtimeEnv.bodyBucket),
+  cache: new DynamoReadCache(documentClient(), runtimeEnv.tableName),
   dependencies: new DynamoDependencyStore(
     documentClient(),
-    readTableName(),
+    runtimeEnv.tableName,
     settings.retentionDays * 24 * 3600,
   ),
   onEnqueueFailure: (token, err) =>

@@ -1,6 +1,6 @@
 /**
  * Everything a function needs to call Atlassian for a request and settle it, built from the
- * environment in one place: the worker and the submit function's DIRECT path must call and settle
+ * environment (env.ts) in one place: the worker and the submit function's DIRECT path must call and settle
  * the same way (one idempotency layer, one breaker, one bucket, one cache, one dependency store).
  *
  * On AWS the Atlassian secret is read here, during the cold start, so a missing or malformed one
@@ -10,8 +10,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { claimLeaseSeconds } from '../../model/config/resources.js';
 import type { RiqConfig } from '../../model/config/riq-config.js';
-import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
-import { awsConnection, localConnection, readLocalSettings } from '../adapters/atlassian/connection.js';
+import { awsConnection, localConnection } from '../adapters/atlassian/connection.js';
 import { AtlassianExecutor } from '../adapters/atlassian/operation-executor.js';
 import { breakerSettingsOf } from '../core/domain/breaker.js';
 import type { FlowControl } from '../core/domain/flow-gate.js';
@@ -29,7 +28,7 @@ import { SecretsManagerTokenStore } from '../adapters/secrets-manager/secret-tok
 import type { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
 import { bodyStore, documentClient, dynamoDbClient } from './aws-clients.js';
 import { systemClock } from './clock.js';
-import { optionalEnv, readBodyBucket, readTableName } from './env.js';
+import { runtimeEnv } from './env.js';
 import { logger } from './logger.js';
 import { observeRequests } from './metrics.js';
 
@@ -52,20 +51,21 @@ export interface CallDeps {
 
 export async function callDepsFromEnv(options: CallDepsOptions): Promise<CallDeps> {
   const { settings, queue } = options;
-  const secretArn = optionalEnv(RUNTIME_ENV.atlassianSecretArn);
+  const atlassian = runtimeEnv.atlassian;
   const warn = (message: string, details?: Record<string, unknown>) => logger.warn(message, details ?? {});
-  const connection = secretArn
-    ? await awsConnection(process.env, secretArn, {
-        readSecret: cachedSecretReader,
-        tokenStore: (id) => new SecretsManagerTokenStore(id, new SecretsManagerClient({})),
-        oauth: { warn },
-      })
-    : localConnection(readLocalSettings(process.env), { warn });
+  const connection =
+    atlassian.source === 'secret'
+      ? await awsConnection(atlassian.urls, atlassian.secretId, {
+          readSecret: cachedSecretReader,
+          tokenStore: (id) => new SecretsManagerTokenStore(id, new SecretsManagerClient({})),
+          oauth: { warn },
+        })
+      : localConnection(atlassian.connection, { warn });
   logger.info('Atlassian connection', {
     auth_mode: connection.mode,
     jira: connection.endpoints.jiraBaseUrl,
   });
-  const tableName = readTableName();
+  const tableName = runtimeEnv.tableName;
   const retentionSeconds = settings.retentionDays * 24 * 3600;
   // Done once (DESIGN invariant 2): a call whose result was saved is not made again by a later
   // attempt, even when the caller died before `complete` (see lambdas/adapters/dynamodb/idempotent-executor.ts).
@@ -91,7 +91,7 @@ export async function callDepsFromEnv(options: CallDepsOptions): Promise<CallDep
     clock: systemClock,
     config: settings,
     // Large payloads are loaded from, and large results stored in, the bodies bucket (claim check).
-    bodies: bodyStore(readBodyBucket()),
+    bodies: bodyStore(runtimeEnv.bodyBucket),
     leaseSeconds: claimLeaseSeconds(settings),
     // One instance per container: a half-open probe is reported through the breaker that granted it.
     flow: {

@@ -11,7 +11,7 @@ import { breakerSettingsOf, breakerStateValue } from '../core/domain/breaker.js'
 import { sweep, type SweepReport, type SweeperDeps } from '../core/use-cases/sweeper.js';
 import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
-import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
+import { runtimeEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { emitMetric } from '../shared/metrics.js';
 import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
@@ -28,13 +28,13 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'riq-sw
 /** Records of each kind repaired per run; a larger backlog is worked through minute by minute. */
 const BATCH_SIZE = 500;
 
-const settings = readSettings();
+const settings = runtimeEnv.settings;
 const retentionSeconds = settings.retentionDays * 24 * 3600;
 const deps: SweeperDeps = {
-  store: new DynamoRequestStore(documentClient(), readTableName(), retentionSeconds),
-  dependencies: new DynamoDependencyStore(documentClient(), readTableName(), retentionSeconds),
+  store: new DynamoRequestStore(documentClient(), runtimeEnv.tableName, retentionSeconds),
+  dependencies: new DynamoDependencyStore(documentClient(), runtimeEnv.tableName, retentionSeconds),
   retentionSeconds,
-  queue: new SqsWorkQueue(sqsClient(), readQueueUrls()),
+  queue: new SqsWorkQueue(sqsClient(), runtimeEnv.queueUrls),
   clock: systemClock,
   // A released request waits out its retry backoff (up to retry.maxDelaySeconds plus jitter) with
   // its message invisible, and a claimed one may hold its lease: neither is an orphan yet.
@@ -47,7 +47,7 @@ const deps: SweeperDeps = {
   onSendFailure: (token, err) => logger.error('sweeper could not re-enqueue', { token, error: err as Error }),
 };
 // Read only: the sweeper never moves a breaker.
-const breaker = new DynamoCircuitBreaker(documentClient(), readTableName(), breakerSettingsOf(settings));
+const breaker = new DynamoCircuitBreaker(documentClient(), runtimeEnv.tableName, breakerSettingsOf(settings));
 
 /** Every service's breaker as the `BreakerState` gauge (1 closed, 0.5 half-open, 0 open). */
 async function reportBreakers(): Promise<void> {

@@ -12,19 +12,18 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { METRICS_NAMESPACE } from '../../model/config/metrics.js';
 import { allQueueKeys } from '../../model/config/resources.js';
-import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
 import { mayStartMessage } from '../core/domain/attempt-budget.js';
 import { processRequest } from '../core/use-cases/process-request.js';
 import { sqsClient } from '../shared/aws-clients.js';
 import { callDepsFromEnv } from '../shared/call-deps.js';
-import { readQueueUrls, readSettings } from '../shared/env.js';
+import { runtimeEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { SqsWorkQueue, parseWorkMessage } from '../adapters/sqs/sqs-work-queue.js';
 import { messageBudgetMs } from '../../model/config/message-budget.js';
 import { MessageKept, applyDisposition, handBack, queueKeyFromArn } from './message-actions.js';
 
-const settings = readSettings();
-const queue = new SqsWorkQueue(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls));
+const settings = runtimeEnv.settings;
+const queue = new SqsWorkQueue(sqsClient(), runtimeEnv.queueUrls, runtimeEnv.deadLetterQueueUrls);
 // The catalogue's metrics (model/config/metrics.ts), written as single EMF lines as they happen.
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'riq-worker', logger });
 const { deps, executor } = await callDepsFromEnv({

@@ -6,7 +6,7 @@
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../../model/errors.js';
-import { readLocalSettings } from '../../../lambdas/adapters/atlassian/connection.js';
+import { readLocalSettings } from '../../../lambdas/shared/env.js';
 import { basicAuthHeader, secretAuthProvider } from '../../../lambdas/adapters/atlassian/credentials.js';
 import { InMemoryTokenStore } from '../../../lambdas/adapters/atlassian/oauth-token-store.js';
 import { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
