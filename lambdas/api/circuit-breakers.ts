@@ -4,18 +4,15 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { breakerSettingsOf } from '../core/domain/breaker.js';
 import { readBreakerReport, type BreakerReportDeps } from '../core/use-cases/breaker-report.js';
-import { documentClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
-import { runtimeEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
+import { circuitBreaker, settings } from '../shared/root.js';
 import { httpErrors, json } from './http.js';
 
-const settings = breakerSettingsOf(runtimeEnv.settings);
 const deps: BreakerReportDeps = {
-  breaker: new DynamoCircuitBreaker(documentClient(), runtimeEnv.tableName, settings),
+  breaker: circuitBreaker(),
   clock: systemClock,
-  settings,
+  settings: breakerSettingsOf(settings()),
 };
 
 async function circuitBreakers(): Promise<APIGatewayProxyResult> {

@@ -18,26 +18,15 @@ import {
   type DeadLetterDeps,
 } from '../core/use-cases/dead-letters.js';
 import { NotFoundError } from '../../model/errors.js';
-import type { DeadLetterRedriver } from '../core/ports/index.js';
-import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
-import { runtimeEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
-import { SqsCopyRedriver, SqsMoveTaskRedriver, SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
+import { deadLetterRedriver, requestStore, workQueue } from '../shared/root.js';
 import { bodyText, callerIdentity, httpErrors, json } from './http.js';
 
-function redriverFromEnv(): DeadLetterRedriver {
-  return runtimeEnv.deadLetterRedrive === 'move_task'
-    ? new SqsMoveTaskRedriver(sqsClient(), runtimeEnv.deadLetterQueueArns)
-    : new SqsCopyRedriver(sqsClient(), runtimeEnv.queueUrls, runtimeEnv.deadLetterQueueUrls);
-}
-
-const settings = runtimeEnv.settings;
 const deps: DeadLetterDeps = {
-  store: new DynamoRequestStore(documentClient(), runtimeEnv.tableName, settings.retentionDays * 24 * 3600),
-  queue: new SqsWorkQueue(sqsClient(), runtimeEnv.queueUrls),
-  redriver: redriverFromEnv(),
+  store: requestStore(),
+  queue: workQueue(),
+  redriver: deadLetterRedriver(),
   clock: systemClock,
   onEnqueueFailure: (token, err) =>
     logger.error('dead letter requeued but the send failed; the sweeper will re-enqueue it', {

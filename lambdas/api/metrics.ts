@@ -2,7 +2,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { breakerSettingsOf } from '../core/domain/breaker.js';
 import {
   negotiateFormat,
   PROMETHEUS_CONTENT_TYPE,
@@ -11,24 +10,24 @@ import {
   toPrometheusText,
   type MetricsDeps,
 } from '../core/use-cases/metrics-report.js';
-import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
-import { runtimeEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
-import { DynamoRateGate } from '../adapters/dynamodb/dynamo-rate-gate.js';
-import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
-import { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
+import {
+  circuitBreaker,
+  rateGate,
+  requestStore,
+  settings,
+  workQueueWithDeadLetters,
+} from '../shared/root.js';
 import { httpErrors, json } from './http.js';
 
-const settings = runtimeEnv.settings;
 const deps: MetricsDeps = {
-  breaker: new DynamoCircuitBreaker(documentClient(), runtimeEnv.tableName, breakerSettingsOf(settings)),
-  queue: new SqsWorkQueue(sqsClient(), runtimeEnv.queueUrls, runtimeEnv.deadLetterQueueUrls),
-  store: new DynamoRequestStore(documentClient(), runtimeEnv.tableName, settings.retentionDays * 24 * 3600),
+  breaker: circuitBreaker(),
+  queue: workQueueWithDeadLetters(),
+  store: requestStore(),
   // Only `peek` is used: a GetItem of each service's bucket, never a write.
-  rate: new DynamoRateGate(documentClient(), runtimeEnv.tableName, settings),
-  rateSettings: rateSettingsByService(settings),
+  rate: rateGate(),
+  rateSettings: rateSettingsByService(settings()),
   clock: systemClock,
 };
 
