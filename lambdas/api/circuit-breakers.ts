@@ -6,13 +6,13 @@ import { breakerSettingsOf } from '../core/domain/breaker.js';
 import { readBreakerReport, type BreakerReportDeps } from '../core/use-cases/breaker-report.js';
 import { systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
-import { circuitBreaker, settings } from '../shared/root.js';
+import * as root from '../shared/root.js';
 import { httpErrors, json } from './http.js';
 
 const deps: BreakerReportDeps = {
-  breaker: circuitBreaker(),
+  breaker: root.circuitBreaker(),
   clock: systemClock,
-  settings: breakerSettingsOf(settings()),
+  settings: breakerSettingsOf(root.settings()),
 };
 
 async function circuitBreakers(): Promise<APIGatewayProxyResult> {

@@ -20,13 +20,13 @@ import {
 import { NotFoundError } from '../../model/errors.js';
 import { systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
-import { deadLetterRedriver, requestStore, workQueue } from '../shared/root.js';
+import * as root from '../shared/root.js';
 import { bodyText, callerIdentity, httpErrors, json } from './http.js';
 
 const deps: DeadLetterDeps = {
-  store: requestStore(),
-  queue: workQueue(),
-  redriver: deadLetterRedriver(),
+  store: root.requestStore(),
+  queue: root.workQueue(),
+  redriver: root.deadLetterRedriver(),
   clock: systemClock,
   onEnqueueFailure: (token, err) =>
     logger.error('dead letter requeued but the send failed; the sweeper will re-enqueue it', {

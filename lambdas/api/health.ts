@@ -5,13 +5,13 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { checkHealth, type HealthDeps } from '../core/use-cases/health.js';
 import { systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
-import { circuitBreaker, requestStore, workQueueWithDeadLetters } from '../shared/root.js';
+import * as root from '../shared/root.js';
 import { httpErrors, json } from './http.js';
 
 const deps: HealthDeps = {
-  breaker: circuitBreaker(),
-  queue: workQueueWithDeadLetters(),
-  store: requestStore(),
+  breaker: root.circuitBreaker(),
+  queue: root.workQueueWithDeadLetters(),
+  store: root.requestStore(),
   clock: systemClock,
 };
 

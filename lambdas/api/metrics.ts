@@ -12,22 +12,16 @@ import {
 } from '../core/use-cases/metrics-report.js';
 import { systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
-import {
-  circuitBreaker,
-  rateGate,
-  requestStore,
-  settings,
-  workQueueWithDeadLetters,
-} from '../shared/root.js';
+import * as root from '../shared/root.js';
 import { httpErrors, json } from './http.js';
 
 const deps: MetricsDeps = {
-  breaker: circuitBreaker(),
-  queue: workQueueWithDeadLetters(),
-  store: requestStore(),
+  breaker: root.circuitBreaker(),
+  queue: root.workQueueWithDeadLetters(),
+  store: root.requestStore(),
   // Only `peek` is used: a GetItem of each service's bucket, never a write.
-  rate: rateGate(),
-  rateSettings: rateSettingsByService(settings()),
+  rate: root.rateGate(),
+  rateSettings: rateSettingsByService(root.settings()),
   clock: systemClock,
 };
 

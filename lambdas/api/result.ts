@@ -5,17 +5,17 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getResult, parseWait, type ResultDeps } from '../core/use-cases/get-result.js';
 import { sleep, systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
-import { bodyStore, requestStore, settings } from '../shared/root.js';
+import * as root from '../shared/root.js';
 import { callerIdentity, httpErrors, json } from './http.js';
 
-const config = settings();
+const config = root.settings();
 const deps: ResultDeps = {
-  store: requestStore(),
+  store: root.requestStore(),
   clock: systemClock,
   sleep,
   longPollCapSeconds: config.api.longPollCapSeconds,
   // A large result is read from the bodies bucket, or answered as a presigned URL of it.
-  bodies: bodyStore(),
+  bodies: root.bodyStore(),
   limits: config.bodies,
 };
 

@@ -6,11 +6,11 @@ import { parseSubmitBody } from '../core/domain/submit-command.js';
 import { toSubmitResponse } from '../core/use-cases/submit-answer.js';
 import { submit } from '../core/use-cases/submit.js';
 import { logger } from '../shared/logger.js';
-import { settings } from '../shared/root.js';
+import * as root from '../shared/root.js';
 import { submitWiring } from '../shared/submit-wiring.js';
 import { bodyText, callerIdentity, httpErrors, json } from './http.js';
 
-const { api } = settings();
+const { api } = root.settings();
 const wiring = await submitWiring();
 
 async function submitHandler(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> {

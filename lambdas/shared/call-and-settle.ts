@@ -25,20 +25,10 @@ import { SecretsManagerTokenStore } from '../adapters/secrets-manager/secret-tok
 import type { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
 import { systemClock } from './clock.js';
 import { runtimeEnv as env } from './env.js';
+import { once } from './lazy.js';
 import { logger } from './logger.js';
 import { observeRequests } from './metrics.js';
-import {
-  bodyStore,
-  circuitBreaker,
-  dependencyStore,
-  dynamoDb,
-  rateGate,
-  readCache,
-  requestStore,
-  secretsManager,
-  tableName,
-  writeLocks,
-} from './root.js';
+import * as root from './root.js';
 
 export interface CallAndSettleOptions {
   /** Where the request events' metrics go (lambdas/shared/metrics.ts). */
@@ -58,16 +48,12 @@ export interface CallAndSettle {
 
 const warn = (message: string, details?: Record<string, unknown>) => logger.warn(message, details ?? {});
 
-let connection: Promise<AtlassianConnection> | undefined;
-
-/** The Atlassian connection of the environment: the secret's (AWS) or the credentials' (local). */
-function atlassianConnection(): Promise<AtlassianConnection> {
-  connection ??= connect().catch((err: unknown) => {
-    connection = undefined;
-    throw err;
-  });
-  return connection;
-}
+/**
+ * The Atlassian connection of the environment, built once per module: the secret's (AWS) or the
+ * credentials' (local). Locally the worker and the submit function share it, so one token manager
+ * holds the grant's one live refresh token.
+ */
+const atlassianConnection = once(connect);
 
 async function connect(): Promise<AtlassianConnection> {
   const atlassian = env.atlassian;
@@ -75,7 +61,7 @@ async function connect(): Promise<AtlassianConnection> {
     atlassian.source === 'secret'
       ? await awsConnection(atlassian.urls, atlassian.secretId, {
           readSecret: cachedSecretReader,
-          tokenStore: (id) => new SecretsManagerTokenStore(id, secretsManager()),
+          tokenStore: (id) => new SecretsManagerTokenStore(id, root.secretsManager()),
           oauth: { warn },
         })
       : localConnection(atlassian.connection, { warn });
@@ -84,7 +70,7 @@ async function connect(): Promise<AtlassianConnection> {
 }
 
 export async function callAndSettleDeps(options: CallAndSettleOptions): Promise<CallAndSettle> {
-  const { settings } = env;
+  const settings = root.settings();
   const connection = await atlassianConnection();
   // Done once (DESIGN invariant 2): a call whose result was saved is not made again by a later
   // attempt, even when the caller died before `complete` (see lambdas/adapters/dynamodb/idempotent-executor.ts).
@@ -97,33 +83,33 @@ export async function callAndSettleDeps(options: CallAndSettleOptions): Promise<
       reconcileWindowSeconds: settings.upstream.reconcileWindowSeconds,
     }),
     {
-      client: dynamoDb(),
-      tableName: tableName(),
+      client: root.dynamoDb(),
+      tableName: root.tableName(),
       retentionSeconds: recordRetentionSeconds(settings),
       callTimeoutSeconds: options.functionTimeoutSeconds,
       warn,
     },
   );
   const deps: CallAndSettle['deps'] = {
-    store: requestStore(),
+    store: root.requestStore(),
     executor,
     clock: systemClock,
     config: settings,
     // Large payloads are loaded from, and large results stored in, the bodies bucket (claim check).
-    bodies: bodyStore(),
+    bodies: root.bodyStore(),
     leaseSeconds: claimLeaseSeconds(settings),
     flow: {
-      breaker: circuitBreaker(),
-      rate: rateGate(),
+      breaker: root.circuitBreaker(),
+      rate: root.rateGate(),
       scopeOf: (record) => callScopeOf(record.operation, record.payload, record.priority),
-      writeLocks: writeLocks(),
+      writeLocks: root.writeLocks(),
     },
     // Completed reads fill the read cache; completed writes invalidate it (best effort).
-    cache: readCache(),
+    cache: root.readCache(),
     onCacheFailure: (token, err) =>
       logger.warn('read cache update failed; the request outcome stands', { token, error: err as Error }),
     // depends_on: a finished request releases its waiting children and sends the ready ones.
-    dependencies: dependencyStore(),
+    dependencies: root.dependencyStore(),
     queue: options.queue,
     onReleaseFailure: (token, err) =>
       logger.error('releasing dependents failed; the sweeper reconciles them', {

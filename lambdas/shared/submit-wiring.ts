@@ -13,15 +13,7 @@ import { callAndSettleDeps } from './call-and-settle.js';
 import { systemClock } from './clock.js';
 import { logger } from './logger.js';
 import { functionMetrics, observeSubmissions } from './metrics.js';
-import {
-  bodyStore,
-  dependencyStore,
-  readCache,
-  requestStore,
-  settings,
-  workQueue,
-  workQueueWithDeadLetters,
-} from './root.js';
+import * as root from './root.js';
 
 /**
  * What answering `queued` still needs once the DIRECT attempt is no longer waited for: the queue
@@ -44,14 +36,14 @@ export interface SubmitWiring {
 }
 
 export async function submitWiring(): Promise<SubmitWiring> {
-  const config = settings();
+  const config = root.settings();
   /**
    * CloudWatch metrics (EMF in the log, model/config/metrics.ts): those of each submit
    * (lambdas/core/use-cases/submit-answer.ts) and the DIRECT calls' outcomes, as the workers emit them.
    */
   const metrics = functionMetrics('riq-submit', logger);
   // The dead-letter queues only for DIRECT calls, whose last failed attempt is dead-lettered here.
-  const queue = config.routing.direct ? workQueueWithDeadLetters() : workQueue();
+  const queue = config.routing.direct ? root.workQueueWithDeadLetters() : root.workQueue();
   const direct = config.routing.direct
     ? await callAndSettleDeps({
         metrics,
@@ -61,14 +53,14 @@ export async function submitWiring(): Promise<SubmitWiring> {
       })
     : undefined;
   const deps: SubmitDeps = {
-    store: requestStore(),
+    store: root.requestStore(),
     queue,
     clock: systemClock,
     config,
     // Large payloads are stored here, large results read or presigned (claim check).
-    bodies: bodyStore(),
-    cache: readCache(),
-    dependencies: dependencyStore(),
+    bodies: root.bodyStore(),
+    cache: root.readCache(),
+    dependencies: root.dependencyStore(),
     onEnqueueFailure: (token, err) =>
       logger.error('queue send failed after the record was stored; the sweeper will re-enqueue it', {
         token,

@@ -16,13 +16,7 @@ import { sweep, type SweepReport, type SweeperDeps } from '../core/use-cases/swe
 import { systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
 import { emitMetric } from '../shared/metrics.js';
-import {
-  circuitBreaker,
-  dependencyStore,
-  requestStore,
-  settings as rootSettings,
-  workQueue,
-} from '../shared/root.js';
+import * as root from '../shared/root.js';
 
 /**
  * CloudWatch metrics (EMF in the log): what each sweep repaired, and the catalogue's
@@ -33,12 +27,12 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'riq-sw
 /** Records of each kind repaired per run; a larger backlog is worked through minute by minute. */
 const BATCH_SIZE = 500;
 
-const settings = rootSettings();
+const settings = root.settings();
 const deps: SweeperDeps = {
-  store: requestStore(),
-  dependencies: dependencyStore(),
+  store: root.requestStore(),
+  dependencies: root.dependencyStore(),
   retentionSeconds: recordRetentionSeconds(settings),
-  queue: workQueue(),
+  queue: root.workQueue(),
   clock: systemClock,
   // A released request waits out its retry backoff (up to retry.maxDelaySeconds plus jitter) with
   // its message invisible, and a claimed one may hold its lease: neither is an orphan yet.
@@ -51,7 +45,7 @@ const deps: SweeperDeps = {
   onSendFailure: (token, err) => logger.error('sweeper could not re-enqueue', { token, error: err as Error }),
 };
 // Read only: the sweeper never moves a breaker.
-const breaker = circuitBreaker();
+const breaker = root.circuitBreaker();
 
 /** Every service's breaker as the `BreakerState` gauge (1 closed, 0.5 half-open, 0 open). */
 async function reportBreakers(): Promise<void> {

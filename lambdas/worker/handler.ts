@@ -15,13 +15,13 @@ import { processRequest } from '../core/use-cases/process-request.js';
 import { callAndSettleDeps } from '../shared/call-and-settle.js';
 import { logger } from '../shared/logger.js';
 import { functionMetrics } from '../shared/metrics.js';
-import { settings as rootSettings, workQueueWithDeadLetters } from '../shared/root.js';
+import * as root from '../shared/root.js';
 import { parseWorkMessage } from '../adapters/sqs/sqs-work-queue.js';
 import { messageBudgetMs } from '../../model/config/message-budget.js';
 import { MessageKept, applyDisposition, handBack, queueKeyFromArn } from './message-actions.js';
 
-const settings = rootSettings();
-const queue = workQueueWithDeadLetters();
+const settings = root.settings();
+const queue = root.workQueueWithDeadLetters();
 // The catalogue's metrics (model/config/metrics.ts), written as single EMF lines as they happen.
 const metrics = functionMetrics('riq-worker', logger);
 const { deps, executor } = await callAndSettleDeps({
