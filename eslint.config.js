@@ -69,6 +69,17 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [LAMBDAS_MEET_LIB_IN_MODEL] }],
     },
   },
+  // The environment is read in one module, lambdas/shared/env.ts, and parsed once.
+  {
+    files: ['lambdas/**/*.ts'],
+    ignores: ['lambdas/shared/env.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read the environment in lambdas/shared/env.ts.' },
+      ],
+    },
+  },
   {
     files: ['lambdas/core/**/*.ts'],
     rules: {

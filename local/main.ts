@@ -8,7 +8,7 @@
  *                       override the parts) or OAuth 2.0: ATLASSIAN_OAUTH_CLIENT_ID,
  *                       ATLASSIAN_OAUTH_CLIENT_SECRET, ATLASSIAN_OAUTH_REFRESH_TOKEN, ATLASSIAN_CLOUD_ID
  *                       (+ ATLASSIAN_OAUTH_TOKEN_FILE to keep the rotated refresh token across restarts).
- *                       See lambdas/adapters/atlassian/connection.ts.
+ *                       See lambdas/shared/env.ts and lambdas/adapters/atlassian/connection.ts.
  *                       Without credentials the simulated Atlassian is started (SIM_PORT, default free port).
  *   RIQ_SIM_AUTH        how the workers authenticate to the simulator: api_token (default) or oauth
  *                       (Bearer tokens on its api.atlassian.com-like gateway, refreshed at /oauth/token).
@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { resolveConfig, type RiqConfig } from '../model/config/riq-config.js';
 import { READY_PREFIX, type StackInfo } from './ready-line.js';
-import { connectionEnv } from '../lambdas/adapters/atlassian/connection.js';
+import { connectionEnv } from '../lambdas/shared/env.js';
 import { RUNTIME_ENV } from '../model/config/runtime-env.js';
 import { startLocalStack, type AtlassianTarget, type SimulatorAuth } from './stack.js';
 

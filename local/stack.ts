@@ -33,15 +33,11 @@ import {
 } from './services.js';
 import { startAtlassianSimulator } from './atlassian-sim/server.js';
 import { DEFAULT_SIM_OAUTH } from './atlassian-sim/oauth-routes.js';
-import {
-  CONNECTION_ENV_NAMES,
-  describeConnection,
-  readLocalSettings,
-  type Env,
-} from '../lambdas/adapters/atlassian/connection.js';
+import { describeConnection } from '../lambdas/adapters/atlassian/connection.js';
+import { CONNECTION_ENV_NAMES, readLocalSettings, type Env } from '../lambdas/shared/env.js';
 
 /**
- * A real (or external) Atlassian, named by the connection variables lambdas/adapters/atlassian/connection.ts
+ * A real (or external) Atlassian, named by the connection variables lambdas/shared/env.ts
  * reads (`ATLASSIAN_SITE_URL` with `ATLASSIAN_EMAIL` + `ATLASSIAN_API_TOKEN`, or the
  * `ATLASSIAN_OAUTH_*` set with `ATLASSIAN_CLOUD_ID`); see `connectionEnv`.
  */

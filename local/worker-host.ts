@@ -12,23 +12,26 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { allQueueKeys, type QueueKey } from '../model/config/resources.js';
-import { readQueueUrls, readSettings, requiredEnv } from '../lambdas/shared/env.js';
+import { requiredVariable, runtimeEnv } from '../lambdas/shared/env.js';
 import type { WorkerHandler } from './event-source.js';
 import { workerMappings } from './stack.js';
 import { WORKER_HOST_READY, WORKER_QUEUE_ARNS_ENV, WORKER_QUEUES_ENV } from './worker-host-env.js';
 
 function queueKeys(): QueueKey[] {
   const known = new Set<string>(allQueueKeys());
-  const keys = requiredEnv(WORKER_QUEUES_ENV).split(',');
+  const keys = requiredVariable(process.env, WORKER_QUEUES_ENV).split(',');
   for (const key of keys) if (!known.has(key)) throw new Error(`${WORKER_QUEUES_ENV}: unknown queue ${key}`);
   return keys as QueueKey[];
 }
 
 async function main(): Promise<void> {
   const keys = queueKeys();
-  const config = readSettings();
-  const queueUrls = readQueueUrls() as Record<QueueKey, string>;
-  const queueArns = JSON.parse(requiredEnv(WORKER_QUEUE_ARNS_ENV)) as Record<QueueKey, string>;
+  const config = runtimeEnv.settings;
+  const queueUrls = runtimeEnv.queueUrls as Record<QueueKey, string>;
+  const queueArns = JSON.parse(requiredVariable(process.env, WORKER_QUEUE_ARNS_ENV)) as Record<
+    QueueKey,
+    string
+  >;
   const log = (message: string) => console.error(`[worker-host ${process.pid}] ${message}`);
   const worker = await import('../lambdas/worker/handler.js');
   const client = new SQSClient({ useQueueUrlAsEndpoint: false });

@@ -4,18 +4,15 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { breakerSettingsOf } from '../core/domain/breaker.js';
 import { readBreakerReport, type BreakerReportDeps } from '../core/use-cases/breaker-report.js';
-import { documentClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
-import { readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
+import * as root from '../shared/root.js';
 import { httpErrors, json } from './http.js';
 
-const settings = breakerSettingsOf(readSettings());
 const deps: BreakerReportDeps = {
-  breaker: new DynamoCircuitBreaker(documentClient(), readTableName(), settings),
+  breaker: root.circuitBreaker(),
   clock: systemClock,
-  settings,
+  settings: breakerSettingsOf(root.settings()),
 };
 
 async function circuitBreakers(): Promise<APIGatewayProxyResult> {

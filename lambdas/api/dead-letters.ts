@@ -8,7 +8,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
 import {
   listDeadLetters,
   parseListQuery,
@@ -19,29 +18,15 @@ import {
   type DeadLetterDeps,
 } from '../core/use-cases/dead-letters.js';
 import { NotFoundError } from '../../model/errors.js';
-import type { DeadLetterRedriver } from '../core/ports/index.js';
-import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
-import { readQueueUrls, readSettings, readTableName, requiredEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
-import { SqsCopyRedriver, SqsMoveTaskRedriver, SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
+import * as root from '../shared/root.js';
 import { bodyText, callerIdentity, httpErrors, json } from './http.js';
 
-function redriverFromEnv(): DeadLetterRedriver {
-  const mode = requiredEnv(RUNTIME_ENV.deadLetterRedrive);
-  if (mode === 'move_task')
-    return new SqsMoveTaskRedriver(sqsClient(), readQueueUrls(RUNTIME_ENV.deadLetterQueueArns));
-  if (mode === 'copy')
-    return new SqsCopyRedriver(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls));
-  throw new Error(`${RUNTIME_ENV.deadLetterRedrive} must be move_task or copy (got ${mode})`);
-}
-
-const settings = readSettings();
 const deps: DeadLetterDeps = {
-  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
-  queue: new SqsWorkQueue(sqsClient(), readQueueUrls()),
-  redriver: redriverFromEnv(),
+  store: root.requestStore(),
+  queue: root.workQueue(),
+  redriver: root.deadLetterRedriver(),
   clock: systemClock,
   onEnqueueFailure: (token, err) =>
     logger.error('dead letter requeued but the send failed; the sweeper will re-enqueue it', {

@@ -2,23 +2,16 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
-import { breakerSettingsOf } from '../core/domain/breaker.js';
 import { checkHealth, type HealthDeps } from '../core/use-cases/health.js';
-import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
-import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
-import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
-import { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
+import * as root from '../shared/root.js';
 import { httpErrors, json } from './http.js';
 
-const settings = readSettings();
 const deps: HealthDeps = {
-  breaker: new DynamoCircuitBreaker(documentClient(), readTableName(), breakerSettingsOf(settings)),
-  queue: new SqsWorkQueue(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls)),
-  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
+  breaker: root.circuitBreaker(),
+  queue: root.workQueueWithDeadLetters(),
+  store: root.requestStore(),
   clock: systemClock,
 };
 

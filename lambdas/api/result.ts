@@ -3,27 +3,25 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getResult, parseWait, type ResultDeps } from '../core/use-cases/get-result.js';
-import { bodyStore, documentClient } from '../shared/aws-clients.js';
 import { sleep, systemClock } from '../shared/clock.js';
-import { readBodyBucket, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
-import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
+import * as root from '../shared/root.js';
 import { callerIdentity, httpErrors, json } from './http.js';
 
-const settings = readSettings();
+const config = root.settings();
 const deps: ResultDeps = {
-  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
+  store: root.requestStore(),
   clock: systemClock,
   sleep,
-  longPollCapSeconds: settings.api.longPollCapSeconds,
+  longPollCapSeconds: config.api.longPollCapSeconds,
   // A large result is read from the bodies bucket, or answered as a presigned URL of it.
-  bodies: bodyStore(readBodyBucket()),
-  limits: settings.bodies,
+  bodies: root.bodyStore(),
+  limits: config.bodies,
 };
 
 async function result(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const token = event.pathParameters?.['token'] ?? '';
-  const waitSeconds = parseWait(event.queryStringParameters?.['wait'], settings.api.longPollCapSeconds);
+  const waitSeconds = parseWait(event.queryStringParameters?.['wait'], config.api.longPollCapSeconds);
   logger.appendKeys({ token });
   return json(200, await getResult(deps, { token, owner: callerIdentity(event), waitSeconds }));
 }

@@ -1,157 +1,24 @@
 /** POST /api/queue/submit */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { METRICS_NAMESPACE } from '../../model/config/metrics.js';
-import { submitFunctionTimeoutSeconds } from '../../model/config/resources.js';
-import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
-import { routeDirect } from '../core/use-cases/direct-route.js';
-import { serviceOf } from '../../model/operations.js';
 import { parseSubmitBody } from '../core/domain/submit-command.js';
-import { submit, type SubmitDeps } from '../core/use-cases/submit.js';
-import { bodyStore, documentClient, sqsClient } from '../shared/aws-clients.js';
-import { callDepsFromEnv } from '../shared/call-deps.js';
-import { systemClock } from '../shared/clock.js';
-import { readBodyBucket, readQueueUrls, readSettings, readTableName } from '../shared/env.js';
+import { toSubmitResponse } from '../core/use-cases/submit-answer.js';
+import { submit } from '../core/use-cases/submit.js';
 import { logger } from '../shared/logger.js';
-import { emitMetric } from '../shared/metrics.js';
-import { DynamoDependencyStore } from '../adapters/dynamodb/dynamo-dependencies.js';
-import { DynamoReadCache } from '../adapters/dynamodb/dynamo-read-cache.js';
-import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
-import { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
+import * as root from '../shared/root.js';
+import { submitWiring } from '../shared/submit-wiring.js';
 import { bodyText, callerIdentity, httpErrors, json } from './http.js';
 
-/**
- * CloudWatch metrics (EMF in the log, model/config/metrics.ts): `Submitted` per accepted submit; for
- * reads that looked the cache up `CacheHit`/`CacheMiss` (0 or 1 each, so their sums give the hit
- * ratio); for stored requests `RoutedDirect`/`RoutedQueued` (0 or 1 each: the share answered by a
- * DIRECT call); and the DIRECT calls' outcomes, as the workers emit them.
- */
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'riq-submit', logger });
-
-const settings = readSettings();
-// The dead-letter queues only for DIRECT calls, whose last failed attempt is dead-lettered here.
-const queue = new SqsWorkQueue(
-  sqsClient(),
-  readQueueUrls(),
-  settings.routing.direct ? readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls) : {},
-);
-// Adaptive routing: the DIRECT path calls and settles exactly as a worker does, with the short
-// deadline of `routing.directTimeoutMs` (lambdas/core/use-cases/direct-route.ts). Off: everything is queued.
-const direct = settings.routing.direct
-  ? await callDepsFromEnv({
-      settings,
-      metrics,
-      queue,
-      timeoutMs: settings.routing.directTimeoutMs,
-      functionTimeoutSeconds: submitFunctionTimeoutSeconds(settings),
-    })
-  : undefined;
-/**
- * What answering `queued` still needs once the DIRECT attempt is no longer waited for: the queue
- * send, the metrics and the log line. Without this bound a DIRECT attempt slowed down (its store and
- * gate calls have no deadline; a saturated CPU slowed DynamoDB) ran into the function's timeout, and
- * middy's early-timeout answer (`TimeoutError: [AbortError]: The operation was aborted.`, 5 ms before
- * the function's) became a 500 for a request that was stored and went on to run.
- */
-const DIRECT_ANSWER_RESERVE_MS = 3_000;
-
-const deps: SubmitDeps = {
-  store: new DynamoRequestStore(documentClient(), readTableName(), settings.retentionDays * 24 * 3600),
-  queue,
-  clock: systemClock,
-  config: settings,
-  // Large payloads are stored here, large results read or presigned (claim check).
-  bodies: direct?.deps.bodies ?? bodyStore(readBodyBucket()),
-  cache: new DynamoReadCache(documentClient(), readTableName()),
-  dependencies: new DynamoDependencyStore(
-    documentClient(),
-    readTableName(),
-    settings.retentionDays * 24 * 3600,
-  ),
-  onEnqueueFailure: (token, err) =>
-    logger.error('queue send failed after the record was stored; the sweeper will re-enqueue it', {
-      token,
-      error: err as Error,
-    }),
-  onCacheFailure: (err) =>
-    logger.warn('read cache lookup failed; the read is queued', { error: err as Error }),
-  ...(direct
-    ? {
-        direct: (record) =>
-          routeDirect(
-            {
-              ...direct.deps,
-              timeoutMs: settings.routing.directTimeoutMs,
-              onQueueFailure: (token, err) =>
-                logger.error('queue send after a failed DIRECT call failed; the sweeper re-sends it', {
-                  token,
-                  error: err as Error,
-                }),
-            },
-            record,
-          ),
-        onDirectFailure: (token, err) =>
-          logger.error('DIRECT attempt failed; the request is queued', { token, error: err as Error }),
-      }
-    : {}),
-};
+const { api } = root.settings();
+const wiring = await submitWiring();
 
 async function submitHandler(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> {
-  // A DIRECT call's in-progress idempotency record expires with this invocation.
-  direct?.executor.registerLambdaContext(context);
-  const command = parseSubmitBody(bodyText(event), settings.api.maxBodyBytes);
-  // The DIRECT attempt is waited for only while the answer can still be given in time (see above).
-  const answer = await submit(
-    direct
-      ? { ...deps, directWaitMs: () => context.getRemainingTimeInMillis() - DIRECT_ANSWER_RESERVE_MS }
-      : deps,
-    command,
-    callerIdentity(event),
-  );
-  const byService = { service: serviceOf(command.operation) };
-  emitMetric(metrics, 'submitted', 1, { ...byService, priority: command.priority });
-  if (answer.cache === 'hit' || answer.cache === 'miss') {
-    emitMetric(metrics, 'cacheHit', answer.cache === 'hit' ? 1 : 0, byService);
-    emitMetric(metrics, 'cacheMiss', answer.cache === 'miss' ? 1 : 0, byService);
-  }
-  if (answer.cache === 'hit') {
-    logger.info('read answered from the cache', {
-      operation: command.operation,
-      cached_at: answer.cached_at,
-    });
-    const { cache: _cache, ...body } = answer;
-    return json(200, body);
-  }
-  if (answer.duplicate !== true) {
-    const isDirect = answer.routing_path === 'DIRECT';
-    emitMetric(metrics, 'routedDirect', isDirect ? 1 : 0, byService);
-    emitMetric(metrics, 'routedQueued', isDirect ? 0 : 1, byService);
-  }
-  logger.info('request submitted', {
-    correlation_id: answer.token,
-    token: answer.token,
-    operation: command.operation,
-    priority: command.priority,
-    status: answer.status,
-    routing_path: answer.routing_path,
-    duplicate: answer.duplicate ?? false,
-    cache: answer.cache ?? 'none',
-    direct:
-      answer.direct?.kind === 'skipped'
-        ? `skipped:${answer.direct.reason}`
-        : (answer.direct?.kind ?? 'ineligible'),
-  });
-  const {
-    duplicate: _duplicate,
-    cache: _cache,
-    direct: _direct,
-    fire_and_forget: fireAndForget,
-    ...body
-  } = answer;
-  // Fire and forget: accepted, not to be waited on.
-  return json(fireAndForget === true ? 202 : 200, body);
+  const command = parseSubmitBody(bodyText(event), api.maxBodyBytes);
+  const answer = await submit(wiring.depsFor(context), command, callerIdentity(event));
+  wiring.observe(command, answer);
+  const { statusCode, body } = toSubmitResponse(answer);
+  return json(statusCode, body);
 }
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()

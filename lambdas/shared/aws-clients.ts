@@ -1,13 +1,13 @@
 /**
- * SDK clients, built once per module scope. Endpoints come from the SDK's own configuration
- * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_S3`), which the local
- * stack sets: no local switches in this code.
+ * How each SDK client is configured; lambdas/shared/root.ts builds each once per module. Endpoints
+ * come from the SDK's own configuration (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`,
+ * `AWS_ENDPOINT_URL_S3`), which the local stack sets: no local switches in this code.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { S3BodyStore } from '../adapters/s3/s3-body-store.js';
 import type { BodyBucket } from './env.js';
 
 /** The plain DynamoDB client (Powertools idempotency wants this one, not the document client). */
@@ -15,7 +15,8 @@ export function dynamoDbClient(): DynamoDBClient {
   return new DynamoDBClient({});
 }
 
-export function documentClient(client: DynamoDBClient = dynamoDbClient()): DynamoDBDocumentClient {
+/** The document client over `client`: both share its connections. */
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
@@ -30,7 +31,11 @@ export function sqsClient(): SQSClient {
   return new SQSClient({ useQueueUrlAsEndpoint: false });
 }
 
-/** The bodies bucket (claim check) as a BodyStore, addressed as the environment says. */
-export function bodyStore(bucket: BodyBucket): S3BodyStore {
-  return new S3BodyStore(new S3Client({ forcePathStyle: bucket.pathStyle }), bucket.name);
+/** The bodies bucket's client, addressed as the environment says. */
+export function s3Client(bucket: BodyBucket): S3Client {
+  return new S3Client({ forcePathStyle: bucket.pathStyle });
+}
+
+export function secretsManagerClient(): SecretsManagerClient {
+  return new SecretsManagerClient({});
 }

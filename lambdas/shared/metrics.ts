@@ -1,22 +1,24 @@
 /**
  * The metrics of model/config/metrics.ts, emitted with Powertools Metrics as EMF lines, and the
- * observer that turns the use cases' request events into them and into one log line per state
- * change.
+ * observers that turn the use cases' request events and submits into them and into log lines.
  *
  * Each catalogue metric is a Powertools single metric (written at once) whose dimensions are
  * exactly the catalogue's: the default `service` dimension Powertools adds (the function's name)
  * is cleared, so `service` is the Atlassian service and the dashboard and alarms find the metric by
  * the dimensions they are built from.
  */
-import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   METRIC_DIMENSIONS,
   METRICS,
+  METRICS_NAMESPACE,
   type MetricDimension,
   type MetricKey,
 } from '../../model/config/metrics.js';
+import type { SubmitCommand } from '../core/domain/submit-command.js';
 import type { RequestEvent, RequestObserver } from '../core/ports/request-events.js';
+import { submitLogLine, submitMetrics } from '../core/use-cases/submit-answer.js';
+import type { SubmitAnswer } from '../core/use-cases/submit.js';
 import type { logger as Logger } from './logger.js';
 
 const UNITS = {
@@ -24,6 +26,11 @@ const UNITS = {
   Milliseconds: MetricUnit.Milliseconds,
   None: MetricUnit.NoUnit,
 } as const;
+
+/** A function's metrics in the catalogue's namespace, written as single EMF lines as they happen. */
+export function functionMetrics(serviceName: string, logger: typeof Logger): Metrics {
+  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName, logger });
+}
 
 /** Emits one catalogue metric with its dimensions (all of them must be given). */
 export function emitMetric(
@@ -102,5 +109,19 @@ export function observeRequests(metrics: Metrics, logger: typeof Logger): Reques
     if ('error' in event && event.error.code === 'RATE_LIMITED') {
       emitMetric(metrics, 'upstreamRateLimited', 1, byService);
     }
+  };
+}
+
+/** The metrics and the log line of each submit (lambdas/core/use-cases/submit-answer.ts says which). */
+export function observeSubmissions(
+  metrics: Metrics,
+  logger: typeof Logger,
+): (command: SubmitCommand, answer: SubmitAnswer) => void {
+  return (command, answer) => {
+    for (const point of submitMetrics(command, answer)) {
+      emitMetric(metrics, point.key, point.value, point.dimensions);
+    }
+    const line = submitLogLine(command, answer);
+    logger.info(line.message, line.fields);
   };
 }

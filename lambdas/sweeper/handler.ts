@@ -5,19 +5,18 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { ScheduledEvent } from 'aws-lambda';
 import { METRICS_NAMESPACE } from '../../model/config/metrics.js';
-import { claimLeaseSeconds, SWEEPER_STALE_QUEUED_SECONDS } from '../../model/config/resources.js';
+import {
+  claimLeaseSeconds,
+  recordRetentionSeconds,
+  SWEEPER_STALE_QUEUED_SECONDS,
+} from '../../model/config/resources.js';
 import { SERVICES } from '../../model/config/riq-config.js';
-import { breakerSettingsOf, breakerStateValue } from '../core/domain/breaker.js';
+import { breakerStateValue } from '../core/domain/breaker.js';
 import { sweep, type SweepReport, type SweeperDeps } from '../core/use-cases/sweeper.js';
-import { documentClient, sqsClient } from '../shared/aws-clients.js';
 import { systemClock } from '../shared/clock.js';
-import { readQueueUrls, readSettings, readTableName } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { emitMetric } from '../shared/metrics.js';
-import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
-import { DynamoDependencyStore } from '../adapters/dynamodb/dynamo-dependencies.js';
-import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
-import { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
+import * as root from '../shared/root.js';
 
 /**
  * CloudWatch metrics (EMF in the log): what each sweep repaired, and the catalogue's
@@ -28,13 +27,12 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'riq-sw
 /** Records of each kind repaired per run; a larger backlog is worked through minute by minute. */
 const BATCH_SIZE = 500;
 
-const settings = readSettings();
-const retentionSeconds = settings.retentionDays * 24 * 3600;
+const settings = root.settings();
 const deps: SweeperDeps = {
-  store: new DynamoRequestStore(documentClient(), readTableName(), retentionSeconds),
-  dependencies: new DynamoDependencyStore(documentClient(), readTableName(), retentionSeconds),
-  retentionSeconds,
-  queue: new SqsWorkQueue(sqsClient(), readQueueUrls()),
+  store: root.requestStore(),
+  dependencies: root.dependencyStore(),
+  retentionSeconds: recordRetentionSeconds(settings),
+  queue: root.workQueue(),
   clock: systemClock,
   // A released request waits out its retry backoff (up to retry.maxDelaySeconds plus jitter) with
   // its message invisible, and a claimed one may hold its lease: neither is an orphan yet.
@@ -47,7 +45,7 @@ const deps: SweeperDeps = {
   onSendFailure: (token, err) => logger.error('sweeper could not re-enqueue', { token, error: err as Error }),
 };
 // Read only: the sweeper never moves a breaker.
-const breaker = new DynamoCircuitBreaker(documentClient(), readTableName(), breakerSettingsOf(settings));
+const breaker = root.circuitBreaker();
 
 /** Every service's breaker as the `BreakerState` gauge (1 closed, 0.5 half-open, 0 open). */
 async function reportBreakers(): Promise<void> {

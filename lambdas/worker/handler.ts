@@ -8,27 +8,23 @@
  * being cut off by its timeout with messages it never started.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { METRICS_NAMESPACE } from '../../model/config/metrics.js';
 import { allQueueKeys } from '../../model/config/resources.js';
-import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
 import { mayStartMessage } from '../core/domain/attempt-budget.js';
 import { processRequest } from '../core/use-cases/process-request.js';
-import { sqsClient } from '../shared/aws-clients.js';
-import { callDepsFromEnv } from '../shared/call-deps.js';
-import { readQueueUrls, readSettings } from '../shared/env.js';
+import { callAndSettleDeps } from '../shared/call-and-settle.js';
 import { logger } from '../shared/logger.js';
-import { SqsWorkQueue, parseWorkMessage } from '../adapters/sqs/sqs-work-queue.js';
+import { functionMetrics } from '../shared/metrics.js';
+import * as root from '../shared/root.js';
+import { parseWorkMessage } from '../adapters/sqs/sqs-work-queue.js';
 import { messageBudgetMs } from '../../model/config/message-budget.js';
 import { MessageKept, applyDisposition, handBack, queueKeyFromArn } from './message-actions.js';
 
-const settings = readSettings();
-const queue = new SqsWorkQueue(sqsClient(), readQueueUrls(), readQueueUrls(RUNTIME_ENV.deadLetterQueueUrls));
+const settings = root.settings();
+const queue = root.workQueueWithDeadLetters();
 // The catalogue's metrics (model/config/metrics.ts), written as single EMF lines as they happen.
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'riq-worker', logger });
-const { deps, executor } = await callDepsFromEnv({
-  settings,
+const metrics = functionMetrics('riq-worker', logger);
+const { deps, executor } = await callAndSettleDeps({
   metrics,
   queue,
   timeoutMs: settings.upstream.timeoutMs,

@@ -13,7 +13,7 @@ export interface AtlassianCallerProps {
 
 /**
  * What a function that calls Atlassian for a request and settles it needs (lambdas/shared/
- * call-deps.ts): the workers, and the submit function for its DIRECT calls. Queue permissions are
+ * call-and-settle.ts): the workers, and the submit function for its DIRECT calls. Queue permissions are
  * each function's own.
  */
 export function allowAtlassianCalls(fn: RiqFunction, props: AtlassianCallerProps): void {

@@ -113,6 +113,11 @@ export function reservedConcurrency(config: RiqConfig, service: Service): number
   return c.high + c.normal + c.low;
 }
 
+/** Seconds a finished request (its record, idempotency claim and saved call results) is kept. */
+export function recordRetentionSeconds(config: Pick<RiqConfig, 'retentionDays'>): number {
+  return config.retentionDays * 24 * 3600;
+}
+
 /** Seconds SQS keeps a message: the retention of records, so no message outlives its record. */
 export function messageRetentionSeconds(config: RiqConfig): number {
   return Math.min(config.retentionDays, 14) * 24 * 3600;

@@ -27,8 +27,8 @@ export const RUNTIME_ENV = {
   deadLetterQueueArns: 'RIQ_DLQ_ARNS',
   /**
    * The Atlassian site (`https://site.atlassian.net`): API-token calls go to it (Jira) and to
-   * `${site}/wiki` (Confluence); browser links always use it. lambdas/adapters/atlassian/connection.ts reads
-   * every Atlassian variable below.
+   * `${site}/wiki` (Confluence); browser links always use it. lambdas/shared/env.ts reads every
+   * Atlassian variable below; lambdas/adapters/atlassian/connection.ts builds the connection.
    */
   atlassianSiteUrl: 'ATLASSIAN_SITE_URL',
   /** API-token mode: Jira base URL, when not the site itself. */

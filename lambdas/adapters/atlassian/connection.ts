@@ -2,17 +2,17 @@
  * Where and how the workers reach Atlassian, decided in one place: base URLs, browser-link URLs and
  * the Authorization provider, for both auth modes.
  *
- * - API token (HTTP Basic `email:api_token`): calls go to the site (`ATLASSIAN_SITE_URL`, Jira under
- *   it, Confluence under `/wiki`), or to `JIRA_BASE_URL` / `CONFLUENCE_BASE_URL` when set.
+ * - API token (HTTP Basic `email:api_token`): calls go to the site (Jira under it, Confluence under
+ *   `/wiki`), or to the Jira / Confluence base URLs when set.
  * - OAuth 2.0 (3LO): Bearer tokens only work on the API gateway, so calls go to
- *   `${gateway}/ex/jira/${cloudId}` and `${gateway}/ex/confluence/${cloudId}/wiki` whatever
- *   `JIRA_BASE_URL` says; the site URL is only used for browser links.
+ *   `${gateway}/ex/jira/${cloudId}` and `${gateway}/ex/confluence/${cloudId}/wiki` whatever the Jira
+ *   base URL says; the site URL is only used for browser links.
  *
- * Locally the credentials come from the environment; on AWS from the Secrets Manager secret named by
- * `ATLASSIAN_SECRET_ARN`, whose JSON shape picks the mode. Missing or malformed configuration fails
- * at start-up with the variable's (or the secret key's) name, never its value.
+ * The settings come parsed (lambdas/shared/env.ts reads the `ATLASSIAN_*` variables): locally the
+ * credentials themselves; on AWS the Secrets Manager secret, whose JSON shape picks the mode. Missing
+ * or malformed configuration fails at start-up with the variable's (or the secret key's) name, never
+ * its value.
  */
-import { existsSync } from 'node:fs';
 import { RUNTIME_ENV } from '../../../model/config/runtime-env.js';
 import {
   apiTokenFromSecret,
@@ -39,8 +39,19 @@ export const ATLASSIAN_API_GATEWAY_URL = 'https://api.atlassian.com';
 
 export type AuthMode = 'api_token' | 'oauth';
 
-/** The environment as `process.env` holds it; an empty value counts as unset. */
-export type Env = Readonly<Record<string, string | undefined>>;
+/**
+ * The URLs the environment may set (each an http(s) URL without trailing slashes, see
+ * lambdas/shared/env.ts); which of them apply depends on the mode.
+ */
+export interface ConnectionUrls {
+  readonly siteUrl?: string;
+  readonly jiraBaseUrl?: string;
+  readonly confluenceBaseUrl?: string;
+  /** OAuth: calls go to `${gateway}/ex/{product}/{cloudId}`. @default https://api.atlassian.com */
+  readonly apiGatewayUrl?: string;
+  /** OAuth: where tokens are refreshed. @default https://auth.atlassian.com/oauth/token */
+  readonly oauthTokenUrl?: string;
+}
 
 /** Named like AtlassianExecutorOptions, so a connection spreads into it. */
 export interface AtlassianEndpoints {
@@ -53,7 +64,7 @@ export interface AtlassianEndpoints {
   readonly wikiUrl?: string;
 }
 
-/** The connection settings of the environment (local), before anything is built. */
+/** The connection settings given as credentials (the local stack), before anything is built. */
 export type LocalConnectionSettings =
   | {
       readonly mode: 'api_token';
@@ -91,88 +102,10 @@ export interface AwsConnectionDeps {
 
 const E = RUNTIME_ENV;
 
-/** Every variable this module reads (the local stack clears them before setting its own). */
-export const CONNECTION_ENV_NAMES = [
-  E.atlassianSiteUrl,
-  E.jiraBaseUrl,
-  E.confluenceBaseUrl,
-  E.atlassianEmail,
-  E.atlassianApiToken,
-  E.atlassianOAuthClientId,
-  E.atlassianOAuthClientSecret,
-  E.atlassianOAuthRefreshToken,
-  E.atlassianCloudId,
-  E.atlassianOAuthTokenUrl,
-  E.atlassianApiGatewayUrl,
-  E.atlassianOAuthTokenFile,
-  E.atlassianSecretArn,
-] as const;
-
-/** The connection variables of `env` that are set (for handing on; the values stay secret). */
-export function connectionEnv(env: Env): Record<string, string> {
-  const picked: Record<string, string> = {};
-  for (const name of CONNECTION_ENV_NAMES) {
-    const v = value(env, name);
-    if (v !== undefined) picked[name] = v;
-  }
-  return picked;
-}
-
 /** Says where a connection goes, for logs: mode and base URLs, never a credential. */
 export function describeConnection(mode: AuthMode, endpoints: AtlassianEndpoints): string {
   const how = mode === 'oauth' ? 'OAuth 2.0 (3LO)' : 'API token';
   return `Jira ${endpoints.jiraBaseUrl}, Confluence ${endpoints.confluenceBaseUrl} (${how})`;
-}
-
-/** Reads the local (environment) settings; throws naming the variables that are missing or bad. */
-export function readLocalSettings(env: Env): LocalConnectionSettings {
-  const oauthVars = [
-    E.atlassianOAuthClientId,
-    E.atlassianOAuthClientSecret,
-    E.atlassianOAuthRefreshToken,
-    E.atlassianCloudId,
-  ];
-  const basicVars = [E.atlassianEmail, E.atlassianApiToken];
-  const oauth = oauthVars.some((name) => value(env, name) !== undefined);
-  const basic = basicVars.some((name) => value(env, name) !== undefined);
-  if (oauth && basic) {
-    throw new Error(
-      `Atlassian credentials: set either ${basicVars.join(' and ')} (API token) or the ` +
-        `${oauthVars.join(', ')} variables (OAuth), not both`,
-    );
-  }
-  if (!oauth && !basic) {
-    throw new Error(
-      `Atlassian credentials: set ${basicVars.join(' and ')} (API token), or ${oauthVars.join(', ')} ` +
-        `(OAuth 2.0), or ${E.atlassianSecretArn} (on AWS)`,
-    );
-  }
-  if (basic) {
-    const [email, apiToken] = required(env, basicVars, 'API-token access');
-    return {
-      mode: 'api_token',
-      endpoints: apiTokenEndpoints(env),
-      credentials: { email: email!, apiToken: apiToken! },
-    };
-  }
-
-  const tokenFile = value(env, E.atlassianOAuthTokenFile);
-  const refreshToken = value(env, E.atlassianOAuthRefreshToken);
-  const needed: string[] = [E.atlassianOAuthClientId, E.atlassianOAuthClientSecret, E.atlassianCloudId];
-  // Once the token file exists it holds the newest refresh token; the variable only seeds it.
-  if (!(tokenFile !== undefined && existsSync(tokenFile))) needed.push(E.atlassianOAuthRefreshToken);
-  required(env, needed, 'OAuth access');
-  return {
-    mode: 'oauth',
-    endpoints: oauthEndpoints(env, value(env, E.atlassianCloudId)!, E.atlassianCloudId),
-    client: {
-      clientId: value(env, E.atlassianOAuthClientId)!,
-      clientSecret: value(env, E.atlassianOAuthClientSecret)!,
-    },
-    tokenUrl: url(env, E.atlassianOAuthTokenUrl) ?? ATLASSIAN_TOKEN_URL,
-    ...(refreshToken !== undefined ? { refreshToken } : {}),
-    ...(tokenFile !== undefined ? { tokenFile } : {}),
-  };
 }
 
 /** Builds the connection of local settings: Basic credentials, or a token manager over a memory or file store. */
@@ -212,7 +145,7 @@ export function localConnection(
  * the token manager re-reads before refreshing and writes after every rotation.
  */
 export async function awsConnection(
-  env: Env,
+  urls: ConnectionUrls,
   secretId: string,
   deps: AwsConnectionDeps,
 ): Promise<AtlassianConnection> {
@@ -222,7 +155,7 @@ export async function awsConnection(
     apiTokenFromSecret(secret, secretId); // fail at start-up, not on the first request
     return {
       mode: 'api_token',
-      endpoints: apiTokenEndpoints(env),
+      endpoints: apiTokenEndpoints(urls),
       auth: secretAuthProvider(secretId, deps.readSecret),
     };
   }
@@ -235,12 +168,12 @@ export async function awsConnection(
     parseTokenSet(secret, `secret ${secretId}`);
     return {
       mode: 'oauth',
-      endpoints: oauthEndpoints(env, fields['cloud_id'] as string, `secret ${secretId} key cloud_id`),
+      endpoints: oauthEndpoints(urls, fields['cloud_id'] as string, `secret ${secretId} key cloud_id`),
       auth: new OAuthTokenManager({
         ...deps.oauth,
         client: { clientId: fields['client_id'] as string, clientSecret: fields['client_secret'] as string },
         store: deps.tokenStore(secretId),
-        tokenUrl: url(env, E.atlassianOAuthTokenUrl) ?? ATLASSIAN_TOKEN_URL,
+        tokenUrl: urls.oauthTokenUrl ?? ATLASSIAN_TOKEN_URL,
       }),
     };
   }
@@ -251,60 +184,35 @@ export async function awsConnection(
 }
 
 /** API token: the site, or JIRA_BASE_URL / CONFLUENCE_BASE_URL; links use the site when known. */
-export function apiTokenEndpoints(env: Env): AtlassianEndpoints {
-  const site = url(env, E.atlassianSiteUrl);
-  const jira = url(env, E.jiraBaseUrl) ?? site;
+export function apiTokenEndpoints(urls: ConnectionUrls): AtlassianEndpoints {
+  const site = urls.siteUrl;
+  const jira = urls.jiraBaseUrl ?? site;
   if (jira === undefined) {
     throw new Error(`${E.atlassianSiteUrl} (or ${E.jiraBaseUrl}) is required for API-token access`);
   }
   return {
     jiraBaseUrl: jira,
-    confluenceBaseUrl: url(env, E.confluenceBaseUrl) ?? `${site ?? jira}/wiki`,
+    confluenceBaseUrl: urls.confluenceBaseUrl ?? `${site ?? jira}/wiki`,
     ...siteLinks(site),
   };
 }
 
 /** OAuth: the gateway routes of the cloudId; links use the site when known. */
-export function oauthEndpoints(env: Env, cloudId: string, cloudIdSource: string): AtlassianEndpoints {
+export function oauthEndpoints(
+  urls: ConnectionUrls,
+  cloudId: string,
+  cloudIdSource: string,
+): AtlassianEndpoints {
   // A cloudId is a UUID; anything that could change the path is refused.
   if (!/^[A-Za-z0-9-]{1,64}$/.test(cloudId)) throw new Error(`${cloudIdSource} is not a cloudId`);
-  const gateway = url(env, E.atlassianApiGatewayUrl) ?? ATLASSIAN_API_GATEWAY_URL;
+  const gateway = urls.apiGatewayUrl ?? ATLASSIAN_API_GATEWAY_URL;
   return {
     jiraBaseUrl: `${gateway}/ex/jira/${cloudId}`,
     confluenceBaseUrl: `${gateway}/ex/confluence/${cloudId}/wiki`,
-    ...siteLinks(url(env, E.atlassianSiteUrl)),
+    ...siteLinks(urls.siteUrl),
   };
 }
 
 function siteLinks(site: string | undefined): Pick<AtlassianEndpoints, 'siteUrl' | 'wikiUrl'> {
   return site !== undefined ? { siteUrl: site, wikiUrl: `${site}/wiki` } : {};
-}
-
-function value(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
-/** The values of `names`; throws naming every missing one. */
-function required(env: Env, names: readonly string[], purpose: string): string[] {
-  const missing = names.filter((name) => value(env, name) === undefined);
-  if (missing.length > 0) {
-    throw new Error(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} required for ${purpose}`);
-  }
-  return names.map((name) => value(env, name)!);
-}
-
-/** An http(s) URL without trailing slashes, or undefined when unset. */
-function url(env: Env, name: string): string | undefined {
-  const raw = value(env, name);
-  if (raw === undefined) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new Error(`${name} must be an http(s) URL`);
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
-    throw new Error(`${name} must be an http(s) URL`);
-  return raw.replace(/\/+$/, '');
 }

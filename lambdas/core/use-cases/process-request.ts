@@ -44,7 +44,7 @@
  * `bodies.maxResultBytes`, or refused) ends the request `failed` with RESULT_TOO_LARGE, and a
  * transient failure to store it is a `store_unavailable` deferral.
  */
-import { queueKey } from '../../../model/config/resources.js';
+import { queueKey, recordRetentionSeconds } from '../../../model/config/resources.js';
 import { DEFAULT_CONFIG, type RiqConfig } from '../../../model/config/riq-config.js';
 import {
   ResultTooLargeError,
@@ -637,5 +637,5 @@ function bodyLimitsOf(deps: ProcessDeps): BodyLimits {
 }
 
 function expiry(deps: ProcessDeps, nowMs: number): number {
-  return Math.floor(nowMs / 1000) + deps.config.retentionDays * 24 * 3600;
+  return Math.floor(nowMs / 1000) + recordRetentionSeconds(deps.config);
 }

@@ -37,7 +37,7 @@
  * result inline up to `bodies.inlineResultBytes`, else as a presigned `result_url`.
  */
 import { DEFAULT_CONFIG, type RiqConfig } from '../../../model/config/riq-config.js';
-import { queueKey } from '../../../model/config/resources.js';
+import { queueKey, recordRetentionSeconds } from '../../../model/config/resources.js';
 import { answerResult, storePayload, storedResultOf, type ResultAnswer } from '../domain/claim-check.js';
 import { IdempotencyConflictError, NotFoundError, RiqError } from '../../../model/errors.js';
 import { requestFingerprint } from '../domain/fingerprint.js';
@@ -338,7 +338,7 @@ async function submitDependent(
   const now = deps.clock.now();
   const outcome = await deps.dependencies.register(record, command.dependsOn, {
     now,
-    failedExpiresAt: Math.floor(now / 1000) + deps.config.retentionDays * 24 * 3600,
+    failedExpiresAt: Math.floor(now / 1000) + recordRetentionSeconds(deps.config),
     ...(claim ? { idempotency: claim } : {}),
   });
   if (outcome.kind === 'duplicate') return answerDuplicate(deps, command, claim, outcome);

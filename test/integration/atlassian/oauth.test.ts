@@ -4,7 +4,7 @@
  * and API-token credentials read from a "secret" that can be re-read after a 401.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { readLocalSettings } from '../../../lambdas/adapters/atlassian/connection.js';
+import { readLocalSettings } from '../../../lambdas/shared/env.js';
 import { basicAuthHeader, secretAuthProvider } from '../../../lambdas/adapters/atlassian/credentials.js';
 import { InMemoryTokenStore } from '../../../lambdas/adapters/atlassian/oauth-token-store.js';
 import { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
@@ -32,7 +32,7 @@ beforeEach(async () => {
   await sim.control.setOAuthAccessTtl(3600);
 });
 
-/** An executor in OAuth mode, configured the way connection.ts reads the local stack's variables. */
+/** An executor in OAuth mode, configured the way lambdas/shared/env.ts reads the local stack's variables. */
 function oauthExecutor(overrides: Partial<OAuthTokenManagerOptions> = {}): {
   executor: AtlassianExecutor;
   auth: OAuthTokenManager;

@@ -6,9 +6,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   awsConnection,
   localConnection,
-  readLocalSettings,
   type AwsConnectionDeps,
 } from '../../../lambdas/adapters/atlassian/connection.js';
+import { readLocalSettings } from '../../../lambdas/shared/env.js';
 import { basicAuthHeader } from '../../../lambdas/adapters/atlassian/credentials.js';
 import {
   InMemoryTokenStore,
@@ -188,7 +188,7 @@ describe('awsConnection', () => {
 
   it('reads an API-token secret on every request, with the site from the environment', async () => {
     const conn = await awsConnection(
-      { ATLASSIAN_SITE_URL: 'https://x.atlassian.net' },
+      { siteUrl: 'https://x.atlassian.net' },
       secretId,
       deps({ email: 'e', api_token: 't' }),
     );
