@@ -72,6 +72,9 @@ export const PAYLOAD_SCHEMAS = {
   }),
 } as const;
 
+/** A search's `max_results` when the payload names none (Confluence's own default limit is 25). */
+export const DEFAULT_MAX_RESULTS = { 'jira.search_tasks': 50, 'confluence.search_pages': 25 } as const;
+
 export type OperationName = keyof typeof PAYLOAD_SCHEMAS;
 export type OperationPayload<O extends OperationName> = z.infer<(typeof PAYLOAD_SCHEMAS)[O]>;
 

@@ -5,6 +5,13 @@
  */
 import { DEFAULT_CONFIG } from '../../../model/config/riq-config.js';
 import { RiqError, UpstreamError, type ErrorCode } from '../../../model/errors.js';
+import { readRateLimitSignals, type HeaderSource } from '../../core/domain/rate-limit-signals.js';
+
+export {
+  MAX_RETRY_AFTER_SECONDS,
+  parseRetryAfter,
+  type HeaderSource,
+} from '../../core/domain/rate-limit-signals.js';
 
 export type AtlassianService = 'jira' | 'confluence';
 
@@ -17,43 +24,10 @@ export interface CallContext {
   readonly timeoutMs?: number;
 }
 
-/** The part of `Headers` the classifier reads (a plain object adapter works in tests). */
-export interface HeaderSource {
-  get(name: string): string | null;
-}
-
-/** A `Retry-After` above this is treated as this (one was seen at 9223372036854775807). */
-export const MAX_RETRY_AFTER_SECONDS = 3600;
-
 const MAX_MESSAGES = 20;
 const MAX_MESSAGE_LENGTH = 500;
 
 const SERVICE_NAMES: Record<AtlassianService, string> = { jira: 'Jira', confluence: 'Confluence' };
-
-/**
- * Seconds to wait from a `Retry-After` value: whole (or decimal) seconds, or an HTTP-date relative to
- * `now`. Undefined when absent or unreadable; a date in the past is 0; capped at MAX_RETRY_AFTER_SECONDS.
- */
-export function parseRetryAfter(
-  value: string | null | undefined,
-  now: number = Date.now(),
-): number | undefined {
-  if (value === null || value === undefined) return undefined;
-  const v = value.trim();
-  if (v === '') return undefined;
-  let seconds: number;
-  if (/^\d+(\.\d+)?$/.test(v)) {
-    seconds = Math.ceil(Number(v));
-  } else {
-    // HTTP-date (IMF-fixdate, RFC 850 or asctime) always starts with the day name.
-    if (!/^[A-Za-z]{3}/.test(v)) return undefined;
-    const at = Date.parse(v);
-    if (Number.isNaN(at)) return undefined;
-    seconds = Math.ceil((at - now) / 1000);
-  }
-  if (!Number.isFinite(seconds)) return MAX_RETRY_AFTER_SECONDS;
-  return Math.min(Math.max(0, seconds), MAX_RETRY_AFTER_SECONDS);
-}
 
 /** The status → code table; 429 and the details are handled in classifyResponse. */
 function codeForStatus(status: number): ErrorCode {
@@ -95,18 +69,19 @@ export function classifyResponse(
     ...parsed.details,
   };
 
+  const signals = readRateLimitSignals(headers, now);
   const retryAfter =
-    parseRetryAfter(headers.get('retry-after'), now) ??
-    (status === 429 ? parseRetryAfter(headers.get('beta-retry-after'), now) : undefined);
+    signals.retryAfterSeconds ?? (status === 429 ? signals.betaRetryAfterSeconds : undefined);
   if (retryAfter !== undefined) details.retryAfterSeconds = retryAfter;
 
   if (status === 429) {
-    const reason = headerText(headers, 'ratelimit-reason');
-    if (reason !== undefined) details['rateLimitReason'] = reason;
-    const reset = headerText(headers, 'x-ratelimit-reset');
-    if (reset !== undefined) details['rateLimitReset'] = reset;
-    const near = headerText(headers, 'x-ratelimit-nearlimit');
-    if (near !== undefined) details['nearLimit'] = near.toLowerCase() === 'true';
+    if (signals.reason !== undefined) details['rateLimitReason'] = signals.reason.text;
+    if (signals.reset !== undefined) details['rateLimitReset'] = signals.reset.text;
+    if (signals.nearLimitHeader !== undefined) details['nearLimit'] = signals.nearLimitHeader;
+    // The quota announced and where it stands (`RateLimit-Policy` / `RateLimit`, or their Beta- forms).
+    if (signals.policies.length > 0) details['rateLimitPolicies'] = signals.policies;
+    if (signals.statuses.length > 0) details['rateLimitStatuses'] = signals.statuses;
+    if (signals.malformed.length > 0) details['rateLimitMalformed'] = signals.malformed;
   }
   if (status === 409) details['conflict'] = true;
 
@@ -310,11 +285,6 @@ function strings(values: unknown[]): string[] {
     .filter((v): v is string => typeof v === 'string')
     .slice(0, MAX_MESSAGES)
     .map((s) => truncate(s));
-}
-
-function headerText(headers: HeaderSource, name: string): string | undefined {
-  const v = headers.get(name)?.trim();
-  return v ? truncate(v, 128) : undefined;
 }
 
 function errorName(err: unknown): string | undefined {

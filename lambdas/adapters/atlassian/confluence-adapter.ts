@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { UpstreamError, ValidationError } from '../../../model/errors.js';
-import type { OperationPayload } from '../../../model/operations.js';
+import { DEFAULT_MAX_RESULTS, type OperationPayload } from '../../../model/operations.js';
 import type {
   ConfluencePage,
   CreatedConfluencePage,
@@ -32,7 +32,7 @@ export interface ConfluenceAdapterOptions {
    * @default the client's base URL
    */
   readonly wikiUrl?: string;
-  /** Results asked for per search call (Confluence may answer fewer). @default 50 */
+  /** Results asked for per search call (Confluence may answer fewer). @default DEFAULT_SEARCH_PAGE_SIZE */
   readonly searchPageSize?: number;
   /**
    * Seconds a page create whose outcome is unknown waits before its retry looks the title up (config
@@ -46,8 +46,9 @@ export const MAX_UPDATE_ATTEMPTS = 3;
 /** The most search calls (cursor pages) one searchPages makes. */
 export const MAX_SEARCH_REQUESTS = 5;
 /** `max_results` when the payload gives none (Confluence's own default limit). */
-export const DEFAULT_SEARCH_RESULTS = 25;
-const DEFAULT_SEARCH_PAGE_SIZE = 50;
+export const DEFAULT_SEARCH_RESULTS = DEFAULT_MAX_RESULTS['confluence.search_pages'];
+/** Results asked for per search call unless the options say otherwise. */
+export const DEFAULT_SEARCH_PAGE_SIZE = 50;
 
 const PAGES_PATH = '/api/v2/pages';
 const SPACES_PATH = '/api/v2/spaces';

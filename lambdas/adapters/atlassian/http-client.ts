@@ -11,6 +11,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { UpstreamError } from '../../../model/errors.js';
+import { readRateLimitSignals } from '../../core/domain/rate-limit-signals.js';
 import type { UpstreamSignal } from '../../core/ports/index.js';
 import {
   classifyResponse,
@@ -108,9 +109,9 @@ export function withDeadline<T>(deadline: number | undefined, fn: () => Promise<
   return deadline === undefined ? fn() : deadlines.run(deadline, fn);
 }
 
-/** The signal of one answer's headers. */
+/** The signal of one answer's headers: `nearLimit` is `X-RateLimit-NearLimit: true`. */
 export function upstreamSignalOf(headers: Headers): UpstreamSignal {
-  return { nearLimit: headers.get('x-ratelimit-nearlimit')?.trim().toLowerCase() === 'true' };
+  return { nearLimit: readRateLimitSignals(headers).nearLimitHeader === true };
 }
 
 function notifyObserver(headers: Headers): void {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../../../model/errors.js';
-import type { OperationPayload } from '../../../model/operations.js';
+import { DEFAULT_MAX_RESULTS, type OperationPayload } from '../../../model/operations.js';
 import type {
   JiraTask,
   CreatedJiraTask,
@@ -50,7 +50,7 @@ export interface JiraAdapterOptions {
   readonly defaultIssueType?: string;
   /** Site URL for browse links, when the API base is not the site (OAuth). @default the client's base URL */
   readonly siteUrl?: string;
-  /** Issues asked for per search page (Jira may answer fewer). @default 100 */
+  /** Issues asked for per search page (Jira may answer fewer). @default DEFAULT_SEARCH_PAGE_SIZE */
   readonly searchPageSize?: number;
   /**
    * Seconds a create whose outcome is unknown waits before its retry searches for it (config
@@ -72,7 +72,9 @@ export const JIRA_TASK_FIELDS = [
 ] as const;
 
 /** `max_results` when the payload names none. */
-export const DEFAULT_SEARCH_RESULTS = 50;
+export const DEFAULT_SEARCH_RESULTS = DEFAULT_MAX_RESULTS['jira.search_tasks'];
+/** Issues asked for per search page unless the options say otherwise. */
+export const DEFAULT_SEARCH_PAGE_SIZE = 100;
 /** Search pages fetched at most per call, so a misbehaving paging cannot loop. */
 export const MAX_SEARCH_PAGES = 10;
 /** Jira's limit on `reconcileIssues`. */
@@ -80,7 +82,8 @@ export const MAX_RECONCILE_ISSUES = 50;
 
 const ISSUE_PATH = '/rest/api/3/issue';
 const SEARCH_PATH = '/rest/api/3/search/jql';
-const ISSUE_KEY = /^[A-Z][A-Z0-9_]*-[1-9][0-9]*$/;
+/** An issue key (`MD-12`), as opposed to a numeric issue id. */
+export const ISSUE_KEY = /^[A-Z][A-Z0-9_]*-[1-9][0-9]*$/;
 
 const named = z.object({ name: z.string() });
 const issueSchema = z.object({
@@ -163,7 +166,7 @@ export class JiraAdapter {
   ) {
     this.defaultIssueType = options.defaultIssueType ?? 'Task';
     this.siteUrl = (options.siteUrl ?? client.baseUrl).replace(/\/+$/, '');
-    this.searchPageSize = options.searchPageSize ?? 100;
+    this.searchPageSize = options.searchPageSize ?? DEFAULT_SEARCH_PAGE_SIZE;
     this.reconcileWindowSeconds = reconcileWindowOf(options.reconcileWindowSeconds);
     if (!Number.isInteger(this.searchPageSize) || this.searchPageSize < 1 || this.searchPageSize > 5_000) {
       throw new Error(`searchPageSize must be an integer from 1 to 5000, got ${options.searchPageSize}`);

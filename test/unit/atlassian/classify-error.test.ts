@@ -106,6 +106,65 @@ describe('classifyResponse', () => {
     it('reads X-RateLimit-NearLimit false as false', () => {
       expect(classify(429, { 'X-RateLimit-NearLimit': 'false' }).details?.['nearLimit']).toBe(false);
     });
+
+    it('carries the quota policy and its status, the unprefixed entry of a name over the Beta- one', () => {
+      const err = classify(429, {
+        'Retry-After': '1847',
+        'RateLimit-Reason': 'jira-quota-global-based',
+        'RateLimit-Policy': '"global-app-quota";q=65000;w=3600',
+        'Beta-RateLimit-Policy': '"global-app-quota";q=1;w=1, "tenant-quota";q=100000;w=3600',
+        'Beta-RateLimit': '"global-app-quota";r=0;t=1847',
+      });
+      expect(err.details).toEqual({
+        status: 429,
+        retryAfterSeconds: 1847,
+        rateLimitReason: 'jira-quota-global-based',
+        rateLimitPolicies: [
+          { name: 'global-app-quota', quota: 65000, windowSeconds: 3600, beta: false },
+          { name: 'tenant-quota', quota: 100000, windowSeconds: 3600, beta: true },
+        ],
+        rateLimitStatuses: [{ name: 'global-app-quota', remaining: 0, resetSeconds: 1847, beta: true }],
+      });
+    });
+
+    it('carries a status without r', () => {
+      const err = classify(429, { RateLimit: '"global-app-quota";t=60' });
+      expect(err.details?.['rateLimitStatuses']).toEqual([
+        { name: 'global-app-quota', resetSeconds: 60, beta: false },
+      ]);
+      expect(err.details).not.toHaveProperty('rateLimitPolicies');
+    });
+
+    it('keeps an unknown reason as sent and lists unreadable rate-limit headers', () => {
+      const err = classify(429, {
+        'Retry-After': '5',
+        'RateLimit-Reason': 'jira-cost-based',
+        'RateLimit-Policy': '"global-app-quota";w=3600',
+        'X-RateLimit-Limit': '300000',
+      });
+      expect(err.details).toEqual({
+        status: 429,
+        retryAfterSeconds: 5,
+        rateLimitReason: 'jira-cost-based',
+        rateLimitMalformed: [
+          { header: 'RateLimit-Policy', value: '"global-app-quota";w=3600', problem: 'no q' },
+        ],
+      });
+    });
+  });
+
+  describe('a status other than 429', () => {
+    it('carries Retry-After only: no reason, policies or Beta-Retry-After', () => {
+      const err = classify(503, {
+        'Retry-After': '2',
+        'Beta-Retry-After': '9',
+        'RateLimit-Reason': 'jira-burst-based',
+        'RateLimit-Policy': '"global-app-quota";q=65000;w=3600',
+        'X-RateLimit-NearLimit': 'true',
+      });
+      expect(err.details).toEqual({ status: 503, retryAfterSeconds: 2 });
+      expect(classify(503, { 'Beta-Retry-After': '9' }).details).toEqual({ status: 503 });
+    });
   });
 
   it('maps 401 to AUTH_FAILED (retryable: tokens expire and refresh)', () => {

@@ -10,6 +10,7 @@ import {
   AtlassianHttpClient,
   AuthFailedError,
   observeUpstream,
+  upstreamSignalOf,
   withDeadline,
   type AuthHeaderProvider,
 } from '../../../lambdas/adapters/atlassian/http-client.js';
@@ -133,6 +134,24 @@ describe('AtlassianHttpClient', () => {
       );
       await c.get('/rest/api/3/issue/MD-1', { near: 1 });
       expect(signals).toEqual([]);
+    });
+  });
+
+  describe('upstreamSignalOf', () => {
+    it.each<[string, Record<string, string>, boolean]>([
+      ['no header', {}, false],
+      ['NearLimit true', { 'X-RateLimit-NearLimit': 'true' }, true],
+      ['NearLimit TRUE', { 'X-RateLimit-NearLimit': ' TRUE ' }, true],
+      ['NearLimit false', { 'X-RateLimit-NearLimit': 'false' }, false],
+      ['NearLimit unreadable', { 'X-RateLimit-NearLimit': 'yes' }, false],
+      // r under 20 % of q is near the limit too, but the signal carries the header's word only.
+      [
+        'a quota nearly spent, without NearLimit',
+        { 'RateLimit-Policy': '"global-app-quota";q=65000;w=3600', RateLimit: '"global-app-quota";r=5;t=60' },
+        false,
+      ],
+    ])('%s → nearLimit %s', (_, headers, near) => {
+      expect(upstreamSignalOf(new Headers(headers))).toEqual({ nearLimit: near });
     });
   });
 
