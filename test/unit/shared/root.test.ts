@@ -44,15 +44,11 @@ describe('the composition root', () => {
   it('builds every DynamoDB adapter over one document client, over the one DynamoDB client', async () => {
     const root = await freshRoot(FULL_ENV);
     const documents = root.documents();
-    for (const adapter of [
-      root.requestStore(),
-      root.rateGate(),
-      root.readCache(),
-      root.dependencyStore(),
-      root.writeLocks(),
-    ]) {
+    for (const adapter of [root.requestStore(), root.rateGate(), root.readCache(), root.writeLocks()]) {
       expect(field(adapter, 'client')).toBe(documents);
     }
+    const dependencyRecords = field(root.dependencyStore(), 'records') as object;
+    expect(field(dependencyRecords, 'client')).toBe(documents);
     const breakerStore = field(root.circuitBreaker(), 'store') as object;
     expect(field(breakerStore, 'client')).toBe(documents);
     expect(documents.config).toBe(root.dynamoDb().config);
