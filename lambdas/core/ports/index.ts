@@ -1,6 +1,6 @@
 /**
- * The small interfaces the use cases need from the outside world. Adapters in lambdas/store and
- * lambdas/atlassian implement them; unit tests hand in in-memory versions.
+ * The small interfaces the use cases need from the outside world. Adapters in lambdas/adapters/
+ * implement them; unit tests hand in in-memory versions.
  */
 import type { QueueKey } from '../../../model/config/resources.js';
 import type { Service } from '../../../model/config/riq-config.js';
