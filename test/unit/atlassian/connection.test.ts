@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { thrown } from '../../support/thrown.js';
 import {
   awsConnection,
   localConnection,
@@ -25,15 +26,6 @@ const oauthEnv = {
   ATLASSIAN_OAUTH_REFRESH_TOKEN: `${SECRET}-rt`,
   ATLASSIAN_CLOUD_ID: '11111111-2222-3333-4444-555555555555',
 };
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('readLocalSettings', () => {
   describe('API token', () => {

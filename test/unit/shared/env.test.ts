@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../../support/thrown.js';
 import { DEFAULT_CONFIG } from '../../../model/config/riq-config.js';
 import { lazily } from '../../../lambdas/shared/lazy.js';
 import { atlassianSettingsOf, connectionEnv, runtimeEnvOf, type Env } from '../../../lambdas/shared/env.js';
 
 const SECRET = 'value-that-must-not-leak';
 const SETTINGS = JSON.stringify(DEFAULT_CONFIG);
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('runtimeEnvOf', () => {
   it('reads nothing until a variable is asked for, then names the missing one', () => {
