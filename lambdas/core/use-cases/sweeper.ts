@@ -18,7 +18,8 @@
  *   like the others, so the next sweeps look at the ones after it, not at the same first
  *   `batchSize` children (those still legitimately waiting) again and again.
  */
-import { queueKey } from '../../../model/config/resources.js';
+import { queueKey, recordRetentionSeconds } from '../../../model/config/resources.js';
+import { DEFAULT_CONFIG } from '../../../model/config/riq-config.js';
 import type { Clock, DependencyStore, RequestStore, WorkQueue } from '../ports/index.js';
 import type { RequestRecord } from '../../../model/request-record.js';
 
@@ -110,7 +111,8 @@ async function reconcileWaiting(
 ): Promise<void> {
   const options = {
     now,
-    failedExpiresAt: Math.floor(now / 1000) + (deps.retentionSeconds ?? 7 * 24 * 3600),
+    failedExpiresAt:
+      Math.floor(now / 1000) + (deps.retentionSeconds ?? recordRetentionSeconds(DEFAULT_CONFIG)),
   };
   report.reconciled_waiting = 0;
   report.released_dependents = 0;
