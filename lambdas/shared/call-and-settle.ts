@@ -23,7 +23,7 @@ import { IdempotentExecutor } from '../adapters/dynamodb/idempotent-executor.js'
 import { cachedSecretReader } from '../adapters/secrets-manager/secret-reader.js';
 import { SecretsManagerTokenStore } from '../adapters/secrets-manager/secret-token-store.js';
 import type { SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
-import { systemClock } from './clock.js';
+import { sleep, systemClock } from './clock.js';
 import { runtimeEnv as env } from './env.js';
 import { once } from './lazy.js';
 import { logger } from './logger.js';
@@ -125,6 +125,8 @@ export async function callAndSettleDeps(options: CallAndSettleOptions): Promise<
       }),
     // One log line and the metrics of each state change (model/config/metrics.ts).
     observe: observeRequests(options.metrics, logger),
+    // A rate slot due within a second is waited for here rather than through an SQS deferral.
+    slotWait: { maxMs: settings.rateControl.slotWaitMs, sleep },
   };
   return { deps, executor };
 }

@@ -47,7 +47,12 @@ async function handleRecord(record: SQSRecord): Promise<void> {
 /** A message not started in this invocation: a fresh copy now, this one done (see `handBack`). */
 async function handBackRecord(record: SQSRecord, remainingMs: number): Promise<void> {
   const key = queueKeyFromArn(record.eventSourceARN, settings.namePrefix, knownQueues);
-  const { token, not_before: notBefore, dead_letter: deadLetter } = parseWorkMessage(record.body);
+  const {
+    token,
+    not_before: notBefore,
+    slot_at: slotAt,
+    dead_letter: deadLetter,
+  } = parseWorkMessage(record.body);
   const details = {
     correlation_id: token,
     token,
@@ -60,6 +65,7 @@ async function handBackRecord(record: SQSRecord, remainingMs: number): Promise<v
       token,
       receiptHandle: record.receiptHandle,
       ...(notBefore !== undefined ? { notBefore } : {}),
+      ...(slotAt !== undefined ? { slotAt } : {}),
       ...(deadLetter === true ? { deadLetter } : {}),
     });
     logger.info('message handed back unstarted: too little time left', details);
@@ -74,13 +80,19 @@ async function handBackRecord(record: SQSRecord, remainingMs: number): Promise<v
 
 async function processRecord(record: SQSRecord): Promise<void> {
   const key = queueKeyFromArn(record.eventSourceARN, settings.namePrefix, knownQueues);
-  const { token, not_before: notBefore, dead_letter: deadLetter } = parseWorkMessage(record.body);
+  const {
+    token,
+    not_before: notBefore,
+    slot_at: slotAt,
+    dead_letter: deadLetter,
+  } = parseWorkMessage(record.body);
   const receiveCount = Number(record.attributes.ApproximateReceiveCount);
   const started = Date.now();
   const disposition = await processRequest(deps, {
     token,
     receiveCount,
     ...(notBefore !== undefined ? { notBefore } : {}),
+    ...(slotAt !== undefined ? { slotAt } : {}),
     ...(deadLetter === true ? { fromDeadLetter: true } : {}),
   });
   logger.info('request processed', {

@@ -31,6 +31,7 @@ export async function applyDisposition(
       await queue.send(queueKey, token, {
         delaySeconds: disposition.delaySeconds,
         ...(disposition.notBefore !== undefined ? { notBefore: disposition.notBefore } : {}),
+        ...(disposition.slotAt !== undefined ? { slotAt: disposition.slotAt } : {}),
       });
       return;
     case 'dead-letter':
@@ -47,6 +48,7 @@ export interface UnstartedMessage {
   token: string;
   receiptHandle: string;
   notBefore?: number;
+  slotAt?: number;
   deadLetter?: true;
 }
 
@@ -66,6 +68,7 @@ export async function handBack(
     await queue.send(queueKey, message.token, {
       delaySeconds: 0,
       ...(message.notBefore !== undefined ? { notBefore: message.notBefore } : {}),
+      ...(message.slotAt !== undefined ? { slotAt: message.slotAt } : {}),
       ...(message.deadLetter === true ? { deadLetter: true as const } : {}),
     });
     return;

@@ -13,10 +13,16 @@
 export const CALLS_PER_ATTEMPT = 3;
 
 /**
- * Room for what a message does besides its calls: claim, gate, call record, settle, cache and
- * dependents in DynamoDB, and the SQS send of a deferral or retry.
+ * The longest a message waits in the invocation for its rate slot (config
+ * `rateControl.slotWaitMs` is at most this), all its waits together.
  */
-export const MESSAGE_MARGIN_MS = 2_000;
+export const MAX_SLOT_WAIT_MS = 1_000;
+
+/**
+ * Room for what a message does besides its calls: claim, gate, call record, settle, cache and
+ * dependents in DynamoDB, the SQS send of a deferral or retry (2 s), and its wait for a rate slot.
+ */
+export const MESSAGE_MARGIN_MS = 2_000 + MAX_SLOT_WAIT_MS;
 
 /** One message's budget: each of its calls may use the whole HTTP timeout, plus the margin. */
 export function messageBudgetMs(upstreamTimeoutMs: number): number {

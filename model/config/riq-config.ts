@@ -6,7 +6,7 @@
  * (see `runtimeSettings`). Nothing here imports the AWS SDK or CDK, so the runtime code may import it.
  */
 import { z } from 'zod';
-import { CALLS_PER_ATTEMPT, MESSAGE_MARGIN_MS, messageBudgetMs } from './message-budget.js';
+import { CALLS_PER_ATTEMPT, MAX_SLOT_WAIT_MS, MESSAGE_MARGIN_MS, messageBudgetMs } from './message-budget.js';
 
 export const SERVICES = ['jira', 'confluence'] as const;
 export type Service = (typeof SERVICES)[number];
@@ -100,6 +100,14 @@ export const riqConfigSchema = z
         .min(1)
         .max(24 * 3600),
       adaptive: adaptiveRateSchema,
+      /**
+       * A worker refused a token waits in its invocation for a rate slot due within this many ms
+       * (0: never), instead of deferring the request through SQS; see
+       * lambdas/core/domain/token-bucket.ts `tryAcquire`. Waiting bills Lambda time; a deferral bills
+       * an SQS send and receive, two DynamoDB writes and a delivery: at 512 MB they cost about the
+       * same for a wait of half a second, and the wait keeps the request's place.
+       */
+      slotWaitMs: z.number().int().min(0).max(MAX_SLOT_WAIT_MS),
     }),
     breaker: z.object({
       failureThreshold: positiveInt,
@@ -255,6 +263,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
   },
   rateControl: {
     maxPauseSeconds: 3600,
+    slotWaitMs: 1000,
     adaptive: {
       decreaseFactor: 0.7,
       minRateFraction: 0.05,
@@ -276,7 +285,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
     inlineResultBytes: 1024 * 1024,
     resultUrlSeconds: 900,
   },
-  // 60 s: one message at its worst (3 calls × 10 s + 2 s, model/config/message-budget.ts) fits with
+  // 60 s: one message at its worst (3 calls × 10 s + 3 s, model/config/message-budget.ts) fits with
   // room for the rest of a batch of fast ones; Lambda bills the time used, not the timeout.
   worker: { timeoutSeconds: 60, batchSize: 5, memoryMb: 512 },
   upstream: { timeoutMs: 10_000, reconcileWindowSeconds: 30 },

@@ -70,21 +70,19 @@ export class DynamoRateGate implements RateGate {
   }
 
   /**
-   * A refusal writes nothing (refill is a function of time, so the stored state stays right). When
-   * every retry lost a race, the answer is `no_token` for one token interval: heavy contention
-   * means heavy demand, and a deferral costs the request no attempt.
+   * A refusal that gives no slot writes nothing (refill is a function of time, so the stored state
+   * stays right); one that gives a slot stores the line's new end, conditionally like a grant, so
+   * two callers never get the same slot. When every retry lost a race, the answer is `no_token` for
+   * one token interval: heavy contention means heavy demand, and a deferral costs the request no
+   * attempt.
    */
   async acquire(scope: CallScope, now: number): Promise<PermitDecision> {
     const settings = this.settings[scope.service];
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       const loaded = await this.load(scope.service);
-      const { state, decision } = tryAcquire(
-        loaded?.state ?? fullBucket(settings, now),
-        scope,
-        settings,
-        now,
-      );
-      if (!decision.granted && loaded) return decision;
+      const before = advance(loaded?.state ?? fullBucket(settings, now), settings, now);
+      const { state, decision } = tryAcquire(before, scope, settings, now);
+      if (!decision.granted && loaded && sameBucket(before, state)) return decision;
       if (await this.store(scope.service, state, loaded)) return decision;
       await this.backoff(attempt);
     }
@@ -163,6 +161,8 @@ function toItem(state: BucketState): Record<string, unknown> {
   if (state.slowUntil !== undefined) item['slow_until'] = state.slowUntil;
   if (state.limitRatePerSecond !== undefined) item['limit_rate'] = state.limitRatePerSecond;
   if (state.lastDecreaseAt !== undefined) item['last_decrease_at'] = state.lastDecreaseAt;
+  if (state.lines?.normal !== undefined) item['line_normal'] = state.lines.normal;
+  if (state.lines?.low !== undefined) item['line_low'] = state.lines.low;
   return item;
 }
 
@@ -181,6 +181,14 @@ function fromItem(item: Record<string, unknown>): { state: BucketState; version:
   if (limit !== undefined) state.limitRatePerSecond = limit;
   const lastDecrease = num(item['last_decrease_at']);
   if (lastDecrease !== undefined) state.lastDecreaseAt = lastDecrease;
+  const lineNormal = num(item['line_normal']);
+  const lineLow = num(item['line_low']);
+  if (lineNormal !== undefined || lineLow !== undefined) {
+    state.lines = {
+      ...(lineNormal !== undefined ? { normal: lineNormal } : {}),
+      ...(lineLow !== undefined ? { low: lineLow } : {}),
+    };
+  }
   return { state, version: num(item['version']) ?? 0 };
 }
 

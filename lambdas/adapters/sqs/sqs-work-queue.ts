@@ -22,6 +22,8 @@ export interface WorkMessage {
   token: string;
   /** Epoch ms: a deferral longer than SQS's 15-minute delay is chained until then. */
   not_before?: number;
+  /** Epoch ms: the rate slot a deferral was given (lambdas/core/domain/token-bucket.ts). */
+  slot_at?: number;
   /** The copy put in the dead-letter queue when the request died: redriven, it may revive it. */
   dead_letter?: true;
 }
@@ -37,6 +39,7 @@ export class SqsWorkQueue implements WorkQueue {
     const body: WorkMessage = {
       token,
       ...(options.notBefore !== undefined ? { not_before: options.notBefore } : {}),
+      ...(options.slotAt !== undefined ? { slot_at: options.slotAt } : {}),
       ...(options.deadLetter === true ? { dead_letter: true as const } : {}),
     };
     const delay = options.delaySeconds;
@@ -145,10 +148,11 @@ export class SqsCopyRedriver implements DeadLetterRedriver {
 export function parseWorkMessage(body: string): WorkMessage {
   const parsed: unknown = JSON.parse(body);
   if (typeof parsed === 'object' && parsed !== null && typeof (parsed as WorkMessage).token === 'string') {
-    const { token, not_before: notBefore, dead_letter: deadLetter } = parsed as WorkMessage;
+    const { token, not_before: notBefore, slot_at: slotAt, dead_letter: deadLetter } = parsed as WorkMessage;
     return {
       token,
       ...(typeof notBefore === 'number' ? { not_before: notBefore } : {}),
+      ...(typeof slotAt === 'number' && Number.isFinite(slotAt) ? { slot_at: slotAt } : {}),
       ...(deadLetter === true ? { dead_letter: true as const } : {}),
     };
   }

@@ -53,7 +53,7 @@ export type GateRefusal = Exclude<DeferReason, 'busy' | 'not_before'> | 'breaker
 
 export type Gate =
   | { pass: true; probe: boolean; scope: CallScope; lock?: HeldLock }
-  | { pass: false; waitMs: number; reason: GateRefusal };
+  | { pass: false; waitMs: number; reason: GateRefusal; slotAt?: number };
 
 export interface GateOptions {
   /** Epoch ms the write lock is held until at most (the claim's lease). */
@@ -66,6 +66,10 @@ export interface GateOptions {
    * @default true
    */
   probe?: boolean;
+  /** The rate line's slot an earlier refusal gave this request (see token-bucket.ts `tryAcquire`). */
+  slotAt?: number;
+  /** False when a refusal will not be waited out (DIRECT): no slot is taken. @default true */
+  lineUp?: boolean;
 }
 
 /**
@@ -81,7 +85,11 @@ export async function passFlowControl(
   options: GateOptions,
 ): Promise<Gate> {
   const now = clock.now();
-  const scope = flow.scopeOf(record);
+  const scope: CallScope = {
+    ...flow.scopeOf(record),
+    ...(options.slotAt !== undefined ? { slotAt: options.slotAt } : {}),
+    ...(options.lineUp === false ? { lineUp: false } : {}),
+  };
   let lock: HeldLock | undefined;
   if (flow.writeLocks && scope.write && scope.objectId !== undefined) {
     const key: WriteLockKey = { service: scope.service, objectId: scope.objectId };
@@ -109,7 +117,12 @@ export async function passFlowControl(
     await releaseLock(lock);
     // A probe that cannot go now gives its turn back, so another worker may probe.
     if (breaker.probe) await flow.breaker.report(record.service, 'neutral', true, now);
-    return { pass: false, waitMs: permit.waitMs, reason: permit.reason };
+    return {
+      pass: false,
+      waitMs: permit.waitMs,
+      reason: permit.reason,
+      ...(permit.slotAt !== undefined ? { slotAt: permit.slotAt } : {}),
+    };
   }
   return { pass: true, probe: breaker.probe, scope, ...(lock ? { lock } : {}) };
 }

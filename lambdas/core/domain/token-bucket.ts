@@ -15,12 +15,19 @@
  *   (`pausedUntil`), one endpoint family (`pauses`), or writes to one issue/page (`objectPauses`).
  * - the **effective rate**, adapted AIMD-style (see `applyFeedback`), because Atlassian does not
  *   publish each site's limits: the configured rate is only the ceiling.
+ * - a **line** per waiting priority (`normal`, `low`): when a worker's call is refused for want of
+ *   tokens, it is given the next free slot of its priority's line (GCRA-style: slots one token
+ *   interval apart, from when refill reaches its reserve) and comes back at that slot, not earlier;
+ *   a call without a slot joins the line while it runs. So N waiting calls come back one token
+ *   interval apart instead of all at once, and a backlog costs one refusal per request, not one per
+ *   token interval per request (see `tryAcquire`).
  *
  * Timestamps are epoch milliseconds passed in by the caller, never read from a clock here.
  */
 import type { Priority, RiqConfig, Service } from '../../../model/config/riq-config.js';
 import type { CallScope, PermitDecision, RateFeedback } from '../ports/flow-control.js';
 import { isWrite, serviceOf, type OperationName } from '../../../model/operations.js';
+import { scopeOfReason } from './rate-limit-signals.js';
 
 /** The numbers the bucket of one service runs on, resolved from the config (absolute, per second). */
 export interface RateSettings {
@@ -90,7 +97,12 @@ export interface BucketState {
   limitRatePerSecond?: number;
   /** When the rate was last cut: 429s of calls in flight together cut it once. */
   lastDecreaseAt?: number;
+  /** Priority → when the next free slot of its line starts (absent or past: nobody waits in line). */
+  lines?: Partial<Record<LinedPriority, number>>;
 }
+
+/** The priorities that wait in line; `high` never does (it keeps its reserve and goes first). */
+export type LinedPriority = Exclude<Priority, 'high'>;
 
 /** A bucket nobody has used yet: full, at the configured rate. */
 export function fullBucket(settings: RateSettings, now: number): BucketState {
@@ -124,18 +136,41 @@ export function advance(state: BucketState, settings: RateSettings, now: number)
   if (state.slowUntil !== undefined && state.slowUntil > now) next.slowUntil = state.slowUntil;
   if (state.limitRatePerSecond !== undefined) next.limitRatePerSecond = state.limitRatePerSecond;
   if (state.lastDecreaseAt !== undefined) next.lastDecreaseAt = state.lastDecreaseAt;
+  const lines = liveEntries(state.lines ?? {}, now);
+  if (Object.keys(lines).length > 0) next.lines = lines;
   return next;
 }
+
+/**
+ * How early a call may come back before its slot and still count as its holder: SQS delays are
+ * whole seconds and workers' clocks differ by a few milliseconds.
+ */
+export const SLOT_EARLY_MS = 50;
 
 /** Floating-point slack so that 0.9999999999 refilled tokens count as one. */
 const EPSILON = 1e-9;
 
 /**
  * Takes the call's tokens (`scope.cost`, default 1, at most the burst so that any call can run) for
- * `scope` if no pause covers it and enough tokens are above the priority's reserve. Refused: `waitMs`
- * is how long until the last covering pause ends, or until refill at the effective rate brings the
- * bucket to `reserve + cost` (an estimate: other workers may take tokens meanwhile, the caller then
- * simply asks again).
+ * `scope` if no pause covers it and enough tokens are above the priority's reserve.
+ *
+ * Refused while a pause covers the scope: `waitMs` is until the last covering pause ends.
+ *
+ * Refused for want of tokens: for `high`, `waitMs` is until refill at the effective rate brings the
+ * bucket to `cost` (an estimate: other workers may take tokens meanwhile). For `normal` and `low`
+ * the call is given a slot in its priority's line (when `scope.lineUp` is not false): the later of
+ * the line's next free slot and the time refill reaches `reserve + cost`, and the line moves on by
+ * `cost` token intervals. `waitMs` is until that slot, `slotAt` the slot itself, which the caller
+ * hands back (`scope.slotAt`) when it asks again.
+ *
+ * While a line runs (its next free slot is still ahead), a call of that priority that holds no slot
+ * due now joins the line even when tokens are there: those tokens are the line's, refilled for the
+ * calls coming back at their slots. A holder (`scope.slotAt` due within `SLOT_EARLY_MS`) takes a
+ * token as any call does; should it find none (a `high` call took it, or the rate was cut), it is
+ * given a new slot. `low` also lines up behind `normal`'s line, so a `normal` backlog goes first.
+ *
+ * The DIRECT path does not wait (`lineUp: false`): it is refused without a slot and its request is
+ * queued, to line up from a worker.
  */
 export function tryAcquire(
   state: BucketState,
@@ -150,11 +185,35 @@ export function tryAcquire(
   }
   const cost = callCost(scope, settings);
   const needed = settings.reserves[scope.priority] + cost;
-  if (current.tokens + EPSILON >= needed) {
+  const lined = linedPriority(scope.priority);
+  const holdsSlot = scope.slotAt !== undefined && scope.slotAt <= now + SLOT_EARLY_MS;
+  const lineRuns = lined !== undefined && lineStart(current, lined, now) > now;
+  if (current.tokens + EPSILON >= needed && (!lineRuns || holdsSlot)) {
     return { state: { ...current, tokens: Math.max(0, current.tokens - cost) }, decision: { granted: true } };
   }
-  const waitMs = Math.max(1, Math.ceil(((needed - current.tokens) / current.effectiveRatePerSecond) * 1000));
-  return { state: current, decision: { granted: false, reason: 'no_token', waitMs } };
+  const rate = current.effectiveRatePerSecond;
+  const refilledAt = now + Math.max(0, ((needed - current.tokens) / rate) * 1000);
+  if (lined === undefined || scope.lineUp === false) {
+    const waitMs = Math.max(1, Math.ceil(refilledAt - now));
+    return { state: current, decision: { granted: false, reason: 'no_token', waitMs } };
+  }
+  const slotAt = Math.ceil(Math.max(refilledAt, lineStart(current, lined, now)));
+  const lines = { ...current.lines, [lined]: slotAt + (cost / rate) * 1000 };
+  return {
+    state: { ...current, lines },
+    decision: { granted: false, reason: 'no_token', waitMs: Math.max(1, slotAt - now), slotAt },
+  };
+}
+
+function linedPriority(priority: Priority): LinedPriority | undefined {
+  return priority === 'high' ? undefined : priority;
+}
+
+/** When the next free slot of `priority`'s line is: `low` waits behind `normal`'s line too. */
+function lineStart(state: BucketState, priority: LinedPriority, now: number): number {
+  const own = state.lines?.[priority] ?? 0;
+  const ahead = priority === 'low' ? (state.lines?.normal ?? 0) : 0;
+  return Math.max(now, own, ahead);
 }
 
 /** Tokens a call of `scope` takes: its cost, a positive integer, capped at the burst. */
@@ -176,22 +235,28 @@ export function pauseCovering(state: BucketState, scope: CallScope, now: number)
 export type PauseScope = 'service' | 'endpoint' | 'object';
 
 /**
- * `jira-burst-based`: that endpoint family; `jira-per-issue-on-write`: writes to that issue (the
- * endpoint family when the call named no object, e.g. a create); `jira-quota-*` and any other or
- * missing reason: the whole service (the safe choice for a reason RIQ does not know).
+ * From the reason's scope (rate-limit-signals.ts `scopeOfReason`): a burst limit pauses that endpoint
+ * family; a per-issue limit, writes to that issue (the endpoint family when the call named no
+ * object, e.g. a create); a quota (`jira-quota-*`, `confluence-quota-*`) and any other or missing
+ * reason, the whole service (the safe choice for a reason RIQ does not know).
  */
 export function pauseScopeOf(reason: string | undefined, scope: CallScope): PauseScope {
-  const r = reason?.trim().toLowerCase();
-  if (r === 'jira-burst-based') return 'endpoint';
-  if (r === 'jira-per-issue-on-write') return scope.objectId !== undefined ? 'object' : 'endpoint';
-  return 'service';
+  switch (scopeOfReason(reason)) {
+    case 'burst':
+      return 'endpoint';
+    case 'per_issue':
+      return scope.objectId !== undefined ? 'object' : 'endpoint';
+    case 'quota':
+    case 'unknown':
+      return 'service';
+  }
 }
 
 /**
  * Feeds back what Atlassian answered.
  *
  * **429** (`rate_limited`):
- * - Pause, scoped by `pauseScopeOf`, until `Retry-After` (for `jira-quota-*` until the later of
+ * - Pause, scoped by `pauseScopeOf`, until `Retry-After` (for a quota reason until the later of
  *   `Retry-After` and `X-RateLimit-Reset`), capped at `maxPauseMs`; a running pause is never
  *   shortened. Without `Retry-After` (and, for quotas, without a reset time) there is no pause: the
  *   caller falls back to its own backoff for that request.
@@ -337,7 +402,7 @@ function afterRateLimited(
 }
 
 function isQuotaReason(reason: string | undefined): boolean {
-  return reason?.trim().toLowerCase().startsWith('jira-quota-') === true;
+  return scopeOfReason(reason) === 'quota';
 }
 
 /** `Retry-After` in ms, capped; absent, negative or not a number: undefined (no pause from it). */
@@ -372,17 +437,20 @@ export function sameBucket(a: BucketState, b: BucketState): boolean {
     a.limitRatePerSecond === b.limitRatePerSecond &&
     a.lastDecreaseAt === b.lastDecreaseAt &&
     sameEntries(a.pauses, b.pauses) &&
-    sameEntries(a.objectPauses, b.objectPauses)
+    sameEntries(a.objectPauses, b.objectPauses) &&
+    sameEntries(a.lines ?? {}, b.lines ?? {})
   );
 }
 
-function sameEntries(a: Record<string, number>, b: Record<string, number>): boolean {
+function sameEntries(a: Partial<Record<string, number>>, b: Partial<Record<string, number>>): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
-function liveEntries(entries: Record<string, number>, now: number): Record<string, number> {
-  return Object.fromEntries(Object.entries(entries).filter(([, until]) => until > now));
+function liveEntries<T extends Partial<Record<string, number>>>(entries: T, now: number): T {
+  return Object.fromEntries(
+    Object.entries(entries).filter(([, until]) => typeof until === 'number' && until > now),
+  ) as T;
 }
 
 function clamp(value: number, min: number, max: number): number {

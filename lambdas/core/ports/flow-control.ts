@@ -23,11 +23,25 @@ export interface CallScope {
    * issue and its transitions, then posts one). @default 1
    */
   cost?: number;
+  /**
+   * The slot in its priority's line an earlier refusal gave this call (epoch ms, `PermitDecision`'s
+   * `slotAt`): at it, the call takes a token ahead of calls that hold none.
+   */
+  slotAt?: number;
+  /**
+   * False for a caller that will not wait for a slot (the DIRECT path: refused, its request is
+   * queued): it is refused without taking one, so the line holds no slot nobody comes back to.
+   * @default true
+   */
+  lineUp?: boolean;
 }
 
-/** The answer to "may I call now?". `waitMs` is how long until it is worth asking again. */
+/**
+ * The answer to "may I call now?". `waitMs` is how long until it is worth asking again; `slotAt`,
+ * when given, is the slot in its priority's line the call was given: ask again then, with it.
+ */
 export type PermitDecision =
-  { granted: true } | { granted: false; waitMs: number; reason: 'no_token' | 'paused' };
+  { granted: true } | { granted: false; waitMs: number; reason: 'no_token' | 'paused'; slotAt?: number };
 
 /** What Atlassian said about the rate, after a call. */
 export type RateFeedback =

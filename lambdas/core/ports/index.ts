@@ -193,6 +193,8 @@ export interface SendOptions {
   delaySeconds?: number;
   /** Epoch ms before which a worker re-defers instead of claiming (waits longer than 15 minutes). */
   notBefore?: number;
+  /** Epoch ms: the rate slot the request was given, handed back to the gate when it comes. */
+  slotAt?: number;
   /**
    * The message is a dead-letter copy handed back unstarted (lambdas/worker/message-actions.ts
    * `handBack`): the copy keeps its mark, so it may still revive its dead record.

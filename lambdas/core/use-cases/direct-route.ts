@@ -71,6 +71,7 @@ export async function routeDirect(deps: DirectDeps, record: RequestRecord): Prom
     lockUntil,
     lockOwner: lockOwnerOf({ token: record.token, leaseId }),
     probe: false,
+    lineUp: false,
   });
   if (!gate.pass) return { kind: 'not_called', reason: gate.reason };
 

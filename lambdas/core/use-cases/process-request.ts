@@ -127,7 +127,16 @@ export interface ProcessDeps {
   onStoreFailure?: (token: string, step: StoreStep, err: unknown) => void;
   /** Told of each state change this use case stores (logs and metrics); absent: nobody. */
   observe?: RequestObserver;
+  /**
+   * Waiting for a rate slot in the invocation: slots due within `maxMs` (all waits together) are waited for with `sleep`
+   * (which must move `clock` on) instead of a deferral, which would cost an SQS send, a delivery and
+   * two DynamoDB writes. Absent: every refusal is deferred.
+   */
+  slotWait?: { maxMs: number; sleep: (ms: number) => Promise<void> };
 }
+
+/** In-invocation waits for a slot at most, before the request is deferred (its slot lost again and again). */
+export const MAX_SLOT_WAITS = 3;
 
 /** The storage steps whose failure is reported through `onStoreFailure`. */
 export type StoreStep =
@@ -139,6 +148,8 @@ export interface DeliveredMessage {
   receiveCount: number;
   /** Epoch ms from the message: do not run before (a chained deferral). */
   notBefore?: number;
+  /** Epoch ms from the message: the rate slot its deferral was given (token-bucket.ts `tryAcquire`). */
+  slotAt?: number;
   /** The copy put in the DLQ when the request died, redriven by an operator: it may revive it. */
   fromDeadLetter?: boolean;
 }
@@ -152,7 +163,7 @@ export type Disposition =
    * Not called: send a new message delayed by `delaySeconds` (≤ 900; `notBefore` when the wait is
    * longer) and delete this one, so the receive count is not spent on waiting.
    */
-  | { action: 'defer'; delaySeconds: number; notBefore?: number; outcome: DeferReason }
+  | { action: 'defer'; delaySeconds: number; notBefore?: number; slotAt?: number; outcome: DeferReason }
   /**
    * Last attempt failed and the record is `dead`: put a copy marked as a dead letter in the DLQ and
    * delete this message (so the copy is the only message that can revive the record).
@@ -162,7 +173,9 @@ export type Disposition =
 export async function processRequest(deps: ProcessDeps, message: DeliveredMessage): Promise<Disposition> {
   const now = deps.clock.now();
   if (message.notBefore !== undefined && message.notBefore > now + 1000) {
-    return deferFor(deps, message.notBefore - now, 'not_before', now);
+    return message.slotAt !== undefined
+      ? deferToSlot(message.slotAt, 'not_before', now)
+      : deferFor(deps, message.notBefore - now, 'not_before', now);
   }
   const leaseId = randomUUID();
   let claim: ClaimOutcome;
@@ -240,21 +253,37 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
   let gate: PassedGate | undefined;
   if (deps.flow) {
     let passed: Gate;
-    try {
-      passed = await passFlowControl(deps.flow, record, deps.clock, {
-        lockUntil: now + deps.leaseSeconds * 1000,
-        lockOwner: lockOwnerOf(lease),
-      });
-    } catch (err) {
-      // A lock or probe taken before the failing step runs out with the lease.
-      return deferAfterStoreFailure('gate', err);
+    let slotAt = message.slotAt;
+    let waitedMs = 0;
+    for (let waits = 0; ; waits++) {
+      try {
+        passed = await passFlowControl(deps.flow, record, deps.clock, {
+          lockUntil: now + deps.leaseSeconds * 1000,
+          lockOwner: lockOwnerOf(lease),
+          ...(slotAt !== undefined ? { slotAt } : {}),
+        });
+      } catch (err) {
+        // A lock or probe taken before the failing step runs out with the lease.
+        return deferAfterStoreFailure('gate', err);
+      }
+      const wait = passed.pass ? undefined : passed;
+      if (wait?.slotAt === undefined || !deps.slotWait || waits >= MAX_SLOT_WAITS) break;
+      const waitMs = Math.max(0, wait.slotAt - deps.clock.now());
+      if (waitedMs + waitMs > deps.slotWait.maxMs) break;
+      slotAt = wait.slotAt;
+      waitedMs += waitMs;
+      if (waitMs > 0) await deps.slotWait.sleep(waitMs);
     }
     if (!passed.pass) {
       // A worker may take the half-open probe, so its gate never answers `breaker_half_open`.
       const reason = passed.reason === 'breaker_half_open' ? 'probe_taken' : passed.reason;
-      await deps.store.defer(lease, now, reason, now + passed.waitMs);
-      deps.observe?.({ kind: 'deferred', record, at: now, reason, waitMs: passed.waitMs });
-      return deferFor(deps, passed.waitMs, reason, now);
+      const at = deps.clock.now();
+      const until = passed.slotAt ?? at + passed.waitMs;
+      await deps.store.defer(lease, at, reason, until);
+      deps.observe?.({ kind: 'deferred', record, at, reason, waitMs: until - at });
+      return passed.slotAt !== undefined
+        ? deferToSlot(passed.slotAt, reason, at)
+        : deferFor(deps, passed.waitMs, reason, at);
     }
     gate = passed;
   }
@@ -606,6 +635,18 @@ async function settleFailure(
     deps.observe?.({ kind: 'retry', record, at: now, attempt, error: released, delaySeconds });
   }
   return { action: 'retry', delaySeconds, outcome: 'retry' };
+}
+
+/**
+ * A deferral to a rate slot: the message comes back at the first whole second at or after it, and
+ * carries it, so the call then takes its token ahead of calls without one. No jitter: the line
+ * already spreads the calls one token interval apart.
+ */
+function deferToSlot(slotAt: number, reason: DeferReason, now: number): Disposition {
+  const seconds = Math.max(1, Math.ceil((slotAt - now) / 1000));
+  if (seconds <= MAX_DELAY_SECONDS)
+    return { action: 'defer', delaySeconds: seconds, slotAt, outcome: reason };
+  return { action: 'defer', delaySeconds: MAX_DELAY_SECONDS, notBefore: slotAt, slotAt, outcome: reason };
 }
 
 /** A deferral of at least `waitMs` (whole seconds, 1 at least, plus up to 20 % jitter against herds). */

@@ -70,6 +70,29 @@ describe('DynamoRateGate on DynamoDB Local', () => {
     expect(decisions.filter((d) => d.granted).length + more).toBe(10);
   });
 
+  it('gives workers refused at the same instant distinct slots, one token interval apart', async () => {
+    const { gates: workers, tableName } = await gates(3, TEN_PER_SECOND);
+    // Normal may take 9 of the 10 tokens; the 15 after them line up.
+    const decisions = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => workers[i % 3]!.acquire(scope({ priority: 'normal' }), T0)),
+    );
+    const granted = decisions.filter((d) => d.granted).length;
+    const slots = decisions
+      .map((d) => (d.granted ? undefined : d.slotAt))
+      .filter((at): at is number => at !== undefined)
+      .sort((a, b) => a - b);
+    // A caller whose every conditional write lost gets a plain wait instead of a slot.
+    expect(granted).toBeLessThanOrEqual(9);
+    expect(new Set(slots).size).toBe(slots.length);
+    slots.forEach((at, i) => expect(at).toBe(T0 + 100 * (i + 1)));
+    expect((await storedBucket(tableName))?.['line_normal']).toBe(T0 + 100 * (slots.length + 1));
+    // Each holder coming back at its slot is granted.
+    for (const at of slots)
+      expect(await workers[0]!.acquire(scope({ priority: 'normal', slotAt: at }), at)).toEqual({
+        granted: true,
+      });
+  });
+
   it('pauses every worker when one of them is told 429', async () => {
     const { gates: workers } = await gates(2, TEN_PER_SECOND);
     const [a, b] = workers as [DynamoRateGate, DynamoRateGate];

@@ -35,6 +35,17 @@ describe('SqsWorkQueue on the SQS emulator', () => {
     expect(await receive(queues.queueUrls['confluence-high'], 0)).toHaveLength(0);
   });
 
+  it('carries the rate slot of a deferral and its chained wait in the body, and ignores a slot that is not a time', async () => {
+    await queue.send('jira-low', 'req_s', { slotAt: 1_700_000_000_123, notBefore: 1_700_000_000_000 });
+    const [m] = await receive(queues.queueUrls['jira-low']);
+    expect(parseWorkMessage(m?.Body ?? '')).toEqual({
+      token: 'req_s',
+      slot_at: 1_700_000_000_123,
+      not_before: 1_700_000_000_000,
+    });
+    expect(parseWorkMessage(JSON.stringify({ token: 'req_t', slot_at: 'soon' }))).toEqual({ token: 'req_t' });
+  });
+
   it('hides a message for the backoff set with changeVisibility', async () => {
     await queue.send('jira-normal', 'req_b');
     const [m] = await receive(queues.queueUrls['jira-normal']);

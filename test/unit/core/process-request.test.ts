@@ -344,6 +344,89 @@ describe('processRequest', () => {
       });
     });
 
+    describe('a rate slot', () => {
+      /** A flow whose rate gate answers `permits` in turn (then grants), recording the scopes asked. */
+      function withPermits(permits: PermitDecision[], slotWaitMs?: number) {
+        const ctx = withFlow();
+        const asked: Array<number | undefined> = [];
+        const slept: number[] = [];
+        ctx.deps.flow!.rate.acquire = async (scope) => {
+          asked.push(scope.slotAt);
+          return permits.shift() ?? { granted: true };
+        };
+        if (slotWaitMs !== undefined) {
+          ctx.deps.slotWait = {
+            maxMs: slotWaitMs,
+            sleep: async (ms) => {
+              slept.push(ms);
+              ctx.clock.advance(ms);
+            },
+          };
+        }
+        return { ...ctx, asked, slept };
+      }
+
+      it('due within slotWaitMs is waited for in the invocation, then asked for with the slot', async () => {
+        const { deps, clock, calls, asked, slept } = withPermits([], 1_000);
+        const slotAt = clock.now() + 400;
+        deps.flow!.rate.acquire = async (scope) => {
+          asked.push(scope.slotAt);
+          return scope.slotAt === slotAt
+            ? { granted: true }
+            : { granted: false, reason: 'no_token', waitMs: 400, slotAt };
+        };
+        const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+        expect(d).toEqual({ action: 'ack', outcome: 'completed' });
+        expect(asked).toEqual([undefined, slotAt]);
+        expect(slept).toEqual([400]);
+        expect(calls()).toBe(1);
+      });
+
+      it('further away is a deferral to the first whole second at or after it, carrying the slot', async () => {
+        const { deps, clock, store, calls, slept } = withPermits([], 1_000);
+        const slotAt = clock.now() + 2_300;
+        deps.flow!.rate.acquire = async () => ({ granted: false, reason: 'no_token', waitMs: 2_300, slotAt });
+        const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+        // No jitter: the line already spaces the calls.
+        expect(d).toEqual({ action: 'defer', delaySeconds: 3, slotAt, outcome: 'no_token' });
+        expect(slept).toEqual([]);
+        expect(calls()).toBe(0);
+        expect((await store.get(TOKEN))?.deferred_until).toBe(new Date(slotAt).toISOString());
+      });
+
+      it('carried by the message is handed to the gate', async () => {
+        const { deps, clock, asked } = withPermits([]);
+        const slotAt = clock.now() - 5;
+        await processRequest(deps, { token: TOKEN, receiveCount: 1, slotAt });
+        expect(asked).toEqual([slotAt]);
+      });
+
+      it('waits at most slotWaitMs in all, then defers', async () => {
+        const { deps, clock, slept } = withPermits([], 1_000);
+        let n = 0;
+        deps.flow!.rate.acquire = async () => {
+          n += 1;
+          return { granted: false, reason: 'no_token', waitMs: 600, slotAt: clock.now() + 600 };
+        };
+        const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+        expect(slept).toEqual([600]);
+        expect(n).toBe(2);
+        expect(d).toMatchObject({ action: 'defer', delaySeconds: 1, outcome: 'no_token' });
+      });
+
+      it('is never waited for without slotWait (a deferral instead)', async () => {
+        const { deps, clock } = withPermits([]);
+        const slotAt = clock.now() + 100;
+        deps.flow!.rate.acquire = async () => ({ granted: false, reason: 'no_token', waitMs: 100, slotAt });
+        expect(await processRequest(deps, { token: TOKEN, receiveCount: 1 })).toEqual({
+          action: 'defer',
+          delaySeconds: 1,
+          slotAt,
+          outcome: 'no_token',
+        });
+      });
+    });
+
     it('defers while the breaker is open, and a probe that gets no token gives its turn back', async () => {
       const open = withFlow({ breaker: { allowed: false, waitMs: 30_000, state: 'open' } });
       expect(await processRequest(open.deps, { token: TOKEN, receiveCount: 1 })).toMatchObject({

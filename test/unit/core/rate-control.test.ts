@@ -210,6 +210,109 @@ describe('rate control', () => {
     });
   });
 
+  describe('the line of waiting calls', () => {
+    /** Asks once for each priority in `who` at `now`, in order; returns the decisions and the state. */
+    function ask(state: BucketState, calls: Array<Partial<CallScope>>, now: number) {
+      const decisions = [];
+      let current = state;
+      for (const call of calls) {
+        const out = tryAcquire(current, scope({ priority: 'normal', ...call }), S, now);
+        current = out.state;
+        decisions.push(out.decision);
+      }
+      return { decisions, state: current };
+    }
+    const slotOf = (d: { granted: boolean; slotAt?: number }) => (d.granted ? undefined : d.slotAt);
+
+    it('gives refused calls slots one token interval apart, the first when refill reaches the reserve', () => {
+      // Normal's reserve is 1 token and the bucket is empty: the first slot is 200 ms away (2 tokens).
+      const { decisions } = ask(bucket({ tokens: 0 }), [{}, {}, {}, {}], T0);
+      expect(decisions.map(slotOf)).toEqual([T0 + 200, T0 + 300, T0 + 400, T0 + 500]);
+      expect(decisions.map((d) => (d.granted ? 0 : d.waitMs))).toEqual([200, 300, 400, 500]);
+    });
+
+    it('grants each call that comes back at its slot: N waiting calls cost N refusals, not N per interval', () => {
+      let state = bucket({ tokens: 0 });
+      const first = ask(
+        state,
+        Array.from({ length: 30 }, () => ({})),
+        T0,
+      );
+      state = first.state;
+      const slots = first.decisions.map(slotOf) as number[];
+      let refusals = 0;
+      for (const slotAt of slots) {
+        const out = tryAcquire(state, scope({ priority: 'normal', slotAt }), S, slotAt);
+        state = out.state;
+        if (!out.decision.granted) refusals++;
+      }
+      expect(refusals).toBe(0);
+      // 30 calls in 3.1 s from an empty bucket: the rate (10/s) with the normal reserve kept.
+      expect(slots[29]! - T0).toBe(3_100);
+      expect(advance(state, S, slots[29]!).tokens).toBeCloseTo(1);
+    });
+
+    it('makes a call without a slot join the line while the line runs, even with tokens in the bucket', () => {
+      const lined = ask(bucket({ tokens: 0 }), [{}, {}], T0).state;
+      // 1 s later the bucket holds 10 tokens, but the line's next free slot is ahead: join it.
+      const late = bucket({ ...lined, tokens: 10, updatedAt: T0 + 1_000 });
+      const line = { ...late, lines: { normal: T0 + 2_000 } };
+      const fresh = tryAcquire(line, scope({ priority: 'normal' }), S, T0 + 1_000);
+      expect(fresh.decision).toEqual({
+        granted: false,
+        reason: 'no_token',
+        waitMs: 1_000,
+        slotAt: T0 + 2_000,
+      });
+      expect(fresh.state.lines?.normal).toBe(T0 + 2_100);
+      // A holder of a slot due now takes its token ahead of it.
+      const holder = tryAcquire(line, scope({ priority: 'normal', slotAt: T0 + 1_000 }), S, T0 + 1_000);
+      expect(holder.decision).toEqual({ granted: true });
+    });
+
+    it('gives a holder that finds no token (high took it) a new slot at the end of the line', () => {
+      const { state, decisions } = ask(bucket({ tokens: 0 }), [{}, {}], T0);
+      const slotAt = slotOf(decisions[0]!)!;
+      const taken = tryAcquire(state, scope({ priority: 'high' }), S, slotAt).state;
+      const again = tryAcquire(taken, scope({ priority: 'normal', slotAt }), S, slotAt);
+      expect(again.decision).toMatchObject({ granted: false, slotAt: T0 + 400 });
+    });
+
+    it('lines low up behind the line of normal', () => {
+      const normals = ask(bucket({ tokens: 0 }), [{}, {}, {}], T0).state;
+      const low = tryAcquire(normals, scope({ priority: 'low' }), S, T0);
+      // Low alone would wait 400 ms (reserve 3 + 1); normal's line runs to T0 + 500.
+      expect(low.decision).toMatchObject({ granted: false, slotAt: T0 + 500 });
+      expect(low.state.lines).toEqual({ normal: T0 + 500, low: T0 + 600 });
+    });
+
+    it('never lines high up: it waits for the refill of its cost, and the lines do not hold it back', () => {
+      const normals = ask(bucket({ tokens: 0 }), [{}, {}, {}], T0).state;
+      const high = tryAcquire(normals, scope({ priority: 'high' }), S, T0);
+      expect(high.decision).toEqual({ granted: false, reason: 'no_token', waitMs: 100 });
+      expect(high.state).toEqual(normals);
+      expect(tryAcquire(normals, scope({ priority: 'high' }), S, T0 + 100).decision).toEqual({
+        granted: true,
+      });
+    });
+
+    it('takes no slot for a caller that will not wait (DIRECT), and changes nothing', () => {
+      const empty = bucket({ tokens: 0 });
+      const direct = tryAcquire(empty, scope({ priority: 'normal', lineUp: false }), S, T0);
+      expect(direct.decision).toEqual({ granted: false, reason: 'no_token', waitMs: 200 });
+      expect(sameBucket(direct.state, advance(empty, S, T0))).toBe(true);
+    });
+
+    it('forgets a line whose last slot has passed', () => {
+      const lined = ask(bucket({ tokens: 0 }), [{}], T0).state;
+      expect(lined.lines).toEqual({ normal: T0 + 300 });
+      expect(advance(lined, S, T0 + 300).lines).toBeUndefined();
+      expect(tryAcquire(lined, scope({ priority: 'normal' }), S, T0 + 5_000).decision).toEqual({
+        granted: true,
+      });
+    });
+  });
+
   describe('pauses scoped by RateLimit-Reason', () => {
     const write = (objectId: string) =>
       scope({ endpoint: 'jira:issue:update', write: true, objectId, priority: 'normal' });
