@@ -18,12 +18,20 @@ export function countAwsCalls(): void {
   installed = true;
   const smithyClient = Object.getPrototypeOf(DynamoDBClient.prototype) as { send: Send };
   const send = smithyClient.send;
-  smithyClient.send = function (this: unknown, command: unknown, ...rest: unknown[]) {
+  smithyClient.send = async function (this: unknown, command: unknown, ...rest: unknown[]) {
     const name = apiName((command as { constructor: { name: string } }).constructor.name);
     counts.set(name, (counts.get(name) ?? 0) + 1);
-    return send.call(this, command, ...rest);
+    const output = await send.call(this, command, ...rest);
+    if (name === 'ReceiveMessage') {
+      const received = (output as { Messages?: unknown[] } | undefined)?.Messages?.length ?? 0;
+      counts.set(MESSAGES_RECEIVED, (counts.get(MESSAGES_RECEIVED) ?? 0) + received);
+    }
+    return output;
   };
 }
+
+/** The count of messages the `ReceiveMessage` calls returned: deliveries to the workers. */
+export const MESSAGES_RECEIVED = 'ReceiveMessage.messages';
 
 /**
  * The API action a command performs. The document client's commands (`GetCommand`…) run the plain

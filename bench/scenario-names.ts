@@ -1,5 +1,13 @@
 /** The scenarios and the shape of their results, without loading the local stack. */
-export const SCENARIO_NAMES = ['drain', 'unknown-limit', 'priority', 'outage', 'burst', 'cost'] as const;
+export const SCENARIO_NAMES = [
+  'drain',
+  'drain-live',
+  'unknown-limit',
+  'priority',
+  'outage',
+  'burst',
+  'cost',
+] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface ScenarioResult {

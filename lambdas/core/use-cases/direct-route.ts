@@ -47,8 +47,11 @@ export interface DirectDeps extends ProcessDeps {
 export type DirectSkip = GateRefusal | 'not_claimed';
 
 export type DirectOutcome =
-  /** Not called: the caller queues the request as usual. */
-  | { kind: 'not_called'; reason: DirectSkip }
+  /**
+   * Not called: the caller queues the request as usual; with `slotAt` (the rate slot the refusal
+   * gave it) delayed to that slot and carrying it, so the worker's first delivery takes its token.
+   */
+  | { kind: 'not_called'; reason: DirectSkip; slotAt?: number }
   /**
    * Called: `record` is the request as settled — `completed`, `failed`, `queued` for a retry (its
    * message already sent with the backoff delay) or `dead` (its copy already in the DLQ).
@@ -71,9 +74,14 @@ export async function routeDirect(deps: DirectDeps, record: RequestRecord): Prom
     lockUntil,
     lockOwner: lockOwnerOf({ token: record.token, leaseId }),
     probe: false,
-    lineUp: false,
   });
-  if (!gate.pass) return { kind: 'not_called', reason: gate.reason };
+  if (!gate.pass) {
+    return {
+      kind: 'not_called',
+      reason: gate.reason,
+      ...(gate.slotAt !== undefined ? { slotAt: gate.slotAt } : {}),
+    };
+  }
 
   const claim = await deps.store.claim(record.token, deps.clock.now(), deps.leaseSeconds, 'DIRECT', {
     leaseId,

@@ -49,9 +49,11 @@ import type {
   IdempotencyClaim,
   ReadCache,
   RequestStore,
+  SendOptions,
   WorkQueue,
 } from '../ports/index.js';
 import type { DirectOutcome, DirectSkip } from './direct-route.js';
+import { MAX_DELAY_SECONDS } from './process-request.js';
 import type { ErrorBody } from '../../../model/errors.js';
 import { isCacheable, lookup } from '../domain/read-cache-policy.js';
 import type { RequestRecord, RoutingPath, Status } from '../../../model/request-record.js';
@@ -219,14 +221,20 @@ export async function submitRequest(
   }
 
   let direct: DirectReport = { kind: 'ineligible' };
+  let slotAt: number | undefined;
   if (deps.direct && command.routing === 'adaptive' && !command.fireAndForget) {
     // The DIRECT call gets the payload as submitted, wherever the record keeps it.
     const attempt = await tryDirect(deps, deps.direct, { ...record, payload: command.payload });
     if (attempt.settled) return { ...(await responseFor(deps, attempt.settled)), direct: attempt.report };
     direct = attempt.report;
+    slotAt = attempt.slotAt;
   }
   try {
-    await deps.queue.send(queueKey(service, command.priority), token);
+    await deps.queue.send(
+      queueKey(service, command.priority),
+      token,
+      slotAt === undefined ? {} : slotSend(slotAt, deps.clock.now()),
+    );
   } catch (err) {
     deps.onEnqueueFailure?.(token, err);
   }
@@ -248,7 +256,7 @@ async function tryDirect(
   deps: SubmitDeps,
   direct: NonNullable<SubmitDeps['direct']>,
   record: RequestRecord,
-): Promise<{ report: DirectReport; settled?: RequestRecord }> {
+): Promise<{ report: DirectReport; settled?: RequestRecord; slotAt?: number }> {
   const waitMs = deps.directWaitMs?.();
   if (waitMs !== undefined && waitMs <= 0) return { report: { kind: 'skipped', reason: 'no_time' } };
   try {
@@ -265,13 +273,25 @@ async function tryDirect(
       );
       return { report: { kind: 'skipped', reason: 'timeout' } };
     }
-    return outcome.kind === 'called'
-      ? { report: { kind: 'called' }, settled: outcome.record }
-      : { report: { kind: 'skipped', reason: outcome.reason } };
+    if (outcome.kind === 'called') return { report: { kind: 'called' }, settled: outcome.record };
+    return {
+      report: { kind: 'skipped', reason: outcome.reason },
+      ...(outcome.slotAt !== undefined ? { slotAt: outcome.slotAt } : {}),
+    };
   } catch (err) {
     deps.onDirectFailure?.(record.token, err);
     return { report: { kind: 'skipped', reason: 'error' } };
   }
+}
+
+/**
+ * The send of a request a DIRECT refusal gave a rate slot: delayed to the first whole second at or
+ * after the slot (SQS's longest delay at most; the sweeper re-sends a record waiting longer), the
+ * slot in the message so the worker takes its token at the first delivery.
+ */
+function slotSend(slotAt: number, now: number): SendOptions {
+  const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((slotAt - now) / 1000)));
+  return { delaySeconds, slotAt };
 }
 
 /** `promise`'s value, or `'timeout'` when it has not settled within `ms` (it is not cancelled). */

@@ -147,6 +147,31 @@ describe('adaptive routing: DIRECT', () => {
     expect(calls).toHaveLength(burst);
   });
 
+  it('queues a request refused for want of tokens delayed to the rate slot it was given, carrying it', async () => {
+    // 1 token/s, burst 2, no reserves: two DIRECT calls, then slots 1 s apart from the refill.
+    const { post, sent, clock, rate, directDeps } = setup(undefined, {
+      services: { jira: { burst: 2, ratePerMinute: 60, reserves: { normal: 0, low: 0 } } },
+    });
+    const t0 = clock.now();
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await post({ ...get, fresh: true }));
+    expect(answers.map((a) => a.routing_path)).toEqual(['DIRECT', 'DIRECT', 'QUEUED', 'QUEUED', 'QUEUED']);
+    expect(sent.map((s) => s.options)).toEqual([
+      { delaySeconds: 1, slotAt: t0 + 1_000 },
+      { delaySeconds: 2, slotAt: t0 + 2_000 },
+      { delaySeconds: 3, slotAt: t0 + 3_000 },
+    ]);
+    expect(rate.state('jira')?.lines).toEqual({ normal: t0 + 4_000 });
+    // The worker's first delivery, at its slot, takes the token: no deferral.
+    clock.advance(1_000);
+    const first = await processRequest(directDeps, {
+      token: answers[2]!.token,
+      receiveCount: 1,
+      slotAt: sent[0]!.options!.slotAt!,
+    });
+    expect(first).toEqual({ action: 'ack', outcome: 'completed' });
+  });
+
   it('leaves the priority reserves to higher priorities', async () => {
     const { post } = setup(undefined, {
       services: { jira: { burst: 10, ratePerMinute: 60, reserves: { normal: 0.1, low: 0.3 } } },
