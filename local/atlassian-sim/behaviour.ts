@@ -1,12 +1,34 @@
 /**
- * Run-time behaviours of the simulated Atlassian, set through `POST /__sim/config`: a burst rate
- * limit, random 503s, hangs, dropped writes and slowly answered writes, a lagging search index, an
- * outage window, all driven by one seeded PRNG so
- * a run is repeatable. Also the counters these behaviours report in `GET /__sim/stats`.
+ * Run-time behaviours of the simulated Atlassian, set through `POST /__sim/config`: a site-wide burst
+ * rate limit, Atlassian's rate-limit model (hourly points quota on a scalable clock, per-endpoint
+ * bursts, per-issue writes), random 503s, hangs, dropped writes and slowly answered writes, a
+ * lagging search index, an outage window, all driven by one seeded PRNG so a run is repeatable.
+ * Also the counters these behaviours report in `GET /__sim/stats`.
  */
 import { z } from 'zod';
+import {
+  burstLimitsConfig,
+  burstLimitsSchema,
+  EndpointBursts,
+  type BurstLimitsConfig,
+} from './burst-limits.js';
+import {
+  PerIssueWriteLimit,
+  perIssueWriteLimitConfig,
+  perIssueWriteLimitSchema,
+  type PerIssueWriteLimitConfig,
+} from './per-issue-limit.js';
+import {
+  PointsQuota,
+  pointsQuotaSchema,
+  quotaConfig,
+  type PointsQuotaConfig,
+  type QuotaProduct,
+  type QuotaWindowStats,
+} from './points-quota.js';
 import { randomSeed, SeededRandom } from './random.js';
 import { TokenBucket, type BucketDecision, type RateLimitConfig } from './rate-limit.js';
+import { SimClock } from './sim-clock.js';
 
 const fraction = z.number().min(0).max(1);
 
@@ -22,6 +44,21 @@ export const simConfigSchema = z.strictObject({
     })
     .nullable()
     .optional(),
+  /** The hourly points quota (OAuth traffic unless `quota_applies_to: 'all'`); null turns it off. */
+  points_quota: pointsQuotaSchema.nullable().optional(),
+  /** Whose calls the points quota counts: OAuth (Bearer) calls, as Atlassian, or every call. */
+  quota_applies_to: z.enum(['oauth', 'all']).optional(),
+  /** Simulated seconds per real second on the quota's clock (60: an hour per real minute). */
+  time_scale: z.number().positive().max(1_000_000).optional(),
+  /**
+   * Sets the quota's simulated clock to this instant; it runs on from there at `time_scale`. null:
+   * back to the real time.
+   */
+  sim_time: z.iso.datetime({ offset: true }).nullable().optional(),
+  /** A token bucket per endpoint and method (429 `jira-burst-based`); null turns them off. */
+  burst_limits: burstLimitsSchema.nullable().optional(),
+  /** Writes per issue per window (429 `jira-per-issue-on-write`); null turns it off. */
+  per_issue_write_limit: perIssueWriteLimitSchema.nullable().optional(),
   /** Share of requests answered 503 (about half of them with `Retry-After`). */
   error_rate: fraction.optional(),
   /** Share of requests held without an answer for `hang_ms` (then 504) or until the client leaves. */
@@ -64,11 +101,19 @@ export const simConfigSchema = z.strictObject({
 
 export type SimConfigInput = z.infer<typeof simConfigSchema>;
 export type OutageMode = 'error' | 'reset';
+export type QuotaAppliesTo = 'oauth' | 'all';
 
 /** The body of `GET /__sim/config` (and of a successful POST). */
 export interface SimConfig {
   latency_ms: number;
   rate_limit: RateLimitConfig | null;
+  points_quota: PointsQuotaConfig | null;
+  quota_applies_to: QuotaAppliesTo;
+  time_scale: number;
+  /** The quota clock's simulated instant now. */
+  sim_time: string;
+  burst_limits: BurstLimitsConfig | null;
+  per_issue_write_limit: PerIssueWriteLimitConfig | null;
   error_rate: number;
   timeout_rate: number;
   hang_ms: number;
@@ -97,6 +142,10 @@ export interface BehaviourStats {
   outage_rejected: number;
   /** Successful `POST /oauth/token` refreshes. */
   oauth_refreshes: number;
+  /** 429s sent, by `RateLimit-Reason` (`(none)` without one), whatever sent them (limits or faults). */
+  rate_limited_by_reason: Record<string, number>;
+  /** The points quota's current windows; null when it is off. */
+  points_quota: Record<QuotaProduct, QuotaWindowStats> | null;
 }
 
 export const DEFAULT_HANG_MS = 30_000;
@@ -109,9 +158,15 @@ export class SimCounters {
   answeredAfterCommit = 0;
   outageRejected = 0;
   oauthRefreshes = 0;
+  private limitedByReason = new Map<string, number>();
 
   endpoint(key: string): void {
     this.endpoints.set(key, (this.endpoints.get(key) ?? 0) + 1);
+  }
+
+  rateLimited(reason: string | undefined): void {
+    const key = reason ?? '(none)';
+    this.limitedByReason.set(key, (this.limitedByReason.get(key) ?? 0) + 1);
   }
 
   reset(): void {
@@ -122,19 +177,25 @@ export class SimCounters {
     this.answeredAfterCommit = 0;
     this.outageRejected = 0;
     this.oauthRefreshes = 0;
+    this.limitedByReason = new Map();
   }
 
-  snapshot(): BehaviourStats {
+  snapshot(): Omit<BehaviourStats, 'points_quota'> {
     return {
-      endpoints: Object.fromEntries([...this.endpoints.entries()].sort(([a], [b]) => a.localeCompare(b))),
+      endpoints: sorted(this.endpoints),
       errors_injected: this.errorsInjected,
       timeouts_injected: this.timeoutsInjected,
       dropped_after_commit: this.droppedAfterCommit,
       answered_after_commit: this.answeredAfterCommit,
       outage_rejected: this.outageRejected,
       oauth_refreshes: this.oauthRefreshes,
+      rate_limited_by_reason: sorted(this.limitedByReason),
     };
   }
+}
+
+function sorted(counts: Map<string, number>): Record<string, number> {
+  return Object.fromEntries([...counts.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
 interface Outage {
@@ -144,12 +205,18 @@ interface Outage {
 }
 
 /**
- * The behaviours and their state (bucket, PRNG, outage). Latency, the search index lag (SimState)
- * and the OAuth TTL live elsewhere.
+ * The behaviours and their state (buckets, quota, PRNG, outage). Latency, the search index lag
+ * (SimState) and the OAuth TTL live elsewhere.
  */
 export class SimBehaviour {
   readonly counters = new SimCounters();
+  /** The points quota's clock (scaled, settable); every other behaviour runs on real time. */
+  readonly clock: SimClock;
   private bucket: TokenBucket | undefined;
+  private pointsQuota: PointsQuota | undefined;
+  quotaAppliesTo: QuotaAppliesTo = 'oauth';
+  private endpointBursts: EndpointBursts | undefined;
+  private perIssue: PerIssueWriteLimit | undefined;
   private random: SeededRandom;
   private outage: Outage | undefined;
   errorRate = 0;
@@ -163,6 +230,7 @@ export class SimBehaviour {
     private readonly now: () => number = Date.now,
   ) {
     this.random = new SeededRandom(seed);
+    this.clock = new SimClock(now);
   }
 
   get seed(): number {
@@ -173,10 +241,48 @@ export class SimBehaviour {
     return this.bucket?.config ?? null;
   }
 
+  /** The points quota, if it counts this call (`oauth`: made with a Bearer token). */
+  quotaFor(oauth: boolean): PointsQuota | undefined {
+    return oauth || this.quotaAppliesTo === 'all' ? this.pointsQuota : undefined;
+  }
+
+  get bursts(): EndpointBursts | undefined {
+    return this.endpointBursts;
+  }
+
+  get perIssueWrites(): PerIssueWriteLimit | undefined {
+    return this.perIssue;
+  }
+
+  /** The next value in [0, 1) of the seeded PRNG (fault rules with a `share` draw from it). */
+  draw(): number {
+    return this.random.next();
+  }
+
   /** Applies the behaviour fields of a validated config (latency, search lag and OAuth TTL are not read here). */
   configure(input: SimConfigInput): void {
     if (input.rate_limit !== undefined) {
       this.bucket = input.rate_limit ? new TokenBucket({ ...input.rate_limit }, this.now) : undefined;
+    }
+    if (input.time_scale !== undefined) this.clock.setScale(input.time_scale);
+    if (input.sim_time !== undefined) {
+      this.clock.set(input.sim_time === null ? this.clock.real() : Date.parse(input.sim_time));
+    }
+    if (input.points_quota !== undefined) {
+      this.pointsQuota = input.points_quota
+        ? new PointsQuota(quotaConfig(input.points_quota), this.clock)
+        : undefined;
+    }
+    if (input.quota_applies_to !== undefined) this.quotaAppliesTo = input.quota_applies_to;
+    if (input.burst_limits !== undefined) {
+      this.endpointBursts = input.burst_limits
+        ? new EndpointBursts(burstLimitsConfig(input.burst_limits), this.now)
+        : undefined;
+    }
+    if (input.per_issue_write_limit !== undefined) {
+      this.perIssue = input.per_issue_write_limit
+        ? new PerIssueWriteLimit(perIssueWriteLimitConfig(input.per_issue_write_limit), this.now)
+        : undefined;
     }
     if (input.error_rate !== undefined) this.errorRate = input.error_rate;
     if (input.timeout_rate !== undefined) this.timeoutRate = input.timeout_rate;
@@ -198,10 +304,16 @@ export class SimBehaviour {
     if (input.seed !== undefined) this.random = new SeededRandom(input.seed);
   }
 
-  /** Counters cleared, the bucket full again and the PRNG back at the start of its seed. */
+  /**
+   * Counters cleared, the buckets full again, the quota unspent, the per-issue writes forgotten and
+   * the PRNG back at the start of its seed (the quota's clock runs on).
+   */
   reset(): void {
     this.counters.reset();
     if (this.bucket) this.bucket = new TokenBucket(this.bucket.config, this.now);
+    if (this.pointsQuota) this.pointsQuota = new PointsQuota(this.pointsQuota.config, this.clock);
+    if (this.endpointBursts) this.endpointBursts = new EndpointBursts(this.endpointBursts.config, this.now);
+    if (this.perIssue) this.perIssue = new PerIssueWriteLimit(this.perIssue.config, this.now);
     this.random = new SeededRandom(this.random.seed);
   }
 
@@ -209,6 +321,12 @@ export class SimBehaviour {
     const outage = this.currentOutage();
     return {
       rate_limit: this.rateLimit ? { ...this.rateLimit } : null,
+      points_quota: this.pointsQuota ? { ...this.pointsQuota.config } : null,
+      quota_applies_to: this.quotaAppliesTo,
+      time_scale: this.clock.timeScale,
+      sim_time: new Date(this.clock.now()).toISOString(),
+      burst_limits: this.endpointBursts ? structuredClone(this.endpointBursts.config) : null,
+      per_issue_write_limit: this.perIssue ? structuredClone(this.perIssue.config) : null,
       error_rate: this.errorRate,
       timeout_rate: this.timeoutRate,
       hang_ms: this.hangMs,
@@ -230,6 +348,11 @@ export class SimBehaviour {
   outageNow(): OutageMode | undefined {
     const outage = this.currentOutage();
     return outage && this.now() >= outage.startsAt ? outage.mode : undefined;
+  }
+
+  /** The points quota's windows, for `GET /__sim/stats`. */
+  quotaStats(): BehaviourStats['points_quota'] {
+    return this.pointsQuota?.stats() ?? null;
   }
 
   /** One token from the bucket; always allowed when no rate limit is set. */

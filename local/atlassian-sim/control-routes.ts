@@ -1,8 +1,7 @@
 /**
  * The simulator's control API under `/__sim/` (no auth): faults, run-time behaviours (latency, rate
- * limit, injected errors, hangs, drops, slow answers after commit, search index lag, outage, seed,
- * OAuth token lifetime), credential expiry,
- * stats and reset.
+ * limits and points quota, injected errors, hangs, drops, slow answers after commit, search index
+ * lag, outage, seed, OAuth token lifetime), credential expiry, stats and reset.
  */
 import type { SimAuth } from './auth.js';
 import type { ConfluenceState } from './confluence-state.js';
@@ -54,7 +53,11 @@ export function registerControlRoutes(
   router.add('POST', `${CONTROL_PREFIX}/auth/expire`, () => json(200, deps.auth.expire()));
   router.add('POST', `${CONTROL_PREFIX}/auth/renew`, () => json(200, deps.auth.renew()));
   router.add('GET', `${CONTROL_PREFIX}/stats`, () =>
-    json(200, { ...state.stats(), ...deps.behaviour.counters.snapshot() }),
+    json(200, {
+      ...state.stats(),
+      ...deps.behaviour.counters.snapshot(),
+      points_quota: deps.behaviour.quotaStats(),
+    }),
   );
   router.add('GET', `${CONTROL_PREFIX}/objects`, () => json(200, objects(state, deps.confluence)));
   router.add('POST', `${CONTROL_PREFIX}/reset`, () => {

@@ -6,6 +6,9 @@
 import type { BehaviourStats, SimConfig, SimConfigInput } from './behaviour.js';
 import type { SimObjects } from './control-routes.js';
 import type { FaultRule } from './faults.js';
+import type { BurstLimitsInput } from './burst-limits.js';
+import type { PerIssueWriteLimitInput } from './per-issue-limit.js';
+import type { PointsQuotaInput } from './points-quota.js';
 import type { RateLimitConfig } from './rate-limit.js';
 import type { SimStats } from './state.js';
 
@@ -14,14 +17,26 @@ export type { SimObjects } from './control-routes.js';
 export type { SimCall, SimStats } from './state.js';
 export type { BehaviourStats, OutageMode, SimConfig, SimConfigInput } from './behaviour.js';
 export type { RateLimitConfig } from './rate-limit.js';
+export type { PointsQuotaInput, QuotaWindowStats } from './points-quota.js';
+export type { BurstLimitsInput } from './burst-limits.js';
+export type { PerIssueWriteLimitInput } from './per-issue-limit.js';
 
 /** The body of `GET /__sim/stats`: data counters and calls, plus the behaviours' counters. */
 export type SimulatorStats = SimStats & BehaviourStats;
 
-/** Every behaviour off (latency 0, no rate limit, no injected failures, no slow answers, no search lag, no outage). */
+/**
+ * Every behaviour off (latency 0, no rate limits or points quota, the quota's clock real, no injected
+ * failures, no slow answers, no search lag, no outage).
+ */
 export const QUIET_CONFIG = {
   latency_ms: 0,
   rate_limit: null,
+  points_quota: null,
+  quota_applies_to: 'oauth',
+  time_scale: 1,
+  sim_time: null,
+  burst_limits: null,
+  per_issue_write_limit: null,
   error_rate: 0,
   timeout_rate: 0,
   drop_after_commit_rate: 0,
@@ -61,8 +76,9 @@ export class SimulatorControl {
   }
 
   /**
-   * Clears data and statistics, re-seeds the projects, refills the rate-limit bucket and restarts the
-   * PRNG at its seed (faults, config and credentials stay).
+   * Clears data and statistics, re-seeds the projects, refills the rate-limit buckets, gives back the
+   * quota's points, forgets per-issue writes and restarts the PRNG at its seed (faults, config, the
+   * quota's clock and credentials stay).
    */
   async reset(): Promise<void> {
     await this.call('POST', '/__sim/reset');
@@ -89,6 +105,60 @@ export class SimulatorControl {
   /** A token bucket over every Atlassian route (429 `jira-burst-based` when empty); null: none. */
   async setRateLimit(limit: RateLimitConfig | null): Promise<void> {
     await this.configure({ rate_limit: limit });
+  }
+
+  /**
+   * Atlassian's hourly points quota (429 `jira-quota-global-based` once spent, until the top of the
+   * hour), for OAuth calls or, with `appliesTo: 'all'`, API-token calls too; null: none.
+   */
+  async setPointsQuota(quota: PointsQuotaInput | null, appliesTo?: 'oauth' | 'all'): Promise<void> {
+    await this.configure({ points_quota: quota, ...(appliesTo ? { quota_applies_to: appliesTo } : {}) });
+  }
+
+  /**
+   * The quota's clock: `timeScale` simulated seconds per real second; `simTime` sets its instant
+   * (null: the real time).
+   */
+  async setClock(clock: { timeScale?: number; simTime?: string | null }): Promise<void> {
+    await this.configure({
+      ...(clock.timeScale !== undefined ? { time_scale: clock.timeScale } : {}),
+      ...(clock.simTime !== undefined ? { sim_time: clock.simTime } : {}),
+    });
+  }
+
+  /** A token bucket per endpoint and method (GET/POST 100/s, PUT/DELETE 50/s unless given); null: none. */
+  async setBurstLimits(limits: BurstLimitsInput | null): Promise<void> {
+    await this.configure({ burst_limits: limits });
+  }
+
+  /** Writes per issue (20 per 2 s and 100 per 30 s unless given); null: none. */
+  async setPerIssueWriteLimit(limit: PerIssueWriteLimitInput | null): Promise<void> {
+    await this.configure({ per_issue_write_limit: limit });
+  }
+
+  /**
+   * Answers matching Atlassian calls (every one unless `path`/`method` narrow it) 429 with this
+   * `RateLimit-Reason` and `Retry-After`: the next `count` of them, or a `share` drawn from the seed.
+   * A fault rule: it takes precedence over every behaviour. Answers the rule's id.
+   */
+  async injectRateLimitReason(injection: {
+    reason: string;
+    retryAfter: number;
+    count?: number;
+    share?: number;
+    method?: string;
+    path?: string;
+  }): Promise<string> {
+    const { reason, retryAfter, count, share, method, path } = injection;
+    return this.addFault({
+      path: path ?? '^/(rest|wiki|ex)/',
+      status: 429,
+      retry_after: retryAfter,
+      headers: { 'RateLimit-Reason': reason },
+      ...(method !== undefined ? { method } : {}),
+      ...(count !== undefined ? { count } : {}),
+      ...(share !== undefined ? { share } : {}),
+    });
   }
 
   /** Share (0..1) of requests answered 503. */

@@ -1,6 +1,7 @@
 /**
  * Injected faults: rules matched by method and a path regex, answered instead of the real route,
- * optionally only the first `count` times.
+ * optionally only the first `count` times and only for a `share` of the matching requests. A 429
+ * with any `RateLimit-Reason` header (e.g. the undocumented `jira-cost-based`) is one such rule.
  */
 import { z } from 'zod';
 import { jiraError, type SimResponse } from './router.js';
@@ -22,6 +23,11 @@ export const faultRuleSchema = z.strictObject({
   status: z.number().int().min(200).max(599),
   /** How many requests the rule answers; unlimited when absent. */
   count: z.number().int().min(1).optional(),
+  /**
+   * Share (0..1) of the matching requests the rule answers, drawn from the simulator's seeded PRNG
+   * (only for requests this rule matches); every one when absent.
+   */
+  share: z.number().min(0).max(1).optional(),
   /** Seconds, sent as `Retry-After`. */
   retry_after: z.number().int().min(0).optional(),
   /** Response body; a Jira-like error body when absent. */
@@ -42,6 +48,9 @@ interface ActiveRule {
 export class FaultRegistry {
   private rules: ActiveRule[] = [];
   private nextId = 1;
+
+  /** `draw`: the next value in [0, 1) of the simulator's PRNG, for rules with a `share`. */
+  constructor(private readonly draw: () => number = Math.random) {}
 
   add(rule: FaultRule): string {
     const id = `fault-${this.nextId++}`;
@@ -69,12 +78,16 @@ export class FaultRegistry {
     }));
   }
 
-  /** The response of the first rule matching this request (using up one of its count), if any. */
+  /**
+   * The response of the first rule matching this request (using up one of its count), if any. A rule
+   * with a `share` that the draw passes over lets the next matching rule answer.
+   */
   take(method: string, path: string): SimResponse | undefined {
     const active = this.rules.find(
       (r) =>
         (r.rule.method === undefined || r.rule.method.toUpperCase() === method.toUpperCase()) &&
-        r.pattern.test(path),
+        r.pattern.test(path) &&
+        (r.rule.share === undefined || this.draw() < r.rule.share),
     );
     if (!active) return undefined;
     active.remaining--;

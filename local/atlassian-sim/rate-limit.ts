@@ -1,6 +1,7 @@
 /**
- * The simulator's burst limit: one token bucket over every Atlassian route, answered like Jira's
- * `jira-burst-based` 429 (Retry-After, X-RateLimit-* and RateLimit-Reason headers).
+ * The simulator's site-wide burst limit (`rate_limit`): one token bucket over every Atlassian route,
+ * answered like Jira's `jira-burst-based` 429 (Retry-After, X-RateLimit-* and RateLimit-Reason
+ * headers). The token bucket also serves the per-endpoint limits of burst-limits.ts.
  */
 import { jiraError, type SimResponse } from './router.js';
 
@@ -53,19 +54,20 @@ export class TokenBucket {
   }
 }
 
-/** Jira's burst-limit answer. */
+/** Jira's burst-limit answer to a request an empty bucket of size `limit` refused. */
 export function rateLimitedResponse(
   decision: Extract<BucketDecision, { allowed: false }>,
-  config: RateLimitConfig,
+  limit: number,
+  reason = 'jira-burst-based',
 ): SimResponse {
   return {
     ...jiraError(429, ['Rate limit exceeded.']),
     headers: {
       'Retry-After': String(decision.retryAfterSeconds),
-      'X-RateLimit-Limit': String(config.burst),
+      'X-RateLimit-Limit': String(limit),
       'X-RateLimit-Remaining': '0',
       'X-RateLimit-Reset': new Date(decision.resetAt).toISOString(),
-      'RateLimit-Reason': 'jira-burst-based',
+      'RateLimit-Reason': reason,
     },
   };
 }

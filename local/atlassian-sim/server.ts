@@ -40,7 +40,7 @@ export interface AtlassianSimulator {
   /** Confluence spaces and pages (reset with `state`). */
   confluence: ConfluenceState;
   faults: FaultRegistry;
-  /** Run-time behaviours (rate limit, injected failures, outage) and their counters. */
+  /** Run-time behaviours (rate limits, points quota, injected failures, outage) and their counters. */
   behaviour: SimBehaviour;
   /** The OAuth grant (client id/secret, current tokens, cloudId). */
   oauth: SimOAuth;
@@ -57,8 +57,8 @@ export async function startAtlassianSimulator(
 ): Promise<AtlassianSimulator> {
   const host = options.host ?? '127.0.0.1';
   const state = new SimState(options.seed ?? DEFAULT_SEED, options.latencyMs ?? 0);
-  const faults = new FaultRegistry();
   const behaviour = new SimBehaviour(options.randomSeed);
+  const faults = new FaultRegistry(() => behaviour.draw());
   const oauth = new SimOAuth(options.oauth ?? {}, behaviour.counters);
   const auth = new SimAuth({ email: options.email, apiToken: options.apiToken }, oauth);
   const atlassian = new TemplatedRouter();
@@ -107,7 +107,16 @@ export async function startAtlassianSimulator(
 
     if (state.latencyMs > 0) await sleep(state.latencyMs, signal);
     const response = await handleAtlassianRequest(
-      { faults, behaviour, auth, oauth, atlassian, oauthRoutes, route },
+      {
+        faults,
+        behaviour,
+        auth,
+        oauth,
+        atlassian,
+        oauthRoutes,
+        route,
+        issueIdOf: (idOrKey) => state.issue(idOrKey)?.id ?? idOrKey,
+      },
       simReq,
       signal,
     );

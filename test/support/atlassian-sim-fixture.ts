@@ -41,6 +41,8 @@ export const STATS_AFTER_RESET = {
   dropped_after_commit: 0,
   answered_after_commit: 0,
   outage_rejected: 0,
+  rate_limited_by_reason: {},
+  points_quota: null,
 } as const;
 
 export interface SimClientOptions {
