@@ -68,6 +68,13 @@ const adaptiveRateSchema = z
     probeBand: z.number().min(0).lt(1),
     /** 429s of calls that were in flight together count as one decrease. */
     decreaseCooldownMs: z.number().int().min(0).max(60_000),
+    /**
+     * At the configured rate, a 429 cuts the rate only when another came within this window: one
+     * alone is taken for calls that reached Atlassian closer together than they left RIQ (the
+     * bucket is still emptied and the pause kept). Below the configured rate every 429 cuts. 0:
+     * every 429 cuts.
+     */
+    confirmWindowSeconds: z.number().int().min(0).max(3600),
     /** On `X-RateLimit-NearLimit` the rate is multiplied by this once per hold (1: only stop climbing). */
     nearLimitFactor: z.number().gt(0).max(1),
     /** How long after the last `X-RateLimit-NearLimit: true` the rate does not climb. */
@@ -271,6 +278,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
       probeIncreasePerSecond: 0.005,
       probeBand: 0.3,
       decreaseCooldownMs: 2000,
+      confirmWindowSeconds: 30,
       nearLimitFactor: 1,
       nearLimitHoldSeconds: 10,
     },

@@ -161,6 +161,7 @@ function toItem(state: BucketState): Record<string, unknown> {
   if (state.slowUntil !== undefined) item['slow_until'] = state.slowUntil;
   if (state.limitRatePerSecond !== undefined) item['limit_rate'] = state.limitRatePerSecond;
   if (state.lastDecreaseAt !== undefined) item['last_decrease_at'] = state.lastDecreaseAt;
+  if (state.lastLimitedAt !== undefined) item['last_limited_at'] = state.lastLimitedAt;
   if (state.lines?.normal !== undefined) item['line_normal'] = state.lines.normal;
   if (state.lines?.low !== undefined) item['line_low'] = state.lines.low;
   return item;
@@ -181,6 +182,8 @@ function fromItem(item: Record<string, unknown>): { state: BucketState; version:
   if (limit !== undefined) state.limitRatePerSecond = limit;
   const lastDecrease = num(item['last_decrease_at']);
   if (lastDecrease !== undefined) state.lastDecreaseAt = lastDecrease;
+  const lastLimited = num(item['last_limited_at']);
+  if (lastLimited !== undefined) state.lastLimitedAt = lastLimited;
   const lineNormal = num(item['line_normal']);
   const lineLow = num(item['line_low']);
   if (lineNormal !== undefined || lineLow !== undefined) {

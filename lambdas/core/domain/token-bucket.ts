@@ -49,6 +49,7 @@ export interface RateSettings {
   /** Half-width of the slow zone around that rate, as a share of it. */
   probeBand: number;
   decreaseCooldownMs: number;
+  confirmWindowMs: number;
   nearLimitFactor: number;
   nearLimitHoldMs: number;
 }
@@ -73,6 +74,7 @@ export function rateSettingsFor(config: RiqConfig, service: Service): RateSettin
     probeIncreasePerSecond: ratePerSecond * adaptive.probeIncreasePerSecond,
     probeBand: adaptive.probeBand,
     decreaseCooldownMs: adaptive.decreaseCooldownMs,
+    confirmWindowMs: adaptive.confirmWindowSeconds * 1000,
     nearLimitFactor: adaptive.nearLimitFactor,
     nearLimitHoldMs: adaptive.nearLimitHoldSeconds * 1000,
   };
@@ -97,6 +99,8 @@ export interface BucketState {
   limitRatePerSecond?: number;
   /** When the rate was last cut: 429s of calls in flight together cut it once. */
   lastDecreaseAt?: number;
+  /** When the last 429 signal began (429s within the cooldown of it are the same signal). */
+  lastLimitedAt?: number;
   /** Priority → when the next free slot of its line starts (absent or past: nobody waits in line). */
   lines?: Partial<Record<LinedPriority, number>>;
 }
@@ -136,6 +140,9 @@ export function advance(state: BucketState, settings: RateSettings, now: number)
   if (state.slowUntil !== undefined && state.slowUntil > now) next.slowUntil = state.slowUntil;
   if (state.limitRatePerSecond !== undefined) next.limitRatePerSecond = state.limitRatePerSecond;
   if (state.lastDecreaseAt !== undefined) next.lastDecreaseAt = state.lastDecreaseAt;
+  if (state.lastLimitedAt !== undefined && now - state.lastLimitedAt < settings.confirmWindowMs) {
+    next.lastLimitedAt = state.lastLimitedAt;
+  }
   const lines = liveEntries(state.lines ?? {}, now);
   if (Object.keys(lines).length > 0) next.lines = lines;
   return next;
@@ -266,6 +273,12 @@ export function pauseScopeOf(reason: string | undefined, scope: CallScope): Paus
  *   effective rate is multiplied by `decreaseFactor`, down to the floor, remembering the
  *   rate it was cut from as the limit met. Only one cut per `decreaseCooldownMs`: the calls that
  *   were in flight together when the limit was hit all come back 429, and that is one signal, not six.
+ * - At the configured rate a signal cuts only when another came within `confirmWindowMs`: calls
+ *   that left RIQ one token interval apart can reach Atlassian closer together (a slower database
+ *   write before one of them), and one such 429 at a correctly configured limit said nothing about
+ *   the limit, while the cut and the slow climb back cost far more than the 429 (a drain at the
+ *   limit took 1.5× the ideal). A limit that really is lower answers 429 again within seconds of
+ *   the refill, so finding it costs one 429 more. Below the configured rate every signal cuts.
  *
  * **ok**: the rate climbs additively back toward the configured rate, by `increasePerSecond` per
  * second of successful calls at the current rate (each success adds `increasePerSecond / rate`,
@@ -390,7 +403,15 @@ function afterRateLimited(
   const refillFrom = reach === 'endpoint' ? next.pauses[scope.endpoint] : next.pausedUntil;
   if (refillFrom !== undefined && refillFrom > next.updatedAt) next.updatedAt = refillFrom;
   const cooling = state.lastDecreaseAt !== undefined && now - state.lastDecreaseAt < s.decreaseCooldownMs;
-  if (!cooling) {
+  const sinceLast = state.lastLimitedAt === undefined ? undefined : now - state.lastLimitedAt;
+  const sameSignal = sinceLast !== undefined && sinceLast < s.decreaseCooldownMs;
+  if (!sameSignal) next.lastLimitedAt = now;
+  // At the configured rate one 429 alone is not proof of a lower limit (see confirmWindowSeconds).
+  const confirmed =
+    state.effectiveRatePerSecond < s.ratePerSecond ||
+    s.confirmWindowMs === 0 ||
+    (sinceLast !== undefined && !sameSignal && sinceLast < s.confirmWindowMs);
+  if (!cooling && confirmed) {
     next.limitRatePerSecond = state.effectiveRatePerSecond;
     next.effectiveRatePerSecond = Math.max(
       s.minRatePerSecond,
@@ -436,6 +457,7 @@ export function sameBucket(a: BucketState, b: BucketState): boolean {
     a.slowUntil === b.slowUntil &&
     a.limitRatePerSecond === b.limitRatePerSecond &&
     a.lastDecreaseAt === b.lastDecreaseAt &&
+    a.lastLimitedAt === b.lastLimitedAt &&
     sameEntries(a.pauses, b.pauses) &&
     sameEntries(a.objectPauses, b.objectPauses) &&
     sameEntries(a.lines ?? {}, b.lines ?? {})

@@ -140,14 +140,16 @@ describe('DynamoRateGate on DynamoDB Local', () => {
   it('lowers the stored rate after a few 429s and raises it again after successes', async () => {
     const { gates: workers, tableName } = await gates(2, TEN_PER_SECOND);
     const [a, b] = workers as [DynamoRateGate, DynamoRateGate];
-    for (const t of [T0, T0 + 3_000, T0 + 6_000]) {
+    // The first 429 at the configured rate only pauses; the second confirms it and each cuts then.
+    for (const t of [T0, T0 + 3_000, T0 + 6_000, T0 + 9_000]) {
       await a.report(scope(), { kind: 'rate_limited', reason: 'jira-burst-based', retryAfterSeconds: 1 }, t);
     }
     const lowered = await storedBucket(tableName);
     expect(lowered?.['effective_rate']).toBeCloseTo(10 * 0.7 ** 3);
+    expect(lowered?.['last_limited_at']).toBe(T0 + 9_000);
     expect(lowered).not.toHaveProperty('status');
 
-    let t = T0 + 7_000;
+    let t = T0 + 10_000;
     for (let i = 0; i < 40; i++) {
       t += 200;
       await b.report(scope(), { kind: 'ok' }, t);

@@ -30,7 +30,8 @@ function settings(overrides: RiqConfigOverrides = {}): RateSettings {
   );
 }
 
-const S = settings();
+/** Every 429 cuts here (the AIMD arithmetic); the confirmation of a first 429 has its own tests. */
+const S = settings({ rateControl: { adaptive: { confirmWindowSeconds: 0 } } });
 const T0 = 1_700_000_000_000;
 
 function scope(overrides: Partial<CallScope> = {}): CallScope {
@@ -501,6 +502,39 @@ describe('rate control', () => {
       const state = advance(bucket(), S, T0 + 100);
       expect(sameBucket(state, feed(state, { kind: 'ok' }, T0 + 100))).toBe(true);
       expect(sameBucket(state, feed(state, limited(), T0 + 100))).toBe(false);
+    });
+  });
+
+  describe('a lone 429 at the configured rate', () => {
+    const C = settings();
+
+    it('pauses and empties the bucket but keeps the rate; a second one within the window cuts', () => {
+      expect(C.confirmWindowMs).toBe(30_000);
+      const first = feed(bucket(), limited(1, 'jira-burst-based'), T0, scope(), C);
+      expect(first.effectiveRatePerSecond).toBe(10);
+      expect(first.tokens).toBe(0);
+      expect(first.pauses['jira:issue:get']).toBe(T0 + 1_000);
+      const second = feed(first, limited(1, 'jira-burst-based'), T0 + 10_000, scope(), C);
+      expect(second.effectiveRatePerSecond).toBeCloseTo(7);
+      expect(second.limitRatePerSecond).toBe(10);
+    });
+
+    it('counts 429s of calls in flight together as one signal, not as the confirmation', () => {
+      let state = bucket();
+      for (let i = 0; i < 5; i++) state = feed(state, limited(1), T0 + i * 100, scope(), C);
+      expect(state.effectiveRatePerSecond).toBe(10);
+    });
+
+    it('forgets a 429 older than the window: the next one is alone again', () => {
+      const first = feed(bucket(), limited(1), T0, scope(), C);
+      const later = feed(first, limited(1), T0 + 31_000, scope(), C);
+      expect(later.effectiveRatePerSecond).toBe(10);
+      expect(advance(first, C, T0 + 31_000).lastLimitedAt).toBeUndefined();
+    });
+
+    it('cuts at once below the configured rate: the limit is already known to be lower', () => {
+      const slow = feed(bucket({ effectiveRatePerSecond: 8 }), limited(1), T0, scope(), C);
+      expect(slow.effectiveRatePerSecond).toBeCloseTo(5.6);
     });
   });
 
