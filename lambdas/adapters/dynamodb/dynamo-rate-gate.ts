@@ -74,7 +74,8 @@ export class DynamoRateGate implements RateGate {
    * stays right); one that gives a slot stores the line's new end, conditionally like a grant, so
    * two callers never get the same slot. When every retry lost a race, the answer is `no_token` for
    * one token interval: heavy contention means heavy demand, and a deferral costs the request no
-   * attempt.
+   * attempt; a caller that came with a slot keeps it (asks again after that interval, still its
+   * holder) rather than losing its place in the line.
    */
   async acquire(scope: CallScope, now: number): Promise<PermitDecision> {
     const settings = this.settings[scope.service];
@@ -86,7 +87,13 @@ export class DynamoRateGate implements RateGate {
       if (await this.store(scope.service, state, loaded)) return decision;
       await this.backoff(attempt);
     }
-    return { granted: false, reason: 'no_token', waitMs: Math.ceil(1000 / settings.ratePerSecond) };
+    const waitMs = Math.ceil(1000 / settings.ratePerSecond);
+    return {
+      granted: false,
+      reason: 'no_token',
+      waitMs,
+      ...(scope.slotAt !== undefined ? { slotAt: Math.max(scope.slotAt, now + waitMs) } : {}),
+    };
   }
 
   /** Writes only when the feedback changed something: a success at the full rate costs one read. */

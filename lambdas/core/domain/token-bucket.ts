@@ -154,6 +154,14 @@ export function advance(state: BucketState, settings: RateSettings, now: number)
  */
 export const SLOT_EARLY_MS = 50;
 
+/**
+ * How late a call may come back after its slot: SQS delays are whole seconds (rounded up) and a
+ * worker polls. The tokens refilled for that long are the late calls'; only beyond them may a call
+ * without a slot take one while the line runs, so a slot nobody comes back to (its request ended
+ * another way) does not leave its token unused for good.
+ */
+export const SLOT_LATE_MS = 1_000;
+
 /** Floating-point slack so that 0.9999999999 refilled tokens count as one. */
 const EPSILON = 1e-9;
 
@@ -172,7 +180,7 @@ const EPSILON = 1e-9;
  *
  * While a line runs (its next free slot is still ahead), a call of that priority that holds no slot
  * due now joins the line even when tokens are there: those tokens are the line's, refilled for the
- * calls coming back at their slots. A holder (`scope.slotAt` due within `SLOT_EARLY_MS`) takes a
+ * calls coming back at their slots, up to `SLOT_LATE_MS` late; it takes one only beyond those. A holder (`scope.slotAt` due within `SLOT_EARLY_MS`) takes a
  * token as any call does; should it find none (a `high` call took it, or the rate was cut), it is
  * given a new slot. `low` also lines up behind `normal`'s line, so a `normal` backlog goes first.
  *
@@ -195,7 +203,8 @@ export function tryAcquire(
   const lined = linedPriority(scope.priority);
   const holdsSlot = scope.slotAt !== undefined && scope.slotAt <= now + SLOT_EARLY_MS;
   const lineRuns = lined !== undefined && lineStart(current, lined, now) > now;
-  if (current.tokens + EPSILON >= needed && (!lineRuns || holdsSlot)) {
+  const owedToLine = lineRuns && !holdsSlot ? (current.effectiveRatePerSecond * SLOT_LATE_MS) / 1000 : 0;
+  if (current.tokens + EPSILON >= needed + owedToLine) {
     return { state: { ...current, tokens: Math.max(0, current.tokens - cost) }, decision: { granted: true } };
   }
   const rate = current.effectiveRatePerSecond;

@@ -93,6 +93,23 @@ describe('DynamoRateGate on DynamoDB Local', () => {
       });
   });
 
+  it('lets a caller with a slot keep it when contention outlasts every conditional write', async () => {
+    const config = isolatedConfig(TEN_PER_SECOND);
+    const tableName = await createRequestsTable(client, config);
+    const losing = new DynamoRateGate(doc, tableName, config, { maxAttempts: 0 });
+    expect(await losing.acquire(scope({ priority: 'normal', slotAt: T0 - 5 }), T0)).toEqual({
+      granted: false,
+      reason: 'no_token',
+      waitMs: 100,
+      slotAt: T0 + 100,
+    });
+    expect(await losing.acquire(scope({ priority: 'normal' }), T0)).toEqual({
+      granted: false,
+      reason: 'no_token',
+      waitMs: 100,
+    });
+  });
+
   it('pauses every worker when one of them is told 429', async () => {
     const { gates: workers } = await gates(2, TEN_PER_SECOND);
     const [a, b] = workers as [DynamoRateGate, DynamoRateGate];

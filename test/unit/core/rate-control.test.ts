@@ -271,6 +271,16 @@ describe('rate control', () => {
       expect(holder.decision).toEqual({ granted: true });
     });
 
+    it('lets a call without a slot take a token beyond what a second of late holders needs (a slot nobody used)', () => {
+      // Burst 20, normal reserve 2: the line owes a second of refill (10 tokens) to calls coming back late.
+      const wide = settings({ services: { jira: { ratePerMinute: 600, burst: 20 } } });
+      const line = { ...fullBucket(wide, T0), lines: { normal: T0 + 5_000 } };
+      const at = (tokens: number) =>
+        tryAcquire({ ...line, tokens }, scope({ priority: 'normal' }), wide, T0).decision.granted;
+      expect(at(12.9)).toBe(false);
+      expect(at(13)).toBe(true);
+    });
+
     it('gives a holder that finds no token (high took it) a new slot at the end of the line', () => {
       const { state, decisions } = ask(bucket({ tokens: 0 }), [{}, {}], T0);
       const slotAt = slotOf(decisions[0]!)!;
