@@ -33,7 +33,7 @@
  * behind the stored `updatedAt` (another worker's clock ran ahead) refills nothing and never moves
  * `updatedAt` back, so clock skew cannot mint points.
  */
-import type { Priority } from '../../../model/config/riq-config.js';
+import type { AuthMode, Priority, RiqConfig, Service } from '../../../model/config/riq-config.js';
 import type { RateLimitSignals } from './rate-limit-signals.js';
 
 /** The numbers one service's budget runs on, resolved from the config and the connection's auth mode. */
@@ -51,6 +51,21 @@ export interface PointsSettings {
   burstSeconds: number;
   /** Shares of the capacity each priority must leave (`high` 0). */
   reserves: Record<Priority, number>;
+}
+
+/**
+ * A service's settings from the config and the connection's auth mode: on for OAuth 2.0, off (until a
+ * quota is announced) for an API token.
+ */
+export function pointsSettingsFor(config: RiqConfig, service: Service, authMode: AuthMode): PointsSettings {
+  const points = config.services[service].points;
+  return {
+    enabled: authMode === 'oauth',
+    quota: points.quotaPerHour,
+    windowSeconds: points.windowSeconds,
+    burstSeconds: points.burstSeconds,
+    reserves: { high: 0, normal: points.reserves.normal, low: points.reserves.low },
+  };
 }
 
 /** A quota Atlassian announced (`RateLimit-Policy: "…";q=65000;w=3600`). */

@@ -7,6 +7,7 @@ import {
   nearLimit,
   observeSignals,
   paceAt,
+  pointsSettingsFor,
   quotaExhausted,
   resync,
   samePoints,
@@ -16,7 +17,7 @@ import {
   type PointsState,
 } from '../../../lambdas/core/domain/points-budget.js';
 import { readRateLimitSignals } from '../../../lambdas/core/domain/rate-limit-signals.js';
-import type { Priority } from '../../../model/config/riq-config.js';
+import { resolveConfig, type Priority } from '../../../model/config/riq-config.js';
 
 /** One point a second (3,600 an hour), 100 s of burst: capacity 100; low keeps 30 back, normal 10. */
 const S: PointsSettings = {
@@ -57,6 +58,29 @@ function drain(state: PointsState, priority: Priority, estimate: number, from: n
 }
 
 describe('points budget', () => {
+  describe('settings', () => {
+    it('takes the service’s quota, window, burst and reserves from the config', () => {
+      const config = resolveConfig({
+        services: {
+          confluence: { points: { quotaPerHour: 7200, burstSeconds: 60, reserves: { low: 0.5 } } },
+        },
+      });
+      expect(pointsSettingsFor(config, 'confluence', 'oauth')).toEqual({
+        enabled: true,
+        quota: 7200,
+        windowSeconds: 3600,
+        burstSeconds: 60,
+        reserves: { high: 0, normal: 0.1, low: 0.5 },
+      });
+    });
+
+    it('is on for OAuth connections and off for API-token ones', () => {
+      const config = resolveConfig({});
+      expect(pointsSettingsFor(config, 'jira', 'oauth').enabled).toBe(true);
+      expect(pointsSettingsFor(config, 'jira', 'api_token').enabled).toBe(false);
+    });
+  });
+
   describe('capacity and pace', () => {
     it('starts full at burstSeconds of the quota’s pace', () => {
       const tier1: PointsSettings = { ...S, quota: 65_000, burstSeconds: 300 };
