@@ -34,6 +34,7 @@
  * `updatedAt` back, so clock skew cannot mint points.
  */
 import type { AuthMode, Priority, RiqConfig, Service } from '../../../model/config/riq-config.js';
+import type { PointsView } from '../ports/points-budget.js';
 import type { RateLimitSignals } from './rate-limit-signals.js';
 
 /** The numbers one service's budget runs on, resolved from the config and the connection's auth mode. */
@@ -343,6 +344,31 @@ export function observeSignals(
     next = quotaExhausted(next, settings, resetAt.length > 0 ? Math.max(...resetAt) : undefined, now);
   }
   return next;
+}
+
+/** The budget at `now`, as the health view shows it. */
+export function pointsViewOf(
+  service: Service,
+  state: PointsState,
+  settings: PointsSettings,
+  now: number,
+): PointsView {
+  const current = advance(state, settings, now);
+  const { quota, windowSeconds } = quotaOf(current, settings);
+  const iso = (at: number | undefined) => (at === undefined ? null : new Date(at).toISOString());
+  return {
+    service,
+    enabled: budgetApplies(current, settings),
+    points: current.points,
+    capacity: capacityOf(current, settings),
+    pace_per_second: paceAt(current, settings, now),
+    quota,
+    window_seconds: windowSeconds,
+    quota_source: current.learned !== undefined ? 'headers' : 'config',
+    reset_at: iso(current.resetAt),
+    slow_until: iso(current.slowUntil),
+    exhausted_until: iso(current.exhaustedUntil),
+  };
 }
 
 /** True when two budgets hold the same state, so an adapter can skip a write that changes nothing. */

@@ -8,6 +8,7 @@ import {
   observeSignals,
   paceAt,
   pointsSettingsFor,
+  pointsViewOf,
   quotaExhausted,
   resync,
   samePoints,
@@ -406,6 +407,33 @@ describe('points budget', () => {
       expect(burst.exhaustedUntil).toBeUndefined();
       const plain = withPoints(50);
       expect(samePoints(observeSignals(plain, S, read({}), T0), advance(plain, S, T0))).toBe(true);
+    });
+  });
+
+  describe('pointsViewOf', () => {
+    it('shows the budget at the time asked, where its quota comes from, and its holds', () => {
+      const learned = resync(
+        withPoints(10),
+        S,
+        { quota: 7200, windowSeconds: 3600, secondsToReset: 600 },
+        T0,
+      );
+      const view = pointsViewOf('jira', nearLimit(learned, S, T0), S, T0 + 5000);
+      expect(view).toEqual({
+        service: 'jira',
+        enabled: true,
+        points: 15,
+        capacity: 200,
+        pace_per_second: 1,
+        quota: 7200,
+        window_seconds: 3600,
+        quota_source: 'headers',
+        reset_at: '2026-03-02T10:10:00.000Z',
+        slow_until: '2026-03-02T10:10:00.000Z',
+        exhausted_until: null,
+      });
+      const off = pointsViewOf('confluence', withPoints(100), { ...S, enabled: false }, T0);
+      expect(off).toMatchObject({ enabled: false, quota_source: 'config', quota: 3600, reset_at: null });
     });
   });
 });
