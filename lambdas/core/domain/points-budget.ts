@@ -218,8 +218,8 @@ export function tryCharge(
 /**
  * Returns what a call did not spend (`estimate − actual`, points-cost.ts `settlePoints`), capped at
  * the capacity. A negative `giveBack` (the call cost more than charged) takes the difference, which
- * may leave a debt the refill pays off first: those points were spent at Atlassian. Not a number:
- * nothing changes.
+ * may leave a debt the refill pays off first: those points were spent at Atlassian. Not a number,
+ * or a budget that is off (it charged nothing): nothing changes.
  */
 export function settle(
   state: PointsState,
@@ -228,7 +228,7 @@ export function settle(
   now: number,
 ): PointsState {
   const current = advance(state, settings, now);
-  if (!Number.isFinite(giveBack) || giveBack === 0) return current;
+  if (!budgetApplies(current, settings) || !Number.isFinite(giveBack) || giveBack === 0) return current;
   const capacity = capacityOf(current, settings);
   return { ...current, points: Math.max(-capacity, Math.min(capacity, current.points + giveBack)) };
 }
@@ -344,6 +344,19 @@ export function observeSignals(
     next = quotaExhausted(next, settings, resetAt.length > 0 ? Math.max(...resetAt) : undefined, now);
   }
   return next;
+}
+
+/**
+ * Whether an answer's headers could change a budget (a quota announced or its status, near the
+ * limit, a quota 429), so an answer without them costs the shared budget no read.
+ */
+export function signalsConcernPoints(signals: RateLimitSignals): boolean {
+  return (
+    signals.policies.length > 0 ||
+    signals.statuses.length > 0 ||
+    signals.nearLimit ||
+    signals.reason?.scope === 'quota'
+  );
 }
 
 /** The budget at `now`, as the health view shows it. */

@@ -13,6 +13,7 @@ import {
   resync,
   samePoints,
   settle,
+  signalsConcernPoints,
   tryCharge,
   type PointsSettings,
   type PointsState,
@@ -178,6 +179,12 @@ describe('points budget', () => {
       const indebted = settle(withPoints(2), S, -10, T0);
       expect(indebted.points).toBe(-8);
       expect(charge(indebted, 'high', 1, T0).decision).toEqual({ granted: false, waitMs: 9000 });
+    });
+
+    it('changes nothing while the budget is off: it charged nothing', () => {
+      const apiToken: PointsSettings = { ...S, enabled: false };
+      expect(settle(withPoints(40), apiToken, -30, T0).points).toBe(40);
+      expect(settle(withPoints(40), apiToken, 30, T0).points).toBe(40);
     });
 
     it('bounds a debt at the capacity and ignores a give-back that is not a number', () => {
@@ -400,6 +407,19 @@ describe('points budget', () => {
       const state = observeSignals(withPoints(50), S, signals, T0);
       expect(state.exhaustedUntil).toBe(T0 + 1_847_000);
       expect(state.points).toBe(0);
+    });
+
+    it('tells which answers concern the budget at all', () => {
+      expect(signalsConcernPoints(read({}))).toBe(false);
+      expect(signalsConcernPoints(read({ 'RateLimit-Reason': 'jira-burst-based', 'Retry-After': '2' }))).toBe(
+        false,
+      );
+      expect(signalsConcernPoints(read({ 'RateLimit-Reason': 'jira-quota-global-based' }))).toBe(true);
+      expect(signalsConcernPoints(read({ 'X-RateLimit-NearLimit': 'true' }))).toBe(true);
+      expect(
+        signalsConcernPoints(read({ 'Beta-RateLimit-Policy': '"global-app-quota";q=65000;w=3600' })),
+      ).toBe(true);
+      expect(signalsConcernPoints(read({ RateLimit: '"global-app-quota";t=60' }))).toBe(true);
     });
 
     it('is not exhausted by a burst 429, and changes nothing on an answer without rate headers', () => {
