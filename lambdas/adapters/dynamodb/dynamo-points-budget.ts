@@ -82,7 +82,8 @@ export class DynamoPointsBudget implements PointsBudget {
 
   /**
    * A refusal, or a grant of nothing (the budget is off), writes nothing: refill is a function of
-   * time, so the stored state stays right. When every retry lost a race, the answer is a refusal for
+   * time, so the stored state stays right. An API-token connection's charge still reads the item:
+   * another worker may have learned a quota since. When every retry lost a race, the answer is a refusal for
    * the time the estimate takes to refill: heavy contention means heavy demand, and a deferral costs
    * the request no attempt.
    */
