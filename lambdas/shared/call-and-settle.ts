@@ -17,6 +17,7 @@ import {
 } from '../adapters/atlassian/connection.js';
 import { AtlassianExecutor } from '../adapters/atlassian/operation-executor.js';
 import type { FlowControl } from '../core/domain/flow-gate.js';
+import { PointsMeteredExecutor } from '../core/domain/points-metering.js';
 import type { ProcessDeps } from '../core/use-cases/process-request.js';
 import { callScopeOf } from '../core/domain/token-bucket.js';
 import { IdempotentExecutor } from '../adapters/dynamodb/idempotent-executor.js';
@@ -74,14 +75,25 @@ export async function callAndSettleDeps(options: CallAndSettleOptions): Promise<
   const connection = await atlassianConnection();
   // Done once (DESIGN invariant 2): a call whose result was saved is not made again by a later
   // attempt, even when the caller died before `complete` (see lambdas/adapters/dynamodb/idempotent-executor.ts).
+  // The points budget charges at the gate and settles around the Atlassian calls (inside the
+  // done-once layer: a replayed result made no call), with one connection's auth mode.
+  const points = root.pointsBudget(connection.mode);
   const executor = new IdempotentExecutor(
-    new AtlassianExecutor({
-      ...connection.endpoints,
-      auth: connection.auth,
-      timeoutMs: options.timeoutMs,
-      defaultIssueType: settings.atlassian.defaultIssueType,
-      reconcileWindowSeconds: settings.upstream.reconcileWindowSeconds,
-    }),
+    new PointsMeteredExecutor(
+      new AtlassianExecutor({
+        ...connection.endpoints,
+        auth: connection.auth,
+        timeoutMs: options.timeoutMs,
+        defaultIssueType: settings.atlassian.defaultIssueType,
+        reconcileWindowSeconds: settings.upstream.reconcileWindowSeconds,
+      }),
+      {
+        budget: points,
+        clock: systemClock,
+        onFailure: (step, err) =>
+          logger.warn('points budget update failed; the call stands', { step, error: err as Error }),
+      },
+    ),
     {
       client: root.dynamoDb(),
       tableName: root.tableName(),
@@ -103,6 +115,7 @@ export async function callAndSettleDeps(options: CallAndSettleOptions): Promise<
       rate: root.rateGate(),
       scopeOf: (record) => callScopeOf(record.operation, record.payload, record.priority),
       writeLocks: root.writeLocks(),
+      points,
     },
     // Completed reads fill the read cache; completed writes invalidate it (best effort).
     cache: root.readCache(),

@@ -15,11 +15,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { recordRetentionSeconds } from '../../model/config/resources.js';
-import type { RiqConfig } from '../../model/config/riq-config.js';
+import type { AuthMode, RiqConfig } from '../../model/config/riq-config.js';
 import { breakerSettingsOf } from '../core/domain/breaker.js';
 import type { DeadLetterRedriver } from '../core/ports/index.js';
 import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
 import { DynamoDependencyStore } from '../adapters/dynamodb/dynamo-dependencies.js';
+import { DynamoPointsBudget } from '../adapters/dynamodb/dynamo-points-budget.js';
 import { DynamoRateGate } from '../adapters/dynamodb/dynamo-rate-gate.js';
 import { DynamoReadCache } from '../adapters/dynamodb/dynamo-read-cache.js';
 import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
@@ -39,6 +40,7 @@ const built: {
   requestStore?: DynamoRequestStore;
   breaker?: DynamoCircuitBreaker;
   rateGate?: DynamoRateGate;
+  pointsBudget?: DynamoPointsBudget;
   readCache?: DynamoReadCache;
   dependencyStore?: DynamoDependencyStore;
   writeLocks?: DynamoWriteLocks;
@@ -102,6 +104,14 @@ export function circuitBreaker(): DynamoCircuitBreaker {
 /** The shared token buckets (rate control). */
 export function rateGate(): DynamoRateGate {
   return (built.rateGate ??= new DynamoRateGate(documents(), env.tableName, env.settings));
+}
+
+/**
+ * The hourly points budgets, on for an OAuth connection (`authMode` is the Atlassian connection's:
+ * a module has one connection, so the first caller's mode is the only one).
+ */
+export function pointsBudget(authMode: AuthMode): DynamoPointsBudget {
+  return (built.pointsBudget ??= new DynamoPointsBudget(documents(), env.tableName, env.settings, authMode));
 }
 
 export function readCache(): DynamoReadCache {

@@ -89,7 +89,7 @@ export const METRICS = {
     name: 'Deferred',
     unit: 'Count',
     dimensions: perService,
-    description: 'deliveries put back without a call (no token, pause, breaker, busy object…)',
+    description: 'deliveries put back without a call (no token, no points, pause, breaker, busy object…)',
   },
   routedDirect: {
     name: 'RoutedDirect',

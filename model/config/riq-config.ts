@@ -15,6 +15,13 @@ export type Service = (typeof SERVICES)[number];
 export const PRIORITIES = ['high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
+/**
+ * How the connection authenticates to Atlassian: HTTP Basic with an API token, or OAuth 2.0 (3LO).
+ * Decides whether the hourly points quota applies (Atlassian counts OAuth apps' points).
+ */
+export const AUTH_MODES = ['api_token', 'oauth'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
 const positiveInt = z.number().int().positive();
 
 const concurrencySchema = z.object({
@@ -39,6 +46,39 @@ const reservesSchema = z
     path: ['low'],
   });
 
+/**
+ * How RIQ paces Atlassian's hourly points quota (lambdas/core/domain/points-budget.ts). Whether it
+ * applies is not configured here: the connection says it (lambdas/adapters/atlassian/connection.ts,
+ * from the secret's shape or the local credentials). OAuth 2.0 apps are counted in points; API-token
+ * traffic only meets the burst limits, so its budget stays off until an answer announces a quota
+ * (`RateLimit-Policy`), which then replaces `quotaPerHour` and `windowSeconds`.
+ */
+const pointsSchema = z
+  .object({
+    /**
+     * Points per window. Tier 1 (the app's global pool across tenants) is 65,000 an hour; tenant tiers
+     * grant more (Standard 100,000 + 10 per user, up to 500,000).
+     */
+    quotaPerHour: positiveInt,
+    /** The quota's window: Atlassian's is an hour, reset at the top of each UTC hour. */
+    windowSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(24 * 3600),
+    /**
+     * The budget's capacity, in seconds of the quota's pace: what an idle service may spend at once.
+     * Minutes, not the hour: a backlog is then spread across the hour instead of spending it at once.
+     */
+    burstSeconds: positiveInt,
+    /** Share of the capacity kept back from `normal` and `low`, as for the token bucket. */
+    reserves: reservesSchema,
+  })
+  .refine((p) => p.burstSeconds <= p.windowSeconds, {
+    message: 'burstSeconds must not exceed windowSeconds',
+    path: ['burstSeconds'],
+  });
+
 const serviceSchema = z.object({
   /** Requests per minute RIQ allows itself against this service (token bucket refill). */
   ratePerMinute: positiveInt,
@@ -48,6 +88,8 @@ const serviceSchema = z.object({
   reserves: reservesSchema,
   /** `maximumConcurrency` of each priority queue's event source mapping. */
   concurrency: concurrencySchema,
+  /** The hourly points budget of OAuth connections. */
+  points: pointsSchema,
 });
 
 /**
@@ -246,6 +288,17 @@ export const riqConfigSchema = z
 export type RiqConfig = z.infer<typeof riqConfigSchema>;
 
 /**
+ * Tier 1's 65,000 points an hour, of which an idle service may spend 5 minutes' worth (~5,400) at
+ * once; the reserves are the token bucket's.
+ */
+const DEFAULT_POINTS: RiqConfig['services']['jira']['points'] = {
+  quotaPerHour: 65_000,
+  windowSeconds: 3600,
+  burstSeconds: 300,
+  reserves: { normal: 0.1, low: 0.3 },
+};
+
+/**
  * The defaults, from the quick-reference seed. The seed's 5 Jira / 3 Confluence workers cannot be
  * met exactly: each of the three priority queues' event source mappings needs a maximumConcurrency
  * of at least 2, so a service has at least 6 concurrent workers. The token bucket (rate, burst), not
@@ -260,12 +313,14 @@ export const DEFAULT_CONFIG: RiqConfig = {
       burst: 50,
       reserves: { normal: 0.1, low: 0.3 },
       concurrency: { high: 2, normal: 2, low: 2 },
+      points: DEFAULT_POINTS,
     },
     confluence: {
       ratePerMinute: 50,
       burst: 50,
       reserves: { normal: 0.1, low: 0.3 },
       concurrency: { high: 2, normal: 2, low: 2 },
+      points: DEFAULT_POINTS,
     },
   },
   rateControl: {

@@ -1,7 +1,8 @@
 /**
  * Flow control through the whole local stack, in this process with its own tuning (one local stack
  * per process): the circuit breaker keeps calls off a failing service, the shared token bucket paces
- * every worker, a 429 pauses all of them, and waiting never counts as an attempt. The simulator's
+ * every worker, a 429 pauses all of them, a points quota Atlassian announces paces them all, and
+ * waiting never counts as an attempt. The simulator's
  * recorded calls (method, path, status, time) are the evidence.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { startTestStack } from '../support/test-stack.js';
 const THRESHOLD = 3;
 const RECOVERY_SECONDS = 3;
 const CONFLUENCE_RATE_PER_SECOND = 2;
+const POINTS_BURST_SECONDS = 2;
 
 let stack: LocalStack;
 let api: RiqHttp;
@@ -23,7 +25,12 @@ beforeAll(async () => {
     breaker: { failureThreshold: THRESHOLD, windowSeconds: 60, recoverySeconds: RECOVERY_SECONDS },
     retry: { maxAttempts: 4, baseDelaySeconds: 1, maxDelaySeconds: 2 },
     services: {
-      confluence: { ratePerMinute: CONFLUENCE_RATE_PER_SECOND * 60, burst: 1 },
+      confluence: {
+        ratePerMinute: CONFLUENCE_RATE_PER_SECOND * 60,
+        burst: 1,
+        // Once a quota is announced, 2 s of its pace may be spent at once.
+        points: { burstSeconds: POINTS_BURST_SECONDS },
+      },
     },
   }));
 }, 120_000);
@@ -116,5 +123,39 @@ describe('flow control across the workers of the local stack', () => {
     // No worker called while the pause ran.
     for (const c of afterLimit) expect(c.at - limited!.at).toBeGreaterThanOrEqual(retryAfter * 1000 - 50);
     expect((await control.stats()).rate_limited).toBe(1);
+  }, 90_000);
+
+  // Last: the quota it announces stays in the service's points budget.
+  it('paces every worker by the points quota Atlassian announces, even on an API-token connection', async () => {
+    // 3,600 points an hour is one a second; with 2 s of burst the budget holds 2 points, and a page
+    // read costs 2 (1 call + 1 page): one read every 2 s, whatever the token bucket allows.
+    await control.addFault({
+      path: '^/wiki/api/v2/pages/',
+      status: 429,
+      count: 1,
+      retry_after: 1,
+      headers: { 'Beta-RateLimit-Policy': '"global-app-quota";q=3600;w=3600' },
+    });
+    const started = Date.now();
+    const first = await submit('confluence.get_page', { page_id: '196609' });
+    for (let i = 0; i < 50 && (await callsTo(/^\/wiki\/api\/v2\/pages\//, started)).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const more = await Promise.all(
+      Array.from({ length: 3 }, () => submit('confluence.get_page', { page_id: '196609' })),
+    );
+    const all = await Promise.all([first, ...more].map((t) => api.waitFor(t, 60_000)));
+    for (const r of all) expect(r.body).toMatchObject({ status: 'completed' });
+    // Waiting for points is not an attempt: only the request that met the 429 took a second one.
+    expect(all.map((r) => r.body['attempts']).sort()).toEqual([1, 1, 1, 2]);
+
+    const answered = (await callsTo(/^\/wiki\/api\/v2\/pages\//, started))
+      .filter((c) => c.status === 200)
+      .map((c) => c.at)
+      .sort();
+    expect(answered).toHaveLength(4);
+    for (let i = 1; i < answered.length; i++) {
+      expect(answered[i]! - answered[i - 1]!).toBeGreaterThanOrEqual(POINTS_BURST_SECONDS * 1000 * 0.9);
+    }
   }, 90_000);
 });

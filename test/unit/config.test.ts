@@ -85,6 +85,35 @@ describe('config', () => {
     );
   });
 
+  it('has an hourly points budget per service: tier 1’s 65,000 an hour, 5 minutes of burst', () => {
+    for (const service of ['jira', 'confluence'] as const) {
+      expect(DEFAULT_CONFIG.services[service].points).toEqual({
+        quotaPerHour: 65_000,
+        windowSeconds: 3600,
+        burstSeconds: 300,
+        reserves: { normal: 0.1, low: 0.3 },
+      });
+    }
+    const c = resolveConfig({ services: { jira: { points: { quotaPerHour: 100_000 } } } });
+    expect(c.services.jira.points).toMatchObject({ quotaPerHour: 100_000, windowSeconds: 3600 });
+    expect(c.services.confluence.points.quotaPerHour).toBe(65_000);
+  });
+
+  it('rejects a points budget that cannot pace', () => {
+    expect(() => resolveConfig({ services: { jira: { points: { quotaPerHour: 0 } } } })).toThrow(
+      /services\.jira\.points\.quotaPerHour/,
+    );
+    expect(() => resolveConfig({ services: { jira: { points: { windowSeconds: 10 } } } })).toThrow(
+      /services\.jira\.points\.windowSeconds/,
+    );
+    expect(() => resolveConfig({ services: { jira: { points: { burstSeconds: 7200 } } } })).toThrow(
+      /services\.jira\.points\.burstSeconds/,
+    );
+    expect(() =>
+      resolveConfig({ services: { confluence: { points: { reserves: { normal: 0.4, low: 0.2 } } } } }),
+    ).toThrow(/services\.confluence\.points\.reserves\.low/);
+  });
+
   it('derives names and timeouts in one place', () => {
     const c = resolveConfig({ namePrefix: 'riq-dev' });
     expect(queueName(c, 'jira-high')).toBe('riq-dev-jira-high');

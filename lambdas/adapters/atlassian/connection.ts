@@ -13,6 +13,7 @@
  * or malformed configuration fails at start-up with the variable's (or the secret key's) name, never
  * its value.
  */
+import type { AuthMode } from '../../../model/config/riq-config.js';
 import { RUNTIME_ENV } from '../../../model/config/runtime-env.js';
 import {
   apiTokenFromSecret,
@@ -37,7 +38,7 @@ import {
 
 export const ATLASSIAN_API_GATEWAY_URL = 'https://api.atlassian.com';
 
-export type AuthMode = 'api_token' | 'oauth';
+export type { AuthMode };
 
 /**
  * The URLs the environment may set (each an http(s) URL without trailing slashes, see

@@ -109,9 +109,13 @@ export function withDeadline<T>(deadline: number | undefined, fn: () => Promise<
   return deadline === undefined ? fn() : deadlines.run(deadline, fn);
 }
 
-/** The signal of one answer's headers: `nearLimit` is `X-RateLimit-NearLimit: true`. */
+/**
+ * The signal of one answer's headers: `nearLimit` is `X-RateLimit-NearLimit: true`; `rateLimit`
+ * all the headers say, for the points budget.
+ */
 export function upstreamSignalOf(headers: Headers): UpstreamSignal {
-  return { nearLimit: readRateLimitSignals(headers).nearLimitHeader === true };
+  const rateLimit = readRateLimitSignals(headers);
+  return { nearLimit: rateLimit.nearLimitHeader === true, rateLimit };
 }
 
 function notifyObserver(headers: Headers): void {

@@ -1,9 +1,10 @@
 /**
  * The gate every call to Atlassian passes, from a worker or from the DIRECT submit path: the write
- * lock of the issue/page it writes to, the service's circuit breaker, then the shared rate limit
- * (flow-control.ts names the ports); and, after the call, what its outcome tells the breaker and
- * the rate gate. Both paths go through these functions, so the DIRECT calls and the workers' calls
- * share one bucket and one breaker (DESIGN invariants 5–7).
+ * lock of the issue/page it writes to, the service's circuit breaker, then the shared rate limit and
+ * the hourly points budget (flow-control.ts and points-budget.ts name the ports); and, after the
+ * call, what its outcome tells the breaker and the rate gate. Both paths go through these
+ * functions, so the DIRECT calls and the workers' calls share one bucket, one points budget and one
+ * breaker (DESIGN invariants 5–7).
  */
 import { breakerOutcomeOf } from './breaker.js';
 import type { RiqError } from '../../../model/errors.js';
@@ -17,7 +18,9 @@ import type {
   WriteLocks,
 } from '../ports/flow-control.js';
 import type { Clock, DeferReason } from '../ports/index.js';
+import type { PointsBudget } from '../ports/points-budget.js';
 import type { RequestRecord } from '../../../model/request-record.js';
+import { pointsEstimateOf } from './points-metering.js';
 
 /** The longest a request waits for another worker's half-open probe before looking again. */
 export const PROBE_WAIT_CAP_MS = 5_000;
@@ -39,6 +42,12 @@ export interface FlowControl {
    * breaker and the token, released after the call. Absent: writes are not serialized.
    */
   writeLocks?: WriteLocks;
+  /**
+   * The hourly points budget: charged the call's estimate once the token is taken (settled after
+   * the call by points-metering.ts `PointsMeteredExecutor`, wired with it). Absent: points are not
+   * counted.
+   */
+  points?: PointsBudget;
 }
 
 /** A write lock held for the call. */
@@ -75,8 +84,9 @@ export interface GateOptions {
 /**
  * The write lock of the call's object first (a write that must wait for another takes neither a
  * probe nor a token), then the breaker (an open breaker takes no token), then a token for this
- * priority and scope. A refusal after the lock was taken releases it. The lock expires at
- * `lockUntil`, so a caller that dies mid-call blocks the object no longer than its lease.
+ * priority and scope, then the call's estimated points (`flow.points`). A refusal after the lock
+ * was taken releases it. The lock expires at `lockUntil`, so a caller that dies mid-call blocks the
+ * object no longer than its lease.
  */
 export async function passFlowControl(
   flow: FlowControl,
@@ -123,6 +133,21 @@ export async function passFlowControl(
       reason: permit.reason,
       ...(permit.slotAt !== undefined ? { slotAt: permit.slotAt } : {}),
     };
+  }
+  // Points last: they can be given back, a token cannot. A refusal here leaves the token spent,
+  // which only happens while the hour's points run short.
+  if (flow.points) {
+    const charge = await flow.points.charge(
+      record.service,
+      record.priority,
+      pointsEstimateOf(record),
+      clock.now(),
+    );
+    if (!charge.granted) {
+      await releaseLock(lock);
+      if (breaker.probe) await flow.breaker.report(record.service, 'neutral', true, now);
+      return { pass: false, waitMs: charge.waitMs, reason: charge.reason };
+    }
   }
   return { pass: true, probe: breaker.probe, scope, ...(lock ? { lock } : {}) };
 }

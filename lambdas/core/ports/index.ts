@@ -6,6 +6,7 @@ import type { QueueKey } from '../../../model/config/resources.js';
 import type { Service } from '../../../model/config/riq-config.js';
 import type { ErrorBody } from '../../../model/errors.js';
 import type { OperationName } from '../../../model/operations.js';
+import type { RateLimitSignals } from '../domain/rate-limit-signals.js';
 import type {
   BodyRef,
   RequestRecord,
@@ -175,11 +176,13 @@ export interface QueueDepth {
 /**
  * Why a worker did not call Atlassian now (visible on the record as `deferred_reason`).
  * `object_busy`: another request is writing to the same issue/page (its write lock is held).
+ * `no_points`: the hourly points budget cannot pay the call's estimate yet (points-budget.ts).
  * `store_unavailable`: RIQ's own storage (DynamoDB) failed or throttled a step before the call, or
  * one after it that the outcome needs; never an attempt, never a breaker failure.
  */
 export type DeferReason =
   | 'no_token'
+  | 'no_points'
   | 'paused'
   | 'breaker_open'
   | 'probe_taken'
@@ -235,6 +238,8 @@ export interface DeadLetterRedriver {
 export interface UpstreamSignal {
   /** `X-RateLimit-NearLimit: true`: the site's budget is nearly spent. */
   readonly nearLimit: boolean;
+  /** Everything the answer's headers say about the limits: the points budget follows its quota. */
+  readonly rateLimit?: RateLimitSignals;
 }
 
 /** The request a call is made for: its token and attempt number (1 first), for reconciling retries. */

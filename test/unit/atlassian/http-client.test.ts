@@ -113,7 +113,7 @@ describe('AtlassianHttpClient', () => {
           await c.get('/rest/api/3/issue/MD-1', { near: 1, status: 503 }).catch(() => undefined);
         },
       );
-      expect(signals).toEqual([{ nearLimit: false }, { nearLimit: true }, { nearLimit: true }]);
+      expect(signals.map((s) => s.nearLimit)).toEqual([false, true, true]);
     });
 
     it('tells nobody outside observeUpstream, and a throwing observer does not fail the call', async () => {
@@ -151,7 +151,22 @@ describe('AtlassianHttpClient', () => {
         false,
       ],
     ])('%s → nearLimit %s', (_, headers, near) => {
-      expect(upstreamSignalOf(new Headers(headers))).toEqual({ nearLimit: near });
+      expect(upstreamSignalOf(new Headers(headers)).nearLimit).toBe(near);
+    });
+
+    it('carries everything the headers say about the quota, for the points budget', () => {
+      const signal = upstreamSignalOf(
+        new Headers({
+          'Beta-RateLimit-Policy': '"global-app-quota";q=65000;w=3600',
+          'Beta-RateLimit': '"global-app-quota";r=900;t=120',
+        }),
+      );
+      expect(signal.rateLimit?.policies).toEqual([
+        { name: 'global-app-quota', quota: 65_000, windowSeconds: 3600, beta: true },
+      ]);
+      expect(signal.rateLimit?.statuses).toEqual([
+        { name: 'global-app-quota', remaining: 900, resetSeconds: 120, beta: true },
+      ]);
     });
   });
 
@@ -247,7 +262,7 @@ describe('AtlassianHttpClient', () => {
         () => client(auth).get('/rest/api/3/issue/MD-1', { near: 1 }),
       );
       // The gateway's 401 (no header here) and the resent request's 200 (with it).
-      expect(signals).toEqual([{ nearLimit: false }, { nearLimit: true }]);
+      expect(signals.map((s) => s.nearLimit)).toEqual([false, true]);
     });
 
     it('renews once per burst: 20 concurrent requests rejected with the same header are all resent with the new one', async () => {

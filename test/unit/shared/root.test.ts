@@ -44,7 +44,13 @@ describe('the composition root', () => {
   it('builds every DynamoDB adapter over one document client, over the one DynamoDB client', async () => {
     const root = await freshRoot(FULL_ENV);
     const documents = root.documents();
-    for (const adapter of [root.requestStore(), root.rateGate(), root.readCache(), root.writeLocks()]) {
+    for (const adapter of [
+      root.requestStore(),
+      root.rateGate(),
+      root.pointsBudget('oauth'),
+      root.readCache(),
+      root.writeLocks(),
+    ]) {
       expect(field(adapter, 'client')).toBe(documents);
     }
     const dependencyRecords = field(root.dependencyStore(), 'records') as object;
@@ -58,6 +64,7 @@ describe('the composition root', () => {
     const root = await freshRoot(FULL_ENV);
     expect(root.requestStore()).toBe(root.requestStore());
     expect(root.circuitBreaker()).toBe(root.circuitBreaker());
+    expect(root.pointsBudget('oauth')).toBe(root.pointsBudget('oauth'));
     expect(root.bodyStore()).toBe(root.bodyStore());
     expect(root.workQueue()).toBe(root.workQueue());
     expect(root.deadLetterRedriver()).toBe(root.deadLetterRedriver());

@@ -1,0 +1,226 @@
+/**
+ * PointsBudget on DynamoDB: one item per service (`pk = POINTS#<service>`) in the requests table,
+ * shared by every worker and the DIRECT path (DESIGN invariant 5). The arithmetic is
+ * lambdas/core/domain/points-budget.ts; this class only loads the budget, runs it through that, and
+ * stores it back with optimistic concurrency, as DynamoRateGate does: each write is conditional on
+ * the `version` it read, so two workers that computed from the same state cannot both spend it, and
+ * the loser recomputes from the winner's state.
+ *
+ * The item carries no `status` attribute, so it never appears in the `by-status` index that lists
+ * requests, and no TTL attribute: the budget (and the quota Atlassian announced) lives as long as
+ * the table.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { REQUESTS_TABLE } from '../../../model/config/resources.js';
+import {
+  SERVICES,
+  type AuthMode,
+  type Priority,
+  type RiqConfig,
+  type Service,
+} from '../../../model/config/riq-config.js';
+import type { PointsBudget, PointsDecision, PointsView } from '../../core/ports/points-budget.js';
+import type { RateLimitSignals } from '../../core/domain/rate-limit-signals.js';
+import {
+  advance,
+  basePaceOf,
+  freshBudget,
+  observeSignals,
+  pointsSettingsFor,
+  pointsViewOf,
+  samePoints,
+  settle,
+  tryCharge,
+  type PointsSettings,
+  type PointsState,
+} from '../../core/domain/points-budget.js';
+
+const PK = REQUESTS_TABLE.partitionKey;
+
+/** The key of a service's budget item. */
+export function pointsBudgetKey(service: Service): Record<string, string> {
+  return { [PK]: `POINTS#${service}` };
+}
+
+export interface DynamoPointsBudgetOptions {
+  /** Conditional writes tried before giving up on one charge/settle/observe. @default 12 */
+  maxAttempts?: number;
+  /** Pause before retrying a lost race: up to `jitterMs × attempt`, random. @default 15 */
+  jitterMs?: number;
+}
+
+/** Thrown by `settle` and `observe` when contention outlasted every retry. */
+export class PointsBudgetContentionError extends Error {
+  override readonly name = 'PointsBudgetContentionError';
+  constructor(service: Service, attempts: number) {
+    super(`points budget of ${service} still contended after ${attempts} conditional writes`);
+  }
+}
+
+type Loaded = { state: PointsState; version: number } | undefined;
+
+export class DynamoPointsBudget implements PointsBudget {
+  private readonly settings: Record<Service, PointsSettings>;
+  private readonly maxAttempts: number;
+  private readonly jitterMs: number;
+
+  /** `authMode`: the connection's (lambdas/adapters/atlassian/connection.ts); OAuth turns the budget on. */
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    config: RiqConfig,
+    authMode: AuthMode,
+    options: DynamoPointsBudgetOptions = {},
+  ) {
+    this.settings = Object.fromEntries(
+      SERVICES.map((s) => [s, pointsSettingsFor(config, s, authMode)]),
+    ) as Record<Service, PointsSettings>;
+    this.maxAttempts = options.maxAttempts ?? 12;
+    this.jitterMs = options.jitterMs ?? 15;
+  }
+
+  /**
+   * A refusal, or a grant of nothing (the budget is off), writes nothing: refill is a function of
+   * time, so the stored state stays right. An API-token connection's charge still reads the item:
+   * another worker may have learned a quota since. When every retry lost a race, the answer is a refusal for
+   * the time the estimate takes to refill: heavy contention means heavy demand, and a deferral costs
+   * the request no attempt.
+   */
+  async charge(service: Service, priority: Priority, estimate: number, now: number): Promise<PointsDecision> {
+    const settings = this.settings[service];
+    let base = freshBudget(settings, now);
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const loaded = await this.load(service);
+      base = loaded?.state ?? freshBudget(settings, now);
+      const { state, decision } = tryCharge(base, settings, priority, estimate, now);
+      if (!decision.granted && loaded) return { ...decision, reason: 'no_points' };
+      if (decision.granted && decision.charged === 0) return decision;
+      if (await this.store(service, state, loaded)) {
+        return decision.granted ? decision : { ...decision, reason: 'no_points' };
+      }
+      await this.backoff(attempt);
+    }
+    const waitMs = Math.ceil((Math.max(1, estimate) / basePaceOf(base, settings)) * 1000);
+    return { granted: false, reason: 'no_points', waitMs };
+  }
+
+  async settle(service: Service, giveBack: number, now: number): Promise<void> {
+    await this.update(service, now, (state, settings) => settle(state, settings, giveBack, now));
+  }
+
+  async observe(service: Service, signals: RateLimitSignals, now: number): Promise<void> {
+    await this.update(service, now, (state, settings) => observeSignals(state, settings, signals, now));
+  }
+
+  async view(service: Service, now: number): Promise<PointsView> {
+    const settings = this.settings[service];
+    const loaded = await this.load(service);
+    return pointsViewOf(service, loaded?.state ?? freshBudget(settings, now), settings, now);
+  }
+
+  /** The stored budget as it is (not advanced), for tests. */
+  async peek(service: Service): Promise<PointsState | undefined> {
+    return (await this.load(service))?.state;
+  }
+
+  /** Writes only when `change` changed something: an answer without rate headers costs one read. */
+  private async update(
+    service: Service,
+    now: number,
+    change: (state: PointsState, settings: PointsSettings) => PointsState,
+  ): Promise<void> {
+    const settings = this.settings[service];
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const loaded = await this.load(service);
+      const current = advance(loaded?.state ?? freshBudget(settings, now), settings, now);
+      const next = change(current, settings);
+      if (loaded && samePoints(current, next)) return;
+      if (await this.store(service, next, loaded)) return;
+      await this.backoff(attempt);
+    }
+    throw new PointsBudgetContentionError(service, this.maxAttempts);
+  }
+
+  private async load(service: Service): Promise<Loaded> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: pointsBudgetKey(service), ConsistentRead: true }),
+    );
+    return out.Item ? fromItem(out.Item) : undefined;
+  }
+
+  /** True when written; false when another worker wrote first (or created the item first). */
+  private async store(service: Service, state: PointsState, loaded: Loaded): Promise<boolean> {
+    const version = (loaded?.version ?? 0) + 1;
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...pointsBudgetKey(service), ...toItem(state), version },
+          ...(loaded
+            ? {
+                ConditionExpression: '#version = :read',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':read': loaded.version },
+              }
+            : {
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': PK },
+              }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    const ms = Math.random() * this.jitterMs * attempt;
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+/** Snake case like the request items; optional fields are left out rather than written as null. */
+function toItem(state: PointsState): Record<string, unknown> {
+  const item: Record<string, unknown> = { points: state.points, updated_at: state.updatedAt };
+  if (state.learned !== undefined) {
+    item['learned_quota'] = state.learned.quota;
+    item['learned_window_seconds'] = state.learned.windowSeconds;
+  }
+  if (state.resyncPace !== undefined) {
+    item['resync_pace'] = state.resyncPace.perSecond;
+    item['resync_until'] = state.resyncPace.until;
+  }
+  if (state.resetAt !== undefined) item['reset_at'] = state.resetAt;
+  if (state.slowUntil !== undefined) item['slow_until'] = state.slowUntil;
+  if (state.exhaustedUntil !== undefined) item['exhausted_until'] = state.exhaustedUntil;
+  return item;
+}
+
+function fromItem(item: Record<string, unknown>): { state: PointsState; version: number } {
+  const state: PointsState = {
+    points: num(item['points']) ?? 0,
+    updatedAt: num(item['updated_at']) ?? 0,
+  };
+  const quota = num(item['learned_quota']);
+  const windowSeconds = num(item['learned_window_seconds']);
+  if (quota !== undefined && windowSeconds !== undefined && quota > 0 && windowSeconds > 0) {
+    state.learned = { quota, windowSeconds };
+  }
+  const pace = num(item['resync_pace']);
+  const until = num(item['resync_until']);
+  if (pace !== undefined && until !== undefined && pace >= 0) state.resyncPace = { perSecond: pace, until };
+  const resetAt = num(item['reset_at']);
+  if (resetAt !== undefined) state.resetAt = resetAt;
+  const slowUntil = num(item['slow_until']);
+  if (slowUntil !== undefined) state.slowUntil = slowUntil;
+  const exhaustedUntil = num(item['exhausted_until']);
+  if (exhaustedUntil !== undefined) state.exhaustedUntil = exhaustedUntil;
+  return { state, version: num(item['version']) ?? 0 };
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}

@@ -1,0 +1,103 @@
+/**
+ * The points budget's side of a call (points-budget.ts): the gate charges the operation's estimate
+ * before the call (flow-gate.ts `passFlowControl`), and `PointsMeteredExecutor`, wrapped around the
+ * Atlassian executor, settles the estimate against what the call actually cost and feeds every
+ * answer's rate-limit headers to the budget. Both sides compute the estimate from the same attempt
+ * number, so the settlement gives back exactly what the charge over-counted.
+ *
+ * The metered executor sits inside the done-once layer (IdempotentExecutor): a result replayed from
+ * an earlier attempt makes no call and settles nothing, so its charge stays spent, the safe side.
+ * A call that fails settles nothing either (Atlassian counted what it answered); its headers are
+ * still observed, a quota 429 most of all.
+ */
+import { serviceOf, type OperationName } from '../../../model/operations.js';
+import type { RequestRecord } from '../../../model/request-record.js';
+import type { CallContext, Clock, OperationExecutor } from '../ports/index.js';
+import type { PointsBudget } from '../ports/points-budget.js';
+import { signalsConcernPoints } from './points-budget.js';
+import { estimatePoints, settlePoints } from './points-cost.js';
+import type { RateLimitSignals } from './rate-limit-signals.js';
+
+/**
+ * The attempt number the next call of `record` is made as: process-request's call context counts
+ * `max(attempts + 1, calls + 1)` once the attempt has begun, which is this before it begins.
+ */
+export function pointsAttemptOf(record: Pick<RequestRecord, 'attempts' | 'calls'>): number {
+  return Math.max(record.attempts ?? 0, record.calls ?? 0) + 1;
+}
+
+/** The points the gate charges for the next call of `record`. */
+export function pointsEstimateOf(record: RequestRecord): number {
+  return estimatePoints(record.operation, record.payload, { attempt: pointsAttemptOf(record) }).points;
+}
+
+export interface PointsMeterOptions {
+  budget: PointsBudget;
+  clock: Clock;
+  /** A settle or observe that failed: the call's outcome stands, the budget refills by itself. */
+  onFailure?: (step: 'settle' | 'observe', err: unknown) => void;
+}
+
+export class PointsMeteredExecutor implements OperationExecutor {
+  constructor(
+    private readonly inner: OperationExecutor,
+    private readonly options: PointsMeterOptions,
+  ) {}
+
+  async execute(
+    operation: OperationName,
+    payload: Record<string, unknown>,
+    context: CallContext,
+  ): Promise<unknown> {
+    const answers: RateLimitSignals[] = [];
+    const forward = context.onUpstreamSignal;
+    const metered: CallContext = {
+      ...context,
+      onUpstreamSignal: (signal) => {
+        if (signal.rateLimit !== undefined && signalsConcernPoints(signal.rateLimit)) {
+          answers.push(signal.rateLimit);
+        }
+        forward?.(signal);
+      },
+    };
+    let result: unknown;
+    try {
+      result = await this.inner.execute(operation, payload, metered);
+    } catch (err) {
+      await this.observe(operation, answers);
+      throw err;
+    }
+    // Settled before the headers are observed: a resync caps the points at Atlassian's `r`, and a
+    // give-back after it would lift them above it again.
+    await this.settle(operation, payload, context, result);
+    await this.observe(operation, answers);
+    return result;
+  }
+
+  private async settle(
+    operation: OperationName,
+    payload: Record<string, unknown>,
+    context: CallContext,
+    result: unknown,
+  ): Promise<void> {
+    const attempt = context.attempt ?? 1;
+    const { giveBack } = settlePoints(operation, payload, result, { attempt });
+    if (giveBack === 0) return;
+    try {
+      await this.options.budget.settle(serviceOf(operation), giveBack, this.options.clock.now());
+    } catch (err) {
+      this.options.onFailure?.('settle', err);
+    }
+  }
+
+  private async observe(operation: OperationName, answers: readonly RateLimitSignals[]): Promise<void> {
+    for (const signals of answers) {
+      try {
+        await this.options.budget.observe(serviceOf(operation), signals, this.options.clock.now());
+      } catch (err) {
+        this.options.onFailure?.('observe', err);
+        return;
+      }
+    }
+  }
+}
