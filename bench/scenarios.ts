@@ -202,6 +202,25 @@ export async function drainLive(): Promise<ScenarioResult> {
     }
     const lastDone = Math.max(...views.map((v) => Date.parse(v.completed_at!)));
     const calls = await callsSince(bench, started);
+    if (process.env['BENCH_DUMP']) {
+      const { writeFileSync } = await import('node:fs');
+      const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+      const { DynamoDBDocumentClient, GetCommand } = await import('@aws-sdk/lib-dynamodb');
+      const doc = DynamoDBDocumentClient.from(
+        new DynamoDBClient({
+          endpoint: bench.stack.dynamoEndpoint,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+        }),
+      );
+      const bucket = await doc.send(
+        new GetCommand({ TableName: bench.stack.tableName, Key: { pk: 'RATE#jira' } }),
+      );
+      writeFileSync(
+        process.env['BENCH_DUMP'],
+        JSON.stringify({ started, calls, views, bucket: bucket.Item }),
+      );
+    }
     const drainSeconds = (lastDone - started) / 1000;
     const idealSeconds = (LIVE.requests - LIVE.burst) / LIVE.rate;
     const ratio = drainSeconds / idealSeconds;

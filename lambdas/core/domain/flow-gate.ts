@@ -61,7 +61,7 @@ export interface HeldLock {
 export type GateRefusal = Exclude<DeferReason, 'busy' | 'not_before'> | 'breaker_half_open';
 
 export type Gate =
-  | { pass: true; probe: boolean; scope: CallScope; lock?: HeldLock }
+  | { pass: true; probe: boolean; scope: CallScope; lock?: HeldLock; grantedAt: number }
   | { pass: false; waitMs: number; reason: GateRefusal; slotAt?: number };
 
 export interface GateOptions {
@@ -122,7 +122,8 @@ export async function passFlowControl(
   }
   // The token is stamped with the time it is taken, not when the message arrived: the earlier the
   // stamp, the longer the gap to the call Atlassian counts, and gaps that vary bunch calls up.
-  const permit = await flow.rate.acquire(scope, clock.now());
+  const grantedAt = clock.now();
+  const permit = await flow.rate.acquire(scope, grantedAt);
   if (!permit.granted) {
     await releaseLock(lock);
     // A probe that cannot go now gives its turn back, so another worker may probe.
@@ -149,7 +150,7 @@ export async function passFlowControl(
       return { pass: false, waitMs: charge.waitMs, reason: charge.reason };
     }
   }
-  return { pass: true, probe: breaker.probe, scope, ...(lock ? { lock } : {}) };
+  return { pass: true, probe: breaker.probe, scope, grantedAt, ...(lock ? { lock } : {}) };
 }
 
 /**
@@ -178,8 +179,9 @@ export async function reportOutcome(
   nearLimit: boolean,
   now: number,
   breakerOutcome: (error?: RiqError) => BreakerOutcome = breakerOutcomeOf,
+  grantedAt?: number,
 ): Promise<void> {
-  const feedback = rateFeedbackOf(error, nearLimit);
+  const feedback = rateFeedbackOf(error, nearLimit, grantedAt);
   if (feedback) await flow.rate.report(scope, feedback, now);
   await flow.breaker.report(scope.service, breakerOutcome(error), probe, now);
 }
@@ -189,8 +191,14 @@ export async function reportOutcome(
  * `X-RateLimit-NearLimit: true` (a 429 is reported as such whatever the earlier answers said; a
  * failure without an answer, after an earlier call was told near-limit, still reports that).
  */
-export function rateFeedbackOf(error: RiqError | undefined, nearLimit = false): RateFeedback | undefined {
-  const ok: RateFeedback = nearLimit ? { kind: 'ok', nearLimit: true } : { kind: 'ok' };
+export function rateFeedbackOf(
+  error: RiqError | undefined,
+  nearLimit = false,
+  grantedAt?: number,
+): RateFeedback | undefined {
+  const ok: RateFeedback = nearLimit
+    ? { kind: 'ok', nearLimit: true, ...(grantedAt !== undefined ? { grantedAt } : {}) }
+    : { kind: 'ok' };
   if (!error) return ok;
   const details = error.details ?? {};
   if (error.code === 'RATE_LIMITED') {

@@ -326,7 +326,7 @@ export function applyFeedback(
 ): BucketState {
   const current = advance(state, settings, now);
   return feedback.kind === 'ok'
-    ? afterSuccess(current, feedback.nearLimit === true, settings, now)
+    ? afterSuccess(current, feedback.nearLimit === true, settings, now, feedback.grantedAt)
     : afterRateLimited(current, scope, feedback, settings, now);
 }
 
@@ -337,10 +337,20 @@ export function applyFeedback(
  */
 export const NEAR_LIMIT_SHARE = 0.2;
 
-function afterSuccess(state: BucketState, nearLimit: boolean, s: RateSettings, now: number): BucketState {
+function afterSuccess(
+  state: BucketState,
+  nearLimit: boolean,
+  s: RateSettings,
+  now: number,
+  grantedAt?: number,
+): BucketState {
   const rate = state.effectiveRatePerSecond;
   const ownFloor = NEAR_LIMIT_SHARE * s.burst;
-  if (nearLimit && state.tokens > ownFloor + 1) {
+  // Atlassian's header speaks of its bucket when the call arrived; RIQ's has refilled since (the
+  // answer, then the database writes before this report): compare the two at the call's time.
+  const sinceCallMs = grantedAt === undefined ? 0 : Math.max(0, now - grantedAt);
+  const tokensAtCall = state.tokens - (sinceCallMs / 1000) * rate;
+  if (nearLimit && tokensAtCall > ownFloor + 1) {
     // Atlassian is nearly out while RIQ's bucket still holds plenty: RIQ's picture of the limit is
     // too generous (the site's limit is lower than configured). Drop to what Atlassian has left and
     // cut the rate as a 429 would, before the 429s come.

@@ -45,8 +45,11 @@ export type PermitDecision =
 
 /** What Atlassian said about the rate, after a call. */
 export type RateFeedback =
-  /** A 2xx (or any non-429 answer that reached Atlassian). `nearLimit`: `X-RateLimit-NearLimit: true`. */
-  | { kind: 'ok'; nearLimit?: boolean }
+  /**
+   * A 2xx (or any non-429 answer that reached Atlassian). `nearLimit`: `X-RateLimit-NearLimit: true`;
+   * `grantedAt`: when the call's token was taken (epoch ms), the moment Atlassian's answer speaks of.
+   */
+  | { kind: 'ok'; nearLimit?: boolean; grantedAt?: number }
   /**
    * A 429. `retryAfterSeconds` from `Retry-After` (undefined: none given, fall back to backoff);
    * `reason` from `RateLimit-Reason`; `resetAt` (epoch ms) from `X-RateLimit-Reset`.

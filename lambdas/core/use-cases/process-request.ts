@@ -370,7 +370,16 @@ export async function callAndSettle(
   const report = async (error: RiqError | undefined, now: number) => {
     if (!deps.flow || !gate) return;
     try {
-      await reportOutcome(deps.flow, gate.scope, gate.probe, error, nearLimit, now, options.breakerOutcome);
+      await reportOutcome(
+        deps.flow,
+        gate.scope,
+        gate.probe,
+        error,
+        nearLimit,
+        now,
+        options.breakerOutcome,
+        gate.grantedAt,
+      );
     } catch (err) {
       deps.onStoreFailure?.(record.token, 'report', err);
     }

@@ -589,6 +589,16 @@ describe('rate control', () => {
       expect(state.effectiveRatePerSecond).toBeCloseTo(4.9);
     });
 
+    it('compares the buckets at the time of the call, not after the refill since its answer', () => {
+      // The token was taken 400 ms before the report: RIQ then held 4.5 − 4 = 0.5, as low as Atlassian.
+      const late = feed(bucket({ tokens: 4.5 }), { kind: 'ok', nearLimit: true, grantedAt: T0 - 400 }, T0);
+      expect(late.effectiveRatePerSecond).toBe(10);
+      expect(late.tokens).toBe(4.5);
+      // Taken just now, the same 4.5 is more than Atlassian's 20 % plus one: the limit is lower.
+      const now = feed(bucket({ tokens: 4.5 }), { kind: 'ok', nearLimit: true, grantedAt: T0 }, T0);
+      expect(now.effectiveRatePerSecond).toBeCloseTo(7);
+    });
+
     it('with nearLimitFactor < 1 eases the rate once per hold, not once per answer', () => {
       const easing = settings({ rateControl: { adaptive: { nearLimitFactor: 0.9 } } });
       let state = fullBucket(easing, T0);
