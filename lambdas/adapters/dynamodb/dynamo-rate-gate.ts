@@ -34,8 +34,14 @@ export function rateBucketKey(service: Service): Record<string, string> {
 }
 
 export interface DynamoRateGateOptions {
-  /** Conditional writes tried before giving up on one acquire/report. @default 12 */
+  /** Conditional writes tried before giving up on one acquire. @default 12 */
   maxAttempts?: number;
+  /**
+   * Conditional writes tried before giving up on one report of a 429. More than an acquire gets: a
+   * lost 429 is a pause nobody keeps, and more 429s follow; an acquire that gives up only defers.
+   * @default 40
+   */
+  maxRateLimitedReportAttempts?: number;
   /** Pause before retrying a lost race: up to `jitterMs × attempt`, random. @default 15 */
   jitterMs?: number;
 }
@@ -53,6 +59,7 @@ type Loaded = { state: BucketState; version: number } | undefined;
 export class DynamoRateGate implements RateGate {
   private readonly settings: Record<Service, RateSettings>;
   private readonly maxAttempts: number;
+  private readonly maxRateLimitedReportAttempts: number;
   private readonly jitterMs: number;
 
   constructor(
@@ -66,6 +73,7 @@ export class DynamoRateGate implements RateGate {
       RateSettings
     >;
     this.maxAttempts = options.maxAttempts ?? 12;
+    this.maxRateLimitedReportAttempts = options.maxRateLimitedReportAttempts ?? 40;
     this.jitterMs = options.jitterMs ?? 15;
   }
 
@@ -99,7 +107,8 @@ export class DynamoRateGate implements RateGate {
   /** Writes only when the feedback changed something: a success at the full rate costs one read. */
   async report(scope: CallScope, feedback: RateFeedback, now: number): Promise<void> {
     const settings = this.settings[scope.service];
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+    const attempts = feedback.kind === 'rate_limited' ? this.maxRateLimitedReportAttempts : this.maxAttempts;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       const loaded = await this.load(scope.service);
       const current = advance(loaded?.state ?? fullBucket(settings, now), settings, now);
       const next = applyFeedback(current, scope, feedback, settings, now);
@@ -107,7 +116,7 @@ export class DynamoRateGate implements RateGate {
       if (await this.store(scope.service, next, loaded)) return;
       await this.backoff(attempt);
     }
-    throw new RateGateContentionError(scope.service, this.maxAttempts);
+    throw new RateGateContentionError(scope.service, attempts);
   }
 
   /** The stored bucket as it is (not advanced), for the health view and tests. */
@@ -149,8 +158,9 @@ export class DynamoRateGate implements RateGate {
     }
   }
 
+  /** Random, growing with the attempt up to 10 × jitterMs, so a long run of lost races stays short. */
   private backoff(attempt: number): Promise<void> {
-    const ms = Math.random() * this.jitterMs * attempt;
+    const ms = Math.random() * this.jitterMs * Math.min(attempt, 10);
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
 }

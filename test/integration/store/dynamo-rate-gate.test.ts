@@ -1,7 +1,11 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, inject, it } from 'vitest';
 import type { CallScope } from '../../../lambdas/core/ports/flow-control.js';
-import { DynamoRateGate, rateBucketKey } from '../../../lambdas/adapters/dynamodb/dynamo-rate-gate.js';
+import {
+  DynamoRateGate,
+  RateGateContentionError,
+  rateBucketKey,
+} from '../../../lambdas/adapters/dynamodb/dynamo-rate-gate.js';
 import type { Priority, RiqConfig, RiqConfigOverrides } from '../../../model/config/riq-config.js';
 import { createRequestsTable } from '../../../local/resources.js';
 import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
@@ -108,6 +112,21 @@ describe('DynamoRateGate on DynamoDB Local', () => {
       reason: 'no_token',
       waitMs: 100,
     });
+  });
+
+  it('gives the report of a 429 more conditional writes than an acquire gets, so its pause is kept', async () => {
+    const config = isolatedConfig(TEN_PER_SECOND);
+    const tableName = await createRequestsTable(client, config);
+    const gate = new DynamoRateGate(doc, tableName, config, { maxAttempts: 0 });
+    await expect(gate.report(scope(), { kind: 'ok', nearLimit: true }, T0)).rejects.toBeInstanceOf(
+      RateGateContentionError,
+    );
+    await gate.report(
+      scope(),
+      { kind: 'rate_limited', reason: 'jira-quota-global-based', retryAfterSeconds: 5 },
+      T0,
+    );
+    expect((await storedBucket(tableName))?.['paused_until']).toBe(T0 + 5_000);
   });
 
   it('pauses every worker when one of them is told 429', async () => {
