@@ -333,7 +333,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
       probeIncreasePerSecond: 0.005,
       probeBand: 0.3,
       decreaseCooldownMs: 2000,
-      confirmWindowSeconds: 30,
+      confirmWindowSeconds: 10,
       nearLimitFactor: 1,
       nearLimitHoldSeconds: 10,
     },

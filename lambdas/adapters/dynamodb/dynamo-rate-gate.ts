@@ -179,6 +179,7 @@ function toItem(state: BucketState): Record<string, unknown> {
   if (state.limitRatePerSecond !== undefined) item['limit_rate'] = state.limitRatePerSecond;
   if (state.lastDecreaseAt !== undefined) item['last_decrease_at'] = state.lastDecreaseAt;
   if (state.lastLimitedAt !== undefined) item['last_limited_at'] = state.lastLimitedAt;
+  if (state.margin !== undefined) item['margin'] = state.margin;
   if (state.lines?.normal !== undefined) item['line_normal'] = state.lines.normal;
   if (state.lines?.low !== undefined) item['line_low'] = state.lines.low;
   return item;
@@ -201,6 +202,8 @@ function fromItem(item: Record<string, unknown>): { state: BucketState; version:
   if (lastDecrease !== undefined) state.lastDecreaseAt = lastDecrease;
   const lastLimited = num(item['last_limited_at']);
   if (lastLimited !== undefined) state.lastLimitedAt = lastLimited;
+  const margin = num(item['margin']);
+  if (margin !== undefined) state.margin = margin;
   const lineNormal = num(item['line_normal']);
   const lineLow = num(item['line_low']);
   if (lineNormal !== undefined || lineLow !== undefined) {

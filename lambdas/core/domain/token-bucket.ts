@@ -101,6 +101,12 @@ export interface BucketState {
   lastDecreaseAt?: number;
   /** When the last 429 signal began (429s within the cooldown of it are the same signal). */
   lastLimitedAt?: number;
+  /**
+   * Tokens `normal` and `low` leave in the bucket on top of their reserve, raised by one at each
+   * lone 429 at the configured rate and running down by one per `MARGIN_DECAY_MS` (see
+   * `applyFeedback`).
+   */
+  margin?: number;
   /** Priority → when the next free slot of its line starts (absent or past: nobody waits in line). */
   lines?: Partial<Record<LinedPriority, number>>;
 }
@@ -143,6 +149,8 @@ export function advance(state: BucketState, settings: RateSettings, now: number)
   if (state.lastLimitedAt !== undefined && now - state.lastLimitedAt < settings.confirmWindowMs) {
     next.lastLimitedAt = state.lastLimitedAt;
   }
+  const margin = Math.min(maxMargin(settings), (state.margin ?? 0) - elapsedMs / MARGIN_DECAY_MS);
+  if (margin > 0) next.margin = margin;
   const lines = liveEntries(state.lines ?? {}, now);
   if (Object.keys(lines).length > 0) next.lines = lines;
   return next;
@@ -161,6 +169,19 @@ export const SLOT_EARLY_MS = 50;
  * another way) does not leave its token unused for good.
  */
 export const SLOT_LATE_MS = 1_000;
+
+/** The margin runs down by one token per this much time without a lone 429. */
+export const MARGIN_DECAY_MS = 60_000;
+
+/** The margin never exceeds this share of the burst (nor leaves `normal` less than one token). */
+export const MAX_MARGIN_SHARE = 0.3;
+
+function maxMargin(settings: RateSettings): number {
+  return Math.max(
+    0,
+    Math.min(MAX_MARGIN_SHARE * settings.burst, settings.burst - 1 - settings.reserves.normal),
+  );
+}
 
 /** Floating-point slack so that 0.9999999999 refilled tokens count as one. */
 const EPSILON = 1e-9;
@@ -199,7 +220,8 @@ export function tryAcquire(
     return { state: current, decision: { granted: false, reason: 'paused', waitMs: pausedUntil - now } };
   }
   const cost = callCost(scope, settings);
-  const needed = settings.reserves[scope.priority] + cost;
+  const margin = scope.priority === 'high' ? 0 : (current.margin ?? 0);
+  const needed = settings.reserves[scope.priority] + margin + cost;
   const lined = linedPriority(scope.priority);
   const holdsSlot = scope.slotAt !== undefined && scope.slotAt <= now + SLOT_EARLY_MS;
   const lineRuns = lined !== undefined && lineStart(current, lined, now) > now;
@@ -288,6 +310,9 @@ export function pauseScopeOf(reason: string | undefined, scope: CallScope): Paus
  *   the limit, while the cut and the slow climb back cost far more than the 429 (a drain at the
  *   limit took 1.5× the ideal). A limit that really is lower answers 429 again within seconds of
  *   the refill, so finding it costs one 429 more. Below the configured rate every signal cuts.
+ *   A lone signal instead raises the **margin**: `normal` and `low` leave one more token in the
+ *   bucket (at most 30 % of the burst), so calls may arrive bunched by one more token interval
+ *   before Atlassian's bucket runs dry; it runs down by a token a minute.
  *
  * **ok**: the rate climbs additively back toward the configured rate, by `increasePerSecond` per
  * second of successful calls at the current rate (each success adds `increasePerSecond / rate`,
@@ -430,6 +455,12 @@ function afterRateLimited(
     state.effectiveRatePerSecond < s.ratePerSecond ||
     s.confirmWindowMs === 0 ||
     (sinceLast !== undefined && !sameSignal && sinceLast < s.confirmWindowMs);
+  // A lone one says the calls reached Atlassian closer together than RIQ let them go: keep one
+  // token more in hand from now on, which costs no throughput, only a token of burst.
+  if (!confirmed && !sameSignal) {
+    const margin = Math.min(maxMargin(s), (state.margin ?? 0) + 1);
+    if (margin > 0) next.margin = margin;
+  }
   if (!cooling && confirmed) {
     next.limitRatePerSecond = state.effectiveRatePerSecond;
     next.effectiveRatePerSecond = Math.max(
@@ -477,6 +508,7 @@ export function sameBucket(a: BucketState, b: BucketState): boolean {
     a.limitRatePerSecond === b.limitRatePerSecond &&
     a.lastDecreaseAt === b.lastDecreaseAt &&
     a.lastLimitedAt === b.lastLimitedAt &&
+    a.margin === b.margin &&
     sameEntries(a.pauses, b.pauses) &&
     sameEntries(a.objectPauses, b.objectPauses) &&
     sameEntries(a.lines ?? {}, b.lines ?? {})

@@ -519,12 +519,12 @@ describe('rate control', () => {
     const C = settings();
 
     it('pauses and empties the bucket but keeps the rate; a second one within the window cuts', () => {
-      expect(C.confirmWindowMs).toBe(30_000);
+      expect(C.confirmWindowMs).toBe(10_000);
       const first = feed(bucket(), limited(1, 'jira-burst-based'), T0, scope(), C);
       expect(first.effectiveRatePerSecond).toBe(10);
       expect(first.tokens).toBe(0);
       expect(first.pauses['jira:issue:get']).toBe(T0 + 1_000);
-      const second = feed(first, limited(1, 'jira-burst-based'), T0 + 10_000, scope(), C);
+      const second = feed(first, limited(1, 'jira-burst-based'), T0 + 9_000, scope(), C);
       expect(second.effectiveRatePerSecond).toBeCloseTo(7);
       expect(second.limitRatePerSecond).toBe(10);
     });
@@ -537,9 +537,27 @@ describe('rate control', () => {
 
     it('forgets a 429 older than the window: the next one is alone again', () => {
       const first = feed(bucket(), limited(1), T0, scope(), C);
-      const later = feed(first, limited(1), T0 + 31_000, scope(), C);
+      const later = feed(first, limited(1), T0 + 11_000, scope(), C);
       expect(later.effectiveRatePerSecond).toBe(10);
-      expect(advance(first, C, T0 + 31_000).lastLimitedAt).toBeUndefined();
+      expect(advance(first, C, T0 + 11_000).lastLimitedAt).toBeUndefined();
+    });
+
+    it('keeps one more token in hand for normal and low after each lone 429, a token a minute less after', () => {
+      const first = feed(bucket(), limited(1), T0, scope(), C);
+      expect(first.margin).toBe(1);
+      // Normal's reserve is 1 token: with the margin it needs 3 to take one, high still 1.
+      const refilled = { ...first, tokens: 2.9, updatedAt: T0 + 1_000 };
+      expect(tryAcquire(refilled, scope({ priority: 'normal' }), C, T0 + 1_000).decision.granted).toBe(false);
+      expect(tryAcquire(refilled, scope({ priority: 'high' }), C, T0 + 1_000).decision.granted).toBe(true);
+      const second = feed(first, limited(1), T0 + 11_000, scope(), C);
+      // It ran down from the end of the first pause (T0 + 1 s) to the second 429.
+      expect(second.margin).toBeCloseTo(2 - 10_000 / 60_000);
+      expect(advance(second, C, T0 + 11_000 + 120_000).margin).toBeUndefined();
+      // Capped at 30 % of the burst.
+      let state = bucket();
+      for (let i = 0; i < 10; i++) state = feed(state, limited(1), T0 + i * 11_000, scope(), C);
+      expect(state.margin).toBeLessThanOrEqual(3);
+      expect(state.effectiveRatePerSecond).toBe(10);
     });
 
     it('cuts at once below the configured rate: the limit is already known to be lower', () => {
