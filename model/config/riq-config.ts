@@ -53,6 +53,19 @@ const reservesSchema = z
  * traffic only meets the burst limits, so its budget stays off until an answer announces a quota
  * (`RateLimit-Policy`), which then replaces `quotaPerHour` and `windowSeconds`.
  */
+/**
+ * Atlassian's per-endpoint burst limits, per HTTP method, calls per second (Jira: GET/POST 100,
+ * PUT/DELETE 50): each endpoint family RIQ calls (lambdas/core/domain/token-bucket.ts `CALL_ROUTES`)
+ * also takes from a bucket of its method's size, so a service rate configured above them still
+ * never bursts one endpoint past its limit.
+ */
+const methodBurstSchema = z.object({
+  GET: positiveInt,
+  POST: positiveInt,
+  PUT: positiveInt,
+  DELETE: positiveInt,
+});
+
 const pointsSchema = z
   .object({
     /**
@@ -90,6 +103,8 @@ const serviceSchema = z.object({
   concurrency: concurrencySchema,
   /** The hourly points budget of OAuth connections. */
   points: pointsSchema,
+  /** Calls per second each endpoint family may make, by its method (Atlassian's burst limits). */
+  endpointBurstPerSecond: methodBurstSchema,
 });
 
 /**
@@ -291,6 +306,14 @@ export type RiqConfig = z.infer<typeof riqConfigSchema>;
  * Tier 1's 65,000 points an hour, of which an idle service may spend 5 minutes' worth (~5,400) at
  * once; the reserves are the token bucket's.
  */
+/** Jira's documented per-endpoint burst limits (Confluence documents none finer; the same serve). */
+const ATLASSIAN_METHOD_BURSTS: RiqConfig['services']['jira']['endpointBurstPerSecond'] = {
+  GET: 100,
+  POST: 100,
+  PUT: 50,
+  DELETE: 50,
+};
+
 const DEFAULT_POINTS: RiqConfig['services']['jira']['points'] = {
   quotaPerHour: 65_000,
   windowSeconds: 3600,
@@ -314,6 +337,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
       reserves: { normal: 0.1, low: 0.3 },
       concurrency: { high: 2, normal: 2, low: 2 },
       points: DEFAULT_POINTS,
+      endpointBurstPerSecond: ATLASSIAN_METHOD_BURSTS,
     },
     confluence: {
       ratePerMinute: 50,
@@ -321,6 +345,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
       reserves: { normal: 0.1, low: 0.3 },
       concurrency: { high: 2, normal: 2, low: 2 },
       points: DEFAULT_POINTS,
+      endpointBurstPerSecond: ATLASSIAN_METHOD_BURSTS,
     },
   },
   rateControl: {

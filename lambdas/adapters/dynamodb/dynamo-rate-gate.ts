@@ -180,6 +180,7 @@ function toItem(state: BucketState): Record<string, unknown> {
   if (state.lastDecreaseAt !== undefined) item['last_decrease_at'] = state.lastDecreaseAt;
   if (state.lastLimitedAt !== undefined) item['last_limited_at'] = state.lastLimitedAt;
   if (state.margin !== undefined) item['margin'] = state.margin;
+  if (state.endpoints !== undefined) item['endpoint_buckets'] = state.endpoints;
   if (state.lines?.normal !== undefined) item['line_normal'] = state.lines.normal;
   if (state.lines?.low !== undefined) item['line_low'] = state.lines.low;
   return item;
@@ -204,6 +205,8 @@ function fromItem(item: Record<string, unknown>): { state: BucketState; version:
   if (lastLimited !== undefined) state.lastLimitedAt = lastLimited;
   const margin = num(item['margin']);
   if (margin !== undefined) state.margin = margin;
+  const endpoints = endpointBuckets(item['endpoint_buckets']);
+  if (endpoints !== undefined) state.endpoints = endpoints;
   const lineNormal = num(item['line_normal']);
   const lineLow = num(item['line_low']);
   if (lineNormal !== undefined || lineLow !== undefined) {
@@ -217,6 +220,17 @@ function fromItem(item: Record<string, unknown>): { state: BucketState; version:
 
 function num(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function endpointBuckets(value: unknown): Record<string, { tokens: number; at: number }> | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const out: Record<string, { tokens: number; at: number }> = {};
+  for (const [family, v] of Object.entries(value)) {
+    const tokens = num((v as Record<string, unknown> | null)?.['tokens']);
+    const at = num((v as Record<string, unknown> | null)?.['at']);
+    if (tokens !== undefined && at !== undefined) out[family] = { tokens, at };
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 function numberMap(value: unknown): Record<string, number> {

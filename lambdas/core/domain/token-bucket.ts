@@ -52,6 +52,8 @@ export interface RateSettings {
   confirmWindowMs: number;
   nearLimitFactor: number;
   nearLimitHoldMs: number;
+  /** Calls per second each endpoint family may make (its bucket's size and refill), by family. */
+  endpointBurst: Record<string, number>;
 }
 
 /**
@@ -77,6 +79,9 @@ export function rateSettingsFor(config: RiqConfig, service: Service): RateSettin
     confirmWindowMs: adaptive.confirmWindowSeconds * 1000,
     nearLimitFactor: adaptive.nearLimitFactor,
     nearLimitHoldMs: adaptive.nearLimitHoldSeconds * 1000,
+    endpointBurst: Object.fromEntries(
+      Object.values(CALL_ROUTES).map((route) => [route.endpoint, svc.endpointBurstPerSecond[route.method]]),
+    ),
   };
 }
 
@@ -109,6 +114,11 @@ export interface BucketState {
   margin?: number;
   /** Priority → when the next free slot of its line starts (absent or past: nobody waits in line). */
   lines?: Partial<Record<LinedPriority, number>>;
+  /**
+   * Endpoint family → its burst bucket (Atlassian's per-endpoint limit), as of `at`; a family whose
+   * bucket has refilled to full is left out.
+   */
+  endpoints?: Record<string, { tokens: number; at: number }>;
 }
 
 /** The priorities that wait in line; `high` never does (it keeps its reserve and goes first). */
@@ -151,6 +161,11 @@ export function advance(state: BucketState, settings: RateSettings, now: number)
   }
   const margin = Math.min(maxMargin(settings), (state.margin ?? 0) - elapsedMs / MARGIN_DECAY_MS);
   if (margin > 0) next.margin = margin;
+  const endpoints = Object.entries(state.endpoints ?? {}).filter(
+    ([family, e]) =>
+      endpointTokens(e, settings.endpointBurst[family], now) < (settings.endpointBurst[family] ?? 0),
+  );
+  if (endpoints.length > 0) next.endpoints = Object.fromEntries(endpoints);
   const lines = liveEntries(state.lines ?? {}, now);
   if (Object.keys(lines).length > 0) next.lines = lines;
   return next;
@@ -227,7 +242,19 @@ export function tryAcquire(
   const lineRuns = lined !== undefined && lineStart(current, lined, now) > now;
   const owedToLine = lineRuns && !holdsSlot ? (current.effectiveRatePerSecond * SLOT_LATE_MS) / 1000 : 0;
   if (current.tokens + EPSILON >= needed + owedToLine) {
-    return { state: { ...current, tokens: Math.max(0, current.tokens - cost) }, decision: { granted: true } };
+    // The endpoint's own burst bucket too: refused, it waits for its refill (well under a second).
+    const limit = settings.endpointBurst[scope.endpoint];
+    const own = current.endpoints?.[scope.endpoint];
+    const endpointLeft = own === undefined || limit === undefined ? limit : endpointTokens(own, limit, now);
+    if (limit !== undefined && endpointLeft !== undefined && endpointLeft + EPSILON < cost) {
+      const waitMs = Math.max(1, Math.ceil(((cost - endpointLeft) / limit) * 1000));
+      return { state: current, decision: { granted: false, reason: 'no_token', waitMs } };
+    }
+    const taken: BucketState = { ...current, tokens: Math.max(0, current.tokens - cost) };
+    if (limit !== undefined && endpointLeft !== undefined) {
+      taken.endpoints = { ...current.endpoints, [scope.endpoint]: { tokens: endpointLeft - cost, at: now } };
+    }
+    return { state: taken, decision: { granted: true } };
   }
   const rate = current.effectiveRatePerSecond;
   const refilledAt = now + Math.max(0, ((needed - current.tokens) / rate) * 1000);
@@ -241,6 +268,16 @@ export function tryAcquire(
     state: { ...current, lines },
     decision: { granted: false, reason: 'no_token', waitMs: Math.max(1, slotAt - now), slotAt },
   };
+}
+
+/** An endpoint bucket's tokens at `now`: refilled at `limit` per second, capped at `limit`. */
+function endpointTokens(
+  bucket: { tokens: number; at: number },
+  limit: number | undefined,
+  now: number,
+): number {
+  if (limit === undefined) return Number.POSITIVE_INFINITY;
+  return Math.min(limit, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * limit);
 }
 
 function linedPriority(priority: Priority): LinedPriority | undefined {
@@ -509,9 +546,21 @@ export function sameBucket(a: BucketState, b: BucketState): boolean {
     a.lastDecreaseAt === b.lastDecreaseAt &&
     a.lastLimitedAt === b.lastLimitedAt &&
     a.margin === b.margin &&
+    sameEndpoints(a.endpoints ?? {}, b.endpoints ?? {}) &&
     sameEntries(a.pauses, b.pauses) &&
     sameEntries(a.objectPauses, b.objectPauses) &&
     sameEntries(a.lines ?? {}, b.lines ?? {})
+  );
+}
+
+function sameEndpoints(
+  a: Record<string, { tokens: number; at: number }>,
+  b: Record<string, { tokens: number; at: number }>,
+): boolean {
+  const keys = Object.keys(a);
+  return (
+    keys.length === Object.keys(b).length &&
+    keys.every((k) => a[k]?.tokens === b[k]?.tokens && a[k]?.at === b[k]?.at)
   );
 }
 
@@ -538,21 +587,28 @@ function clamp(value: number, min: number, max: number): number {
  * Families follow Jira's burst limits, which differ by method (GET/POST 100/s, PUT/DELETE 50/s).
  */
 const CALL_ROUTES = {
-  'jira.get_task': { endpoint: 'jira:issue:get' },
-  'jira.create_task': { endpoint: 'jira:issue:create' },
-  'jira.update_task': { endpoint: 'jira:issue:update', objectField: 'task_id' },
+  'jira.get_task': { endpoint: 'jira:issue:get', method: 'GET' },
+  'jira.create_task': { endpoint: 'jira:issue:create', method: 'POST' },
+  'jira.update_task': { endpoint: 'jira:issue:update', method: 'PUT', objectField: 'task_id' },
   // GET the issue's status, GET its transitions, POST the transition (jira-adapter transitionTask).
-  'jira.transition_task': { endpoint: 'jira:issue:transition', objectField: 'task_id', cost: 3 },
-  'jira.add_comment': { endpoint: 'jira:issue:comment', objectField: 'task_id' },
-  'jira.search_tasks': { endpoint: 'jira:search' },
-  'confluence.get_page': { endpoint: 'confluence:page:get' },
-  'confluence.create_page': { endpoint: 'confluence:page:create' },
-  'confluence.update_page': { endpoint: 'confluence:page:update', objectField: 'page_id' },
-  'confluence.search_pages': { endpoint: 'confluence:search' },
+  'jira.transition_task': {
+    endpoint: 'jira:issue:transition',
+    method: 'POST',
+    objectField: 'task_id',
+    cost: 3,
+  },
+  'jira.add_comment': { endpoint: 'jira:issue:comment', method: 'POST', objectField: 'task_id' },
+  'jira.search_tasks': { endpoint: 'jira:search', method: 'POST' },
+  'confluence.get_page': { endpoint: 'confluence:page:get', method: 'GET' },
+  'confluence.create_page': { endpoint: 'confluence:page:create', method: 'POST' },
+  'confluence.update_page': { endpoint: 'confluence:page:update', method: 'PUT', objectField: 'page_id' },
+  'confluence.search_pages': { endpoint: 'confluence:search', method: 'GET' },
 } as const satisfies Record<OperationName, CallRoute>;
 
 interface CallRoute {
   endpoint: string;
+  /** The method of its main call, whose burst limit its endpoint bucket takes. */
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   objectField?: 'task_id' | 'page_id';
   cost?: number;
 }

@@ -129,6 +129,19 @@ describe('DynamoRateGate on DynamoDB Local', () => {
     expect((await storedBucket(tableName))?.['paused_until']).toBe(T0 + 5_000);
   });
 
+  it('stores the endpoint burst buckets with the service bucket, shared by every worker', async () => {
+    const { gates: workers, tableName } = await gates(2, {
+      services: { jira: { ratePerMinute: 12_000, burst: 400, endpointBurstPerSecond: { PUT: 2 } } },
+    });
+    const put = scope({ endpoint: 'jira:issue:update', write: true });
+    expect(await workers[0]!.acquire(put, T0)).toEqual({ granted: true });
+    expect(await workers[1]!.acquire(put, T0)).toEqual({ granted: true });
+    expect(await workers[0]!.acquire(put, T0)).toEqual({ granted: false, reason: 'no_token', waitMs: 500 });
+    expect((await storedBucket(tableName))?.['endpoint_buckets']).toEqual({
+      'jira:issue:update': { tokens: 0, at: T0 },
+    });
+  });
+
   it('pauses every worker when one of them is told 429', async () => {
     const { gates: workers } = await gates(2, TEN_PER_SECOND);
     const [a, b] = workers as [DynamoRateGate, DynamoRateGate];

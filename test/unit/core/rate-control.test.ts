@@ -211,6 +211,42 @@ describe('rate control', () => {
     });
   });
 
+  describe('per-endpoint burst buckets', () => {
+    // A service rate above Atlassian's per-endpoint limits: 200/s, burst 400.
+    const fast = settings({ services: { jira: { ratePerMinute: 12_000, burst: 400 } } });
+    const put = scope({ endpoint: 'jira:issue:update', write: true });
+
+    it('takes each call from its endpoint bucket too, sized by its method (PUT 50/s, GET 100/s)', () => {
+      expect(fast.endpointBurst['jira:issue:update']).toBe(50);
+      expect(fast.endpointBurst['jira:issue:get']).toBe(100);
+      let state = fullBucket(fast, T0);
+      const granted = { put: 0, get: 0 };
+      for (let i = 0; i < 60; i++) {
+        const p = tryAcquire(state, put, fast, T0);
+        state = p.state;
+        if (p.decision.granted) granted.put++;
+        const g = tryAcquire(state, scope(), fast, T0);
+        state = g.state;
+        if (g.decision.granted) granted.get++;
+      }
+      expect(granted).toEqual({ put: 50, get: 60 });
+      // Refused for its endpoint only, without a slot: it waits for that bucket's refill.
+      expect(tryAcquire(state, put, fast, T0).decision).toEqual({
+        granted: false,
+        reason: 'no_token',
+        waitMs: 20,
+      });
+      expect(tryAcquire(state, put, fast, T0 + 20).decision).toEqual({ granted: true });
+    });
+
+    it('forgets an endpoint bucket once it has refilled', () => {
+      const used = tryAcquire(fullBucket(fast, T0), put, fast, T0).state;
+      expect(used.endpoints?.['jira:issue:update']).toEqual({ tokens: 49, at: T0 });
+      expect(advance(used, fast, T0 + 19).endpoints).toBeDefined();
+      expect(advance(used, fast, T0 + 20).endpoints).toBeUndefined();
+    });
+  });
+
   describe('the line of waiting calls', () => {
     /** Asks once for each priority in `who` at `now`, in order; returns the decisions and the state. */
     function ask(state: BucketState, calls: Array<Partial<CallScope>>, now: number) {
