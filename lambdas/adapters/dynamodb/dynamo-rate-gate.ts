@@ -124,7 +124,7 @@ export class DynamoRateGate implements RateGate, RateViews {
     return rateViewOf(service, (await this.load(service))?.state ?? fullBucket(settings, now), settings, now);
   }
 
-  /** The stored bucket as it is (not advanced), for tests. */
+  /** The stored bucket as it is (not advanced), for the metrics report and tests. */
   async peek(service: Service): Promise<BucketState | undefined> {
     return (await this.load(service))?.state;
   }
