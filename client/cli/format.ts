@@ -119,7 +119,87 @@ export function formatHealth(health: Row): string {
     }
     out += '\n' + table(['service', 'priority', 'breaker', 'visible', 'in_flight', 'delayed', 'dlq'], rows);
   }
+  const budgets = health['budgets'];
+  if (isRecord(budgets)) out += formatBudgets(budgets);
   return out;
+}
+
+/**
+ * The budgets of each service: the token bucket (tokens, effective vs configured rate per second,
+ * how far ahead each line's next free slot is, pauses in force) and the hourly points budget.
+ */
+function formatBudgets(budgets: Row): string {
+  const rateRows: unknown[][] = [];
+  const pointsRows: unknown[][] = [];
+  for (const [service, b] of Object.entries(budgets)) {
+    const budget = isRecord(b) ? b : {};
+    const rate = isRecord(budget['rate']) ? budget['rate'] : {};
+    const lines = isRecord(rate['lines']) ? rate['lines'] : {};
+    const ahead = (priority: string) => {
+      const line = isRecord(lines[priority]) ? lines[priority] : {};
+      return typeof line['ahead_ms'] === 'number' ? `${round(line['ahead_ms'] / 1000, 1)}s` : undefined;
+    };
+    const pauses = Array.isArray(rate['pauses']) ? rate['pauses'] : [];
+    rateRows.push([
+      service,
+      round(rate['tokens'], 1),
+      rate['burst'],
+      `${cell(round(rate['effective_rate_per_second'], 2))}/${cell(round(rate['configured_rate_per_second'], 2))}`,
+      ahead('normal'),
+      ahead('low'),
+      pauses.length > 0 ? pauses.map(pauseText).join('; ') : undefined,
+      rate['slow_until'],
+    ]);
+    const points = isRecord(budget['points']) ? budget['points'] : {};
+    pointsRows.push([
+      service,
+      points['enabled'] === true ? 'on' : 'off',
+      round(points['points'], 0),
+      round(points['capacity'], 0),
+      round(points['pace_per_second'], 2),
+      `${cell(points['quota'])}/${cell(points['window_seconds'])}s`,
+      points['quota_source'],
+      points['slow_until'],
+      points['exhausted_until'],
+    ]);
+  }
+  return (
+    '\nrate limit (tokens per second):\n' +
+    table(
+      ['service', 'tokens', 'burst', 'rate/configured', 'normal_line', 'low_line', 'pauses', 'slow_until'],
+      rateRows,
+    ) +
+    '\npoints budget (per hour):\n' +
+    table(
+      [
+        'service',
+        'budget',
+        'points',
+        'capacity',
+        'pace/s',
+        'quota',
+        'source',
+        'near_limit_until',
+        'exhausted_until',
+      ],
+      pointsRows,
+    )
+  );
+}
+
+/** `endpoint jira:search until 2026-…`, `service until 2026-…`. */
+function pauseText(pause: unknown): string {
+  const p = isRecord(pause) ? pause : {};
+  return [p['scope'], p['target'], 'until', p['until']]
+    .filter((x) => x !== null && x !== undefined)
+    .map(cell)
+    .join(' ');
+}
+
+function round(value: unknown, digits: number): unknown {
+  if (typeof value !== 'number') return value;
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
 }
 
 export function formatBreakers(report: Row): string {

@@ -24,7 +24,7 @@ Usage: riq <command> [arguments] [options]
 Commands:
   submit <operation> <payload>   submit a request (payload: JSON, @file or - for stdin)
   result <token>                 show a request's state and result
-  health                         queue depths, breakers and dead letters at a glance
+  health                         queue depths, breakers, budgets and dead letters at a glance
   breakers                       each service's circuit breaker
   metrics                        the current gauges
   dlq list                       list dead requests (operator)
@@ -68,7 +68,10 @@ Options:
 Exit code 1 when the request failed or is dead.`,
   health: `Usage: riq health
 
-Overall status (healthy/degraded) and why, each queue's depth and each breaker's state.`,
+Overall status (healthy/degraded) and why, each queue's depth and each breaker's state, and each
+service's budgets: the token bucket (tokens, effective/configured rate, how far ahead each line's
+next free slot is, pauses in force) and the hourly points budget (on/off, points, pace, quota and
+its source, near-limit and exhausted until).`,
   breakers: `Usage: riq breakers
 
 Each service's circuit breaker: state, failures, opened and next attempt times.`,

@@ -10,6 +10,8 @@ import { httpErrors, json } from './http.js';
 
 const deps: HealthDeps = {
   breaker: root.circuitBreaker(),
+  rate: root.rateGate(),
+  points: root.pointsViews(),
   queue: root.workQueueWithDeadLetters(),
   store: root.requestStore(),
   clock: systemClock,

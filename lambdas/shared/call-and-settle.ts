@@ -28,7 +28,7 @@ import { sleep, systemClock } from './clock.js';
 import { runtimeEnv as env } from './env.js';
 import { once } from './lazy.js';
 import { logger } from './logger.js';
-import { observeRequests } from './metrics.js';
+import { observePoints, observeRequests } from './metrics.js';
 import * as root from './root.js';
 
 export interface CallAndSettleOptions {
@@ -92,6 +92,7 @@ export async function callAndSettleDeps(options: CallAndSettleOptions): Promise<
         clock: systemClock,
         onFailure: (step, err) =>
           logger.warn('points budget update failed; the call stands', { step, error: err as Error }),
+        onMetered: observePoints(logger),
       },
     ),
     {

@@ -15,6 +15,8 @@ import {
   type MetricDimension,
   type MetricKey,
 } from '../../model/config/metrics.js';
+import type { PointsReading } from '../core/domain/points-metering.js';
+import { rateLimitedReasonOf } from '../core/domain/rate-limit-signals.js';
 import type { SubmitCommand } from '../core/domain/submit-command.js';
 import type { RequestEvent, RequestObserver } from '../core/ports/request-events.js';
 import { submitLogLine, submitMetrics } from '../core/use-cases/submit-answer.js';
@@ -42,12 +44,52 @@ export function emitMetric(
   const spec = METRICS[key];
   const single = metrics.singleMetric();
   single.clearDefaultDimensions();
+  addDimensions(single, key, dimensions);
+  single.addMetric(spec.name, UNITS[spec.unit], value);
+}
+
+/**
+ * Emits several catalogue metrics of the same dimensions as one EMF line (one log line per event,
+ * not one per metric). `line` is a buffered (not single-metric) instance of its own, without default
+ * dimensions (`metricLine`): it is published at once, so nothing else may be buffered in it.
+ */
+export function emitMetrics(
+  line: Metrics,
+  values: Partial<Record<MetricKey, number>>,
+  dimensions: Partial<Record<MetricDimension, string>>,
+): void {
+  const keys = (Object.keys(values) as MetricKey[]).filter((k) => values[k] !== undefined);
+  const first = keys[0];
+  if (first === undefined) return;
+  const shape = METRICS[first].dimensions.join();
+  for (const key of keys) {
+    if (METRICS[key].dimensions.join() !== shape) {
+      throw new Error(`metrics ${METRICS[first].name} and ${METRICS[key].name} differ in dimensions`);
+    }
+  }
+  addDimensions(line, first, dimensions);
+  for (const key of keys) line.addMetric(METRICS[key].name, UNITS[METRICS[key].unit], values[key]!);
+  line.publishStoredMetrics();
+}
+
+/** A metrics instance for `emitMetrics`: the catalogue's namespace, no default dimensions. */
+export function metricLine(logger: typeof Logger): Metrics {
+  const line = new Metrics({ namespace: METRICS_NAMESPACE, logger });
+  line.clearDefaultDimensions();
+  return line;
+}
+
+function addDimensions(
+  metrics: Metrics,
+  key: MetricKey,
+  dimensions: Partial<Record<MetricDimension, string>>,
+): void {
+  const spec = METRICS[key];
   for (const dimension of spec.dimensions) {
     const dimensionValue = dimensions[dimension];
     if (dimensionValue === undefined) throw new Error(`metric ${spec.name} needs dimension ${dimension}`);
-    single.addDimension(METRIC_DIMENSIONS[dimension], dimensionValue);
+    metrics.addDimension(METRIC_DIMENSIONS[dimension], dimensionValue);
   }
-  single.addMetric(spec.name, UNITS[spec.unit], value);
 }
 
 /** The status a request is in after the event. */
@@ -62,7 +104,8 @@ const STATUS_AFTER: Record<RequestEvent['kind'], string> = {
 /**
  * One structured line per state change — the seed's `[QUEUE] Token: … Status: … Duration: …` as
  * fields, with the token as `correlation_id` — and the metrics: Completed + QueueLatency, Failed,
- * Dead, Deferred, and UpstreamRateLimited for every attempt Atlassian answered 429.
+ * Dead, Deferred, and RateLimited for every attempt Atlassian answered 429, by its
+ * `RateLimit-Reason` (a text RIQ does not know, or none, as `unknown`).
  *
  * The correlation id is a field of each line rather than `logger.setCorrelationId`: the local stack
  * runs many invocations of one handler module at once, which would share the logger's state.
@@ -107,9 +150,28 @@ export function observeRequests(metrics: Metrics, logger: typeof Logger): Reques
         break;
     }
     if ('error' in event && event.error.code === 'RATE_LIMITED') {
-      emitMetric(metrics, 'upstreamRateLimited', 1, byService);
+      const text = event.error.details?.['rateLimitReason'];
+      const reason = rateLimitedReasonOf(typeof text === 'string' ? text : undefined);
+      emitMetric(metrics, 'rateLimited', 1, { service: record.service, reason });
     }
   };
+}
+
+/**
+ * PointsSpent of every call the points budget meters, with PointsRemaining on the same line when
+ * Atlassian's answers gave `r` (lambdas/core/domain/points-metering.ts `onMetered`).
+ */
+export function observePoints(logger: typeof Logger): (reading: PointsReading) => void {
+  const line = metricLine(logger);
+  return (reading) =>
+    emitMetrics(
+      line,
+      {
+        pointsSpent: reading.spent,
+        ...(reading.remaining !== undefined ? { pointsRemaining: reading.remaining } : {}),
+      },
+      { service: reading.service },
+    );
 }
 
 /** The metrics and the log line of each submit (lambdas/core/use-cases/submit-answer.ts says which). */

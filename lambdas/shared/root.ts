@@ -20,7 +20,7 @@ import { breakerSettingsOf } from '../core/domain/breaker.js';
 import type { DeadLetterRedriver } from '../core/ports/index.js';
 import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
 import { DynamoDependencyStore } from '../adapters/dynamodb/dynamo-dependencies.js';
-import { DynamoPointsBudget } from '../adapters/dynamodb/dynamo-points-budget.js';
+import { DynamoPointsBudget, DynamoPointsViews } from '../adapters/dynamodb/dynamo-points-budget.js';
 import { DynamoRateGate } from '../adapters/dynamodb/dynamo-rate-gate.js';
 import { DynamoReadCache } from '../adapters/dynamodb/dynamo-read-cache.js';
 import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
@@ -41,6 +41,7 @@ const built: {
   breaker?: DynamoCircuitBreaker;
   rateGate?: DynamoRateGate;
   pointsBudget?: DynamoPointsBudget;
+  pointsViews?: DynamoPointsViews;
   readCache?: DynamoReadCache;
   dependencyStore?: DynamoDependencyStore;
   writeLocks?: DynamoWriteLocks;
@@ -112,6 +113,11 @@ export function rateGate(): DynamoRateGate {
  */
 export function pointsBudget(authMode: AuthMode): DynamoPointsBudget {
   return (built.pointsBudget ??= new DynamoPointsBudget(documents(), env.tableName, env.settings, authMode));
+}
+
+/** The points budgets as a function without an Atlassian connection reads them (the health check). */
+export function pointsViews(): DynamoPointsViews {
+  return (built.pointsViews ??= new DynamoPointsViews(documents(), env.tableName, env.settings));
 }
 
 export function readCache(): DynamoReadCache {

@@ -161,14 +161,15 @@ export class RiqApi extends Construct {
     const health = new RiqFunction(this, 'Health', {
       config,
       entry: 'health',
-      description: 'RIQ GET /api/queue/health: queue depths and counts by status',
+      description: 'RIQ GET /api/queue/health: queue depths, breakers, budgets and counts by status',
       timeout: Duration.seconds(timeouts.health),
     });
     health.useTable(table, { indexes: { [REQUESTS_TABLE.statusIndex.name]: ['dynamodb:Query'] } });
     health.useQueues(RUNTIME_ENV.queueUrls, queues, ['sqs:GetQueueAttributes']);
     health.useQueues(RUNTIME_ENV.deadLetterQueueUrls, deadLetterQueues, ['sqs:GetQueueAttributes']);
 
-    health.useTable(table, { actions: ['dynamodb:GetItem'] }); // the breakers' items
+    // The breakers', token buckets' and points budgets' items.
+    health.useTable(table, { actions: ['dynamodb:GetItem'] });
 
     const circuitBreakers = new RiqFunction(this, 'CircuitBreakers', {
       config,

@@ -30,11 +30,13 @@ import {
   PRIORITIES,
   queueKey,
   queueName,
+  RATE_LIMITED_REASONS,
   SERVICES,
   type ApiFunctionName,
   type MetricKey,
   type Priority,
   type QueueKey,
+  type RateLimitedReason,
   type RiqConfig,
   type Service,
 } from '../../model/config/index.js';
@@ -61,6 +63,16 @@ export function breakerOpenEvaluationPeriods(config: RiqConfig): number {
   return Math.ceil(config.breaker.recoverySeconds / 60) + 1;
 }
 
+/**
+ * The points the budget refills per minute at its configured pace (`quotaPerHour` over its window):
+ * spending per minute above it for long empties the budget before the hour ends. A quota Atlassian
+ * announces replaces the configured one at run time (GET /api/queue/health shows which is in force).
+ */
+export function pointsPacePerMinute(config: RiqConfig, service: Service): number {
+  const points = config.services[service].points;
+  return (points.quotaPerHour * 60) / points.windowSeconds;
+}
+
 /** The sweeper's own metrics: what it repaired, per sweep, for the whole stage. */
 const SWEEPER_METRICS = [
   'sweeperRequeued',
@@ -72,7 +84,7 @@ const SWEEPER_METRICS = [
 /** A RIQ metric of the catalogue with exactly the dimensions the catalogue lists for it. */
 export function riqMetric(
   key: MetricKey,
-  dims: { readonly service?: Service; readonly priority?: Priority },
+  dims: { readonly service?: Service; readonly priority?: Priority; readonly reason?: RateLimitedReason },
   options: { readonly statistic?: string; readonly period?: Duration; readonly label?: string } = {},
 ): Metric {
   const spec = METRICS[key];
@@ -419,9 +431,52 @@ export class RiqObservability extends Construct {
           width: 8,
           height: 6,
         }),
-        graph(`${METRICS.upstreamRateLimited.name} (429s)`, perService('upstreamRateLimited')),
-        graph(`${METRICS.deferred.name} deliveries`, perService('deferred')),
+        graph(`${METRICS.deferred.name} deliveries`, perService('deferred'), 16),
       ],
+      // The hour's points budget against its pace, and where Atlassian says it stands.
+      SERVICES.map(
+        (service) =>
+          new GraphWidget({
+            title: `Points ${service}: ${METRICS.pointsSpent.name} per minute vs pace; ${METRICS.pointsRemaining.name}`,
+            left: [
+              riqMetric(
+                'pointsSpent',
+                { service },
+                { statistic: Stats.SUM, period: ONE_MINUTE, label: `${METRICS.pointsSpent.name} / min` },
+              ),
+            ],
+            leftAnnotations: [
+              {
+                value: pointsPacePerMinute(config, service),
+                label: `pace: ${config.services[service].points.quotaPerHour} points / ${config.services[service].points.windowSeconds} s`,
+              },
+            ],
+            right: [
+              riqMetric(
+                'pointsRemaining',
+                { service },
+                {
+                  statistic: Stats.MINIMUM,
+                  period: ONE_MINUTE,
+                  label: `${METRICS.pointsRemaining.name} (r)`,
+                },
+              ),
+            ],
+            leftYAxis: { min: 0 },
+            rightYAxis: { min: 0 },
+            width: 12,
+            height: 6,
+          }),
+      ),
+      SERVICES.map((service) =>
+        graph(
+          `${METRICS.rateLimited.name} ${service} (429s by RateLimit-Reason)`,
+          RATE_LIMITED_REASONS.map((reason) =>
+            riqMetric('rateLimited', { service, reason }, { statistic: Stats.SUM, label: reason }),
+          ),
+          12,
+        ),
+      ),
       [
         graph(METRICS.submitted.name, perServiceAndPriority('submitted'), 6),
         graph(METRICS.completed.name, perServiceAndPriority('completed'), 6),

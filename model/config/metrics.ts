@@ -4,7 +4,7 @@
  * (lib/constructs/observability.ts) read them by the same, so a renamed metric fails the build,
  * not the alarm. The seed's set (quick reference, "Monitoring Metrics"): submitted / completed /
  * failed / dead per service and priority, submit→complete latency, cache hit ratio, breaker state,
- * upstream 429s, deferrals, DIRECT vs QUEUED.
+ * upstream 429s, deferrals, DIRECT vs QUEUED; and the hourly points budget's spending.
  */
 
 /** The namespace of every RIQ metric. */
@@ -14,7 +14,32 @@ export const METRICS_NAMESPACE = 'RIQ';
 export const METRIC_DIMENSIONS = {
   service: 'service',
   priority: 'priority',
+  reason: 'reason',
 } as const;
+
+/**
+ * The `RateLimit-Reason` values Atlassian documents (Jira and Confluence Cloud "Rate limiting"),
+ * here because the dashboard graphs `RateLimited` by them; the domain gives each its scope
+ * (lambdas/core/domain/rate-limit-signals.ts, checked against this list by the compiler).
+ */
+export const RATE_LIMIT_REASON_NAMES = [
+  'jira-quota-global-based',
+  'jira-quota-tenant-based',
+  'jira-burst-based',
+  'jira-per-issue-on-write',
+  'confluence-quota-global-based',
+  'confluence-quota-tenant-based',
+] as const;
+
+export type RateLimitReasonName = (typeof RATE_LIMIT_REASON_NAMES)[number];
+
+/**
+ * The values of the `reason` dimension: a documented reason as Atlassian spells it, anything else
+ * (another text, or no header) `unknown`, so the dimension has a fixed, small set of values.
+ */
+export const RATE_LIMITED_REASONS = [...RATE_LIMIT_REASON_NAMES, 'unknown'] as const;
+
+export type RateLimitedReason = (typeof RATE_LIMITED_REASONS)[number];
 
 export type MetricDimension = keyof typeof METRIC_DIMENSIONS;
 
@@ -28,6 +53,7 @@ export interface MetricSpec {
 
 const perServiceAndPriority = ['service', 'priority'] as const;
 const perService = ['service'] as const;
+const perServiceAndReason = ['service', 'reason'] as const;
 const overall = [] as const;
 
 export const METRICS = {
@@ -79,11 +105,25 @@ export const METRICS = {
     dimensions: perService,
     description: 'circuit breaker: 1 closed, 0.5 half-open, 0 open (every sweep, once a minute)',
   },
-  upstreamRateLimited: {
-    name: 'UpstreamRateLimited',
+  rateLimited: {
+    name: 'RateLimited',
+    unit: 'Count',
+    dimensions: perServiceAndReason,
+    description: '429 answers Atlassian gave to RIQ calls, by `RateLimit-Reason` (RATE_LIMITED_REASONS)',
+  },
+  pointsSpent: {
+    name: 'PointsSpent',
     unit: 'Count',
     dimensions: perService,
-    description: '429 answers Atlassian gave to RIQ calls',
+    description:
+      'points each Atlassian call cost as the budget counts it: the actual cost once settled, the estimate of a call that failed',
+  },
+  pointsRemaining: {
+    name: 'PointsRemaining',
+    unit: 'Count',
+    dimensions: perService,
+    description:
+      "Atlassian's `r` (points left this hour) from `RateLimit` / `Beta-RateLimit`, on the same line as PointsSpent when a call's answers carried it",
   },
   deferred: {
     name: 'Deferred',

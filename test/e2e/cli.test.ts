@@ -115,6 +115,8 @@ describe('the riq CLI against the local stack', () => {
     expect(health.code, health.stderr).toBe(0);
     expect(json(health)).toMatchObject({ status: expect.stringMatching(/^(healthy|degraded)$/) });
     expect(json(health)).toHaveProperty('services.jira.queues');
+    expect(json(health)).toHaveProperty('budgets.jira.rate.lines.normal.ahead_ms');
+    expect(json(health)).toHaveProperty('budgets.confluence.points.quota_source');
 
     const breakers = await riq('breakers');
     expect(breakers.code, breakers.stderr).toBe(0);

@@ -132,4 +132,35 @@ describe('the request path through the local stack', () => {
     expect(Object.keys(services).sort()).toEqual(['confluence', 'jira']);
     expect(Object.keys(services['jira']!.queues).sort()).toEqual(['high', 'low', 'normal']);
   });
+
+  it("reports each service's token bucket and points budget with health", async () => {
+    const health = await api.raw('GET', '/api/queue/health');
+    const budgets = health.body['budgets'] as Record<
+      string,
+      { rate: Record<string, unknown>; points: Record<string, unknown> }
+    >;
+    expect(Object.keys(budgets).sort()).toEqual(['confluence', 'jira']);
+    for (const { rate, points } of Object.values(budgets)) {
+      const burst = rate['burst'] as number;
+      expect(rate['tokens']).toBeGreaterThanOrEqual(0);
+      expect(rate['tokens']).toBeLessThanOrEqual(burst);
+      expect(rate['effective_rate_per_second']).toBeGreaterThan(0);
+      expect(rate['effective_rate_per_second']).toBeLessThanOrEqual(
+        rate['configured_rate_per_second'] as number,
+      );
+      expect(rate['pauses']).toEqual(expect.any(Array));
+      expect(rate['lines']).toEqual({
+        normal: { next_slot_at: expect.toBeOneOf([null, expect.any(String)]), ahead_ms: expect.any(Number) },
+        low: { next_slot_at: expect.toBeOneOf([null, expect.any(String)]), ahead_ms: expect.any(Number) },
+      });
+      expect(points).toMatchObject({
+        enabled: expect.any(Boolean),
+        points: expect.any(Number),
+        pace_per_second: expect.any(Number),
+        quota: expect.any(Number),
+        quota_source: expect.stringMatching(/^(config|headers)$/),
+        exhausted_until: null,
+      });
+    }
+  });
 });

@@ -10,6 +10,7 @@ import {
   METRICS_NAMESPACE,
   PRIORITIES,
   queueKey,
+  RATE_LIMITED_REASONS,
   queueName,
   resolveConfig,
   SERVICES,
@@ -37,7 +38,12 @@ type Json = Record<string, unknown>;
 type MetricLine = unknown[];
 interface Widget {
   type: string;
-  properties: { title?: string; metrics?: MetricLine[]; alarms?: string[] };
+  properties: {
+    title?: string;
+    metrics?: MetricLine[];
+    alarms?: string[];
+    annotations?: { horizontal?: { value: number; label?: string; yAxis?: string }[] };
+  };
 }
 
 /**
@@ -312,22 +318,69 @@ for (const stageName of ['dev', 'prod'] as const) {
             ).toBe(true);
             continue;
           }
+          const has = (dimension: string) => (spec.dimensions as readonly string[]).includes(dimension);
           for (const service of SERVICES) {
-            const priorities = (spec.dimensions as readonly string[]).includes('priority')
-              ? PRIORITIES
-              : [undefined];
+            const priorities = has('priority') ? PRIORITIES : [undefined];
+            const reasons = has('reason') ? RATE_LIMITED_REASONS : [undefined];
             for (const priority of priorities) {
-              const dims: Record<string, string> = priority ? { service, priority } : { service };
-              expect(
-                riqLines.some((m) => m.name === spec.name && sameDims(m.dims, dims)),
-                `${spec.name} ${JSON.stringify(dims)}`,
-              ).toBe(true);
+              for (const reason of reasons) {
+                const dims: Record<string, string> = {
+                  service,
+                  ...(priority ? { priority } : {}),
+                  ...(reason ? { reason } : {}),
+                };
+                expect(
+                  riqLines.some((m) => m.name === spec.name && sameDims(m.dims, dims)),
+                  `${spec.name} ${JSON.stringify(dims)}`,
+                ).toBe(true);
+              }
             }
           }
         }
         // Nothing outside the catalogue.
         const names = new Set<string>(Object.values(METRICS).map((m) => m.name));
         for (const m of riqLines) expect(names.has(m.name), m.name).toBe(true);
+      });
+
+      it('shows per service PointsSpent summed per minute against the pace quotaPerHour / 60, and PointsRemaining', () => {
+        for (const service of SERVICES) {
+          const found = widgets.filter((w) => w.properties.title?.startsWith(`Points ${service}:`));
+          expect(found, service).toHaveLength(1);
+          const widget = found[0] as Widget;
+          // 65,000 points an hour: about 1,083 a minute.
+          expect(widget.properties.annotations?.horizontal).toEqual([
+            expect.objectContaining({ value: riq.config.services[service].points.quotaPerHour / 60 }),
+          ]);
+          expect(riq.config.services[service].points.quotaPerHour).toBe(65_000);
+          const shown = (widget.properties.metrics ?? []).flatMap((line) => {
+            const m = metricOf(line);
+            return m ? [[m.name, m.dims['service'], optionsOf(line)['stat'], optionsOf(line)['period']]] : [];
+          });
+          expect(shown).toEqual([
+            [METRICS.pointsSpent.name, service, 'Sum', 60],
+            [METRICS.pointsRemaining.name, service, 'Minimum', 60],
+          ]);
+          const remaining = (widget.properties.metrics ?? []).find(
+            (line) => metricOf(line)?.name === METRICS.pointsRemaining.name,
+          ) as MetricLine;
+          expect(optionsOf(remaining)['yAxis']).toBe('right');
+        }
+      });
+
+      it('shows per service the 429s (RateLimited) of every RateLimit-Reason and unknown', () => {
+        expect(RATE_LIMITED_REASONS).toContain('unknown');
+        expect(RATE_LIMITED_REASONS).toContain('jira-burst-based');
+        for (const service of SERVICES) {
+          const found = widgets.filter((w) => w.properties.title?.startsWith(`RateLimited ${service} `));
+          expect(found, service).toHaveLength(1);
+          const reasons = (found[0]?.properties.metrics ?? []).map((line) => {
+            const m = metricOf(line);
+            expect(m?.name).toBe(METRICS.rateLimited.name);
+            expect(m?.dims['service']).toBe(service);
+            return m?.dims['reason'];
+          });
+          expect(reasons).toEqual([...RATE_LIMITED_REASONS]);
+        }
       });
 
       it('graphs QueueLatency p50 and p99 per service and priority', () => {

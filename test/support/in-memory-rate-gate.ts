@@ -7,18 +7,21 @@ import type {
   PermitDecision,
   RateFeedback,
   RateGate,
+  RateView,
+  RateViews,
 } from '../../lambdas/core/ports/flow-control.js';
 import {
   applyFeedback,
   fullBucket,
   rateSettingsFor,
+  rateViewOf,
   tryAcquire,
   type BucketState,
   type RateSettings,
 } from '../../lambdas/core/domain/token-bucket.js';
 import { DEFAULT_CONFIG, type RiqConfig, type Service } from '../../model/config/riq-config.js';
 
-export class InMemoryRateGate implements RateGate {
+export class InMemoryRateGate implements RateGate, RateViews {
   private readonly buckets = new Map<Service, BucketState>();
   /** Every call, in order, for assertions (`granted` on acquire). */
   readonly calls: Array<
@@ -43,6 +46,10 @@ export class InMemoryRateGate implements RateGate {
       applyFeedback(this.bucket(scope.service, now), scope, feedback, settings, now),
     );
     this.calls.push({ kind: 'report', scope, feedback, now });
+  }
+
+  async view(service: Service, now: number): Promise<RateView> {
+    return rateViewOf(service, this.bucket(service, now), this.settingsOf(service), now);
   }
 
   /** The bucket as stored (not advanced to any time); undefined before first use. */

@@ -8,19 +8,27 @@
  *
  * The item carries no `status` attribute, so it never appears in the `by-status` index that lists
  * requests, and no TTL attribute: the budget (and the quota Atlassian announced) lives as long as
- * the table.
+ * the table. It also carries the auth mode of the connection that last wrote it (`auth_mode`), so
+ * the health check, which holds no Atlassian connection, can say whether the budget counts
+ * (DynamoPointsViews).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { REQUESTS_TABLE } from '../../../model/config/resources.js';
 import {
+  AUTH_MODES,
   SERVICES,
   type AuthMode,
   type Priority,
   type RiqConfig,
   type Service,
 } from '../../../model/config/riq-config.js';
-import type { PointsBudget, PointsDecision, PointsView } from '../../core/ports/points-budget.js';
+import type {
+  PointsBudget,
+  PointsDecision,
+  PointsView,
+  PointsViews,
+} from '../../core/ports/points-budget.js';
 import type { RateLimitSignals } from '../../core/domain/rate-limit-signals.js';
 import {
   advance,
@@ -58,7 +66,7 @@ export class PointsBudgetContentionError extends Error {
   }
 }
 
-type Loaded = { state: PointsState; version: number } | undefined;
+type Loaded = { state: PointsState; version: number; authMode?: AuthMode } | undefined;
 
 export class DynamoPointsBudget implements PointsBudget {
   private readonly settings: Record<Service, PointsSettings>;
@@ -70,7 +78,7 @@ export class DynamoPointsBudget implements PointsBudget {
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     config: RiqConfig,
-    authMode: AuthMode,
+    private readonly authMode: AuthMode,
     options: DynamoPointsBudgetOptions = {},
   ) {
     this.settings = Object.fromEntries(
@@ -142,11 +150,8 @@ export class DynamoPointsBudget implements PointsBudget {
     throw new PointsBudgetContentionError(service, this.maxAttempts);
   }
 
-  private async load(service: Service): Promise<Loaded> {
-    const out = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: pointsBudgetKey(service), ConsistentRead: true }),
-    );
-    return out.Item ? fromItem(out.Item) : undefined;
+  private load(service: Service): Promise<Loaded> {
+    return loadBudget(this.client, this.tableName, service);
   }
 
   /** True when written; false when another worker wrote first (or created the item first). */
@@ -156,7 +161,7 @@ export class DynamoPointsBudget implements PointsBudget {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...pointsBudgetKey(service), ...toItem(state), version },
+          Item: { ...pointsBudgetKey(service), ...toItem(state), auth_mode: this.authMode, version },
           ...(loaded
             ? {
                 ConditionExpression: '#version = :read',
@@ -182,6 +187,36 @@ export class DynamoPointsBudget implements PointsBudget {
   }
 }
 
+/**
+ * The budgets as the health check reads them, without an Atlassian connection: each with the
+ * settings of the auth mode its item was last written under. A budget never written (no call
+ * counted yet, or an API-token connection that learned no quota) shows as the config's, off.
+ */
+export class DynamoPointsViews implements PointsViews {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly config: RiqConfig,
+  ) {}
+
+  async view(service: Service, now: number): Promise<PointsView> {
+    const loaded = await loadBudget(this.client, this.tableName, service);
+    const settings = pointsSettingsFor(this.config, service, loaded?.authMode ?? 'api_token');
+    return pointsViewOf(service, loaded?.state ?? freshBudget(settings, now), settings, now);
+  }
+}
+
+async function loadBudget(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  service: Service,
+): Promise<Loaded> {
+  const out = await client.send(
+    new GetCommand({ TableName: tableName, Key: pointsBudgetKey(service), ConsistentRead: true }),
+  );
+  return out.Item ? fromItem(out.Item) : undefined;
+}
+
 /** Snake case like the request items; optional fields are left out rather than written as null. */
 function toItem(state: PointsState): Record<string, unknown> {
   const item: Record<string, unknown> = { points: state.points, updated_at: state.updatedAt };
@@ -199,7 +234,7 @@ function toItem(state: PointsState): Record<string, unknown> {
   return item;
 }
 
-function fromItem(item: Record<string, unknown>): { state: PointsState; version: number } {
+function fromItem(item: Record<string, unknown>): NonNullable<Loaded> {
   const state: PointsState = {
     points: num(item['points']) ?? 0,
     updatedAt: num(item['updated_at']) ?? 0,
@@ -218,7 +253,9 @@ function fromItem(item: Record<string, unknown>): { state: PointsState; version:
   if (slowUntil !== undefined) state.slowUntil = slowUntil;
   const exhaustedUntil = num(item['exhausted_until']);
   if (exhaustedUntil !== undefined) state.exhaustedUntil = exhaustedUntil;
-  return { state, version: num(item['version']) ?? 0 };
+  const mode = item['auth_mode'];
+  const authMode = AUTH_MODES.find((m) => m === mode);
+  return { state, version: num(item['version']) ?? 0, ...(authMode !== undefined ? { authMode } : {}) };
 }
 
 function num(value: unknown): number | undefined {

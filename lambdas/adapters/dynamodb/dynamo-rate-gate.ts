@@ -14,12 +14,20 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { REQUESTS_TABLE } from '../../../model/config/resources.js';
 import { SERVICES, type RiqConfig, type Service } from '../../../model/config/riq-config.js';
-import type { CallScope, PermitDecision, RateFeedback, RateGate } from '../../core/ports/flow-control.js';
+import type {
+  CallScope,
+  PermitDecision,
+  RateFeedback,
+  RateGate,
+  RateView,
+  RateViews,
+} from '../../core/ports/flow-control.js';
 import {
   advance,
   applyFeedback,
   fullBucket,
   rateSettingsFor,
+  rateViewOf,
   sameBucket,
   tryAcquire,
   type BucketState,
@@ -56,7 +64,7 @@ export class RateGateContentionError extends Error {
 
 type Loaded = { state: BucketState; version: number } | undefined;
 
-export class DynamoRateGate implements RateGate {
+export class DynamoRateGate implements RateGate, RateViews {
   private readonly settings: Record<Service, RateSettings>;
   private readonly maxAttempts: number;
   private readonly maxRateLimitedReportAttempts: number;
@@ -119,7 +127,13 @@ export class DynamoRateGate implements RateGate {
     throw new RateGateContentionError(scope.service, attempts);
   }
 
-  /** The stored bucket as it is (not advanced), for the health view and tests. */
+  /** One read; a service nobody has called yet shows a full bucket at the configured rate. */
+  async view(service: Service, now: number): Promise<RateView> {
+    const settings = this.settings[service];
+    return rateViewOf(service, (await this.load(service))?.state ?? fullBucket(settings, now), settings, now);
+  }
+
+  /** The stored bucket as it is (not advanced), for the metrics report and tests. */
   async peek(service: Service): Promise<BucketState | undefined> {
     return (await this.load(service))?.state;
   }

@@ -16,6 +16,7 @@
  * Nothing here throws on what Atlassian sends: a value that cannot be read is left out of the result
  * and named in `malformed`, for the log.
  */
+import type { RateLimitedReason, RateLimitReasonName } from '../../../model/config/metrics.js';
 
 /** The part of `Headers` the parser reads; it asks for names in lower case, so a plain map works too. */
 export interface HeaderSource {
@@ -40,7 +41,10 @@ const MAX_TEXT_LENGTH = 128;
  */
 export type RateLimitScope = 'quota' | 'burst' | 'per_issue' | 'unknown';
 
-/** The `RateLimit-Reason` values Atlassian documents, with the scope of each. */
+/**
+ * The `RateLimit-Reason` values Atlassian documents, with the scope of each: exactly the names of
+ * model/config/metrics.ts (the `satisfies` refuses a missing or an extra one).
+ */
 export const RATE_LIMIT_REASONS = {
   'jira-quota-global-based': 'quota',
   'jira-quota-tenant-based': 'quota',
@@ -48,7 +52,7 @@ export const RATE_LIMIT_REASONS = {
   'jira-per-issue-on-write': 'per_issue',
   'confluence-quota-global-based': 'quota',
   'confluence-quota-tenant-based': 'quota',
-} as const satisfies Record<string, Exclude<RateLimitScope, 'unknown'>>;
+} as const satisfies Record<RateLimitReasonName, Exclude<RateLimitScope, 'unknown'>>;
 
 export type KnownRateLimitReason = keyof typeof RATE_LIMIT_REASONS;
 
@@ -132,6 +136,16 @@ export interface RateLimitSignals {
 export function scopeOfReason(reason: string | null | undefined): RateLimitScope {
   const key = reason?.trim().toLowerCase();
   return key !== undefined && isKnownReason(key) ? RATE_LIMIT_REASONS[key] : 'unknown';
+}
+
+/**
+ * A `RateLimit-Reason` text as the `reason` dimension of the `RateLimited` metric: a known reason
+ * (matched case-insensitively) as Atlassian documents it, anything else or none `unknown`, so a
+ * stray text cannot add a dimension value.
+ */
+export function rateLimitedReasonOf(reason: string | null | undefined): RateLimitedReason {
+  const key = reason?.trim().toLowerCase();
+  return key !== undefined && isKnownReason(key) ? key : 'unknown';
 }
 
 function isKnownReason(value: string): value is KnownRateLimitReason {

@@ -25,7 +25,14 @@
  * Timestamps are epoch milliseconds passed in by the caller, never read from a clock here.
  */
 import type { Priority, RiqConfig, Service } from '../../../model/config/riq-config.js';
-import type { CallScope, PermitDecision, RateFeedback } from '../ports/flow-control.js';
+import type {
+  CallScope,
+  PermitDecision,
+  RateFeedback,
+  RateLineView,
+  RatePauseView,
+  RateView,
+} from '../ports/flow-control.js';
 import { isWrite, serviceOf, type OperationName } from '../../../model/operations.js';
 import { scopeOfReason } from './rate-limit-signals.js';
 
@@ -289,6 +296,47 @@ function lineStart(state: BucketState, priority: LinedPriority, now: number): nu
   const own = state.lines?.[priority] ?? 0;
   const ahead = priority === 'low' ? (state.lines?.normal ?? 0) : 0;
   return Math.max(now, own, ahead);
+}
+
+/**
+ * The bucket at `now`, as the health view shows it: advanced (refilled, ended pauses dropped), the
+ * pauses longest first, and each line's next free slot as a call refused now would meet it (`low`
+ * behind `normal`'s line too). Reads only.
+ */
+export function rateViewOf(
+  service: Service,
+  state: BucketState,
+  settings: RateSettings,
+  now: number,
+): RateView {
+  const current = advance(state, settings, now);
+  const iso = (at: number) => new Date(at).toISOString();
+  const pauses: Array<RatePauseView & { at: number }> = [];
+  if (current.pausedUntil > now) {
+    pauses.push({ scope: 'service', target: null, until: iso(current.pausedUntil), at: current.pausedUntil });
+  }
+  for (const [target, until] of Object.entries(current.pauses)) {
+    pauses.push({ scope: 'endpoint', target, until: iso(until), at: until });
+  }
+  for (const [target, until] of Object.entries(current.objectPauses)) {
+    pauses.push({ scope: 'object', target, until: iso(until), at: until });
+  }
+  const line = (priority: LinedPriority): RateLineView => {
+    const start = lineStart(current, priority, now);
+    return start > now
+      ? { next_slot_at: iso(start), ahead_ms: start - now }
+      : { next_slot_at: null, ahead_ms: 0 };
+  };
+  return {
+    service,
+    tokens: current.tokens,
+    burst: settings.burst,
+    effective_rate_per_second: current.effectiveRatePerSecond,
+    configured_rate_per_second: settings.ratePerSecond,
+    pauses: pauses.sort((a, b) => b.at - a.at).map(({ at: _at, ...view }) => view),
+    slow_until: current.slowUntil !== undefined ? iso(current.slowUntil) : null,
+    lines: { normal: line('normal'), low: line('low') },
+  };
 }
 
 /** Tokens a call of `scope` takes: its cost, a positive integer, capped at the burst. */

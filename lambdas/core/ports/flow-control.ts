@@ -56,6 +56,42 @@ export type RateFeedback =
    */
   | { kind: 'rate_limited'; retryAfterSeconds?: number; reason?: string; resetAt?: number };
 
+/** A pause Atlassian's 429s put in force, as the health view shows it. */
+export interface RatePauseView {
+  /** `service`: every call; `endpoint`: one endpoint family; `object`: writes to one issue/page. */
+  scope: 'service' | 'endpoint' | 'object';
+  /** The endpoint family (`jira:issue:get`) or the issue/page; null for the whole service. */
+  target: string | null;
+  /** ISO 8601. */
+  until: string;
+}
+
+/** Where a priority's line stands: when its next free slot is, and how far ahead that is. */
+export interface RateLineView {
+  /** ISO 8601 of the slot a call refused now would be given at the earliest; null when nobody waits. */
+  next_slot_at: string | null;
+  /** Milliseconds from now to that slot (0 when nobody waits): how long the line is. */
+  ahead_ms: number;
+}
+
+/** A service's token bucket as the health view shows it. Times are ISO 8601. */
+export interface RateView {
+  service: Service;
+  /** Tokens in the bucket now (fractional: refill is continuous). */
+  tokens: number;
+  burst: number;
+  /** The rate the bucket refills at now, tokens per second (AIMD: at most the configured one). */
+  effective_rate_per_second: number;
+  /** The configured rate (`ratePerMinute / 60`). */
+  configured_rate_per_second: number;
+  /** Pauses in force, the longest first. */
+  pauses: RatePauseView[];
+  /** Until then the rate does not climb: Atlassian said the limit is near. Null when not held. */
+  slow_until: string | null;
+  /** The lines of refused `normal` and `low` calls (`low` also waits behind `normal`'s). */
+  lines: { normal: RateLineView; low: RateLineView };
+}
+
 export interface RateGate {
   /**
    * Takes `scope.cost` tokens (default one) from the service's bucket for a call of `scope.priority`,
@@ -65,6 +101,12 @@ export interface RateGate {
   acquire(scope: CallScope, now: number): Promise<PermitDecision>;
   /** Feeds the answer back: 429s pause (scoped by reason) and lower the effective rate; successes raise it. */
   report(scope: CallScope, feedback: RateFeedback, now: number): Promise<void>;
+}
+
+/** The buckets as the health check reads them, apart from RateGate: it takes nothing. */
+export interface RateViews {
+  /** The bucket at `now` (read only: nothing is taken or stored). */
+  view(service: Service, now: number): Promise<RateView>;
 }
 
 export type BreakerStateName = 'closed' | 'open' | 'half_open';

@@ -48,3 +48,6 @@ export interface PointsBudget {
   observe(service: Service, signals: RateLimitSignals, now: number): Promise<void>;
   view(service: Service, now: number): Promise<PointsView>;
 }
+
+/** The budgets as the health check reads them: a function without an Atlassian connection may. */
+export type PointsViews = Pick<PointsBudget, 'view'>;

@@ -1,16 +1,29 @@
-/** Health use case: queue depths per service and priority, dead letters, and an overall verdict. */
+/**
+ * Health use case: queue depths per service and priority, dead letters, each service's budgets
+ * (token bucket and hourly points), and an overall verdict.
+ */
 import { PRIORITIES, SERVICES, type Priority, type Service } from '../../../model/config/riq-config.js';
 import { queueKey } from '../../../model/config/resources.js';
 import { summarizeBreakers, type BreakerSummary } from './breaker-report.js';
-import type { BreakerStateName, CircuitBreaker } from '../ports/flow-control.js';
+import type { BreakerStateName, CircuitBreaker, RateView, RateViews } from '../ports/flow-control.js';
 import type { Clock, RequestStore, WorkQueue } from '../ports/index.js';
+import type { PointsView, PointsViews } from '../ports/points-budget.js';
 
 export interface HealthDeps {
   queue: Pick<WorkQueue, 'depth' | 'deadLetterDepth'>;
   store: Pick<RequestStore, 'countByStatus'>;
   /** Read only: the health check never moves a breaker. */
   breaker: Pick<CircuitBreaker, 'view'>;
+  /** Read only, like the breaker: viewing a bucket or a budget takes nothing from it. */
+  rate: RateViews;
+  points: PointsViews;
   clock: Clock;
+}
+
+/** A service's two budgets: the token bucket (requests per second) and the hourly points. */
+export interface BudgetsView {
+  rate: Omit<RateView, 'service'>;
+  points: Omit<PointsView, 'service'>;
 }
 
 interface QueueView {
@@ -28,6 +41,8 @@ export interface HealthReport {
   services: Record<Service, { circuit_breaker: BreakerStateName; queues: Record<Priority, QueueView> }>;
   circuit_breakers: BreakerSummary;
   dead_letters: number;
+  /** Where each service's budgets stand; they explain waiting, not a fault, so they never degrade. */
+  budgets: Record<Service, BudgetsView>;
 }
 
 export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
@@ -58,6 +73,16 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
       services[service] = { circuit_breaker: breaker, queues };
     }),
   );
+  const budgets = {} as HealthReport['budgets'];
+  await Promise.all(
+    SERVICES.map(async (service) => {
+      const [{ service: _r, ...rate }, { service: _p, ...points }] = await Promise.all([
+        deps.rate.view(service, now),
+        deps.points.view(service, now),
+      ]);
+      budgets[service] = { rate, points };
+    }),
+  );
   const deadLetters = await deps.store.countByStatus('dead');
   if (deadLetters > 0) reasons.push(`${deadLetters} dead request(s) wait for an operator`);
   return {
@@ -67,5 +92,6 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
     services,
     circuit_breakers: summarizeBreakers(breakers),
     dead_letters: deadLetters,
+    budgets,
   };
 }

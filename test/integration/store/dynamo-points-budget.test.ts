@@ -2,6 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, inject, it } from 'vitest';
 import {
   DynamoPointsBudget,
+  DynamoPointsViews,
   pointsBudgetKey,
 } from '../../../lambdas/adapters/dynamodb/dynamo-points-budget.js';
 import { readRateLimitSignals } from '../../../lambdas/core/domain/rate-limit-signals.js';
@@ -105,6 +106,7 @@ describe('DynamoPointsBudget on DynamoDB Local', () => {
       resync_pace: 0,
       resync_until: T0 + 600_000,
       reset_at: T0 + 600_000,
+      auth_mode: 'oauth',
       version: 2,
     });
     expect(item).not.toHaveProperty('status');
@@ -128,5 +130,43 @@ describe('DynamoPointsBudget on DynamoDB Local', () => {
     const off = await budgets(1, TEN_POINTS_A_SECOND, 'api_token');
     await off.budgets[0]!.charge('jira', 'high', 10, T0);
     expect(await storedBudget(off.tableName)).toBeUndefined();
+  });
+});
+
+describe('DynamoPointsViews on DynamoDB Local (the health check, without a connection)', () => {
+  it('shows a budget with the auth mode of the connection that last wrote it', async () => {
+    const { budgets: workers, tableName } = await budgets(1, TEN_POINTS_A_SECOND);
+    const config = isolatedConfig(TEN_POINTS_A_SECOND);
+    const views = new DynamoPointsViews(doc, tableName, config);
+    // Never written: the config's budget, full, off.
+    expect(await views.view('jira', T0)).toMatchObject({
+      enabled: false,
+      points: 100,
+      quota: 36_000,
+      quota_source: 'config',
+    });
+    await workers[0]!.charge('jira', 'high', 30, T0);
+    expect(await views.view('jira', T0)).toEqual(await workers[0]!.view('jira', T0));
+    expect(await views.view('jira', T0 + 1000)).toMatchObject({
+      enabled: true,
+      points: 80,
+      pace_per_second: 10,
+      exhausted_until: null,
+    });
+  });
+
+  it('shows an API-token budget on once Atlassian announced a quota', async () => {
+    const off = await budgets(1, TEN_POINTS_A_SECOND, 'api_token');
+    const views = new DynamoPointsViews(doc, off.tableName, isolatedConfig(TEN_POINTS_A_SECOND));
+    await off.budgets[0]!.observe(
+      'jira',
+      readRateLimitSignals(new Headers({ 'Beta-RateLimit-Policy': '"global-app-quota";q=7200;w=3600' }), T0),
+      T0,
+    );
+    expect(await views.view('jira', T0)).toMatchObject({
+      enabled: true,
+      quota: 7200,
+      quota_source: 'headers',
+    });
   });
 });

@@ -170,6 +170,49 @@ describe('DynamoRateGate on DynamoDB Local', () => {
     expect(await take(w3, 'high', 5)).toBe(3);
   });
 
+  it('shows the health check the shared bucket: tokens, rates, pauses in force and each line', async () => {
+    const { gates: workers } = await gates(2, TEN_PER_SECOND);
+    const [a, b] = workers as [DynamoRateGate, DynamoRateGate];
+    expect(await b.view('jira', T0)).toEqual({
+      service: 'jira',
+      tokens: 10,
+      burst: 10,
+      effective_rate_per_second: 10,
+      configured_rate_per_second: 10,
+      pauses: [],
+      slow_until: null,
+      lines: { normal: { next_slot_at: null, ahead_ms: 0 }, low: { next_slot_at: null, ahead_ms: 0 } },
+    });
+    await a.report(
+      scope({ endpoint: 'jira:search' }),
+      { kind: 'rate_limited', retryAfterSeconds: 4, reason: 'jira-burst-based' },
+      T0,
+    );
+    await a.report(
+      scope({ endpoint: 'jira:issue:update', write: true, objectId: 'MD-1' }),
+      { kind: 'rate_limited', retryAfterSeconds: 2, reason: 'jira-per-issue-on-write' },
+      T0,
+    );
+    // The burst 429 emptied the bucket: a normal call is given a slot in its line.
+    const refused = await a.acquire(scope({ priority: 'normal' }), T0 + 100);
+    expect(refused).toMatchObject({ granted: false, reason: 'no_token' });
+    const slotAt = (refused as { slotAt: number }).slotAt;
+    const view = await b.view('jira', T0 + 100);
+    expect(view).toMatchObject({ tokens: 0, effective_rate_per_second: 10 });
+    expect(view.pauses).toEqual([
+      { scope: 'endpoint', target: 'jira:search', until: new Date(T0 + 4_000).toISOString() },
+      { scope: 'object', target: 'MD-1', until: new Date(T0 + 2_000).toISOString() },
+    ]);
+    // The next free slot is one token interval (100 ms) after the one just given; low waits behind it.
+    const next = slotAt + 100;
+    expect(view.lines).toEqual({
+      normal: { next_slot_at: new Date(next).toISOString(), ahead_ms: next - (T0 + 100) },
+      low: { next_slot_at: new Date(next).toISOString(), ahead_ms: next - (T0 + 100) },
+    });
+    // Viewing took nothing: the line still gives the next slot after it.
+    expect(await a.acquire(scope({ priority: 'normal' }), T0 + 100)).toMatchObject({ slotAt: next });
+  });
+
   it('pauses writes to the one issue Atlassian named, and nothing else', async () => {
     const { gates: workers } = await gates(2, TEN_PER_SECOND);
     const [a, b] = workers as [DynamoRateGate, DynamoRateGate];

@@ -22,6 +22,60 @@ const HEALTH = {
   },
   circuit_breakers: { total_circuits: 2 },
   dead_letters: 1,
+  budgets: {
+    jira: {
+      rate: {
+        tokens: 3.14159,
+        burst: 50,
+        effective_rate_per_second: 4.1666,
+        configured_rate_per_second: 8.3333,
+        pauses: [
+          { scope: 'service', target: null, until: '2026-01-01T00:00:09.000Z' },
+          { scope: 'endpoint', target: 'jira:search', until: '2026-01-01T00:00:04.000Z' },
+        ],
+        slow_until: null,
+        lines: {
+          normal: { next_slot_at: '2026-01-01T00:00:01.500Z', ahead_ms: 1500 },
+          low: { next_slot_at: '2026-01-01T00:00:02.250Z', ahead_ms: 2250 },
+        },
+      },
+      points: {
+        enabled: true,
+        points: 812.6,
+        capacity: 5416.67,
+        pace_per_second: 0,
+        quota: 65000,
+        window_seconds: 3600,
+        quota_source: 'headers',
+        reset_at: '2026-01-01T01:00:00.000Z',
+        slow_until: null,
+        exhausted_until: '2026-01-01T01:00:00.000Z',
+      },
+    },
+    confluence: {
+      rate: {
+        tokens: 50,
+        burst: 50,
+        effective_rate_per_second: 8.3333,
+        configured_rate_per_second: 8.3333,
+        pauses: [],
+        slow_until: null,
+        lines: { normal: { next_slot_at: null, ahead_ms: 0 }, low: { next_slot_at: null, ahead_ms: 0 } },
+      },
+      points: {
+        enabled: false,
+        points: 5416.67,
+        capacity: 5416.67,
+        pace_per_second: 18.06,
+        quota: 65000,
+        window_seconds: 3600,
+        quota_source: 'config',
+        reset_at: null,
+        slow_until: null,
+        exhausted_until: null,
+      },
+    },
+  },
 };
 
 const PAGE: DeadLetterPage = {
@@ -129,6 +183,63 @@ describe('riq output', () => {
 
     const json = await riq(['health', '--json'], client);
     expect(JSON.parse(json.stdout)).toEqual(HEALTH);
+  });
+
+  it('health: a table of each token bucket and one of each points budget', async () => {
+    const client = fakeClient();
+    client.health.mockResolvedValue(HEALTH);
+    const lines = (await riq(['health'], client)).stdout.split('\n');
+    const rateAt = lines.indexOf('rate limit (tokens per second):');
+    expect(lines[rateAt + 1]).toMatch(
+      /^SERVICE +TOKENS +BURST +RATE\/CONFIGURED +NORMAL_LINE +LOW_LINE +PAUSES +SLOW_UNTIL$/,
+    );
+    const jiraRate = lines[rateAt + 2]!.split(/ {2,}/);
+    expect(jiraRate).toEqual([
+      'jira',
+      '3.1',
+      '50',
+      '4.17/8.33',
+      '1.5s',
+      '2.3s',
+      'service until 2026-01-01T00:00:09.000Z; endpoint jira:search until 2026-01-01T00:00:04.000Z',
+      '-',
+    ]);
+    expect(lines[rateAt + 3]!.split(/ {2,}/)).toEqual([
+      'confluence',
+      '50',
+      '50',
+      '8.33/8.33',
+      '0s',
+      '0s',
+      '-',
+      '-',
+    ]);
+    const pointsAt = lines.indexOf('points budget (per hour):');
+    expect(lines[pointsAt + 1]).toMatch(
+      /^SERVICE +BUDGET +POINTS +CAPACITY +PACE\/S +QUOTA +SOURCE +NEAR_LIMIT_UNTIL +EXHAUSTED_UNTIL$/,
+    );
+    expect(lines[pointsAt + 2]!.split(/ {2,}/)).toEqual([
+      'jira',
+      'on',
+      '813',
+      '5417',
+      '0',
+      '65000/3600s',
+      'headers',
+      '-',
+      '2026-01-01T01:00:00.000Z',
+    ]);
+    expect(lines[pointsAt + 3]!.split(/ {2,}/)).toEqual([
+      'confluence',
+      'off',
+      '5417',
+      '5417',
+      '18.06',
+      '65000/3600s',
+      'config',
+      '-',
+      '-',
+    ]);
   });
 
   it('breakers: one row per service', async () => {

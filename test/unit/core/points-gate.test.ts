@@ -11,6 +11,7 @@ import { passFlowControl, type FlowControl } from '../../../lambdas/core/domain/
 import {
   PointsMeteredExecutor,
   pointsAttemptOf,
+  type PointsReading,
   pointsEstimateOf,
 } from '../../../lambdas/core/domain/points-metering.js';
 import { readRateLimitSignals } from '../../../lambdas/core/domain/rate-limit-signals.js';
@@ -206,12 +207,57 @@ describe('points on the request path', () => {
       const clock = new FakeClock();
       const points = new InMemoryPointsBudget(CONFIG, 'oauth');
       const failures: string[] = [];
+      const readings: PointsReading[] = [];
       const executor = new PointsMeteredExecutor(
         { execute: async (_op, _payload, context) => execute(context, clock.now()) },
-        { budget: points, clock, onFailure: (step) => failures.push(step) },
+        {
+          budget: points,
+          clock,
+          onFailure: (step) => failures.push(step),
+          onMetered: (reading) => readings.push(reading),
+        },
       );
-      return { clock, points, executor, failures };
+      return { clock, points, executor, failures, readings };
     }
+
+    it('tells each call once: the actual points once settled, and the last r Atlassian gave', async () => {
+      const { executor, readings } = metered(async (context, now) => {
+        context.onUpstreamSignal?.(answer({ RateLimit: '"global-app-quota";r=900;t=600' }, now));
+        context.onUpstreamSignal?.(
+          answer({ 'Beta-RateLimit': '"global-app-quota";r=300;t=600, "tenant-quota";r=200;t=600' }, now),
+        );
+        context.onUpstreamSignal?.(answer({ 'X-RateLimit-NearLimit': 'true' }, now));
+        return { issues: [{ key: 'MD-1' }, { key: 'MD-2' }] };
+      });
+      await executor.execute('jira.search_tasks', search, { token: TOKEN });
+      // 51 estimated, 3 spent (1 call + 2 issues); the last answer with r listed 300 and 200.
+      expect(readings).toEqual([{ service: 'jira', spent: 3, remaining: 200 }]);
+    });
+
+    it('tells a failed call as its estimate, with no remaining when no answer gave r', async () => {
+      const { executor, readings } = metered(async () => {
+        throw new UpstreamError('SERVICE_UNAVAILABLE', 'HTTP 503', { status: 503 });
+      });
+      await expect(executor.execute('jira.search_tasks', search, { token: TOKEN })).rejects.toThrow();
+      expect(readings).toEqual([{ service: 'jira', spent: 51 }]);
+    });
+
+    it('keeps the result when the metrics hook throws', async () => {
+      const clock = new FakeClock();
+      const executor = new PointsMeteredExecutor(
+        { execute: async () => ({ key: 'MD-1' }) },
+        {
+          budget: new InMemoryPointsBudget(CONFIG, 'oauth'),
+          clock,
+          onMetered: () => {
+            throw new Error('stdout closed');
+          },
+        },
+      );
+      await expect(executor.execute('jira.get_task', { task_id: 'MD-1' }, { token: TOKEN })).resolves.toEqual(
+        { key: 'MD-1' },
+      );
+    });
 
     it('feeds every answer’s quota headers to the budget and still tells the caller', async () => {
       const forwarded: boolean[] = [];

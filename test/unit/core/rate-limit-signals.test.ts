@@ -4,11 +4,13 @@ import {
   NEAR_LIMIT_SHARE,
   RATE_LIMIT_REASONS,
   parseRetryAfter,
+  rateLimitedReasonOf,
   readRateLimitSignals,
   scopeOfReason,
   type HeaderSource,
   type RateLimitScope,
 } from '../../../lambdas/core/domain/rate-limit-signals.js';
+import { RATE_LIMITED_REASONS } from '../../../model/config/metrics.js';
 
 const NOW = Date.parse('2026-11-23T10:00:00Z');
 
@@ -50,6 +52,26 @@ describe('rate-limit signals', () => {
 
     it('gives every documented reason a scope other than unknown', () => {
       for (const reason of Object.keys(RATE_LIMIT_REASONS)) expect(scopeOfReason(reason)).not.toBe('unknown');
+    });
+  });
+
+  describe('rateLimitedReasonOf (the RateLimited metric dimension)', () => {
+    it.each<[string | null | undefined, string]>([
+      ['jira-burst-based', 'jira-burst-based'],
+      [' Confluence-Quota-Tenant-Based ', 'confluence-quota-tenant-based'],
+      ['jira-cost-based', 'unknown'],
+      ['', 'unknown'],
+      [null, 'unknown'],
+      [undefined, 'unknown'],
+    ])('%j is %s', (text, dimension) => {
+      expect(rateLimitedReasonOf(text)).toBe(dimension);
+    });
+
+    it('has one dimension value per documented reason, and unknown', () => {
+      expect([...RATE_LIMITED_REASONS].sort()).toEqual(
+        [...Object.keys(RATE_LIMIT_REASONS), 'unknown'].sort(),
+      );
+      for (const reason of Object.keys(RATE_LIMIT_REASONS)) expect(rateLimitedReasonOf(reason)).toBe(reason);
     });
   });
 

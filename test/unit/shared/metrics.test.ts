@@ -1,0 +1,125 @@
+/**
+ * The EMF lines the observers write (lambdas/shared/metrics.ts): what CloudWatch would read from a
+ * function's stdout, one line per event.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { functionMetrics, observePoints, observeRequests } from '../../../lambdas/shared/metrics.js';
+import { logger } from '../../../lambdas/shared/logger.js';
+import type { EventRecord, RequestEvent } from '../../../lambdas/core/ports/request-events.js';
+
+type Line = Record<string, unknown> & {
+  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+};
+
+let written: string[];
+
+beforeEach(() => {
+  written = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+    return true;
+  });
+  vi.spyOn(logger, 'info').mockImplementation(() => undefined);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** The EMF lines written, parsed. */
+function emfLines(): Line[] {
+  return written
+    .join('')
+    .split('\n')
+    .filter((l) => l.includes('"_aws"'))
+    .map((l) => JSON.parse(l) as Line);
+}
+
+/** Each line as `{ dimensions, metrics: {name: value} }`. */
+function readable(line: Line) {
+  const directive = line._aws.CloudWatchMetrics[0]!;
+  return {
+    namespace: directive.Namespace,
+    dimensions: Object.fromEntries((directive.Dimensions[0] ?? []).map((d) => [d, line[d]])),
+    metrics: Object.fromEntries(directive.Metrics.map((m) => [m.Name, line[m.Name]])),
+  };
+}
+
+const RECORD: EventRecord = {
+  token: `req_${'2'.repeat(32)}`,
+  operation: 'jira.get_task',
+  service: 'jira',
+  priority: 'normal',
+  created_at: new Date(0).toISOString(),
+  routing_path: 'QUEUED',
+};
+
+function retryAfter429(details: Record<string, unknown>): RequestEvent {
+  return {
+    kind: 'retry',
+    record: RECORD,
+    at: 1000,
+    attempt: 1,
+    delaySeconds: 5,
+    error: { code: 'RATE_LIMITED', message: 'HTTP 429', retryable: true, details },
+  };
+}
+
+describe('metrics observers', () => {
+  describe('observeRequests', () => {
+    it('counts a 429 as RateLimited by service and its RateLimit-Reason', () => {
+      const observe = observeRequests(functionMetrics('riq-test', logger), logger);
+      observe(retryAfter429({ status: 429, rateLimitReason: 'Jira-Burst-Based' }));
+      expect(emfLines().map(readable)).toEqual([
+        {
+          namespace: 'RIQ',
+          dimensions: { service: 'jira', reason: 'jira-burst-based' },
+          metrics: { RateLimited: 1 },
+        },
+      ]);
+    });
+
+    it('counts a 429 with a reason RIQ does not know, or none, as reason unknown', () => {
+      const observe = observeRequests(functionMetrics('riq-test', logger), logger);
+      observe(retryAfter429({ status: 429, rateLimitReason: 'jira-cost-based' }));
+      observe(retryAfter429({ status: 429 }));
+      expect(emfLines().map((l) => readable(l).dimensions)).toEqual([
+        { service: 'jira', reason: 'unknown' },
+        { service: 'jira', reason: 'unknown' },
+      ]);
+    });
+
+    it('writes no RateLimited for a failure other than a 429', () => {
+      const observe = observeRequests(functionMetrics('riq-test', logger), logger);
+      observe({
+        ...retryAfter429({}),
+        error: { code: 'SERVICE_UNAVAILABLE', message: 'HTTP 503', retryable: true },
+      } as RequestEvent);
+      expect(emfLines()).toEqual([]);
+    });
+  });
+
+  describe('observePoints', () => {
+    it('writes PointsSpent and PointsRemaining on one line per call', () => {
+      const observe = observePoints(logger);
+      observe({ service: 'confluence', spent: 3, remaining: 1200 });
+      expect(emfLines().map(readable)).toEqual([
+        {
+          namespace: 'RIQ',
+          dimensions: { service: 'confluence' },
+          metrics: { PointsSpent: 3, PointsRemaining: 1200 },
+        },
+      ]);
+    });
+
+    it('writes PointsSpent alone when Atlassian gave no r, and nothing carries over between calls', () => {
+      const observe = observePoints(logger);
+      observe({ service: 'jira', spent: 51 });
+      observe({ service: 'confluence', spent: 2 });
+      expect(emfLines().map(readable)).toEqual([
+        { namespace: 'RIQ', dimensions: { service: 'jira' }, metrics: { PointsSpent: 51 } },
+        { namespace: 'RIQ', dimensions: { service: 'confluence' }, metrics: { PointsSpent: 2 } },
+      ]);
+    });
+  });
+});
