@@ -335,6 +335,7 @@ export function rateViewOf(
     configured_rate_per_second: settings.ratePerSecond,
     pauses: pauses.sort((a, b) => b.at - a.at).map(({ at: _at, ...view }) => view),
     slow_until: current.slowUntil !== undefined ? iso(current.slowUntil) : null,
+    margin_tokens: current.margin ?? 0,
     lines: { normal: line('normal'), low: line('low') },
   };
 }

@@ -88,6 +88,8 @@ export interface RateView {
   pauses: RatePauseView[];
   /** Until then the rate does not climb: Atlassian said the limit is near. Null when not held. */
   slow_until: string | null;
+  /** Tokens `normal` and `low` keep in hand beyond their reserve after a lone 429 (0: none). */
+  margin_tokens: number;
   /** The lines of refused `normal` and `low` calls (`low` also waits behind `normal`'s). */
   lines: { normal: RateLineView; low: RateLineView };
 }

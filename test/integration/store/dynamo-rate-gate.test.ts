@@ -181,6 +181,7 @@ describe('DynamoRateGate on DynamoDB Local', () => {
       configured_rate_per_second: 10,
       pauses: [],
       slow_until: null,
+      margin_tokens: 0,
       lines: { normal: { next_slot_at: null, ahead_ms: 0 }, low: { next_slot_at: null, ahead_ms: 0 } },
     });
     await a.report(

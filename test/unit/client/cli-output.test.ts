@@ -34,6 +34,7 @@ const HEALTH = {
           { scope: 'endpoint', target: 'jira:search', until: '2026-01-01T00:00:04.000Z' },
         ],
         slow_until: null,
+        margin_tokens: 0,
         lines: {
           normal: { next_slot_at: '2026-01-01T00:00:01.500Z', ahead_ms: 1500 },
           low: { next_slot_at: '2026-01-01T00:00:02.250Z', ahead_ms: 2250 },
@@ -49,6 +50,7 @@ const HEALTH = {
         quota_source: 'headers',
         reset_at: '2026-01-01T01:00:00.000Z',
         slow_until: null,
+        margin_tokens: 0,
         exhausted_until: '2026-01-01T01:00:00.000Z',
       },
     },
@@ -60,6 +62,7 @@ const HEALTH = {
         configured_rate_per_second: 8.3333,
         pauses: [],
         slow_until: null,
+        margin_tokens: 0,
         lines: { normal: { next_slot_at: null, ahead_ms: 0 }, low: { next_slot_at: null, ahead_ms: 0 } },
       },
       points: {
@@ -72,6 +75,7 @@ const HEALTH = {
         quota_source: 'config',
         reset_at: null,
         slow_until: null,
+        margin_tokens: 0,
         exhausted_until: null,
       },
     },
