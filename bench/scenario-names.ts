@@ -7,6 +7,7 @@ export const SCENARIO_NAMES = [
   'outage',
   'burst',
   'cost',
+  'quota',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 

@@ -21,7 +21,9 @@ import {
   startBench,
   submit,
   submitAll,
+  view,
   type Bench,
+  type RequestView,
   type SubmitBody,
 } from './harness.js';
 import { MESSAGES_RECEIVED, awsCallCounts, awsCallsBetween, countAwsCalls } from './aws-calls.js';
@@ -320,7 +322,7 @@ export async function priority(): Promise<ScenarioResult> {
     const lowsOpen = (await Promise.all(lows.slice(-50).map((l) => fetchStatus(bench, l.token)))).filter(
       (s) => s !== 'completed',
     ).length;
-    const latencies = highViews.map(latencyMs);
+    const latencies = highViews.map((v) => (v.completed_at === undefined ? Infinity : latencyMs(v)));
     const p50 = percentile(latencies, 0.5);
     const p95 = percentile(latencies, 0.95);
     const budget = 2 * serviceMs + 1000 / RATE;
@@ -448,7 +450,8 @@ export async function burst(): Promise<ScenarioResult> {
     );
     const calls = await callsSince(bench, started);
     const times = calls.map((c) => c.at).sort((a, b) => a - b);
-    const lastDone = Math.max(...views.map((v) => Date.parse(v.completed_at ?? v.created_at)));
+    const done = views.filter((v) => v.completed_at !== undefined);
+    const lastDone = Math.max(...done.map((v) => Date.parse(v.completed_at!)));
     const busiest1s = busiestWindow(times, 1000);
     const directP50 = percentile(
       direct.map((s) => s.answeredAt - s.sentAt),
@@ -554,6 +557,251 @@ export async function cost(): Promise<ScenarioResult> {
   }
 }
 
+/**
+ * The compressed hour of the `quota` scenario: 60 real seconds. RIQ's clock is not compressed, so
+ * RIQ's window is configured in real seconds, 3600 / 60.
+ *
+ * The simulator's hour is a quota window of 60 s on its real-time clock, so that the policy it
+ * announces (`Beta-RateLimit-Policy: …;q=2000;w=60`) means the same span to RIQ. Compressing its
+ * clock instead (`time_scale` 60, window 3600) announces `w=3600`, which RIQ learns as 3,600 real
+ * seconds and obeys over its config (points-budget.ts: a learned quota wins): it then paces the
+ * quota 60 times too slowly. `BENCH_QUOTA_TIME_SCALE=60` runs that variant.
+ */
+const TIME_SCALE = Number(process.env['BENCH_QUOTA_TIME_SCALE'] ?? 1);
+/**
+ * Whether the simulator sends `X-RateLimit-NearLimit: true` once under 20 % of the quota is left,
+ * as Atlassian does. `BENCH_QUOTA_NEAR_LIMIT_HEADER=0`: only `r` in `Beta-RateLimit` says so.
+ */
+const NEAR_LIMIT_HEADER = process.env['BENCH_QUOTA_NEAR_LIMIT_HEADER'] !== '0';
+
+const QUOTA = {
+  points: 2_000,
+  /** RIQ's capacity: 5 minutes of the pace, as the default's 300 s of an hour, compressed. */
+  burstSeconds: 5,
+  /** Points of the backlog (the quota's 2.5 hours). */
+  backlogPoints: 5_000,
+  /** Results per search: 1 + 5 = 6 points. */
+  searchResults: 5,
+  rate: 25,
+  highs: 10,
+  /** The highs are submitted over this part of the hour (as shares of it). */
+  highsFrom: 0.75,
+  highsTo: 0.95,
+} as const;
+
+/** The points Atlassian charges each operation of the `quota` backlog (the simulator's figures). */
+const QUOTA_POINTS = { get: 2, search: 1 + QUOTA.searchResults, write: 1 } as const;
+
+function quotaBacklog(keys: string[]): { bodies: SubmitBody[]; points: number } {
+  const bodies: SubmitBody[] = [];
+  let points = 0;
+  // Per 10: 3 reads of an issue, 4 searches, 3 writes; half `low`, half `normal`.
+  const pattern = [
+    'get',
+    'search',
+    'write',
+    'search',
+    'get',
+    'write',
+    'search',
+    'get',
+    'search',
+    'write',
+  ] as const;
+  for (let i = 0; points < QUOTA.backlogPoints; i++) {
+    const kind = pattern[i % pattern.length]!;
+    const key = keys[i % keys.length]!;
+    const priority = i % 2 === 0 ? 'low' : 'normal';
+    const body: SubmitBody =
+      kind === 'get'
+        ? { operation: 'jira.get_task', payload: { task_id: key }, priority }
+        : kind === 'search'
+          ? {
+              operation: 'jira.search_tasks',
+              payload: { jql: 'project = RIQ ORDER BY key', max_results: QUOTA.searchResults },
+              priority,
+            }
+          : { operation: 'jira.update_task', payload: { task_id: key, title: `quota write ${i}` }, priority };
+    bodies.push({ ...body, fresh: true, routing: 'queued' });
+    points += QUOTA_POINTS[kind];
+  }
+  return { bodies, points };
+}
+
+/**
+ * (g) A compressed hour against Atlassian's points quota: the simulator charges 2,000 points per
+ * 60-second window (see TIME_SCALE for why not a scaled clock), every connection's
+ * (`quota_applies_to: 'all'`, so the local API-token connection counts; RIQ's budget switches on at
+ * the first answer announcing the quota), its window starting as the backlog arrives; RIQ's budget
+ * is configured to the same quota over the same span. A backlog of ~5,000 points (reads, small
+ * searches, writes; `low` and `normal`) arrives at the start; `high` reads are submitted late in
+ * the hour. Points spent by the hour's end are the simulator's own count, read just before the reset.
+ */
+export async function quota(): Promise<ScenarioResult> {
+  /** The hour in real seconds (RIQ's window); the simulator's window is this on its clock. */
+  const windowSeconds = 60;
+  const simWindowSeconds = windowSeconds * TIME_SCALE;
+  const bench = await startBench(
+    {
+      services: {
+        jira: {
+          ratePerMinute: QUOTA.rate * 60,
+          burst: QUOTA.rate,
+          concurrency: CONCURRENCY,
+          points: {
+            quotaPerHour: QUOTA.points,
+            windowSeconds,
+            burstSeconds: QUOTA.burstSeconds,
+            reserves: { normal: 0.1, low: 0.3 },
+          },
+        },
+      },
+    },
+    { startWorkers: false },
+  );
+  try {
+    const keys = await seedIssues(bench, ISSUES);
+    await bench.sim.configure({ latency_ms: SERVICE_LATENCY_MS });
+    // The backlog is queued before the workers start (as in `drain`): on this one machine the
+    // submits would take the workers' CPU for the first part of the hour.
+    const backlog = quotaBacklog(keys);
+    const submitStarted = Date.now();
+    const submitted = await submitAll(bench, backlog.bodies);
+    const submitSeconds = (Date.now() - submitStarted) / 1000;
+
+    // The hour starts with the workers.
+    await bench.sim.configure({
+      points_quota: {
+        quota: QUOTA.points,
+        window_seconds: simWindowSeconds,
+        headers: 'beta',
+        near_limit_header: NEAR_LIMIT_HEADER,
+      },
+      quota_applies_to: 'all',
+      time_scale: TIME_SCALE,
+      sim_time: '2030-01-01T10:00:00.000Z',
+    });
+    bench.stack.startWorkers();
+    const hourStart = Date.now();
+    const hourEnd = hourStart + windowSeconds * 1000;
+    // The simulator's count of each hour's points, read just before its reset.
+    const perHour: number[] = [];
+    let sampling = true;
+    const hourOneStats = (async () => {
+      await sleep(hourEnd - 300 - Date.now());
+      return bench.sim.stats();
+    })();
+    void (async () => {
+      try {
+        perHour.push((await hourOneStats).points_quota?.jira.spent ?? 0);
+        for (let k = 2; sampling; k++) {
+          await sleep(hourStart + k * windowSeconds * 1000 - 300 - Date.now());
+          if (sampling) perHour.push((await bench.sim.stats()).points_quota?.jira.spent ?? 0);
+        }
+      } catch {
+        // The stack stopped while a read was on its way: the hours counted so far stand.
+      }
+    })();
+
+    // `high` reads late in the hour, spread over its last part.
+    const highs: Promise<Awaited<ReturnType<typeof submit>>>[] = [];
+    const highBodies = getTasks(keys, QUOTA.highs, 'high');
+    const highsStart = hourStart + QUOTA.highsFrom * windowSeconds * 1000;
+    const highsSpacing = ((QUOTA.highsTo - QUOTA.highsFrom) * windowSeconds * 1000) / QUOTA.highs;
+    for (let i = 0; i < highBodies.length; i++) {
+      await sleep(highsStart + i * highsSpacing - Date.now());
+      highs.push(submit(bench, highBodies[i]!));
+    }
+    const highViews = await viewsWithin(
+      bench,
+      (await Promise.all(highs)).map((h) => h.token),
+      hourEnd + 30_000,
+    );
+    const atEnd = await hourOneStats;
+    const spentByEnd = atEnd.points_quota?.jira.spent ?? 0;
+    const limitedByEnd = atEnd.rate_limited_by_reason;
+    // The backlog is 2.5 hours of the quota: it ends in the third hour at the quota's pace.
+    const views = await viewsWithin(
+      bench,
+      submitted.map((s) => s.token),
+      hourStart + 5 * windowSeconds * 1000,
+    );
+    sampling = false;
+    const stats = await bench.sim.stats();
+    const calls = await callsSince(bench, hourStart);
+    // Service time: a lone `high` read on the stack idle again (in a fresh window of the quota).
+    const idle: number[] = [];
+    for (const body of getTasks(keys, 10, 'high')) {
+      const s = await submit(bench, body);
+      const [v] = await awaitAll(bench, [s.token], 30_000);
+      idle.push(latencyMs(v!));
+      await sleep(200);
+    }
+    const serviceMs = percentile(idle, 0.5);
+    const quota429s = Object.entries(stats.rate_limited_by_reason)
+      .filter(([reason]) => reason.includes('quota'))
+      .reduce((n, [, count]) => n + count, 0);
+    const completedByEnd = views.filter(
+      (v) => v.status === 'completed' && Date.parse(v.completed_at!) < hourEnd,
+    ).length;
+    const latencies = highViews.map((v) => (v.completed_at === undefined ? Infinity : latencyMs(v)));
+    const highP95 = percentile(latencies, 0.95);
+    const bound = 2 * serviceMs + 1000 / QUOTA.rate;
+    const share = spentByEnd / QUOTA.points;
+    const done = views.filter((v) => v.completed_at !== undefined);
+    const lastDone = Math.max(...done.map((v) => Date.parse(v.completed_at!)));
+    return {
+      scenario: 'quota',
+      figures: {
+        backlog_requests: submitted.length,
+        backlog_points: backlog.points,
+        backlog_submit_s: `${round(submitSeconds)} (workers held)`,
+        quota_points_per_hour: QUOTA.points,
+        points_spent_by_hour_end: `${spentByEnd} (${round(share * 100, 1)} % of the quota)`,
+        points_spent_per_hour: perHour.join(', '),
+        http_429_quota: quota429s,
+        http_429_by_reason: JSON.stringify(stats.rate_limited_by_reason),
+        http_429_by_reason_in_hour: JSON.stringify(limitedByEnd),
+        requests_completed_in_hour: `${completedByEnd} of ${submitted.length}`,
+        requests_completed: `${views.filter((v) => v.status === 'completed').length} of ${submitted.length}`,
+        outcomes: JSON.stringify(countBy(views.map((v) => v.status))),
+        max_attempts: Math.max(...views.map((v) => v.attempts)),
+        high_outcomes: JSON.stringify(countBy(highViews.map((v) => v.status))),
+        last_completed_s: round((lastDone - hourStart) / 1000),
+        calls: calls.length,
+        service_time_ms: serviceMs,
+        high_requests: highViews.length,
+        high_p50_ms: percentile(latencies, 0.5),
+        high_p95_ms: highP95,
+        high_max_ms: Math.max(...latencies),
+        high_bound_ms: bound,
+      },
+      target:
+        "0 quota 429s; >= 95 % of the quota spent by the hour's end; high p95 <= 2 service times + 1 token interval",
+      met: quota429s === 0 && share >= 0.95 && highP95 <= bound,
+      setup: `simulator quota ${QUOTA.points} points per window of ${simWindowSeconds} s on a clock at ${TIME_SCALE}x (the hour = ${windowSeconds} real s; it announces w=${simWindowSeconds}), counting every connection (quota_applies_to all; RIQ connects with an API token), X-RateLimit-NearLimit ${NEAR_LIMIT_HEADER ? 'on' : 'off'}; RIQ points.quotaPerHour ${QUOTA.points}, windowSeconds ${windowSeconds} (real seconds: RIQ's clock is not compressed), burstSeconds ${QUOTA.burstSeconds}; Jira R=${QUOTA.rate}/s, B=${QUOTA.rate}; backlog low/normal: get_task ${QUOTA_POINTS.get} pts, search_tasks max_results ${QUOTA.searchResults} (${QUOTA_POINTS.search} pts), update_task ${QUOTA_POINTS.write} pt; ${QUOTA.highs} high get_task from ${QUOTA.highsFrom * 100} % to ${QUOTA.highsTo * 100} % of the hour; simulator latency ${SERVICE_LATENCY_MS} ms, workers per queue high/normal/low ${CONCURRENCY.high}/${CONCURRENCY.normal}/${CONCURRENCY.low}`,
+    };
+  } finally {
+    await bench.stack.stop();
+  }
+}
+
+/**
+ * The views of `tokens` once all are terminal or at `deadline` (epoch ms), whichever is first: a
+ * figure of the scenario is how many finished, so an unfinished one is reported, not thrown.
+ */
+async function viewsWithin(bench: Bench, tokens: string[], deadline: number): Promise<RequestView[]> {
+  try {
+    return await awaitAll(bench, tokens, Math.max(1_000, deadline - Date.now()));
+  } catch {
+    const views: RequestView[] = [];
+    for (let i = 0; i < tokens.length; i += 10) {
+      views.push(...(await Promise.all(tokens.slice(i, i + 10).map((t) => view(bench, t)))));
+    }
+    return views;
+  }
+}
+
 function countBy(values: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const v of values) out[v] = (out[v] ?? 0) + 1;
@@ -568,4 +816,5 @@ export const SCENARIOS: Record<ScenarioName, () => Promise<ScenarioResult>> = {
   outage,
   burst,
   cost,
+  quota,
 };

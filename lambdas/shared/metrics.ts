@@ -129,6 +129,11 @@ export function observeRequests(metrics: Metrics, logger: typeof Logger): Reques
       duration_ms: durationMs,
       ...('attempt' in event && event.attempt !== undefined ? { attempt: event.attempt } : {}),
       ...('error' in event ? { error_code: event.error.code } : {}),
+      // Atlassian's `RateLimit-Reason` of a 429, known or not: an unknown one pauses the whole
+      // service, and the log is where a reason RIQ should learn shows up.
+      ...('error' in event && typeof event.error.details?.['rateLimitReason'] === 'string'
+        ? { rate_limit_reason: event.error.details['rateLimitReason'] }
+        : {}),
       ...(event.kind === 'retry' ? { retry_in_seconds: event.delaySeconds } : {}),
       ...(event.kind === 'deferred' ? { deferred_reason: event.reason, wait_ms: event.waitMs } : {}),
     });
