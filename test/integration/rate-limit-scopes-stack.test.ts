@@ -108,47 +108,39 @@ function matching(calls: SimCall[], pattern: RegExp, method?: string): SimCall[]
 }
 
 describe('the scope of each RateLimit-Reason, through the local stack', () => {
-  // Known to fail: a burst 429 empties the service's one shared bucket and moves its refill to the
-  // end of the endpoint's pause (token-bucket.ts `afterRateLimited`), so every other endpoint gets
-  // no token until then either: the pause is endpoint-scoped, the bucket it empties is not. When
-  // that is fixed this test passes, and `it.fails` reports it: make it a plain `it` then.
-  it.fails(
-    'jira-burst-based: the paused endpoint waits Retry-After, other endpoints keep going',
-    async () => {
-      const retryAfter = 3;
-      const key = await seedIssue('burst scope');
-      await control.injectRateLimitReason({
-        reason: 'jira-burst-based',
-        retryAfter,
-        count: 1,
-        method: 'GET',
-        path: ISSUE_PATH(key).source,
-      });
-      const started = Date.now();
-      const first = await submit('jira.get_task', { task_id: key });
-      const limited = await firstLimited(started);
-      const pauseEnds = limited.at + retryAfter * 1000;
+  it('jira-burst-based: the paused endpoint waits Retry-After, other endpoints keep going', async () => {
+    const retryAfter = 3;
+    const key = await seedIssue('burst scope');
+    await control.injectRateLimitReason({
+      reason: 'jira-burst-based',
+      retryAfter,
+      count: 1,
+      method: 'GET',
+      path: ISSUE_PATH(key).source,
+    });
+    const started = Date.now();
+    const first = await submit('jira.get_task', { task_id: key });
+    const limited = await firstLimited(started);
+    const pauseEnds = limited.at + retryAfter * 1000;
 
-      const sameEndpoint = await Promise.all([1, 2].map(() => submit('jira.get_task', { task_id: key })));
-      const otherEndpoints = await Promise.all([
-        submit('jira.search_tasks', { jql: 'project = RIQ', max_results: 1 }),
-        submit('jira.search_tasks', { jql: 'project = RIQ', max_results: 1 }),
-        submit('jira.create_task', { title: 'created during a burst pause', project_id: 'RIQ' }),
-      ]);
-      const results = await allCompleted([first, ...sameEndpoint, ...otherEndpoints]);
-      expect(attemptsOf(results)).toEqual([2, 1, 1, 1, 1, 1]);
+    const sameEndpoint = await Promise.all([1, 2].map(() => submit('jira.get_task', { task_id: key })));
+    const otherEndpoints = await Promise.all([
+      submit('jira.search_tasks', { jql: 'project = RIQ', max_results: 1 }),
+      submit('jira.search_tasks', { jql: 'project = RIQ', max_results: 1 }),
+      submit('jira.create_task', { title: 'created during a burst pause', project_id: 'RIQ' }),
+    ]);
+    const results = await allCompleted([first, ...sameEndpoint, ...otherEndpoints]);
+    expect(attemptsOf(results)).toEqual([2, 1, 1, 1, 1, 1]);
 
-      const calls = await callsSince(started);
-      const gets = matching(calls, ISSUE_PATH(key), 'GET').filter((c) => c.status !== 429);
-      expect(gets).toHaveLength(3);
-      for (const c of gets) expect(c.at).toBeGreaterThanOrEqual(pauseEnds - CLOCK_SLACK_MS);
-      const others = [...matching(calls, SEARCH_PATH, 'POST'), ...matching(calls, CREATE_PATH, 'POST')];
-      expect(others).toHaveLength(3);
-      for (const c of others) expect(c.at).toBeLessThan(pauseEnds);
-      expect((await control.stats()).rate_limited_by_reason).toEqual({ 'jira-burst-based': 1 });
-    },
-    30_000,
-  );
+    const calls = await callsSince(started);
+    const gets = matching(calls, ISSUE_PATH(key), 'GET').filter((c) => c.status !== 429);
+    expect(gets).toHaveLength(3);
+    for (const c of gets) expect(c.at).toBeGreaterThanOrEqual(pauseEnds - CLOCK_SLACK_MS);
+    const others = [...matching(calls, SEARCH_PATH, 'POST'), ...matching(calls, CREATE_PATH, 'POST')];
+    expect(others).toHaveLength(3);
+    for (const c of others) expect(c.at).toBeLessThan(pauseEnds);
+    expect((await control.stats()).rate_limited_by_reason).toEqual({ 'jira-burst-based': 1 });
+  }, 30_000);
 
   it('jira-per-issue-on-write: writes to that issue wait, writes to another and reads of it keep going', async () => {
     const retryAfter = 3;

@@ -115,7 +115,8 @@ export function withDeadline<T>(deadline: number | undefined, fn: () => Promise<
  */
 export function upstreamSignalOf(headers: Headers): UpstreamSignal {
   const rateLimit = readRateLimitSignals(headers);
-  return { nearLimit: rateLimit.nearLimitHeader === true, rateLimit };
+  // The request rate hears only of a near burst limit; a near quota is the points budget's.
+  return { nearLimit: rateLimit.nearBurstLimit, rateLimit };
 }
 
 function notifyObserver(headers: Headers): void {

@@ -31,6 +31,7 @@ import {
   sameBucket,
   tryAcquire,
   type BucketState,
+  type EndpointBucket,
   type RateSettings,
 } from '../../core/domain/token-bucket.js';
 
@@ -236,13 +237,15 @@ function num(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
-function endpointBuckets(value: unknown): Record<string, { tokens: number; at: number }> | undefined {
+function endpointBuckets(value: unknown): Record<string, EndpointBucket> | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const out: Record<string, { tokens: number; at: number }> = {};
+  const out: Record<string, EndpointBucket> = {};
   for (const [family, v] of Object.entries(value)) {
     const tokens = num((v as Record<string, unknown> | null)?.['tokens']);
     const at = num((v as Record<string, unknown> | null)?.['at']);
-    if (tokens !== undefined && at !== undefined) out[family] = { tokens, at };
+    const rate = num((v as Record<string, unknown> | null)?.['rate']);
+    if (tokens !== undefined && at !== undefined)
+      out[family] = { tokens, at, ...(rate !== undefined ? { rate } : {}) };
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }

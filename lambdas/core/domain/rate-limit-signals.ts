@@ -128,6 +128,13 @@ export interface RateLimitSignals {
    * whose `r` is under NEAR_LIMIT_SHARE of the `q` of the policy of the same name.
    */
   readonly nearLimit: boolean;
+  /**
+   * Whether `X-RateLimit-NearLimit: true` speaks of the request rate (a burst limit), not of the
+   * points quota: the header is there and no quota of the same answer is itself nearly spent (`r`
+   * under NEAR_LIMIT_SHARE of `q`). The header names no budget; once the quota is that low it is
+   * the quota's, which the points budget paces, and the request rate should not be cut for it.
+   */
+  readonly nearBurstLimit: boolean;
   /** Values that could not be read and were left out. */
   readonly malformed: readonly MalformedRateLimitHeader[];
 }
@@ -222,6 +229,7 @@ export function readRateLimitSignals(headers: HeaderSource, now: number = Date.n
     policies,
     statuses,
     nearLimit: nearLimitHeader === true || quotaNearlySpent(policies, statuses),
+    nearBurstLimit: nearLimitHeader === true && !quotaNearlySpent(policies, statuses),
     malformed,
   };
 }

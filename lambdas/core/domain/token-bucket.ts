@@ -125,7 +125,18 @@ export interface BucketState {
    * Endpoint family → its burst bucket (Atlassian's per-endpoint limit), as of `at`; a family whose
    * bucket has refilled to full is left out.
    */
-  endpoints?: Record<string, { tokens: number; at: number }>;
+  endpoints?: Record<string, EndpointBucket>;
+}
+
+/**
+ * One endpoint family's burst bucket: `tokens` as of `at`, refilled at its method's limit per second,
+ * or at `rate` after a burst 429 (then the service's rate from the pause's end, as the service's
+ * own bucket would be after a service-wide one).
+ */
+export interface EndpointBucket {
+  tokens: number;
+  at: number;
+  rate?: number;
 }
 
 /** The priorities that wait in line; `high` never does (it keeps its reserve and goes first). */
@@ -254,12 +265,19 @@ export function tryAcquire(
     const own = current.endpoints?.[scope.endpoint];
     const endpointLeft = own === undefined || limit === undefined ? limit : endpointTokens(own, limit, now);
     if (limit !== undefined && endpointLeft !== undefined && endpointLeft + EPSILON < cost) {
-      const waitMs = Math.max(1, Math.ceil(((cost - endpointLeft) / limit) * 1000));
-      return { state: current, decision: { granted: false, reason: 'no_token', waitMs } };
+      const refill = own?.rate ?? limit;
+      const waitMs = Math.max(1, Math.ceil(((cost - endpointLeft) / refill) * 1000));
+      // A holder keeps its slot: it asks again as soon as the endpoint has refilled.
+      const slot = scope.slotAt !== undefined ? { slotAt: Math.max(scope.slotAt, now + waitMs) } : {};
+      return { state: current, decision: { granted: false, reason: 'no_token', waitMs, ...slot } };
     }
     const taken: BucketState = { ...current, tokens: Math.max(0, current.tokens - cost) };
     if (limit !== undefined && endpointLeft !== undefined) {
-      taken.endpoints = { ...current.endpoints, [scope.endpoint]: { tokens: endpointLeft - cost, at: now } };
+      const rate = own?.rate;
+      taken.endpoints = {
+        ...current.endpoints,
+        [scope.endpoint]: { tokens: endpointLeft - cost, at: now, ...(rate !== undefined ? { rate } : {}) },
+      };
     }
     return { state: taken, decision: { granted: true } };
   }
@@ -277,14 +295,10 @@ export function tryAcquire(
   };
 }
 
-/** An endpoint bucket's tokens at `now`: refilled at `limit` per second, capped at `limit`. */
-function endpointTokens(
-  bucket: { tokens: number; at: number },
-  limit: number | undefined,
-  now: number,
-): number {
+/** An endpoint bucket's tokens at `now`: refilled at its `rate` or `limit` per second, capped at `limit`. */
+function endpointTokens(bucket: EndpointBucket, limit: number | undefined, now: number): number {
   if (limit === undefined) return Number.POSITIVE_INFINITY;
-  return Math.min(limit, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * limit);
+  return Math.min(limit, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * (bucket.rate ?? limit));
 }
 
 function linedPriority(priority: Priority): LinedPriority | undefined {
@@ -526,12 +540,6 @@ function afterRateLimited(
   }
 
   if (reach === 'object') return next;
-  // Atlassian holds no tokens for us, and by Retry-After it will hold one: RIQ's bucket is empty
-  // until the pause ends and refills from then, so the end of a pause is not a burst of the tokens
-  // a running refill would have gathered meanwhile.
-  next.tokens = 0;
-  const refillFrom = reach === 'endpoint' ? next.pauses[scope.endpoint] : next.pausedUntil;
-  if (refillFrom !== undefined && refillFrom > next.updatedAt) next.updatedAt = refillFrom;
   const cooling = state.lastDecreaseAt !== undefined && now - state.lastDecreaseAt < s.decreaseCooldownMs;
   const sinceLast = state.lastLimitedAt === undefined ? undefined : now - state.lastLimitedAt;
   const sameSignal = sinceLast !== undefined && sinceLast < s.decreaseCooldownMs;
@@ -554,6 +562,21 @@ function afterRateLimited(
       state.effectiveRatePerSecond * s.decreaseFactor,
     );
     next.lastDecreaseAt = now;
+  }
+  // Atlassian holds no tokens for us, and by Retry-After it will hold one: the bucket the limit
+  // belongs to is empty until the pause ends and refills from then, so the end of a pause is not a
+  // burst of the tokens a running refill would have gathered meanwhile. For a service-wide limit
+  // that is the service's bucket; for one endpoint's, only that endpoint's, refilling at the
+  // service's (now lowered) rate: the other endpoints keep their tokens and go on.
+  if (reach === 'service') {
+    next.tokens = 0;
+    if (next.pausedUntil > next.updatedAt) next.updatedAt = next.pausedUntil;
+  } else {
+    const from = Math.max(now, next.pauses[scope.endpoint] ?? 0);
+    next.endpoints = {
+      ...next.endpoints,
+      [scope.endpoint]: { tokens: 0, at: from, rate: next.effectiveRatePerSecond },
+    };
   }
   return next;
 }
@@ -602,14 +625,11 @@ export function sameBucket(a: BucketState, b: BucketState): boolean {
   );
 }
 
-function sameEndpoints(
-  a: Record<string, { tokens: number; at: number }>,
-  b: Record<string, { tokens: number; at: number }>,
-): boolean {
+function sameEndpoints(a: Record<string, EndpointBucket>, b: Record<string, EndpointBucket>): boolean {
   const keys = Object.keys(a);
   return (
     keys.length === Object.keys(b).length &&
-    keys.every((k) => a[k]?.tokens === b[k]?.tokens && a[k]?.at === b[k]?.at)
+    keys.every((k) => a[k]?.tokens === b[k]?.tokens && a[k]?.at === b[k]?.at && a[k]?.rate === b[k]?.rate)
   );
 }
 

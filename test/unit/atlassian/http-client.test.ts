@@ -150,6 +150,16 @@ describe('AtlassianHttpClient', () => {
         { 'RateLimit-Policy': '"global-app-quota";q=65000;w=3600', RateLimit: '"global-app-quota";r=5;t=60' },
         false,
       ],
+      // With the quota that low the header is the quota's: the points budget paces it, not the rate.
+      [
+        'NearLimit with the quota nearly spent',
+        {
+          'X-RateLimit-NearLimit': 'true',
+          'RateLimit-Policy': '"global-app-quota";q=65000;w=3600',
+          RateLimit: '"global-app-quota";r=5;t=60',
+        },
+        false,
+      ],
     ])('%s → nearLimit %s', (_, headers, near) => {
       expect(upstreamSignalOf(new Headers(headers)).nearLimit).toBe(near);
     });

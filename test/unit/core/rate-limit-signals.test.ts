@@ -158,6 +158,7 @@ describe('rate-limit signals', () => {
         policies: [],
         statuses: [],
         nearLimit: false,
+        nearBurstLimit: false,
         malformed: [],
       });
     });
@@ -321,6 +322,25 @@ describe('rate-limit signals', () => {
       ['NearLimit false with plenty left', { 'X-RateLimit-NearLimit': 'false' }, false],
     ])('%s → %s', (_, headers, near) => {
       expect(read(headers).nearLimit).toBe(near);
+    });
+
+    it('gives X-RateLimit-NearLimit to the request rate only while no quota of the answer is nearly spent', () => {
+      const policy = '"global-app-quota";q=65000;w=3600';
+      expect(read({ 'X-RateLimit-NearLimit': 'true' }).nearBurstLimit).toBe(true);
+      expect(
+        read({
+          'X-RateLimit-NearLimit': 'true',
+          'Beta-RateLimit-Policy': policy,
+          'Beta-RateLimit': '"global-app-quota";r=20000;t=60',
+        }).nearBurstLimit,
+      ).toBe(true);
+      const quotaLow = read({
+        'X-RateLimit-NearLimit': 'true',
+        'Beta-RateLimit-Policy': policy,
+        'Beta-RateLimit': '"global-app-quota";r=12000;t=60',
+      });
+      expect(quotaLow.nearLimit).toBe(true);
+      expect(quotaLow.nearBurstLimit).toBe(false);
     });
 
     it('uses the share Atlassian uses for X-RateLimit-NearLimit', () => {
