@@ -179,10 +179,11 @@ export function advance(state: BucketState, settings: RateSettings, now: number)
   }
   const margin = Math.min(maxMargin(settings), (state.margin ?? 0) - elapsedMs / MARGIN_DECAY_MS);
   if (margin > 0) next.margin = margin;
-  const endpoints = Object.entries(state.endpoints ?? {}).filter(
-    ([family, e]) =>
-      endpointTokens(e, settings.endpointBurst[family], now) < (settings.endpointBurst[family] ?? 0),
-  );
+  // A family's bucket that has refilled to full says nothing more: left out.
+  const endpoints = Object.entries(state.endpoints ?? {}).filter(([family, e]) => {
+    const limit = settings.endpointBurst[family];
+    return limit !== undefined && endpointTokens(e, limit, now) < limit;
+  });
   if (endpoints.length > 0) next.endpoints = Object.fromEntries(endpoints);
   const lines = liveEntries(state.lines ?? {}, now);
   if (Object.keys(lines).length > 0) next.lines = lines;
@@ -248,56 +249,82 @@ export function tryAcquire(
   now: number,
 ): { state: BucketState; decision: PermitDecision } {
   const current = advance(state, settings, now);
-  const pausedUntil = pauseCovering(current, scope, now);
-  if (pausedUntil !== undefined) {
-    return { state: current, decision: { granted: false, reason: 'paused', waitMs: pausedUntil - now } };
-  }
   const cost = callCost(scope, settings);
   const margin = scope.priority === 'high' ? 0 : (current.margin ?? 0);
   const needed = settings.reserves[scope.priority] + margin + cost;
   const lined = linedPriority(scope.priority);
-  const holdsSlot = scope.slotAt !== undefined && scope.slotAt <= now + SLOT_EARLY_MS;
-  const lineRuns = lined !== undefined && lineStart(current, lined, now) > now;
-  const owedToLine = lineRuns && !holdsSlot ? (current.effectiveRatePerSecond * SLOT_LATE_MS) / 1000 : 0;
-  if (current.tokens + EPSILON >= needed + owedToLine) {
-    // The endpoint's own burst bucket too: refused, it waits for its refill (well under a second).
-    const limit = settings.endpointBurst[scope.endpoint];
+  const limit = settings.endpointBurst[scope.endpoint];
+  const pausedUntil = pauseCovering(current, scope, now);
+  if (pausedUntil === undefined) {
+    const holdsSlot = scope.slotAt !== undefined && scope.slotAt <= now + SLOT_EARLY_MS;
+    const lineRuns = lined !== undefined && lineStart(current, lined, now) > now;
+    const owedToLine = lineRuns && !holdsSlot ? (current.effectiveRatePerSecond * SLOT_LATE_MS) / 1000 : 0;
     const own = current.endpoints?.[scope.endpoint];
-    const endpointLeft = own === undefined || limit === undefined ? limit : endpointTokens(own, limit, now);
-    if (limit !== undefined && endpointLeft !== undefined && endpointLeft + EPSILON < cost) {
-      const refill = own?.rate ?? limit;
-      const waitMs = Math.max(1, Math.ceil(((cost - endpointLeft) / refill) * 1000));
-      // A holder keeps its slot: it asks again as soon as the endpoint has refilled.
-      const slot = scope.slotAt !== undefined ? { slotAt: Math.max(scope.slotAt, now + waitMs) } : {};
-      return { state: current, decision: { granted: false, reason: 'no_token', waitMs, ...slot } };
+    const endpointLeft = own === undefined ? limit : endpointTokens(own, limit, now);
+    const endpointOk = endpointLeft === undefined || endpointLeft + EPSILON >= cost;
+    if (current.tokens + EPSILON >= needed + owedToLine && endpointOk) {
+      const taken: BucketState = { ...current, tokens: Math.max(0, current.tokens - cost) };
+      if (endpointLeft !== undefined) {
+        const rate = own?.rate;
+        taken.endpoints = {
+          ...current.endpoints,
+          [scope.endpoint]: { tokens: endpointLeft - cost, at: now, ...(rate !== undefined ? { rate } : {}) },
+        };
+      }
+      return { state: taken, decision: { granted: true } };
     }
-    const taken: BucketState = { ...current, tokens: Math.max(0, current.tokens - cost) };
-    if (limit !== undefined && endpointLeft !== undefined) {
-      const rate = own?.rate;
-      taken.endpoints = {
-        ...current.endpoints,
-        [scope.endpoint]: { tokens: endpointLeft - cost, at: now, ...(rate !== undefined ? { rate } : {}) },
-      };
-    }
-    return { state: taken, decision: { granted: true } };
   }
-  const rate = current.effectiveRatePerSecond;
-  const refilledAt = now + Math.max(0, ((needed - current.tokens) / rate) * 1000);
+  const reason = pausedUntil === undefined ? 'no_token' : 'paused';
   if (lined === undefined || scope.lineUp === false) {
-    const waitMs = Math.max(1, Math.ceil(refilledAt - now));
-    return { state: current, decision: { granted: false, reason: 'no_token', waitMs } };
+    const waitMs =
+      pausedUntil !== undefined
+        ? pausedUntil - now
+        : Math.max(1, Math.ceil(readyAt(current, scope, settings, now, cost, needed) - now));
+    return { state: current, decision: { granted: false, reason, waitMs } };
   }
-  const slotAt = Math.ceil(Math.max(refilledAt, lineStart(current, lined, now)));
+  const from = pausedUntil ?? now;
+  const rate = current.effectiveRatePerSecond;
+  const slotAt = Math.ceil(
+    Math.max(readyAt(current, scope, settings, from, cost, needed), lineStart(current, lined, now)),
+  );
   const lines = { ...current.lines, [lined]: slotAt + (cost / rate) * 1000 };
   return {
     state: { ...current, lines },
-    decision: { granted: false, reason: 'no_token', waitMs: Math.max(1, slotAt - now), slotAt },
+    decision: { granted: false, reason, waitMs: Math.max(1, slotAt - now), slotAt },
   };
 }
 
+/**
+ * When a call of `scope` could take its tokens, looking from `from` (now, or the end of the pause
+ * covering it): when the service's bucket has refilled to `needed` and the endpoint's own to `cost`.
+ */
+function readyAt(
+  current: BucketState,
+  scope: CallScope,
+  settings: RateSettings,
+  from: number,
+  cost: number,
+  needed: number,
+): number {
+  const then = from > current.updatedAt ? advance(current, settings, from) : current;
+  const rate = then.effectiveRatePerSecond;
+  const serviceAt = from + Math.max(0, ((needed - then.tokens) / rate) * 1000);
+  const limit = settings.endpointBurst[scope.endpoint];
+  const own = then.endpoints?.[scope.endpoint];
+  if (limit === undefined || own === undefined) return serviceAt;
+  const left = endpointTokens(own, limit, from);
+  const endpointAt =
+    left + EPSILON >= cost
+      ? from
+      : Math.max(from, own.at) + ((cost - Math.max(0, left)) / (own.rate ?? limit)) * 1000;
+  return Math.max(serviceAt, endpointAt);
+}
+
 /** An endpoint bucket's tokens at `now`: refilled at its `rate` or `limit` per second, capped at `limit`. */
-function endpointTokens(bucket: EndpointBucket, limit: number | undefined, now: number): number {
-  if (limit === undefined) return Number.POSITIVE_INFINITY;
+function endpointTokens(bucket: EndpointBucket, limit: number, now: number): number;
+function endpointTokens(bucket: EndpointBucket, limit: number | undefined, now: number): number | undefined;
+function endpointTokens(bucket: EndpointBucket, limit: number | undefined, now: number): number | undefined {
+  if (limit === undefined) return undefined;
   return Math.min(limit, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * (bucket.rate ?? limit));
 }
 

@@ -350,6 +350,37 @@ describe('rate control', () => {
       expect(sameBucket(direct.state, advance(empty, S, T0))).toBe(true);
     });
 
+    it('lines up calls waiting out a pause, their slots from its end', () => {
+      // A service-wide 429 (no reason) with Retry-After 2: the bucket is empty until T0 + 2 s.
+      const paused = feed(bucket(), limited(2), T0);
+      const { decisions } = ask(paused, [{}, {}, {}], T0 + 500);
+      expect(decisions.map((d) => (d.granted ? 'granted' : d.reason))).toEqual([
+        'paused',
+        'paused',
+        'paused',
+      ]);
+      const rate = paused.effectiveRatePerSecond;
+      const first = T0 + 2_000 + Math.ceil((2 / rate) * 1000);
+      expect(decisions.map(slotOf)).toEqual([first, first + 1000 / rate, first + 2000 / rate].map(Math.ceil));
+    });
+
+    it("lines up calls to an endpoint whose own bucket a burst 429 emptied, the others' tokens untouched", () => {
+      const limitedGet = feed(bucket(), limited(1, 'jira-burst-based'), T0);
+      const { decisions } = ask(limitedGet, [{}, {}], T0 + 1_000);
+      // The endpoint refills at the service's (cut) rate from the pause's end: a token per interval.
+      const interval = 1000 / limitedGet.effectiveRatePerSecond;
+      expect(decisions.map(slotOf)).toEqual([
+        Math.ceil(T0 + 1_000 + interval),
+        Math.ceil(T0 + 1_000 + 2 * interval),
+      ]);
+      expect(
+        tryAcquire(limitedGet, scope({ priority: 'normal', endpoint: 'jira:search' }), S, T0 + 1_000)
+          .decision,
+      ).toEqual({
+        granted: true,
+      });
+    });
+
     it('forgets a line whose last slot has passed', () => {
       const lined = ask(bucket({ tokens: 0 }), [{}], T0).state;
       expect(lined.lines).toEqual({ normal: T0 + 300 });
