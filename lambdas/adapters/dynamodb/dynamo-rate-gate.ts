@@ -244,8 +244,15 @@ function endpointBuckets(value: unknown): Record<string, EndpointBucket> | undef
     const tokens = num((v as Record<string, unknown> | null)?.['tokens']);
     const at = num((v as Record<string, unknown> | null)?.['at']);
     const rate = num((v as Record<string, unknown> | null)?.['rate']);
-    if (tokens !== undefined && at !== undefined)
-      out[family] = { tokens, at, ...(rate !== undefined ? { rate } : {}) };
+    const next = num((v as Record<string, unknown> | null)?.['next']);
+    if (tokens !== undefined && at !== undefined) {
+      out[family] = {
+        tokens,
+        at,
+        ...(rate !== undefined ? { rate } : {}),
+        ...(next !== undefined ? { next } : {}),
+      };
+    }
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }

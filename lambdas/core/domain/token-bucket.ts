@@ -137,6 +137,8 @@ export interface EndpointBucket {
   tokens: number;
   at: number;
   rate?: number;
+  /** When the next free slot of the endpoint's own line starts (calls held back by it alone). */
+  next?: number;
 }
 
 /** The priorities that wait in line; `high` never does (it keeps its reserve and goes first). */
@@ -182,7 +184,7 @@ export function advance(state: BucketState, settings: RateSettings, now: number)
   // A family's bucket that has refilled to full says nothing more: left out.
   const endpoints = Object.entries(state.endpoints ?? {}).filter(([family, e]) => {
     const limit = settings.endpointBurst[family];
-    return limit !== undefined && endpointTokens(e, limit, now) < limit;
+    return limit !== undefined && (endpointTokens(e, limit, now) < limit || (e.next ?? 0) > now);
   });
   if (endpoints.length > 0) next.endpoints = Object.fromEntries(endpoints);
   const lines = liveEntries(state.lines ?? {}, now);
@@ -254,39 +256,59 @@ export function tryAcquire(
   const needed = settings.reserves[scope.priority] + margin + cost;
   const lined = linedPriority(scope.priority);
   const limit = settings.endpointBurst[scope.endpoint];
+  const own = current.endpoints?.[scope.endpoint];
+  const holdsSlot = scope.slotAt !== undefined && scope.slotAt <= now + SLOT_EARLY_MS;
   const pausedUntil = pauseCovering(current, scope, now);
-  if (pausedUntil === undefined) {
-    const holdsSlot = scope.slotAt !== undefined && scope.slotAt <= now + SLOT_EARLY_MS;
+  const endpointLineRuns = (own?.next ?? 0) > now && !holdsSlot;
+  if (pausedUntil === undefined && !endpointLineRuns) {
     const lineRuns = lined !== undefined && lineStart(current, lined, now) > now;
     const owedToLine = lineRuns && !holdsSlot ? (current.effectiveRatePerSecond * SLOT_LATE_MS) / 1000 : 0;
-    const own = current.endpoints?.[scope.endpoint];
     const endpointLeft = own === undefined ? limit : endpointTokens(own, limit, now);
     const endpointOk = endpointLeft === undefined || endpointLeft + EPSILON >= cost;
     if (current.tokens + EPSILON >= needed + owedToLine && endpointOk) {
       const taken: BucketState = { ...current, tokens: Math.max(0, current.tokens - cost) };
       if (endpointLeft !== undefined) {
-        const rate = own?.rate;
         taken.endpoints = {
           ...current.endpoints,
-          [scope.endpoint]: { tokens: endpointLeft - cost, at: now, ...(rate !== undefined ? { rate } : {}) },
+          [scope.endpoint]: { ...own, tokens: endpointLeft - cost, at: now },
         };
       }
       return { state: taken, decision: { granted: true } };
     }
   }
   const reason = pausedUntil === undefined ? 'no_token' : 'paused';
-  if (lined === undefined || scope.lineUp === false) {
+  const waitOnly = (): { state: BucketState; decision: PermitDecision } => {
     const waitMs =
       pausedUntil !== undefined
         ? pausedUntil - now
         : Math.max(1, Math.ceil(readyAt(current, scope, settings, now, cost, needed) - now));
     return { state: current, decision: { granted: false, reason, waitMs } };
-  }
+  };
+  if (lined === undefined || scope.lineUp === false) return waitOnly();
+  const objectPause =
+    scope.write && scope.objectId !== undefined ? (current.objectPauses[scope.objectId] ?? 0) : 0;
+  // A pause of one issue's writes is short and narrow: a plain wait, no line.
+  if (pausedUntil !== undefined && objectPause >= pausedUntil) return waitOnly();
+  const servicePaused = current.pausedUntil > now;
   const from = pausedUntil ?? now;
+  const ready = readyAt(current, scope, settings, from, cost, needed);
+  const serviceReady = servicePaused || current.tokens + EPSILON < needed;
+  if (!serviceReady && own !== undefined && limit !== undefined) {
+    // Only the endpoint holds it back (its pause, or its own bucket after a burst 429): a slot in
+    // that endpoint's line, so the other endpoints' calls are not queued behind it.
+    const rate = own.rate ?? limit;
+    const slotAt = Math.ceil(Math.max(ready, own.next ?? 0));
+    const endpoints = {
+      ...current.endpoints,
+      [scope.endpoint]: { ...own, next: slotAt + (cost / rate) * 1000 },
+    };
+    return {
+      state: { ...current, endpoints },
+      decision: { granted: false, reason, waitMs: Math.max(1, slotAt - now), slotAt },
+    };
+  }
   const rate = current.effectiveRatePerSecond;
-  const slotAt = Math.ceil(
-    Math.max(readyAt(current, scope, settings, from, cost, needed), lineStart(current, lined, now)),
-  );
+  const slotAt = Math.ceil(Math.max(ready, lineStart(current, lined, now)));
   const lines = { ...current.lines, [lined]: slotAt + (cost / rate) * 1000 };
   return {
     state: { ...current, lines },
@@ -656,7 +678,13 @@ function sameEndpoints(a: Record<string, EndpointBucket>, b: Record<string, Endp
   const keys = Object.keys(a);
   return (
     keys.length === Object.keys(b).length &&
-    keys.every((k) => a[k]?.tokens === b[k]?.tokens && a[k]?.at === b[k]?.at && a[k]?.rate === b[k]?.rate)
+    keys.every(
+      (k) =>
+        a[k]?.tokens === b[k]?.tokens &&
+        a[k]?.at === b[k]?.at &&
+        a[k]?.rate === b[k]?.rate &&
+        a[k]?.next === b[k]?.next,
+    )
   );
 }
 
