@@ -224,25 +224,26 @@ const EPSILON = 1e-9;
 
 /**
  * Takes the call's tokens (`scope.cost`, default 1, at most the burst so that any call can run) for
- * `scope` if no pause covers it and enough tokens are above the priority's reserve.
+ * `scope` if no pause covers it, enough tokens are above the priority's reserve (and margin), and
+ * its endpoint family's own burst bucket holds them too.
  *
- * Refused while a pause covers the scope: `waitMs` is until the last covering pause ends.
+ * Refused, `high` (or a caller that will not wait, `lineUp: false`) gets a plain `waitMs`: until the
+ * covering pause ends, or until refill brings the buckets to what it needs (an estimate: other
+ * workers may take tokens meanwhile). `normal` and `low` get a **slot** (`slotAt`, and `waitMs` until
+ * it), which the caller hands back (`scope.slotAt`) when it asks again:
+ * - held back by the service (its tokens, or a service-wide pause): the later of its priority's
+ *   line's next free slot and the time the buckets are ready (from the pause's end), and the line
+ *   moves on by `cost` token intervals;
+ * - held back by its endpoint alone (that endpoint's pause, or its own bucket after a burst 429): a
+ *   slot in that endpoint's own line, so calls to other endpoints are not queued behind it;
+ * - held back by a pause of one issue's writes: a plain wait (short and narrow).
  *
- * Refused for want of tokens: for `high`, `waitMs` is until refill at the effective rate brings the
- * bucket to `cost` (an estimate: other workers may take tokens meanwhile). For `normal` and `low`
- * the call is given a slot in its priority's line (when `scope.lineUp` is not false): the later of
- * the line's next free slot and the time refill reaches `reserve + cost`, and the line moves on by
- * `cost` token intervals. `waitMs` is until that slot, `slotAt` the slot itself, which the caller
- * hands back (`scope.slotAt`) when it asks again.
- *
- * While a line runs (its next free slot is still ahead), a call of that priority that holds no slot
- * due now joins the line even when tokens are there: those tokens are the line's, refilled for the
- * calls coming back at their slots, up to `SLOT_LATE_MS` late; it takes one only beyond those. A holder (`scope.slotAt` due within `SLOT_EARLY_MS`) takes a
- * token as any call does; should it find none (a `high` call took it, or the rate was cut), it is
- * given a new slot. `low` also lines up behind `normal`'s line, so a `normal` backlog goes first.
- *
- * The DIRECT path does not wait (`lineUp: false`): it is refused without a slot and its request is
- * queued, to line up from a worker.
+ * While a line runs (its next free slot is still ahead), a call that holds no slot due now joins it
+ * even when tokens are there: they are the line's, refilled for the calls coming back at their slots
+ * up to `SLOT_LATE_MS` late, and only tokens beyond those may be taken. A holder (`scope.slotAt` due
+ * within `SLOT_EARLY_MS`) takes its tokens as any call does; should it find none (a `high` call took
+ * them, or the rate was cut), it is given a new slot. `low` also lines up behind `normal`'s line, so
+ * a `normal` backlog goes first.
  */
 export function tryAcquire(
   state: BucketState,

@@ -29,9 +29,9 @@ export interface CallScope {
    */
   slotAt?: number;
   /**
-   * False for a caller that will not wait for a slot (the DIRECT path: refused, its request is
-   * queued): it is refused without taking one, so the line holds no slot nobody comes back to.
-   * @default true
+   * False for a caller that will not come back at a slot: it is refused without taking one, so the
+   * line holds no slot nobody comes back to. (The DIRECT path does take one: its refused request is
+   * queued delayed to the slot.) @default true
    */
   lineUp?: boolean;
 }
