@@ -77,7 +77,7 @@ export interface GateOptions {
   probe?: boolean;
   /** The rate line's slot an earlier refusal gave this request (see token-bucket.ts `tryAcquire`). */
   slotAt?: number;
-  /** False when a refusal will not be waited out (DIRECT): no slot is taken. @default true */
+  /** False when a refusal will not be waited out: no slot is taken. @default true */
   lineUp?: boolean;
 }
 
