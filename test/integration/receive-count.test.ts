@@ -152,12 +152,18 @@ async function deliver(key: QueueKey, meanwhile?: () => Promise<void>): Promise<
     const message = out.Messages?.[0];
     if (message) {
       const receiveCount = message.Attributes?.['ApproximateReceiveCount'] ?? '';
-      const { token, not_before: notBefore, dead_letter: deadLetter } = parseWorkMessage(message.Body ?? '');
+      const {
+        token,
+        not_before: notBefore,
+        slot_at: slotAt,
+        dead_letter: deadLetter,
+      } = parseWorkMessage(message.Body ?? '');
       await meanwhile?.();
       const disposition = await processRequest(deps, {
         token,
         receiveCount: Number(receiveCount),
         ...(notBefore !== undefined ? { notBefore } : {}),
+        ...(slotAt !== undefined ? { slotAt } : {}),
         ...(deadLetter === true ? { fromDeadLetter: true } : {}),
       });
       try {
