@@ -145,8 +145,8 @@ describe('metrics and state lines of a request lifecycle in the local stack', ()
       dimensions: { service: 'jira', priority: 'normal' },
       value: 1,
     });
-    // Every call the points budget metered: the two creates a point each, the found issue 2 (one
-    // call, one object), the missing one its estimate (2), on lines of service jira only.
+    // Every call the points budget metered: the two creates a point each, the read that found its
+    // Jira task 2 (one call, one object), the read of a missing task its estimate (2), jira only.
     const spent = named('PointsSpent');
     expect(spent.filter((m) => m.value === 1).length).toBeGreaterThanOrEqual(2);
     expect(spent.filter((m) => m.value === 2).length).toBeGreaterThanOrEqual(2);
