@@ -206,6 +206,16 @@ export const SLOT_EARLY_MS = 50;
  */
 export const SLOT_LATE_MS = 1_000;
 
+/**
+ * The whole seconds to delay a message so that it comes back at most `earlyMs` before its slot
+ * (never after it, but for the time a worker takes to poll): the worker waits the rest in its
+ * invocation (`rateControl.slotWaitMs`), where a delay rounded up would bring it back up to a second
+ * late, its tokens idle meanwhile. `earlyMs` 0: the first whole second at or after the slot.
+ */
+export function slotDelaySeconds(slotAt: number, now: number, earlyMs: number): number {
+  return Math.max(0, Math.ceil((slotAt - now - Math.max(0, earlyMs)) / 1000));
+}
+
 /** The margin runs down by one token per this much time without a lone 429. */
 export const MARGIN_DECAY_MS = 60_000;
 
@@ -290,31 +300,35 @@ export function tryAcquire(
     scope.write && scope.objectId !== undefined ? (current.objectPauses[scope.objectId] ?? 0) : 0;
   // A pause of one issue's writes is short and narrow: a plain wait, no line.
   if (pausedUntil !== undefined && objectPause >= pausedUntil) return waitOnly();
-  const servicePaused = current.pausedUntil > now;
   const from = pausedUntil ?? now;
   const ready = readyAt(current, scope, settings, from, cost, needed);
-  const serviceReady = servicePaused || current.tokens + EPSILON < needed;
-  if (!serviceReady && own !== undefined && limit !== undefined) {
-    // Only the endpoint holds it back (its pause, or its own bucket after a burst 429): a slot in
-    // that endpoint's line, so the other endpoints' calls are not queued behind it.
-    const rate = own.rate ?? limit;
-    const slotAt = Math.ceil(Math.max(ready, own.next ?? 0));
-    const endpoints = {
+  // Which lines the call joins: the service's when the service holds it back (a service-wide pause,
+  // too few tokens, or its line running), the endpoint's when the endpoint does (its pause, its own
+  // bucket, or its line running). A call both hold back takes one slot in both, so a holder of
+  // either finds both buckets ready at its slot rather than being sent to the end of the other line.
+  const serviceHolds =
+    current.pausedUntil > now || current.tokens + EPSILON < needed || lineStart(current, lined, now) > now;
+  const endpointHolds =
+    own !== undefined &&
+    limit !== undefined &&
+    ((own.next ?? 0) > now ||
+      (current.pauses[scope.endpoint] ?? 0) > now ||
+      endpointTokens(own, limit, from) + EPSILON < cost);
+  const joinsService = serviceHolds || !endpointHolds;
+  const slotAt = Math.ceil(
+    Math.max(ready, joinsService ? lineStart(current, lined, now) : now, endpointHolds ? (own.next ?? 0) : 0),
+  );
+  const next: BucketState = { ...current };
+  if (joinsService) {
+    next.lines = { ...current.lines, [lined]: slotAt + (cost / current.effectiveRatePerSecond) * 1000 };
+  }
+  if (endpointHolds) {
+    next.endpoints = {
       ...current.endpoints,
-      [scope.endpoint]: { ...own, next: slotAt + (cost / rate) * 1000 },
-    };
-    return {
-      state: { ...current, endpoints },
-      decision: { granted: false, reason, waitMs: Math.max(1, slotAt - now), slotAt },
+      [scope.endpoint]: { ...own, next: slotAt + (cost / (own.rate ?? limit)) * 1000 },
     };
   }
-  const rate = current.effectiveRatePerSecond;
-  const slotAt = Math.ceil(Math.max(ready, lineStart(current, lined, now)));
-  const lines = { ...current.lines, [lined]: slotAt + (cost / rate) * 1000 };
-  return {
-    state: { ...current, lines },
-    decision: { granted: false, reason, waitMs: Math.max(1, slotAt - now), slotAt },
-  };
+  return { state: next, decision: { granted: false, reason, waitMs: Math.max(1, slotAt - now), slotAt } };
 }
 
 /**
@@ -525,16 +539,21 @@ function afterSuccess(
   // answer, then the database writes before this report): compare the two at the call's time.
   const sinceCallMs = grantedAt === undefined ? 0 : Math.max(0, now - grantedAt);
   const tokensAtCall = state.tokens - (sinceCallMs / 1000) * rate;
-  if (nearLimit && tokensAtCall > ownFloor + 1) {
-    // Atlassian is nearly out while RIQ's bucket still holds plenty: RIQ's picture of the limit is
-    // too generous (the site's limit is lower than configured). Drop to what Atlassian has left and
-    // cut the rate as a 429 would, before the 429s come.
+  // The margin is bunching already seen: Atlassian's bucket may be that much below RIQ's.
+  if (nearLimit && tokensAtCall > ownFloor + 1 + (state.margin ?? 0)) {
+    // Atlassian is nearly out while RIQ's bucket still holds plenty: RIQ's picture of the limit may
+    // be too generous (the site's limit lower than configured). Drop to what Atlassian has left and
+    // weigh it as a 429 is weighed: at the configured rate a lone one only raises the margin (calls
+    // that left RIQ a token interval apart can reach Atlassian bunched), a second within
+    // `confirmWindowMs` cuts the rate, before the 429s come.
+    const signal = weighLimitSignal(state, s, now);
     const cooling = state.lastDecreaseAt !== undefined && now - state.lastDecreaseAt < s.decreaseCooldownMs;
     return {
       ...state,
+      ...signal.fields,
       tokens: ownFloor,
       slowUntil: now + s.nearLimitHoldMs,
-      ...(cooling
+      ...(cooling || !signal.confirmed
         ? {}
         : {
             effectiveRatePerSecond: Math.max(s.minRatePerSecond, rate * s.decreaseFactor),
@@ -591,20 +610,8 @@ function afterRateLimited(
 
   if (reach === 'object') return next;
   const cooling = state.lastDecreaseAt !== undefined && now - state.lastDecreaseAt < s.decreaseCooldownMs;
-  const sinceLast = state.lastLimitedAt === undefined ? undefined : now - state.lastLimitedAt;
-  const sameSignal = sinceLast !== undefined && sinceLast < s.decreaseCooldownMs;
-  if (!sameSignal) next.lastLimitedAt = now;
-  // At the configured rate one 429 alone is not proof of a lower limit (see confirmWindowSeconds).
-  const confirmed =
-    state.effectiveRatePerSecond < s.ratePerSecond ||
-    s.confirmWindowMs === 0 ||
-    (sinceLast !== undefined && !sameSignal && sinceLast < s.confirmWindowMs);
-  // A lone one says the calls reached Atlassian closer together than RIQ let them go: keep one
-  // token more in hand from now on, which costs no throughput, only a token of burst.
-  if (!confirmed && !sameSignal) {
-    const margin = Math.min(maxMargin(s), (state.margin ?? 0) + 1);
-    if (margin > 0) next.margin = margin;
-  }
+  const { confirmed, fields } = weighLimitSignal(state, s, now);
+  Object.assign(next, fields);
   if (!cooling && confirmed) {
     next.limitRatePerSecond = state.effectiveRatePerSecond;
     next.effectiveRatePerSecond = Math.max(
@@ -629,6 +636,35 @@ function afterRateLimited(
     };
   }
   return next;
+}
+
+/**
+ * Weighs a sign that the limit was met (a 429, or NearLimit while RIQ's bucket held plenty).
+ * `confirmed`: it may cut the rate, being below the configured rate already or the second sign
+ * within `confirmWindowMs` (signs within `decreaseCooldownMs` of each other are one: the calls in
+ * flight together all answer alike). A lone sign at the configured rate is not proof of a lower
+ * limit; it says the calls reached Atlassian closer together than RIQ let them go, so `normal` and
+ * `low` keep one token more in hand from now on (the margin), which costs a token of burst, not
+ * throughput. `fields`: what the state keeps of the sign.
+ */
+function weighLimitSignal(
+  state: BucketState,
+  s: RateSettings,
+  now: number,
+): { confirmed: boolean; fields: Pick<BucketState, 'lastLimitedAt' | 'margin'> } {
+  const sinceLast = state.lastLimitedAt === undefined ? undefined : now - state.lastLimitedAt;
+  const sameSignal = sinceLast !== undefined && sinceLast < s.decreaseCooldownMs;
+  const confirmed =
+    state.effectiveRatePerSecond < s.ratePerSecond ||
+    s.confirmWindowMs === 0 ||
+    (sinceLast !== undefined && !sameSignal && sinceLast < s.confirmWindowMs);
+  const fields: Pick<BucketState, 'lastLimitedAt' | 'margin'> = {};
+  if (!sameSignal) fields.lastLimitedAt = now;
+  if (!confirmed && !sameSignal) {
+    const margin = Math.min(maxMargin(s), (state.margin ?? 0) + 1);
+    if (margin > 0) fields.margin = margin;
+  }
+  return { confirmed, fields };
 }
 
 function isQuotaReason(reason: string | undefined): boolean {

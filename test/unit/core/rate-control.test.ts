@@ -389,6 +389,37 @@ describe('rate control', () => {
         granted: true,
       });
     });
+
+    it('after a burst 429, callers held back by both buckets keep their slots and drain at the rate', () => {
+      // A drain at the limit (the service bucket empty) meets a burst 429 on its endpoint; 60 more
+      // calls arrive over the next 3 s, and every refused call comes back exactly at its slot.
+      const C = settings();
+      let state = feed({ ...fullBucket(C, T0), tokens: 0 }, limited(1, 'jira-burst-based'), T0, scope(), C);
+      const asks: Array<{ at: number; slotAt?: number }> = [];
+      for (let i = 0; i < 60; i++) asks.push({ at: T0 + 50 * i });
+      const granted: number[] = [];
+      let holdersRefused = 0;
+      while (asks.length > 0) {
+        asks.sort((a, b) => a.at - b.at);
+        const next = asks.shift()!;
+        const holding = next.slotAt !== undefined;
+        const call = scope({ priority: 'normal', ...(holding ? { slotAt: next.slotAt } : {}) });
+        const out = tryAcquire(state, call, C, next.at);
+        state = out.state;
+        if (out.decision.granted) {
+          granted.push(next.at);
+          continue;
+        }
+        if (holding) holdersRefused++;
+        const slotAt = out.decision.slotAt!;
+        expect(slotAt).toBeDefined();
+        asks.push({ at: slotAt, slotAt });
+      }
+      expect(holdersRefused).toBe(0);
+      // 60 calls at 10/s once the second's pause is over, less the tokens normal leaves in hand.
+      const last = Math.max(...granted);
+      expect(last - T0).toBeLessThanOrEqual(1_000 + 6_000 + 300);
+    });
   });
 
   describe('pauses scoped by RateLimit-Reason', () => {
@@ -625,6 +656,33 @@ describe('rate control', () => {
       for (let i = 0; i < 10; i++) state = feed(state, limited(1), T0 + i * 11_000, scope(), C);
       expect(state.margin).toBeLessThanOrEqual(3);
       expect(state.effectiveRatePerSecond).toBe(10);
+    });
+
+    it('weighs NearLimit while RIQ holds plenty the same way: alone it raises the margin, twice it cuts', () => {
+      // Burst 10: Atlassian is under 20 % while RIQ believes it holds 8.
+      const first = feed(bucket({ tokens: 8 }), { kind: 'ok', nearLimit: true }, T0, scope(), C);
+      expect(first.effectiveRatePerSecond).toBe(10);
+      expect(first.tokens).toBe(2);
+      expect(first.margin).toBe(1);
+      const second = feed({ ...first, tokens: 8 }, { kind: 'ok', nearLimit: true }, T0 + 5_000, scope(), C);
+      expect(second.effectiveRatePerSecond).toBeCloseTo(7);
+      expect(second.limitRatePerSecond).toBe(10);
+    });
+
+    it('allows for the margin: Atlassian may be that much below RIQ without a disagreement', () => {
+      // Floor 2 + 1 + margin 1: 3.5 tokens in hand is no sign of a lower limit with the margin.
+      const withMargin = feed(
+        bucket({ tokens: 3.5, margin: 1 }),
+        { kind: 'ok', nearLimit: true },
+        T0,
+        scope(),
+        C,
+      );
+      expect(withMargin.tokens).toBe(3.5);
+      expect(withMargin.lastLimitedAt).toBeUndefined();
+      const without = feed(bucket({ tokens: 3.5 }), { kind: 'ok', nearLimit: true }, T0, scope(), C);
+      expect(without.tokens).toBe(2);
+      expect(without.lastLimitedAt).toBe(T0);
     });
 
     it('cuts at once below the configured rate: the limit is already known to be lower', () => {
