@@ -83,6 +83,7 @@ export async function submitWiring(): Promise<SubmitWiring> {
               },
               record,
             ),
+          slotEarlyMs: config.rateControl.slotWaitMs,
           onDirectFailure: (token, err) =>
             logger.error('DIRECT attempt failed; the request is queued', { token, error: err as Error }),
         }

@@ -84,6 +84,7 @@ import { afterCompletion, generationBeforeCall } from '../domain/read-cache-poli
 import { FIRE_AND_FORGET_RETENTION_SECONDS, type RequestRecord } from '../../../model/request-record.js';
 import type { RequestObserver } from '../ports/request-events.js';
 import { retryDelaySeconds } from '../domain/retry-schedule.js';
+import { slotDelaySeconds } from '../domain/token-bucket.js';
 
 /** SQS's longest DelaySeconds; longer waits are chained through `notBefore`. */
 export const MAX_DELAY_SECONDS = 900;
@@ -172,10 +173,14 @@ export type Disposition =
 
 export async function processRequest(deps: ProcessDeps, message: DeliveredMessage): Promise<Disposition> {
   const now = deps.clock.now();
-  if (message.notBefore !== undefined && message.notBefore > now + 1000) {
+  const slotAhead = message.slotAt === undefined ? 0 : message.slotAt - now;
+  if (
+    (message.notBefore !== undefined && message.notBefore > now + 1000) ||
+    slotAhead > slotEarlyMs(deps) + 1000
+  ) {
     return message.slotAt !== undefined
-      ? deferToSlot(message.slotAt, 'not_before', now)
-      : deferFor(deps, message.notBefore - now, 'not_before', now);
+      ? deferToSlot(message.slotAt, 'not_before', now, slotEarlyMs(deps))
+      : deferFor(deps, (message.notBefore ?? now) - now, 'not_before', now);
   }
   const leaseId = randomUUID();
   let claim: ClaimOutcome;
@@ -255,6 +260,12 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
     let passed: Gate;
     let slotAt = message.slotAt;
     let waitedMs = 0;
+    // Deferred to its slot, the message may come back a little before it: wait for it here.
+    const early = slotAt === undefined ? 0 : slotAt - deps.clock.now();
+    if (deps.slotWait && early > 0 && early <= deps.slotWait.maxMs) {
+      await deps.slotWait.sleep(early);
+      waitedMs = early;
+    }
     for (let waits = 0; ; waits++) {
       try {
         passed = await passFlowControl(deps.flow, record, deps.clock, {
@@ -282,7 +293,7 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
       await deps.store.defer(lease, at, reason, until);
       deps.observe?.({ kind: 'deferred', record, at, reason, waitMs: until - at });
       return passed.slotAt !== undefined
-        ? deferToSlot(passed.slotAt, reason, at)
+        ? deferToSlot(passed.slotAt, reason, at, slotEarlyMs(deps))
         : deferFor(deps, passed.waitMs, reason, at);
     }
     gate = passed;
@@ -647,12 +658,17 @@ async function settleFailure(
 }
 
 /**
- * A deferral to a rate slot: the message comes back at the first whole second at or after it, and
- * carries it, so the call then takes its token ahead of calls without one. No jitter: the line
- * already spreads the calls one token interval apart.
+ * A deferral to a rate slot: the message comes back at most `earlyMs` before it (the worker waits
+ * the rest, see `slotDelaySeconds`), and carries it, so the call then takes its token ahead of calls
+ * without one. No jitter: the line already spreads the calls one token interval apart.
  */
-function deferToSlot(slotAt: number, reason: DeferReason, now: number): Disposition {
-  const seconds = Math.max(1, Math.ceil((slotAt - now) / 1000));
+/** How early a message deferred to its slot may come back: as long as a worker may wait for it. */
+function slotEarlyMs(deps: ProcessDeps): number {
+  return deps.slotWait?.maxMs ?? 0;
+}
+
+function deferToSlot(slotAt: number, reason: DeferReason, now: number, earlyMs: number): Disposition {
+  const seconds = Math.max(1, slotDelaySeconds(slotAt, now, earlyMs));
   if (seconds <= MAX_DELAY_SECONDS)
     return { action: 'defer', delaySeconds: seconds, slotAt, outcome: reason };
   return { action: 'defer', delaySeconds: MAX_DELAY_SECONDS, notBefore: slotAt, slotAt, outcome: reason };

@@ -59,6 +59,7 @@ import { isCacheable, lookup } from '../domain/read-cache-policy.js';
 import type { RequestRecord, RoutingPath, Status } from '../../../model/request-record.js';
 import type { SubmitCommand } from '../domain/submit-command.js';
 import { consistencyTokenFor, newRequestToken, requestTokenOfConsistency } from '../domain/tokens.js';
+import { slotDelaySeconds } from '../domain/token-bucket.js';
 
 export interface SubmitDeps {
   store: RequestStore;
@@ -79,6 +80,11 @@ export interface SubmitDeps {
   onCacheFailure?: (err: unknown) => void;
   /** `depends_on` registration; absent, a submit with `depends_on` is refused. */
   dependencies?: Pick<DependencyStore, 'register'>;
+  /**
+   * How long before its rate slot a request a DIRECT refusal queued may reach a worker: what the
+   * worker waits in its invocation (`rateControl.slotWaitMs`). Absent: 0, never before the slot.
+   */
+  slotEarlyMs?: number;
   /** The DIRECT call of a stored request (`routeDirect` bound to its deps); absent, all is queued. */
   direct?: (record: RequestRecord) => Promise<DirectOutcome>;
   /**
@@ -233,7 +239,7 @@ export async function submitRequest(
     await deps.queue.send(
       queueKey(service, command.priority),
       token,
-      slotAt === undefined ? {} : slotSend(slotAt, deps.clock.now()),
+      slotAt === undefined ? {} : slotSend(slotAt, deps.clock.now(), deps.slotEarlyMs ?? 0),
     );
   } catch (err) {
     deps.onEnqueueFailure?.(token, err);
@@ -285,12 +291,12 @@ async function tryDirect(
 }
 
 /**
- * The send of a request a DIRECT refusal gave a rate slot: delayed to the first whole second at or
- * after the slot (SQS's longest delay at most; the sweeper re-sends a record waiting longer), the
- * slot in the message so the worker takes its token at the first delivery.
+ * The send of a request a DIRECT refusal gave a rate slot: delayed to come back at most `earlyMs`
+ * before the slot (the worker waits the rest; SQS's longest delay at most, the sweeper re-sends a
+ * record waiting longer), the slot in the message so the worker takes its token at the first delivery.
  */
-function slotSend(slotAt: number, now: number): SendOptions {
-  const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((slotAt - now) / 1000)));
+function slotSend(slotAt: number, now: number, earlyMs: number): SendOptions {
+  const delaySeconds = Math.min(MAX_DELAY_SECONDS, slotDelaySeconds(slotAt, now, earlyMs));
   return { delaySeconds, slotAt };
 }
 

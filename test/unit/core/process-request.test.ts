@@ -382,16 +382,35 @@ describe('processRequest', () => {
         expect(calls()).toBe(1);
       });
 
-      it('further away is a deferral to the first whole second at or after it, carrying the slot', async () => {
+      it('further away is a deferral that comes back at most slotWaitMs before it, carrying the slot', async () => {
         const { deps, clock, store, calls, slept } = withPermits([], 1_000);
         const slotAt = clock.now() + 2_300;
         deps.flow!.rate.acquire = async () => ({ granted: false, reason: 'no_token', waitMs: 2_300, slotAt });
         const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
-        // No jitter: the line already spaces the calls.
-        expect(d).toEqual({ action: 'defer', delaySeconds: 3, slotAt, outcome: 'no_token' });
+        // Back after 2 s, 300 ms before the slot (the worker then waits for it); no jitter: the line
+        // already spaces the calls.
+        expect(d).toEqual({ action: 'defer', delaySeconds: 2, slotAt, outcome: 'no_token' });
         expect(slept).toEqual([]);
         expect(calls()).toBe(0);
         expect((await store.get(TOKEN))?.deferred_until).toBe(new Date(slotAt).toISOString());
+      });
+
+      it('carried by a message that came back before it is waited for, then handed to the gate', async () => {
+        const { deps, clock, asked, slept, calls } = withPermits([], 1_000);
+        const slotAt = clock.now() + 700;
+        await processRequest(deps, { token: TOKEN, receiveCount: 1, slotAt });
+        expect(slept).toEqual([700]);
+        expect(asked).toEqual([slotAt]);
+        expect(calls()).toBe(1);
+      });
+
+      it('carried by a message that came back further ahead of it than a worker waits is deferred to it again', async () => {
+        const { deps, clock, asked, calls } = withPermits([], 1_000);
+        const slotAt = clock.now() + 4_500;
+        const d = await processRequest(deps, { token: TOKEN, receiveCount: 1, slotAt });
+        expect(d).toEqual({ action: 'defer', delaySeconds: 4, slotAt, outcome: 'not_before' });
+        expect(asked).toEqual([]);
+        expect(calls()).toBe(0);
       });
 
       it('carried by the message is handed to the gate', async () => {

@@ -1,19 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { RiqError } from '../../../model/errors.js';
-import type { WorkQueue } from '../../../lambdas/core/ports/index.js';
+import type { SendOptions, WorkQueue } from '../../../lambdas/core/ports/index.js';
 import { parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
 import { submitRequest, type SubmitDeps } from '../../../lambdas/core/use-cases/submit.js';
 import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
 
 class RecordingQueue implements Pick<WorkQueue, 'send'> {
   sent: Array<{ queue: string; token: string }> = [];
+  options: Array<SendOptions | undefined> = [];
   failNext = false;
-  async send(queue: string, token: string) {
+  async send(queue: string, token: string, options?: SendOptions) {
     if (this.failNext) {
       this.failNext = false;
       throw new Error('SQS unavailable');
     }
     this.sent.push({ queue, token });
+    this.options.push(options);
   }
 }
 
@@ -51,6 +53,34 @@ describe('submitRequest', () => {
     });
     expect((await store.get(res.token))?.status).toBe('queued');
     expect(queue.sent).toEqual([{ queue: 'jira-high', token: res.token }]);
+  });
+
+  it('queues a request its DIRECT refusal gave a slot to come back at most slotEarlyMs before it', async () => {
+    const { queue, deps } = setup();
+    const slotAt = deps.clock.now() + 3_400;
+    const direct: SubmitDeps = {
+      ...deps,
+      slotEarlyMs: 1_000,
+      direct: async () => ({ kind: 'not_called', reason: 'no_token', slotAt }),
+    };
+    const res = await submitRequest(
+      direct,
+      cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' } }),
+      OWNER,
+    );
+    expect(res.routing_path).toBe('QUEUED');
+    // 3 s: back 400 ms before the slot, which the worker waits for; rounded up it would be 600 ms late.
+    expect(queue.options).toEqual([{ delaySeconds: 3, slotAt }]);
+    const { queue: q2, deps: d2 } = setup();
+    await submitRequest(
+      {
+        ...d2,
+        direct: async () => ({ kind: 'not_called', reason: 'no_token', slotAt: d2.clock.now() + 3_400 }),
+      },
+      cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' } }),
+      OWNER,
+    );
+    expect(q2.options[0]?.delaySeconds).toBe(4);
   });
 
   it('gives writes a consistency token and reads none', async () => {
