@@ -165,6 +165,21 @@ export async function drain(): Promise<ScenarioResult> {
 
 const LIVE = { rate: 5, burst: 10, requests: 300, inFlight: 20 };
 
+/** Reads the service's stored rate state (`RATE#jira`), for `BENCH_DUMP`'s timeline. */
+async function rateItemReader(bench: Bench): Promise<() => Promise<unknown>> {
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const { DynamoDBDocumentClient, GetCommand } = await import('@aws-sdk/lib-dynamodb');
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: bench.stack.dynamoEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    }),
+  );
+  return async () =>
+    (await doc.send(new GetCommand({ TableName: bench.stack.tableName, Key: { pk: 'RATE#jira' } }))).Item;
+}
+
 /**
  * (a′) The drain as users cause it: the workers run from the start, the requests arrive while they
  * do (20 callers in flight, each submitting again as soon as it is answered), routing is adaptive
@@ -189,6 +204,16 @@ export async function drainLive(): Promise<ScenarioResult> {
     await sleep((LIVE.burst / LIVE.rate) * 1000 + 500);
     const before = awsCallCounts();
     const started = Date.now();
+    const samples: unknown[] = [];
+    let sampling = process.env['BENCH_DUMP'] !== undefined;
+    void (async () => {
+      const read = await rateItemReader(bench);
+      while (sampling) {
+        const item = await read().catch(() => (sampling = false));
+        samples.push({ at: Date.now(), item });
+        await sleep(250);
+      }
+    })();
     const bodies = getTasks(keys, LIVE.requests, 'normal').map(({ routing: _queued, ...body }) => body);
     const submitted = await submitAll(bench, bodies, LIVE.inFlight);
     const submitSeconds = (Date.now() - started) / 1000;
@@ -202,26 +227,12 @@ export async function drainLive(): Promise<ScenarioResult> {
     if (notCompleted.length > 0) {
       throw new Error(`${notCompleted.length} requests ended ${JSON.stringify(notCompleted[0])}`);
     }
+    sampling = false;
     const lastDone = Math.max(...views.map((v) => Date.parse(v.completed_at!)));
     const calls = await callsSince(bench, started);
     if (process.env['BENCH_DUMP']) {
       const { writeFileSync } = await import('node:fs');
-      const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
-      const { DynamoDBDocumentClient, GetCommand } = await import('@aws-sdk/lib-dynamodb');
-      const doc = DynamoDBDocumentClient.from(
-        new DynamoDBClient({
-          endpoint: bench.stack.dynamoEndpoint,
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-        }),
-      );
-      const bucket = await doc.send(
-        new GetCommand({ TableName: bench.stack.tableName, Key: { pk: 'RATE#jira' } }),
-      );
-      writeFileSync(
-        process.env['BENCH_DUMP'],
-        JSON.stringify({ started, calls, views, bucket: bucket.Item }),
-      );
+      writeFileSync(process.env['BENCH_DUMP'], JSON.stringify({ started, calls, views, samples }));
     }
     const drainSeconds = (lastDone - started) / 1000;
     const idealSeconds = (LIVE.requests - LIVE.burst) / LIVE.rate;
