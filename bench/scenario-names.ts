@@ -8,6 +8,7 @@ export const SCENARIO_NAMES = [
   'burst',
   'cost',
   'quota',
+  'api-token',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 

@@ -2,9 +2,9 @@
  * PointsBudget on DynamoDB: one item per service (`pk = POINTS#<service>`) in the requests table,
  * shared by every worker and the DIRECT path (DESIGN invariant 5). The arithmetic is
  * lambdas/core/domain/points-budget.ts; this class only loads the budget, runs it through that, and
- * stores it back with optimistic concurrency, as DynamoRateGate does: each write is conditional on
- * the `version` it read, so two workers that computed from the same state cannot both spend it, and
- * the loser recomputes from the winner's state.
+ * stores it back with optimistic concurrency (versioned-item.ts), as DynamoRateGate does: each write
+ * is conditional on the `version` it read, so two workers that computed from the same state cannot
+ * both spend it, and the loser recomputes from the winner's state.
  *
  * The item carries no `status` attribute, so it never appears in the `by-status` index that lists
  * requests, and no TTL attribute: the budget (and the quota Atlassian announced) lives as long as
@@ -12,8 +12,7 @@
  * the health check, which holds no Atlassian connection, can say whether the budget counts
  * (DynamoPointsViews).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { REQUESTS_TABLE } from '../../../model/config/resources.js';
 import {
   AUTH_MODES,
@@ -43,6 +42,7 @@ import {
   type PointsSettings,
   type PointsState,
 } from '../../core/domain/points-budget.js';
+import { VersionedItems, type RaceRetry } from './versioned-item.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
 
@@ -66,17 +66,21 @@ export class PointsBudgetContentionError extends Error {
   }
 }
 
-type Loaded = { state: PointsState; version: number; authMode?: AuthMode } | undefined;
+/** A budget as stored, with the auth mode of the connection that wrote it. */
+interface StoredBudget {
+  state: PointsState;
+  authMode?: AuthMode;
+}
 
 export class DynamoPointsBudget implements PointsBudget {
   private readonly settings: Record<Service, PointsSettings>;
-  private readonly maxAttempts: number;
-  private readonly jitterMs: number;
+  private readonly budgets: VersionedItems<StoredBudget>;
+  private readonly retry: RaceRetry;
 
   /** `authMode`: the connection's (lambdas/adapters/atlassian/connection.ts); OAuth turns the budget on. */
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
+    client: DynamoDBDocumentClient,
+    tableName: string,
     config: RiqConfig,
     private readonly authMode: AuthMode,
     options: DynamoPointsBudgetOptions = {},
@@ -84,8 +88,8 @@ export class DynamoPointsBudget implements PointsBudget {
     this.settings = Object.fromEntries(
       SERVICES.map((s) => [s, pointsSettingsFor(config, s, authMode)]),
     ) as Record<Service, PointsSettings>;
-    this.maxAttempts = options.maxAttempts ?? 12;
-    this.jitterMs = options.jitterMs ?? 15;
+    this.budgets = budgetItems(client, tableName);
+    this.retry = { attempts: options.maxAttempts ?? 12, jitterMs: options.jitterMs ?? 15 };
   }
 
   /**
@@ -98,19 +102,21 @@ export class DynamoPointsBudget implements PointsBudget {
   async charge(service: Service, priority: Priority, estimate: number, now: number): Promise<PointsDecision> {
     const settings = this.settings[service];
     let base = freshBudget(settings, now);
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const loaded = await this.load(service);
-      base = loaded?.state ?? freshBudget(settings, now);
-      const { state, decision } = tryCharge(base, settings, priority, estimate, now);
-      if (!decision.granted && loaded) return { ...decision, reason: 'no_points' };
-      if (decision.granted && decision.charged === 0) return decision;
-      if (await this.store(service, state, loaded)) {
-        return decision.granted ? decision : { ...decision, reason: 'no_points' };
-      }
-      await this.backoff(attempt);
-    }
-    const waitMs = Math.ceil((Math.max(1, estimate) / basePaceOf(base, settings)) * 1000);
-    return { granted: false, reason: 'no_points', waitMs };
+    return this.budgets.update(
+      pointsBudgetKey(service),
+      this.retry,
+      (read) => {
+        base = read?.value.state ?? freshBudget(settings, now);
+        const { state, decision } = tryCharge(base, settings, priority, estimate, now);
+        const answer: PointsDecision = decision.granted ? decision : { ...decision, reason: 'no_points' };
+        const unchanged = decision.granted ? decision.charged === 0 : read !== undefined;
+        return { answer, write: unchanged ? undefined : { state, authMode: this.authMode } };
+      },
+      () => {
+        const waitMs = Math.ceil((Math.max(1, estimate) / basePaceOf(base, settings)) * 1000);
+        return { granted: false, reason: 'no_points', waitMs };
+      },
+    );
   }
 
   async settle(service: Service, giveBack: number, now: number): Promise<void> {
@@ -123,13 +129,13 @@ export class DynamoPointsBudget implements PointsBudget {
 
   async view(service: Service, now: number): Promise<PointsView> {
     const settings = this.settings[service];
-    const loaded = await this.load(service);
-    return pointsViewOf(service, loaded?.state ?? freshBudget(settings, now), settings, now);
+    const read = await this.budgets.read(pointsBudgetKey(service));
+    return pointsViewOf(service, read?.value.state ?? freshBudget(settings, now), settings, now);
   }
 
   /** The stored budget as it is (not advanced), for tests. */
   async peek(service: Service): Promise<PointsState | undefined> {
-    return (await this.load(service))?.state;
+    return (await this.budgets.read(pointsBudgetKey(service)))?.value.state;
   }
 
   /** Writes only when `change` changed something: an answer without rate headers costs one read. */
@@ -139,51 +145,19 @@ export class DynamoPointsBudget implements PointsBudget {
     change: (state: PointsState, settings: PointsSettings) => PointsState,
   ): Promise<void> {
     const settings = this.settings[service];
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const loaded = await this.load(service);
-      const current = advance(loaded?.state ?? freshBudget(settings, now), settings, now);
-      const next = change(current, settings);
-      if (loaded && samePoints(current, next)) return;
-      if (await this.store(service, next, loaded)) return;
-      await this.backoff(attempt);
-    }
-    throw new PointsBudgetContentionError(service, this.maxAttempts);
-  }
-
-  private load(service: Service): Promise<Loaded> {
-    return loadBudget(this.client, this.tableName, service);
-  }
-
-  /** True when written; false when another worker wrote first (or created the item first). */
-  private async store(service: Service, state: PointsState, loaded: Loaded): Promise<boolean> {
-    const version = (loaded?.version ?? 0) + 1;
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...pointsBudgetKey(service), ...toItem(state), auth_mode: this.authMode, version },
-          ...(loaded
-            ? {
-                ConditionExpression: '#version = :read',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':read': loaded.version },
-              }
-            : {
-                ConditionExpression: 'attribute_not_exists(#pk)',
-                ExpressionAttributeNames: { '#pk': PK },
-              }),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
-  }
-
-  private backoff(attempt: number): Promise<void> {
-    const ms = Math.random() * this.jitterMs * attempt;
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    await this.budgets.update(
+      pointsBudgetKey(service),
+      this.retry,
+      (read) => {
+        const current = advance(read?.value.state ?? freshBudget(settings, now), settings, now);
+        const next = change(current, settings);
+        const unchanged = read !== undefined && samePoints(current, next);
+        return { answer: undefined, write: unchanged ? undefined : { state: next, authMode: this.authMode } };
+      },
+      () => {
+        throw new PointsBudgetContentionError(service, this.retry.attempts);
+      },
+    );
   }
 }
 
@@ -193,32 +167,29 @@ export class DynamoPointsBudget implements PointsBudget {
  * counted yet, or an API-token connection that learned no quota) shows as the config's, off.
  */
 export class DynamoPointsViews implements PointsViews {
+  private readonly budgets: VersionedItems<StoredBudget>;
+
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
+    client: DynamoDBDocumentClient,
+    tableName: string,
     private readonly config: RiqConfig,
-  ) {}
+  ) {
+    this.budgets = budgetItems(client, tableName);
+  }
 
   async view(service: Service, now: number): Promise<PointsView> {
-    const loaded = await loadBudget(this.client, this.tableName, service);
-    const settings = pointsSettingsFor(this.config, service, loaded?.authMode ?? 'api_token');
-    return pointsViewOf(service, loaded?.state ?? freshBudget(settings, now), settings, now);
+    const read = await this.budgets.read(pointsBudgetKey(service));
+    const settings = pointsSettingsFor(this.config, service, read?.value.authMode ?? 'api_token');
+    return pointsViewOf(service, read?.value.state ?? freshBudget(settings, now), settings, now);
   }
 }
 
-async function loadBudget(
-  client: DynamoDBDocumentClient,
-  tableName: string,
-  service: Service,
-): Promise<Loaded> {
-  const out = await client.send(
-    new GetCommand({ TableName: tableName, Key: pointsBudgetKey(service), ConsistentRead: true }),
-  );
-  return out.Item ? fromItem(out.Item) : undefined;
+function budgetItems(client: DynamoDBDocumentClient, tableName: string): VersionedItems<StoredBudget> {
+  return new VersionedItems(client, tableName, { toItem, fromItem });
 }
 
 /** Snake case like the request items; optional fields are left out rather than written as null. */
-function toItem(state: PointsState): Record<string, unknown> {
+function toItem({ state, authMode }: StoredBudget): Record<string, unknown> {
   const item: Record<string, unknown> = { points: state.points, updated_at: state.updatedAt };
   if (state.learned !== undefined) {
     item['learned_quota'] = state.learned.quota;
@@ -231,10 +202,11 @@ function toItem(state: PointsState): Record<string, unknown> {
   if (state.resetAt !== undefined) item['reset_at'] = state.resetAt;
   if (state.slowUntil !== undefined) item['slow_until'] = state.slowUntil;
   if (state.exhaustedUntil !== undefined) item['exhausted_until'] = state.exhaustedUntil;
+  if (authMode !== undefined) item['auth_mode'] = authMode;
   return item;
 }
 
-function fromItem(item: Record<string, unknown>): NonNullable<Loaded> {
+function fromItem(item: Record<string, unknown>): StoredBudget {
   const state: PointsState = {
     points: num(item['points']) ?? 0,
     updatedAt: num(item['updated_at']) ?? 0,
@@ -255,7 +227,7 @@ function fromItem(item: Record<string, unknown>): NonNullable<Loaded> {
   if (exhaustedUntil !== undefined) state.exhaustedUntil = exhaustedUntil;
   const mode = item['auth_mode'];
   const authMode = AUTH_MODES.find((m) => m === mode);
-  return { state, version: num(item['version']) ?? 0, ...(authMode !== undefined ? { authMode } : {}) };
+  return { state, ...(authMode !== undefined ? { authMode } : {}) };
 }
 
 function num(value: unknown): number | undefined {

@@ -2,16 +2,15 @@
  * RateGate on DynamoDB: one item per service (`pk = RATE#<service>`) in the requests table, shared
  * by every worker and the DIRECT path (DESIGN invariant 5). The arithmetic is
  * lambdas/core/domain/token-bucket.ts; this class only loads the bucket, runs it through that, and stores
- * it back with optimistic concurrency: each write is conditional on the `version` it read, so two
- * workers that computed from the same state cannot both win, and the loser recomputes from the
- * winner's state. That is what makes "never more than burst + rate·elapsed tokens" hold across
- * processes.
+ * it back with optimistic concurrency (versioned-item.ts): each write is conditional on the
+ * `version` it read, so two workers that computed from the same state cannot both win, and the
+ * loser recomputes from the winner's state. That is what makes "never more than burst +
+ * rate·elapsed tokens" hold across processes.
  *
  * The item carries no `status` attribute, so it never appears in the `by-status` index that lists
  * requests, and no TTL attribute: the bucket lives as long as the table.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { REQUESTS_TABLE } from '../../../model/config/resources.js';
 import { SERVICES, type RiqConfig, type Service } from '../../../model/config/riq-config.js';
 import type {
@@ -34,6 +33,7 @@ import {
   type EndpointBucket,
   type RateSettings,
 } from '../../core/domain/token-bucket.js';
+import { VersionedItems, type RaceRetry } from './versioned-item.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
 
@@ -63,17 +63,21 @@ export class RateGateContentionError extends Error {
   }
 }
 
-type Loaded = { state: BucketState; version: number } | undefined;
+/**
+ * A long run of lost races stays short: the pause grows with the attempt up to 10 × jitterMs (a
+ * 429's report may try 40 times).
+ */
+const MAX_BACKOFF_STEPS = 10;
 
 export class DynamoRateGate implements RateGate, RateViews {
   private readonly settings: Record<Service, RateSettings>;
-  private readonly maxAttempts: number;
+  private readonly buckets: VersionedItems<BucketState>;
+  private readonly retry: RaceRetry;
   private readonly maxRateLimitedReportAttempts: number;
-  private readonly jitterMs: number;
 
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
+    client: DynamoDBDocumentClient,
+    tableName: string,
     config: RiqConfig,
     options: DynamoRateGateOptions = {},
   ) {
@@ -81,9 +85,13 @@ export class DynamoRateGate implements RateGate, RateViews {
       Service,
       RateSettings
     >;
-    this.maxAttempts = options.maxAttempts ?? 12;
+    this.buckets = new VersionedItems(client, tableName, { toItem, fromItem });
+    this.retry = {
+      attempts: options.maxAttempts ?? 12,
+      jitterMs: options.jitterMs ?? 15,
+      maxBackoffSteps: MAX_BACKOFF_STEPS,
+    };
     this.maxRateLimitedReportAttempts = options.maxRateLimitedReportAttempts ?? 40;
-    this.jitterMs = options.jitterMs ?? 15;
   }
 
   /**
@@ -96,87 +104,56 @@ export class DynamoRateGate implements RateGate, RateViews {
    */
   async acquire(scope: CallScope, now: number): Promise<PermitDecision> {
     const settings = this.settings[scope.service];
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const loaded = await this.load(scope.service);
-      const before = advance(loaded?.state ?? fullBucket(settings, now), settings, now);
-      const { state, decision } = tryAcquire(before, scope, settings, now);
-      if (!decision.granted && loaded && sameBucket(before, state)) return decision;
-      if (await this.store(scope.service, state, loaded)) return decision;
-      await this.backoff(attempt);
-    }
-    const waitMs = Math.ceil(1000 / settings.ratePerSecond);
-    return {
-      granted: false,
-      reason: 'no_token',
-      waitMs,
-      ...(scope.slotAt !== undefined ? { slotAt: Math.max(scope.slotAt, now + waitMs) } : {}),
-    };
+    return this.buckets.update(
+      rateBucketKey(scope.service),
+      this.retry,
+      (read) => {
+        const before = advance(read?.value ?? fullBucket(settings, now), settings, now);
+        const { state, decision } = tryAcquire(before, scope, settings, now);
+        const unchanged = !decision.granted && read !== undefined && sameBucket(before, state);
+        return { answer: decision, write: unchanged ? undefined : state };
+      },
+      (): PermitDecision => {
+        const waitMs = Math.ceil(1000 / settings.ratePerSecond);
+        return {
+          granted: false,
+          reason: 'no_token',
+          waitMs,
+          ...(scope.slotAt !== undefined ? { slotAt: Math.max(scope.slotAt, now + waitMs) } : {}),
+        };
+      },
+    );
   }
 
   /** Writes only when the feedback changed something: a success at the full rate costs one read. */
   async report(scope: CallScope, feedback: RateFeedback, now: number): Promise<void> {
     const settings = this.settings[scope.service];
-    const attempts = feedback.kind === 'rate_limited' ? this.maxRateLimitedReportAttempts : this.maxAttempts;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const loaded = await this.load(scope.service);
-      const current = advance(loaded?.state ?? fullBucket(settings, now), settings, now);
-      const next = applyFeedback(current, scope, feedback, settings, now);
-      if (loaded && sameBucket(current, next)) return;
-      if (await this.store(scope.service, next, loaded)) return;
-      await this.backoff(attempt);
-    }
-    throw new RateGateContentionError(scope.service, attempts);
+    const attempts =
+      feedback.kind === 'rate_limited' ? this.maxRateLimitedReportAttempts : this.retry.attempts;
+    await this.buckets.update(
+      rateBucketKey(scope.service),
+      { ...this.retry, attempts },
+      (read) => {
+        const current = advance(read?.value ?? fullBucket(settings, now), settings, now);
+        const next = applyFeedback(current, scope, feedback, settings, now);
+        return { answer: undefined, write: read && sameBucket(current, next) ? undefined : next };
+      },
+      () => {
+        throw new RateGateContentionError(scope.service, attempts);
+      },
+    );
   }
 
   /** One read; a service nobody has called yet shows a full bucket at the configured rate. */
   async view(service: Service, now: number): Promise<RateView> {
     const settings = this.settings[service];
-    return rateViewOf(service, (await this.load(service))?.state ?? fullBucket(settings, now), settings, now);
+    const read = await this.buckets.read(rateBucketKey(service));
+    return rateViewOf(service, read?.value ?? fullBucket(settings, now), settings, now);
   }
 
   /** The stored bucket as it is (not advanced), for the metrics report and tests. */
   async peek(service: Service): Promise<BucketState | undefined> {
-    return (await this.load(service))?.state;
-  }
-
-  private async load(service: Service): Promise<Loaded> {
-    const out = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: rateBucketKey(service), ConsistentRead: true }),
-    );
-    return out.Item ? fromItem(out.Item) : undefined;
-  }
-
-  /** True when written; false when another worker wrote first (or created the item first). */
-  private async store(service: Service, state: BucketState, loaded: Loaded): Promise<boolean> {
-    const version = (loaded?.version ?? 0) + 1;
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...rateBucketKey(service), ...toItem(state), version },
-          ...(loaded
-            ? {
-                ConditionExpression: '#version = :read',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':read': loaded.version },
-              }
-            : {
-                ConditionExpression: 'attribute_not_exists(#pk)',
-                ExpressionAttributeNames: { '#pk': PK },
-              }),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
-  }
-
-  /** Random, growing with the attempt up to 10 × jitterMs, so a long run of lost races stays short. */
-  private backoff(attempt: number): Promise<void> {
-    const ms = Math.random() * this.jitterMs * Math.min(attempt, 10);
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return (await this.buckets.read(rateBucketKey(service)))?.value;
   }
 }
 
@@ -201,7 +178,7 @@ function toItem(state: BucketState): Record<string, unknown> {
   return item;
 }
 
-function fromItem(item: Record<string, unknown>): { state: BucketState; version: number } {
+function fromItem(item: Record<string, unknown>): BucketState {
   const state: BucketState = {
     tokens: num(item['tokens']) ?? 0,
     updatedAt: num(item['updated_at']) ?? 0,
@@ -230,7 +207,7 @@ function fromItem(item: Record<string, unknown>): { state: BucketState; version:
       ...(lineLow !== undefined ? { low: lineLow } : {}),
     };
   }
-  return { state, version: num(item['version']) ?? 0 };
+  return state;
 }
 
 function num(value: unknown): number | undefined {

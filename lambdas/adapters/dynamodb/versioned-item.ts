@@ -1,0 +1,115 @@
+/**
+ * An item of the requests table updated with optimistic concurrency, as DynamoRateGate and
+ * DynamoPointsBudget keep theirs: read it (consistently), decide from what was read, and write the
+ * new value conditional on the `version` read (or on the item not existing yet). Two workers that
+ * decided from the same state cannot both write; the loser pauses a random, growing while and
+ * decides again from the winner's state. The adapters say only what an attempt writes and answers;
+ * the arithmetic stays in lambdas/core/domain.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { REQUESTS_TABLE } from '../../../model/config/resources.js';
+
+const PK = REQUESTS_TABLE.partitionKey;
+
+type Key = Record<string, string>;
+
+/** A stored value and the `version` it was read at. */
+export interface Versioned<T> {
+  value: T;
+  version: number;
+}
+
+/** How a value maps to the item's attributes, besides its key and `version`. */
+export interface ItemCodec<T> {
+  toItem(value: T): Record<string, unknown>;
+  fromItem(item: Record<string, unknown>): T;
+}
+
+/** What one attempt decided from the item as read: its answer, after writing `write` if given. */
+export interface Attempt<T, A> {
+  answer: A;
+  write?: T;
+}
+
+export interface RaceRetry {
+  /** Conditional writes tried before `update` gives up. */
+  attempts: number;
+  /** Pause before retrying a lost race: up to `jitterMs × attempt`, random. */
+  jitterMs: number;
+  /** From this attempt on the pause stops growing. @default never */
+  maxBackoffSteps?: number;
+}
+
+export class VersionedItems<T> {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly codec: ItemCodec<T>,
+  ) {}
+
+  /** The item as stored, or undefined when it was never written. */
+  async read(key: Key): Promise<Versioned<T> | undefined> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    const version = out.Item['version'];
+    return {
+      value: this.codec.fromItem(out.Item),
+      version: typeof version === 'number' && Number.isFinite(version) ? version : 0,
+    };
+  }
+
+  /**
+   * Reads the item and lets `decide` answer from it (undefined: no item yet). An answer without a
+   * write is answered at once; one with a write once that write went through. A lost race pauses
+   * and decides again; after `retry.attempts` lost races the answer is `exhausted()`'s (which may
+   * throw). Errors other than a lost race are thrown as they come.
+   */
+  async update<A>(
+    key: Key,
+    retry: RaceRetry,
+    decide: (read: Versioned<T> | undefined) => Attempt<T, A>,
+    exhausted: () => A,
+  ): Promise<A> {
+    for (let attempt = 1; attempt <= retry.attempts; attempt++) {
+      const read = await this.read(key);
+      const { answer, write } = decide(read);
+      if (write === undefined || (await this.put(key, write, read))) return answer;
+      await backoff(retry, attempt);
+    }
+    return exhausted();
+  }
+
+  /** True when written; false when another worker wrote first (or created the item first). */
+  private async put(key: Key, value: T, read: Versioned<T> | undefined): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, ...this.codec.toItem(value), version: (read?.version ?? 0) + 1 },
+          ...(read
+            ? {
+                ConditionExpression: '#version = :read',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':read': read.version },
+              }
+            : {
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': PK },
+              }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+}
+
+function backoff(retry: RaceRetry, attempt: number): Promise<void> {
+  const ms = Math.random() * retry.jitterMs * Math.min(attempt, retry.maxBackoffSteps ?? attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
