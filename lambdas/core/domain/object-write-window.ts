@@ -75,8 +75,11 @@ export function idleTat(params: WriteWindowParams, now: number): number {
   return now + params.intervalMs;
 }
 
+/** Each service's window GCRA; undefined: its objects take writes as fast as their lock lets them. */
+export type ServiceWriteWindows = Readonly<Record<Service, WriteWindowParams | undefined>>;
+
 /** Each service's window GCRA from the config (`services.<s>.objectWriteWindows`). */
-export function writeWindowParamsOf(config: RiqConfig): Record<Service, WriteWindowParams | undefined> {
+export function writeWindowParamsOf(config: RiqConfig): ServiceWriteWindows {
   return {
     jira: writeWindowParams(config.services.jira.objectWriteWindows),
     confluence: writeWindowParams(config.services.confluence.objectWriteWindows),
