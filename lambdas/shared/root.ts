@@ -17,6 +17,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { recordRetentionSeconds } from '../../model/config/resources.js';
 import type { AuthMode, RiqConfig } from '../../model/config/riq-config.js';
 import { breakerSettingsOf } from '../core/domain/breaker.js';
+import { writeWindowParamsOf } from '../core/domain/object-write-window.js';
 import type { DeadLetterRedriver } from '../core/ports/index.js';
 import { DynamoCircuitBreaker } from '../adapters/dynamodb/dynamo-circuit-breaker.js';
 import { DynamoDependencyStore } from '../adapters/dynamodb/dynamo-dependencies.js';
@@ -133,9 +134,13 @@ export function dependencyStore(): DynamoDependencyStore {
   ));
 }
 
-/** Writes to one issue or page go one at a time across all callers. */
+/** Writes to one issue or page go one at a time across all callers, within its write window. */
 export function writeLocks(): DynamoWriteLocks {
-  return (built.writeLocks ??= new DynamoWriteLocks(documents(), env.tableName));
+  return (built.writeLocks ??= new DynamoWriteLocks(
+    documents(),
+    env.tableName,
+    writeWindowParamsOf(env.settings),
+  ));
 }
 
 /** The bodies bucket (claim check): large payloads and results. */

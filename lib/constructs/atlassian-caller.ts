@@ -17,25 +17,23 @@ export interface AtlassianCallerProps {
  * each function's own.
  */
 export function allowAtlassianCalls(fn: RiqFunction, props: AtlassianCallerProps): void {
-  // PutItem: the rate-limit bucket, circuit-breaker, write-lock and read-cache items are written
-  // whole, conditionally, and so are the Powertools idempotency records of the calls
-  // (lambdas/adapters/dynamodb/idempotent-executor.ts).
+  // PutItem: the rate-limit bucket, circuit-breaker and read-cache items are written whole,
+  // conditionally, and so are the Powertools idempotency records of the calls
+  // (lambdas/adapters/dynamodb/idempotent-executor.ts). UpdateItem: the requests, and the issue/page
+  // write locks, taken and released in place so their write window stays
+  // (lambdas/adapters/dynamodb/dynamo-write-lock.ts).
   fn.useTable(props.table, { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] });
-  // DeleteItem: Powertools deletes the record of a call that failed, so the retry calls again, a
-  // write releases its issue/page lock (`LOCK#…`, lambdas/adapters/dynamodb/dynamo-write-lock.ts) and deletes
-  // the read-cache entries it made stale (`CACHE#…`, lambdas/adapters/dynamodb/dynamo-read-cache.ts). Only
-  // those items: no caller of Atlassian ever deletes a request.
+  // DeleteItem: Powertools deletes the record of a call that failed, so the retry calls again, and
+  // a write deletes the read-cache entries it made stale (`CACHE#…`,
+  // lambdas/adapters/dynamodb/dynamo-read-cache.ts). Only those items: no caller of Atlassian ever
+  // deletes a request or a write lock.
   fn.addToRolePolicy(
     new PolicyStatement({
       actions: ['dynamodb:DeleteItem'],
       resources: [props.table.tableArn],
       conditions: {
         'ForAllValues:StringLike': {
-          'dynamodb:LeadingKeys': [
-            `${REQUESTS_TABLE.callKeyPrefix}#*`,
-            `${REQUESTS_TABLE.lockKeyPrefix}#*`,
-            `${REQUESTS_TABLE.cacheKeyPrefix}#*`,
-          ],
+          'dynamodb:LeadingKeys': [`${REQUESTS_TABLE.callKeyPrefix}#*`, `${REQUESTS_TABLE.cacheKeyPrefix}#*`],
         },
       },
     }),

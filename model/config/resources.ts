@@ -44,7 +44,7 @@ export function bodiesBucketName(config: RiqConfig): string {
 /**
  * The requests table: one item per request (`pk = REQ#<token>`), one per idempotency key
  * (`pk = IDEM#…`), one per worker call saved by Powertools idempotency (`pk = CALL#…`, see
- * lambdas/adapters/dynamodb/idempotent-executor.ts), one per issue/page being written (`pk = LOCK#…`), one per
+ * lambdas/adapters/dynamodb/idempotent-executor.ts), one per issue/page written lately (`pk = LOCK#…`), one per
  * cached read (`pk = CACHE#<operation>#<hash>`) and one search generation per service
  * (`pk = CACHEGEN#<service>`, lambdas/adapters/dynamodb/dynamo-read-cache.ts).
  * Listing by status uses the `by-status` index (requests only carry `status`).
@@ -53,9 +53,12 @@ export const REQUESTS_TABLE = {
   partitionKey: 'pk',
   ttlAttribute: 'expires_at',
   statusIndex: { name: 'by-status', partitionKey: 'status', sortKey: 'created_at' },
-  /** Key prefix of the saved worker calls: a worker may delete these and the write locks only. */
+  /** Key prefix of the saved worker calls: a worker may delete these and stale read-cache entries only. */
   callKeyPrefix: 'CALL',
-  /** Key prefix of the per-issue/page write locks (`LOCK#<service>#<objectId>`, lambdas/adapters/dynamodb/dynamo-write-lock.ts). */
+  /**
+   * Key prefix of the per-issue/page write locks and write windows (`LOCK#<service>#<objectId>`,
+   * lambdas/adapters/dynamodb/dynamo-write-lock.ts).
+   */
   lockKeyPrefix: 'LOCK',
   /** Key prefix of the read-cache entries: a worker deletes these when a write makes them stale. */
   cacheKeyPrefix: 'CACHE',

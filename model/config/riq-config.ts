@@ -66,6 +66,24 @@ const methodBurstSchema = z.object({
   DELETE: positiveInt,
 });
 
+/**
+ * Atlassian's per-object write windows: at most `writes` writes to one Jira issue (Confluence page)
+ * in any `seconds` (lambdas/core/domain/object-write-window.ts keeps them all with one GCRA). Empty:
+ * no window. A window allows at least 2 writes: half of the smallest one is the burst, and the rest
+ * must leave a rate.
+ */
+const objectWriteWindowsSchema = z
+  .array(
+    z.strictObject({
+      writes: z.number().int().min(2).max(100_000),
+      seconds: z
+        .number()
+        .positive()
+        .max(24 * 3600),
+    }),
+  )
+  .max(8);
+
 const pointsSchema = z
   .object({
     /**
@@ -105,6 +123,8 @@ const serviceSchema = z.object({
   points: pointsSchema,
   /** Calls per second each endpoint family may make, by its method (Atlassian's burst limits). */
   endpointBurstPerSecond: methodBurstSchema,
+  /** Writes one issue/page may take per window, across all workers (Atlassian's per-issue limits). */
+  objectWriteWindows: objectWriteWindowsSchema,
 });
 
 /**
@@ -314,6 +334,15 @@ const ATLASSIAN_METHOD_BURSTS: RiqConfig['services']['jira']['endpointBurstPerSe
   DELETE: 50,
 };
 
+/**
+ * Jira's per-issue write limits (`jira-per-issue-on-write`). Confluence documents none per page:
+ * its writes only keep the write lock.
+ */
+const JIRA_ISSUE_WRITE_WINDOWS: RiqConfig['services']['jira']['objectWriteWindows'] = [
+  { writes: 20, seconds: 2 },
+  { writes: 100, seconds: 30 },
+];
+
 const DEFAULT_POINTS: RiqConfig['services']['jira']['points'] = {
   quotaPerHour: 65_000,
   windowSeconds: 3600,
@@ -338,6 +367,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
       concurrency: { high: 2, normal: 2, low: 2 },
       points: DEFAULT_POINTS,
       endpointBurstPerSecond: ATLASSIAN_METHOD_BURSTS,
+      objectWriteWindows: JIRA_ISSUE_WRITE_WINDOWS,
     },
     confluence: {
       ratePerMinute: 50,
@@ -346,6 +376,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
       concurrency: { high: 2, normal: 2, low: 2 },
       points: DEFAULT_POINTS,
       endpointBurstPerSecond: ATLASSIAN_METHOD_BURSTS,
+      objectWriteWindows: [],
     },
   },
   rateControl: {

@@ -733,7 +733,7 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
     );
 
     it.each(SERVICES)(
-      'lets the %s worker delete only the idempotency records of its calls and its write locks, never a request',
+      'lets the %s worker delete only the idempotency records of its calls and stale read-cache entries, never a request or a write lock',
       (service) => {
         const deletes = grantsOf(`${service} worker`, 'dynamodb:DeleteItem');
         expect(deletes.map((s) => s.Condition)).toEqual([
@@ -741,7 +741,6 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
             'ForAllValues:StringLike': {
               'dynamodb:LeadingKeys': [
                 `${REQUESTS_TABLE.callKeyPrefix}#*`,
-                `${REQUESTS_TABLE.lockKeyPrefix}#*`,
                 `${REQUESTS_TABLE.cacheKeyPrefix}#*`,
               ],
             },

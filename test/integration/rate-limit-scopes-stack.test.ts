@@ -5,6 +5,7 @@
  * recorded calls (method, path, status, time) show what waited and what kept going:
  * - `jira-burst-based`: that endpoint family waits `Retry-After`; other endpoints keep going;
  * - `jira-per-issue-on-write`: writes to that issue wait; writes to others and reads of it go on;
+ *   and many writes to one issue, paced by its write window, never meet it;
  * - `jira-quota-global-based`: every Jira call waits until `X-RateLimit-Reset`; Confluence goes on;
  * - a reason RIQ does not know (`jira-cost-based`): every Jira call waits `Retry-After`, and the
  *   retry's log line names the reason.
@@ -17,6 +18,12 @@ import { startTestStack } from '../support/test-stack.js';
 
 /** 20 calls a second: the token bucket never holds a call back here unless a 429 emptied it. */
 const JIRA_RATE_PER_SECOND = 20;
+/**
+ * Writes one issue takes in any span, in RIQ's config and the simulator's per-issue limit alike:
+ * much tighter than Jira's 20 per 2 s, so the writes to one issue that one worker after another
+ * takes (about two a second here) meet it unless paced; RIQ then takes one a second.
+ */
+const ISSUE_WRITE_WINDOW = { writes: 2, seconds: 1 };
 /** A call recorded by the simulator and the pause RIQ computes from its answer differ by its report. */
 const CLOCK_SLACK_MS = 50;
 
@@ -34,7 +41,13 @@ beforeAll(async () => {
   });
   ({ stack, api, control } = await startTestStack('riqscope', {
     retry: { maxAttempts: 4, baseDelaySeconds: 1, maxDelaySeconds: 2 },
-    services: { jira: { ratePerMinute: JIRA_RATE_PER_SECOND * 60, burst: 20 } },
+    services: {
+      jira: {
+        ratePerMinute: JIRA_RATE_PER_SECOND * 60,
+        burst: 20,
+        objectWriteWindows: [ISSUE_WRITE_WINDOW],
+      },
+    },
   }));
 }, 120_000);
 
@@ -179,6 +192,30 @@ describe('the scope of each RateLimit-Reason, through the local stack', () => {
     for (const c of others) expect(c.at).toBeLessThan(pauseEnds);
     expect((await control.stats()).rate_limited_by_reason).toEqual({ 'jira-per-issue-on-write': 1 });
   }, 30_000);
+
+  it('jira-per-issue-on-write is never met: writes to one issue keep inside its write window', async () => {
+    // The simulator counts writes per issue as Jira does, in the window RIQ is configured with; the
+    // writes come as fast as the workers take them.
+    await control.setPerIssueWriteLimit({ windows: [ISSUE_WRITE_WINDOW] });
+    const key = await seedIssue('per-issue write window');
+    const started = Date.now();
+    const tokens = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        submit('jira.add_comment', { task_id: key, comment: `write ${i}` }),
+      ),
+    );
+    const results = await Promise.all(tokens.map((t) => api.waitFor(t, 50_000)));
+    for (const r of results) expect(r.body, JSON.stringify(r.body)).toMatchObject({ status: 'completed' });
+    expect(attemptsOf(results)).toEqual(tokens.map(() => 1));
+
+    const comments = matching(
+      await callsSince(started),
+      new RegExp(`^/rest/api/3/issue/${key}/comment$`),
+      'POST',
+    );
+    expect(comments.map((c) => c.status)).toEqual(tokens.map(() => 201));
+    expect((await control.stats()).rate_limited_by_reason).toEqual({});
+  }, 60_000);
 
   it('jira-quota-global-based: every Jira call waits until X-RateLimit-Reset, past Retry-After; Confluence goes on', async () => {
     const key = await seedIssue('quota scope');

@@ -114,6 +114,26 @@ describe('config', () => {
     ).toThrow(/services\.confluence\.points\.reserves\.low/);
   });
 
+  it('has Jira’s per-issue write windows and none for Confluence pages', () => {
+    expect(DEFAULT_CONFIG.services.jira.objectWriteWindows).toEqual([
+      { writes: 20, seconds: 2 },
+      { writes: 100, seconds: 30 },
+    ]);
+    expect(DEFAULT_CONFIG.services.confluence.objectWriteWindows).toEqual([]);
+    // An override replaces the list, it does not merge into it.
+    const c = resolveConfig({ services: { jira: { objectWriteWindows: [{ writes: 4, seconds: 1 }] } } });
+    expect(c.services.jira.objectWriteWindows).toEqual([{ writes: 4, seconds: 1 }]);
+  });
+
+  it('rejects a write window that leaves no rate after its burst', () => {
+    expect(() =>
+      resolveConfig({ services: { jira: { objectWriteWindows: [{ writes: 1, seconds: 2 }] } } }),
+    ).toThrow(/services\.jira\.objectWriteWindows\.0\.writes/);
+    expect(() =>
+      resolveConfig({ services: { jira: { objectWriteWindows: [{ writes: 20, seconds: 0 }] } } }),
+    ).toThrow(/services\.jira\.objectWriteWindows\.0\.seconds/);
+  });
+
   it('derives names and timeouts in one place', () => {
     const c = resolveConfig({ namePrefix: 'riq-dev' });
     expect(queueName(c, 'jira-high')).toBe('riq-dev-jira-high');

@@ -38,8 +38,9 @@ export interface FlowControl {
   /** The scope of a record's call (endpoint family, write target) for the rate gate. */
   scopeOf(record: RequestRecord): CallScope;
   /**
-   * Serializes writes to one issue/page (a scope with `write` and `objectId`): taken before the
-   * breaker and the token, released after the call. Absent: writes are not serialized.
+   * Serializes writes to one issue/page (a scope with `write` and `objectId`) and keeps them inside
+   * its write window: taken before the breaker and the token, released after the call. Absent:
+   * writes are neither serialized nor paced per object.
    */
   writeLocks?: WriteLocks;
   /**
@@ -82,8 +83,8 @@ export interface GateOptions {
 }
 
 /**
- * The write lock of the call's object first (a write that must wait for another takes neither a
- * probe nor a token), then the breaker (an open breaker takes no token), then a token for this
+ * The write lock of the call's object first (a write that must wait for another, or for its
+ * object's write window, takes neither a probe nor a token), then the breaker (an open breaker takes no token), then a token for this
  * priority and scope, then the call's estimated points (`flow.points`). A refusal after the lock
  * was taken releases it. The lock expires at `lockUntil`, so a caller that dies mid-call blocks the
  * object no longer than its lease.
@@ -104,7 +105,12 @@ export async function passFlowControl(
   if (flow.writeLocks && scope.write && scope.objectId !== undefined) {
     const key: WriteLockKey = { service: scope.service, objectId: scope.objectId };
     const taken = await flow.writeLocks.acquire(key, options.lockOwner, now, options.lockUntil);
-    if (!taken.acquired) return { pass: false, waitMs: OBJECT_BUSY_WAIT_MS, reason: 'object_busy' };
+    if (!taken.acquired) {
+      // The window names its wait; a held lock is usually released well before its lease runs out.
+      return taken.reason === 'window'
+        ? { pass: false, waitMs: taken.waitMs, reason: 'object_window' }
+        : { pass: false, waitMs: OBJECT_BUSY_WAIT_MS, reason: 'object_busy' };
+    }
     lock = { locks: flow.writeLocks, key, owner: options.lockOwner };
   }
   const breaker = await flow.breaker.acquire(record.service, now);

@@ -152,21 +152,35 @@ export interface WriteLockKey {
   objectId: string;
 }
 
-/** The answer to "may I write to this object now?". `heldUntil`: when the holder's lock expires. */
-export type WriteLockDecision = { acquired: true } | { acquired: false; heldUntil: number };
+/**
+ * The answer to "may I write to this object now?". Refused `locked`: another owner's lock runs until
+ * `heldUntil`. Refused `window`: the object is free but its write window (object-write-window.ts) is
+ * full for `waitMs` more.
+ */
+export type WriteLockDecision =
+  | { acquired: true }
+  | { acquired: false; reason: 'locked'; heldUntil: number }
+  | { acquired: false; reason: 'window'; waitMs: number };
 
 /**
- * Leases that serialize writes to one issue/page across all workers: a write takes the object's lock
- * before its call and releases it after, whatever the outcome. A lock expires by itself (a worker
- * that crashed mid-call does not block the object past its lease).
+ * Leases that serialize writes to one issue/page across all workers, and pace them: a write takes
+ * the object's lock before its call and releases it after, whatever the outcome. A lock expires by
+ * itself (a worker that crashed mid-call does not block the object past its lease). Where the
+ * service has write windows (`services.<s>.objectWriteWindows`), taking the lock also counts the
+ * write in the object's GCRA, kept with the lock, so a write the window cannot take now is refused
+ * with its wait and takes nothing.
  */
 export interface WriteLocks {
   /**
    * Takes the lock for `owner` until `expiresAt` (epoch ms): granted when nobody holds it, when the
    * holder's lock expired, or when `owner` holds it already (the same request again after its
-   * earlier worker lost its lease); refused while another owner's lock runs.
+   * earlier worker lost its lease), and the object's write window has room; refused while another
+   * owner's lock runs, or while the window is full. Each grant counts one write in the window.
    */
   acquire(key: WriteLockKey, owner: string, now: number, expiresAt: number): Promise<WriteLockDecision>;
-  /** Releases the lock only while `owner` holds it: a lock taken over after expiry stays its new owner's. */
+  /**
+   * Releases the lock only while `owner` holds it: a lock taken over after expiry stays its new
+   * owner's. The object's write window stays as the grant left it.
+   */
   release(key: WriteLockKey, owner: string): Promise<void>;
 }

@@ -176,6 +176,8 @@ export interface QueueDepth {
 /**
  * Why a worker did not call Atlassian now (visible on the record as `deferred_reason`).
  * `object_busy`: another request is writing to the same issue/page (its write lock is held).
+ * `object_window`: the issue/page took as many writes as its write window allows for now
+ * (`services.<s>.objectWriteWindows`, object-write-window.ts).
  * `no_points`: the hourly points budget cannot pay the call's estimate yet (points-budget.ts).
  * `store_unavailable`: RIQ's own storage (DynamoDB) failed or throttled a step before the call, or
  * one after it that the outcome needs; never an attempt, never a breaker failure.
@@ -189,6 +191,7 @@ export type DeferReason =
   | 'busy'
   | 'not_before'
   | 'object_busy'
+  | 'object_window'
   | 'store_unavailable';
 
 export interface SendOptions {

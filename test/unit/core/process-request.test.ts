@@ -10,6 +10,7 @@ import { callScopeOf } from '../../../lambdas/core/domain/token-bucket.js';
 import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';
 import { InMemoryRateGate } from '../../support/in-memory-rate-gate.js';
 import { InMemoryWriteLocks } from '../../support/in-memory-write-locks.js';
+import type { ServiceWriteWindows } from '../../../lambdas/core/domain/object-write-window.js';
 import { FakeClock, InMemoryStore, queuedRecord } from '../../support/in-memory-store.js';
 
 const TOKEN = `req_${'1'.repeat(32)}`;
@@ -575,12 +576,16 @@ describe('processRequest', () => {
   describe('writes to one issue are serialized', () => {
     const OTHER = `req_${'2'.repeat(32)}`;
 
-    function withLocks(operation: RequestRecord['operation'], payload: Record<string, unknown>) {
+    function withLocks(
+      operation: RequestRecord['operation'],
+      payload: Record<string, unknown>,
+      windows?: ServiceWriteWindows,
+    ) {
       const ctx = setup(async () => ({ ok: true }));
       const record = ctx.store.records.get(TOKEN)!;
       record.operation = operation;
       record.payload = payload;
-      const locks = new InMemoryWriteLocks();
+      const locks = new InMemoryWriteLocks(windows);
       const gate = new InMemoryRateGate();
       ctx.deps.flow = {
         breaker: new InMemoryCircuitBreaker(),
@@ -617,6 +622,41 @@ describe('processRequest', () => {
       expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
       expect(calls()).toBe(1);
       expect((await store.get(TOKEN))?.attempts).toBe(1);
+    });
+
+    it('defers a write its issue’s write window cannot take yet, for the window’s wait, without an attempt or a token', async () => {
+      // 2 at once, then one per second.
+      const windows: ServiceWriteWindows = { jira: { burst: 2, intervalMs: 1_000 }, confluence: undefined };
+      const { store, clock, deps, locks, gate, calls } = withLocks(
+        'jira.add_comment',
+        { task_id: 'MD-7', comment: 'c' },
+        windows,
+      );
+      for (const owner of ['w1', 'w2']) {
+        expect(await locks.acquire(issue, owner, clock.now(), clock.now() + 40_000)).toEqual({
+          acquired: true,
+        });
+        await locks.release(issue, owner);
+      }
+      clock.advance(400);
+      const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      // 600 ms to the next room, rounded up to a whole second of SQS delay.
+      expect(d).toEqual({ action: 'defer', delaySeconds: 1, outcome: 'object_window' });
+      expect(calls()).toBe(0);
+      expect(gate.calls).toEqual([]);
+      expect(await store.get(TOKEN)).toMatchObject({
+        status: 'queued',
+        attempts: 0,
+        deferred_reason: 'object_window',
+        deferred_until: new Date(clock.now() + 600).toISOString(),
+      });
+      // The refusal took no room: the write goes once the window has some.
+      clock.advance(600);
+      expect((await processRequest(deps, { token: TOKEN, receiveCount: 1 })).outcome).toBe('completed');
+      expect(calls()).toBe(1);
+      // Released, the issue keeps its window.
+      expect(locks.holder(issue)).toBeUndefined();
+      expect(locks.tatOf(issue)).toBe(clock.now() + 2_000);
     });
 
     it('lets a write to another issue run while one is locked', async () => {
