@@ -44,15 +44,12 @@ describe('the composition root', () => {
   it('builds every DynamoDB adapter over one document client, over the one DynamoDB client', async () => {
     const root = await freshRoot(FULL_ENV);
     const documents = root.documents();
-    for (const adapter of [
-      root.requestStore(),
-      root.rateGate(),
-      root.pointsBudget('oauth'),
-      root.readCache(),
-      root.writeLocks(),
-    ]) {
+    for (const adapter of [root.requestStore(), root.readCache(), root.writeLocks()]) {
       expect(field(adapter, 'client')).toBe(documents);
     }
+    // The rate gate and the points budget keep their items through one versioned-item store each.
+    expect(field(field(root.rateGate(), 'buckets') as object, 'client')).toBe(documents);
+    expect(field(field(root.pointsBudget('oauth'), 'budgets') as object, 'client')).toBe(documents);
     const dependencyRecords = field(root.dependencyStore(), 'records') as object;
     expect(field(dependencyRecords, 'client')).toBe(documents);
     const breakerStore = field(root.circuitBreaker(), 'store') as object;
