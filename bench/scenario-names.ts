@@ -3,6 +3,7 @@ export const SCENARIO_NAMES = [
   'drain',
   'drain-live',
   'unknown-limit',
+  'unknown-limit-silent',
   'priority',
   'outage',
   'burst',

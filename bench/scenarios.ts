@@ -83,12 +83,16 @@ interface Drained {
   deferrals: number;
 }
 
-async function drainAgainst(bench: Bench, simRate: number): Promise<Drained & { idealSeconds: number }> {
+async function drainAgainst(
+  bench: Bench,
+  simRate: number,
+  nearLimitHeader = true,
+): Promise<Drained & { idealSeconds: number }> {
   countAwsCalls();
   const keys = await seedIssues(bench, ISSUES);
   await bench.sim.configure({
     latency_ms: SERVICE_LATENCY_MS,
-    rate_limit: { rate_per_second: simRate, burst: BURST },
+    rate_limit: { rate_per_second: simRate, burst: BURST, near_limit_header: nearLimitHeader },
   });
   const drained = await drainQueued(bench, getTasks(keys, BACKLOG, 'normal'));
   return { ...drained, idealSeconds: (BACKLOG - BURST) / simRate };
@@ -274,15 +278,19 @@ export async function drainLive(): Promise<ScenarioResult> {
   }
 }
 
-/** (b) The simulator enforces half the configured rate: RIQ must find the real limit. */
-export async function unknownLimit(): Promise<ScenarioResult> {
+/**
+ * (b) The simulator enforces half the configured rate: RIQ must find the real limit. `unknown-limit`
+ * with `X-RateLimit-NearLimit` on the answers near it, `unknown-limit-silent` without (only
+ * `Retry-After` and `X-RateLimit-*`, as some sites answer). A process runs one stack, so one each.
+ */
+async function unknownLimitRun(nearLimitHeader: boolean): Promise<ScenarioResult> {
   const bench = await startBench(riqOverrides(), { startWorkers: false });
   try {
-    const r = await drainAgainst(bench, RATE / 2);
+    const r = await drainAgainst(bench, RATE / 2, nearLimitHeader);
     const share = r.idealSeconds / r.drainSeconds;
     const share429 = r.rateLimited / r.calls;
     return {
-      scenario: 'unknown-limit',
+      scenario: nearLimitHeader ? 'unknown-limit' : 'unknown-limit-silent',
       figures: {
         requests: BACKLOG,
         simulator_rate: RATE / 2,
@@ -296,12 +304,15 @@ export async function unknownLimit(): Promise<ScenarioResult> {
       },
       target: '>= 0.85 of ideal with <= 1 % 429s',
       met: share >= 0.85 && share429 <= 0.01,
-      setup: `${SETUP}; simulator enforces ${RATE / 2}/s`,
+      setup: `${SETUP}; simulator enforces ${RATE / 2}/s, ${nearLimitHeader ? 'with' : 'without'} X-RateLimit-NearLimit`,
     };
   } finally {
     await bench.stack.stop();
   }
 }
+
+export const unknownLimit = (): Promise<ScenarioResult> => unknownLimitRun(true);
+export const unknownLimitSilent = (): Promise<ScenarioResult> => unknownLimitRun(false);
 
 /**
  * (c) 500 `low` queued, then 20 `high` submitted one every 250 ms while the backlog drains.
@@ -911,6 +922,7 @@ export const SCENARIOS: Record<ScenarioName, () => Promise<ScenarioResult>> = {
   drain,
   'drain-live': drainLive,
   'unknown-limit': unknownLimit,
+  'unknown-limit-silent': unknownLimitSilent,
   priority,
   outage,
   burst,

@@ -41,6 +41,7 @@ export const simConfigSchema = z.strictObject({
     .strictObject({
       rate_per_second: z.number().positive().max(100_000),
       burst: z.number().int().min(1).max(1_000_000),
+      near_limit_header: z.boolean().optional(),
     })
     .nullable()
     .optional(),

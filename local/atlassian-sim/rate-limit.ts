@@ -10,6 +10,11 @@ export interface RateLimitConfig {
   rate_per_second: number;
   /** Bucket size: requests allowed at once after a quiet period. */
   burst: number;
+  /**
+   * false: never send `X-RateLimit-NearLimit` (a site whose answers give no warning before the 429,
+   * only `Retry-After` and `X-RateLimit-*`). @default true
+   */
+  near_limit_header?: boolean;
 }
 
 /** Below this share of the burst left, successful answers carry `X-RateLimit-NearLimit: true`. */
@@ -42,7 +47,7 @@ export class TokenBucket {
       return {
         allowed: true,
         remaining: Math.floor(this.tokens),
-        nearLimit: this.tokens < burst * NEAR_LIMIT_FRACTION,
+        nearLimit: this.config.near_limit_header !== false && this.tokens < burst * NEAR_LIMIT_FRACTION,
       };
     }
     const waitMs = ((1 - this.tokens) / rate) * 1000;

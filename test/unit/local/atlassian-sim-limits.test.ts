@@ -9,6 +9,7 @@ import {
   perIssueWriteLimitConfig,
 } from '../../../local/atlassian-sim/per-issue-limit.js';
 import { PointsQuota, quotaConfig } from '../../../local/atlassian-sim/points-quota.js';
+import { TokenBucket } from '../../../local/atlassian-sim/rate-limit.js';
 import { SimClock } from '../../../local/atlassian-sim/sim-clock.js';
 
 /** A real clock the test moves by hand. */
@@ -77,6 +78,25 @@ describe('PointsQuota', () => {
     expect(q.refusal('jira')?.status).toBe(429);
     expect(q.stats().jira).toMatchObject({ spent: 60, remaining: 0 });
     expect(q.headers('jira')['Beta-RateLimit']).toBe('"global-app-quota";r=0;t=3600');
+  });
+});
+
+describe('TokenBucket', () => {
+  it('warns with NearLimit under 20 % of the burst, unless near_limit_header is false', () => {
+    const nearLimits = (near_limit_header?: boolean) => {
+      const clock = manualClock(HOUR_10);
+      const bucket = new TokenBucket(
+        { rate_per_second: 5, burst: 10, ...(near_limit_header !== undefined ? { near_limit_header } : {}) },
+        clock.now,
+      );
+      return Array.from({ length: 10 }, () => {
+        const d = bucket.take();
+        return d.allowed && d.nearLimit;
+      });
+    };
+    // 10 → 9 … → 0 left: the 9th and 10th leave under 2.
+    expect(nearLimits().filter(Boolean)).toHaveLength(2);
+    expect(nearLimits(false).filter(Boolean)).toHaveLength(0);
   });
 });
 
