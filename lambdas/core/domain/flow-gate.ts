@@ -84,8 +84,8 @@ export interface GateOptions {
 
 /**
  * The write lock of the call's object first (a write that must wait for another, or for its
- * object's write window, takes neither a probe nor a token), then the breaker (an open breaker takes no token), then a token for this
- * priority and scope, then the call's estimated points (`flow.points`). A refusal after the lock
+ * object's write window, takes neither a probe nor a token), then the breaker (an open breaker takes
+ * no token), then a token for this priority and scope, then the call's estimated points (`flow.points`). A refusal after the lock
  * was taken releases it. The lock expires at `lockUntil`, so a caller that dies mid-call blocks the
  * object no longer than its lease.
  */

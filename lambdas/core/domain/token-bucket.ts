@@ -306,8 +306,8 @@ export function tryAcquire(
   // too few tokens, or its line running), the endpoint's when the endpoint does (its pause, its own
   // bucket, or its line running). A call both hold back takes one slot in both, so a holder of
   // either finds both buckets ready at its slot rather than being sent to the end of the other line.
-  const serviceHolds =
-    current.pausedUntil > now || current.tokens + EPSILON < needed || lineStart(current, lined, now) > now;
+  const serviceLine = lineStart(current, lined, now);
+  const serviceHolds = current.pausedUntil > now || current.tokens + EPSILON < needed || serviceLine > now;
   const endpointHolds =
     own !== undefined &&
     limit !== undefined &&
@@ -316,7 +316,7 @@ export function tryAcquire(
       endpointTokens(own, limit, from) + EPSILON < cost);
   const joinsService = serviceHolds || !endpointHolds;
   const slotAt = Math.ceil(
-    Math.max(ready, joinsService ? lineStart(current, lined, now) : now, endpointHolds ? (own.next ?? 0) : 0),
+    Math.max(ready, joinsService ? serviceLine : now, endpointHolds ? (own.next ?? 0) : 0),
   );
   const next: BucketState = { ...current };
   if (joinsService) {

@@ -657,16 +657,16 @@ async function settleFailure(
   return { action: 'retry', delaySeconds, outcome: 'retry' };
 }
 
-/**
- * A deferral to a rate slot: the message comes back at most `earlyMs` before it (the worker waits
- * the rest, see `slotDelaySeconds`), and carries it, so the call then takes its token ahead of calls
- * without one. No jitter: the line already spreads the calls one token interval apart.
- */
 /** How early a message deferred to its slot may come back: as long as a worker may wait for it. */
 function slotEarlyMs(deps: ProcessDeps): number {
   return deps.slotWait?.maxMs ?? 0;
 }
 
+/**
+ * A deferral to a rate slot: the message comes back at most `earlyMs` before it (the worker waits
+ * the rest, see `slotDelaySeconds`), and carries it, so the call then takes its token ahead of calls
+ * without one. No jitter: the line already spreads the calls one token interval apart.
+ */
 function deferToSlot(slotAt: number, reason: DeferReason, now: number, earlyMs: number): Disposition {
   const seconds = Math.max(1, slotDelaySeconds(slotAt, now, earlyMs));
   if (seconds <= MAX_DELAY_SECONDS)
