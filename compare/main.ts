@@ -29,6 +29,19 @@ import {
 const SYSTEMS = ['riq', 'direct', 'bullmq'] as const;
 type SystemName = (typeof SYSTEMS)[number];
 
+/** The systems to run, in order: all of them, or the comma-separated list in COMPARE_SYSTEMS. */
+function chosenSystems(): readonly SystemName[] {
+  const raw = process.env['COMPARE_SYSTEMS'];
+  if (raw === undefined || raw.trim() === '') return SYSTEMS;
+  const names = raw.split(',').map((s) => s.trim());
+  const unknown = names.filter((n) => !(SYSTEMS as readonly string[]).includes(n));
+  if (unknown.length > 0) {
+    console.error(`COMPARE_SYSTEMS: unknown system(s) ${unknown.join(', ')}; known: ${SYSTEMS.join(', ')}`);
+    process.exit(2);
+  }
+  return names as SystemName[];
+}
+
 // ---- child mode: one system ------------------------------------------------------------------
 
 async function runSystem(name: SystemName): Promise<SystemRun> {
@@ -177,6 +190,7 @@ function table(rows: Row[]): string {
   ].join('\n');
 }
 
+const systems = chosenSystems();
 const S = SETTINGS;
 const cpu = cpus();
 console.log(
@@ -200,7 +214,7 @@ const rows: Row[] = [];
 const details: string[] = [];
 let crashed = 0;
 try {
-  for (const name of SYSTEMS) {
+  for (const name of systems) {
     const started = Date.now();
     process.stderr.write(`running ${name}… `);
     let redis: RunningRedis | undefined;

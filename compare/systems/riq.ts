@@ -6,6 +6,7 @@
  */
 import { resolveConfig } from '../../model/config/riq-config.js';
 import { simulatorConnectionEnv, startLocalStack } from '../../local/stack.js';
+import { startProcessProbe } from '../process-probe.js';
 import { SETTINGS, runOpenLoop, sleep, type Outcome, type SystemRun, type WorkItem } from '../workload.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'dead']);
@@ -58,6 +59,7 @@ export async function runRiq(
   prepare: () => Promise<readonly WorkItem[]>,
 ): Promise<SystemRun> {
   const config = riqConfig();
+  const probe = startProcessProbe();
   const stack = await startLocalStack({
     config,
     apiPort: 0,
@@ -127,6 +129,7 @@ export async function runRiq(
           ? [`lost = unfinished when the caller gave up; their state then: ${unfinished.join(', ')}`]
           : []),
         `concurrency high/normal/low ${SETTINGS.concurrency.high}/${SETTINGS.concurrency.normal}/${SETTINGS.concurrency.low}, adaptive rate control on (default)`,
+        ...probe.stop(),
       ],
     };
   } finally {

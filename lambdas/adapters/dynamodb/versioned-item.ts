@@ -42,6 +42,9 @@ export interface RaceRetry {
 }
 
 export class VersionedItems<T> {
+  /** Per key, the end of the last update queued in this process (see `update`). */
+  private readonly turns = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -68,6 +71,38 @@ export class VersionedItems<T> {
    * throw). Errors other than a lost race are thrown as they come.
    */
   async update<A>(
+    key: Key,
+    retry: RaceRetry,
+    decide: (read: Versioned<T> | undefined) => Attempt<T, A>,
+    exhausted: () => A,
+  ): Promise<A> {
+    return this.inTurn(key, () => this.race(key, retry, decide, exhausted));
+  }
+
+  /**
+   * Runs the updates of one key made through this instance one after the other. Callers in one
+   * process (a batch's records handled at once, or every function of the local stack) would
+   * otherwise race each other: each lost race costs a read and a conditional write, and under load
+   * the races multiply until the item's store is saturated. Races with other processes remain and
+   * are settled by the conditional write. Hand-written: a promise chain per key is all it takes.
+   */
+  private async inTurn<A>(key: Key, run: () => Promise<A>): Promise<A> {
+    const id = JSON.stringify(key);
+    const before = this.turns.get(id) ?? Promise.resolve();
+    const mine = before.then(run);
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.turns.set(id, settled);
+    try {
+      return await mine;
+    } finally {
+      if (this.turns.get(id) === settled) this.turns.delete(id);
+    }
+  }
+
+  private async race<A>(
     key: Key,
     retry: RaceRetry,
     decide: (read: Versioned<T> | undefined) => Attempt<T, A>,

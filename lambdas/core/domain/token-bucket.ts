@@ -270,7 +270,8 @@ export function tryAcquire(
   const own = current.endpoints?.[scope.endpoint];
   const holdsSlot = scope.slotAt !== undefined && scope.slotAt <= now + SLOT_EARLY_MS;
   const pausedUntil = pauseCovering(current, scope, now);
-  const endpointLineRuns = (own?.next ?? 0) > now && !holdsSlot;
+  // high waits in no line: it takes the endpoint's tokens ahead of its line as it takes the service's.
+  const endpointLineRuns = lined !== undefined && (own?.next ?? 0) > now && !holdsSlot;
   if (pausedUntil === undefined && !endpointLineRuns) {
     const lineRuns = lined !== undefined && lineStart(current, lined, now) > now;
     const owedToLine = lineRuns && !holdsSlot ? (current.effectiveRatePerSecond * SLOT_LATE_MS) / 1000 : 0;

@@ -381,6 +381,22 @@ describe('rate control', () => {
       });
     });
 
+    it("lets high past an endpoint's line when that endpoint's bucket holds its token", () => {
+      // After a burst 429, normal calls wait in the endpoint's own line. high has no line to wait
+      // in: it takes the endpoint's token as it takes the service's, ahead of the line.
+      const limitedGet = feed(bucket(), limited(1, 'jira-burst-based'), T0);
+      const lined = ask(limitedGet, [{}, {}, {}, {}, {}], T0 + 1_000).state;
+      const interval = 1000 / lined.effectiveRatePerSecond;
+      const at = T0 + 1_000 + interval + 1;
+      expect(lined.endpoints?.['jira:issue:get']?.next).toBeGreaterThan(at);
+      expect(tryAcquire(lined, scope({ priority: 'high' }), S, at).decision).toEqual({ granted: true });
+      // A normal call without a slot still joins the line.
+      expect(tryAcquire(lined, scope({ priority: 'normal' }), S, at).decision).toMatchObject({
+        granted: false,
+        reason: 'no_token',
+      });
+    });
+
     it('forgets a line whose last slot has passed', () => {
       const lined = ask(bucket({ tokens: 0 }), [{}], T0).state;
       expect(lined.lines).toEqual({ normal: T0 + 300 });

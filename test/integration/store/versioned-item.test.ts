@@ -1,0 +1,84 @@
+import { describe, expect, inject, it } from 'vitest';
+import { VersionedItems, type RaceRetry } from '../../../lambdas/adapters/dynamodb/versioned-item.js';
+import { createRequestsTable } from '../../../local/resources.js';
+import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
+
+const endpoint = inject('dynamoEndpoint');
+const { client } = localDynamo(endpoint);
+
+const COUNTER = {
+  toItem: (n: number) => ({ n }),
+  fromItem: (item: Record<string, unknown>) => Number(item['n']),
+};
+const KEY = { pk: 'COUNTER#one' };
+const RETRY: RaceRetry = { attempts: 40, jitterMs: 5 };
+
+/** A document client that counts the conditional writes DynamoDB refused. */
+function countingClient() {
+  const { doc } = localDynamo(endpoint);
+  const counts = { lostRaces: 0 };
+  doc.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if (err instanceof Error && err.name === 'ConditionalCheckFailedException') counts.lostRaces++;
+        throw err;
+      }
+    },
+    { step: 'initialize', name: 'countLostRaces' },
+  );
+  return { doc, counts };
+}
+
+async function table(): Promise<string> {
+  return createRequestsTable(client, isolatedConfig({}));
+}
+
+const increment = (read: { value: number } | undefined) => {
+  const next = (read?.value ?? 0) + 1;
+  return { answer: next, write: next };
+};
+
+describe('VersionedItems on DynamoDB Local', () => {
+  it('takes the updates of one instance in turn: no lost race, every update counted', async () => {
+    const tableName = await table();
+    const { doc, counts } = countingClient();
+    const items = new VersionedItems(doc, tableName, COUNTER);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => items.update(KEY, RETRY, increment, () => -1)),
+    );
+    expect(answers.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(counts.lostRaces).toBe(0);
+    expect((await items.read(KEY))?.value).toBe(20);
+  });
+
+  it('still settles races between instances (other processes) with the conditional write', async () => {
+    const tableName = await table();
+    const { doc, counts } = countingClient();
+    const instances = Array.from({ length: 5 }, () => new VersionedItems(doc, tableName, COUNTER));
+    await Promise.all(
+      instances.flatMap((items) =>
+        Array.from({ length: 4 }, () => items.update(KEY, RETRY, increment, () => -1)),
+      ),
+    );
+    expect((await instances[0]!.read(KEY))?.value).toBe(20);
+    expect(counts.lostRaces).toBeGreaterThan(0);
+  });
+
+  it('goes on with the next update of a key after one that threw', async () => {
+    const tableName = await table();
+    const items = new VersionedItems(localDynamo(endpoint).doc, tableName, COUNTER);
+    const failing = items.update(
+      KEY,
+      RETRY,
+      () => {
+        throw new Error('decide failed');
+      },
+      () => -1,
+    );
+    const next = items.update(KEY, RETRY, increment, () => -1);
+    await expect(failing).rejects.toThrow('decide failed');
+    await expect(next).resolves.toBe(1);
+  });
+});
