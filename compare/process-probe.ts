@@ -8,6 +8,7 @@
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { REQUESTS_TABLE } from '../model/config/resources.js';
+import { percentile } from '../bench/harness.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
 
@@ -34,11 +35,6 @@ function itemKind(command: object): string {
   if (typeof pk !== 'string') return '';
   const hash = pk.indexOf('#');
   return hash > 0 ? ` ${pk.slice(0, hash + 1)}` : ' request';
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
 export interface ProcessProbe {
@@ -98,8 +94,9 @@ export function startProcessProbe(intervalMs = 5_000): ProcessProbe {
       const families = [...new Set(intervals.flatMap((i) => [...i.calls.keys()]))].sort();
       const lines = intervals.map((i, n) => {
         const parts = families.map((f) => {
-          const sorted = [...(i.calls.get(f) ?? [])].sort((a, b) => a - b);
-          return `${f} ${(sorted.length / seconds).toFixed(0)}/s p50 ${percentile(sorted, 0.5).toFixed(0)} p95 ${percentile(sorted, 0.95).toFixed(0)} max ${percentile(sorted, 1).toFixed(0)} ms`;
+          const ms = i.calls.get(f) ?? [];
+          if (ms.length === 0) return `${f} 0/s`;
+          return `${f} ${(ms.length / seconds).toFixed(0)}/s p50 ${percentile(ms, 0.5).toFixed(0)} p95 ${percentile(ms, 0.95).toFixed(0)} max ${percentile(ms, 1).toFixed(0)} ms`;
         });
         return `  ${String(n * seconds).padStart(4)} s: event loop busy ${(i.utilisation * 100).toFixed(0)} %, delay p99 ${i.loopP99Ms.toFixed(0)} max ${i.loopMaxMs.toFixed(0)} ms; ${parts.join('; ')}`;
       });
