@@ -2,7 +2,7 @@
  * The ten operations of the quick-reference seed: their names, services, kinds and payload schemas.
  * Payloads are strict: a missing, mistyped or unknown field is a VALIDATION_ERROR naming the field.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Service } from './config/riq-config.js';
 import { validationErrorFrom } from './validation.js';
 

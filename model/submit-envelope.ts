@@ -2,7 +2,7 @@
  * The submit body's envelope: its fields and their types, shared by the submit function's parser
  * and the API Gateway request model generated from it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { PRIORITIES } from './config/riq-config.js';
 import { OPERATIONS, type OperationName } from './operations.js';
 

@@ -5,7 +5,7 @@
  * lagging search index, an outage window, all driven by one seeded PRNG so a run is repeatable.
  * Also the counters these behaviours report in `GET /__sim/stats`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   burstLimitsConfig,
   burstLimitsSchema,

@@ -8,7 +8,7 @@
  * one endpoint. Confluence routes answer `confluence-burst-based`, named like Confluence's quota
  * reasons (Atlassian documents no Confluence burst reason). Real time: these are per-second limits.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { rateLimitedResponse, TokenBucket } from './rate-limit.js';
 import type { SimResponse } from './router.js';
 

@@ -3,7 +3,7 @@
  * optionally only the first `count` times and only for a `share` of the matching requests. A 429
  * with any `RateLimit-Reason` header (e.g. the undocumented `jira-cost-based`) is one such rule.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { jiraError, type SimResponse } from './router.js';
 
 export const faultRuleSchema = z.strictObject({

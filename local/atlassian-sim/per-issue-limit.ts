@@ -7,7 +7,7 @@
  * `confluence_pages: true`, answered `confluence-per-page-on-write` (the simulator's own name).
  * Real time: these are per-second limits.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { jiraError, type SimResponse } from './router.js';
 
 export const perIssueWriteLimitSchema = z.strictObject({

@@ -14,7 +14,7 @@
  * and `X-RateLimit-Reset` are real time (seconds rounded up, the real instant), since a client
  * waits in real time: with `time_scale` 60 an hour's window resets within a real minute.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { jiraError, type SimResponse } from './router.js';
 import type { SimClock } from './sim-clock.js';
 

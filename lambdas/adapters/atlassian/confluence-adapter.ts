@@ -7,7 +7,7 @@
  * The client's base URL is the Confluence base including `/wiki`, so paths here start at `/api/v2`
  * and `/rest/api`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UpstreamError, ValidationError } from '../../../model/errors.js';
 import { DEFAULT_MAX_RESULTS, type OperationPayload } from '../../../model/operations.js';
 import type {

@@ -3,7 +3,7 @@
  * stable documented shapes, not Jira's; failures are UpstreamErrors from the HTTP client, except a
  * target status no transition leads to, which is a ValidationError on `payload.target_status`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../../../model/errors.js';
 import { DEFAULT_MAX_RESULTS, type OperationPayload } from '../../../model/operations.js';
 import type {

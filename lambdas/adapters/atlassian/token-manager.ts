@@ -17,7 +17,7 @@
  *
  * No token or client secret ever appears in an error, a log line or a result.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UpstreamError } from '../../../model/errors.js';
 import type { Clock } from '../../core/ports/index.js';
 import { parseRetryAfter } from './classify-error.js';

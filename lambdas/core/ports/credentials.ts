@@ -6,7 +6,7 @@
  * lambdas/adapters/secrets-manager/ on AWS and lambdas/adapters/atlassian/oauth-token-store.ts
  * locally.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Reads a secret's JSON value: Powertools Parameters `getSecret` on AWS (cached for its maxAge;
