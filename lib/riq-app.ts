@@ -1,6 +1,6 @@
 import { App, Validations, type Environment } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { resolveConfig, type RiqConfig } from '../model/config/index.js';
+import { resolveConfig, TRACING_MODES, type RiqConfig, type TracingMode } from '../model/config/index.js';
 import { RiqStage } from './riq-stage.js';
 
 /** The stages `cdk deploy -c stage=…` accepts. */
@@ -13,7 +13,14 @@ export const CONTEXT_KEYS = {
   stageOverrides: 'riq:stages',
   account: 'account',
   region: 'region',
+  /** `-c sourceMaps=true|false`: `deployment.sourceMaps` for this synth, over the stage's. */
+  sourceMaps: 'sourceMaps',
+  /** `-c tracing=active|off`: `deployment.tracing` for this synth, over the stage's. */
+  tracing: 'tracing',
 } as const;
+
+/** The `deployment` fields a context switch may set for one synth or deploy. */
+export type DeploymentSwitches = Partial<Pick<RiqConfig['deployment'], 'sourceMaps' | 'tracing'>>;
 
 export interface BuildRiqAppOptions {
   /** The app to add the stage to; bin/app.ts passes the CLI's. @default - a new App with `context` */
@@ -41,9 +48,14 @@ export function isRiqStageName(value: unknown): value is RiqStageName {
 
 /**
  * The configuration of one stage: the defaults, then the stage's overrides from the
- * `riq:stages` context, then its name and name prefix. Throws for an unknown stage.
+ * `riq:stages` context, then the deployment switches, then its name and name prefix. Throws for an
+ * unknown stage.
  */
-export function resolveStageConfig(stage: unknown, stageOverrides: unknown = {}): RiqConfig {
+export function resolveStageConfig(
+  stage: unknown,
+  stageOverrides: unknown = {},
+  switches: DeploymentSwitches = {},
+): RiqConfig {
   if (!isRiqStageName(stage)) {
     throw new Error(`Unknown RIQ stage ${JSON.stringify(stage)}: pass -c stage=<${RIQ_STAGES.join('|')}>`);
   }
@@ -54,7 +66,8 @@ export function resolveStageConfig(stage: unknown, stageOverrides: unknown = {})
   if (!isRecord(overrides)) {
     throw new Error(`Context "${CONTEXT_KEYS.stageOverrides}.${stage}" must be an object`);
   }
-  return resolveConfig({ ...overrides, stage, namePrefix: `riq-${stage}` });
+  const deployment = { ...(isRecord(overrides['deployment']) ? overrides['deployment'] : {}), ...switches };
+  return resolveConfig({ ...overrides, deployment, stage, namePrefix: `riq-${stage}` });
 }
 
 /**
@@ -71,6 +84,7 @@ export function buildRiqApp(options: BuildRiqAppOptions = {}): RiqApp {
   const config = resolveStageConfig(
     app.node.tryGetContext(CONTEXT_KEYS.stage),
     app.node.tryGetContext(CONTEXT_KEYS.stageOverrides) ?? {},
+    deploymentSwitches(app),
   );
   const account = contextString(app, CONTEXT_KEYS.account) ?? options.defaultEnv?.account;
   const region = contextString(app, CONTEXT_KEYS.region) ?? options.defaultEnv?.region;
@@ -83,6 +97,26 @@ export function buildRiqApp(options: BuildRiqAppOptions = {}): RiqApp {
   // and the app's own assembly holds none (they are in the stage's nested assembly).
   Validations.of(stage).addPlugins(new AwsSolutionsChecks(stage));
   return { app, stage, config };
+}
+
+/** `-c sourceMaps=…` and `-c tracing=…` (strings on the command line, booleans from cdk.json or tests). */
+export function deploymentSwitches(app: App): DeploymentSwitches {
+  const sourceMaps: unknown = app.node.tryGetContext(CONTEXT_KEYS.sourceMaps);
+  const tracing: unknown = app.node.tryGetContext(CONTEXT_KEYS.tracing);
+  const switches: { sourceMaps?: boolean; tracing?: TracingMode } = {};
+  if (sourceMaps !== undefined) {
+    if (sourceMaps !== true && sourceMaps !== false && sourceMaps !== 'true' && sourceMaps !== 'false') {
+      throw new Error(`Context "${CONTEXT_KEYS.sourceMaps}" must be true or false`);
+    }
+    switches.sourceMaps = sourceMaps === true || sourceMaps === 'true';
+  }
+  if (tracing !== undefined) {
+    if (!(TRACING_MODES as readonly unknown[]).includes(tracing)) {
+      throw new Error(`Context "${CONTEXT_KEYS.tracing}" must be one of ${TRACING_MODES.join(', ')}`);
+    }
+    switches.tracing = tracing as TracingMode;
+  }
+  return switches;
 }
 
 function contextString(app: App, key: string): string | undefined {

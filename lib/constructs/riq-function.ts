@@ -9,18 +9,12 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { FUNCTION_ENTRIES, RUNTIME_ENV, type QueueKey, type RiqConfig } from '../../model/config/index.js';
+import { lambdaBundleOptions, type LambdaBundleOptions } from '../lambda-bundling.js';
 import { BODIES_PREFIX, bodiesBucketExportName } from './bodies-bucket.js';
 import { riqLogGroup } from './log-group.js';
 
 /** The repository root: entries, the lock file and `package.json` (subpath imports) live there. */
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * ESM output still has to run the CommonJS dependencies that call `require` (parts of the SDK):
- * give the bundle a real `require`.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __riqCreateRequire } from 'node:module'; const require = __riqCreateRequire(import.meta.url);";
 
 export type RiqFunctionEntry = keyof typeof FUNCTION_ENTRIES;
 
@@ -72,16 +66,22 @@ export interface RiqFunctionProps {
 }
 
 /**
- * A RIQ Lambda: Node.js 24 on ARM64, ESM bundle built by the local esbuild with every dependency
- * inside (the versions the tests ran), source maps, X-Ray, its own log group with the stage's
- * retention and its own role with no managed policy.
+ * A RIQ Lambda: Node.js 24 on ARM64, minified ESM bundle built by the local esbuild with every
+ * dependency inside (the versions the tests ran; lib/lambda-bundling.ts), source maps and X-Ray
+ * tracing when the stage's `deployment` turns them on, its own log group with the stage's retention
+ * and its own role with no managed policy.
  *
  * Access is granted through the `use*` methods, which also pass the matching environment variable,
  * so a function never holds a permission without knowing the resource or the reverse.
  */
 export class RiqFunction extends NodejsFunction {
+  /** The options this function was bundled with. */
+  public readonly bundleOptions: LambdaBundleOptions;
+
   constructor(scope: Construct, id: string, props: RiqFunctionProps) {
     const { config } = props;
+    const bundle = lambdaBundleOptions({ sourceMaps: config.deployment.sourceMaps });
+    const tracing = config.deployment.tracing === 'active';
     const logGroup = riqLogGroup(scope, `${id}Logs`, config);
     // An own role instead of the default one, which carries the managed AWSLambdaBasicExecutionRole
     // (logs:* on every log group): this one may only write to the function's own log group.
@@ -106,32 +106,37 @@ export class RiqFunction extends NodejsFunction {
         : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       role,
       logGroup,
-      tracing: Tracing.ACTIVE,
+      // Off: no TracingConfig, so Lambda passes a trace on only when its caller sampled it.
+      tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       environment: {
         [RUNTIME_ENV.settings]: JSON.stringify(config),
         POWERTOOLS_SERVICE_NAME: 'riq',
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(bundle.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },
       bundling: {
         forceDockerBundling: false,
+        target: bundle.target,
         format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.DEFAULT,
+        mainFields: [...bundle.mainFields],
+        banner: bundle.banner,
+        minify: bundle.minify,
+        sourceMap: bundle.sourceMap,
+        ...(bundle.sourceMap ? { sourceMapMode: SourceMapMode.DEFAULT } : {}),
         sourcesContent: false,
-        externalModules: [],
+        externalModules: [...bundle.externalModules],
       },
     });
+    this.bundleOptions = bundle;
 
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no ' +
-        'resource-level permissions; every other statement of this role names its resources ' +
-        '(test/infra asserts the exact list of Resource "*" statements).',
-    });
+    if (tracing) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no ' +
+          'resource-level permissions; every other statement of this role names its resources ' +
+          '(test/infra asserts the exact list of Resource "*" statements).',
+      });
+    }
   }
 
   /** Passes the table's name as `RIQ_TABLE_NAME` and allows exactly `access` on it. */

@@ -5,7 +5,7 @@
  * `RiqConfig`; the Lambdas get the runtime part of it as one JSON environment variable
  * (see `runtimeSettings`). Nothing here imports the AWS SDK or CDK, so the runtime code may import it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CALLS_PER_ATTEMPT, MAX_SLOT_WAIT_MS, MESSAGE_MARGIN_MS, messageBudgetMs } from './message-budget.js';
 
 export const SERVICES = ['jira', 'confluence'] as const;
@@ -21,6 +21,10 @@ export type Priority = (typeof PRIORITIES)[number];
  */
 export const AUTH_MODES = ['api_token', 'oauth'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
+
+/** Whether the functions are traced with X-Ray (`deployment.tracing`). */
+export const TRACING_MODES = ['off', 'active'] as const;
+export type TracingMode = (typeof TRACING_MODES)[number];
 
 const positiveInt = z.number().int().positive();
 
@@ -299,6 +303,16 @@ export const riqConfigSchema = z
       retainData: z.boolean(),
       pointInTimeRecovery: z.boolean(),
       logRetentionDays: positiveInt,
+      /**
+       * Ship source maps with the functions and run them with `--enable-source-maps`: stack traces
+       * name the TypeScript lines, at the price of a larger asset and a slower cold start.
+       */
+      sourceMaps: z.boolean(),
+      /**
+       * X-Ray active tracing of every function (`active`), or none (`off`). Lambda samples 1 request
+       * a second and 5 % of the rest, a rate no sampling rule changes (docs/runbook.md#tracing).
+       */
+      tracing: z.enum(TRACING_MODES),
     }),
   })
   .refine((c) => c.retry.maxDelaySeconds >= c.retry.baseDelaySeconds, {
@@ -413,7 +427,13 @@ export const DEFAULT_CONFIG: RiqConfig = {
   observability: { oldestHighMessageAgeSeconds: 60, api5xxPercent: 1 },
   retentionDays: 7,
   atlassian: { defaultIssueType: 'Task' },
-  deployment: { retainData: false, pointInTimeRecovery: false, logRetentionDays: 30 },
+  deployment: {
+    retainData: false,
+    pointInTimeRecovery: false,
+    logRetentionDays: 30,
+    sourceMaps: false,
+    tracing: 'off',
+  },
 };
 
 /** A partial config: any subset of fields, nested, that overrides the defaults. */

@@ -46,7 +46,13 @@ describe('buildRiqApp', () => {
       const stages = cdkJsonContext()['riq:stages'];
       expect(resolveStageConfig('staging', stages).deployment.logRetentionDays).toBe(90);
       const prod = resolveStageConfig('prod', stages);
-      expect(prod.deployment).toEqual({ retainData: true, pointInTimeRecovery: true, logRetentionDays: 365 });
+      expect(prod.deployment).toEqual({
+        retainData: true,
+        pointInTimeRecovery: true,
+        logRetentionDays: 365,
+        sourceMaps: false,
+        tracing: 'off',
+      });
       expect(prod.services.jira.concurrency).toEqual({ high: 4, normal: 2, low: 2 });
       expect(prod.services.confluence.concurrency).toEqual({ high: 2, normal: 2, low: 2 });
     });

@@ -49,8 +49,6 @@ import {
 } from './support/synth.js';
 
 const FOURTEEN_DAYS = 14 * 24 * 3600;
-/** The only actions allowed on Resource "*": X-Ray has no resource-level permissions. */
-const XRAY_ACTIONS = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 /** What an SQS event source mapping grants its function. */
 const EVENT_SOURCE_ACTIONS = [
@@ -75,7 +73,8 @@ const CALL_ACTIONS = [
   'secretsmanager:PutSecretValue',
   ...BODY_READ_WRITE,
 ];
-const BASE_ACTIONS = [...LOG_ACTIONS, ...XRAY_ACTIONS];
+/** Tracing is off by default (`deployment.tracing`): no X-Ray actions (test/infra/lean-functions.test.ts). */
+const BASE_ACTIONS = [...LOG_ACTIONS];
 
 /** Every action each function's role grants (routing.direct, on by default, for submit). */
 const FUNCTION_ACTIONS: Record<FunctionName, string[]> = {
@@ -431,15 +430,15 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
       expect(sorted(Object.keys(functions))).toEqual(sorted(FUNCTION_NAMES.map(idOf)));
     });
 
-    it('all run Node.js 24 on ARM64 with active tracing, source maps, the settings and the table', () => {
+    it('all run Node.js 24 on ARM64 without tracing or source maps, with the settings and the table', () => {
       for (const id of Object.keys(functions)) {
         expect(fn(id)).toMatchObject({
           Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
           Handler: 'index.handler',
-          TracingConfig: { Mode: 'Active' },
         });
-        expect(env(id)['NODE_OPTIONS']).toBe('--enable-source-maps');
+        expect(fn(id)['TracingConfig']).toBeUndefined();
+        expect(env(id)['NODE_OPTIONS']).toBeUndefined();
         expect(JSON.parse(env(id)[RUNTIME_ENV.settings] as string)).toEqual(riq.config);
         expect(importedLogicalId(riq.stateful, env(id)[RUNTIME_ENV.tableName])).toBe(tableId());
       }
@@ -690,10 +689,8 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
       }
     });
 
-    it('grants on Resource "*" only the X-Ray actions, which have no resource-level permissions', () => {
-      const onAnyResource = allStatements().filter((s) => asArray(s.Resource).includes('*'));
-      expect(onAnyResource.length).toBe(Object.keys(functions).length);
-      for (const statement of onAnyResource) expect(sorted(asArray(statement.Action))).toEqual(XRAY_ACTIONS);
+    it('grants nothing on Resource "*" (tracing, which needs it, is off)', () => {
+      expect(allStatements().filter((s) => asArray(s.Resource).includes('*'))).toEqual([]);
     });
 
     it('attaches no managed policy except the API Gateway logging role', () => {
@@ -871,8 +868,7 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
           'AwsSolutions-APIG3',
           'AwsSolutions-COG4',
           'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-          // One per function role: the X-Ray statement.
-          'AwsSolutions-IAM5[Resource::*]',
+          // No X-Ray statement on Resource "*": tracing is off by default (lean-functions.test.ts).
           // The functions that read or write bodies: objects under requests/ of the bodies bucket.
           `AwsSolutions-IAM5[Resource::riq-${stageName}-bodies-bucket-arn/requests/*]`,
           // The bodies bucket keeps no access logs (its objects are short-lived request bodies).

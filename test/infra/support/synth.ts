@@ -25,6 +25,8 @@ export function cdkJsonContext(): Json {
 export interface SynthesizedStage extends RiqApp {
   readonly stateful: Template;
   readonly stateless: Template;
+  /** The directory of the stage's cloud assembly (the bundled assets are under it). */
+  readonly assemblyDir: string;
   /** Removes the cloud assembly written to a temp dir. */
   cleanup(): void;
 }
@@ -50,6 +52,7 @@ export function synthStage(stage: RiqStageName, extraContext: Json = {}): Synthe
     ...riq,
     stateful: template(riq.stage.stateful),
     stateless: template(riq.stage.stateless),
+    assemblyDir: assembly.directory,
     cleanup,
   };
 }

@@ -1,0 +1,93 @@
+/**
+ * How every RIQ Lambda is bundled, in one place: lib/constructs/riq-function.ts hands these options
+ * to CDK's `NodejsFunction`, and `npm run bench -- coldstart` hands the same options to esbuild
+ * (through `esbuildBuildOptions`, which passes them the way CDK does), so the figures the bench
+ * prints are those of the deployed bundles. test/infra/bundling.test.ts checks that both give the
+ * same bytes.
+ */
+import type { BuildOptions } from 'esbuild';
+
+/** The Lambda runtime's Node.js major version (`Runtime.NODEJS_24_X`); esbuild targets it. */
+export const LAMBDA_NODE_TARGET = 'node24';
+
+/**
+ * ESM output still has to run the CommonJS dependencies that call `require` (parts of the SDK):
+ * give the bundle a real `require`.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __riqCreateRequire } from 'node:module'; const require = __riqCreateRequire(import.meta.url);";
+
+/**
+ * Modules left out of the bundle. None: the AWS SDK is bundled, at the versions the tests ran.
+ * Bundled, it is the larger part of each bundle (450–600 KB of 470–830 KB) but loads as one
+ * minified file; left out, Lambda's own copy of the SDK loads from hundreds of files. Measured with
+ * `npm run bench -- coldstart` and `BENCH_COLDSTART_SDK=external npm run bench -- coldstart` on
+ * Node 20.20 (2 CPUs, 2026-12-06), median module import of 5 fresh processes per function:
+ * bundled 470–830 KB, 73–124 ms; external 141–314 KB, 199–250 ms (docs/operations.md#bundles-and-cold-starts).
+ */
+export const EXTERNAL_MODULES: readonly string[] = [];
+
+/** The SDK packages `BENCH_COLDSTART_SDK=external` leaves out (Lambda's Node.js runtimes ship them). */
+export const AWS_SDK_MODULES: readonly string[] = ['@aws-sdk/*', '@smithy/*'];
+
+export interface LambdaBundleOptions {
+  readonly target: string;
+  readonly format: 'esm';
+  readonly mainFields: readonly string[];
+  readonly banner: string;
+  readonly minify: boolean;
+  /** A `.map` file beside the bundle, without the sources' text. */
+  readonly sourceMap: boolean;
+  readonly externalModules: readonly string[];
+}
+
+export interface LambdaBundleChoices {
+  /** `deployment.sourceMaps`: off by default (they add 1.1–1.35 MB per function and 30–65 ms of init). */
+  readonly sourceMaps: boolean;
+  /** @default EXTERNAL_MODULES */
+  readonly externalModules?: readonly string[];
+}
+
+/** The bundling options of every RIQ function. */
+export function lambdaBundleOptions(choices: LambdaBundleChoices): LambdaBundleOptions {
+  return {
+    target: LAMBDA_NODE_TARGET,
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    banner: ESM_REQUIRE_BANNER,
+    minify: true,
+    sourceMap: choices.sourceMaps,
+    externalModules: choices.externalModules ?? EXTERNAL_MODULES,
+  };
+}
+
+/** The bundle's file name: CDK writes `index.mjs` for ESM output. */
+export const BUNDLE_FILE = 'index.mjs';
+
+/**
+ * The esbuild build options equal to the command line CDK's `NodejsFunction` runs for `options`
+ * (aws-cdk-lib/aws-lambda-nodejs `Bundling.buildEsbuildArgs`: `--bundle <entry> --target
+ * --platform=node --format --outfile --minify [--sourcemap --sources-content=false] --external:…
+ * --banner:js --main-fields`), run from `projectRoot` as CDK runs it.
+ */
+export function esbuildBuildOptions(
+  options: LambdaBundleOptions,
+  paths: { readonly projectRoot: string; readonly entry: string; readonly outfile: string },
+): BuildOptions {
+  return {
+    absWorkingDir: paths.projectRoot,
+    entryPoints: [paths.entry],
+    bundle: true,
+    target: options.target,
+    platform: 'node',
+    format: options.format,
+    outfile: paths.outfile,
+    minify: options.minify,
+    sourcemap: options.sourceMap,
+    sourcesContent: false,
+    external: [...options.externalModules],
+    banner: { js: options.banner },
+    mainFields: [...options.mainFields],
+    logLevel: 'warning',
+  };
+}
