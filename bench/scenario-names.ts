@@ -10,6 +10,7 @@ export const SCENARIO_NAMES = [
   'cost',
   'quota',
   'api-token',
+  'coldstart',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 

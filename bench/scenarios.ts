@@ -27,6 +27,7 @@ import {
   type SubmitBody,
 } from './harness.js';
 import { MESSAGES_RECEIVED, awsCallCounts, awsCallsBetween, countAwsCalls } from './aws-calls.js';
+import { coldstart } from './coldstart.js';
 import { countPointsCharges } from './points-charges.js';
 import type { ScenarioName, ScenarioResult } from './scenario-names.js';
 
@@ -929,4 +930,5 @@ export const SCENARIOS: Record<ScenarioName, () => Promise<ScenarioResult>> = {
   cost,
   quota,
   'api-token': apiToken,
+  coldstart,
 };

@@ -1,0 +1,142 @@
+/**
+ * `npm run bench -- coldstart`: bundles every function with the options CDK uses
+ * (lib/lambda-bundling.ts) and measures what a cold start pays for the code: the bundle's size, and
+ * the median time to import it (module init: the SDK clients, the config, the composition root) in
+ * 5 fresh `node` processes. No AWS account and no network: the functions get a complete
+ * environment of placeholder values, with the Atlassian credentials given directly instead of a
+ * Secrets Manager ARN (on AWS the submit function also fetches the secret while it starts: a
+ * network round trip, not code, and not counted here).
+ *
+ * `BENCH_COLDSTART_SOURCE_MAPS=1` measures the bundles with source maps and `--enable-source-maps`
+ * (`deployment.sourceMaps`); `BENCH_COLDSTART_SDK=external` leaves the AWS SDK out of the bundles,
+ * loaded from node_modules as Lambda would load its own copy.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import {
+  AWS_SDK_MODULES,
+  BUNDLE_FILE,
+  esbuildBuildOptions,
+  lambdaBundleOptions,
+  type LambdaBundleOptions,
+} from '../lib/lambda-bundling.js';
+import { allQueueKeys, FUNCTION_ENTRIES, resolveConfig, RUNTIME_ENV } from '../model/config/index.js';
+import { percentile } from './harness.js';
+import type { ScenarioResult } from './scenario-names.js';
+
+const run = promisify(execFile);
+
+/** The goals: a bundle of at most this many KB (1 KB = 1,024 bytes) … */
+export const BUNDLE_GOAL_KB = 250;
+/** … imported in at most this many ms (median of `IMPORTS` fresh processes). */
+export const INIT_GOAL_MS = 150;
+export const IMPORTS = 5;
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** Inside the repository, so that `BENCH_COLDSTART_SDK=external` bundles find node_modules. */
+const OUT_DIR = join(REPO_ROOT, '.riq-local', 'coldstart');
+
+export interface FunctionFigures {
+  readonly bytes: number;
+  readonly importMs: readonly number[];
+}
+
+/** The environment a deployed function gets, with placeholder values: nothing in it reaches AWS. */
+export function placeholderEnvironment(options: LambdaBundleOptions): Record<string, string> {
+  const queues = (prefix: string) =>
+    JSON.stringify(
+      Object.fromEntries(allQueueKeys().map((key) => [key, `${prefix}${key.replace(':', '-')}`])),
+    );
+  return {
+    PATH: process.env['PATH'] ?? '',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_LAMBDA_FUNCTION_NAME: 'riq-bench',
+    POWERTOOLS_SERVICE_NAME: 'riq',
+    [RUNTIME_ENV.settings]: JSON.stringify(resolveConfig({ stage: 'prod', namePrefix: 'riq-prod' })),
+    [RUNTIME_ENV.tableName]: 'riq-bench-requests',
+    [RUNTIME_ENV.bodyBucket]: 'riq-bench-bodies',
+    [RUNTIME_ENV.deadLetterRedrive]: 'move_task',
+    [RUNTIME_ENV.queueUrls]: queues('https://sqs.us-east-1.amazonaws.com/123456789012/riq-'),
+    [RUNTIME_ENV.deadLetterQueueUrls]: queues('https://sqs.us-east-1.amazonaws.com/123456789012/riq-dlq-'),
+    [RUNTIME_ENV.deadLetterQueueArns]: queues('arn:aws:sqs:us-east-1:123456789012:riq-dlq-'),
+    [RUNTIME_ENV.atlassianSiteUrl]: 'https://bench.atlassian.net',
+    [RUNTIME_ENV.atlassianEmail]: 'bench@example.com',
+    [RUNTIME_ENV.atlassianApiToken]: 'bench',
+    ...(options.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+  };
+}
+
+/** Milliseconds one fresh `node` process takes to import the bundle. */
+async function importOnce(file: string, env: Record<string, string>): Promise<number> {
+  const script =
+    `const started = performance.now(); await import(${JSON.stringify(file)}); ` +
+    `process.stdout.write(String(performance.now() - started));`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env });
+  const ms = Number(stdout.trim().split('\n').pop());
+  if (!Number.isFinite(ms)) throw new Error(`importing ${file} printed ${JSON.stringify(stdout)}`);
+  return ms;
+}
+
+/** Bundles one entry as CDK does and imports it `IMPORTS` times, one process at a time. */
+export async function measureFunction(
+  name: keyof typeof FUNCTION_ENTRIES,
+  options: LambdaBundleOptions,
+): Promise<FunctionFigures> {
+  const outfile = join(OUT_DIR, name, BUNDLE_FILE);
+  await build(
+    esbuildBuildOptions(options, {
+      projectRoot: REPO_ROOT,
+      entry: join(REPO_ROOT, FUNCTION_ENTRIES[name]),
+      outfile,
+    }),
+  );
+  const env = placeholderEnvironment(options);
+  const importMs: number[] = [];
+  for (let i = 0; i < IMPORTS; i++) importMs.push(await importOnce(outfile, env));
+  return { bytes: statSync(outfile).size, importMs };
+}
+
+function verdict(met: boolean): string {
+  return met ? 'met' : 'NOT met';
+}
+
+export async function coldstart(): Promise<ScenarioResult> {
+  const sdkExternal = process.env['BENCH_COLDSTART_SDK'] === 'external';
+  const options = lambdaBundleOptions({
+    sourceMaps: process.env['BENCH_COLDSTART_SOURCE_MAPS'] === '1',
+    ...(sdkExternal && { externalModules: AWS_SDK_MODULES }),
+  });
+  rmSync(OUT_DIR, { recursive: true, force: true });
+  mkdirSync(OUT_DIR, { recursive: true });
+
+  const figures: Record<string, string> = {};
+  let met = true;
+  for (const name of Object.keys(FUNCTION_ENTRIES) as (keyof typeof FUNCTION_ENTRIES)[]) {
+    const { bytes, importMs } = await measureFunction(name, options);
+    const kb = bytes / 1024;
+    const median = percentile([...importMs], 0.5);
+    const sizeMet = kb <= BUNDLE_GOAL_KB;
+    const initMet = median <= INIT_GOAL_MS;
+    met &&= sizeMet && initMet;
+    const label = name === 'worker' ? 'worker (jira, confluence)' : name;
+    figures[`${label} bundle`] = `${Math.round(kb)} KB: ${verdict(sizeMet)}`;
+    figures[`${label} import`] =
+      `median ${Math.round(median)} ms (${importMs.map((ms) => Math.round(ms)).join(', ')}): ${verdict(initMet)}`;
+  }
+  return {
+    scenario: 'coldstart',
+    figures,
+    target: `every bundle <= ${BUNDLE_GOAL_KB} KB and its median import <= ${INIT_GOAL_MS} ms`,
+    met,
+    setup:
+      `esbuild ${options.target} ESM, minify ${String(options.minify)}, source maps ${options.sourceMap ? 'on' : 'off'}, ` +
+      `external ${options.externalModules.length > 0 ? options.externalModules.join(' ') : 'none'} ` +
+      `(lib/lambda-bundling.ts); ${IMPORTS} fresh node ${process.version} processes per function`,
+  };
+}
