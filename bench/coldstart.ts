@@ -42,6 +42,8 @@ const OUT_DIR = join(REPO_ROOT, '.riq-local', 'coldstart');
 
 export interface FunctionFigures {
   readonly bytes: number;
+  /** The source map's size, when there is one. */
+  readonly mapBytes?: number;
   readonly importMs: readonly number[];
 }
 
@@ -99,7 +101,11 @@ export async function measureFunction(
   const env = placeholderEnvironment(options);
   const importMs: number[] = [];
   for (let i = 0; i < IMPORTS; i++) importMs.push(await importOnce(outfile, env));
-  return { bytes: statSync(outfile).size, importMs };
+  return {
+    bytes: statSync(outfile).size,
+    ...(options.sourceMap && { mapBytes: statSync(`${outfile}.map`).size }),
+    importMs,
+  };
 }
 
 function verdict(met: boolean): string {
@@ -118,7 +124,7 @@ export async function coldstart(): Promise<ScenarioResult> {
   const figures: Record<string, string> = {};
   let met = true;
   for (const name of Object.keys(FUNCTION_ENTRIES) as (keyof typeof FUNCTION_ENTRIES)[]) {
-    const { bytes, importMs } = await measureFunction(name, options);
+    const { bytes, mapBytes, importMs } = await measureFunction(name, options);
     const kb = bytes / 1024;
     const median = percentile([...importMs], 0.5);
     const sizeMet = kb <= BUNDLE_GOAL_KB;
@@ -126,6 +132,7 @@ export async function coldstart(): Promise<ScenarioResult> {
     met &&= sizeMet && initMet;
     const label = name === 'worker' ? 'worker (jira, confluence)' : name;
     figures[`${label} bundle`] = `${Math.round(kb)} KB: ${verdict(sizeMet)}`;
+    if (mapBytes !== undefined) figures[`${label} source map`] = `${Math.round(mapBytes / 1024)} KB`;
     figures[`${label} import`] =
       `median ${Math.round(median)} ms (${importMs.map((ms) => Math.round(ms)).join(', ')}): ${verdict(initMet)}`;
   }
