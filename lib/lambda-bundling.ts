@@ -19,11 +19,13 @@ export const ESM_REQUIRE_BANNER =
 
 /**
  * Modules left out of the bundle. None: the AWS SDK is bundled, at the versions the tests ran.
- * Bundled, it is the larger part of each bundle (450–600 KB of 470–830 KB) but loads as one
- * minified file; left out, Lambda's own copy of the SDK loads from hundreds of files. Measured with
- * `npm run bench -- coldstart` and `BENCH_COLDSTART_SDK=external npm run bench -- coldstart` on
- * Node 20.20 (2 CPUs, 2026-12-06), median module import of 5 fresh processes per function:
- * bundled 470–830 KB, 73–124 ms; external 141–314 KB, 199–250 ms (docs/operations.md#bundles-and-cold-starts).
+ * Bundled, it is most of each bundle (330–520 KB of 473–833 KB) but loads as one minified
+ * file; left out, Lambda's own copy loads from hundreds of files in node_modules and module init
+ * takes twice as long. `npm run bench -- coldstart` against `BENCH_COLDSTART_SDK=external npm run
+ * bench -- coldstart`, Node 20.20 on 2 shared CPUs, 2026-12-06, median import of 5 fresh processes
+ * per function, fastest of three runs: bundled 473–833 KB and 73–110 ms; external 141–314 KB and
+ * 192–267 ms. Bundled meets the 150 ms init goal and not the 250 KB size goal; external meets
+ * neither for submit and the workers, and misses init for all (docs/operations.md#bundles-source-maps-and-cold-starts).
  */
 export const EXTERNAL_MODULES: readonly string[] = [];
 
