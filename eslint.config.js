@@ -26,6 +26,13 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         { selector: 'TSEnumDeclaration', message: 'Use `as const` objects and unions.' },
+        {
+          selector:
+            "ImportDeclaration[source.value='zod'][importKind!='type'] > ImportSpecifier[imported.name='z']",
+          message:
+            "Use `import * as z from 'zod'`: `{ z }` bundles every zod locale into each Lambda " +
+            '(docs/operations.md#bundles-source-maps-and-cold-starts).',
+        },
       ],
     },
   },
