@@ -1,0 +1,38 @@
+/**
+ * The coldstart benchmark's verdicts, and that a bundle built as CDK builds it starts with the
+ * benchmark's placeholder environment, offline (else the benchmark would measure an error).
+ */
+import { describe, expect, it } from 'vitest';
+import { BUNDLE_GOAL_KB, IMPORTS, INIT_GOAL_MS, judge, measureFunction } from '../../../bench/coldstart.js';
+import { lambdaBundleOptions } from '../../../lib/lambda-bundling.js';
+
+describe('coldstart', () => {
+  describe('judge', () => {
+    it('meets both goals at exactly 250 KB and a median of exactly 150 ms', () => {
+      expect([BUNDLE_GOAL_KB, INIT_GOAL_MS]).toEqual([250, 150]);
+      expect(judge({ bytes: 250 * 1024, importMs: [900, 150, 10, 150, 151] })).toEqual({
+        kb: 250,
+        medianMs: 150,
+        sizeMet: true,
+        initMet: true,
+      });
+    });
+
+    it('misses the size goal by one byte and the init goal by a median over 150 ms', () => {
+      const judged = judge({ bytes: 250 * 1024 + 1, importMs: [10, 151, 152, 10, 900] });
+      expect(judged).toMatchObject({ medianMs: 151, sizeMet: false, initMet: false });
+    });
+
+    it('takes the median, not the fastest or the mean', () => {
+      expect(judge({ bytes: 1, importMs: [100, 10, 1000, 200, 120] }).medianMs).toBe(120);
+    });
+  });
+
+  it('bundles the sweeper and imports it in fresh processes with no AWS and no network', async () => {
+    const figures = await measureFunction('sweeper', lambdaBundleOptions({ sourceMaps: false }));
+    expect(figures.bytes).toBeGreaterThan(0);
+    expect(figures.importMs).toHaveLength(IMPORTS);
+    for (const ms of figures.importMs) expect(ms).toBeGreaterThan(0);
+    expect(figures.mapBytes).toBeUndefined();
+  }, 60_000);
+});
