@@ -21,13 +21,104 @@ export function countAwsCalls(): void {
   smithyClient.send = async function (this: unknown, command: unknown, ...rest: unknown[]) {
     const name = apiName((command as { constructor: { name: string } }).constructor.name);
     counts.set(name, (counts.get(name) ?? 0) + 1);
-    const output = await send.call(this, command, ...rest);
+    const dynamo = DYNAMODB_READS.has(name) || DYNAMODB_WRITES.has(name);
+    if (dynamo) askForCapacity(command);
+    let output: unknown;
+    try {
+      output = await send.call(this, command, ...rest);
+    } catch (err) {
+      // A write refused by its condition is still billed the write units of the item (at least 1).
+      if (
+        DYNAMODB_WRITES.has(name) &&
+        (err as { name?: string }).name === 'ConditionalCheckFailedException'
+      ) {
+        add(WRITE_UNITS, 1);
+        add(FAILED_CONDITIONS, 1);
+      }
+      throw err;
+    }
+    if (dynamo) addCapacity(name, output);
     if (name === 'ReceiveMessage') {
       const received = (output as { Messages?: unknown[] } | undefined)?.Messages?.length ?? 0;
-      counts.set(MESSAGES_RECEIVED, (counts.get(MESSAGES_RECEIVED) ?? 0) + received);
+      add(MESSAGES_RECEIVED, received);
     }
     return output;
   };
+}
+
+function add(key: string, n: number): void {
+  counts.set(key, (counts.get(key) ?? 0) + n);
+}
+
+/**
+ * DynamoDB answers the capacity units a request consumed, the table's and each index's, when the
+ * request asks (`ReturnConsumedCapacity: INDEXES`); DynamoDB Local answers them as DynamoDB does
+ * (4 KB read units, strongly consistent reads 1 per 4 KB; 1 KB write units; an index write for each
+ * item that enters, leaves or changes in an index). Asking changes nothing else in the answer the
+ * product reads.
+ */
+function askForCapacity(command: unknown): void {
+  const input = (command as { input?: Record<string, unknown> }).input;
+  if (input && input['ReturnConsumedCapacity'] === undefined) input['ReturnConsumedCapacity'] = 'INDEXES';
+}
+
+interface Capacity {
+  CapacityUnits?: number;
+  Table?: { CapacityUnits?: number };
+  GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
+}
+
+function addCapacity(name: string, output: unknown): void {
+  const consumed = (output as { ConsumedCapacity?: Capacity | Capacity[] } | undefined)?.ConsumedCapacity;
+  if (consumed === undefined) return;
+  const write = DYNAMODB_WRITES.has(name);
+  for (const c of Array.isArray(consumed) ? consumed : [consumed]) {
+    const total = c.CapacityUnits ?? 0;
+    const indexes = Object.values(c.GlobalSecondaryIndexes ?? {}).reduce(
+      (n, i) => n + (i.CapacityUnits ?? 0),
+      0,
+    );
+    add(write ? WRITE_UNITS : READ_UNITS, total);
+    if (write) add(INDEX_WRITE_UNITS, indexes);
+  }
+}
+
+const DYNAMODB_READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
+const DYNAMODB_WRITES = new Set([
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'BatchWriteItem',
+  'TransactWriteItems',
+]);
+
+/** DynamoDB read units consumed (tables and indexes). */
+export const READ_UNITS = 'DynamoDB.readUnits';
+/** DynamoDB write units consumed, the indexes' included, and a refused conditional write's 1. */
+export const WRITE_UNITS = 'DynamoDB.writeUnits';
+/** The part of WRITE_UNITS spent on keeping indexes up to date. */
+export const INDEX_WRITE_UNITS = 'DynamoDB.indexWriteUnits';
+/** Conditional writes DynamoDB refused (ConditionalCheckFailedException). */
+export const FAILED_CONDITIONS = 'DynamoDB.failedConditions';
+/** Bytes this process wrote to stdout and stderr: the log lines a Lambda would send to CloudWatch. */
+export const LOG_BYTES = 'log.bytes';
+
+let countingLogs = false;
+
+/**
+ * Also counts the bytes written to stdout and stderr (LOG_BYTES): in the local stack the handlers'
+ * log lines and EMF metric lines go there, as they go to CloudWatch Logs in AWS.
+ */
+export function countLogBytes(): void {
+  if (countingLogs) return;
+  countingLogs = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      add(LOG_BYTES, typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).byteLength);
+      return write(chunk, ...rest);
+    }) as typeof stream.write;
+  }
 }
 
 /** The count of messages the `ReceiveMessage` calls returned: deliveries to the workers. */

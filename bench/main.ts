@@ -21,6 +21,10 @@ function runScenario(name: string): Promise<ScenarioResult> {
     args: ['bench/run-scenario.ts', name],
     logPath: `.riq-local/bench-${name}.log`,
     label: `scenario ${name}`,
+    // The cost counts the log bytes the functions write at the level they are deployed with.
+    ...(name === 'cost'
+      ? { env: { POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'INFO' } }
+      : {}),
   });
 }
 

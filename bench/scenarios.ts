@@ -28,6 +28,7 @@ import {
 } from './harness.js';
 import { MESSAGES_RECEIVED, awsCallCounts, awsCallsBetween, countAwsCalls } from './aws-calls.js';
 import { coldstart } from './coldstart.js';
+import { cost } from './cost-scenario.js';
 import { countPointsCharges } from './points-charges.js';
 import type { ScenarioName, ScenarioResult } from './scenario-names.js';
 
@@ -517,71 +518,6 @@ export async function burst(): Promise<ScenarioResult> {
         'about a burst DIRECT (B less the reserve, plus the refill while submitting), the rest QUEUED, 0 429s',
       met: direct.length >= directMin && direct.length <= directMax && rateLimited === 0,
       setup: `seed bucket ${SEED_BUCKET.ratePerMinute}/min, B=${SEED_BUCKET.burst} (RIQ and simulator), simulator latency ${SERVICE_LATENCY_MS} ms, 50 submits in flight, routing adaptive, priority normal`,
-    };
-  } finally {
-    await bench.stack.stop();
-  }
-}
-
-const COST_SAMPLES = 40;
-
-/**
- * (f) The AWS requests one RIQ request makes, counted in this process (bench/aws-calls.ts), for the
- * cost arithmetic of docs/runbook.md: a DIRECT read, a queued read, a queued create, and a cached read. The
- * requests are submitted one after another against a generous bucket, so no deferral or lost race
- * adds calls (a backlog adds both: see the drain scenario's deferrals). A queued request is read
- * once with `?wait` after it completed, as a caller's long poll would.
- */
-export async function cost(): Promise<ScenarioResult> {
-  countAwsCalls();
-  const bench = await startBench({
-    services: { jira: { ratePerMinute: 60_000, burst: 500, concurrency: CONCURRENCY } },
-  });
-  try {
-    const keys = await seedIssues(bench, COST_SAMPLES);
-    await bench.sim.configure({ latency_ms: SERVICE_LATENCY_MS });
-    const per = async (bodies: SubmitBody[], readResult: boolean): Promise<string> => {
-      const before = awsCallCounts();
-      for (const body of bodies) {
-        const s = await submit(bench, body);
-        if (readResult) await fetch(`${bench.stack.url}/api/queue/result/${s.token}?wait=20`);
-      }
-      const calls = awsCallsBetween(before, awsCallCounts());
-      return Object.entries(calls)
-        .map(([name, n]) => `${name} ${round(n / bodies.length, 2)}`)
-        .join(', ');
-    };
-    const reads = (routing: 'adaptive' | 'queued', fresh: boolean): SubmitBody[] =>
-      keys.map((key) => ({
-        operation: 'jira.get_task',
-        payload: { task_id: key },
-        routing,
-        ...(fresh ? { fresh: true } : {}),
-      }));
-    const directRead = await per(reads('adaptive', false), false);
-    const cachedRead = await per(reads('adaptive', false), false);
-    const queuedRead = await per(reads('queued', true), true);
-    const creates = (routing: 'adaptive' | 'queued'): SubmitBody[] =>
-      keys.map((_, i) => ({
-        operation: 'jira.create_task',
-        payload: { title: `cost ${routing} ${i}`, project_id: 'RIQ' },
-        routing,
-      }));
-    const directCreate = await per(creates('adaptive'), false);
-    const queuedCreate = await per(creates('queued'), true);
-    return {
-      scenario: 'cost',
-      figures: {
-        samples_each: COST_SAMPLES,
-        direct_get_task: directRead,
-        cached_get_task: cachedRead,
-        queued_get_task_plus_one_result_read: queuedRead,
-        direct_create_task: directCreate,
-        queued_create_task_plus_one_result_read: queuedCreate,
-      },
-      target: 'figures for the cost arithmetic in docs/runbook.md (AWS SDK requests per RIQ request)',
-      met: true,
-      setup: `one request at a time, simulator latency ${SERVICE_LATENCY_MS} ms, bucket 1000/s (no deferrals), first read of each issue (a cache miss) before the cached one`,
     };
   } finally {
     await bench.stack.stop();

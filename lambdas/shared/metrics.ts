@@ -21,6 +21,7 @@ import type { SubmitCommand } from '../core/domain/submit-command.js';
 import type { RequestEvent, RequestObserver } from '../core/ports/request-events.js';
 import { submitLogLine, submitMetrics } from '../core/use-cases/submit-answer.js';
 import type { SubmitAnswer } from '../core/use-cases/submit.js';
+import type { MetricPoint } from '../core/use-cases/submit-answer.js';
 import type { logger as Logger } from './logger.js';
 
 const UNITS = {
@@ -111,6 +112,7 @@ const STATUS_AFTER: Record<RequestEvent['kind'], string> = {
  * runs many invocations of one handler module at once, which would share the logger's state.
  */
 export function observeRequests(metrics: Metrics, logger: typeof Logger): RequestObserver {
+  const line = metricLine(logger);
   return (event) => {
     const { record } = event;
     const byService = { service: record.service };
@@ -139,8 +141,7 @@ export function observeRequests(metrics: Metrics, logger: typeof Logger): Reques
     });
     switch (event.kind) {
       case 'completed':
-        emitMetric(metrics, 'completed', 1, byServiceAndPriority);
-        emitMetric(metrics, 'queueLatency', Math.max(0, durationMs), byServiceAndPriority);
+        emitMetrics(line, { completed: 1, queueLatency: Math.max(0, durationMs) }, byServiceAndPriority);
         break;
       case 'failed':
         emitMetric(metrics, 'failed', 1, byServiceAndPriority);
@@ -181,14 +182,35 @@ export function observePoints(logger: typeof Logger): (reading: PointsReading) =
 
 /** The metrics and the log line of each submit (lambdas/core/use-cases/submit-answer.ts says which). */
 export function observeSubmissions(
-  metrics: Metrics,
   logger: typeof Logger,
 ): (command: SubmitCommand, answer: SubmitAnswer) => void {
+  const emf = metricLine(logger);
   return (command, answer) => {
-    for (const point of submitMetrics(command, answer)) {
-      emitMetric(metrics, point.key, point.value, point.dimensions);
+    for (const group of byDimensions(submitMetrics(command, answer))) {
+      emitMetrics(emf, group.values, group.dimensions);
     }
     const line = submitLogLine(command, answer);
     logger.info(line.message, line.fields);
   };
+}
+
+/**
+ * Metric points grouped by their dimensions (names and values), in first-seen order: each group is
+ * one EMF line, so a submit writes one line per dimension set rather than one per metric.
+ */
+export function byDimensions(points: readonly MetricPoint[]): {
+  values: Partial<Record<MetricKey, number>>;
+  dimensions: Partial<Record<MetricDimension, string>>;
+}[] {
+  const groups = new Map<
+    string,
+    { values: Partial<Record<MetricKey, number>>; dimensions: Partial<Record<MetricDimension, string>> }
+  >();
+  for (const point of points) {
+    const id = JSON.stringify([METRICS[point.key].dimensions, point.dimensions]);
+    let group = groups.get(id);
+    if (!group) groups.set(id, (group = { values: {}, dimensions: point.dimensions }));
+    group.values[point.key] = point.value;
+  }
+  return [...groups.values()];
 }

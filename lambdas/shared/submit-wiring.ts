@@ -95,6 +95,6 @@ export async function submitWiring(): Promise<SubmitWiring> {
       direct.executor.registerLambdaContext(context);
       return { ...deps, directWaitMs: () => context.getRemainingTimeInMillis() - DIRECT_ANSWER_RESERVE_MS };
     },
-    observe: observeSubmissions(metrics, logger),
+    observe: observeSubmissions(logger),
   };
 }

@@ -15,7 +15,7 @@ import { breakerStateValue } from '../core/domain/breaker.js';
 import { sweep, type SweepReport, type SweeperDeps } from '../core/use-cases/sweeper.js';
 import { systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
-import { emitMetric } from '../shared/metrics.js';
+import { emitMetric, emitMetrics, metricLine } from '../shared/metrics.js';
 import * as root from '../shared/root.js';
 
 /**
@@ -23,6 +23,8 @@ import * as root from '../shared/root.js';
  * `BreakerState` of every service once a minute, the gauge the breaker alarm and the dashboard read.
  */
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'riq-sweeper' });
+/** What each sweep repaired, on one EMF line. */
+const sweepLine = metricLine(logger);
 
 /** Records of each kind repaired per run; a larger backlog is worked through minute by minute. */
 const BATCH_SIZE = 500;
@@ -65,10 +67,16 @@ async function runSweep(): Promise<SweepReport> {
     // A missing gauge reading is not a failed sweep (the alarm treats missing data as fine).
     logger.warn('breaker states could not be read for the metric', { error: err as Error });
   }
-  emitMetric(metrics, 'sweeperRequeued', report.requeued, {});
-  emitMetric(metrics, 'sweeperRecoveredLeases', report.recovered_leases, {});
-  emitMetric(metrics, 'sweeperFailedSends', report.failed_sends, {});
-  emitMetric(metrics, 'sweeperReleasedDependents', report.released_dependents ?? 0, {});
+  emitMetrics(
+    sweepLine,
+    {
+      sweeperRequeued: report.requeued,
+      sweeperRecoveredLeases: report.recovered_leases,
+      sweeperFailedSends: report.failed_sends,
+      sweeperReleasedDependents: report.released_dependents ?? 0,
+    },
+    {},
+  );
   return report;
 }
 

@@ -3,7 +3,13 @@
  * function's stdout, one line per event.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { functionMetrics, observePoints, observeRequests } from '../../../lambdas/shared/metrics.js';
+import { parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
+import {
+  functionMetrics,
+  observePoints,
+  observeRequests,
+  observeSubmissions,
+} from '../../../lambdas/shared/metrics.js';
 import { logger } from '../../../lambdas/shared/logger.js';
 import type { EventRecord, RequestEvent } from '../../../lambdas/core/ports/request-events.js';
 
@@ -96,6 +102,45 @@ describe('metrics observers', () => {
         error: { code: 'SERVICE_UNAVAILABLE', message: 'HTTP 503', retryable: true },
       } as RequestEvent);
       expect(emfLines()).toEqual([]);
+    });
+  });
+
+  describe('observeRequests, completed', () => {
+    it('writes Completed and QueueLatency on one line', () => {
+      const observe = observeRequests(functionMetrics('riq-test', logger), logger);
+      observe({ kind: 'completed', record: RECORD, at: 250 } as RequestEvent);
+      expect(emfLines().map(readable)).toEqual([
+        {
+          namespace: 'RIQ',
+          dimensions: { service: 'jira', priority: 'normal' },
+          metrics: { Completed: 1, QueueLatency: 250 },
+        },
+      ]);
+    });
+  });
+
+  describe('observeSubmissions', () => {
+    it('writes one line per dimension set: Submitted by priority, the cache and routing counts by service', () => {
+      const observe = observeSubmissions(logger);
+      const command = parseSubmitBody(
+        JSON.stringify({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, priority: 'high' }),
+        10_000,
+      );
+      observe(command, {
+        token: `req_${'3'.repeat(32)}`,
+        status: 'completed',
+        poll_url: '/x',
+        routing_path: 'DIRECT',
+        cache: 'miss',
+      });
+      expect(emfLines().map(readable)).toEqual([
+        { namespace: 'RIQ', dimensions: { service: 'jira', priority: 'high' }, metrics: { Submitted: 1 } },
+        {
+          namespace: 'RIQ',
+          dimensions: { service: 'jira' },
+          metrics: { CacheHit: 0, CacheMiss: 1, RoutedDirect: 1, RoutedQueued: 0 },
+        },
+      ]);
     });
   });
 
