@@ -7,7 +7,7 @@
  * reports them (the indexes' writes included), SQS requests, and the bytes the handlers log
  * (state lines and EMF metrics, at the log level the stack runs with). Assumed: each function's
  * billed duration (stated in the result), one receive per delivered message (Lambda's pollers batch
- * up to 10 under load, so this is the upper bound), and the traced share of the X-Ray sampling rule.
+ * up to 10 under load, so this is the upper bound), and the traced share (none: tracing is off by default).
  */
 import { DEFAULT_CONFIG } from '../model/config/riq-config.js';
 import {
@@ -47,8 +47,11 @@ const ATLASSIAN_S = 0.3;
 const API_MEMORY_MB = 256;
 const WORKER_MEMORY_MB = DEFAULT_CONFIG.worker.memoryMb;
 
-/** Share of requests X-Ray records a trace of. */
-const TRACED_SHARE = 0.01;
+/**
+ * Share of requests X-Ray records a trace of: none with tracing off (the default); with
+ * `deployment.tracing: active`, Lambda's fixed 1 a second and 5 % of the rest.
+ */
+const TRACED_SHARE = DEFAULT_CONFIG.deployment.tracing === 'off' ? 0 : 0.05;
 
 interface Measured {
   calls: string;
@@ -152,7 +155,7 @@ export async function cost(): Promise<ScenarioResult> {
         `one request at a time, ${SAMPLES} of each, simulator latency ${SERVICE_LATENCY_MS} ms, bucket 1000/s (no deferrals), ` +
         `log level ${process.env['POWERTOOLS_LOG_LEVEL'] ?? 'INFO'}; assumed: ${OWN_WORK_S} s of RIQ's own work per function, ` +
         `${ATLASSIAN_S} s for Atlassian's answer, API ${API_MEMORY_MB} MB, worker ${WORKER_MEMORY_MB} MB, ` +
-        `${TRACED_SHARE * 100} % traced, one receive per delivered message, the HTTP API`,
+        `tracing ${DEFAULT_CONFIG.deployment.tracing} (${TRACED_SHARE * 100} % traced), one receive per delivered message, the HTTP API`,
     };
   } finally {
     await bench.stack.stop();
