@@ -25,7 +25,11 @@ export class StatelessStack extends Stack {
     super(scope, id, props);
     const { config, resources } = props;
     this.api = new RiqApi(this, 'Api', { config, ...resources });
-    this.operator = new OperatorAccess(this, 'Operator', { config, restApi: this.api.restApi });
+    this.operator = new OperatorAccess(this, 'Operator', {
+      config,
+      httpApi: this.api.httpApi,
+      stage: this.api.stage,
+    });
     this.sweeper = new Sweeper(this, 'Sweeper', {
       config,
       table: resources.table,
@@ -36,7 +40,7 @@ export class StatelessStack extends Stack {
       config,
       queues: resources.queues,
       deadLetterQueues: resources.deadLetterQueues,
-      restApi: this.api.restApi,
+      api: this.api.stage,
       apiFunctions: this.api.functions,
       workerFunctions: this.workers.functions,
       sweeperFunction: this.sweeper.function,

@@ -1,33 +1,30 @@
 /**
- * Serves the API Lambdas over HTTP as API Gateway (REST, proxy integration) would: the routes of
- * model/config/routes.ts, each request turned into an APIGatewayProxyEvent.
+ * Serves the API Lambdas over HTTP as API Gateway's HTTP API would: the routes of
+ * model/config/routes.ts, each request turned into a payload format 2.0 event; whatever no route
+ * names goes to the `notFound` function, as the deployed `$default` route does.
  *
- * API Gateway's IAM authorizer puts the caller's ARN in `requestContext.identity.userArn`; locally
- * the `X-Riq-Caller` header stands in for the SigV4 signature (default: a local developer ARN).
+ * The HTTP API's IAM authorizer puts the caller's ARN in `requestContext.authorizer.iam.userArn`;
+ * locally the `X-Riq-Caller` header stands in for the SigV4 signature (default: a local developer ARN,
+ * which the local stack makes the operator).
  *
- * Each handler runs with its function's timeout (local/lambda-invoke.ts). A function that times out
- * or throws gets what API Gateway answers for a Lambda function error, 502 `Internal server error`,
- * and one still running at the 29 s integration timeout gets 504 `Endpoint request timed out`: both
- * through the deployed DEFAULT_5XX gateway response, so in RIQ's error shape with code
- * `INTERNAL_ERROR` (`GATEWAY_5XX_ERROR`).
+ * Each handler runs with its function's timeout (local/lambda-invoke.ts). What the HTTP API answers
+ * by itself comes in its own shape (`HTTP_API_ANSWERS`): a function that times out or throws gets
+ * 500 `Internal Server Error`, one still running at the 29 s integration timeout 503 `Service
+ * Unavailable`, a body over 10 MiB 413 `Request Entity Too Large`.
  */
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import type { ApiEvent, ApiResult } from '../lambdas/api/http.js';
 import { API_INTEGRATION_TIMEOUT_SECONDS } from '../model/config/resources.js';
-import {
-  API_ROUTES,
-  GATEWAY_5XX_ERROR,
-  type ApiFunctionName,
-  type ApiRoute,
-} from '../model/config/routes.js';
+import { API_ROUTES, HTTP_API_ANSWERS, type ApiFunctionName, type ApiRoute } from '../model/config/routes.js';
 import { invokeWithTimeout } from './lambda-invoke.js';
 
-export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+export type ApiHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 
 export const CALLER_HEADER = 'x-riq-caller';
 export const DEFAULT_CALLER = 'arn:aws:iam::000000000000:user/local-developer';
-/** API Gateway's own payload limit. */
+/** The HTTP API's payload limit. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 interface CompiledRoute extends ApiRoute {
@@ -73,41 +70,24 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const candidates = routes.filter((r) => r.pattern.test(url.pathname));
-    const route = candidates.find((r) => r.method === req.method);
-    if (!route) {
-      // API Gateway answers unknown resources and methods with 403 Missing Authentication Token.
-      const code = candidates.length > 0 ? 405 : 404;
-      send(res, code, {
-        error: { code: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}`, retryable: false },
-      });
-      return;
-    }
+    const route = routes.find((r) => r.method === req.method && r.pattern.test(url.pathname));
     const body = await readBody(req);
     if (body === 'too-large') {
-      // API Gateway's own 413 (its body is `{"message":"Request Too Long"}`), in RIQ's error shape.
-      send(res, 413, {
-        error: {
-          code: 'PAYLOAD_TOO_LARGE',
-          message: `request body is over ${MAX_BODY_BYTES} bytes`,
-          retryable: false,
-          details: { field: 'body', limit: MAX_BODY_BYTES },
-        },
-      });
+      send(res, HTTP_API_ANSWERS.tooLarge.status, { message: HTTP_API_ANSWERS.tooLarge.message });
       return;
     }
-    const match = route.pattern.exec(url.pathname);
+    const match = route?.pattern.exec(url.pathname);
     const pathParameters = Object.fromEntries(
-      route.params.map((p, i) => [p, decodePathSegment(match?.[i + 1] ?? '')]),
+      (route?.params ?? []).map((p, i) => [p, decodePathSegment(match?.[i + 1] ?? '')]),
     );
     const event = toEvent(req, url, route, pathParameters, body);
-    let result: APIGatewayProxyResult;
+    let result: ApiResult;
     try {
-      result = await invokeFunction(route.fn, event);
+      result = await invokeFunction(route?.fn ?? 'notFound', event);
     } catch (err) {
       options.onFunctionError?.(err);
       const answer = gatewayAnswerFor(err);
-      send(res, answer.status, gatewayErrorBody(answer.message));
+      send(res, answer.status, { message: answer.message });
       return;
     }
     res.writeHead(result.statusCode, {
@@ -121,7 +101,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
    * The function's answer; past the integration timeout (shorter than some functions' own), an
    * IntegrationTimeout while the function runs on, as API Gateway stops waiting for it.
    */
-  function invokeFunction(fn: ApiFunctionName, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  function invokeFunction(fn: ApiFunctionName, event: ApiEvent): Promise<ApiResult> {
     const functionName = `riq-${fn}`;
     const invocation = invokeWithTimeout(
       options.handlers[fn],
@@ -169,90 +149,80 @@ class IntegrationTimeout extends Error {
 }
 
 /**
- * What API Gateway answers when the function failed: 504 when it gave up waiting, else (a function
- * that timed out or threw) 502, the proxy integration's answer to any Lambda function error.
+ * What the HTTP API answers when the function failed: 503 when it gave up waiting (the integration
+ * timeout), else (a function that timed out or threw) 500.
  */
-export function gatewayAnswerFor(err: unknown): { status: 502 | 504; message: string } {
-  if (err instanceof IntegrationTimeout) return { status: 504, message: 'Endpoint request timed out' };
-  return { status: 502, message: 'Internal server error' };
+export function gatewayAnswerFor(err: unknown): { status: number; message: string } {
+  const answer =
+    err instanceof IntegrationTimeout ? HTTP_API_ANSWERS.integrationTimeout : HTTP_API_ANSWERS.functionError;
+  return { status: answer.status, message: answer.message };
 }
 
-/** The body of the deployed DEFAULT_5XX gateway response (lib/constructs/api.ts) for `message`. */
-export function gatewayErrorBody(message: string): unknown {
-  return {
-    error: {
-      code: GATEWAY_5XX_ERROR.code,
-      message,
-      retryable: GATEWAY_5XX_ERROR.retryable,
-      details: { checked_by: 'api_gateway' },
-    },
-  };
-}
-
+/** The payload format 2.0 event the HTTP API builds for the request (`route` absent: `$default`). */
 function toEvent(
   req: IncomingMessage,
   url: URL,
-  route: CompiledRoute,
+  route: CompiledRoute | undefined,
   pathParameters: Record<string, string>,
   body: Buffer | null,
-): APIGatewayProxyEvent {
+): ApiEvent {
+  // Header names come lower-cased; repeated headers joined with commas; cookies apart.
   const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  let cookies: string[] | undefined;
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
-    const values = Array.isArray(value) ? value : [value];
-    headers[name] = values.join(',');
-    multiValueHeaders[name] = values;
+    if (name === 'cookie') {
+      cookies = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(/;\s*/));
+      continue;
+    }
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
+  // Repeated query parameters are joined with commas.
   const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [k, v] of url.searchParams) {
-    query[k] = v;
-    (multiQuery[k] ??= []).push(v);
-  }
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const caller = headers[CALLER_HEADER] ?? DEFAULT_CALLER;
   const text = body && isUtf8(body) ? body.toString('utf8') : null;
+  const routeKey = route ? `${route.method} ${route.path}` : '$default';
+  const now = new Date();
   return {
-    resource: route.path,
-    path: url.pathname,
-    httpMethod: route.method,
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.replace(/^\?/, ''),
+    ...(cookies && { cookies }),
     headers,
-    multiValueHeaders,
-    queryStringParameters: url.searchParams.size > 0 ? query : null,
-    multiValueQueryStringParameters: url.searchParams.size > 0 ? multiQuery : null,
-    pathParameters: route.params.length > 0 ? pathParameters : null,
-    stageVariables: null,
-    body: body === null ? null : (text ?? body.toString('base64')),
+    ...(url.searchParams.size > 0 && { queryStringParameters: query }),
+    ...(route && route.params.length > 0 && { pathParameters }),
+    ...(body !== null && { body: text ?? body.toString('base64') }),
     isBase64Encoded: body !== null && text === null,
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
-      authorizer: null,
-      protocol: 'HTTP/1.1',
-      httpMethod: route.method,
-      path: url.pathname,
-      stage: 'local',
-      requestId: randomUUID(),
-      requestTimeEpoch: Date.now(),
-      resourceId: 'local',
-      resourcePath: route.path,
-      identity: {
-        accessKey: null,
-        accountId: '000000000000',
-        apiKey: null,
-        apiKeyId: null,
-        caller,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        user: caller,
-        userAgent: headers['user-agent'] ?? null,
-        userArn: caller,
+      authorizer: {
+        iam: {
+          accessKey: '',
+          accountId: '000000000000',
+          callerId: '',
+          cognitoIdentity: null,
+          principalOrgId: '',
+          userArn: caller,
+          userId: '',
+        },
       },
+      domainName: headers['host'] ?? 'localhost',
+      domainPrefix: 'local',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
     },
   };
 }

@@ -20,7 +20,7 @@ import {
 import { RUNTIME_ENV } from '../model/config/runtime-env.js';
 import type { ScheduledEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { startApiServer, type ApiHandler } from './api-server.js';
+import { DEFAULT_CALLER, startApiServer, type ApiHandler } from './api-server.js';
 import { invokeWithTimeout } from './lambda-invoke.js';
 import { EventSourceMapping, type WorkerHandler } from './event-source.js';
 import { createBodiesBucket, createRequestsTable, createWorkQueues, type LocalQueues } from './resources.js';
@@ -271,7 +271,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     // The emulator has no StartMessageMoveTask: the dead-letter API moves messages itself.
     process.env[RUNTIME_ENV.deadLetterRedrive] = 'copy';
-    const [submit, result, health, circuitBreakers, deadLetters, metrics, worker, sweeper] =
+    // No IAM in front: the operator routes answer the default caller (no X-Riq-Caller header).
+    process.env[RUNTIME_ENV.operatorArn] = DEFAULT_CALLER;
+    const [submit, result, health, circuitBreakers, deadLetters, metrics, notFound, worker, sweeper] =
       await Promise.all([
         import('../lambdas/api/submit.js'),
         import('../lambdas/api/result.js'),
@@ -279,6 +281,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         import('../lambdas/api/circuit-breakers.js'),
         import('../lambdas/api/dead-letters.js'),
         import('../lambdas/api/metrics.js'),
+        import('../lambdas/api/not-found.js'),
         import('../lambdas/worker/handler.js'),
         import('../lambdas/sweeper/handler.js'),
       ]);
@@ -334,6 +337,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         circuitBreakers: circuitBreakers.handler as unknown as ApiHandler,
         deadLetters: deadLetters.handler as unknown as ApiHandler,
         metrics: metrics.handler as unknown as ApiHandler,
+        notFound: notFound.handler as unknown as ApiHandler,
       },
       // The deployed functions' timeouts, enforced as Lambda does.
       timeouts: {
@@ -343,6 +347,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         circuitBreakers: timeouts.circuitBreakers,
         deadLetters: timeouts.deadLetters,
         metrics: timeouts.metrics,
+        notFound: timeouts.notFound,
       },
       onFunctionError: (err) => log(`API: ${String(err)}`),
     });

@@ -1,5 +1,6 @@
 /**
- * The operator's dead-letter routes (on AWS only the stack's operator role may call them):
+ * The operator's dead-letter routes (only the operator principal, RIQ_OPERATOR_ARN: on AWS the
+ * stack's operator role; everyone else gets 403 PERMISSION_DENIED):
  *   GET    /api/queue/dead-letters?service=&limit=&cursor=
  *   POST   /api/queue/dead-letters/{token}/retry
  *   DELETE /api/queue/dead-letters/{token}
@@ -7,7 +8,6 @@
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import {
   listDeadLetters,
   parseListQuery,
@@ -21,8 +21,9 @@ import { NotFoundError } from '../../model/errors.js';
 import { systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
 import * as root from '../shared/root.js';
-import { bodyText, callerIdentity, httpErrors, json } from './http.js';
+import { type ApiEvent, type ApiResult, bodyText, httpErrors, json, requireOperator } from './http.js';
 
+const operatorArn = root.operatorArn();
 const deps: DeadLetterDeps = {
   store: root.requestStore(),
   queue: root.workQueue(),
@@ -35,13 +36,14 @@ const deps: DeadLetterDeps = {
     }),
 };
 
-async function deadLetters(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-  const operator = callerIdentity(event);
+async function deadLetters(event: ApiEvent): Promise<ApiResult> {
+  const operator = requireOperator(event, operatorArn);
   const token = event.pathParameters?.['token'] ?? '';
-  const route = `${event.httpMethod} ${event.resource}`;
+  // The route API Gateway matched: `METHOD /path/{param}`.
+  const route = event.routeKey;
   switch (route) {
     case 'GET /api/queue/dead-letters':
-      return json(200, await listDeadLetters(deps, parseListQuery(event.queryStringParameters)));
+      return json(200, await listDeadLetters(deps, parseListQuery(event.queryStringParameters ?? null)));
     case 'POST /api/queue/dead-letters/{token}/retry': {
       const answer = await retryDeadLetter(deps, token);
       logger.info('dead letter retried', { token, operator, queue: answer.queue, enqueued: answer.enqueued });
@@ -67,7 +69,7 @@ async function deadLetters(event: APIGatewayProxyEvent): Promise<APIGatewayProxy
   }
 }
 
-export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+export const handler = middy<ApiEvent, ApiResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(httpErrors(logger))
   .handler(deadLetters);

@@ -1,12 +1,11 @@
 /** GET /api/queue/health */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { checkHealth, type HealthDeps } from '../core/use-cases/health.js';
 import { systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
 import * as root from '../shared/root.js';
-import { httpErrors, json } from './http.js';
+import { type ApiEvent, type ApiResult, httpErrors, json } from './http.js';
 
 const deps: HealthDeps = {
   breaker: root.circuitBreaker(),
@@ -17,11 +16,11 @@ const deps: HealthDeps = {
   clock: systemClock,
 };
 
-async function health(): Promise<APIGatewayProxyResult> {
+async function health(): Promise<ApiResult> {
   return json(200, await checkHealth(deps));
 }
 
-export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+export const handler = middy<ApiEvent, ApiResult>()
   .use(injectLambdaContext(logger))
   .use(httpErrors(logger))
   .handler(health);

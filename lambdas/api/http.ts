@@ -1,13 +1,19 @@
 /**
  * HTTP plumbing shared by the API handlers: the middy middleware that maps errors to the contract's
- * error body (the one place that does), JSON responses, body decoding and the caller's identity.
+ * error body (the one place that does), JSON responses, body decoding, the caller's identity and
+ * the operator check. Events are API Gateway HTTP API payload format 2.0 with the IAM authorizer.
  */
 import type { MiddlewareObj } from '@middy/core';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { RiqError, ValidationError, toRiqError } from '../../model/errors.js';
 
-export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
+/** What every API function receives: an HTTP API (payload format 2.0) event, IAM-authorized. */
+export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
+/** What every API function answers: always a status and a body. */
+export type ApiResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
+
+export function json(statusCode: number, body: unknown): ApiResult {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
@@ -15,7 +21,7 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
  * Errors under 500 are the caller's: their code, message and details go back. Anything else is
  * logged with its cause and answered with a bare INTERNAL_ERROR, so internals never leak.
  */
-export function httpErrors(logger: Logger): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+export function httpErrors(logger: Logger): MiddlewareObj<ApiEvent, ApiResult> {
   return {
     onError: async function mapErrorToResponse(request) {
       const err = toRiqError(request.error);
@@ -35,7 +41,7 @@ export function httpErrors(logger: Logger): MiddlewareObj<APIGatewayProxyEvent, 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The request body as text; a body that is not valid UTF-8 is a 400. */
-export function bodyText(event: APIGatewayProxyEvent): string | null {
+export function bodyText(event: Pick<ApiEvent, 'body' | 'isBase64Encoded'>): string | null {
   if (event.body === null || event.body === undefined) return null;
   if (!event.isBase64Encoded) return event.body;
   try {
@@ -45,10 +51,40 @@ export function bodyText(event: APIGatewayProxyEvent): string | null {
   }
 }
 
-/** The IAM identity API Gateway authenticated (SigV4): the request's owner. */
-export function callerIdentity(event: APIGatewayProxyEvent): string {
-  const identity = event.requestContext?.identity;
-  const arn = identity?.userArn ?? identity?.caller;
+/**
+ * The IAM identity API Gateway authenticated (SigV4): the request's owner. For an assumed role it
+ * is the session's ARN (`arn:aws:sts::<account>:assumed-role/<role>/<session>`), as on the REST API.
+ */
+export function callerIdentity(event: Pick<ApiEvent, 'requestContext'>): string {
+  const arn = event.requestContext?.authorizer?.iam?.userArn;
   if (!arn) throw new RiqError('PERMISSION_DENIED', 'no caller identity on the request');
   return arn;
+}
+
+/**
+ * Whether `callerArn` is the operator principal `operatorArn`: the principal itself, or, for a
+ * role (`arn:<partition>:iam::<account>:role/<path/>name`), any session of it
+ * (`arn:<partition>:sts::<account>:assumed-role/<name>/<session>`) — what IAM's `aws:PrincipalArn`
+ * compares. Session ARNs carry no role path, so the role's name and account decide.
+ */
+export function isOperator(callerArn: string, operatorArn: string): boolean {
+  if (callerArn === operatorArn) return true;
+  const role = /^arn:([\w-]+):iam::(\d{12}):role\/(?:[^/]+\/)*([^/]+)$/.exec(operatorArn);
+  if (!role) return false;
+  const [, partition, account, name] = role;
+  const session = /^arn:([\w-]+):sts::(\d{12}):assumed-role\/([^/]+)\/[^/]+$/.exec(callerArn);
+  return session !== null && session[1] === partition && session[2] === account && session[3] === name;
+}
+
+/**
+ * The caller of an operator route, after checking it is the operator principal; anyone else gets
+ * 403 PERMISSION_DENIED. IAM lets any principal of the account with `execute-api:Invoke` on the
+ * route through (HTTP APIs have no resource policy), so the function makes this check.
+ */
+export function requireOperator(event: Pick<ApiEvent, 'requestContext'>, operatorArn: string): string {
+  const caller = callerIdentity(event);
+  if (!isOperator(caller, operatorArn)) {
+    throw new RiqError('PERMISSION_DENIED', 'this route is for the operator role only');
+  }
+  return caller;
 }

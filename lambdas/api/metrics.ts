@@ -1,7 +1,6 @@
 /** GET /api/queue/metrics: the current gauges as JSON, or (`Accept: text/plain`) for Prometheus. */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import {
   negotiateFormat,
   PROMETHEUS_CONTENT_TYPE,
@@ -13,7 +12,7 @@ import {
 import { systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
 import * as root from '../shared/root.js';
-import { httpErrors, json } from './http.js';
+import { type ApiEvent, type ApiResult, httpErrors, json } from './http.js';
 
 const deps: MetricsDeps = {
   breaker: root.circuitBreaker(),
@@ -25,15 +24,12 @@ const deps: MetricsDeps = {
   clock: systemClock,
 };
 
-/** The Accept header, whatever case API Gateway passed its name in. */
-function acceptOf(event: APIGatewayProxyEvent): string | undefined {
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (name.toLowerCase() === 'accept' && value) return value;
-  }
-  return undefined;
+/** The Accept header (payload format 2.0 lower-cases header names and joins repeated ones with commas). */
+function acceptOf(event: ApiEvent): string | undefined {
+  return event.headers?.['accept'] || undefined;
 }
 
-async function metrics(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+async function metrics(event: ApiEvent): Promise<ApiResult> {
   const report = await readMetrics(deps);
   if (negotiateFormat(acceptOf(event)) === 'prometheus') {
     return {
@@ -46,7 +42,7 @@ async function metrics(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
   return { ...answer, headers: { ...answer.headers, vary: 'Accept' } };
 }
 
-export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+export const handler = middy<ApiEvent, ApiResult>()
   .use(injectLambdaContext(logger))
   .use(httpErrors(logger))
   .handler(metrics);

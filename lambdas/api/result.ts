@@ -1,12 +1,11 @@
 /** GET /api/queue/result/{token}?wait=N */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getResult, parseWait, type ResultDeps } from '../core/use-cases/get-result.js';
 import { sleep, systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
 import * as root from '../shared/root.js';
-import { callerIdentity, httpErrors, json } from './http.js';
+import { type ApiEvent, type ApiResult, callerIdentity, httpErrors, json } from './http.js';
 
 const config = root.settings();
 const deps: ResultDeps = {
@@ -19,14 +18,14 @@ const deps: ResultDeps = {
   limits: config.bodies,
 };
 
-async function result(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+async function result(event: ApiEvent): Promise<ApiResult> {
   const token = event.pathParameters?.['token'] ?? '';
   const waitSeconds = parseWait(event.queryStringParameters?.['wait'], config.api.longPollCapSeconds);
   logger.appendKeys({ token });
   return json(200, await getResult(deps, { token, owner: callerIdentity(event), waitSeconds }));
 }
 
-export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+export const handler = middy<ApiEvent, ApiResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(httpErrors(logger))
   .handler(result);

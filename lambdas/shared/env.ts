@@ -53,6 +53,8 @@ export interface RuntimeEnv {
   readonly deadLetterQueueUrls: QueueUrls;
   readonly deadLetterQueueArns: QueueUrls;
   readonly deadLetterRedrive: DeadLetterRedrive;
+  /** RIQ_OPERATOR_ARN: the principal of the operator routes. */
+  readonly operatorArn: string;
   readonly bodyBucket: BodyBucket;
   /** ATLASSIAN_SECRET_ARN, or the connection variables. */
   readonly atlassian: AtlassianSettings;
@@ -66,6 +68,7 @@ export function runtimeEnvOf(env: Env): RuntimeEnv {
     deadLetterQueueUrls: () => parseQueueMap(env, E.deadLetterQueueUrls),
     deadLetterQueueArns: () => parseQueueMap(env, E.deadLetterQueueArns),
     deadLetterRedrive: () => parseRedrive(requiredVariable(env, E.deadLetterRedrive)),
+    operatorArn: () => parseOperatorArn(requiredVariable(env, E.operatorArn)),
     bodyBucket: () => parseBodyBucket(env),
     atlassian: () => atlassianSettingsOf(env),
   });
@@ -108,6 +111,13 @@ function parseQueueMap(env: Env, name: string): QueueUrls {
 function parseRedrive(mode: string): DeadLetterRedrive {
   if (mode === 'move_task' || mode === 'copy') return mode;
   throw new Error(`${E.deadLetterRedrive} must be move_task or copy (got ${mode})`);
+}
+
+function parseOperatorArn(arn: string): string {
+  if (!/^arn:[\w-]+:(iam|sts)::\d{12}:\S+$/.test(arn)) {
+    throw new Error(`${E.operatorArn} must be an IAM principal ARN (got ${arn})`);
+  }
+  return arn;
 }
 
 function parseBodyBucket(env: Env): BodyBucket {

@@ -57,6 +57,11 @@ export function settings(): RiqConfig {
   return env.settings;
 }
 
+/** The principal the operator routes answer (RIQ_OPERATOR_ARN). */
+export function operatorArn(): string {
+  return env.operatorArn;
+}
+
 /** The plain DynamoDB client; the document client shares its connections. */
 export function dynamoDb(): DynamoDBClient {
   return (built.dynamoDb ??= dynamoDbClient());

@@ -1,24 +1,20 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
-  AccessLogFormat,
-  AuthorizationType,
-  EndpointType,
-  JsonSchemaVersion,
-  LambdaIntegration,
+  HttpApi,
+  HttpMethod,
   LogGroupLogDestination,
-  MethodLoggingLevel,
-  ResponseType,
-  RestApi,
-  type JsonSchema,
-} from 'aws-cdk-lib/aws-apigateway';
-import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+  PayloadFormatVersion,
+  type HttpStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Construct } from 'constructs';
 import {
   API_FUNCTIONS,
   API_INTEGRATION_TIMEOUT_SECONDS,
   API_ROUTES,
   functionTimeoutSeconds,
-  GATEWAY_5XX_ERROR,
   LONG_POLL_MARGIN_SECONDS,
   operatorRoleName,
   REQUESTS_TABLE,
@@ -28,40 +24,22 @@ import {
   type RiqConfig,
 } from '../../model/config/index.js';
 import { allowAtlassianCalls } from './atlassian-caller.js';
-import { submitEnvelopeJsonSchema } from '../../model/submit-envelope.js';
 import { riqLogGroup } from './log-group.js';
 import { RiqFunction } from './riq-function.js';
 import type { StatefulResources } from './stateful-resources.js';
 
 /**
- * The API's resource policy: the operator routes of API_ROUTES answer only the operator role
- * (`operatorRoleName`), whatever IAM policy another principal of the account holds. Other routes
- * are left to the callers' IAM policies (same account: an allow in either policy suffices).
+ * The operator role's ARN (`operatorRoleName`), the one principal the operator routes of
+ * API_ROUTES answer: the dead-letter function compares each caller's ARN with it
+ * (RUNTIME_ENV.operatorArn, lambdas/api/http.ts `requireOperator`).
  */
-export function operatorOnlyPolicy(scope: Construct, config: RiqConfig): PolicyDocument {
-  const operatorRoleArn = Stack.of(scope).formatArn({
+export function operatorRoleArn(scope: Construct, config: RiqConfig): string {
+  return Stack.of(scope).formatArn({
     service: 'iam',
     region: '',
     resource: 'role',
     resourceName: operatorRoleName(config),
   });
-  return new PolicyDocument({
-    statements: [
-      new PolicyStatement({
-        sid: 'OperatorRoutesOnlyForTheOperatorRole',
-        effect: Effect.DENY,
-        principals: [new AnyPrincipal()],
-        actions: ['execute-api:Invoke'],
-        resources: operatorRouteResources('execute-api:/*'),
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': operatorRoleArn } },
-      }),
-    ],
-  });
-}
-
-/** `<prefix>/<METHOD>/<path>` of each operator route, path parameters as `*`. */
-export function operatorRouteResources(prefix: string): string[] {
-  return API_ROUTES.filter((r) => r.operator).map((r) => `${prefix}/${r.method}${wildcardPath(r)}`);
 }
 
 /** The route's path with each `{parameter}` as `*`, as execute-api ARNs name resources. */
@@ -69,33 +47,29 @@ export function wildcardPath(route: ApiRoute): string {
   return route.path.replace(/\{\w+\}/g, '*');
 }
 
-/** API Gateway's own answers mapped to RIQ codes: [id, response type, code, retryable, details]. */
-const GATEWAY_ERRORS: ReadonlyArray<
-  readonly [string, ResponseType, string, boolean, Record<string, string>]
-> = [
-  ['BadRequestBody', ResponseType.BAD_REQUEST_BODY, 'VALIDATION_ERROR', false, { field: 'body' }],
-  ['BadRequestParameters', ResponseType.BAD_REQUEST_PARAMETERS, 'VALIDATION_ERROR', false, { field: 'path' }],
-  ['MissingAuthenticationToken', ResponseType.MISSING_AUTHENTICATION_TOKEN, 'PERMISSION_DENIED', false, {}],
-  ['AccessDenied', ResponseType.ACCESS_DENIED, 'PERMISSION_DENIED', false, {}],
-  ['InvalidSignature', ResponseType.INVALID_SIGNATURE, 'PERMISSION_DENIED', false, {}],
-  ['ExpiredToken', ResponseType.EXPIRED_TOKEN, 'PERMISSION_DENIED', false, {}],
-  ['RequestTooLarge', ResponseType.REQUEST_TOO_LARGE, 'PAYLOAD_TOO_LARGE', false, { field: 'body' }],
-  ['Throttled', ResponseType.THROTTLED, 'RATE_LIMITED', true, {}],
-  ['Default5xx', ResponseType.DEFAULT_5XX, GATEWAY_5XX_ERROR.code, GATEWAY_5XX_ERROR.retryable, {}],
-];
-
 /**
- * A gateway response body in RIQ's error shape. `$context.error.messageString` is API Gateway's
- * message already quoted as a JSON string; `checked_by` says no function saw the request.
+ * The stage's access log line: one JSON object per request, with the request id, the caller (the
+ * IAM principal), the route, the status, the latencies and API Gateway's error messages.
  */
-export function gatewayErrorTemplate(
-  code: string,
-  retryable: boolean,
-  details: Record<string, string>,
-): string {
-  const detail = JSON.stringify({ ...details, checked_by: 'api_gateway' });
-  return `{"error":{"code":"${code}","message":$context.error.messageString,"retryable":${retryable},"details":${detail}}}`;
-}
+export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  caller: '$context.identity.userArn',
+  accountId: '$context.identity.accountId',
+  sourceIp: '$context.identity.sourceIp',
+  httpMethod: '$context.httpMethod',
+  path: '$context.path',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  errorMessage: '$context.error.message',
+  integrationErrorMessage: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+};
 
 /** The submit function's DIRECT calls use the Atlassian secret as the workers do (`routing.direct`). */
 export interface RiqApiProps extends StatefulResources {
@@ -107,11 +81,17 @@ export interface RiqApiProps extends StatefulResources {
 }
 
 /**
- * The REST API (stateless): every route of `API_ROUTES`, IAM-authorized, proxied to one Lambda per
- * API function, each allowed exactly the table and queue actions it performs.
+ * The HTTP API (API Gateway v2, stateless): every route of `API_ROUTES` and a `$default` route for
+ * everything else, all IAM-authorized, each proxied (payload format 2.0) to one Lambda per API
+ * function, each allowed exactly the table and queue actions it performs. One named stage
+ * (`config.stage`), throttled, with JSON access logs; no CORS. HTTP APIs have no resource policy,
+ * no request validation, no gateway responses and no X-Ray tracing of their own: the functions
+ * validate every input, the dead-letter function checks the operator, unknown routes get the
+ * `notFound` function.
  */
 export class RiqApi extends Construct {
-  public readonly restApi: RestApi;
+  public readonly httpApi: HttpApi;
+  public readonly stage: HttpStage;
   public readonly functions: Record<ApiFunctionName, RiqFunction>;
 
   constructor(scope: Construct, id: string, props: RiqApiProps) {
@@ -122,7 +102,7 @@ export class RiqApi extends Construct {
     const resultTimeout = timeouts.result;
     if (resultTimeout > API_INTEGRATION_TIMEOUT_SECONDS) {
       throw new Error(
-        `api.longPollCapSeconds + ${LONG_POLL_MARGIN_SECONDS} must not exceed API Gateway's ` +
+        `api.longPollCapSeconds + ${LONG_POLL_MARGIN_SECONDS} must not exceed the API's ` +
           `${API_INTEGRATION_TIMEOUT_SECONDS} s integration timeout (got ${resultTimeout} s)`,
       );
     }
@@ -201,6 +181,9 @@ export class RiqApi extends Construct {
     ]);
     deadLetters.useQueueArns(RUNTIME_ENV.deadLetterQueueArns, deadLetterQueues);
     deadLetters.addEnvironment(RUNTIME_ENV.deadLetterRedrive, 'move_task');
+    // IAM lets any principal of the account with execute-api:Invoke through; the function answers
+    // only the operator role's sessions.
+    deadLetters.addEnvironment(RUNTIME_ENV.operatorArn, operatorRoleArn(this, config));
 
     const metrics = new RiqFunction(this, 'Metrics', {
       config,
@@ -217,94 +200,56 @@ export class RiqApi extends Construct {
     metrics.useQueues(RUNTIME_ENV.queueUrls, queues, ['sqs:GetQueueAttributes']);
     metrics.useQueues(RUNTIME_ENV.deadLetterQueueUrls, deadLetterQueues, ['sqs:GetQueueAttributes']);
 
-    this.functions = { submit, result, health, circuitBreakers, deadLetters, metrics };
-
-    this.restApi = new RestApi(this, 'RestApi', {
-      restApiName: `${config.namePrefix}-api`,
-      description: 'RIQ: Resilient Integration Queue in front of Jira and Confluence Cloud',
-      endpointTypes: [EndpointType.REGIONAL],
-      // Access and execution logs need the account's API Gateway CloudWatch role; keep it when
-      // the stack goes, as other APIs in the account and region use the same setting.
-      cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
-      defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
-      policy: operatorOnlyPolicy(this, config),
-      deployOptions: {
-        stageName: config.stage,
-        throttlingRateLimit: props.throttlingRateLimit ?? 100,
-        throttlingBurstLimit: props.throttlingBurstLimit ?? 200,
-        accessLogDestination: new LogGroupLogDestination(riqLogGroup(this, 'AccessLogs', config)),
-        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
-        loggingLevel: MethodLoggingLevel.ERROR,
-        dataTraceEnabled: false,
-        metricsEnabled: true,
-        tracingEnabled: true,
-      },
+    const notFound = new RiqFunction(this, 'NotFound', {
+      config,
+      entry: 'notFound',
+      description: "RIQ $default route: answers any other method and path 404 in RIQ's error shape",
+      timeout: Duration.seconds(timeouts.notFound),
     });
 
-    // API Gateway checks what it can without a Lambda: required path parameters, and the submit
-    // body's envelope against a model generated from the submit function's own schema (known
-    // fields and operation, option types and bounds). The payload's schema, dependencies and the
-    // size limit stay with the function, which names the failing field precisely.
-    const requestValidator = this.restApi.addRequestValidator('RequestValidator', {
-      validateRequestBody: true,
-      validateRequestParameters: true,
-    });
-    const submitModel = this.restApi.addModel('SubmitBody', {
-      contentType: 'application/json',
-      modelName: 'SubmitBody',
-      description: 'RIQ submit envelope (model/submit-envelope.ts submitEnvelopeJsonSchema)',
-      schema: { schema: JsonSchemaVersion.DRAFT4, ...(submitEnvelopeJsonSchema() as JsonSchema) },
-    });
-    // What API Gateway answers by itself (a refused body, a missing or bad signature, an unknown
-    // route — which IAM auth also answers 403 —, a body over 10 MiB, stage throttling, its own 5xx)
-    // comes in RIQ's error shape with a RIQ code, like every answer of the functions.
-    for (const [id, type, code, retryable, details] of GATEWAY_ERRORS) {
-      this.restApi.addGatewayResponse(id, {
-        type,
-        templates: { 'application/json': gatewayErrorTemplate(code, retryable, details) },
-      });
-    }
+    this.functions = { submit, result, health, circuitBreakers, deadLetters, metrics, notFound };
 
     const integrations = Object.fromEntries(
       API_FUNCTIONS.map((name) => [
         name,
-        new LambdaIntegration(this.functions[name], { proxy: true, allowTestInvoke: false }),
-      ]),
-    ) as Record<ApiFunctionName, LambdaIntegration>;
-
-    for (const route of API_ROUTES) {
-      const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
-      this.restApi.root.resourceForPath(route.path).addMethod(route.method, integrations[route.fn], {
-        authorizationType: AuthorizationType.IAM,
-        requestValidator,
-        ...(route.fn === 'submit' && { requestModels: { 'application/json': submitModel } }),
-        ...(pathParameters.length > 0 && {
-          requestParameters: Object.fromEntries(
-            pathParameters.map((name) => [`method.request.path.${name}`, true]),
-          ),
+        new HttpLambdaIntegration(`${name}Integration`, this.functions[name], {
+          payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+          timeout: Duration.seconds(API_INTEGRATION_TIMEOUT_SECONDS),
         }),
+      ]),
+    ) as Record<ApiFunctionName, HttpLambdaIntegration>;
+
+    // Every route, `$default` included, requires SigV4-signed IAM credentials.
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      apiName: `${config.namePrefix}-api`,
+      description: 'RIQ: Resilient Integration Queue in front of Jira and Confluence Cloud',
+      defaultAuthorizer: new HttpIamAuthorizer(),
+      defaultIntegration: integrations.notFound,
+      createDefaultStage: false,
+    });
+    for (const route of API_ROUTES) {
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: integrations[route.fn],
       });
     }
 
-    Validations.of(this.restApi).acknowledge(
-      {
-        id: 'AwsSolutions-APIG3',
-        reason:
-          'Every method requires SigV4-signed IAM credentials of internal callers and the stage is ' +
-          'throttled; a WAF web ACL would add cost without a threat it mitigates here.',
+    // A named stage keeps the URL form `https://<api>.execute-api.<region>.amazonaws.com/<stage>`.
+    this.stage = this.httpApi.addStage('Stage', {
+      stageName: config.stage,
+      autoDeploy: true,
+      throttle: {
+        rateLimit: props.throttlingRateLimit ?? 100,
+        burstLimit: props.throttlingBurstLimit ?? 200,
       },
-      {
-        id: 'AwsSolutions-COG4',
-        reason:
-          'Callers are internal services authenticated with IAM (AWS_IAM on every method), not Cognito users.',
+      // The API's 4xx, 5xx, Count and latencies (by ApiId and Stage) come without it; per-route
+      // metrics would be billed as custom metrics.
+      detailedMetricsEnabled: false,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(riqLogGroup(this, 'AccessLogs', config)),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason:
-          "API Gateway's account-wide CloudWatch role uses the AWS-managed policy made for it; it " +
-          'writes API Gateway execution and access logs only.',
-      },
-    );
+    });
   }
 }

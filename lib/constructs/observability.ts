@@ -1,5 +1,5 @@
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import type { RestApiBase } from 'aws-cdk-lib/aws-apigateway';
+import type { IHttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -109,7 +109,8 @@ export interface RiqObservabilityProps {
   /** The work queues; their metrics are read by the physical names the config gives them. */
   readonly queues: Record<QueueKey, IQueue>;
   readonly deadLetterQueues: Record<QueueKey, IQueue>;
-  readonly restApi: RestApiBase;
+  /** The HTTP API's stage: its 4xx, 5xx, Count and latency metrics (dimensions ApiId, Stage). */
+  readonly api: IHttpStage;
   readonly apiFunctions: Record<ApiFunctionName, IFunction>;
   readonly workerFunctions: Record<Service, IFunction>;
   readonly sweeperFunction: IFunction;
@@ -272,8 +273,8 @@ export class RiqObservability extends Construct {
         label: 'API 5xx (% of requests)',
         expression: '100 * errors / requests',
         usingMetrics: {
-          errors: props.restApi.metricServerError({ statistic: Stats.SUM, period: FIVE_MINUTES }),
-          requests: props.restApi.metricCount({ statistic: Stats.SUM, period: FIVE_MINUTES }),
+          errors: props.api.metricServerError({ statistic: Stats.SUM, period: FIVE_MINUTES }),
+          requests: props.api.metricCount({ statistic: Stats.SUM, period: FIVE_MINUTES }),
         },
         period: FIVE_MINUTES,
       }),
@@ -510,9 +511,9 @@ export class RiqObservability extends Construct {
       ],
       [
         graph('API requests and 5xx', [
-          props.restApi.metricCount({ statistic: Stats.SUM, label: 'requests' }),
-          props.restApi.metricServerError({ statistic: Stats.SUM, label: '5xx' }),
-          props.restApi.metricClientError({ statistic: Stats.SUM, label: '4xx' }),
+          props.api.metricCount({ statistic: Stats.SUM, label: 'requests' }),
+          props.api.metricServerError({ statistic: Stats.SUM, label: '5xx' }),
+          props.api.metricClientError({ statistic: Stats.SUM, label: '4xx' }),
         ]),
         graph(
           'Lambda errors',

@@ -85,7 +85,10 @@ export function submitFunctionTimeoutSeconds(config: RiqConfig): number {
   return Math.max(10, Math.ceil(config.routing.directTimeoutMs / 1000) + 7);
 }
 
-/** API Gateway's hard limit for a Lambda integration (REST API): it answers 504 after it. */
+/**
+ * The integration timeout of every API route (the HTTP API allows at most 30 s): past it API Gateway
+ * answers 503 `Service Unavailable` while the function may run on.
+ */
 export const API_INTEGRATION_TIMEOUT_SECONDS = 29;
 
 /** What the result function needs beyond the long poll: reading the record and answering. */
@@ -104,6 +107,7 @@ export function functionTimeoutSeconds(config: RiqConfig): Record<keyof typeof F
     circuitBreakers: 10,
     deadLetters: 30,
     metrics: 10,
+    notFound: 3,
     worker: config.worker.timeoutSeconds,
     // Under the one-minute schedule; an overlapping run is harmless (records are stamped conditionally).
     sweeper: 50,

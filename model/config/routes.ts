@@ -9,15 +9,19 @@ export const API_FUNCTIONS = [
   'circuitBreakers',
   'deadLetters',
   'metrics',
+  'notFound',
 ] as const;
 export type ApiFunctionName = (typeof API_FUNCTIONS)[number];
 
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'DELETE';
-  /** API Gateway resource path; `{name}` is a path parameter. */
+  /** The route's path (HTTP API route key `METHOD path`); `{name}` is a path parameter. */
   path: string;
   fn: ApiFunctionName;
-  /** Operator routes: on AWS only the stack's operator role may call them. @default false */
+  /**
+   * Operator routes: only the operator principal may call them (IAM on the route, then the
+   * function's check of the caller's ARN, lambdas/api/http.ts `requireOperator`). @default false
+   */
   operator?: boolean;
 }
 
@@ -35,12 +39,19 @@ export const API_ROUTES: readonly ApiRoute[] = [
 ];
 
 /**
- * API Gateway's own 5xx answers (its DEFAULT_5XX gateway response, lib/constructs/api.ts), which a
- * function that throws or times out gets through the proxy integration: 502 `Internal server
- * error`, or 504 `Endpoint request timed out` past the integration timeout. The body is RIQ's error
- * shape with this code; `details.checked_by` is `api_gateway`.
+ * What API Gateway's HTTP API answers by itself, in its own shape `{"message": …}` (an HTTP API has
+ * no gateway responses to reshape them): a function that throws or times out, the integration
+ * timeout, a body over its 10 MiB payload limit. Unsigned or badly signed requests (403
+ * `Forbidden`) and stage throttling (429 `Too Many Requests`) are answered the same way. The local
+ * server (local/api-server.ts) answers the first three as the HTTP API does.
  */
-export const GATEWAY_5XX_ERROR = { code: 'INTERNAL_ERROR', retryable: true } as const;
+export const HTTP_API_ANSWERS = {
+  functionError: { status: 500, message: 'Internal Server Error' },
+  integrationTimeout: { status: 503, message: 'Service Unavailable' },
+  tooLarge: { status: 413, message: 'Request Entity Too Large' },
+  forbidden: { status: 403, message: 'Forbidden' },
+  throttled: { status: 429, message: 'Too Many Requests' },
+} as const;
 
 /** Entry file of each Lambda, relative to the repository root. */
 export const FUNCTION_ENTRIES = {
@@ -50,6 +61,7 @@ export const FUNCTION_ENTRIES = {
   circuitBreakers: 'lambdas/api/circuit-breakers.ts',
   deadLetters: 'lambdas/api/dead-letters.ts',
   metrics: 'lambdas/api/metrics.ts',
+  notFound: 'lambdas/api/not-found.ts',
   worker: 'lambdas/worker/handler.ts',
   sweeper: 'lambdas/sweeper/handler.ts',
 } as const;

@@ -16,6 +16,11 @@ export const RUNTIME_ENV = {
    * StartMessageMoveTask, on AWS) or `copy` (receive, send, delete: emulators without move tasks).
    */
   deadLetterRedrive: 'RIQ_DLQ_REDRIVE',
+  /**
+   * The one principal the operator routes answer (lambdas/api/http.ts `requireOperator`): on AWS the
+   * stack's operator role ARN (its sessions match), locally the local stack's default caller.
+   */
+  operatorArn: 'RIQ_OPERATOR_ARN',
   /** The S3 bucket of large payloads and results (claim check, lambdas/adapters/s3/s3-body-store.ts). */
   bodyBucket: 'RIQ_BODY_BUCKET',
   /**

@@ -185,6 +185,27 @@ describe('dead letters', () => {
     expect((await api.raw('POST', `/api/queue/dead-letters/${newRequestToken()}/retry`)).status).toBe(404);
   });
 
+  it('answers only the operator: any other caller gets 403 PERMISSION_DENIED and changes nothing', async () => {
+    const token = await deadRecord(issueKey);
+    const other = api.as('arn:aws:sts::000000000000:assumed-role/riq-local-app/someone');
+    for (const [method, path, body] of [
+      ['GET', '/api/queue/dead-letters?service=jira&limit=100', undefined],
+      ['POST', `/api/queue/dead-letters/${token}/retry`, undefined],
+      ['DELETE', `/api/queue/dead-letters/${token}`, undefined],
+      ['POST', '/api/queue/dead-letters/redrive', '{"service":"jira"}'],
+    ] as const) {
+      const answer = await other.raw(method, path, body);
+      expect(answer.status, `${method} ${path}`).toBe(403);
+      expect(answer.body['error'], `${method} ${path}`).toMatchObject({
+        code: 'PERMISSION_DENIED',
+        retryable: false,
+      });
+    }
+    // Still dead and listed for the operator, who purges it.
+    expect(await allDeadTokens('service=jira&limit=100')).toContain(token);
+    expect((await api.raw('DELETE', `/api/queue/dead-letters/${token}`)).status).toBe(200);
+  });
+
   it('refuses bad input with a precise 4xx and changes nothing', async () => {
     const token = await deadRecord(issueKey);
     const cases: Array<[string, string, string | undefined, string]> = [

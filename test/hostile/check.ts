@@ -5,13 +5,15 @@
  * stack's table and queues around each batch.
  *
  * The property: never a 5xx; every 4xx carries RIQ's error body `{"error": {code, message,
- * retryable, details?}}` with a known code whose status and `retryable` match `ERROR_CODES`; a
- * rejected request changes nothing. An accepted (2xx) request is fine: hostile text can be valid.
+ * retryable, details?}}` with a known code whose status and `retryable` match `ERROR_CODES`, or is
+ * one of the HTTP API's own 4xx answers (`HTTP_API_ANSWERS`: a body over its payload limit), which
+ * no function sees; a rejected request changes nothing. An accepted (2xx) request is fine: hostile text can be valid.
  */
 import { request as httpRequest } from 'node:http';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { queueDepthAt, totalMessages } from '../../lambdas/adapters/sqs/sqs-work-queue.js';
 import { ERROR_CODES, type ErrorCode } from '../../model/errors.js';
+import { HTTP_API_ANSWERS } from '../../model/config/routes.js';
 import type { StackInfo } from '../../local/ready-line.js';
 import { localDynamo, localSqs } from '../support/aws-local.js';
 
@@ -91,9 +93,27 @@ export function classify(answer: Answer): Verdict {
   } catch {
     return { kind: 'violation', status, problem: 'the error body is not JSON' };
   }
+  const gateway = gatewayAnswer(parsed, status);
+  if (gateway) return { kind: 'rejected', status, code: gateway };
   const problem = errorBodyProblem(parsed, status);
   if (problem) return { kind: 'violation', status, problem };
   return { kind: 'rejected', status, code: (parsed as { error: { code: ErrorCode } }).error.code };
+}
+
+/** The RIQ code matching the HTTP API's own 4xx answers, by status. */
+const GATEWAY_CODES: Readonly<Record<number, ErrorCode>> = {
+  [HTTP_API_ANSWERS.tooLarge.status]: 'PAYLOAD_TOO_LARGE',
+  [HTTP_API_ANSWERS.forbidden.status]: 'PERMISSION_DENIED',
+  [HTTP_API_ANSWERS.throttled.status]: 'RATE_LIMITED',
+};
+
+/** The RIQ code of an answer that is exactly one of the HTTP API's own 4xx answers, else undefined. */
+function gatewayAnswer(body: unknown, status: number): ErrorCode | undefined {
+  const own = Object.values(HTTP_API_ANSWERS).find((a) => a.status === status && status < 500);
+  if (!own || !isObject(body) || Object.keys(body).length !== 1 || body['message'] !== own.message) {
+    return undefined;
+  }
+  return GATEWAY_CODES[status];
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -280,23 +280,23 @@ for (const stageName of ['dev', 'prod'] as const) {
           TreatMissingData: 'notBreaching',
         });
         expect(alarm['MetricName']).toBeUndefined();
-        const restApiName = (
-          resourcesOfType(riq.stateless, 'AWS::ApiGateway::RestApi')[
-            logicalIdOf(riq.stage.stateless.api.restApi)
-          ] as Resource
-        ).Properties['Name'];
+        const apiId = logicalIdOf(riq.stage.stateless.api.httpApi);
+        // The HTTP API's own metrics, by API and stage.
         const apiMetric = (name: string) => ({
           Metric: {
             Namespace: 'AWS/ApiGateway',
             MetricName: name,
-            Dimensions: [{ Name: 'ApiName', Value: restApiName }],
+            Dimensions: expect.arrayContaining([
+              { Name: 'ApiId', Value: { Ref: apiId } },
+              { Name: 'Stage', Value: stageName },
+            ]),
           },
           Period: 300,
           Stat: 'Sum',
         });
         expect(alarm['Metrics']).toEqual([
           expect.objectContaining({ Expression: '100 * errors / requests', ReturnData: true }),
-          { Id: 'errors', MetricStat: apiMetric('5XXError'), ReturnData: false },
+          { Id: 'errors', MetricStat: apiMetric('5xx'), ReturnData: false },
           { Id: 'requests', MetricStat: apiMetric('Count'), ReturnData: false },
         ]);
       });

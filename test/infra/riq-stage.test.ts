@@ -2,7 +2,6 @@
  * The synthesized dev and prod stages (built once each, with cdk.json's stage overrides):
  * the properties RIQ's guarantees rest on, not whole templates.
  */
-import { submitEnvelopeJsonSchema } from '../../model/submit-envelope.js';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,7 +42,6 @@ import {
   withStage,
   WITHOUT_TLS,
   type FunctionName,
-  type PolicyStatementJson,
   type Resource,
   type SynthesizedStage,
 } from './support/synth.js';
@@ -97,6 +95,8 @@ const FUNCTION_ACTIONS: Record<FunctionName, string[]> = {
     'sqs:SendMessage',
     'sqs:StartMessageMoveTask',
   ],
+  // Answers from the request alone: no table, queue or bucket.
+  notFound: [...BASE_ACTIONS],
   'jira worker': [...BASE_ACTIONS, ...EVENT_SOURCE_ACTIONS, ...CALL_ACTIONS],
   'confluence worker': [...BASE_ACTIONS, ...EVENT_SOURCE_ACTIONS, ...CALL_ACTIONS],
 };
@@ -191,8 +191,7 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
   const mappingsOf = (service: Service) =>
     mappings.filter((m) => (m.Properties['FunctionName'] as { Ref: string }).Ref === workerId(service));
   const tableId = () => logicalIdOf(riq.stage.stateful.table);
-  const restApiId = () => logicalIdOf(riq.stage.stateless.api.restApi);
-  const stageId = () => logicalIdOf(riq.stage.stateless.api.restApi.deploymentStage);
+  const httpApiId = () => logicalIdOf(riq.stage.stateless.api.httpApi);
   const secretId = () => logicalIdOf(riq.stage.stateful.atlassianSecret);
   /** The queue keys of a function's JSON maps: a worker's own, or all. */
   const queueKeysOf = (name: FunctionName) => {
@@ -440,7 +439,9 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
         expect(fn(id)['TracingConfig']).toBeUndefined();
         expect(env(id)['NODE_OPTIONS']).toBeUndefined();
         expect(JSON.parse(env(id)[RUNTIME_ENV.settings] as string)).toEqual(riq.config);
-        expect(importedLogicalId(riq.stateful, env(id)[RUNTIME_ENV.tableName])).toBe(tableId());
+        // The not-found function answers from the request alone.
+        if (id === apiFunctionId('notFound')) expect(env(id)).not.toHaveProperty(RUNTIME_ENV.tableName);
+        else expect(importedLogicalId(riq.stateful, env(id)[RUNTIME_ENV.tableName])).toBe(tableId());
       }
     });
 
@@ -485,86 +486,50 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
     });
   });
 
-  describe('REST API', () => {
-    let methods: Resource[];
+  describe('HTTP API', () => {
+    let routes: Resource[];
+    let integrations: Record<string, Resource>;
     beforeAll(() => {
-      methods = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGateway::Method')).filter(
-        (m) => m.Properties['HttpMethod'] !== 'OPTIONS',
-      );
+      routes = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGatewayV2::Route'));
+      integrations = resourcesOfType(riq.stateless, 'AWS::ApiGatewayV2::Integration');
     });
 
-    /** `/api/queue/result/{token}` of a method, from the PathPart chain of its resource. */
-    const pathOf = (method: Resource): string => {
-      const resources = resourcesOfType(riq.stateless, 'AWS::ApiGateway::Resource');
-      const parts: string[] = [];
-      for (
-        let id: string | undefined = (method.Properties['ResourceId'] as { Ref: string }).Ref;
-        id && resources[id];
-      ) {
-        const resource: Resource = resources[id] as Resource;
-        parts.unshift(resource.Properties['PathPart'] as string);
-        id = (resource.Properties['ParentId'] as { Ref?: string }).Ref;
-      }
-      return `/${parts.join('/')}`;
+    /** The function a route's integration invokes. */
+    const targetOf = (route: Resource): ApiFunctionName | undefined => {
+      const target = String(route.Properties['Target'] ? JSON.stringify(route.Properties['Target']) : '');
+      const integrationId = Object.keys(integrations).find((id) => target.includes(`"${id}"`));
+      const uri = JSON.stringify(integrations[integrationId ?? '']?.Properties['IntegrationUri']);
+      return API_FUNCTIONS.find((name) => uri.includes(`"${apiFunctionId(name)}"`));
     };
 
-    it('requires IAM authorization on every method', () => {
-      expect(methods.length).toBeGreaterThan(0);
-      for (const method of methods) expect(method.Properties['AuthorizationType']).toBe('AWS_IAM');
+    it('is one HTTP API, no CORS, with no REST API left', () => {
+      const apis = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGatewayV2::Api'));
+      expect(apis).toHaveLength(1);
+      expect(apis[0]?.Properties).toMatchObject({
+        ProtocolType: 'HTTP',
+        Name: `${riq.config.namePrefix}-api`,
+      });
+      expect(apis[0]?.Properties['CorsConfiguration']).toBeUndefined();
+      expect(Object.keys(resourcesOfType(riq.stateless, 'AWS::ApiGateway::RestApi'))).toEqual([]);
     });
 
-    it('validates the submit body at the API against the model generated from the submit schema, and answers RIQ’s error shape', () => {
-      const models = Object.entries(resourcesOfType(riq.stateless, 'AWS::ApiGateway::Model'));
-      expect(models).toHaveLength(1);
-      const [modelId, model] = models[0]!;
-      const schema = model.Properties['Schema'] as Record<string, unknown>;
-      expect(schema).toEqual({
-        $schema: 'http://json-schema.org/draft-04/schema#',
-        ...submitEnvelopeJsonSchema(),
-      });
-      const withModels = methods.filter((m) => m.Properties['RequestModels'] !== undefined);
-      expect(withModels).toHaveLength(1);
-      expect(withModels[0]!.Properties['HttpMethod']).toBe('POST');
-      expect(pathOf(withModels[0]!)).toBe('/api/queue/submit');
-      expect(withModels[0]!.Properties['RequestModels']).toEqual({ 'application/json': { Ref: modelId } });
-      expect(withModels[0]!.Properties['RequestValidatorId']).toBeDefined();
-      const validators = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGateway::RequestValidator'));
-      expect(validators.map((v) => v.Properties['ValidateRequestBody'])).toEqual([true]);
+    it('requires IAM authorization on every route, $default included', () => {
+      expect(routes.length).toBe(API_ROUTES.length + 1);
+      for (const route of routes) expect(route.Properties['AuthorizationType']).toBe('AWS_IAM');
+    });
 
-      const responses = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGateway::GatewayResponse'));
-      // As API Gateway fills it in: $context.error.messageString is the quoted message.
-      const bodyOf = (type: string): unknown => {
-        const response = responses.find((r) => r.Properties['ResponseType'] === type);
-        const template = (response?.Properties['ResponseTemplates'] as Record<string, string>)[
-          'application/json'
-        ]!;
-        return JSON.parse(template.replace('$context.error.messageString', '"from API Gateway"')) as unknown;
-      };
-      expect(bodyOf('BAD_REQUEST_BODY')).toEqual({
-        error: {
-          code: 'VALIDATION_ERROR',
-          message: 'from API Gateway',
-          retryable: false,
-          details: { field: 'body', checked_by: 'api_gateway' },
-        },
-      });
-      const codes = Object.fromEntries(
-        responses.map((r) => [
-          r.Properties['ResponseType'],
-          (bodyOf(String(r.Properties['ResponseType'])) as { error: { code: string; retryable: boolean } })
-            .error,
-        ]),
+    it('serves exactly the routes of API_ROUTES, each proxied (payload 2.0) to its function, and $default to notFound', () => {
+      const served = routes.map((r) => `${r.Properties['RouteKey'] as string} ${targetOf(r)}`);
+      expect(sorted(served)).toEqual(
+        sorted([...API_ROUTES.map((r) => `${r.method} ${r.path} ${r.fn}`), '$default notFound']),
       );
-      expect(codes).toMatchObject({
-        MISSING_AUTHENTICATION_TOKEN: { code: 'PERMISSION_DENIED', retryable: false },
-        ACCESS_DENIED: { code: 'PERMISSION_DENIED' },
-        INVALID_SIGNATURE: { code: 'PERMISSION_DENIED' },
-        EXPIRED_TOKEN: { code: 'PERMISSION_DENIED' },
-        REQUEST_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE' },
-        THROTTLED: { code: 'RATE_LIMITED', retryable: true },
-        DEFAULT_5XX: { code: 'INTERNAL_ERROR', retryable: true },
-        BAD_REQUEST_PARAMETERS: { code: 'VALIDATION_ERROR' },
-      });
+      for (const integration of Object.values(integrations)) {
+        expect(integration.Properties).toMatchObject({
+          IntegrationType: 'AWS_PROXY',
+          PayloadFormatVersion: '2.0',
+          TimeoutInMillis: 29_000,
+        });
+      }
     });
 
     it.each([
@@ -573,30 +538,29 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
     ] as const)(
       'serves GET %s with IAM auth from the %s function, outside the operator routes',
       (path, name) => {
-        const method = methods.find((m) => m.Properties['HttpMethod'] === 'GET' && pathOf(m) === path);
-        expect(method?.Properties['AuthorizationType']).toBe('AWS_IAM');
-        expect(JSON.stringify(method?.Properties['Integration'])).toContain(`"${apiFunctionId(name)}"`);
+        const route = routes.find((r) => r.Properties['RouteKey'] === `GET ${path}`);
+        expect(route?.Properties['AuthorizationType']).toBe('AWS_IAM');
+        expect(route && targetOf(route)).toBe(name);
         expect(API_ROUTES.find((r) => r.path === path)?.operator).toBeUndefined();
       },
     );
 
-    it('denies the dead-letter routes to every principal but the operator role', () => {
-      const api = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGateway::RestApi'))[0];
-      const statements = (api?.Properties['Policy'] as { Statement: PolicyStatementJson[] }).Statement;
-      expect(statements).toHaveLength(1);
-      const deny = statements[0]!;
-      expect(deny.Effect).toBe('Deny');
-      expect(sorted(asArray(deny.Resource as string))).toEqual(
-        sorted(OPERATOR_ROUTES.map((route) => `execute-api:/*/${route}`)),
-      );
+    it('tells the dead-letter function the operator role ARN, which it alone is given', () => {
       expect(API_ROUTES.filter((r) => r.operator).map((r) => `${r.method} ${r.path}`)).toEqual([
         'GET /api/queue/dead-letters',
         'POST /api/queue/dead-letters/redrive',
         'POST /api/queue/dead-letters/{token}/retry',
         'DELETE /api/queue/dead-letters/{token}',
       ]);
-      expect(JSON.stringify(deny.Condition)).toContain(`:role/${operatorRoleName(riq.config)}`);
-      expect(Object.keys(deny.Condition ?? {})).toEqual(['ArnNotEquals']);
+      expect(new Set(API_ROUTES.filter((r) => r.operator).map((r) => r.fn))).toEqual(
+        new Set(['deadLetters']),
+      );
+      const arn = JSON.stringify(env(apiFunctionId('deadLetters'))[RUNTIME_ENV.operatorArn]);
+      expect(arn).toContain(`:role/${operatorRoleName(riq.config)}`);
+      expect(arn).toContain(':iam::');
+      for (const name of API_FUNCTIONS.filter((n) => n !== 'deadLetters')) {
+        expect(env(apiFunctionId(name))).not.toHaveProperty(RUNTIME_ENV.operatorArn);
+      }
     });
 
     it('creates the operator role, allowed only to invoke operator, health and breaker routes, and outputs its ARN', () => {
@@ -605,19 +569,19 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
       expect(roles[roleId]?.Properties['RoleName']).toBe(operatorRoleName(riq.config));
       const statements = statementsOfRole(riq.stateless, roleId);
       expect(actionsOf(statements)).toEqual(['execute-api:Invoke']);
-      const routes = statements.flatMap((st) =>
+      const resources = statements.flatMap((st) =>
         asArray(st.Resource).map((r) => {
           const parts = (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
           return String(parts.at(-1));
         }),
       );
-      expect(sorted(routes)).toEqual(
+      expect(sorted(resources)).toEqual(
         sorted([
-          // The read-only views an operator watches, and every operator route.
-          '/GET/api/queue/health',
-          '/GET/api/queue/circuit-breakers',
-          '/GET/api/queue/metrics',
-          ...OPERATOR_ROUTES.map((route) => `/${route}`),
+          // The read-only views an operator watches, and every operator route, on the stage.
+          `/${stageName}/GET/api/queue/health`,
+          `/${stageName}/GET/api/queue/circuit-breakers`,
+          `/${stageName}/GET/api/queue/metrics`,
+          ...OPERATOR_ROUTES.map((route) => `/${stageName}/${route}`),
         ]),
       );
       const outputs = riq.stateless.toJSON()['Outputs'] as Record<string, { Value: unknown }>;
@@ -628,50 +592,29 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
       ).toBe(true);
     });
 
-    it('serves exactly the routes of API_ROUTES, each proxied to its function', () => {
-      const served = methods.map((m) => {
-        const uri = JSON.stringify((m.Properties['Integration'] as { Uri: unknown }).Uri);
-        const target = API_FUNCTIONS.find((name) => uri.includes(`"${apiFunctionId(name)}"`));
-        expect((m.Properties['Integration'] as { Type: string }).Type).toBe('AWS_PROXY');
-        return `${m.Properties['HttpMethod'] as string} ${pathOf(m)} ${target}`;
-      });
-      expect(sorted(served)).toEqual(sorted(API_ROUTES.map((r) => `${r.method} ${r.path} ${r.fn}`)));
-    });
-
-    it('validates required path parameters on every method', () => {
-      const validators = resourcesOfType(riq.stateless, 'AWS::ApiGateway::RequestValidator');
-      for (const method of methods) {
-        const validatorId = (method.Properties['RequestValidatorId'] as { Ref: string }).Ref;
-        expect(validators[validatorId]?.Properties).toMatchObject({
-          ValidateRequestBody: true,
-          ValidateRequestParameters: true,
-        });
-      }
-      const resultMethod = methods.find((m) =>
-        JSON.stringify(m.Properties).includes(`"${apiFunctionId('result')}"`),
-      );
-      expect(resultMethod?.Properties['RequestParameters']).toEqual({ 'method.request.path.token': true });
-    });
-
-    it('deploys a throttled, access-logged, traced stage named after the stage', () => {
-      const stages = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGateway::Stage'));
+    it('deploys one throttled, JSON access-logged stage named after the stage', () => {
+      const stages = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGatewayV2::Stage'));
       expect(stages).toHaveLength(1);
       const stage = stages[0]?.Properties ?? {};
       expect(stage['StageName']).toBe(stageName);
-      expect(stage['TracingEnabled']).toBe(true);
-      expect(JSON.parse((stage['AccessLogSetting'] as { Format: string }).Format)).toHaveProperty(
-        'requestId',
-      );
-      expect(stage['MethodSettings']).toEqual([
-        expect.objectContaining({
-          HttpMethod: '*',
-          ResourcePath: '/*',
-          LoggingLevel: 'ERROR',
-          DataTraceEnabled: false,
-          ThrottlingRateLimit: 100,
-          ThrottlingBurstLimit: 200,
-        }),
-      ]);
+      expect(stage['AutoDeploy']).toBe(true);
+      expect(stage['DefaultRouteSettings']).toMatchObject({
+        ThrottlingRateLimit: 100,
+        ThrottlingBurstLimit: 200,
+      });
+      const format = JSON.parse((stage['AccessLogSettings'] as { Format: string }).Format) as Record<
+        string,
+        string
+      >;
+      expect(format).toMatchObject({
+        requestId: '$context.requestId',
+        caller: '$context.identity.userArn',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+        integrationLatency: '$context.integrationLatency',
+        errorMessage: '$context.error.message',
+      });
+      expect(JSON.stringify(stage['AccessLogSettings'])).toContain('DestinationArn');
     });
   });
 
@@ -693,13 +636,10 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
       expect(allStatements().filter((s) => asArray(s.Resource).includes('*'))).toEqual([]);
     });
 
-    it('attaches no managed policy except the API Gateway logging role', () => {
+    it('attaches no managed policy, and needs no account-wide API Gateway logging role', () => {
       const roles = Object.values(resourcesOfType(riq.stateless, 'AWS::IAM::Role'));
-      const withManaged = roles.filter((r) => r.Properties['ManagedPolicyArns'] !== undefined);
-      expect(withManaged).toHaveLength(1);
-      expect(JSON.stringify(withManaged[0]?.Properties['ManagedPolicyArns'])).toContain(
-        'service-role/AmazonAPIGatewayPushToCloudWatchLogs',
-      );
+      expect(roles.filter((r) => r.Properties['ManagedPolicyArns'] !== undefined)).toEqual([]);
+      expect(Object.keys(resourcesOfType(riq.stateless, 'AWS::ApiGateway::Account'))).toEqual([]);
     });
 
     it.each(FUNCTION_NAMES)('lets %s do exactly what its role needs', (name) => {
@@ -865,9 +805,6 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
           // Only while point-in-time recovery is off (dev, staging).
           ...(isProd ? [] : ['AwsSolutions-DDB3']),
           'AwsSolutions-SMG4',
-          'AwsSolutions-APIG3',
-          'AwsSolutions-COG4',
-          'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
           // No X-Ray statement on Resource "*": tracing is off by default (lean-functions.test.ts).
           // The functions that read or write bodies: objects under requests/ of the bodies bucket.
           `AwsSolutions-IAM5[Resource::riq-${stageName}-bodies-bucket-arn/requests/*]`,
@@ -876,7 +813,7 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
           // The operator role: `*` only for the {token} of retry and purge.
           ...['POST/api/queue/dead-letters/*/retry', 'DELETE/api/queue/dead-letters/*'].map(
             (route) =>
-              `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${restApiId()}>/<${stageId()}>/${route}]`,
+              `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${httpApiId()}>/${stageName}/${route}]`,
           ),
         ]),
       );

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_FUNCTIONS, type ApiFunctionName } from '../../../model/config/routes.js';
 import { startApiServer, type ApiHandler, type RunningApi } from '../../../local/api-server.js';
+import type { ApiEvent } from '../../../lambdas/api/http.js';
 
 /** Each handler answers the path parameters it was given. */
 const echo: ApiHandler = async (event) => ({ statusCode: 200, body: JSON.stringify(event.pathParameters) });
@@ -30,7 +31,64 @@ describe('local API server', () => {
     expect(await (await fetch(`${api.url}/api/queue/result/req%5Fx`)).json()).toEqual({ token: 'req_x' });
   });
 
-  it("answers a function that outlives its timeout as API Gateway does: 502 in RIQ's error shape", async () => {
+  it('builds payload format 2.0 events: route key, IAM caller, joined query values, $default', async () => {
+    const seen: ApiEvent[] = [];
+    const recording: ApiHandler = async (event) => {
+      seen.push(event);
+      return { statusCode: 200, body: '{}' };
+    };
+    const rec = await startApiServer({ port: 0, handlers: each(recording), timeouts: each(10) });
+    try {
+      await fetch(`${rec.url}/api/queue/dead-letters/req_1?x=1&x=2`, {
+        method: 'DELETE',
+        headers: { 'X-Riq-Caller': 'arn:aws:iam::000000000000:user/someone', Accept: 'text/plain' },
+      });
+      await fetch(`${rec.url}/api/queue/nowhere`, { method: 'PUT', body: 'hi' });
+    } finally {
+      await rec.stop();
+    }
+    expect(seen[0]).toMatchObject({
+      version: '2.0',
+      routeKey: 'DELETE /api/queue/dead-letters/{token}',
+      rawPath: '/api/queue/dead-letters/req_1',
+      rawQueryString: 'x=1&x=2',
+      queryStringParameters: { x: '1,2' },
+      pathParameters: { token: 'req_1' },
+      headers: { accept: 'text/plain' },
+      isBase64Encoded: false,
+      requestContext: {
+        http: { method: 'DELETE', path: '/api/queue/dead-letters/req_1' },
+        authorizer: { iam: { userArn: 'arn:aws:iam::000000000000:user/someone' } },
+        stage: '$default',
+      },
+    });
+    expect(seen[0]).not.toHaveProperty('body');
+    expect(seen[1]).toMatchObject({ routeKey: '$default', rawPath: '/api/queue/nowhere', body: 'hi' });
+    expect(seen[1]).not.toHaveProperty('pathParameters');
+  });
+
+  it('sends what no route names to the notFound function, as the $default route does', async () => {
+    const marked = await startApiServer({
+      port: 0,
+      handlers: { ...each(echo), notFound: async () => ({ statusCode: 404, body: '{"not":"found"}' }) },
+      timeouts: each(10),
+    });
+    try {
+      for (const [method, path] of [
+        ['GET', '/api/queue/admin'],
+        ['PUT', '/api/queue/submit'],
+        ['GET', '/api/queue/health/'],
+      ] as const) {
+        const res = await fetch(`${marked.url}${path}`, { method });
+        expect(res.status).toBe(404);
+        expect(await res.json()).toEqual({ not: 'found' });
+      }
+    } finally {
+      await marked.stop();
+    }
+  });
+
+  it("answers a function that outlives its timeout as the HTTP API does: 500 in the gateway's shape", async () => {
     const failures: unknown[] = [];
     const slow = await startApiServer({
       port: 0,
@@ -41,27 +99,20 @@ describe('local API server', () => {
     try {
       const started = Date.now();
       const res = await fetch(`${slow.url}/api/queue/submit`, { method: 'POST', body: '{}' });
-      expect(res.status).toBe(502);
+      expect(res.status).toBe(500);
       expect(Date.now() - started).toBeLessThan(450);
-      expect(await res.json()).toEqual({
-        error: {
-          code: 'INTERNAL_ERROR',
-          message: 'Internal server error',
-          retryable: true,
-          details: { checked_by: 'api_gateway' },
-        },
-      });
+      expect(await res.json()).toEqual({ message: 'Internal Server Error' });
       expect(String(failures[0])).toContain('riq-submit: Task timed out after 0.1 seconds');
       // A function that throws is a function error too.
       const thrown = await fetch(`${slow.url}/api/queue/health`);
-      expect(thrown.status).toBe(502);
-      expect(await thrown.json()).toMatchObject({ error: { code: 'INTERNAL_ERROR' } });
+      expect(thrown.status).toBe(500);
+      expect(await thrown.json()).toEqual({ message: 'Internal Server Error' });
     } finally {
       await slow.stop();
     }
   });
 
-  it('answers 504 when the integration timeout, shorter than the function timeout, runs out first', async () => {
+  it('answers 503 when the integration timeout, shorter than the function timeout, runs out first', async () => {
     const slow = await startApiServer({
       port: 0,
       handlers: { ...each(echo), deadLetters: sleeping(500) },
@@ -70,23 +121,19 @@ describe('local API server', () => {
     });
     try {
       const res = await fetch(`${slow.url}/api/queue/dead-letters`);
-      expect(res.status).toBe(504);
-      expect(await res.json()).toMatchObject({
-        error: { code: 'INTERNAL_ERROR', message: 'Endpoint request timed out', retryable: true },
-      });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ message: 'Service Unavailable' });
     } finally {
       await slow.stop();
     }
   });
 
-  it("answers a body over API Gateway's 10 MiB with RIQ's PAYLOAD_TOO_LARGE error body", async () => {
+  it("answers a body over the HTTP API's 10 MiB limit as the HTTP API does: 413, its own shape", async () => {
     const res = await fetch(`${api.url}/api/queue/submit`, {
       method: 'POST',
       body: 'x'.repeat(11 * 1024 * 1024),
     });
     expect(res.status).toBe(413);
-    expect(await res.json()).toMatchObject({
-      error: { code: 'PAYLOAD_TOO_LARGE', retryable: false, details: { field: 'body' } },
-    });
+    expect(await res.json()).toEqual({ message: 'Request Entity Too Large' });
   });
 });

@@ -56,6 +56,17 @@ describe('runtimeEnvOf', () => {
     );
   });
 
+  it('requires an IAM principal ARN as the operator', () => {
+    const role = 'arn:aws:iam::123456789012:role/riq-dev-operator';
+    expect(runtimeEnvOf({ RIQ_OPERATOR_ARN: role }).operatorArn).toBe(role);
+    expect(thrown(() => runtimeEnvOf({}).operatorArn).message).toBe(
+      'environment variable RIQ_OPERATOR_ARN is required',
+    );
+    expect(thrown(() => runtimeEnvOf({ RIQ_OPERATOR_ARN: 'riq-dev-operator' }).operatorArn).message).toBe(
+      'RIQ_OPERATOR_ARN must be an IAM principal ARN (got riq-dev-operator)',
+    );
+  });
+
   it('addresses the bodies bucket virtual-hosted unless told path-style', () => {
     expect(runtimeEnvOf({ RIQ_BODY_BUCKET: 'b' }).bodyBucket).toEqual({ name: 'b', pathStyle: false });
     expect(runtimeEnvOf({ RIQ_BODY_BUCKET: 'b', RIQ_S3_PATH_STYLE: 'true' }).bodyBucket).toEqual({

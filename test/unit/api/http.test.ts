@@ -1,0 +1,68 @@
+/** The API handlers' HTTP plumbing: the caller's identity and the operator check, on payload format 2.0 events. */
+import { describe, expect, it } from 'vitest';
+import { RiqError } from '../../../model/errors.js';
+import { callerIdentity, isOperator, requireOperator, type ApiEvent } from '../../../lambdas/api/http.js';
+import { thrown } from '../../support/thrown.js';
+
+const ROLE = 'arn:aws:iam::123456789012:role/riq-dev-operator';
+
+function eventFrom(userArn: string | undefined): Pick<ApiEvent, 'requestContext'> {
+  const iam = userArn === undefined ? undefined : { userArn };
+  return { requestContext: { authorizer: { iam } } } as unknown as Pick<ApiEvent, 'requestContext'>;
+}
+
+describe('callerIdentity', () => {
+  it("is the IAM authorizer's userArn, a session ARN for an assumed role", () => {
+    const session = 'arn:aws:sts::123456789012:assumed-role/app-role/i-0abc';
+    expect(callerIdentity(eventFrom(session))).toBe(session);
+  });
+
+  it('refuses a request without one', () => {
+    const err = thrown(() => callerIdentity(eventFrom(undefined)));
+    expect(err).toBeInstanceOf(RiqError);
+    expect((err as RiqError).code).toBe('PERMISSION_DENIED');
+  });
+});
+
+describe('the operator check', () => {
+  it.each([
+    ['a session of the operator role', 'arn:aws:sts::123456789012:assumed-role/riq-dev-operator/alice', true],
+    ['the role itself', ROLE, true],
+    ['another role of the account', 'arn:aws:sts::123456789012:assumed-role/riq-dev-app/alice', false],
+    [
+      'the same role name in another account',
+      'arn:aws:sts::210987654321:assumed-role/riq-dev-operator/a',
+      false,
+    ],
+    ['another partition', 'arn:aws-cn:sts::123456789012:assumed-role/riq-dev-operator/alice', false],
+    ['a user of the account', 'arn:aws:iam::123456789012:user/riq-dev-operator', false],
+    [
+      'a role whose name only starts alike',
+      'arn:aws:sts::123456789012:assumed-role/riq-dev-operator2/a',
+      false,
+    ],
+    ['the account root', 'arn:aws:iam::123456789012:root', false],
+  ])('%s: %s', (_what, caller, expected) => {
+    expect(isOperator(caller, ROLE)).toBe(expected);
+  });
+
+  it('matches sessions of a role with a path by its name', () => {
+    const withPath = 'arn:aws:iam::123456789012:role/ops/riq-dev-operator';
+    expect(isOperator('arn:aws:sts::123456789012:assumed-role/riq-dev-operator/bob', withPath)).toBe(true);
+  });
+
+  it('takes a user ARN as the operator exactly (the local stack)', () => {
+    const user = 'arn:aws:iam::000000000000:user/local-developer';
+    expect(isOperator(user, user)).toBe(true);
+    expect(isOperator('arn:aws:iam::000000000000:user/someone-else', user)).toBe(false);
+  });
+
+  it("answers anyone else 403 PERMISSION_DENIED in RIQ's error shape", () => {
+    const caller = 'arn:aws:sts::123456789012:assumed-role/riq-dev-app/alice';
+    const err = thrown(() => requireOperator(eventFrom(caller), ROLE)) as RiqError;
+    expect(err.httpStatus).toBe(403);
+    expect(err.toBody()).toMatchObject({ code: 'PERMISSION_DENIED', retryable: false });
+    const operator = 'arn:aws:sts::123456789012:assumed-role/riq-dev-operator/alice';
+    expect(requireOperator(eventFrom(operator), ROLE)).toBe(operator);
+  });
+});
