@@ -21,6 +21,8 @@ describe('notFound', () => {
     ['GET', '/dev/api/queue/admin', 404],
     ['GET', '/dev/etc/passwd', 404],
     ['GET', '/dev/api/queue/health/', 404],
+    // A `{token}` route needs a non-empty segment: the gateway matches no route without one.
+    ['GET', '/dev/api/queue/result/', 404],
     ['PUT', '/dev/api/queue/submit', 405],
     ['DELETE', '/dev/api/queue/health', 405],
     ['GET', '/dev/api/queue/dead-letters/req_1', 405],
