@@ -525,6 +525,17 @@ export class RiqObservability extends Construct {
         ),
       ],
       [
+        // The HTTP API's time to answer, and the functions' share of it.
+        graph(
+          'API latency (ms, p99)',
+          [
+            props.api.metricLatency({ statistic: 'p99', label: 'Latency' }),
+            props.api.metricIntegrationLatency({ statistic: 'p99', label: 'IntegrationLatency' }),
+          ],
+          24,
+        ),
+      ],
+      [
         graph(
           'Sweeper repairs',
           SWEEPER_METRICS.map((key) =>

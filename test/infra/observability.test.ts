@@ -383,6 +383,16 @@ for (const stageName of ['dev', 'prod'] as const) {
         }
       });
 
+      it("graphs the HTTP API's requests, 4xx, 5xx and p99 latencies by API and stage", () => {
+        const api = metricLines().filter((m) => m.namespace === 'AWS/ApiGateway');
+        expect(sorted(api.map((m) => m.name))).toEqual(
+          sorted(['Count', '4xx', '5xx', 'Latency', 'IntegrationLatency']),
+        );
+        const apiId = `@ref:${logicalIdOf(riq.stage.stateless.api.httpApi)}`;
+        for (const m of api) expect(m.dims, m.name).toEqual({ ApiId: apiId, Stage: stageName });
+        for (const m of api.filter((l) => l.name.endsWith('Latency'))) expect(m.options['stat']).toBe('p99');
+      });
+
       it('graphs QueueLatency p50 and p99 per service and priority', () => {
         for (const service of SERVICES) {
           for (const priority of PRIORITIES) {
