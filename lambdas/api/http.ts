@@ -53,7 +53,7 @@ export function bodyText(event: Pick<ApiEvent, 'body' | 'isBase64Encoded'>): str
 
 /**
  * The IAM identity API Gateway authenticated (SigV4): the request's owner. For an assumed role it
- * is the session's ARN (`arn:aws:sts::<account>:assumed-role/<role>/<session>`), as on the REST API.
+ * is the session's ARN (`arn:aws:sts::<account>:assumed-role/<role>/<session>`).
  */
 export function callerIdentity(event: Pick<ApiEvent, 'requestContext'>): string {
   const arn = event.requestContext?.authorizer?.iam?.userArn;

@@ -502,7 +502,7 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
       return API_FUNCTIONS.find((name) => uri.includes(`"${apiFunctionId(name)}"`));
     };
 
-    it('is one HTTP API, no CORS, with no REST API left', () => {
+    it('is one HTTP API, without CORS, and no REST API', () => {
       const apis = Object.values(resourcesOfType(riq.stateless, 'AWS::ApiGatewayV2::Api'));
       expect(apis).toHaveLength(1);
       expect(apis[0]?.Properties).toMatchObject({
