@@ -52,6 +52,7 @@ export interface RuntimeEnv {
   readonly queueUrls: QueueUrls;
   readonly deadLetterQueueUrls: QueueUrls;
   readonly deadLetterQueueArns: QueueUrls;
+  readonly queueArns: QueueUrls;
   readonly deadLetterRedrive: DeadLetterRedrive;
   /** RIQ_OPERATOR_ARN: the principal of the operator routes. */
   readonly operatorArn: string;
@@ -67,6 +68,7 @@ export function runtimeEnvOf(env: Env): RuntimeEnv {
     queueUrls: () => parseQueueMap(env, E.queueUrls),
     deadLetterQueueUrls: () => parseQueueMap(env, E.deadLetterQueueUrls),
     deadLetterQueueArns: () => parseQueueMap(env, E.deadLetterQueueArns),
+    queueArns: () => parseQueueMap(env, E.queueArns),
     deadLetterRedrive: () => parseRedrive(requiredVariable(env, E.deadLetterRedrive)),
     operatorArn: () => parseOperatorArn(requiredVariable(env, E.operatorArn)),
     bodyBucket: () => parseBodyBucket(env),

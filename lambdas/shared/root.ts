@@ -170,6 +170,6 @@ export function workQueueWithDeadLetters(): SqsWorkQueue {
 export function deadLetterRedriver(): DeadLetterRedriver {
   return (built.deadLetterRedriver ??=
     env.deadLetterRedrive === 'move_task'
-      ? new SqsMoveTaskRedriver(sqs(), env.deadLetterQueueArns)
+      ? new SqsMoveTaskRedriver(sqs(), env.deadLetterQueueArns, env.queueArns)
       : new SqsCopyRedriver(sqs(), env.queueUrls, env.deadLetterQueueUrls));
 }

@@ -180,6 +180,8 @@ export class RiqApi extends Construct {
       'sqs:GetQueueAttributes',
     ]);
     deadLetters.useQueueArns(RUNTIME_ENV.deadLetterQueueArns, deadLetterQueues);
+    // Each move task names its destination: the dead-letter queue's own work queue.
+    deadLetters.useQueueArns(RUNTIME_ENV.queueArns, queues);
     deadLetters.addEnvironment(RUNTIME_ENV.deadLetterRedrive, 'move_task');
     // IAM lets any principal of the account with execute-api:Invoke through; the function answers
     // only the operator role's sessions.

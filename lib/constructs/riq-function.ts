@@ -207,7 +207,7 @@ export class RiqFunction extends NodejsFunction {
 
   /** Passes `queues` as a JSON map QueueKey → ARN in `envName` (no access: grant with `useQueues`). */
   useQueueArns(
-    envName: typeof RUNTIME_ENV.deadLetterQueueArns,
+    envName: typeof RUNTIME_ENV.deadLetterQueueArns | typeof RUNTIME_ENV.queueArns,
     queues: Partial<Record<QueueKey, IQueue>>,
   ): void {
     const arns: Record<string, string> = {};

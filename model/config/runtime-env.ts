@@ -30,6 +30,8 @@ export const RUNTIME_ENV = {
   s3PathStyle: 'RIQ_S3_PATH_STYLE',
   /** JSON map QueueKey → dead-letter queue ARN (StartMessageMoveTask takes ARNs). */
   deadLetterQueueArns: 'RIQ_DLQ_ARNS',
+  /** JSON map QueueKey → queue ARN: where a dead-letter queue's move task sends its messages. */
+  queueArns: 'RIQ_QUEUE_ARNS',
   /**
    * The Atlassian site (`https://site.atlassian.net`): API-token calls go to it (Jira) and to
    * `${site}/wiki` (Confluence); browser links always use it. lambdas/shared/env.ts reads every

@@ -89,18 +89,25 @@ export class SqsWorkQueue implements WorkQueue {
 
 /**
  * Redrive with SQS's own message move task (what the console's "Start DLQ redrive" does): SQS moves
- * the messages of the dead-letter queue back to the queue they came from, in the background.
+ * the messages of a dead-letter queue to its work queue, in the background. The destination is
+ * always named: a move task without one sends each message back to the queue SQS moved it from,
+ * and the copies a worker or the DIRECT path sent to the dead-letter queue themselves have none.
  */
 export class SqsMoveTaskRedriver implements DeadLetterRedriver {
   constructor(
     private readonly client: SQSClient,
     private readonly deadLetterQueueArns: Partial<Record<QueueKey, string>>,
+    private readonly queueArns: Partial<Record<QueueKey, string>>,
   ) {}
 
   async redrive(queue: QueueKey): Promise<RedriveOutcome> {
-    const arn = this.deadLetterQueueArns[queue];
-    if (!arn) throw new Error(`no dead-letter queue ARN configured for ${queue}`);
-    const out = await this.client.send(new StartMessageMoveTaskCommand({ SourceArn: arn }));
+    const source = this.deadLetterQueueArns[queue];
+    if (!source) throw new Error(`no dead-letter queue ARN configured for ${queue}`);
+    const destination = this.queueArns[queue];
+    if (!destination) throw new Error(`no queue ARN configured for ${queue}`);
+    const out = await this.client.send(
+      new StartMessageMoveTaskCommand({ SourceArn: source, DestinationArn: destination }),
+    );
     return { queue, mode: 'move_task', ...(out.TaskHandle ? { task_handle: out.TaskHandle } : {}) };
   }
 }

@@ -39,10 +39,12 @@ describe('runtimeEnvOf', () => {
       RIQ_QUEUE_URLS: JSON.stringify({ 'jira-high': 'https://sqs/q1' }),
       RIQ_DLQ_URLS: JSON.stringify({ 'jira-urgent': 'https://sqs/q2' }),
       RIQ_DLQ_ARNS: '["arn"]',
+      RIQ_QUEUE_ARNS: JSON.stringify({ 'jira-low': 'arn:aws:sqs:eu-west-1:1:q' }),
     });
     expect(env.queueUrls).toEqual({ 'jira-high': 'https://sqs/q1' });
     expect(thrown(() => env.deadLetterQueueUrls).message).toBe('RIQ_DLQ_URLS: unexpected entry jira-urgent');
     expect(thrown(() => env.deadLetterQueueArns).message).toBe('RIQ_DLQ_ARNS: unexpected entry 0');
+    expect(env.queueArns).toEqual({ 'jira-low': 'arn:aws:sqs:eu-west-1:1:q' });
     expect(thrown(() => runtimeEnvOf({ RIQ_QUEUE_URLS: 'null' }).queueUrls).message).toBe(
       'RIQ_QUEUE_URLS must be a JSON object',
     );

@@ -77,6 +77,22 @@ describe('the composition root', () => {
     expect(field(root.requestStore(), 'idempotencyTtlSeconds')).toBe(3 * 86_400);
   });
 
+  it('redrives with a move task from the dead-letter queue to the work queue the environment names', async () => {
+    const root = await freshRoot({
+      ...FULL_ENV,
+      [RUNTIME_ENV.deadLetterRedrive]: 'move_task',
+      [RUNTIME_ENV.deadLetterQueueArns]: JSON.stringify({ 'jira-high': 'arn:aws:sqs:eu-west-1:1:dlq' }),
+      [RUNTIME_ENV.queueArns]: JSON.stringify({ 'jira-high': 'arn:aws:sqs:eu-west-1:1:q' }),
+    });
+    const send = vi.spyOn(root.sqs(), 'send').mockImplementation(() => Promise.resolve({ TaskHandle: 't' }));
+    expect(await root.deadLetterRedriver().redrive('jira-high')).toMatchObject({ mode: 'move_task' });
+    expect(send).toHaveBeenCalledTimes(1);
+    expect((send.mock.calls[0]?.[0] as { input: unknown }).input).toEqual({
+      SourceArn: 'arn:aws:sqs:eu-west-1:1:dlq',
+      DestinationArn: 'arn:aws:sqs:eu-west-1:1:q',
+    });
+  });
+
   it('reads only the variables of what is asked for: a function given no bucket never needs one', async () => {
     const { [RUNTIME_ENV.bodyBucket]: _bucket, [RUNTIME_ENV.deadLetterQueueUrls]: _dlq, ...env } = FULL_ENV;
     const root = await freshRoot(env);
