@@ -2,7 +2,8 @@
 /**
  * The CDK app: `npx cdk synth|deploy -c stage=dev|staging|prod` (cdk.json defaults to dev).
  * Per-stage overrides come from the `riq:stages` context; `-c account=… -c region=…` pin the
- * environment, else the CLI's default account and region are used.
+ * environment, else the CLI's default account and region are used; `-c alarmEmail=…` and
+ * `-c alarmTopicArn=…` set where the stage's alarms go (prod requires one of them).
  */
 import { App } from 'aws-cdk-lib';
 import { buildRiqApp } from '../lib/riq-app.js';

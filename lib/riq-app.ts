@@ -17,10 +17,22 @@ export const CONTEXT_KEYS = {
   sourceMaps: 'sourceMaps',
   /** `-c tracing=active|off`: `deployment.tracing` for this synth, over the stage's. */
   tracing: 'tracing',
+  /** Set the stage's `observability.alarmEmail` / `alarmTopicArn` (over `riq:stages`). */
+  alarmEmail: 'alarmEmail',
+  alarmTopicArn: 'alarmTopicArn',
 } as const;
 
 /** The `deployment` fields a context switch may set for one synth or deploy. */
 export type DeploymentSwitches = Partial<Pick<RiqConfig['deployment'], 'sourceMaps' | 'tracing'>>;
+
+/** The stages whose alarms must reach a person: their synth fails without an alarm subscription. */
+export const STAGES_REQUIRING_ALARM_SUBSCRIPTION: readonly RiqStageName[] = ['prod'];
+
+/** Where a stage's alarms go besides its own topic, from the `alarmEmail` / `alarmTopicArn` context. */
+export interface AlarmSubscription {
+  readonly alarmEmail?: string;
+  readonly alarmTopicArn?: string;
+}
 
 export interface BuildRiqAppOptions {
   /** The app to add the stage to; bin/app.ts passes the CLI's. @default - a new App with `context` */
@@ -48,13 +60,15 @@ export function isRiqStageName(value: unknown): value is RiqStageName {
 
 /**
  * The configuration of one stage: the defaults, then the stage's overrides from the
- * `riq:stages` context, then the deployment switches, then its name and name prefix. Throws for an
- * unknown stage.
+ * `riq:stages` context, then the deployment switches and the alarm subscription given on their
+ * own, then its name and name prefix. Throws for an unknown stage, and for a stage of
+ * STAGES_REQUIRING_ALARM_SUBSCRIPTION whose alarms would notify nobody.
  */
 export function resolveStageConfig(
   stage: unknown,
   stageOverrides: unknown = {},
   switches: DeploymentSwitches = {},
+  alarmSubscription: AlarmSubscription = {},
 ): RiqConfig {
   if (!isRiqStageName(stage)) {
     throw new Error(`Unknown RIQ stage ${JSON.stringify(stage)}: pass -c stage=<${RIQ_STAGES.join('|')}>`);
@@ -67,7 +81,27 @@ export function resolveStageConfig(
     throw new Error(`Context "${CONTEXT_KEYS.stageOverrides}.${stage}" must be an object`);
   }
   const deployment = { ...(isRecord(overrides['deployment']) ? overrides['deployment'] : {}), ...switches };
-  return resolveConfig({ ...overrides, deployment, stage, namePrefix: `riq-${stage}` });
+  const observability = overrides['observability'];
+  const config = resolveConfig({
+    ...overrides,
+    deployment,
+    // Merged here only when it is an object: anything else is left for the schema to reject.
+    ...(isRecord(observability) || observability === undefined
+      ? { observability: { ...observability, ...alarmSubscription } }
+      : {}),
+    stage,
+    namePrefix: `riq-${stage}`,
+  });
+  const { alarmEmail, alarmTopicArn } = config.observability;
+  if (STAGES_REQUIRING_ALARM_SUBSCRIPTION.includes(stage) && !alarmEmail && !alarmTopicArn) {
+    throw new Error(
+      `Stage ${stage} needs an alarm subscription, or its alarms notify nobody: set ` +
+        `observability.alarmEmail and/or observability.alarmTopicArn in cdk.json ` +
+        `(${CONTEXT_KEYS.stageOverrides}.${stage}), or pass -c ${CONTEXT_KEYS.alarmEmail}=<address> ` +
+        `and/or -c ${CONTEXT_KEYS.alarmTopicArn}=<SNS topic ARN>`,
+    );
+  }
+  return config;
 }
 
 /**
@@ -81,10 +115,13 @@ export function buildRiqApp(options: BuildRiqAppOptions = {}): RiqApp {
       context: options.context ?? {},
       ...(options.outdir !== undefined && { outdir: options.outdir }),
     });
+  const alarmEmail = contextString(app, CONTEXT_KEYS.alarmEmail);
+  const alarmTopicArn = contextString(app, CONTEXT_KEYS.alarmTopicArn);
   const config = resolveStageConfig(
     app.node.tryGetContext(CONTEXT_KEYS.stage),
     app.node.tryGetContext(CONTEXT_KEYS.stageOverrides) ?? {},
     deploymentSwitches(app),
+    { ...(alarmEmail && { alarmEmail }), ...(alarmTopicArn && { alarmTopicArn }) },
   );
   const account = contextString(app, CONTEXT_KEYS.account) ?? options.defaultEnv?.account;
   const region = contextString(app, CONTEXT_KEYS.region) ?? options.defaultEnv?.region;

@@ -118,7 +118,8 @@ export interface RiqObservabilityProps {
 
 /**
  * RIQ's CloudWatch side: an encrypted, TLS-only alarm topic (e-mail subscription when
- * `observability.alarmEmail` is set), the alarms that page someone, and one dashboard.
+ * `observability.alarmEmail` is set; every alarm also notifies `observability.alarmTopicArn` when
+ * set), the alarms that page someone, and one dashboard.
  *
  * Every RIQ metric is read through the catalogue (model/config/metrics.ts), so a renamed metric or
  * dimension changes the Lambdas and these alarms together.
@@ -137,6 +138,20 @@ export class RiqObservability extends Construct {
     this.config = config;
     const stack = Stack.of(this);
 
+    // CloudWatch may use the key and publish to the topic on behalf of this account's alarms of this
+    // stage only (what CloudWatch sends as aws:SourceAccount and aws:SourceArn).
+    const fromThisStagesAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: observabilityName(config, '*'),
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
+
     // SNS's AWS-managed key (alias/aws/sns) has a key policy nobody can change, and it does not let
     // CloudWatch encrypt what an alarm publishes: an alarm on a topic encrypted with it fails to
     // notify. Hence a customer-managed key that allows CloudWatch exactly the two calls SNS needs.
@@ -152,6 +167,7 @@ export class RiqObservability extends Construct {
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
+        conditions: fromThisStagesAlarms,
       }),
     );
 
@@ -169,17 +185,7 @@ export class RiqObservability extends Construct {
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [this.topic.topicArn],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: {
-            'aws:SourceArn': stack.formatArn({
-              service: 'cloudwatch',
-              resource: 'alarm',
-              resourceName: observabilityName(config, '*'),
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          },
-        },
+        conditions: fromThisStagesAlarms,
       }),
     );
     if (config.observability.alarmEmail !== undefined) {
@@ -189,6 +195,18 @@ export class RiqObservability extends Construct {
     const queueKeys = Object.keys(props.queues) as QueueKey[];
     const deadLetterKeys = Object.keys(props.deadLetterQueues) as QueueKey[];
     const alarmWidgets = this.createAlarms(props, deadLetterKeys);
+
+    // An existing topic (a pager, AWS Chatbot) hears every alarm directly: SNS cannot subscribe a
+    // topic to a topic, and an alarm may notify several.
+    if (config.observability.alarmTopicArn !== undefined) {
+      const external = new SnsAction(
+        Topic.fromTopicArn(this, 'ExternalAlarmTopic', config.observability.alarmTopicArn),
+      );
+      for (const alarm of this.alarms) {
+        alarm.addAlarmAction(external);
+        alarm.addOkAction(external);
+      }
+    }
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: observabilityName(config),

@@ -30,6 +30,7 @@ export class RequestsTable extends Construct {
         pointInTimeRecoveryEnabled: config.deployment.pointInTimeRecovery,
       },
       removalPolicy: config.deployment.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      deletionProtection: config.deployment.retainData,
     });
     this.table.addGlobalSecondaryIndex({
       indexName: statusIndex.name,
@@ -43,7 +44,7 @@ export class RequestsTable extends Construct {
         id: 'AwsSolutions-DDB3',
         reason:
           `Stage ${config.stage} disables point-in-time recovery (deployment.pointInTimeRecovery) to save ` +
-          'cost: its records are short-lived test data; prod enables it.',
+          'cost: its records are short-lived test data; staging and prod enable it.',
       });
     }
   }

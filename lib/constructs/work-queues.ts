@@ -1,5 +1,5 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Queue, QueueEncryption, RedrivePermission, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   allQueueKeys,
@@ -24,7 +24,9 @@ export interface WorkQueuesProps {
  * One queue per service and priority, each with its own dead-letter queue (stateful).
  *
  * A message moves to the dead-letter queue after `config.retry.maxAttempts` receives; all queues
- * are encrypted with SQS-managed keys and refuse requests without TLS.
+ * are encrypted with SQS-managed keys and refuse requests without TLS. Each dead-letter queue
+ * serves its one work queue alone (redrive allow policy `byQueue`). With
+ * `config.deployment.retainData` both stay when the stack is deleted: a message is a request.
  */
 export class WorkQueues extends Construct {
   public readonly queues: Record<QueueKey, IQueue>;
@@ -36,13 +38,26 @@ export class WorkQueues extends Construct {
     const queues: Partial<Record<QueueKey, IQueue>> = {};
     const deadLetterQueues: Partial<Record<QueueKey, IQueue>> = {};
 
+    const removalPolicy = config.deployment.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
     for (const key of allQueueKeys()) {
+      // The work queue by its ARN, built from its name: its RedrivePolicy already references the
+      // dead-letter queue, so a reference back to the construct would be a circular dependency.
+      const source = Queue.fromQueueAttributes(this, `${key}-source`, {
+        queueName: queueName(config, key),
+        queueArn: Stack.of(this).formatArn({
+          service: 'sqs',
+          resource: queueName(config, key),
+          arnFormat: ArnFormat.NO_RESOURCE_NAME,
+        }),
+      });
       const deadLetterQueue = new Queue(this, `${key}-dlq`, {
         queueName: deadLetterQueueName(config, key),
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
         retentionPeriod: DEAD_LETTER_RETENTION,
-        removalPolicy: config.deployment.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        redriveAllowPolicy: { redrivePermission: RedrivePermission.BY_QUEUE, sourceQueues: [source] },
+        removalPolicy,
       });
 
       queues[key] = new Queue(this, `${key}-queue`, {
@@ -52,6 +67,7 @@ export class WorkQueues extends Construct {
         visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds(config)),
         retentionPeriod: Duration.seconds(messageRetentionSeconds(config)),
         deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: config.retry.maxAttempts },
+        removalPolicy,
       });
       deadLetterQueues[key] = deadLetterQueue;
     }

@@ -282,8 +282,17 @@ export const riqConfigSchema = z
     }),
     /** Alarms and their thresholds (lib/constructs/observability.ts). */
     observability: z.object({
-      /** E-mail subscribed to the alarm topic; absent: the topic only (subscribe anything to it). */
+      /** E-mail subscribed to the alarm topic (SNS mails a confirmation link first). */
       alarmEmail: z.email().optional(),
+      /**
+       * An existing SNS topic (a pager, AWS Chatbot's topic, another account's on-call topic) every
+       * alarm also notifies. Its policy must let `cloudwatch.amazonaws.com` publish, and its KMS key,
+       * if any, let CloudWatch use it. The CDK app requires this or `alarmEmail` in prod.
+       */
+      alarmTopicArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN')
+        .optional(),
       /** The oldest message of a `high` queue older than this raises an alarm. */
       oldestHighMessageAgeSeconds: positiveInt,
       /** The API's 5xx answers, as a percentage of its requests over 5 minutes, that raise an alarm. */
@@ -299,7 +308,10 @@ export const riqConfigSchema = z
     }),
     /** How the AWS stacks treat data and logs (unused by the local stack). */
     deployment: z.object({
-      /** Keep the table and dead-letter queues when the stack is deleted. */
+      /**
+       * Keep the table, the work and dead-letter queues when the stack is deleted, and protect the
+       * table from deletion (DynamoDB deletion protection).
+       */
       retainData: z.boolean(),
       pointInTimeRecovery: z.boolean(),
       logRetentionDays: positiveInt,

@@ -45,7 +45,7 @@ describe('buildRiqApp', () => {
     it("applies the stage's overrides from cdk.json over the defaults", () => {
       const stages = cdkJsonContext()['riq:stages'];
       expect(resolveStageConfig('staging', stages).deployment.logRetentionDays).toBe(90);
-      const prod = resolveStageConfig('prod', stages);
+      const prod = resolveStageConfig('prod', stages, {}, { alarmEmail: 'oncall@example.com' });
       expect(prod.deployment).toEqual({
         retainData: true,
         pointInTimeRecovery: true,

@@ -9,7 +9,12 @@ import { Stack, type CfnElement } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { buildRiqApp, type RiqApp, type RiqStageName } from '../../../lib/riq-app.js';
+import {
+  buildRiqApp,
+  STAGES_REQUIRING_ALARM_SUBSCRIPTION,
+  type RiqApp,
+  type RiqStageName,
+} from '../../../lib/riq-app.js';
 import { API_FUNCTIONS, SERVICES, type ApiFunctionName, type Service } from '../../../model/config/index.js';
 
 type Json = Record<string, unknown>;
@@ -22,6 +27,17 @@ export function cdkJsonContext(): Json {
   return cdkJson.context;
 }
 
+/** The alarm subscription tests give the stages that require one (STAGES_REQUIRING_ALARM_SUBSCRIPTION). */
+export const TEST_ALARM_EMAIL = 'oncall@example.com';
+
+/**
+ * The context a stage cannot synthesize without: prod's alarm subscription, as an operator passes it
+ * (`-c alarmEmail=…`). Extra context given to `synthStage` replaces it.
+ */
+export function requiredContext(stage: RiqStageName): Json {
+  return STAGES_REQUIRING_ALARM_SUBSCRIPTION.includes(stage) ? { alarmEmail: TEST_ALARM_EMAIL } : {};
+}
+
 export interface SynthesizedStage extends RiqApp {
   readonly stateful: Template;
   readonly stateless: Template;
@@ -32,8 +48,8 @@ export interface SynthesizedStage extends RiqApp {
 }
 
 /**
- * Builds and synthesizes one stage. Synthesis runs the cdk-nag plugin, so an unacknowledged
- * AwsSolutions error already fails here.
+ * Builds and synthesizes one stage, with the context it requires (`requiredContext`). Synthesis
+ * runs the cdk-nag plugin, so an unacknowledged AwsSolutions error already fails here.
  */
 export function synthStage(stage: RiqStageName, extraContext: Json = {}): SynthesizedStage {
   const outdir = mkdtempSync(join(tmpdir(), `riq-infra-${stage}-`));
@@ -41,7 +57,10 @@ export function synthStage(stage: RiqStageName, extraContext: Json = {}): Synthe
   let riq: RiqApp;
   let assembly: CloudAssembly;
   try {
-    riq = buildRiqApp({ context: { ...cdkJsonContext(), ...extraContext, stage }, outdir });
+    riq = buildRiqApp({
+      context: { ...cdkJsonContext(), ...requiredContext(stage), ...extraContext, stage },
+      outdir,
+    });
     assembly = riq.app.synth().getNestedAssembly(riq.stage.artifactId);
   } catch (error) {
     cleanup();
