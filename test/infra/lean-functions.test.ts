@@ -29,6 +29,7 @@ import {
   sorted,
   statementsOfFunction,
   synthStage,
+  TEST_ALARM_EMAIL,
   type FunctionName,
   type SynthesizedStage,
 } from './support/synth.js';
@@ -86,14 +87,20 @@ describe('lambdaBundleOptions', () => {
 describe('deployment switches', () => {
   const stages = cdkJsonContext()['riq:stages'];
 
+  // Prod builds only with an alarm subscription.
+  const alarms = { alarmEmail: TEST_ALARM_EMAIL };
+
   it.each(RIQ_STAGES)('%s: source maps and tracing are off unless switched on', (stage) => {
-    expect(resolveStageConfig(stage, stages).deployment).toMatchObject({ sourceMaps: false, tracing: 'off' });
+    expect(resolveStageConfig(stage, stages, {}, alarms).deployment).toMatchObject({
+      sourceMaps: false,
+      tracing: 'off',
+    });
   });
 
   it('reads -c sourceMaps=true and -c tracing=active as the CLI passes them (strings)', () => {
     const app = new App({ context: { sourceMaps: 'true', tracing: 'active' } });
     expect(deploymentSwitches(app)).toEqual({ sourceMaps: true, tracing: 'active' });
-    expect(resolveStageConfig('prod', stages, deploymentSwitches(app)).deployment).toMatchObject({
+    expect(resolveStageConfig('prod', stages, deploymentSwitches(app), alarms).deployment).toMatchObject({
       retainData: true,
       sourceMaps: true,
       tracing: 'active',
