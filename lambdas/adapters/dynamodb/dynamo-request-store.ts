@@ -36,6 +36,7 @@ import type {
   ListQuery,
   RecordPage,
   RequestStore,
+  SettledRecord,
   StrandedQuery,
 } from '../../core/ports/index.js';
 import type { StoredResult } from '../../../model/request-record.js';
@@ -148,7 +149,11 @@ export class DynamoRequestStore implements RequestStore {
     routingPath: ClaimRoutingPath = 'QUEUED',
     options: ClaimOptions = {},
   ): Promise<ClaimOutcome> {
-    const claimant = { leaseId: options.leaseId ?? randomUUID(), routingPath };
+    const claimant = {
+      leaseId: options.leaseId ?? randomUUID(),
+      routingPath,
+      beginAttempt: options.beginAttempt === true,
+    };
     // The common case first; a dead record (an operator's redrive) is the exception.
     const claimed =
       (await this.tryClaim(token, now, leaseSeconds, claimant)) ??
@@ -165,8 +170,8 @@ export class DynamoRequestStore implements RequestStore {
     return this.conditionalClaim(
       token,
       '#status = :queued OR (#status = :processing AND #lease_exp < :now)',
-      '',
-      { ':queued': 'queued', ':now': now },
+      claimant.beginAttempt ? `, ${COUNT_ATTEMPT}` : '',
+      { ':queued': 'queued', ':now': now, ...(claimant.beginAttempt ? COUNT_ATTEMPT_VALUES : {}) },
       now,
       leaseSeconds,
       claimant,
@@ -178,8 +183,10 @@ export class DynamoRequestStore implements RequestStore {
     return this.conditionalClaim(
       token,
       '#status = :dead',
-      ', #attempts = :zero',
-      { ':dead': 'dead', ':zero': 0 },
+      claimant.beginAttempt
+        ? ', #attempts = :one, #calls = if_not_exists(#calls, :zero) + :one'
+        : ', #attempts = :zero',
+      { ':dead': 'dead', ...(claimant.beginAttempt ? COUNT_ATTEMPT_VALUES : { ':zero': 0 }) },
       now,
       leaseSeconds,
       claimant,
@@ -209,6 +216,7 @@ export class DynamoRequestStore implements RequestStore {
         '#deferred_until': 'deferred_until',
         '#routing': 'routing_path',
         ...(extraSet.includes('#attempts') ? { '#attempts': 'attempts' } : {}),
+        ...(extraSet.includes('#calls') ? { '#calls': 'calls' } : {}),
       },
       ExpressionAttributeValues: {
         ':processing': 'processing',
@@ -227,8 +235,7 @@ export class DynamoRequestStore implements RequestStore {
     const attributes = await conditionalUpdate(this.client, this.tableName, {
       Key: requestKey(lease.token),
       ConditionExpression: '#status = :processing AND #lease_id = :lease',
-      UpdateExpression:
-        'SET #attempts = if_not_exists(#attempts, :zero) + :one, #calls = if_not_exists(#calls, :zero) + :one, #updated = :iso',
+      UpdateExpression: `SET ${COUNT_ATTEMPT}, #updated = :iso`,
       ExpressionAttributeNames: {
         '#status': 'status',
         '#lease_id': 'lease_id',
@@ -254,7 +261,7 @@ export class DynamoRequestStore implements RequestStore {
     reason: DeferReason,
     until: number,
     options: { refundAttempt?: boolean } = {},
-  ): Promise<boolean> {
+  ): Promise<SettledRecord | undefined> {
     return this.settle(
       lease,
       'queued',
@@ -265,7 +272,12 @@ export class DynamoRequestStore implements RequestStore {
     );
   }
 
-  complete(lease: Lease, result: StoredResult, now: number, expiresAt: number): Promise<boolean> {
+  complete(
+    lease: Lease,
+    result: StoredResult,
+    now: number,
+    expiresAt: number,
+  ): Promise<SettledRecord | undefined> {
     // The result inline or its pointer (claim check); the other is dropped.
     return this.settle(
       lease,
@@ -276,7 +288,7 @@ export class DynamoRequestStore implements RequestStore {
     );
   }
 
-  fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<boolean> {
+  fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<SettledRecord | undefined> {
     return this.settle(lease, 'failed', now, {
       error,
       completed_at: new Date(now).toISOString(),
@@ -285,7 +297,7 @@ export class DynamoRequestStore implements RequestStore {
   }
 
   // A retry and the DLQ go through the queue: a request whose DIRECT call failed reads QUEUED.
-  release(lease: Lease, error: ErrorBody, now: number, retryAt: number): Promise<boolean> {
+  release(lease: Lease, error: ErrorBody, now: number, retryAt: number): Promise<SettledRecord | undefined> {
     return this.settle(lease, 'queued', now, {
       error,
       routing_path: 'QUEUED',
@@ -293,7 +305,7 @@ export class DynamoRequestStore implements RequestStore {
     });
   }
 
-  markDead(lease: Lease, error: ErrorBody, now: number): Promise<boolean> {
+  markDead(lease: Lease, error: ErrorBody, now: number): Promise<SettledRecord | undefined> {
     // Dead records carry no expiry: they wait for an operator.
     return this.settle(lease, 'dead', now, { error, routing_path: 'QUEUED' }, ['expires_at']);
   }
@@ -479,7 +491,10 @@ export class DynamoRequestStore implements RequestStore {
     );
   }
 
-  /** Moves a leased `processing` record to `status`, only while the lease is still ours. */
+  /**
+   * Moves a leased `processing` record to `status`, only while the lease is still ours, and answers
+   * the record as written (the update returns it: no read after).
+   */
   private async settle(
     lease: Lease,
     status: Status,
@@ -488,7 +503,7 @@ export class DynamoRequestStore implements RequestStore {
     remove: string[] = [],
     /** Numeric fields taken down by one (a refunded attempt). */
     decrement: string[] = [],
-  ): Promise<boolean> {
+  ): Promise<SettledRecord | undefined> {
     const names: Record<string, string> = {
       '#status': 'status',
       '#lease_id': 'lease_id',
@@ -524,23 +539,32 @@ export class DynamoRequestStore implements RequestStore {
       names[`#r${i}`] = field;
       removes.push(`#r${i}`);
     });
-    return (
-      (await conditionalUpdate(this.client, this.tableName, {
-        Key: requestKey(lease.token),
-        ConditionExpression: '#status = :processing AND #lease_id = :lease',
-        UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      })) !== undefined
-    );
+    const attributes = await conditionalUpdate(this.client, this.tableName, {
+      Key: requestKey(lease.token),
+      ConditionExpression: '#status = :processing AND #lease_id = :lease',
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    });
+    return attributes === undefined ? undefined : recordFromItem<SettledRecord>(attributes);
   }
 }
 
-/** Who claims: the lease id, and the path that will make the call (`routing_path` from now on). */
+/**
+ * Who claims: the lease id, the path that will make the call (`routing_path` from now on), and
+ * whether the claim begins an attempt too.
+ */
 interface Claimant {
   leaseId: string;
   routingPath: ClaimRoutingPath;
+  beginAttempt: boolean;
 }
+
+/** The update that counts one attempt and one call (`#attempts`, `#calls`, `:zero`, `:one`). */
+const COUNT_ATTEMPT =
+  '#attempts = if_not_exists(#attempts, :zero) + :one, #calls = if_not_exists(#calls, :zero) + :one';
+const COUNT_ATTEMPT_VALUES = { ':zero': 0, ':one': 1 };
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

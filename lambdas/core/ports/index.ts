@@ -50,7 +50,19 @@ export interface ClaimOptions {
   leaseId?: string;
   /** The message was redriven from the dead-letter queue by an operator: a `dead` record may be claimed. */
   reviveDead?: boolean;
+  /**
+   * The claim also begins an attempt (`beginAttempt` in the same write): for a caller that passed
+   * the flow gate before claiming (the DIRECT path) and calls right after. The claimed record's
+   * `attempts` is then the attempt's number.
+   */
+  beginAttempt?: boolean;
 }
+
+/**
+ * A request record as a settling write left it: with `dependents`, the children registered on it
+ * (lambdas/core/ports/dependency-records.ts), which a finished request must release.
+ */
+export type SettledRecord = RequestRecord & { dependents?: string[] };
 
 export interface RequestStore {
   /** Writes a new record; with an idempotency claim, atomically, so one key yields one record. */
@@ -61,7 +73,7 @@ export interface RequestStore {
    * record is claimed only with `reviveDead` (a message an operator redrove from the dead-letter
    * queue), and then its attempts are reset, so the redriven request gets a full set again; any
    * other message finds it `finished`. Claiming does not count an attempt (a claimed request may
-   * still be deferred). The claim sets `routing_path` to the path that will call (default `QUEUED`,
+   * still be deferred), unless `options.beginAttempt` asks for it. The claim sets `routing_path` to the path that will call (default `QUEUED`,
    * a worker): a request whose DIRECT call failed and was queued reads `QUEUED` once a worker
    * takes it.
    */
@@ -88,22 +100,28 @@ export interface RequestStore {
     reason: DeferReason,
     until: number,
     options?: { refundAttempt?: boolean },
-  ): Promise<boolean>;
+  ): Promise<SettledRecord | undefined>;
   /**
-   * The following succeed only while `lease` is still the record's lease (else they return false).
-   * `complete` stores the result inline (`result`) or the pointer to it (`result_ref`, see
-   * lambdas/core/domain/claim-check.ts), and drops the other.
+   * The following, like `defer`, succeed only while `lease` is still the record's lease, and answer
+   * the record as the write left it (undefined: the lease was lost, nothing was written), so no
+   * read follows a settling write. `complete` stores the result inline (`result`) or the pointer to
+   * it (`result_ref`, see lambdas/core/domain/claim-check.ts), and drops the other.
    */
-  complete(lease: Lease, result: StoredResult, now: number, expiresAt: number): Promise<boolean>;
-  fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<boolean>;
+  complete(
+    lease: Lease,
+    result: StoredResult,
+    now: number,
+    expiresAt: number,
+  ): Promise<SettledRecord | undefined>;
+  fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<SettledRecord | undefined>;
   /**
    * Back to `queued` after a retryable failure; the next delivery claims it again, not before
    * `retryAt` (epoch ms, stored as `deferred_until`, so the sweeper leaves a request waiting out its
    * backoff or a long Retry-After alone). It and `markDead` set `routing_path` to `QUEUED`: a retry
    * and the DLQ go through the queue.
    */
-  release(lease: Lease, error: ErrorBody, now: number, retryAt: number): Promise<boolean>;
-  markDead(lease: Lease, error: ErrorBody, now: number): Promise<boolean>;
+  release(lease: Lease, error: ErrorBody, now: number, retryAt: number): Promise<SettledRecord | undefined>;
+  markDead(lease: Lease, error: ErrorBody, now: number): Promise<SettledRecord | undefined>;
   countByStatus(status: Status): Promise<number>;
   /**
    * One page of records with `status`, oldest first (the by-status index). `startKey` is the

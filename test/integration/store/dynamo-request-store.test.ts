@@ -134,10 +134,11 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     expect(await store.beginAttempt({ token: r.token, leaseId: second.leaseId }, now)).toBe(2);
     expect(
       await store.complete({ token: r.token, leaseId: first.leaseId }, { result: { stale: true } }, now, 1),
-    ).toBe(false);
+    ).toBeUndefined();
+    // The settling write answers the record as written.
     expect(
       await store.complete({ token: r.token, leaseId: second.leaseId }, { result: { key: 'MD-1' } }, now, 1),
-    ).toBe(true);
+    ).toMatchObject({ token: r.token, status: 'completed', result: { key: 'MD-1' }, attempts: 2 });
     expect(await store.get(r.token)).toMatchObject({
       status: 'completed',
       result: { key: 'MD-1' },
@@ -167,7 +168,9 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     const c1 = await store.claim(r.token, Date.now(), 40);
     if (c1.kind !== 'claimed') throw new Error('not claimed');
     const retryAt = Date.now() + 30_000;
-    expect(await store.release({ token: r.token, leaseId: c1.leaseId }, err, Date.now(), retryAt)).toBe(true);
+    expect(
+      await store.release({ token: r.token, leaseId: c1.leaseId }, err, Date.now(), retryAt),
+    ).toMatchObject({ status: 'queued', error: err });
     expect(await store.get(r.token)).toMatchObject({
       status: 'queued',
       error: err,
@@ -175,7 +178,9 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     });
     const c2 = await store.claim(r.token, Date.now(), 40);
     if (c2.kind !== 'claimed') throw new Error('not claimed');
-    expect(await store.markDead({ token: r.token, leaseId: c2.leaseId }, err, Date.now())).toBe(true);
+    expect(await store.markDead({ token: r.token, leaseId: c2.leaseId }, err, Date.now())).toMatchObject({
+      status: 'dead',
+    });
     const dead = await store.get(r.token);
     expect(dead?.status).toBe('dead');
     expect(dead?.expires_at).toBeUndefined();
@@ -195,9 +200,9 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     const now = Date.now();
     const c = await store.claim(r.token, now, 40);
     if (c.kind !== 'claimed') throw new Error('not claimed');
-    expect(await store.defer({ token: r.token, leaseId: c.leaseId }, now, 'no_token', now + 3_000)).toBe(
-      true,
-    );
+    expect(
+      await store.defer({ token: r.token, leaseId: c.leaseId }, now, 'no_token', now + 3_000),
+    ).toMatchObject({ status: 'queued', deferred_reason: 'no_token' });
     expect(await store.get(r.token)).toMatchObject({
       status: 'queued',
       attempts: 0,
