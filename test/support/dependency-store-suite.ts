@@ -81,7 +81,7 @@ export function describeDependencyStore(name: string, setup: () => Promise<Depen
       return deps.releaseDependents(parent.token, releaseOptions());
     }
 
-    const tokens = (list: RequestRecord[]) => list.map((r) => r.token);
+    const tokens = (list: { token: string }[]) => list.map((r) => r.token);
     const jitter = () => new Promise((r) => setTimeout(r, Math.random() * 4));
 
     describe('register', () => {

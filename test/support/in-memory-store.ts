@@ -10,6 +10,7 @@ import type {
   InsertOutcome,
   DeadLetterChange,
   Lease,
+  ListedRecord,
   ListQuery,
   RecordPage,
   RequestStore,
@@ -191,7 +192,7 @@ export class InMemoryStore implements RequestStore {
     return Promise.all(found.slice(0, query.limit).map(async (r) => (await this.get(r.token))!));
   }
 
-  async markSwept(seen: RequestRecord, now: number): Promise<boolean> {
+  async markSwept(seen: ListedRecord, now: number): Promise<boolean> {
     const r = this.records.get(seen.token);
     if (
       !r ||
@@ -206,7 +207,7 @@ export class InMemoryStore implements RequestStore {
   }
 }
 
-function sweptAt(r: RequestRecord): string | undefined {
+function sweptAt(r: RequestRecord | ListedRecord): string | undefined {
   return (r as RequestRecord & { swept_at?: string }).swept_at;
 }
 

@@ -7,8 +7,8 @@
  * loser recomputes from the winner's state. That is what makes "never more than burst +
  * rate·elapsed tokens" hold across processes.
  *
- * The item carries no `status` attribute, so it never appears in the `by-status` index that lists
- * requests, and no TTL attribute: the bucket lives as long as the table.
+ * The item carries no `listed_status` attribute, so it never appears in the by-status index that
+ * lists requests, and no TTL attribute: the bucket lives as long as the table.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { REQUESTS_TABLE } from '../../../model/config/resources.js';

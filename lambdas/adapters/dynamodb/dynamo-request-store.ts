@@ -20,6 +20,8 @@ import {
   findByStatus,
   idempotencyKey,
   isSameRequest,
+  listedStatusOf,
+  listedStatusUpdate,
   recordFromItem,
   requestKey,
 } from './request-items.js';
@@ -33,6 +35,7 @@ import type {
   IdempotencyClaim,
   InsertOutcome,
   Lease,
+  ListedRecord,
   ListQuery,
   RecordPage,
   RequestStore,
@@ -43,6 +46,7 @@ import type { StoredResult } from '../../../model/request-record.js';
 import type { RequestRecord, Status } from '../../../model/request-record.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
+const LISTED = REQUESTS_TABLE.statusIndex.partitionKey;
 
 /** How often a submit retries a transaction that lost a race with a concurrent one on the same key. */
 const TRANSACTION_CONFLICT_RETRIES = 8;
@@ -56,7 +60,7 @@ export class DynamoRequestStore implements RequestStore {
   ) {}
 
   async insert(record: RequestRecord, idempotency?: IdempotencyClaim): Promise<InsertOutcome> {
-    const item = { ...requestKey(record.token), ...record };
+    const item = { ...requestKey(record.token), ...record, ...listedStatusOf(record.status) };
     if (!idempotency) {
       try {
         await this.client.send(
@@ -205,10 +209,11 @@ export class DynamoRequestStore implements RequestStore {
     const attributes = await conditionalUpdate(this.client, this.tableName, {
       Key: requestKey(token),
       ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
-      UpdateExpression: `SET #status = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso, #routing = :routing${extraSet} REMOVE #deferred_reason, #deferred_until`,
+      UpdateExpression: `SET #status = :processing, #listed = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso, #routing = :routing${extraSet} REMOVE #deferred_reason, #deferred_until`,
       ExpressionAttributeNames: {
         '#pk': PK,
         '#status': 'status',
+        '#listed': LISTED,
         '#lease_id': 'lease_id',
         '#lease_exp': 'lease_expires_at',
         '#updated': 'updated_at',
@@ -364,7 +369,11 @@ export class DynamoRequestStore implements RequestStore {
             throw ValidationError.forField('cursor', 'is not a cursor this API returned');
           throw err;
         });
-      records.push(...(out.Items ?? []).map((item) => recordFromItem<RequestRecord>(item)));
+      // The index lists only the keys and what the sweeper reads: the records are read whole from
+      // the table. One that changed status or went in between is left out of the page.
+      const listed = (out.Items ?? []).map((item) => recordFromItem<ListedRecord>(item));
+      const whole = await Promise.all(listed.map((r) => this.get(r.token)));
+      records.push(...whole.filter((r): r is RequestRecord => r?.status === status));
       startKey = out.LastEvaluatedKey;
     } while (startKey && records.length < query.limit);
     return { records, ...(startKey ? { nextKey: startKey } : {}) };
@@ -379,10 +388,11 @@ export class DynamoRequestStore implements RequestStore {
             Key: requestKey(token),
             ConditionExpression: 'attribute_exists(#pk) AND #status = :dead',
             UpdateExpression:
-              'SET #status = :queued, #attempts = :zero, #updated = :iso, #last_error = if_not_exists(#error, :none) REMOVE #error',
+              'SET #status = :queued, #listed = :queued, #attempts = :zero, #updated = :iso, #last_error = if_not_exists(#error, :none) REMOVE #error',
             ExpressionAttributeNames: {
               '#pk': PK,
               '#status': 'status',
+              '#listed': LISTED,
               '#attempts': 'attempts',
               '#updated': 'updated_at',
               '#last_error': 'last_error',
@@ -433,9 +443,9 @@ export class DynamoRequestStore implements RequestStore {
     }
   }
 
-  async findStranded(query: StrandedQuery): Promise<RequestRecord[]> {
+  async findStranded(query: StrandedQuery): Promise<ListedRecord[]> {
     const queued = query.status === 'queued';
-    return findByStatus<RequestRecord>(
+    return findByStatus<ListedRecord>(
       this.client,
       this.tableName,
       query.status,
@@ -457,7 +467,7 @@ export class DynamoRequestStore implements RequestStore {
     );
   }
 
-  async markSwept(seen: RequestRecord, now: number): Promise<boolean> {
+  async markSwept(seen: ListedRecord, now: number): Promise<boolean> {
     const names: Record<string, string> = {
       '#status': 'status',
       '#updated': 'updated_at',
@@ -474,7 +484,7 @@ export class DynamoRequestStore implements RequestStore {
       values[':lease_exp'] = seen.lease_expires_at;
       condition += ' AND #lease_exp = :lease_exp';
     }
-    const swept = (seen as RequestRecord & { swept_at?: string }).swept_at;
+    const swept = seen.swept_at;
     if (swept === undefined) condition += ' AND attribute_not_exists(#swept)';
     else {
       values[':swept'] = swept;
@@ -516,7 +526,9 @@ export class DynamoRequestStore implements RequestStore {
       ':processing': 'processing',
       ':iso': new Date(now).toISOString(),
     };
-    const sets = ['#status = :status', '#updated = :iso'];
+    const listed = listedStatusUpdate(status, ':status');
+    Object.assign(names, listed.names);
+    const sets = ['#status = :status', '#updated = :iso', ...(listed.set ? [listed.set] : [])];
     Object.entries(set).forEach(([field, value], i) => {
       names[`#f${i}`] = field;
       values[`:v${i}`] = value;
@@ -527,7 +539,7 @@ export class DynamoRequestStore implements RequestStore {
       values[':one'] = 1;
       sets.push(`#d${i} = #d${i} - :one`);
     });
-    const removes = ['#lease_id', '#lease_exp'];
+    const removes = ['#lease_id', '#lease_exp', ...(listed.remove ? [listed.remove] : [])];
     // A deferral (or a retry's backoff) stays on the record until the next claim; any other move
     // drops what is not set again.
     for (const field of ['deferred_reason', 'deferred_until'] as const) {

@@ -64,6 +64,22 @@ export interface ClaimOptions {
  */
 export type SettledRecord = RequestRecord & { dependents?: string[] };
 
+/**
+ * A request as the by-status index lists it for the sweeper: what it filters on, stamps and
+ * re-sends with, not the whole record.
+ */
+export type ListedRecord = Pick<
+  RequestRecord,
+  | 'token'
+  | 'status'
+  | 'service'
+  | 'priority'
+  | 'created_at'
+  | 'updated_at'
+  | 'lease_expires_at'
+  | 'deferred_until'
+> & { swept_at?: string };
+
 export interface RequestStore {
   /** Writes a new record; with an idempotency claim, atomically, so one key yields one record. */
   insert(record: RequestRecord, idempotency?: IdempotencyClaim): Promise<InsertOutcome>;
@@ -122,10 +138,15 @@ export interface RequestStore {
    */
   release(lease: Lease, error: ErrorBody, now: number, retryAt: number): Promise<SettledRecord | undefined>;
   markDead(lease: Lease, error: ErrorBody, now: number): Promise<SettledRecord | undefined>;
+  /**
+   * Records with `status`, counted on the by-status index. That index lists the statuses someone
+   * looks for (`queued`, `processing`, `waiting`, `dead`); any other counts none.
+   */
   countByStatus(status: Status): Promise<number>;
   /**
-   * One page of records with `status`, oldest first (the by-status index). `startKey` is the
-   * `nextKey` of the previous page; a `service` filter may make a page shorter than `limit`.
+   * One page of records with `status` (one the by-status index lists, as `countByStatus`), oldest
+   * first. `startKey` is the `nextKey` of the previous page; a `service` filter, or a record that
+   * changed status while the page was read, may make a page shorter than `limit`.
    */
   listByStatus(status: Status, query: ListQuery): Promise<RecordPage>;
   /**
@@ -141,13 +162,13 @@ export interface RequestStore {
    * before `leaseExpiredBefore` (epoch ms), and not swept since `sweptBefore`: the sweeper's
    * candidates, at most `limit`.
    */
-  findStranded(query: StrandedQuery): Promise<RequestRecord[]>;
+  findStranded(query: StrandedQuery): Promise<ListedRecord[]>;
   /**
    * Stamps `swept_at` on a record the sweeper is about to re-enqueue, only while it is still as
    * the sweeper saw it (same status, `updated_at` and lease): false when a worker moved it since,
    * or another sweep got there first.
    */
-  markSwept(seen: RequestRecord, now: number): Promise<boolean>;
+  markSwept(seen: ListedRecord, now: number): Promise<boolean>;
 }
 
 /** An opaque position in a paged listing (DynamoDB's LastEvaluatedKey). */
@@ -367,7 +388,7 @@ export interface DependencyStore {
    * Children `waiting` unchanged since before `updatedBefore` and not swept (`swept_at`, stamped by
    * RequestStore.markSwept) since `sweptBefore`, both ISO 8601, oldest first, at most `limit`.
    */
-  findWaiting(query: WaitingQuery): Promise<RequestRecord[]>;
+  findWaiting(query: WaitingQuery): Promise<ListedRecord[]>;
 }
 
 /**

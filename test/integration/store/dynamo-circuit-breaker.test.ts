@@ -71,7 +71,7 @@ describe('DynamoCircuitBreaker on DynamoDB Local', () => {
     const item = await rawItem('jira');
     expect(item).toMatchObject({ state: 'open', service: 'jira' });
     // Not a request: it must never appear in the by-status index.
-    expect(item).not.toHaveProperty('status');
+    expect(item).not.toHaveProperty(REQUESTS_TABLE.statusIndex.partitionKey);
     expect(item?.['failures']).toHaveLength(settings.failureThreshold);
   });
 
