@@ -7,10 +7,18 @@
  * Each count is the sum of the steps the path takes, so a step added back (a read of the record
  * after its settling write, a separate write to begin the attempt, a read of the record to release
  * dependents it has none of, a read of the breaker or the bucket after a success that changes
- * neither) fails the test.
+ * neither) fails the test. The by-status index's write units are what DynamoDB Local reports
+ * consumed (bench/aws-calls.ts asks for them): a request enters the sparse index when stored, moves
+ * when claimed, and leaves it when it completes.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { awsCallLog, countAwsCalls, type AwsCall } from '../../bench/aws-calls.js';
+import {
+  INDEX_WRITE_UNITS,
+  awsCallCounts,
+  awsCallLog,
+  countAwsCalls,
+  type AwsCall,
+} from '../../bench/aws-calls.js';
 import type { SimulatorControl } from '../../local/atlassian-sim/control.js';
 import type { LocalStack } from '../../local/stack.js';
 import type { RiqHttp } from '../support/riq-http.js';
@@ -63,6 +71,11 @@ function tally(calls: readonly AwsCall[], token: string) {
   return { byAction, onRecord };
 }
 
+/** The by-status index's write units consumed since `before` (an `awsCallCounts()`). */
+function indexWritesSince(before: Record<string, number>): number {
+  return (awsCallCounts()[INDEX_WRITE_UNITS] ?? 0) - (before[INDEX_WRITE_UNITS] ?? 0);
+}
+
 /** Waits (without a request of its own) until the log shows `done`, for at most 10 s. */
 async function until(since: number, done: (calls: readonly AwsCall[]) => boolean): Promise<AwsCall[]> {
   const deadline = Date.now() + 10_000;
@@ -77,6 +90,7 @@ async function until(since: number, done: (calls: readonly AwsCall[]) => boolean
 describe('DynamoDB requests per RIQ request', () => {
   it('a DIRECT get: the cache miss, the record put, the gate, one claim, the cache fill and one settling write', async () => {
     const since = awsCallLog().length;
+    const units = awsCallCounts();
     const answer = await api.submit({
       operation: 'jira.get_task',
       payload: { task_id: issueKey },
@@ -92,6 +106,8 @@ describe('DynamoDB requests per RIQ request', () => {
     // Update: claim with the attempt begun, then complete (it answers the record: no read after).
     expect(byAction).toEqual({ GetItem: 3, PutItem: 3, UpdateItem: 2 });
     expect(onRecord).toEqual({ PutItem: 1, UpdateItem: 2 });
+    // Index: stored queued 1, claimed (a new key) 2, completed (out of the index) 1.
+    expect(indexWritesSince(units)).toBe(4);
   });
 
   it('a DIRECT get served from the read cache: one read', async () => {
@@ -104,6 +120,7 @@ describe('DynamoDB requests per RIQ request', () => {
 
   it('a queued get, up to the worker deleting its message: no read of the record besides the claim', async () => {
     const since = awsCallLog().length;
+    const units = awsCallCounts();
     const answer = await api.submit({
       operation: 'jira.get_task',
       payload: { task_id: issueKey },
@@ -118,11 +135,14 @@ describe('DynamoDB requests per RIQ request', () => {
     // attempt (after the gate, which needs the claimed record), complete.
     expect(byAction).toEqual({ GetItem: 3, PutItem: 3, UpdateItem: 3 });
     expect(onRecord).toEqual({ PutItem: 1, UpdateItem: 3 });
+    // Index: stored 1, claimed 2, the attempt begun (`updated_at` is projected) 1, completed 1.
+    expect(indexWritesSince(units)).toBe(5);
     expect((await api.result(token)).body).toMatchObject({ status: 'completed' });
   });
 
   it('a DIRECT create: its done-once record and the cache invalidation besides, no read of the record', async () => {
     const since = awsCallLog().length;
+    const units = awsCallCounts();
     const answer = await api.submit({
       operation: 'jira.create_task',
       payload: { title: 'counted create', project_id: 'MD' },
@@ -136,5 +156,7 @@ describe('DynamoDB requests per RIQ request', () => {
     // with the attempt begun, the call record's result, the search generation (invalidation), complete.
     expect(byAction).toEqual({ GetItem: 3, PutItem: 3, UpdateItem: 4 });
     expect(onRecord).toEqual({ PutItem: 1, UpdateItem: 2 });
+    // The call record and the search generation carry no `listed_status`: the record's 4 alone.
+    expect(indexWritesSince(units)).toBe(4);
   });
 });
