@@ -78,21 +78,12 @@ function statusIndex(): GlobalSecondaryIndex {
 }
 
 /**
- * Adds the by-status index to a table kept from a run that had another one, and gives the
- * requests it lists their `listed_status`, so the sweeper and the dead-letter listing see them.
+ * Adds the by-status index to a table kept from a run that had another one. The requests it lists
+ * get their `listed_status` first, so the new index is built with them and the sweeper and the
+ * dead-letter listing see them; then the index is created and waited for.
  */
 async function addStatusIndex(client: DynamoDBClient, tableName: string): Promise<void> {
-  const { partitionKey, sortKey, listedStatuses } = REQUESTS_TABLE.statusIndex;
-  await client.send(
-    new UpdateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [
-        { AttributeName: partitionKey, AttributeType: 'S' },
-        { AttributeName: sortKey, AttributeType: 'S' },
-      ],
-      GlobalSecondaryIndexUpdates: [{ Create: statusIndex() }],
-    }),
-  );
+  const { partitionKey, sortKey, listedStatuses, name } = REQUESTS_TABLE.statusIndex;
   const values = Object.fromEntries(listedStatuses.map((s, i) => [`:s${i}`, { S: s }]));
   let startKey: Record<string, AttributeValue> | undefined;
   do {
@@ -117,6 +108,23 @@ async function addStatusIndex(client: DynamoDBClient, tableName: string): Promis
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
+  await client.send(
+    new UpdateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [
+        { AttributeName: partitionKey, AttributeType: 'S' },
+        { AttributeName: sortKey, AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexUpdates: [{ Create: statusIndex() }],
+    }),
+  );
+  for (let tries = 0; tries < 300; tries++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const index = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === name);
+    if (index?.IndexStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`index ${name} of ${tableName} did not become active in 30 s`);
 }
 
 export interface LocalQueues {
