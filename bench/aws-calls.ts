@@ -10,7 +10,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 type Send = (command: unknown, ...rest: unknown[]) => Promise<unknown>;
 
 const counts = new Map<string, number>();
+const log: AwsCall[] = [];
 let installed = false;
+
+/** One request: its API action and, for a DynamoDB item request, the item's partition key. */
+export interface AwsCall {
+  action: string;
+  /** `pk` of the item a GetItem, PutItem, UpdateItem or DeleteItem names. */
+  pk?: string;
+}
 
 /** Starts counting (idempotent). */
 export function countAwsCalls(): void {
@@ -21,6 +29,8 @@ export function countAwsCalls(): void {
   smithyClient.send = async function (this: unknown, command: unknown, ...rest: unknown[]) {
     const name = apiName((command as { constructor: { name: string } }).constructor.name);
     counts.set(name, (counts.get(name) ?? 0) + 1);
+    const pk = itemKeyOf((command as { input?: unknown }).input);
+    log.push({ action: name, ...(pk !== undefined ? { pk } : {}) });
     const dynamo = DYNAMODB_READS.has(name) || DYNAMODB_WRITES.has(name);
     if (dynamo) askForCapacity(command);
     let output: unknown;
@@ -161,4 +171,19 @@ export function awsCallsBetween(
     if (delta > 0) out[name] = delta;
   }
   return out;
+}
+
+/** Every request so far, in order (`awsCallLog().length` marks a point to slice from). */
+export function awsCallLog(): readonly AwsCall[] {
+  return log;
+}
+
+/** The partition key (`pk`) of the item a DynamoDB item request names, as a string. */
+function itemKeyOf(input: unknown): string | undefined {
+  const { Key, Item } = (input ?? {}) as { Key?: Record<string, unknown>; Item?: Record<string, unknown> };
+  const pk = (Key ?? Item)?.['pk'];
+  if (typeof pk === 'string') return pk;
+  // The plain client's attribute values (`{ S: '…' }`).
+  const s = (pk as { S?: unknown } | undefined)?.S;
+  return typeof s === 'string' ? s : undefined;
 }

@@ -6,8 +6,13 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   ResourceInUseException,
+  ScanCommand,
+  UpdateItemCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type DynamoDBClient,
+  type AttributeValue,
+  type GlobalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -26,7 +31,7 @@ import {
 
 export async function createRequestsTable(client: DynamoDBClient, config: RiqConfig): Promise<string> {
   const tableName = requestsTableName(config);
-  const { partitionKey, sortKey, name } = REQUESTS_TABLE.statusIndex;
+  const { partitionKey, sortKey } = REQUESTS_TABLE.statusIndex;
   try {
     await client.send(
       new CreateTableCommand({
@@ -38,16 +43,7 @@ export async function createRequestsTable(client: DynamoDBClient, config: RiqCon
           { AttributeName: sortKey, AttributeType: 'S' },
         ],
         KeySchema: [{ AttributeName: REQUESTS_TABLE.partitionKey, KeyType: 'HASH' }],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: name,
-            KeySchema: [
-              { AttributeName: partitionKey, KeyType: 'HASH' },
-              { AttributeName: sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
+        GlobalSecondaryIndexes: [statusIndex()],
       }),
     );
     await client.send(
@@ -57,11 +53,78 @@ export async function createRequestsTable(client: DynamoDBClient, config: RiqCon
       }),
     );
   } catch (err) {
-    // Kept from an earlier run (the local data folder): reuse it.
+    // Kept from an earlier run (the local data folder): reuse it, with the index it may lack.
     if (!(err instanceof ResourceInUseException)) throw err;
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const index = REQUESTS_TABLE.statusIndex.name;
+    if (!(Table?.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === index)) {
+      await addStatusIndex(client, tableName);
+    }
   }
   return tableName;
+}
+
+/** The by-status index (model/config/resources.ts `REQUESTS_TABLE`), as the CDK table declares it. */
+function statusIndex(): GlobalSecondaryIndex {
+  const { partitionKey, sortKey, name, projected } = REQUESTS_TABLE.statusIndex;
+  return {
+    IndexName: name,
+    KeySchema: [
+      { AttributeName: partitionKey, KeyType: 'HASH' },
+      { AttributeName: sortKey, KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...projected] },
+  };
+}
+
+/**
+ * Adds the by-status index to a table kept from a run that had another one. The requests it lists
+ * get their `listed_status` first, so the new index is built with them and the sweeper and the
+ * dead-letter listing see them; then the index is created and waited for.
+ */
+async function addStatusIndex(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { partitionKey, sortKey, listedStatuses, name } = REQUESTS_TABLE.statusIndex;
+  const values = Object.fromEntries(listedStatuses.map((s, i) => [`:s${i}`, { S: s }]));
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: `begins_with(#pk, :req) AND #status IN (${Object.keys(values).join(', ')})`,
+        ExpressionAttributeNames: { '#pk': REQUESTS_TABLE.partitionKey, '#status': 'status' },
+        ExpressionAttributeValues: { ':req': { S: 'REQ#' }, ...values },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { [REQUESTS_TABLE.partitionKey]: item[REQUESTS_TABLE.partitionKey]! },
+          UpdateExpression: 'SET #listed = #status',
+          ExpressionAttributeNames: { '#listed': partitionKey, '#status': 'status' },
+        }),
+      );
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  await client.send(
+    new UpdateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [
+        { AttributeName: partitionKey, AttributeType: 'S' },
+        { AttributeName: sortKey, AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexUpdates: [{ Create: statusIndex() }],
+    }),
+  );
+  for (let tries = 0; tries < 300; tries++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const index = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === name);
+    if (index?.IndexStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`index ${name} of ${tableName} did not become active in 30 s`);
 }
 
 export interface LocalQueues {

@@ -9,7 +9,8 @@ export interface RequestsTableProps {
 
 /**
  * The requests table (stateful): on-demand, encrypted with the AWS-managed key, records expire by
- * TTL, the `by-status` index lists requests by status. Point-in-time recovery and retention on
+ * TTL, the by-status index lists the requests the sweeper and the operators look for by status
+ * (model/config/resources.ts `REQUESTS_TABLE`). Point-in-time recovery and retention on
  * stack deletion follow `config.deployment`.
  */
 export class RequestsTable extends Construct {
@@ -32,11 +33,14 @@ export class RequestsTable extends Construct {
       removalPolicy: config.deployment.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       deletionProtection: config.deployment.retainData,
     });
+    // Sparse (only requests carrying `listed_status`), with the few attributes the sweeper reads:
+    // a request is written to the index only while listed, and only when one of those changes.
     this.table.addGlobalSecondaryIndex({
       indexName: statusIndex.name,
       partitionKey: { name: statusIndex.partitionKey, type: AttributeType.STRING },
       sortKey: { name: statusIndex.sortKey, type: AttributeType.STRING },
-      projectionType: ProjectionType.ALL,
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: [...statusIndex.projected],
     });
 
     if (!config.deployment.pointInTimeRecovery) {

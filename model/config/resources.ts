@@ -47,12 +47,34 @@ export function bodiesBucketName(config: RiqConfig): string {
  * lambdas/adapters/dynamodb/idempotent-executor.ts), one per issue/page written lately (`pk = LOCK#…`), one per
  * cached read (`pk = CACHE#<operation>#<hash>`) and one search generation per service
  * (`pk = CACHEGEN#<service>`, lambdas/adapters/dynamodb/dynamo-read-cache.ts).
- * Listing by status uses the `by-status` index (requests only carry `status`).
+ *
+ * Listing by status uses a sparse index, `statusIndex`: it holds only the requests someone looks
+ * for by status, the sweeper's (`queued`, `processing`, `waiting`) and the operator's dead letters
+ * (`dead`). A request carries `listed_status` (a copy of its `status`) only while its status is one
+ * of `listedStatuses`: a request that completes or fails drops out of the index, and the other
+ * items never carry it. The index projects only the attributes the sweeper filters on and re-sends
+ * with (`projected`, besides the keys), so a write to a listed request touches the index only when
+ * one of them changes; a listing that shows whole records (dead letters) reads them from the table.
  */
 export const REQUESTS_TABLE = {
   partitionKey: 'pk',
   ttlAttribute: 'expires_at',
-  statusIndex: { name: 'by-status', partitionKey: 'status', sortKey: 'created_at' },
+  statusIndex: {
+    name: 'by-listed-status',
+    partitionKey: 'listed_status',
+    sortKey: 'created_at',
+    listedStatuses: ['queued', 'processing', 'waiting', 'dead'],
+    projected: [
+      'token',
+      'status',
+      'service',
+      'priority',
+      'updated_at',
+      'lease_expires_at',
+      'deferred_until',
+      'swept_at',
+    ],
+  },
   /** Key prefix of the saved worker calls: a worker may delete these and stale read-cache entries only. */
   callKeyPrefix: 'CALL',
   /**

@@ -10,6 +10,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SimulatorControl } from '../../local/atlassian-sim/control.js';
 import { newRequestToken } from '../../lambdas/core/domain/tokens.js';
+import { REQUESTS_TABLE } from '../../model/config/resources.js';
 import { localDynamo } from '../support/aws-local.js';
 import { RiqHttp, type HttpAnswer } from '../support/riq-http.js';
 
@@ -48,6 +49,8 @@ async function deadRecord(issueKey: string): Promise<string> {
         priority: 'low',
         payload: { task_id: issueKey },
         status: 'dead',
+        // As the store writes it: the by-status index lists the request.
+        [REQUESTS_TABLE.statusIndex.partitionKey]: 'dead',
         routing_path: 'QUEUED',
         attempts: 4,
         created_at: now,

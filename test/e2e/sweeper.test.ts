@@ -6,6 +6,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, inject, it } from 'vitest';
 import { newRequestToken } from '../../lambdas/core/domain/tokens.js';
+import { REQUESTS_TABLE } from '../../model/config/resources.js';
 import { localDynamo } from '../support/aws-local.js';
 import { RiqHttp } from '../support/riq-http.js';
 
@@ -38,6 +39,8 @@ describe('sweeper', () => {
           priority: 'normal',
           payload: { task_id: key },
           status: 'queued',
+          // As the store writes it: the by-status index lists the request.
+          [REQUESTS_TABLE.statusIndex.partitionKey]: 'queued',
           routing_path: 'QUEUED',
           attempts: 0,
           created_at: longAgo,

@@ -394,15 +394,27 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
       });
     });
 
-    it('lists requests by status through the by-status index', () => {
+    it('lists requests by status through a sparse index that projects only what the sweeper reads', () => {
       expect(table.Properties['GlobalSecondaryIndexes']).toEqual([
         {
-          IndexName: 'by-status',
+          IndexName: 'by-listed-status',
           KeySchema: [
-            { AttributeName: 'status', KeyType: 'HASH' },
+            { AttributeName: 'listed_status', KeyType: 'HASH' },
             { AttributeName: 'created_at', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: [
+              'token',
+              'status',
+              'service',
+              'priority',
+              'updated_at',
+              'lease_expires_at',
+              'deferred_until',
+              'swept_at',
+            ],
+          },
         },
       ]);
     });
@@ -665,7 +677,7 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
         expect(queries).toHaveLength(1);
         const join = (queries[0]?.Resource as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
         expect(importedLogicalId(riq.stateful, join[1][0])).toBe(tableId());
-        expect(join[1][1]).toBe('/index/by-status');
+        expect(join[1][1]).toBe('/index/by-listed-status');
       },
     );
 

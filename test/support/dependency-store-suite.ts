@@ -77,11 +77,11 @@ export function describeDependencyStore(name: string, setup: () => Promise<Depen
           : how === 'fail'
             ? await requests.fail(parent.lease, error, now(), expiresAt())
             : await requests.markDead(parent.lease, error, now());
-      expect(ok).toBe(true);
+      expect(ok?.status).toBe(how === 'complete' ? 'completed' : how === 'fail' ? 'failed' : 'dead');
       return deps.releaseDependents(parent.token, releaseOptions());
     }
 
-    const tokens = (list: RequestRecord[]) => list.map((r) => r.token);
+    const tokens = (list: { token: string }[]) => list.map((r) => r.token);
     const jitter = () => new Promise((r) => setTimeout(r, Math.random() * 4));
 
     describe('register', () => {
@@ -328,7 +328,11 @@ export function describeDependencyStore(name: string, setup: () => Promise<Depen
         const child = newRecord();
         await deps.register(child, [a.token], { ...registerOptions(), now: now() - 10 * 60_000 });
         // The worker crashed between its finishing write and the release.
-        expect(await requests.complete(a.lease, { result: { key: 'MD-9' } }, now(), expiresAt())).toBe(true);
+        expect(
+          await requests.complete(a.lease, { result: { key: 'MD-9' } }, now(), expiresAt()),
+        ).toMatchObject({
+          status: 'completed',
+        });
         const before = new Date(now() - 60_000).toISOString();
         const stale = await deps.findWaiting({ updatedBefore: before, sweptBefore: before, limit: 1000 });
         expect(tokens(stale)).toContain(child.token);
@@ -356,7 +360,7 @@ export function describeDependencyStore(name: string, setup: () => Promise<Depen
             await expire(a.token);
           } else {
             const error = { code: 'SERVICE_UNAVAILABLE' as const, message: '503', retryable: true };
-            expect(await requests.markDead(a.lease, error, now())).toBe(true);
+            expect(await requests.markDead(a.lease, error, now())).toMatchObject({ status: 'dead' });
             expect((await requests.deleteDead(a.token)).kind).toBe('changed');
           }
           const out = await deps.reconcileWaiting(child.token, releaseOptions());
@@ -449,7 +453,7 @@ export function describeDependencyStore(name: string, setup: () => Promise<Depen
         const child = newRecord({ after_write: write.token });
         await deps.register(child, [], registerOptions());
         const error = { code: 'INTERNAL_ERROR' as const, message: 'boom', retryable: true };
-        expect(await requests.markDead(write.lease, error, now())).toBe(true);
+        expect(await requests.markDead(write.lease, error, now())).toMatchObject({ status: 'dead' });
         expect((await requests.deleteDead(write.token)).kind).toBeDefined();
         expect(await requests.get(write.token)).toBeUndefined();
         const out = await deps.reconcileWaiting(child.token, releaseOptions());
@@ -461,7 +465,9 @@ export function describeDependencyStore(name: string, setup: () => Promise<Depen
         const child = newRecord({ after_write: write.token });
         await deps.register(child, [], registerOptions());
         const error = { code: 'PERMISSION_DENIED' as const, message: 'no', retryable: false };
-        expect(await requests.fail(write.lease, error, now(), expiresAt())).toBe(true);
+        expect(await requests.fail(write.lease, error, now(), expiresAt())).toMatchObject({
+          status: 'failed',
+        });
         const out = await deps.reconcileWaiting(child.token, releaseOptions());
         expect(tokens(out.ready)).toEqual([child.token]);
       });

@@ -10,9 +10,11 @@ import type {
   InsertOutcome,
   DeadLetterChange,
   Lease,
+  ListedRecord,
   ListQuery,
   RecordPage,
   RequestStore,
+  SettledRecord,
   StrandedQuery,
 } from '../../lambdas/core/ports/index.js';
 import type { StoredResult } from '../../model/request-record.js';
@@ -62,6 +64,10 @@ export class InMemoryStore implements RequestStore {
       });
       delete r.deferred_reason;
       delete r.deferred_until;
+      if (options.beginAttempt === true) {
+        r.attempts += 1;
+        r.calls = (r.calls ?? 0) + 1;
+      }
       return { kind: 'claimed', record: (await this.get(token))!, leaseId };
     }
     if (r.status === 'processing') return { kind: 'busy', record: (await this.get(token))! };
@@ -101,16 +107,16 @@ export class InMemoryStore implements RequestStore {
     status: Status,
     fields: Partial<RequestRecord>,
     remove: (keyof RequestRecord)[] = [],
-  ) {
+  ): Promise<SettledRecord | undefined> {
     const r = this.records.get(lease.token);
-    if (!r || r.status !== 'processing' || r.lease_id !== lease.leaseId) return Promise.resolve(false);
+    if (!r || r.status !== 'processing' || r.lease_id !== lease.leaseId) return Promise.resolve(undefined);
     if (!('deferred_reason' in fields)) delete r.deferred_reason;
     if (!('deferred_until' in fields)) delete r.deferred_until;
     Object.assign(r, fields, { status });
     delete r.lease_id;
     delete r.lease_expires_at;
     for (const k of remove) delete r[k];
-    return Promise.resolve(true);
+    return this.get(lease.token);
   }
 
   complete(lease: Lease, result: StoredResult, _now: number, expiresAt: number) {
@@ -186,7 +192,7 @@ export class InMemoryStore implements RequestStore {
     return Promise.all(found.slice(0, query.limit).map(async (r) => (await this.get(r.token))!));
   }
 
-  async markSwept(seen: RequestRecord, now: number): Promise<boolean> {
+  async markSwept(seen: ListedRecord, now: number): Promise<boolean> {
     const r = this.records.get(seen.token);
     if (
       !r ||
@@ -201,7 +207,7 @@ export class InMemoryStore implements RequestStore {
   }
 }
 
-function sweptAt(r: RequestRecord): string | undefined {
+function sweptAt(r: RequestRecord | ListedRecord): string | undefined {
   return (r as RequestRecord & { swept_at?: string }).swept_at;
 }
 

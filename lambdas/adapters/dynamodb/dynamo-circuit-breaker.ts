@@ -7,8 +7,8 @@
  * so of many workers racing for the half-open probe exactly one write succeeds; the losers re-read,
  * see the live probe lease and are refused.
  *
- * The item carries `state`, never `status`: `status` is the partition key of the by-status index,
- * which must only ever hold requests.
+ * The item carries `state`, never `status` (the requests' field), and no `listed_status`, the
+ * partition key of the by-status index, which must only ever hold requests.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';

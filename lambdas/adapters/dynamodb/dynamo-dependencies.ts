@@ -25,6 +25,7 @@ import {
   conditionalUpdate,
   findByStatus,
   idempotencyKey,
+  listedStatusOf,
   recordFromItem,
   requestKey,
 } from './request-items.js';
@@ -37,7 +38,7 @@ import type {
   DependencyRecords,
   WaitingChildWrite,
 } from '../../core/ports/dependency-records.js';
-import type { IdempotencyClaim, WaitingQuery } from '../../core/ports/index.js';
+import type { IdempotencyClaim, ListedRecord, WaitingQuery } from '../../core/ports/index.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
 
@@ -132,9 +133,10 @@ export class DynamoDependencyRecords implements DependencyRecords {
     const attributes = await conditionalUpdate(this.client, this.tableName, {
       Key: requestKey(child),
       ConditionExpression: '#status = :waiting AND attribute_not_exists(#waiting_on)',
-      UpdateExpression: 'SET #status = :queued, #updated = :iso',
+      UpdateExpression: 'SET #status = :queued, #listed = :queued, #updated = :iso',
       ExpressionAttributeNames: {
         '#status': 'status',
+        '#listed': REQUESTS_TABLE.statusIndex.partitionKey,
         '#waiting_on': 'waiting_on',
         '#updated': 'updated_at',
       },
@@ -159,9 +161,10 @@ export class DynamoDependencyRecords implements DependencyRecords {
       ConditionExpression:
         '#status = :waiting AND (attribute_not_exists(#after_write) OR #after_write <> :parent OR contains(#depends_on, :parent))',
       UpdateExpression:
-        'SET #status = :failed, #error = :error, #updated = :iso, #completed = :iso, #expires = :exp REMOVE #waiting_on',
+        'SET #status = :failed, #error = :error, #updated = :iso, #completed = :iso, #expires = :exp REMOVE #waiting_on, #listed',
       ExpressionAttributeNames: {
         '#status': 'status',
+        '#listed': REQUESTS_TABLE.statusIndex.partitionKey,
         '#error': 'error',
         '#updated': 'updated_at',
         '#completed': 'completed_at',
@@ -183,8 +186,8 @@ export class DynamoDependencyRecords implements DependencyRecords {
     return attributes === undefined ? undefined : recordFromItem<DependencyRecord>(attributes);
   }
 
-  async findWaiting(query: WaitingQuery): Promise<DependencyRecord[]> {
-    return findByStatus<DependencyRecord>(
+  async findWaiting(query: WaitingQuery): Promise<ListedRecord[]> {
+    return findByStatus<ListedRecord>(
       this.client,
       this.tableName,
       WAITING,
@@ -284,6 +287,7 @@ function toItem(record: DependencyRecord): Record<string, unknown> {
   return {
     ...requestKey(record.token),
     ...rest,
+    ...listedStatusOf(record.status),
     ...(waiting_on && waiting_on.length > 0 ? { waiting_on: new Set(waiting_on) } : {}),
     ...(dependents && dependents.length > 0 ? { dependents: new Set(dependents) } : {}),
   };

@@ -6,8 +6,8 @@
  * is conditional on the `version` it read, so two workers that computed from the same state cannot
  * both spend it, and the loser recomputes from the winner's state.
  *
- * The item carries no `status` attribute, so it never appears in the `by-status` index that lists
- * requests, and no TTL attribute: the budget (and the quota Atlassian announced) lives as long as
+ * The item carries no `listed_status` attribute, so it never appears in the by-status index that
+ * lists requests, and no TTL attribute: the budget (and the quota Atlassian announced) lives as long as
  * the table. It also carries the auth mode of the connection that last wrote it (`auth_mode`), so
  * the health check, which holds no Atlassian connection, can say whether the budget counts
  * (DynamoPointsViews).

@@ -7,8 +7,8 @@
  * loser recomputes from the winner's state. That is what makes "never more than burst +
  * rate·elapsed tokens" hold across processes.
  *
- * The item carries no `status` attribute, so it never appears in the `by-status` index that lists
- * requests, and no TTL attribute: the bucket lives as long as the table.
+ * The item carries no `listed_status` attribute, so it never appears in the by-status index that
+ * lists requests, and no TTL attribute: the bucket lives as long as the table.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { REQUESTS_TABLE } from '../../../model/config/resources.js';
@@ -74,6 +74,8 @@ export class DynamoRateGate implements RateGate, RateViews {
   private readonly buckets: VersionedItems<BucketState>;
   private readonly retry: RaceRetry;
   private readonly maxRateLimitedReportAttempts: number;
+  /** Per service, the bucket as this instance last read or computed it (see `report`). */
+  private readonly seen = new Map<Service, BucketState>();
 
   constructor(
     client: DynamoDBDocumentClient,
@@ -110,6 +112,7 @@ export class DynamoRateGate implements RateGate, RateViews {
       (read) => {
         const before = advance(read?.value ?? fullBucket(settings, now), settings, now);
         const { state, decision } = tryAcquire(before, scope, settings, now);
+        this.seen.set(scope.service, state);
         const unchanged = !decision.granted && read !== undefined && sameBucket(before, state);
         return { answer: decision, write: unchanged ? undefined : state };
       },
@@ -125,9 +128,24 @@ export class DynamoRateGate implements RateGate, RateViews {
     );
   }
 
-  /** Writes only when the feedback changed something: a success at the full rate costs one read. */
+  /**
+   * Writes only when the feedback changed something. A success without `nearLimit` reads nothing
+   * when it would change nothing in the bucket this instance last saw (at the latest, at the acquire
+   * of the call it reports): the rate was at its configured value then, so the success had nothing
+   * to raise. A cut made by another worker meanwhile is then not climbed back by this success, which
+   * was let through before the cut. Any other feedback is read and written.
+   */
   async report(scope: CallScope, feedback: RateFeedback, now: number): Promise<void> {
     const settings = this.settings[scope.service];
+    const seen = this.seen.get(scope.service);
+    if (
+      feedback.kind === 'ok' &&
+      feedback.nearLimit !== true &&
+      seen !== undefined &&
+      sameBucket(advance(seen, settings, now), applyFeedback(seen, scope, feedback, settings, now))
+    ) {
+      return;
+    }
     const attempts =
       feedback.kind === 'rate_limited' ? this.maxRateLimitedReportAttempts : this.retry.attempts;
     await this.buckets.update(
@@ -136,6 +154,7 @@ export class DynamoRateGate implements RateGate, RateViews {
       (read) => {
         const current = advance(read?.value ?? fullBucket(settings, now), settings, now);
         const next = applyFeedback(current, scope, feedback, settings, now);
+        this.seen.set(scope.service, next);
         return { answer: undefined, write: read && sameBucket(current, next) ? undefined : next };
       },
       () => {

@@ -10,7 +10,7 @@
  * - Reads are strongly consistent, so an entry deleted or a generation bumped by a completed write is
  *   never served afterwards.
  *
- * The items carry no `status`, so they never show in the `by-status` index of requests.
+ * The items carry no `listed_status`, so they never show in the by-status index of requests.
  * IAM: the submit function needs GetItem; workers GetItem, PutItem, UpdateItem (generation) and
  * DeleteItem on `CACHE#*` keys.
  */

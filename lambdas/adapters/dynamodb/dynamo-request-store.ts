@@ -20,6 +20,8 @@ import {
   findByStatus,
   idempotencyKey,
   isSameRequest,
+  listedStatusOf,
+  listedStatusUpdate,
   recordFromItem,
   requestKey,
 } from './request-items.js';
@@ -33,15 +35,18 @@ import type {
   IdempotencyClaim,
   InsertOutcome,
   Lease,
+  ListedRecord,
   ListQuery,
   RecordPage,
   RequestStore,
+  SettledRecord,
   StrandedQuery,
 } from '../../core/ports/index.js';
 import type { StoredResult } from '../../../model/request-record.js';
 import type { RequestRecord, Status } from '../../../model/request-record.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
+const LISTED = REQUESTS_TABLE.statusIndex.partitionKey;
 
 /** How often a submit retries a transaction that lost a race with a concurrent one on the same key. */
 const TRANSACTION_CONFLICT_RETRIES = 8;
@@ -55,7 +60,7 @@ export class DynamoRequestStore implements RequestStore {
   ) {}
 
   async insert(record: RequestRecord, idempotency?: IdempotencyClaim): Promise<InsertOutcome> {
-    const item = { ...requestKey(record.token), ...record };
+    const item = { ...requestKey(record.token), ...record, ...listedStatusOf(record.status) };
     if (!idempotency) {
       try {
         await this.client.send(
@@ -148,7 +153,11 @@ export class DynamoRequestStore implements RequestStore {
     routingPath: ClaimRoutingPath = 'QUEUED',
     options: ClaimOptions = {},
   ): Promise<ClaimOutcome> {
-    const claimant = { leaseId: options.leaseId ?? randomUUID(), routingPath };
+    const claimant = {
+      leaseId: options.leaseId ?? randomUUID(),
+      routingPath,
+      beginAttempt: options.beginAttempt === true,
+    };
     // The common case first; a dead record (an operator's redrive) is the exception.
     const claimed =
       (await this.tryClaim(token, now, leaseSeconds, claimant)) ??
@@ -165,8 +174,8 @@ export class DynamoRequestStore implements RequestStore {
     return this.conditionalClaim(
       token,
       '#status = :queued OR (#status = :processing AND #lease_exp < :now)',
-      '',
-      { ':queued': 'queued', ':now': now },
+      claimant.beginAttempt ? `, ${COUNT_ATTEMPT}` : '',
+      { ':queued': 'queued', ':now': now, ...(claimant.beginAttempt ? COUNT_ATTEMPT_VALUES : {}) },
       now,
       leaseSeconds,
       claimant,
@@ -178,8 +187,10 @@ export class DynamoRequestStore implements RequestStore {
     return this.conditionalClaim(
       token,
       '#status = :dead',
-      ', #attempts = :zero',
-      { ':dead': 'dead', ':zero': 0 },
+      claimant.beginAttempt
+        ? ', #attempts = :one, #calls = if_not_exists(#calls, :zero) + :one'
+        : ', #attempts = :zero',
+      { ':dead': 'dead', ...(claimant.beginAttempt ? COUNT_ATTEMPT_VALUES : { ':zero': 0 }) },
       now,
       leaseSeconds,
       claimant,
@@ -198,10 +209,11 @@ export class DynamoRequestStore implements RequestStore {
     const attributes = await conditionalUpdate(this.client, this.tableName, {
       Key: requestKey(token),
       ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
-      UpdateExpression: `SET #status = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso, #routing = :routing${extraSet} REMOVE #deferred_reason, #deferred_until`,
+      UpdateExpression: `SET #status = :processing, #listed = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso, #routing = :routing${extraSet} REMOVE #deferred_reason, #deferred_until`,
       ExpressionAttributeNames: {
         '#pk': PK,
         '#status': 'status',
+        '#listed': LISTED,
         '#lease_id': 'lease_id',
         '#lease_exp': 'lease_expires_at',
         '#updated': 'updated_at',
@@ -209,6 +221,7 @@ export class DynamoRequestStore implements RequestStore {
         '#deferred_until': 'deferred_until',
         '#routing': 'routing_path',
         ...(extraSet.includes('#attempts') ? { '#attempts': 'attempts' } : {}),
+        ...(extraSet.includes('#calls') ? { '#calls': 'calls' } : {}),
       },
       ExpressionAttributeValues: {
         ':processing': 'processing',
@@ -227,8 +240,7 @@ export class DynamoRequestStore implements RequestStore {
     const attributes = await conditionalUpdate(this.client, this.tableName, {
       Key: requestKey(lease.token),
       ConditionExpression: '#status = :processing AND #lease_id = :lease',
-      UpdateExpression:
-        'SET #attempts = if_not_exists(#attempts, :zero) + :one, #calls = if_not_exists(#calls, :zero) + :one, #updated = :iso',
+      UpdateExpression: `SET ${COUNT_ATTEMPT}, #updated = :iso`,
       ExpressionAttributeNames: {
         '#status': 'status',
         '#lease_id': 'lease_id',
@@ -254,7 +266,7 @@ export class DynamoRequestStore implements RequestStore {
     reason: DeferReason,
     until: number,
     options: { refundAttempt?: boolean } = {},
-  ): Promise<boolean> {
+  ): Promise<SettledRecord | undefined> {
     return this.settle(
       lease,
       'queued',
@@ -265,7 +277,12 @@ export class DynamoRequestStore implements RequestStore {
     );
   }
 
-  complete(lease: Lease, result: StoredResult, now: number, expiresAt: number): Promise<boolean> {
+  complete(
+    lease: Lease,
+    result: StoredResult,
+    now: number,
+    expiresAt: number,
+  ): Promise<SettledRecord | undefined> {
     // The result inline or its pointer (claim check); the other is dropped.
     return this.settle(
       lease,
@@ -276,7 +293,7 @@ export class DynamoRequestStore implements RequestStore {
     );
   }
 
-  fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<boolean> {
+  fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<SettledRecord | undefined> {
     return this.settle(lease, 'failed', now, {
       error,
       completed_at: new Date(now).toISOString(),
@@ -285,7 +302,7 @@ export class DynamoRequestStore implements RequestStore {
   }
 
   // A retry and the DLQ go through the queue: a request whose DIRECT call failed reads QUEUED.
-  release(lease: Lease, error: ErrorBody, now: number, retryAt: number): Promise<boolean> {
+  release(lease: Lease, error: ErrorBody, now: number, retryAt: number): Promise<SettledRecord | undefined> {
     return this.settle(lease, 'queued', now, {
       error,
       routing_path: 'QUEUED',
@@ -293,7 +310,7 @@ export class DynamoRequestStore implements RequestStore {
     });
   }
 
-  markDead(lease: Lease, error: ErrorBody, now: number): Promise<boolean> {
+  markDead(lease: Lease, error: ErrorBody, now: number): Promise<SettledRecord | undefined> {
     // Dead records carry no expiry: they wait for an operator.
     return this.settle(lease, 'dead', now, { error, routing_path: 'QUEUED' }, ['expires_at']);
   }
@@ -352,7 +369,11 @@ export class DynamoRequestStore implements RequestStore {
             throw ValidationError.forField('cursor', 'is not a cursor this API returned');
           throw err;
         });
-      records.push(...(out.Items ?? []).map((item) => recordFromItem<RequestRecord>(item)));
+      // The index lists only the keys and what the sweeper reads: the records are read whole from
+      // the table. One that changed status or went in between is left out of the page.
+      const listed = (out.Items ?? []).map((item) => recordFromItem<ListedRecord>(item));
+      const whole = await Promise.all(listed.map((r) => this.get(r.token)));
+      records.push(...whole.filter((r): r is RequestRecord => r?.status === status));
       startKey = out.LastEvaluatedKey;
     } while (startKey && records.length < query.limit);
     return { records, ...(startKey ? { nextKey: startKey } : {}) };
@@ -367,10 +388,11 @@ export class DynamoRequestStore implements RequestStore {
             Key: requestKey(token),
             ConditionExpression: 'attribute_exists(#pk) AND #status = :dead',
             UpdateExpression:
-              'SET #status = :queued, #attempts = :zero, #updated = :iso, #last_error = if_not_exists(#error, :none) REMOVE #error',
+              'SET #status = :queued, #listed = :queued, #attempts = :zero, #updated = :iso, #last_error = if_not_exists(#error, :none) REMOVE #error',
             ExpressionAttributeNames: {
               '#pk': PK,
               '#status': 'status',
+              '#listed': LISTED,
               '#attempts': 'attempts',
               '#updated': 'updated_at',
               '#last_error': 'last_error',
@@ -421,9 +443,9 @@ export class DynamoRequestStore implements RequestStore {
     }
   }
 
-  async findStranded(query: StrandedQuery): Promise<RequestRecord[]> {
+  async findStranded(query: StrandedQuery): Promise<ListedRecord[]> {
     const queued = query.status === 'queued';
-    return findByStatus<RequestRecord>(
+    return findByStatus<ListedRecord>(
       this.client,
       this.tableName,
       query.status,
@@ -445,7 +467,7 @@ export class DynamoRequestStore implements RequestStore {
     );
   }
 
-  async markSwept(seen: RequestRecord, now: number): Promise<boolean> {
+  async markSwept(seen: ListedRecord, now: number): Promise<boolean> {
     const names: Record<string, string> = {
       '#status': 'status',
       '#updated': 'updated_at',
@@ -462,7 +484,7 @@ export class DynamoRequestStore implements RequestStore {
       values[':lease_exp'] = seen.lease_expires_at;
       condition += ' AND #lease_exp = :lease_exp';
     }
-    const swept = (seen as RequestRecord & { swept_at?: string }).swept_at;
+    const swept = seen.swept_at;
     if (swept === undefined) condition += ' AND attribute_not_exists(#swept)';
     else {
       values[':swept'] = swept;
@@ -479,7 +501,10 @@ export class DynamoRequestStore implements RequestStore {
     );
   }
 
-  /** Moves a leased `processing` record to `status`, only while the lease is still ours. */
+  /**
+   * Moves a leased `processing` record to `status`, only while the lease is still ours, and answers
+   * the record as written (the update returns it: no read after).
+   */
   private async settle(
     lease: Lease,
     status: Status,
@@ -488,7 +513,7 @@ export class DynamoRequestStore implements RequestStore {
     remove: string[] = [],
     /** Numeric fields taken down by one (a refunded attempt). */
     decrement: string[] = [],
-  ): Promise<boolean> {
+  ): Promise<SettledRecord | undefined> {
     const names: Record<string, string> = {
       '#status': 'status',
       '#lease_id': 'lease_id',
@@ -501,7 +526,9 @@ export class DynamoRequestStore implements RequestStore {
       ':processing': 'processing',
       ':iso': new Date(now).toISOString(),
     };
-    const sets = ['#status = :status', '#updated = :iso'];
+    const listed = listedStatusUpdate(status, ':status');
+    Object.assign(names, listed.names);
+    const sets = ['#status = :status', '#updated = :iso', ...(listed.set ? [listed.set] : [])];
     Object.entries(set).forEach(([field, value], i) => {
       names[`#f${i}`] = field;
       values[`:v${i}`] = value;
@@ -512,7 +539,7 @@ export class DynamoRequestStore implements RequestStore {
       values[':one'] = 1;
       sets.push(`#d${i} = #d${i} - :one`);
     });
-    const removes = ['#lease_id', '#lease_exp'];
+    const removes = ['#lease_id', '#lease_exp', ...(listed.remove ? [listed.remove] : [])];
     // A deferral (or a retry's backoff) stays on the record until the next claim; any other move
     // drops what is not set again.
     for (const field of ['deferred_reason', 'deferred_until'] as const) {
@@ -524,23 +551,32 @@ export class DynamoRequestStore implements RequestStore {
       names[`#r${i}`] = field;
       removes.push(`#r${i}`);
     });
-    return (
-      (await conditionalUpdate(this.client, this.tableName, {
-        Key: requestKey(lease.token),
-        ConditionExpression: '#status = :processing AND #lease_id = :lease',
-        UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      })) !== undefined
-    );
+    const attributes = await conditionalUpdate(this.client, this.tableName, {
+      Key: requestKey(lease.token),
+      ConditionExpression: '#status = :processing AND #lease_id = :lease',
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    });
+    return attributes === undefined ? undefined : recordFromItem<SettledRecord>(attributes);
   }
 }
 
-/** Who claims: the lease id, and the path that will make the call (`routing_path` from now on). */
+/**
+ * Who claims: the lease id, the path that will make the call (`routing_path` from now on), and
+ * whether the claim begins an attempt too.
+ */
 interface Claimant {
   leaseId: string;
   routingPath: ClaimRoutingPath;
+  beginAttempt: boolean;
 }
+
+/** The update that counts one attempt and one call (`#attempts`, `#calls`, `:zero`, `:one`). */
+const COUNT_ATTEMPT =
+  '#attempts = if_not_exists(#attempts, :zero) + :one, #calls = if_not_exists(#calls, :zero) + :one';
+const COUNT_ATTEMPT_VALUES = { ':zero': 0, ':one': 1 };
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -19,7 +19,7 @@
  *   and was taken over by another request is never removed by the late first holder. The item and
  *   its `tat` stay: the next writer must see the window.
  *
- * The item carries no `status` (it never shows in the `by-status` index of requests). Its
+ * The item carries no `listed_status` (it never shows in the by-status index of requests). Its
  * `expires_at` (epoch seconds, the table's TTL attribute) lets DynamoDB drop the item once both its
  * lease and its window are long over; the conditions read `lock_until` and `tat` (epoch ms), since
  * TTL deletes late.

@@ -9,7 +9,8 @@
  *
  * Records live in the requests table under their own key prefix (`CALL#<hash of the token>`); they
  * expire with the retention through the table's TTL attribute, and keep their status in
- * `call_status`, never in `status`, so they never appear in the `by-status` index.
+ * `call_status`, apart from the requests' `status`; they carry no `listed_status`, so they never
+ * appear in the by-status index.
  *
  * A record left INPROGRESS by a crash expires with the invocation that wrote it (the Lambda's
  * remaining time, see `registerLambdaContext`). No other worker can claim the request before then:
@@ -35,7 +36,7 @@ import type { CallContext, OperationExecutor } from '../../core/ports/index.js';
 
 /** The attributes of a saved call besides the key and the table's TTL attribute. */
 export const CALL_RECORD_ATTRIBUTES = {
-  /** Not `status`: the `by-status` index must only ever hold requests. */
+  /** Not `status`, the requests' field: a call record is no request. */
   status: 'call_status',
   result: 'call_result',
   /** Epoch ms after which an INPROGRESS record no longer blocks a new call. */

@@ -24,12 +24,36 @@ export const idempotencyKey = (key: string) => ({
   [PK]: `IDEM#${createHash('sha256').update(key).digest('hex')}`,
 });
 
+const LISTED = REQUESTS_TABLE.statusIndex.partitionKey;
+const LISTED_STATUSES: readonly string[] = REQUESTS_TABLE.statusIndex.listedStatuses;
+
+/** `listed_status` of a request item with `status`: its status while the index lists it. */
+export function listedStatusOf(status: string): Record<string, string> {
+  return LISTED_STATUSES.includes(status) ? { [LISTED]: status } : {};
+}
+
 /**
- * A stored request item as its record: without the key and the worker's lease id, and with
- * depends_on's string sets (`waiting_on`, `dependents`) as sorted arrays.
+ * The part of an UpdateItem that keeps `listed_status` with a new `status` whose value is
+ * `placeholder`: `set` for its SET clause (a listed status), or `remove` for its REMOVE clause; and
+ * the name it uses (`#listed`).
+ */
+export function listedStatusUpdate(
+  status: string,
+  placeholder: string,
+): { set?: string; remove?: string; names: Record<string, string> } {
+  const names = { '#listed': LISTED };
+  return LISTED_STATUSES.includes(status)
+    ? { set: `#listed = ${placeholder}`, names }
+    : { remove: '#listed', names };
+}
+
+/**
+ * A stored request item as its record: without the key, the worker's lease id and the index's
+ * copy of the status, and with depends_on's string sets (`waiting_on`, `dependents`) as sorted
+ * arrays.
  */
 export function recordFromItem<T>(item: Record<string, unknown>): T {
-  const { [PK]: _pk, lease_id: _lease, ...record } = item;
+  const { [PK]: _pk, lease_id: _lease, [LISTED]: _listed, ...record } = item;
   for (const [k, v] of Object.entries(record)) {
     if (v instanceof Set) record[k] = [...(v as Set<string>)].sort();
   }
@@ -79,7 +103,8 @@ export interface StatusFilter {
 
 /**
  * Records with `status` that pass `filter`, oldest first (the by-status index), at most `limit`:
- * pages through the index until enough matched or it ends (a filter may make pages short).
+ * pages through the index until enough matched or it ends (a filter may make pages short). Each is
+ * as the index projects it (`REQUESTS_TABLE.statusIndex.projected`), not the whole record.
  */
 export async function findByStatus<T>(
   client: DynamoDBDocumentClient,

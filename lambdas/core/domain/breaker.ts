@@ -297,9 +297,18 @@ const DEFAULT_MAX_ATTEMPTS = 25;
  *
  * The probe's report must come through the instance that acquired it (a worker reports through the
  * breaker it acquired from): the instance remembers the lease id it holds per service.
+ *
+ * An ordinary call's report reads nothing when it cannot change the state: a neutral outcome never
+ * does, and a success does only by forgiving a failure counted in the window. The instance
+ * remembers the state it last read or wrote per service (at the latest, at the acquire of the call
+ * it reports), and a success that would change nothing there is not reported: a success forgives
+ * only failures counted before its call was let through, not those of calls that failed meanwhile.
+ * A failure and a probe's outcome are always read and written.
  */
 export class StoredCircuitBreaker implements CircuitBreaker {
   private readonly heldProbes = new Map<Service, string>();
+  /** Per service, the state this instance last read or wrote. */
+  private readonly seen = new Map<Service, BreakerState>();
   private readonly newProbeId: () => string;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxAttempts: number;
@@ -317,9 +326,11 @@ export class StoredCircuitBreaker implements CircuitBreaker {
   async acquire(service: Service, now: number): Promise<BreakerDecision> {
     for (let attempt = 1; ; attempt++) {
       const { state, version } = await this.store.load(service);
+      this.seen.set(service, state);
       const step = decideAcquire(state, this.settings, now, this.newProbeId());
       if (!step.next) return step.decision;
       if (await this.store.save(service, step.next, version)) {
+        this.seen.set(service, step.next);
         if (step.next.probeId !== null) this.heldProbes.set(service, step.next.probeId);
         return step.decision;
       }
@@ -336,16 +347,26 @@ export class StoredCircuitBreaker implements CircuitBreaker {
       this.heldProbes.delete(service);
       probeId = held;
     }
+    if (probeId === null && outcome !== 'failure') {
+      const seen = this.seen.get(service);
+      if (outcome === 'neutral' || (seen && !applyOutcome(seen, this.settings, outcome, null, now))) return;
+    }
     for (let attempt = 1; ; attempt++) {
       const { state, version } = await this.store.load(service);
+      this.seen.set(service, state);
       const next = applyOutcome(state, this.settings, outcome, probeId, now);
-      if (!next || (await this.store.save(service, next, version))) return;
+      if (!next) return;
+      if (await this.store.save(service, next, version)) {
+        this.seen.set(service, next);
+        return;
+      }
       await this.backOff(service, attempt);
     }
   }
 
   async view(service: Service, now: number): Promise<BreakerView> {
     const { state } = await this.store.load(service);
+    this.seen.set(service, state);
     return viewOf(service, state, this.settings, now);
   }
 

@@ -24,6 +24,7 @@ import type {
   DependencyRelease,
   DependencyReleaseOptions,
   DependencyStore,
+  ListedRecord,
   WaitingQuery,
 } from '../ports/index.js';
 import type { DependencyRecord, DependencyRecords } from '../ports/dependency-records.js';
@@ -180,7 +181,7 @@ export class StoredDependencyStore implements DependencyStore {
    * the sweeper's candidates. The sweeper stamps each one it looks at (`swept_at`), so children that
    * still wait on a running parent drop out of the next sweeps' reads and the ones after them come up.
    */
-  findWaiting(query: WaitingQuery): Promise<DependencyRecord[]> {
+  findWaiting(query: WaitingQuery): Promise<ListedRecord[]> {
     return this.records.findWaiting(query);
   }
 

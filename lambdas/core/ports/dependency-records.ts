@@ -14,7 +14,7 @@
  */
 import type { ErrorBody } from '../../../model/errors.js';
 import type { RequestRecord } from '../../../model/request-record.js';
-import type { IdempotencyClaim, WaitingQuery } from './index.js';
+import type { IdempotencyClaim, ListedRecord, WaitingQuery } from './index.js';
 
 /** A request record with the children registered on it; sets are read back as sorted arrays. */
 export type DependencyRecord = RequestRecord & { dependents?: string[] };
@@ -84,7 +84,8 @@ export interface DependencyRecords {
 
   /**
    * Records `waiting` since before `updatedBefore` and not swept (`swept_at`, stamped by
-   * RequestStore.markSwept) since `sweptBefore`, oldest first, at most `limit`.
+   * RequestStore.markSwept) since `sweptBefore`, oldest first, at most `limit`, as the by-status
+   * index lists them.
    */
-  findWaiting(query: WaitingQuery): Promise<DependencyRecord[]>;
+  findWaiting(query: WaitingQuery): Promise<ListedRecord[]>;
 }

@@ -50,7 +50,35 @@ export interface ClaimOptions {
   leaseId?: string;
   /** The message was redriven from the dead-letter queue by an operator: a `dead` record may be claimed. */
   reviveDead?: boolean;
+  /**
+   * The claim also begins an attempt (`beginAttempt` in the same write): for a caller that passed
+   * the flow gate before claiming (the DIRECT path) and calls right after. The claimed record's
+   * `attempts` is then the attempt's number.
+   */
+  beginAttempt?: boolean;
 }
+
+/**
+ * A request record as a settling write left it: with `dependents`, the children registered on it
+ * (lambdas/core/ports/dependency-records.ts), which a finished request must release.
+ */
+export type SettledRecord = RequestRecord & { dependents?: string[] };
+
+/**
+ * A request as the by-status index lists it for the sweeper: what it filters on, stamps and
+ * re-sends with, not the whole record.
+ */
+export type ListedRecord = Pick<
+  RequestRecord,
+  | 'token'
+  | 'status'
+  | 'service'
+  | 'priority'
+  | 'created_at'
+  | 'updated_at'
+  | 'lease_expires_at'
+  | 'deferred_until'
+> & { swept_at?: string };
 
 export interface RequestStore {
   /** Writes a new record; with an idempotency claim, atomically, so one key yields one record. */
@@ -61,7 +89,7 @@ export interface RequestStore {
    * record is claimed only with `reviveDead` (a message an operator redrove from the dead-letter
    * queue), and then its attempts are reset, so the redriven request gets a full set again; any
    * other message finds it `finished`. Claiming does not count an attempt (a claimed request may
-   * still be deferred). The claim sets `routing_path` to the path that will call (default `QUEUED`,
+   * still be deferred), unless `options.beginAttempt` asks for it. The claim sets `routing_path` to the path that will call (default `QUEUED`,
    * a worker): a request whose DIRECT call failed and was queued reads `QUEUED` once a worker
    * takes it.
    */
@@ -88,26 +116,37 @@ export interface RequestStore {
     reason: DeferReason,
     until: number,
     options?: { refundAttempt?: boolean },
-  ): Promise<boolean>;
+  ): Promise<SettledRecord | undefined>;
   /**
-   * The following succeed only while `lease` is still the record's lease (else they return false).
-   * `complete` stores the result inline (`result`) or the pointer to it (`result_ref`, see
-   * lambdas/core/domain/claim-check.ts), and drops the other.
+   * The following, like `defer`, succeed only while `lease` is still the record's lease, and answer
+   * the record as the write left it (undefined: the lease was lost, nothing was written), so no
+   * read follows a settling write. `complete` stores the result inline (`result`) or the pointer to
+   * it (`result_ref`, see lambdas/core/domain/claim-check.ts), and drops the other.
    */
-  complete(lease: Lease, result: StoredResult, now: number, expiresAt: number): Promise<boolean>;
-  fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<boolean>;
+  complete(
+    lease: Lease,
+    result: StoredResult,
+    now: number,
+    expiresAt: number,
+  ): Promise<SettledRecord | undefined>;
+  fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<SettledRecord | undefined>;
   /**
    * Back to `queued` after a retryable failure; the next delivery claims it again, not before
    * `retryAt` (epoch ms, stored as `deferred_until`, so the sweeper leaves a request waiting out its
    * backoff or a long Retry-After alone). It and `markDead` set `routing_path` to `QUEUED`: a retry
    * and the DLQ go through the queue.
    */
-  release(lease: Lease, error: ErrorBody, now: number, retryAt: number): Promise<boolean>;
-  markDead(lease: Lease, error: ErrorBody, now: number): Promise<boolean>;
+  release(lease: Lease, error: ErrorBody, now: number, retryAt: number): Promise<SettledRecord | undefined>;
+  markDead(lease: Lease, error: ErrorBody, now: number): Promise<SettledRecord | undefined>;
+  /**
+   * Records with `status`, counted on the by-status index. That index lists the statuses someone
+   * looks for (`queued`, `processing`, `waiting`, `dead`); any other counts none.
+   */
   countByStatus(status: Status): Promise<number>;
   /**
-   * One page of records with `status`, oldest first (the by-status index). `startKey` is the
-   * `nextKey` of the previous page; a `service` filter may make a page shorter than `limit`.
+   * One page of records with `status` (one the by-status index lists, as `countByStatus`), oldest
+   * first. `startKey` is the `nextKey` of the previous page; a `service` filter, or a record that
+   * changed status while the page was read, may make a page shorter than `limit`.
    */
   listByStatus(status: Status, query: ListQuery): Promise<RecordPage>;
   /**
@@ -123,13 +162,13 @@ export interface RequestStore {
    * before `leaseExpiredBefore` (epoch ms), and not swept since `sweptBefore`: the sweeper's
    * candidates, at most `limit`.
    */
-  findStranded(query: StrandedQuery): Promise<RequestRecord[]>;
+  findStranded(query: StrandedQuery): Promise<ListedRecord[]>;
   /**
    * Stamps `swept_at` on a record the sweeper is about to re-enqueue, only while it is still as
    * the sweeper saw it (same status, `updated_at` and lease): false when a worker moved it since,
    * or another sweep got there first.
    */
-  markSwept(seen: RequestRecord, now: number): Promise<boolean>;
+  markSwept(seen: ListedRecord, now: number): Promise<boolean>;
 }
 
 /** An opaque position in a paged listing (DynamoDB's LastEvaluatedKey). */
@@ -349,7 +388,7 @@ export interface DependencyStore {
    * Children `waiting` unchanged since before `updatedBefore` and not swept (`swept_at`, stamped by
    * RequestStore.markSwept) since `sweptBefore`, both ISO 8601, oldest first, at most `limit`.
    */
-  findWaiting(query: WaitingQuery): Promise<RequestRecord[]>;
+  findWaiting(query: WaitingQuery): Promise<ListedRecord[]>;
 }
 
 /**

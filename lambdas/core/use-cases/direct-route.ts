@@ -7,7 +7,8 @@
  * The DIRECT call is a worker's call made elsewhere, never a second mechanism: the request is first
  * stored `queued` (nothing is lost if the submit function dies), then it passes the same gate (write
  * lock, breaker, a token from the same bucket: the DIRECT calls and the workers' together never
- * exceed the rate), is claimed with a lease like a delivery, counts a real attempt, and is called
+ * exceed the rate), is claimed with a lease like a delivery and counts a real attempt (one write:
+ * the gate is already passed, the call follows), and is called
  * and settled by the worker's own `callAndSettle` (the same idempotent executor, cache fill and
  * invalidation, release of dependents). Only two things differ:
  *
@@ -83,25 +84,30 @@ export async function routeDirect(deps: DirectDeps, record: RequestRecord): Prom
     };
   }
 
+  // Claimed and its attempt begun in one write: the gate has passed, the call comes next.
   const claim = await deps.store.claim(record.token, deps.clock.now(), deps.leaseSeconds, 'DIRECT', {
     leaseId,
+    beginAttempt: true,
   });
-  const attempt =
-    claim.kind === 'claimed'
-      ? await deps.store.beginAttempt({ token: record.token, leaseId: claim.leaseId }, deps.clock.now())
-      : undefined;
-  if (claim.kind !== 'claimed' || attempt === undefined) {
+  if (claim.kind !== 'claimed') {
     // The token taken is spent; nothing else was changed.
     await releaseLock(gate.lock);
     return { kind: 'not_called', reason: 'not_claimed' };
   }
 
   const lease = { token: record.token, leaseId: claim.leaseId };
+  let settled: RequestRecord | undefined;
   // The stored record may point at its payload in the body store; `record` holds it as submitted.
+  // Its `calls` are those made before this attempt's, as callAndSettle expects.
+  const claimed = { ...claim.record, payload: record.payload, calls: (claim.record.calls ?? 1) - 1 };
   const disposition = await callAndSettle(
     deps,
-    { record: { ...claim.record, payload: record.payload }, lease, attempt, gate },
-    { deadline: deps.clock.now() + deps.timeoutMs, breakerOutcome: directBreakerOutcome },
+    { record: claimed, lease, attempt: claim.record.attempts, gate },
+    {
+      deadline: deps.clock.now() + deps.timeoutMs,
+      breakerOutcome: directBreakerOutcome,
+      onSettled: (written) => (settled = written),
+    },
   );
   const key = queueKey(record.service, record.priority);
   try {
@@ -119,7 +125,11 @@ export async function routeDirect(deps: DirectDeps, record: RequestRecord): Prom
     // `queued`: the sweeper re-sends it. `dead`: the dead-letter listing (by status) still shows it.
     deps.onQueueFailure?.(record.token, err);
   }
-  return { kind: 'called', record: (await deps.store.get(record.token)) ?? claim.record };
+  // The settling write answered the record; read only when none was written (a lost lease).
+  return {
+    kind: 'called',
+    record: settled ?? (await deps.store.get(record.token)) ?? claim.record,
+  };
 }
 
 /**

@@ -77,6 +77,7 @@ import type {
   OperationExecutor,
   ReadCache,
   RequestStore,
+  SettledRecord,
   WorkQueue,
 } from '../ports/index.js';
 import type { StoredResult } from '../../../model/request-record.js';
@@ -249,7 +250,7 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
     const stored = await deps.store.fail(lease, error, failedAt, expiry(deps, failedAt));
     if (stored) {
       deps.observe?.({ kind: 'failed', record: claim.record, at: failedAt, error });
-      await releaseDependents(deps, lease.token);
+      await releaseDependents(deps, stored);
     }
     return { action: 'ack', outcome: stored ? 'failed' : 'lease-lost' };
   }
@@ -348,6 +349,8 @@ export interface CallOptions {
   deadline?: number;
   /** What an error tells the breaker. @default breakerOutcomeOf */
   breakerOutcome?: (error?: RiqError) => BreakerOutcome;
+  /** Told of the record as the settling write left it (not called when the lease was lost). */
+  onSettled?: (record: SettledRecord) => void;
 }
 
 /**
@@ -362,6 +365,11 @@ export async function callAndSettle(
   options: CallOptions = {},
 ): Promise<Disposition> {
   const { record, lease, attempt, gate } = started;
+  /** The record as a settling write left it, told to `options.onSettled`. */
+  const settled = <T extends SettledRecord | undefined>(written: T): T => {
+    if (written) options.onSettled?.(written);
+    return written;
+  };
   // Any answer of the operation's calls carrying `X-RateLimit-NearLimit: true` eases the rate.
   let nearLimit = false;
   const reconcileIssues = await writtenIssueIds(deps, record);
@@ -399,7 +407,9 @@ export async function callAndSettle(
   const deferSettling = async (step: StoreStep, err: unknown): Promise<Disposition> => {
     deps.onStoreFailure?.(record.token, step, err);
     const at = deps.clock.now();
-    await deps.store.defer(lease, at, 'store_unavailable', at + STORE_RETRY_WAIT_MS).catch(() => false);
+    settled(
+      await deps.store.defer(lease, at, 'store_unavailable', at + STORE_RETRY_WAIT_MS).catch(() => undefined),
+    );
     return deferFor(deps, STORE_RETRY_WAIT_MS, 'store_unavailable', at);
   };
   // A search's entry is stamped with the generation from before its call (see read-cache.ts).
@@ -421,15 +431,17 @@ export async function callAndSettle(
       }
       deps.onStoreFailure?.(record.token, 'call_record', err);
       const at = deps.clock.now();
-      await deps.store
-        .defer(lease, at, 'store_unavailable', at + STORE_RETRY_WAIT_MS, { refundAttempt: true })
-        .catch(() => false);
+      settled(
+        await deps.store
+          .defer(lease, at, 'store_unavailable', at + STORE_RETRY_WAIT_MS, { refundAttempt: true })
+          .catch(() => undefined),
+      );
       return deferFor(deps, STORE_RETRY_WAIT_MS, 'store_unavailable', at);
     }
     const error = toRiqError(err);
     await report(error, deps.clock.now());
     try {
-      return await settleFailure(deps, record, lease, error, attempt);
+      return await settleFailure(deps, record, lease, error, attempt, settled);
     } catch (storeErr) {
       return deferSettling('settle', storeErr);
     }
@@ -467,15 +479,15 @@ export async function callAndSettle(
   }
   if (stored === undefined) {
     const error: ErrorBody = { ...tooLarge!.toBody(), details: { ...tooLarge!.details, attempt } };
-    let failed: boolean;
+    let failed: SettledRecord | undefined;
     try {
-      failed = await deps.store.fail(lease, error, done, expiry(deps, done));
+      failed = settled(await deps.store.fail(lease, error, done, expiry(deps, done)));
     } catch (err) {
       return deferSettling('settle', err);
     }
     if (failed) {
       deps.observe?.({ kind: 'failed', record, at: done, attempt, error });
-      await releaseDependents(deps, lease.token);
+      await releaseDependents(deps, failed);
     }
     return { action: 'ack', outcome: failed ? 'failed' : 'lease-lost' };
   }
@@ -483,15 +495,15 @@ export async function callAndSettle(
     record.fire_and_forget === true
       ? Math.floor(done / 1000) + FIRE_AND_FORGET_RETENTION_SECONDS
       : expiry(deps, done);
-  let completed: boolean;
+  let completed: SettledRecord | undefined;
   try {
-    completed = await deps.store.complete(lease, stored, done, expiresAt);
+    completed = settled(await deps.store.complete(lease, stored, done, expiresAt));
   } catch (err) {
     return deferSettling('settle', err);
   }
   if (completed) {
     deps.observe?.({ kind: 'completed', record, at: done, attempt });
-    await releaseDependents(deps, lease.token);
+    await releaseDependents(deps, completed);
   }
   return { action: 'ack', outcome: completed ? 'completed' : 'lease-lost' };
 }
@@ -561,9 +573,15 @@ async function resolvePayload(deps: ProcessDeps, record: RequestRecord): Promise
 /**
  * After a final write: releases the request's waiting children and sends the ready ones. Its
  * failures are reported, never the finished request's: the sweeper reconciles waiting children.
+ *
+ * `finished` is the record as its final write left it. Without `dependents` there is nothing to
+ * release, and nothing can wait on it later (a child registers only on an unfinished parent,
+ * conditionally: lambdas/adapters/dynamodb/dynamo-dependencies.ts), so nothing is read.
  */
-async function releaseDependents(deps: ProcessDeps, token: string): Promise<void> {
+async function releaseDependents(deps: ProcessDeps, finished: SettledRecord): Promise<void> {
   if (!deps.dependencies || !deps.queue) return;
+  if (!finished.dependents?.length) return;
+  const token = finished.token;
   try {
     const now = deps.clock.now();
     const released = await deps.dependencies.releaseDependents(token, {
@@ -623,21 +641,23 @@ async function settleFailure(
   lease: Lease,
   error: RiqError,
   attempt: number,
+  settled: <T extends SettledRecord | undefined>(written: T) => T,
 ): Promise<Disposition> {
   const now = deps.clock.now();
   const body: ErrorBody = { ...error.toBody(), details: { ...error.details, attempt } };
   if (!error.retryable) {
-    const stored = await deps.store.fail(lease, body, now, expiry(deps, now));
+    const stored = settled(await deps.store.fail(lease, body, now, expiry(deps, now)));
     if (stored) {
       deps.observe?.({ kind: 'failed', record, at: now, attempt, error: body });
-      await releaseDependents(deps, lease.token);
+      await releaseDependents(deps, stored);
     }
     return { action: 'ack', outcome: stored ? 'failed' : 'lease-lost' };
   }
   if (attempt >= deps.config.retry.maxAttempts) {
-    if (await deps.store.markDead(lease, body, now)) {
+    const dead = settled(await deps.store.markDead(lease, body, now));
+    if (dead) {
       deps.observe?.({ kind: 'dead', record, at: now, attempt, error: body });
-      await releaseDependents(deps, lease.token);
+      await releaseDependents(deps, dead);
     }
     return { action: 'dead-letter', outcome: 'dead' };
   }
@@ -651,7 +671,7 @@ async function settleFailure(
     body.details?.['outcomeUnknown'] === true
       ? { ...body, details: { ...body.details, reconcileNotBefore: retryAt } }
       : body;
-  if (await deps.store.release(lease, released, now, retryAt)) {
+  if (settled(await deps.store.release(lease, released, now, retryAt))) {
     deps.observe?.({ kind: 'retry', record, at: now, attempt, error: released, delaySeconds });
   }
   return { action: 'retry', delaySeconds, outcome: 'retry' };

@@ -20,8 +20,7 @@
  */
 import { queueKey, recordRetentionSeconds } from '../../../model/config/resources.js';
 import { DEFAULT_CONFIG } from '../../../model/config/riq-config.js';
-import type { Clock, DependencyStore, RequestStore, WorkQueue } from '../ports/index.js';
-import type { RequestRecord } from '../../../model/request-record.js';
+import type { Clock, DependencyStore, ListedRecord, RequestStore, WorkQueue } from '../ports/index.js';
 
 export interface SweeperDeps {
   store: Pick<RequestStore, 'findStranded' | 'markSwept'>;
@@ -82,7 +81,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     limit: deps.batchSize,
   });
 
-  const resend = async (record: RequestRecord, counter: 'requeued' | 'recovered_leases') => {
+  const resend = async (record: ListedRecord, counter: 'requeued' | 'recovered_leases') => {
     if (!(await deps.store.markSwept(record, now))) {
       report.skipped += 1;
       return;

@@ -45,7 +45,55 @@ async function rawItem(service: Service): Promise<Record<string, unknown> | unde
   return out.Item;
 }
 
+/** A document client on DynamoDB Local that records the name of every command it sends. */
+function countingDoc() {
+  const { client: counted, doc: countedDoc } = localDynamo(inject('dynamoEndpoint'));
+  const sent: string[] = [];
+  counted.middlewareStack.add(
+    (next, context) => async (args) => {
+      sent.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return { doc: countedDoc, sent };
+}
+
 describe('DynamoCircuitBreaker on DynamoDB Local', () => {
+  it('reads nothing to report a success or a neutral outcome that changes nothing; a failure is always stored', async () => {
+    await freshTable();
+    const { doc: countedDoc, sent } = countingDoc();
+    const b = new DynamoCircuitBreaker(countedDoc, tableName, settings);
+    const other = breaker();
+    const t0 = 1_700_000_000_000;
+    expect(await b.acquire('jira', t0)).toEqual({ allowed: true, probe: false });
+    sent.length = 0;
+    await b.report('jira', 'success', false, t0 + S);
+    await b.report('jira', 'neutral', false, t0 + S);
+    expect(sent).toEqual([]);
+
+    // A failure is read and written; the success after it forgives it.
+    await b.report('jira', 'failure', false, t0 + 2 * S);
+    expect(sent).toEqual(['GetItemCommand', 'PutItemCommand']);
+    expect((await rawItem('jira'))?.['failures']).toHaveLength(1);
+    sent.length = 0;
+    await b.report('jira', 'success', false, t0 + 3 * S);
+    expect(sent).toEqual(['GetItemCommand', 'PutItemCommand']);
+    expect((await rawItem('jira'))?.['failures']).toHaveLength(0);
+
+    // A failure another worker counted after this one's last look is not forgiven by its success:
+    // the call was let through before it.
+    await other.report('jira', 'failure', false, t0 + 4 * S);
+    sent.length = 0;
+    await b.report('jira', 'success', false, t0 + 5 * S);
+    expect(sent).toEqual([]);
+    expect((await rawItem('jira'))?.['failures']).toHaveLength(1);
+    // Let through after it, a call's success forgives it.
+    expect(await b.acquire('jira', t0 + 6 * S)).toEqual({ allowed: true, probe: false });
+    await b.report('jira', 'success', false, t0 + 7 * S);
+    expect((await rawItem('jira'))?.['failures']).toHaveLength(0);
+  });
+
   it('opens exactly at the threshold and refuses for the recovery left', async () => {
     await freshTable();
     const b = breaker();
@@ -71,7 +119,7 @@ describe('DynamoCircuitBreaker on DynamoDB Local', () => {
     const item = await rawItem('jira');
     expect(item).toMatchObject({ state: 'open', service: 'jira' });
     // Not a request: it must never appear in the by-status index.
-    expect(item).not.toHaveProperty('status');
+    expect(item).not.toHaveProperty(REQUESTS_TABLE.statusIndex.partitionKey);
     expect(item?.['failures']).toHaveLength(settings.failureThreshold);
   });
 

@@ -41,6 +41,20 @@ async function storedBucket(tableName: string) {
 
 const T0 = 1_700_000_000_000;
 
+/** A document client on DynamoDB Local that records the name of every command it sends. */
+function countingDoc() {
+  const { client: counted, doc: countedDoc } = localDynamo(inject('dynamoEndpoint'));
+  const sent: string[] = [];
+  counted.middlewareStack.add(
+    (next, context) => async (args) => {
+      sent.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return { doc: countedDoc, sent };
+}
+
 describe('DynamoRateGate on DynamoDB Local', () => {
   it('never grants more than burst + rate × elapsed to several workers hammering at once', async () => {
     const { gates: workers } = await gates(4, {
@@ -140,6 +154,33 @@ describe('DynamoRateGate on DynamoDB Local', () => {
     expect((await storedBucket(tableName))?.['endpoint_buckets']).toEqual({
       'jira:issue:update': { tokens: 0, at: T0 },
     });
+  });
+
+  it('reads nothing for a success at the configured rate, and reads and raises the rate after a cut', async () => {
+    const { tableName, config } = await gates(0, TEN_PER_SECOND);
+    const { doc: countedDoc, sent } = countingDoc();
+    const a = new DynamoRateGate(countedDoc, tableName, config);
+    const b = new DynamoRateGate(doc, tableName, config);
+    expect((await a.acquire(scope(), T0)).granted).toBe(true);
+    sent.length = 0;
+    await a.report(scope(), { kind: 'ok' }, T0 + 100);
+    expect(sent).toEqual([]);
+    // Told near the limit, the success is read and written (it holds the rate).
+    await a.report(scope(), { kind: 'ok', nearLimit: true, grantedAt: T0 }, T0 + 150);
+    expect(sent).toContain('GetItemCommand');
+
+    // Another worker's 429s cut the rate; a call let through after the cut climbs it back.
+    for (let i = 0; i < 3; i++) {
+      await b.report(scope(), { kind: 'rate_limited', retryAfterSeconds: 1 }, T0 + 200 + i * 1_000);
+    }
+    const cut = Number((await storedBucket(tableName))?.['effective_rate']);
+    expect(cut).toBeLessThan(10);
+    const later = T0 + 60_000;
+    expect((await a.acquire(scope(), later)).granted).toBe(true);
+    sent.length = 0;
+    await a.report(scope(), { kind: 'ok' }, later + 100);
+    expect(sent).toEqual(['GetItemCommand', 'PutItemCommand']);
+    expect(Number((await storedBucket(tableName))?.['effective_rate'])).toBeGreaterThan(cut);
   });
 
   it('pauses every worker when one of them is told 429', async () => {

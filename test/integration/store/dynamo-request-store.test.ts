@@ -6,12 +6,14 @@ import type { RequestRecord } from '../../../model/request-record.js';
 import { newRequestToken } from '../../../lambdas/core/domain/tokens.js';
 import { DynamoRequestStore } from '../../../lambdas/adapters/dynamodb/dynamo-request-store.js';
 import { createRequestsTable } from '../../../local/resources.js';
+import { REQUESTS_TABLE } from '../../../model/config/resources.js';
 import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
 
 const { client, doc } = localDynamo(inject('dynamoEndpoint'));
 const config = isolatedConfig();
 let tableName: string;
 let store: DynamoRequestStore;
+const LISTED = REQUESTS_TABLE.statusIndex.partitionKey;
 
 beforeAll(async () => {
   tableName = await createRequestsTable(client, config);
@@ -134,10 +136,11 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     expect(await store.beginAttempt({ token: r.token, leaseId: second.leaseId }, now)).toBe(2);
     expect(
       await store.complete({ token: r.token, leaseId: first.leaseId }, { result: { stale: true } }, now, 1),
-    ).toBe(false);
+    ).toBeUndefined();
+    // The settling write answers the record as written.
     expect(
       await store.complete({ token: r.token, leaseId: second.leaseId }, { result: { key: 'MD-1' } }, now, 1),
-    ).toBe(true);
+    ).toMatchObject({ token: r.token, status: 'completed', result: { key: 'MD-1' }, attempts: 2 });
     expect(await store.get(r.token)).toMatchObject({
       status: 'completed',
       result: { key: 'MD-1' },
@@ -167,7 +170,9 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     const c1 = await store.claim(r.token, Date.now(), 40);
     if (c1.kind !== 'claimed') throw new Error('not claimed');
     const retryAt = Date.now() + 30_000;
-    expect(await store.release({ token: r.token, leaseId: c1.leaseId }, err, Date.now(), retryAt)).toBe(true);
+    expect(
+      await store.release({ token: r.token, leaseId: c1.leaseId }, err, Date.now(), retryAt),
+    ).toMatchObject({ status: 'queued', error: err });
     expect(await store.get(r.token)).toMatchObject({
       status: 'queued',
       error: err,
@@ -175,7 +180,9 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     });
     const c2 = await store.claim(r.token, Date.now(), 40);
     if (c2.kind !== 'claimed') throw new Error('not claimed');
-    expect(await store.markDead({ token: r.token, leaseId: c2.leaseId }, err, Date.now())).toBe(true);
+    expect(await store.markDead({ token: r.token, leaseId: c2.leaseId }, err, Date.now())).toMatchObject({
+      status: 'dead',
+    });
     const dead = await store.get(r.token);
     expect(dead?.status).toBe('dead');
     expect(dead?.expires_at).toBeUndefined();
@@ -195,9 +202,9 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     const now = Date.now();
     const c = await store.claim(r.token, now, 40);
     if (c.kind !== 'claimed') throw new Error('not claimed');
-    expect(await store.defer({ token: r.token, leaseId: c.leaseId }, now, 'no_token', now + 3_000)).toBe(
-      true,
-    );
+    expect(
+      await store.defer({ token: r.token, leaseId: c.leaseId }, now, 'no_token', now + 3_000),
+    ).toMatchObject({ status: 'queued', deferred_reason: 'no_token' });
     expect(await store.get(r.token)).toMatchObject({
       status: 'queued',
       attempts: 0,
@@ -219,8 +226,8 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
   it('refuses a start key that is not a key of the status index as a bad cursor, not a 500', async () => {
     for (const startKey of [
       { zz: '1' },
-      { pk: 'REQ#x', status: 'dead' },
-      { pk: 1, status: 'dead', created_at: 'T' },
+      { pk: 'REQ#x', [LISTED]: 'dead' },
+      { pk: 1, [LISTED]: 'dead', created_at: 'T' },
     ]) {
       const err = await store.listByStatus('dead', { limit: 5, startKey }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ValidationError);
@@ -229,8 +236,92 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     // The key of a real dead record pages on as before.
     const page = await store.listByStatus('dead', {
       limit: 5,
-      startKey: { pk: 'REQ#x', status: 'dead', created_at: 'T' },
+      startKey: { pk: 'REQ#x', [LISTED]: 'dead', created_at: 'T' },
     });
     expect(Array.isArray(page.records)).toBe(true);
+  });
+});
+
+describe('DynamoRequestStore: the sparse by-status index', () => {
+  const { name: indexName, projected } = REQUESTS_TABLE.statusIndex;
+
+  /** The request's entry in the index (a consistent read of the table first, then the index). */
+  async function indexed(token: string): Promise<Record<string, unknown> | undefined> {
+    for (let tries = 0; tries < 50; tries++) {
+      const out = await doc.send(
+        new ScanCommand({
+          TableName: tableName,
+          IndexName: indexName,
+          FilterExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+          ExpressionAttributeValues: { ':pk': `REQ#${token}` },
+        }),
+      );
+      const item = out.Items?.[0];
+      // The index is updated asynchronously: wait for it to agree with the table.
+      const stored = await store.get(token);
+      if ((item?.['status'] ?? undefined) === (stored && isListed(stored.status) ? stored.status : undefined))
+        return item;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`the index never caught up with ${token}`);
+  }
+
+  const isListed = (status: string) =>
+    (REQUESTS_TABLE.statusIndex.listedStatuses as readonly string[]).includes(status);
+
+  it('lists a request while queued or processing, and drops it once completed', async () => {
+    const r = newRecord();
+    await store.insert(r);
+    expect(await indexed(r.token)).toMatchObject({ [LISTED]: 'queued', status: 'queued' });
+    const c = await store.claim(r.token, Date.now(), 40);
+    if (c.kind !== 'claimed') throw new Error('not claimed');
+    expect(await indexed(r.token)).toMatchObject({ [LISTED]: 'processing' });
+    await store.complete({ token: r.token, leaseId: c.leaseId }, { result: { key: 'MD-1' } }, Date.now(), 1);
+    expect(await indexed(r.token)).toBeUndefined();
+    // The record itself keeps its status, and never shows the index's copy of it.
+    const stored = await store.get(r.token);
+    expect(stored?.status).toBe('completed');
+    expect(stored).not.toHaveProperty(LISTED);
+  });
+
+  it('projects only the keys and what the sweeper reads', async () => {
+    const r = newRecord();
+    await store.insert(r);
+    const item = await indexed(r.token);
+    expect(Object.keys(item ?? {}).sort()).toEqual(
+      ['pk', LISTED, 'created_at', ...projected].filter((k) => k in (item ?? {})).sort(),
+    );
+    expect(item).not.toHaveProperty('payload');
+    expect(item).not.toHaveProperty('owner');
+  });
+
+  it('lists dead letters whole, read from the table, and drops a failed request and a requeued one', async () => {
+    const err = { code: 'SERVICE_UNAVAILABLE' as const, message: 'down', retryable: true };
+    const dead = newRecord({ service: 'confluence', operation: 'confluence.create_page' });
+    const failed = newRecord({ service: 'confluence', operation: 'confluence.create_page' });
+    for (const r of [dead, failed]) await store.insert(r);
+    const c1 = await store.claim(dead.token, Date.now(), 40);
+    const c2 = await store.claim(failed.token, Date.now(), 40);
+    if (c1.kind !== 'claimed' || c2.kind !== 'claimed') throw new Error('not claimed');
+    await store.markDead({ token: dead.token, leaseId: c1.leaseId }, err, Date.now());
+    await store.fail(
+      { token: failed.token, leaseId: c2.leaseId },
+      { ...err, retryable: false },
+      Date.now(),
+      1,
+    );
+    expect(await indexed(dead.token)).toMatchObject({ [LISTED]: 'dead' });
+    expect(await indexed(failed.token)).toBeUndefined();
+
+    const page = await store.listByStatus('dead', { limit: 1000, service: 'confluence' });
+    const listed = page.records.find((r) => r.token === dead.token);
+    expect(listed).toMatchObject({ payload: dead.payload, owner: dead.owner, error: err, status: 'dead' });
+    expect(page.records.map((r) => r.token)).not.toContain(failed.token);
+
+    await store.requeueDead(dead.token, Date.now());
+    expect(await indexed(dead.token)).toMatchObject({ [LISTED]: 'queued' });
+    const after = await store.listByStatus('dead', { limit: 1000, service: 'confluence' });
+    expect(after.records.map((r) => r.token)).not.toContain(dead.token);
   });
 });

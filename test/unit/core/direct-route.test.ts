@@ -13,7 +13,12 @@ import {
 } from '../../../lambdas/core/use-cases/direct-route.js';
 import { UpstreamError, ValidationError } from '../../../model/errors.js';
 import type { OperationName } from '../../../model/operations.js';
-import type { CallContext, SendOptions, WorkQueue } from '../../../lambdas/core/ports/index.js';
+import type {
+  CallContext,
+  SendOptions,
+  SettledRecord,
+  WorkQueue,
+} from '../../../lambdas/core/ports/index.js';
 import { callScopeOf } from '../../../lambdas/core/domain/token-bucket.js';
 import { STORE_RETRY_WAIT_MS, processRequest } from '../../../lambdas/core/use-cases/process-request.js';
 import { parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
@@ -363,7 +368,7 @@ describe('adaptive routing: DIRECT problems after the request is stored', () => 
     let hang = true;
     let failLate: (err: unknown) => void = () => undefined;
     store.complete = (...args) =>
-      hang ? new Promise<boolean>((_, reject) => (failLate = reject)) : complete(...args);
+      hang ? new Promise<SettledRecord | undefined>((_, reject) => (failLate = reject)) : complete(...args);
     const failures = failuresOf(submitDeps);
     submitDeps.directWaitMs = () => 20;
 
