@@ -73,6 +73,8 @@ export function placeholderEnvironment(options: LambdaBundleOptions): Record<str
     [RUNTIME_ENV.queueUrls]: queues('https://sqs.us-east-1.amazonaws.com/123456789012/riq-'),
     [RUNTIME_ENV.deadLetterQueueUrls]: queues('https://sqs.us-east-1.amazonaws.com/123456789012/riq-dlq-'),
     [RUNTIME_ENV.deadLetterQueueArns]: queues('arn:aws:sqs:us-east-1:123456789012:riq-dlq-'),
+    [RUNTIME_ENV.queueArns]: queues('arn:aws:sqs:us-east-1:123456789012:riq-'),
+    [RUNTIME_ENV.operatorArn]: 'arn:aws:iam::123456789012:role/riq-bench-operator',
     [RUNTIME_ENV.atlassianSiteUrl]: 'https://bench.atlassian.net',
     [RUNTIME_ENV.atlassianEmail]: 'bench@example.com',
     [RUNTIME_ENV.atlassianApiToken]: 'bench',

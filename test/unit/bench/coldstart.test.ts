@@ -1,10 +1,11 @@
 /**
- * The coldstart benchmark's verdicts, and that a bundle built as CDK builds it starts with the
+ * The coldstart benchmark's verdicts, and that every bundle built as CDK builds it starts with the
  * benchmark's placeholder environment, offline (else the benchmark would measure an error).
  */
 import { describe, expect, it } from 'vitest';
 import { BUNDLE_GOAL_KB, IMPORTS, INIT_GOAL_MS, judge, measureFunction } from '../../../bench/coldstart.js';
 import { lambdaBundleOptions } from '../../../lib/lambda-bundling.js';
+import { FUNCTION_ENTRIES } from '../../../model/config/index.js';
 
 describe('coldstart', () => {
   describe('judge', () => {
@@ -28,13 +29,17 @@ describe('coldstart', () => {
     });
   });
 
-  it('bundles the sweeper and imports it in fresh processes with no AWS and no network', async () => {
-    const figures = await measureFunction('sweeper', lambdaBundleOptions({ sourceMaps: false }));
-    expect(figures.bytes).toBeGreaterThan(0);
-    expect(figures.importMs).toHaveLength(IMPORTS);
-    for (const ms of figures.importMs) expect(ms).toBeGreaterThan(0);
-    expect(figures.importCpuMs).toHaveLength(IMPORTS);
-    for (const ms of figures.importCpuMs) expect(ms).toBeGreaterThan(0);
-    expect(figures.mapBytes).toBeUndefined();
-  }, 60_000);
+  it.each(Object.keys(FUNCTION_ENTRIES) as (keyof typeof FUNCTION_ENTRIES)[])(
+    'bundles %s and imports it in fresh processes with no AWS and no network',
+    async (name) => {
+      const figures = await measureFunction(name, lambdaBundleOptions({ sourceMaps: false }));
+      expect(figures.bytes).toBeGreaterThan(0);
+      expect(figures.importMs).toHaveLength(IMPORTS);
+      for (const ms of figures.importMs) expect(ms).toBeGreaterThan(0);
+      expect(figures.importCpuMs).toHaveLength(IMPORTS);
+      for (const ms of figures.importCpuMs) expect(ms).toBeGreaterThan(0);
+      expect(figures.mapBytes).toBeUndefined();
+    },
+    60_000,
+  );
 });
