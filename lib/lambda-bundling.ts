@@ -32,8 +32,18 @@ export const EXTERNAL_MODULES: readonly string[] = [];
 /** The SDK packages `BENCH_COLDSTART_SDK=external` leaves out (Lambda's Node.js runtimes ship them). */
 export const AWS_SDK_MODULES: readonly string[] = ['@aws-sdk/*', '@smithy/*'];
 
+/**
+ * Packages replaced in the bundle (esbuild `alias`), paths relative to the project root: the SDK's
+ * default credential chain by the environment-only provider a Lambda function needs
+ * (lambdas/shared/lambda-credentials.ts).
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': './lambdas/shared/lambda-credentials.ts',
+};
+
 export interface LambdaBundleOptions {
   readonly target: string;
+  readonly alias: Readonly<Record<string, string>>;
   readonly format: 'esm';
   readonly mainFields: readonly string[];
   readonly banner: string;
@@ -54,6 +64,7 @@ export interface LambdaBundleChoices {
 export function lambdaBundleOptions(choices: LambdaBundleChoices): LambdaBundleOptions {
   return {
     target: LAMBDA_NODE_TARGET,
+    alias: BUNDLE_ALIASES,
     format: 'esm',
     mainFields: ['module', 'main'],
     banner: ESM_REQUIRE_BANNER,
@@ -70,7 +81,7 @@ export const BUNDLE_FILE = 'index.mjs';
  * The esbuild build options equal to the command line CDK's `NodejsFunction` runs for `options`
  * (aws-cdk-lib/aws-lambda-nodejs `Bundling.buildEsbuildArgs`: `--bundle <entry> --target
  * --platform=node --format --outfile --minify [--sourcemap --sources-content=false] --external:…
- * --banner:js --main-fields`), run from `projectRoot` as CDK runs it.
+ * --banner:js --main-fields`, and `esbuildArgs`: `--alias:…`), run from `projectRoot` as CDK runs it.
  */
 export function esbuildBuildOptions(
   options: LambdaBundleOptions,
@@ -90,6 +101,7 @@ export function esbuildBuildOptions(
     external: [...options.externalModules],
     banner: { js: options.banner },
     mainFields: [...options.mainFields],
+    alias: { ...options.alias },
     logLevel: 'warning',
   };
 }

@@ -124,6 +124,9 @@ export class RiqFunction extends NodejsFunction {
         ...(bundle.sourceMap ? { sourceMapMode: SourceMapMode.DEFAULT } : {}),
         sourcesContent: false,
         externalModules: [...bundle.externalModules],
+        esbuildArgs: Object.fromEntries(
+          Object.entries(bundle.alias).map(([from, to]) => [`--alias:${from}`, to]),
+        ),
       },
     });
     this.bundleOptions = bundle;
