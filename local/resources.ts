@@ -77,6 +77,9 @@ function statusIndex(): GlobalSecondaryIndex {
   };
 }
 
+/** How long the local stack waits for DynamoDB Local to build the index it adds to a kept table. */
+export const INDEX_BUILD_TIMEOUT_MS = 120_000;
+
 /**
  * Adds the by-status index to a table kept from a run that had another one. The requests it lists
  * get their `listed_status` first, so the new index is built with them and the sweeper and the
@@ -118,13 +121,19 @@ async function addStatusIndex(client: DynamoDBClient, tableName: string): Promis
       GlobalSecondaryIndexUpdates: [{ Create: statusIndex() }],
     }),
   );
-  for (let tries = 0; tries < 300; tries++) {
+  // DynamoDB Local builds the index in the background; on a busy machine (one DynamoDB Local
+  // shared by many tables) that has taken over 30 s.
+  const deadline = Date.now() + INDEX_BUILD_TIMEOUT_MS;
+  for (;;) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const index = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === name);
     if (index?.IndexStatus === 'ACTIVE') return;
-    await new Promise((r) => setTimeout(r, 100));
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`index ${name} of ${tableName} did not become active in 30 s`);
+  throw new Error(
+    `index ${name} of ${tableName} did not become active in ${INDEX_BUILD_TIMEOUT_MS / 1000} s`,
+  );
 }
 
 export interface LocalQueues {
