@@ -2,7 +2,14 @@ import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -106,11 +113,17 @@ export class RiqFunction extends NodejsFunction {
         : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       role,
       logGroup,
+      // JSON lines at the stage's level, applied by Lambda and by Powertools alike (a line Powertools
+      // writes below Lambda's level would be dropped by Lambda); the runtime's own lines at WARN.
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: ApplicationLogLevel[config.deployment.logLevel],
+      systemLogLevelV2: SystemLogLevel.WARN,
       // Off: no TracingConfig, so Lambda passes a trace on only when its caller sampled it.
       tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       environment: {
         [RUNTIME_ENV.settings]: JSON.stringify(config),
         POWERTOOLS_SERVICE_NAME: 'riq',
+        POWERTOOLS_LOG_LEVEL: config.deployment.logLevel,
         ...(bundle.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },
       bundling: {

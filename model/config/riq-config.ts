@@ -26,6 +26,10 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 export const TRACING_MODES = ['off', 'active'] as const;
 export type TracingMode = (typeof TRACING_MODES)[number];
 
+/** The functions' log level (`deployment.logLevel`), as Lambda's logging config and Powertools name it. */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 const positiveInt = z.number().int().positive();
 
 const concurrencySchema = z.object({
@@ -325,6 +329,11 @@ export const riqConfigSchema = z
        * a second and 5 % of the rest, a rate no sampling rule changes (docs/runbook.md#tracing).
        */
       tracing: z.enum(TRACING_MODES),
+      /**
+       * The least severe log line the functions write: Lambda's application log level (JSON log
+       * format) and Powertools' level, the same. INFO writes a line per state change of a request.
+       */
+      logLevel: z.enum(LOG_LEVELS),
     }),
   })
   .refine((c) => c.retry.maxDelaySeconds >= c.retry.baseDelaySeconds, {
@@ -445,6 +454,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
     logRetentionDays: 30,
     sourceMaps: false,
     tracing: 'off',
+    logLevel: 'INFO',
   },
 };
 

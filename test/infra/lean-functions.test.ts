@@ -144,6 +144,15 @@ describe('the dev stage as deployed by default', () => {
     expect(variables(riq, name)['NODE_OPTIONS']).toBeUndefined();
   });
 
+  it.each(FUNCTION_NAMES)('%s: JSON logs at INFO, for Lambda and Powertools alike', (name) => {
+    expect(resourceOf(riq, name).Properties['LoggingConfig']).toMatchObject({
+      LogFormat: 'JSON',
+      ApplicationLogLevel: 'INFO',
+      SystemLogLevel: 'WARN',
+    });
+    expect(variables(riq, name)['POWERTOOLS_LOG_LEVEL']).toBe('INFO');
+  });
+
   it.each(FUNCTION_NAMES)('%s: not traced, and no X-Ray permission', (name) => {
     expect(resourceOf(riq, name).Properties['TracingConfig']).toBeUndefined();
     expect(onAnyResource(riq, name)).toEqual([]);
@@ -165,6 +174,25 @@ describe('the dev stage as deployed by default', () => {
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a stage whose deployment.logLevel is WARN', () => {
+  let riq: SynthesizedStage;
+  beforeAll(() => {
+    const stages = cdkJsonContext()['riq:stages'] as Record<string, Record<string, unknown>>;
+    riq = synthStage('dev', {
+      'riq:stages': { ...stages, dev: { ...stages['dev'], deployment: { logLevel: 'WARN' } } },
+    });
+  });
+  afterAll(() => riq?.cleanup());
+
+  it.each(FUNCTION_NAMES)('%s: Lambda and Powertools both at WARN', (name) => {
+    expect(resourceOf(riq, name).Properties['LoggingConfig']).toMatchObject({
+      LogFormat: 'JSON',
+      ApplicationLogLevel: 'WARN',
+    });
+    expect(variables(riq, name)['POWERTOOLS_LOG_LEVEL']).toBe('WARN');
   });
 });
 

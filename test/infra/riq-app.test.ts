@@ -52,6 +52,7 @@ describe('buildRiqApp', () => {
         logRetentionDays: 365,
         sourceMaps: false,
         tracing: 'off',
+        logLevel: 'INFO',
       });
       expect(prod.services.jira.concurrency).toEqual({ high: 4, normal: 2, low: 2 });
       expect(prod.services.confluence.concurrency).toEqual({ high: 2, normal: 2, low: 2 });
