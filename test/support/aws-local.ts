@@ -14,6 +14,23 @@ export function localDynamo(endpoint: string) {
   return { client, doc };
 }
 
+/**
+ * A client and document client on DynamoDB Local that record the name of every command they send,
+ * in order, in `sent`.
+ */
+export function countingLocalDynamo(endpoint: string) {
+  const { client, doc } = localDynamo(endpoint);
+  const sent: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      sent.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return { client, doc, sent };
+}
+
 export function localSqs(endpoint: string): SQSClient {
   return new SQSClient({ endpoint, region: 'us-east-1', credentials });
 }

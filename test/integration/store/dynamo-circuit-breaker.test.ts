@@ -5,7 +5,7 @@ import type { Service } from '../../../model/config/riq-config.js';
 import { REQUESTS_TABLE } from '../../../model/config/resources.js';
 import { DynamoCircuitBreaker } from '../../../lambdas/adapters/dynamodb/dynamo-circuit-breaker.js';
 import { createRequestsTable } from '../../../local/resources.js';
-import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
+import { isolatedConfig, countingLocalDynamo, localDynamo } from '../../support/aws-local.js';
 
 const { client, doc } = localDynamo(inject('dynamoEndpoint'));
 const S = 1000;
@@ -45,24 +45,10 @@ async function rawItem(service: Service): Promise<Record<string, unknown> | unde
   return out.Item;
 }
 
-/** A document client on DynamoDB Local that records the name of every command it sends. */
-function countingDoc() {
-  const { client: counted, doc: countedDoc } = localDynamo(inject('dynamoEndpoint'));
-  const sent: string[] = [];
-  counted.middlewareStack.add(
-    (next, context) => async (args) => {
-      sent.push(context.commandName ?? '?');
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCommands' },
-  );
-  return { doc: countedDoc, sent };
-}
-
 describe('DynamoCircuitBreaker on DynamoDB Local', () => {
   it('reads nothing to report a success or a neutral outcome that changes nothing; a failure is always stored', async () => {
     await freshTable();
-    const { doc: countedDoc, sent } = countingDoc();
+    const { doc: countedDoc, sent } = countingLocalDynamo(inject('dynamoEndpoint'));
     const b = new DynamoCircuitBreaker(countedDoc, tableName, settings);
     const other = breaker();
     const t0 = 1_700_000_000_000;

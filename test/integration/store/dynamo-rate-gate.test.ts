@@ -8,7 +8,7 @@ import {
 } from '../../../lambdas/adapters/dynamodb/dynamo-rate-gate.js';
 import type { Priority, RiqConfig, RiqConfigOverrides } from '../../../model/config/riq-config.js';
 import { createRequestsTable } from '../../../local/resources.js';
-import { isolatedConfig, localDynamo } from '../../support/aws-local.js';
+import { isolatedConfig, countingLocalDynamo, localDynamo } from '../../support/aws-local.js';
 
 const { client, doc } = localDynamo(inject('dynamoEndpoint'));
 
@@ -40,20 +40,6 @@ async function storedBucket(tableName: string) {
 }
 
 const T0 = 1_700_000_000_000;
-
-/** A document client on DynamoDB Local that records the name of every command it sends. */
-function countingDoc() {
-  const { client: counted, doc: countedDoc } = localDynamo(inject('dynamoEndpoint'));
-  const sent: string[] = [];
-  counted.middlewareStack.add(
-    (next, context) => async (args) => {
-      sent.push(context.commandName ?? '?');
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCommands' },
-  );
-  return { doc: countedDoc, sent };
-}
 
 describe('DynamoRateGate on DynamoDB Local', () => {
   it('never grants more than burst + rate × elapsed to several workers hammering at once', async () => {
@@ -158,7 +144,7 @@ describe('DynamoRateGate on DynamoDB Local', () => {
 
   it('reads nothing for a success at the configured rate, and reads and raises the rate after a cut', async () => {
     const { tableName, config } = await gates(0, TEN_PER_SECOND);
-    const { doc: countedDoc, sent } = countingDoc();
+    const { doc: countedDoc, sent } = countingLocalDynamo(inject('dynamoEndpoint'));
     const a = new DynamoRateGate(countedDoc, tableName, config);
     const b = new DynamoRateGate(doc, tableName, config);
     expect((await a.acquire(scope(), T0)).granted).toBe(true);
