@@ -6,6 +6,7 @@
  * counted too. Benchmark-only code: nothing in the product imports it.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { REQUESTS_TABLE } from '../model/config/resources.js';
 
 type Send = (command: unknown, ...rest: unknown[]) => Promise<unknown>;
 
@@ -178,10 +179,10 @@ export function awsCallLog(): readonly AwsCall[] {
   return log;
 }
 
-/** The partition key (`pk`) of the item a DynamoDB item request names, as a string. */
-function itemKeyOf(input: unknown): string | undefined {
+/** The partition key of the item a DynamoDB item request names (its `input`), as a string. */
+export function itemKeyOf(input: unknown): string | undefined {
   const { Key, Item } = (input ?? {}) as { Key?: Record<string, unknown>; Item?: Record<string, unknown> };
-  const pk = (Key ?? Item)?.['pk'];
+  const pk = (Key ?? Item)?.[REQUESTS_TABLE.partitionKey];
   if (typeof pk === 'string') return pk;
   // The plain client's attribute values (`{ S: '…' }`).
   const s = (pk as { S?: unknown } | undefined)?.S;

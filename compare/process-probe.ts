@@ -7,10 +7,8 @@
  */
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { REQUESTS_TABLE } from '../model/config/resources.js';
+import { itemKeyOf } from '../bench/aws-calls.js';
 import { percentile } from '../bench/harness.js';
-
-const PK = REQUESTS_TABLE.partitionKey;
 
 interface Interval {
   calls: Map<string, number[]>;
@@ -29,10 +27,8 @@ function familyOf(client: object): string {
 
 /** The kind of item a DynamoDB command addresses, from its key's prefix: ` RATE#`, ` request`… */
 function itemKind(command: object): string {
-  const input = (command as { input?: { Key?: Record<string, unknown>; Item?: Record<string, unknown> } })
-    .input;
-  const pk = input?.Key?.[PK] ?? input?.Item?.[PK];
-  if (typeof pk !== 'string') return '';
+  const pk = itemKeyOf((command as { input?: unknown }).input);
+  if (pk === undefined) return '';
   const hash = pk.indexOf('#');
   return hash > 0 ? ` ${pk.slice(0, hash + 1)}` : ' request';
 }
