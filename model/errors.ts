@@ -5,10 +5,14 @@
 export const ERROR_CODES = {
   VALIDATION_ERROR: { retryable: false, httpStatus: 400 },
   NOT_FOUND: { retryable: false, httpStatus: 404 },
+  /** A route's path with a method it does not serve; the answer's `Allow` header lists those it does. */
+  METHOD_NOT_ALLOWED: { retryable: false, httpStatus: 405 },
   IDEMPOTENCY_CONFLICT: { retryable: false, httpStatus: 409 },
   /** An operator action on a dead letter whose request is no longer `dead`. */
   NOT_DEAD: { retryable: false, httpStatus: 409 },
   PAYLOAD_TOO_LARGE: { retryable: false, httpStatus: 413 },
+  /** A request body whose `content-type` is not JSON. */
+  UNSUPPORTED_MEDIA_TYPE: { retryable: false, httpStatus: 415 },
   NOT_IMPLEMENTED: { retryable: false, httpStatus: 501 },
   RATE_LIMITED: { retryable: true, httpStatus: 429 },
   AUTH_FAILED: { retryable: true, httpStatus: 502 },

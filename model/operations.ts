@@ -87,7 +87,12 @@ export function isOperationName(name: unknown): name is OperationName {
 /** Validates a payload with its operation's schema; a ValidationError names the field (`payload.x`). */
 export function parsePayload<O extends OperationName>(operation: O, payload: unknown): OperationPayload<O> {
   const parsed = PAYLOAD_SCHEMAS[operation].safeParse(payload);
-  if (!parsed.success) throw validationErrorFrom(parsed.error, 'payload');
+  if (!parsed.success) {
+    throw validationErrorFrom(parsed.error, 'payload', {
+      schema: PAYLOAD_SCHEMAS[operation],
+      name: operation,
+    });
+  }
   return parsed.data as OperationPayload<O>;
 }
 

@@ -40,9 +40,27 @@ export function httpErrors(logger: Logger): MiddlewareObj<ApiEvent, ApiResult> {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The request body as text; a body that is not valid UTF-8 is a 400. */
-export function bodyText(event: Pick<ApiEvent, 'body' | 'isBase64Encoded'>): string | null {
+/** `application/json`, or any `+json` type (`application/merge-patch+json`), with parameters or none. */
+export function isJsonContentType(contentType: string): boolean {
+  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+  return /^application\/(?:[\w.-]+\+)?json$/.test(mediaType);
+}
+
+/**
+ * The request body as text. A body sent with a `content-type` that is not JSON is a 415
+ * UNSUPPORTED_MEDIA_TYPE naming it (a body without one is read as JSON); a body that is not valid
+ * UTF-8 is a 400.
+ */
+export function bodyText(event: Pick<ApiEvent, 'body' | 'isBase64Encoded' | 'headers'>): string | null {
   if (event.body === null || event.body === undefined) return null;
+  const contentType = event.headers?.['content-type'];
+  if (contentType !== undefined && !isJsonContentType(contentType)) {
+    throw new RiqError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `content-type ${contentType} is not JSON; send the body as application/json`,
+      { field: 'content-type', received: contentType },
+    );
+  }
   if (!event.isBase64Encoded) return event.body;
   try {
     return utf8.decode(Buffer.from(event.body, 'base64'));

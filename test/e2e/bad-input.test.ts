@@ -62,6 +62,66 @@ describe('bad input gets a precise 4xx and changes nothing', () => {
     expect(answer.body['error']).toMatchObject({ code, retryable: false, details: { field: 'token' } });
   });
 
+  it('a mistyped payload field heads the error, with the field it meant', async () => {
+    const before = await inspect.itemCount();
+    const answer = await api.submit({
+      operation: 'jira.create_task',
+      payload: { titel: 'Hi', project_id: 'MD' },
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body['error']).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: 'payload.titel is not a field of jira.create_task; did you mean title?',
+      details: { field: 'payload.titel' },
+    });
+    expect(await inspect.itemCount()).toBe(before);
+  });
+
+  it.each(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'])(
+    'a body sent as %s → 415 UNSUPPORTED_MEDIA_TYPE naming it, with no record written',
+    async (contentType) => {
+      const before = await inspect.itemCount();
+      const answer = await api.raw('POST', '/api/queue/submit', JSON.stringify(valid), {
+        'content-type': contentType,
+      });
+      expect(answer.status).toBe(415);
+      expect(answer.body['error']).toMatchObject({
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        retryable: false,
+        details: { field: 'content-type', received: contentType },
+      });
+      expect((answer.body['error'] as { message: string }).message).toContain(contentType);
+      expect(await inspect.itemCount()).toBe(before);
+    },
+  );
+
+  it('JSON with a charset, or a +json type, is accepted', async () => {
+    for (const contentType of ['application/json; charset=utf-8', 'application/vnd.riq+json']) {
+      const answer = await api.raw('POST', '/api/queue/submit', JSON.stringify({ ...valid, fresh: true }), {
+        'content-type': contentType,
+      });
+      expect(answer.status, contentType).toBe(200);
+    }
+  });
+
+  it.each([
+    ['GET', '/api/queue/submit', 'POST'],
+    ['PUT', '/api/queue/health', 'GET'],
+    ['GET', '/api/queue/dead-letters/redrive', 'POST, DELETE'],
+  ])('%s %s → 405 METHOD_NOT_ALLOWED with Allow: %s', async (method, path, allow) => {
+    const res = await fetch(`${stack.url}${path}`, { method });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe(allow);
+    expect(await res.json()).toMatchObject({ error: { code: 'METHOD_NOT_ALLOWED', retryable: false } });
+  });
+
+  it('an unknown path is still 404 NOT_FOUND, without Allow', async () => {
+    const res = await fetch(`${stack.url}/`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('allow')).toBeNull();
+    expect(await res.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+  });
+
   it('an empty body is a 400 too', async () => {
     const answer = await api.raw('POST', '/api/queue/submit');
     expect(answer.status).toBe(400);

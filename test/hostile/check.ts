@@ -128,9 +128,7 @@ export function errorBodyProblem(body: unknown, status: number): string | undefi
   const { code, message, retryable, details } = body['error'];
   if (typeof code !== 'string' || !Object.hasOwn(ERROR_CODES, code)) return `unknown code ${String(code)}`;
   const known = ERROR_CODES[code as ErrorCode];
-  // The local server answers a known path with another method 405 NOT_FOUND.
-  const statusOk = known.httpStatus === status || (code === 'NOT_FOUND' && status === 405);
-  if (!statusOk) return `code ${code} with status ${status} (expected ${known.httpStatus})`;
+  if (known.httpStatus !== status) return `code ${code} with status ${status} (expected ${known.httpStatus})`;
   if (typeof message !== 'string' || message.length === 0) return 'message is not a non-empty string';
   if (retryable !== known.retryable) return `retryable ${String(retryable)} for ${code}`;
   if (details !== undefined && !isObject(details)) return 'details is not an object';

@@ -162,7 +162,7 @@ export const CORPUS: CorpusEntry[] = [
       operation: 'jira.get_task',
       payload: Object.fromEntries(Array.from({ length: 5_000 }, (_v, i) => [`f${i}`, 0])),
     },
-    bad('payload.task_id'),
+    bad('payload.f0'),
   ),
   // --- invalid UTF-8 --------------------------------------------------------------------------
   submit(
@@ -308,18 +308,23 @@ export const CORPUS: CorpusEntry[] = [
     path: SUBMIT,
     headers: json,
     body: JSON.stringify(valid),
-    expect: { status: 405, code: 'NOT_FOUND' },
+    expect: { status: 405, code: 'METHOD_NOT_ALLOWED' },
   },
   {
     name: 'DELETE on health',
     method: 'DELETE',
     path: '/api/queue/health',
-    expect: { status: 405, code: 'NOT_FOUND' },
+    expect: { status: 405, code: 'METHOD_NOT_ALLOWED' },
   },
   get('unknown route', '/api/queue/admin', { status: 404, code: 'NOT_FOUND' }),
   get('unknown route outside the API', '/etc/passwd', { status: 404, code: 'NOT_FOUND' }),
   get('route with a trailing slash', '/api/queue/health/', { status: 404, code: 'NOT_FOUND' }),
-  { name: 'OPTIONS preflight', method: 'OPTIONS', path: SUBMIT, expect: { status: 405, code: 'NOT_FOUND' } },
+  {
+    name: 'OPTIONS preflight',
+    method: 'OPTIONS',
+    path: SUBMIT,
+    expect: { status: 405, code: 'METHOD_NOT_ALLOWED' },
+  },
   {
     name: 'an empty caller identity',
     method: 'POST',
@@ -334,7 +339,15 @@ export const CORPUS: CorpusEntry[] = [
     path: SUBMIT,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: 'operation=jira.get_task&payload=x',
-    expect: bad('body'),
+    expect: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', field: 'content-type' },
+  },
+  {
+    name: 'JSON sent as text/plain',
+    method: 'POST',
+    path: SUBMIT,
+    headers: { 'content-type': 'text/plain' },
+    body: JSON.stringify(valid),
+    expect: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', field: 'content-type' },
   },
   {
     name: 'gzip claimed, plain JSON sent',

@@ -45,7 +45,9 @@ export function parseSubmitBody(body: string | null | undefined, maxBytes: numbe
   }
 
   const envelope = envelopeSchema.safeParse(json);
-  if (!envelope.success) throw validationErrorFrom(envelope.error, '');
+  if (!envelope.success) {
+    throw validationErrorFrom(envelope.error, '', { schema: envelopeSchema, name: 'the request' });
+  }
   const e = envelope.data;
 
   if (!isOperationName(e.operation)) {

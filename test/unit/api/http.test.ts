@@ -1,7 +1,13 @@
 /** The API handlers' HTTP plumbing: the caller's identity and the operator check, on payload format 2.0 events. */
 import { describe, expect, it } from 'vitest';
 import { RiqError } from '../../../model/errors.js';
-import { callerIdentity, isOperator, requireOperator, type ApiEvent } from '../../../lambdas/api/http.js';
+import {
+  bodyText,
+  callerIdentity,
+  isOperator,
+  requireOperator,
+  type ApiEvent,
+} from '../../../lambdas/api/http.js';
 import { thrown } from '../../support/thrown.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/riq-dev-operator';
@@ -64,5 +70,44 @@ describe('the operator check', () => {
     expect(err.toBody()).toMatchObject({ code: 'PERMISSION_DENIED', retryable: false });
     const operator = 'arn:aws:sts::123456789012:assumed-role/riq-dev-operator/alice';
     expect(requireOperator(eventFrom(operator), ROLE)).toBe(operator);
+  });
+});
+
+describe('bodyText', () => {
+  const body = (contentType: string | undefined) => ({
+    body: '{"a":1}',
+    isBase64Encoded: false,
+    headers: contentType === undefined ? {} : { 'content-type': contentType },
+  });
+
+  it.each([
+    'application/json',
+    'application/json; charset=utf-8',
+    'Application/JSON;charset=UTF-8',
+    'application/merge-patch+json',
+    undefined,
+  ])('reads a body sent as %s', (contentType) => {
+    expect(bodyText(body(contentType))).toBe('{"a":1}');
+  });
+
+  it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx', 'text/json', ''])(
+    'refuses a body sent as %j with 415 UNSUPPORTED_MEDIA_TYPE naming it',
+    (contentType) => {
+      const err = thrown(() => bodyText(body(contentType)));
+      expect(err).toBeInstanceOf(RiqError);
+      expect((err as RiqError).toBody()).toEqual({
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: `content-type ${contentType} is not JSON; send the body as application/json`,
+        retryable: false,
+        details: { field: 'content-type', received: contentType },
+      });
+      expect((err as RiqError).httpStatus).toBe(415);
+    },
+  );
+
+  it('checks no content type when there is no body', () => {
+    expect(
+      bodyText({ body: undefined, isBase64Encoded: false, headers: { 'content-type': 'text/plain' } }),
+    ).toBe(null);
   });
 });

@@ -307,6 +307,8 @@ describe('breakerOutcomeOf', () => {
     NOT_DEAD: 'neutral',
     DEPENDENCY_FAILED: 'neutral',
     NOT_IMPLEMENTED: 'neutral',
+    METHOD_NOT_ALLOWED: 'neutral',
+    UNSUPPORTED_MEDIA_TYPE: 'neutral',
     RESULT_TOO_LARGE: 'neutral',
   };
 
