@@ -127,7 +127,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     return Promise.race([invocation, gatewayGivesUp]).finally(() => clearTimeout(timer));
   }
 
-  await new Promise<void>((ok) => server.listen(options.port, options.host ?? '127.0.0.1', ok));
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      fail(err.code === 'EADDRINUSE' ? new PortInUseError(options.port, { cause: err }) : err),
+    );
+    server.listen(options.port, options.host ?? '127.0.0.1', ok);
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
@@ -138,6 +143,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
         server.closeAllConnections();
       }),
   };
+}
+
+/** The API port is taken (another `npm start`, or another server). */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+  constructor(
+    readonly port: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`port ${port} is in use`, options);
+  }
 }
 
 /** API Gateway stopped waiting for the function at the integration timeout. */

@@ -1,6 +1,9 @@
 /**
  * `npm start`: runs the whole of RIQ on this machine. Environment:
  *   RIQ_PORT            API port (default 3000; 0 picks a free one)
+ *   RIQ_LOG_FORMAT      text (default: one readable line per event) or json (the functions' JSON lines)
+ *   RIQ_LOG_METRICS     1 also prints the functions' CloudWatch embedded-metric (EMF) lines
+ *   RIQ_INFO_FILE       a file to write the running stack's endpoints to, as JSON (local/ready-line.ts)
  *   RIQ_CONFIG          JSON file of config overrides (see model/config/riq-config.ts)
  *   RIQ_DATA_DIR        DynamoDB Local data folder (default .riq-local/dynamodb; `memory` keeps nothing)
  *   ATLASSIAN_SITE_URL  a real site (https://your-site.atlassian.net), with either
@@ -15,10 +18,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolveConfig, type RiqConfig } from '../model/config/riq-config.js';
-import { READY_PREFIX, type StackInfo } from './ready-line.js';
+import { INFO_FILE_ENV, writeStackInfo, type StackInfo } from './ready-line.js';
+import { logOptionsFromEnv, reformatStream, stackLine, type LocalLogOptions } from './log-lines.js';
+import { readyMessage, startFailure } from './start-output.js';
 import { connectionEnv } from '../lambdas/shared/env.js';
 import { RUNTIME_ENV } from '../model/config/runtime-env.js';
-import { startLocalStack, type AtlassianTarget, type SimulatorAuth } from './stack.js';
+import { startLocalStack, type AtlassianTarget, type LocalStack, type SimulatorAuth } from './stack.js';
 
 function loadConfig(): RiqConfig {
   const path = process.env['RIQ_CONFIG'];
@@ -62,54 +67,82 @@ function port(name: string, fallback: number): number {
   return n;
 }
 
+let logOptions: LocalLogOptions = { format: 'text', metrics: false };
+const say = (level: 'INFO' | 'WARN' | 'ERROR', message: string) => {
+  const line = stackLine(logOptions, level, message);
+  if (level === 'INFO') console.log(line);
+  else console.error(line);
+};
+
+let stack: LocalStack | undefined;
+let stopping = false;
+/**
+ * Stops every part (DynamoDB Local's java included) once, then exits with `code`. Before the stack
+ * is up, exiting is enough: startLocalStack's DynamoDB Local is killed by the exit hook of
+ * local/services.ts, and the other emulators live in this process.
+ */
+function stopAndExit(reason: string, code: number): void {
+  if (stopping) return;
+  stopping = true;
+  say(code === 0 ? 'INFO' : 'ERROR', `${reason}: stopping`);
+  const stopped = stack ? stack.stop() : Promise.resolve();
+  stopped.then(
+    () => process.exit(code),
+    (err: unknown) => {
+      say('ERROR', `stopping failed: ${String(err)}`);
+      process.exit(1);
+    },
+  );
+}
+
 async function main(): Promise<void> {
+  logOptions = logOptionsFromEnv(process.env);
+  reformatStream(process.stdout, logOptions);
+  reformatStream(process.stderr, logOptions);
+  process.on('SIGINT', () => stopAndExit('SIGINT', 0));
+  process.on('SIGTERM', () => stopAndExit('SIGTERM', 0));
+  process.on('uncaughtException', (err) => stopAndExit(`uncaught error: ${err.stack ?? String(err)}`, 1));
+  process.on('unhandledRejection', (err) =>
+    stopAndExit(`unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, 1),
+  );
+
   const config = loadConfig();
   const dataDir = process.env['RIQ_DATA_DIR'] ?? '.riq-local/dynamodb';
   const atlassian = atlassianTarget();
-  const stack = await startLocalStack({
-    config,
-    apiPort: port('RIQ_PORT', 3000),
-    ...(dataDir !== 'memory' ? { dataDir } : {}),
-    ...(atlassian ? { atlassian } : { simulatorPort: port('SIM_PORT', 0), simulatorAuth: simulatorAuth() }),
-    log: (m) => console.log(`[riq-local] ${m}`),
-  });
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`[riq-local] ${signal}: stopping`);
-    stack.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-
-  console.log(`[riq-local] RIQ is running at ${stack.url}  (Ctrl-C stops everything)`);
-  console.log(`[riq-local] try:
-  curl -s -X POST ${stack.url}/api/queue/submit -H 'content-type: application/json' \\
-    -d '{"operation":"jira.create_task","payload":{"title":"Hello from RIQ","project_id":"MD"}}'
-  curl -s '${stack.url}/api/queue/result/<token>?wait=10'`);
-  const info: StackInfo = {
-    url: stack.url,
-    dynamoEndpoint: stack.dynamoEndpoint,
-    sqsEndpoint: stack.sqsEndpoint,
-    s3Endpoint: stack.s3Endpoint,
-    bodiesBucket: stack.bodiesBucket,
-    simulatorUrl: stack.simulatorUrl ?? null,
-    tableName: stack.tableName,
-    queueUrls: stack.queueUrls,
-    deadLetterQueueUrls: stack.deadLetterQueueUrls,
-  };
-  console.log(READY_PREFIX + JSON.stringify(info));
+  const apiPort = port('RIQ_PORT', 3000);
+  const infoFile = process.env[INFO_FILE_ENV] || undefined;
+  try {
+    stack = await startLocalStack({
+      config,
+      apiPort,
+      ...(dataDir !== 'memory' ? { dataDir } : {}),
+      ...(atlassian ? { atlassian } : { simulatorPort: port('SIM_PORT', 0), simulatorAuth: simulatorAuth() }),
+      log: (m) => say('INFO', m),
+    });
+  } catch (err) {
+    // startLocalStack stopped what it had started.
+    say('ERROR', startFailure(err, apiPort));
+    process.exit(1);
+  }
+  if (infoFile) {
+    const info: StackInfo = {
+      url: stack.url,
+      dynamoEndpoint: stack.dynamoEndpoint,
+      dynamoPid: stack.dynamoPid,
+      sqsEndpoint: stack.sqsEndpoint,
+      s3Endpoint: stack.s3Endpoint,
+      bodiesBucket: stack.bodiesBucket,
+      simulatorUrl: stack.simulatorUrl ?? null,
+      tableName: stack.tableName,
+      queueUrls: stack.queueUrls,
+      deadLetterQueueUrls: stack.deadLetterQueueUrls,
+    };
+    writeStackInfo(infoFile, info);
+  }
+  say('INFO', readyMessage(stack.url));
 }
 
 main().catch((err: unknown) => {
-  console.error(`[riq-local] failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  say('ERROR', `failed to start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

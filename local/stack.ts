@@ -33,7 +33,6 @@ import {
 } from './services.js';
 import { startAtlassianSimulator } from './atlassian-sim/server.js';
 import { DEFAULT_SIM_OAUTH } from './atlassian-sim/oauth-routes.js';
-import { describeConnection } from '../lambdas/adapters/atlassian/connection.js';
 import { CONNECTION_ENV_NAMES, readLocalSettings, type Env } from '../lambdas/shared/env.js';
 
 /**
@@ -82,6 +81,8 @@ export interface LocalStackOptions {
 export interface LocalStack {
   url: string;
   dynamoEndpoint: string;
+  /** DynamoDB Local's `java` process. */
+  dynamoPid: number;
   sqsEndpoint: string;
   /** The S3 emulator (path-style addressing). */
   s3Endpoint: string;
@@ -207,7 +208,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       () => s3!.stop(),
     );
     log(
-      `DynamoDB Local at ${dynamo!.endpoint}${options.dataDir ? ` (data in ${options.dataDir})` : ' (in memory)'}`,
+      `DynamoDB Local at ${dynamo!.endpoint} (pid ${dynamo!.pid}, ${options.dataDir ? `data in ${options.dataDir}` : 'in memory'})`,
     );
     log(`SQS emulator at ${sqs!.endpoint}`);
     log(`S3 emulator at ${s3!.endpoint} (in memory)`);
@@ -225,8 +226,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log(`simulated Jira/Confluence at ${sim.url} (control API under ${sim.url}/__sim/)`);
     }
     // Validated here so a bad variable stops the start with its name, before any handler loads.
-    const settings = readLocalSettings(atlassian);
-    log(`Atlassian: ${describeConnection(settings.mode, settings.endpoints)}`);
+    // The worker logs where it connects when it loads (lambdas/shared/call-and-settle.ts).
+    readLocalSettings(atlassian);
 
     const dynamoEndpoint = options.frontDynamoDb
       ? await options.frontDynamoDb(dynamo!.endpoint)
@@ -356,6 +357,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       url: api.url,
       dynamoEndpoint: dynamo!.endpoint,
+      dynamoPid: dynamo!.pid ?? 0,
       sqsEndpoint: sqs!.endpoint,
       s3Endpoint: s3!.endpoint,
       ...(simulatorUrl ? { simulatorUrl } : {}),

@@ -1,12 +1,18 @@
 /**
  * Starts the local stack exactly as `npm start` does (tsx local/main.ts), on free ports with the
- * database in memory, and hands its endpoints to the tests. Its output goes to .riq-local/e2e-stack.log.
+ * database in memory, and hands its endpoints (its RIQ_INFO_FILE) to the tests. Its output goes to
+ * .riq-local/e2e-stack.log.
  */
 import 'vitest';
 import type { TestProject } from 'vitest/node';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { READY_PREFIX, type StackInfo } from '../../local/ready-line.js';
+import type { StackInfo } from '../../local/ready-line.js';
+import {
+  infoFilePath,
+  spawnLocalStart,
+  waitForStackInfo,
+  type StartedProcess,
+} from '../support/local-start.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,50 +20,27 @@ declare module 'vitest' {
   }
 }
 
-let child: ChildProcess | undefined;
+let started: StartedProcess | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   mkdirSync('.riq-local', { recursive: true });
   const log = createWriteStream('.riq-local/e2e-stack.log');
-  child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-    env: {
-      ...process.env,
-      RIQ_PORT: '0',
-      SIM_PORT: '0',
-      RIQ_DATA_DIR: 'memory',
-      ATLASSIAN_SITE_URL: '',
-      JIRA_BASE_URL: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr?.pipe(log);
-  const info = await new Promise<StackInfo>((ok, fail) => {
-    const timer = setTimeout(
-      () => fail(new Error('local stack did not start in 90 s; see .riq-local/e2e-stack.log')),
-      90_000,
-    );
-    let buffered = '';
-    child!.stdout!.on('data', (chunk: Buffer) => {
-      log.write(chunk);
-      buffered += chunk.toString();
-      const line = buffered.split('\n').find((l) => l.startsWith(READY_PREFIX));
-      if (line) {
-        clearTimeout(timer);
-        ok(JSON.parse(line.slice(READY_PREFIX.length)) as StackInfo);
-      }
-    });
-    child!.once('exit', (code) =>
-      fail(new Error(`local stack exited with ${code}; see .riq-local/e2e-stack.log`)),
-    );
-  });
-  project.provide('stack', info);
+  const infoFile = infoFilePath();
+  started = spawnLocalStart({ RIQ_INFO_FILE: infoFile });
+  started.child.stdout?.pipe(log);
+  started.child.stderr?.pipe(log);
+  try {
+    project.provide('stack', await waitForStackInfo(started, infoFile));
+  } catch (err) {
+    throw new Error(`${String(err)}\nsee .riq-local/e2e-stack.log`, { cause: err });
+  }
 }
 
 export async function teardown(): Promise<void> {
+  const child = started?.child;
   if (!child || child.exitCode !== null) return;
-  const exited = new Promise((ok) => child!.once('exit', ok));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child?.kill('SIGKILL'), 10_000);
-  await exited;
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await started!.exited;
   clearTimeout(timer);
 }
