@@ -11,7 +11,8 @@ import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SimulatorControl } from '../../local/atlassian-sim/control.js';
 import { newRequestToken } from '../../lambdas/core/domain/tokens.js';
 import { REQUESTS_TABLE } from '../../model/config/resources.js';
-import { localDynamo } from '../support/aws-local.js';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { localDynamo, localSqs } from '../support/aws-local.js';
 import { RiqHttp, type HttpAnswer } from '../support/riq-http.js';
 
 const stack = inject('stack');
@@ -170,6 +171,30 @@ describe('dead letters', () => {
     const again = await api.raw('POST', `/api/queue/dead-letters/${token}/retry`);
     expect(again.status).toBe(409);
     expect(again.body['error']).toMatchObject({ code: 'NOT_DEAD', details: { status: 'completed' } });
+  });
+
+  it('health is healthy again once a dead request is retried, though its copy stays in the dead-letter queue', async () => {
+    const token = await deadRecord(issueKey);
+    // The worker's own copy of a request it gave up on (WorkQueue.sendToDeadLetter).
+    await localSqs(stack.sqsEndpoint).send(
+      new SendMessageCommand({
+        QueueUrl: stack.deadLetterQueueUrls['jira-low'],
+        MessageBody: JSON.stringify({ token, dead_letter: true }),
+      }),
+    );
+    const before = await api.raw('GET', '/api/queue/health');
+    expect(before.body).toMatchObject({ status: 'degraded', dead_letters: 1 });
+    expect(before.body['reasons']).toEqual(['1 dead request(s) wait for an operator']);
+
+    expect((await api.raw('POST', `/api/queue/dead-letters/${token}/retry`)).status).toBe(202);
+    expect((await api.waitFor(token)).body).toMatchObject({ status: 'completed' });
+
+    const after = await api.raw('GET', '/api/queue/health');
+    expect(after.body).toMatchObject({ status: 'healthy', reasons: [], dead_letters: 0 });
+    const queues = (
+      after.body['services'] as Record<string, { queues: Record<string, { dead_letter_queue: number }> }>
+    )['jira']!.queues;
+    expect(queues['low']!.dead_letter_queue).toBeGreaterThanOrEqual(1);
   });
 
   it('purge deletes a dead request and nothing else', async () => {

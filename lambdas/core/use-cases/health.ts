@@ -34,7 +34,11 @@ interface QueueView {
 }
 
 export interface HealthReport {
-  /** `degraded` while a breaker is open or anything waits for an operator (dead letters). */
+  /**
+   * `degraded` while a breaker is open or dead requests (records with status `dead`) wait for an
+   * operator. A dead-letter queue's messages are shown but do not degrade it: a request retried by
+   * the operator leaves its copy there (a redrive moves copies), and the record says what is dead.
+   */
   status: 'healthy' | 'degraded';
   timestamp: string;
   reasons: string[];
@@ -66,7 +70,6 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
             delayed: depth.delayed,
             dead_letter_queue: dlq,
           };
-          if (dlq > 0) reasons.push(`${dlq} message(s) in the ${key} dead-letter queue`);
         }),
       );
       const breaker = breakers.find((b) => b.service === service)?.state ?? 'closed';

@@ -20,7 +20,7 @@ const CONFIG = resolveConfig({
   },
 });
 
-function setup(deadLetters = 0) {
+function setup(deadLetters = 0, dlqMessages = 0) {
   const clock = new FakeClock();
   const breaker = new InMemoryCircuitBreaker();
   const rate = new InMemoryRateGate(CONFIG);
@@ -28,7 +28,7 @@ function setup(deadLetters = 0) {
   const deps: HealthDeps = {
     queue: {
       depth: async () => ({ visible: 0, inFlight: 0, delayed: 0 }),
-      deadLetterDepth: async () => 0,
+      deadLetterDepth: async () => dlqMessages,
     },
     store: { countByStatus: async () => deadLetters },
     breaker,
@@ -73,6 +73,15 @@ describe('health', () => {
     const report = await checkHealth(deps);
     expect(report.status).toBe('degraded');
     expect(report.dead_letters).toBe(2);
+  });
+
+  it('counts dead requests, not dead-letter queue messages: a retried request leaves its copy there', async () => {
+    const { deps } = setup(0, 1);
+    const report = await checkHealth(deps);
+    expect(report.status).toBe('healthy');
+    expect(report.reasons).toEqual([]);
+    expect(report.services.jira.queues.normal.dead_letter_queue).toBe(1);
+    expect(report.dead_letters).toBe(0);
   });
 
   describe('budgets', () => {
