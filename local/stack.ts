@@ -7,6 +7,7 @@
  * on Lambda, so this sets `process.env` before importing them: one local stack per process.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { RiqConfig } from '../model/config/riq-config.js';
@@ -22,6 +23,7 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_CALLER, startApiServer, type ApiHandler } from './api-server.js';
 import { invokeWithTimeout } from './lambda-invoke.js';
+import { clearReadCache } from './read-cache-reset.js';
 import { EventSourceMapping, type WorkerHandler } from './event-source.js';
 import { createBodiesBucket, createRequestsTable, createWorkQueues, type LocalQueues } from './resources.js';
 import {
@@ -213,12 +215,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log(`SQS emulator at ${sqs!.endpoint}`);
     log(`S3 emulator at ${s3!.endpoint} (in memory)`);
 
+    /** Set once the table exists: a reset then drops the read cache (local/read-cache-reset.ts). */
+    let onSimulatorReset = async (): Promise<void> => undefined;
     let atlassian = options.atlassian;
     let simulatorUrl: string | undefined;
     if (!atlassian) {
       const sim = await startAtlassianSimulator({
         port: options.simulatorPort ?? 0,
         ...SIMULATOR_CREDENTIALS,
+        onReset: () => onSimulatorReset(),
       });
       stoppers.push(() => sim.stop());
       simulatorUrl = sim.url;
@@ -247,6 +252,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       s3Client.destroy();
     });
     const tableName = await createRequestsTable(dynamoClient, config);
+    if (simulatorUrl) {
+      // A fresh simulator has none of the objects a kept table's cache may hold.
+      const doc = DynamoDBDocumentClient.from(dynamoClient);
+      const dropped = await clearReadCache(doc, tableName);
+      if (dropped > 0)
+        log(`read cache: ${dropped} item(s) of an earlier run dropped (the simulator starts empty)`);
+      onSimulatorReset = async () => {
+        const n = await clearReadCache(doc, tableName);
+        log(`simulator reset: read cache cleared (${n} item(s))`);
+      };
+    }
     const queues = await createWorkQueues(sqsClient, config);
     const bodiesBucket = await createBodiesBucket(s3Client, config);
     log(

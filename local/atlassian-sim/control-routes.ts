@@ -19,6 +19,8 @@ export interface ControlDeps {
   auth: SimAuth;
   oauth: SimOAuth;
   confluence: ConfluenceState;
+  /** Awaited after a reset, before it is answered (AtlassianSimulatorOptions.onReset). */
+  onReset?: () => Promise<void>;
 }
 
 /**
@@ -60,9 +62,10 @@ export function registerControlRoutes(
     }),
   );
   router.add('GET', `${CONTROL_PREFIX}/objects`, () => json(200, objects(state, deps.confluence)));
-  router.add('POST', `${CONTROL_PREFIX}/reset`, () => {
+  router.add('POST', `${CONTROL_PREFIX}/reset`, async () => {
     state.reset();
     deps.behaviour.reset();
+    await deps.onReset?.();
     return json(200, { reset: true });
   });
 }

@@ -30,6 +30,11 @@ export interface AtlassianSimulatorOptions extends SimCredentials {
   randomSeed?: number;
   /** The simulated OAuth 2.0 (3LO) grant. @default DEFAULT_SIM_OAUTH */
   oauth?: SimOAuthOptions;
+  /**
+   * Runs on each `POST /__sim/reset`, after the simulator's data is cleared and before it answers:
+   * the local stack drops what its read cache holds from the data that is gone.
+   */
+  onReset?: () => Promise<void>;
 }
 
 export interface AtlassianSimulator {
@@ -69,7 +74,13 @@ export async function startAtlassianSimulator(
   const oauthRoutes = new TemplatedRouter();
   registerOAuthRoutes(oauthRoutes, oauth);
   const control = new Router();
-  registerControlRoutes(control, state, faults, { behaviour, auth, oauth, confluence });
+  registerControlRoutes(control, state, faults, {
+    behaviour,
+    auth,
+    oauth,
+    confluence,
+    ...(options.onReset ? { onReset: options.onReset } : {}),
+  });
   const stopping = new AbortController();
   let baseUrl = '';
 

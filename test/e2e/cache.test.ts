@@ -6,6 +6,8 @@
  */
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { SimulatorControl } from '../../local/atlassian-sim/control.js';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { localDynamo } from '../support/aws-local.js';
 import { RiqHttp, type HttpAnswer } from '../support/riq-http.js';
 import { StackInspector } from '../support/stack-inspect.js';
 
@@ -162,5 +164,40 @@ describe('fire_and_forget', () => {
     const expiresAt = Number(record?.['expires_at']);
     expect(expiresAt - Date.now() / 1000).toBeGreaterThan(3500);
     expect(expiresAt - Date.now() / 1000).toBeLessThanOrEqual(3600);
+  });
+});
+
+/** The read cache's items in the table: entries (`CACHE#…`) and search generations (`CACHEGEN#…`). */
+async function cacheItems(): Promise<number> {
+  const out = await localDynamo(stack.dynamoEndpoint).doc.send(
+    new ScanCommand({
+      TableName: stack.tableName,
+      Select: 'COUNT',
+      ConsistentRead: true,
+      FilterExpression: 'begins_with(pk, :entry) OR begins_with(pk, :generation)',
+      ExpressionAttributeValues: { ':entry': 'CACHE#', ':generation': 'CACHEGEN#' },
+    }),
+  );
+  return out.Count ?? 0;
+}
+
+describe('read cache after a simulator reset', () => {
+  // Last in this file: the reset empties the simulator (each file creates its own objects).
+  it('answers no cached read of the data the reset removed', async () => {
+    await through(getIssue());
+    expect((await api.submit(getIssue())).body['status']).toBe('cached');
+    expect(await cacheItems()).toBeGreaterThan(0);
+
+    await sim.reset();
+    expect(await cacheItems()).toBe(0);
+    const after = await api.submit(getIssue());
+    expect(after.body['status']).not.toBe('cached');
+    expect(after.body['routing_path']).not.toBe('CACHE');
+    // The simulator has no such issue any more: the read goes to it and finds nothing.
+    const done = after.body['token'] ? await api.waitFor(String(after.body['token'])) : after;
+    expect(done.body).toMatchObject({
+      status: 'failed',
+      error: expect.objectContaining({ code: 'NOT_FOUND' }),
+    });
   });
 });
