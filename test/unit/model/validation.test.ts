@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../model/errors.js';
 import { parsePayload } from '../../../model/operations.js';
+import { parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
 import { thrown } from '../../support/thrown.js';
 
 function payloadError(payload: unknown): ValidationError {
@@ -31,5 +32,15 @@ describe('a payload validation error', () => {
   it('headlines the first invalid field when every field is known', () => {
     const err = payloadError({ title: 'Hello', project_id: 'md' });
     expect(err.message).toBe('payload.project_id: must be a project key like MD');
+  });
+});
+
+describe('a submit envelope validation error', () => {
+  it('names an unknown top-level field of the request, with the field it meant', () => {
+    const body = JSON.stringify({ operation: 'jira.get_task', payload: { task_id: 'MD-1' }, prio: 'high' });
+    const err = thrown(() => parseSubmitBody(body, 1_000_000)) as ValidationError;
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.message).toBe('prio is not a field of the request; did you mean priority?');
+    expect(err.details).toMatchObject({ field: 'prio' });
   });
 });
