@@ -114,7 +114,7 @@ export class ProgressLine {
       return;
     }
     // Longer than the terminal would wrap, and `\r` would then rewrite only the last row.
-    const width = Math.max(20, (this.stream.columns ?? 80) - 1);
+    const width = Math.max(20, (this.stream.columns || 80) - 1);
     this.stream.write(`${CLEAR_LINE}${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
     this.shown = true;
   }

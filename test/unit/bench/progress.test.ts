@@ -64,6 +64,13 @@ describe('ProgressLine', () => {
     expect(shown.endsWith('…')).toBe(true);
   });
 
+  it('takes a terminal of unknown width (0 columns) as 80 wide', () => {
+    const stream = fakeStream(true, 0);
+    const line = new ProgressLine({ stream, now: fakeClock().now });
+    line.update({ label: 'drain-live', done: 120, total: 300, queued: 180, calls: 130, http429: 0 });
+    expect(stream.out[0]).toBe('\r\x1b[Kdrain-live  done 120/300  queued 180  calls 130  429s 0  0.0 s');
+  });
+
   it('writes plain lines at most every 10 s when not on a terminal, and clears nothing', () => {
     const stream = fakeStream(false);
     const clock = fakeClock();
