@@ -7,6 +7,7 @@
 import { resolveConfig, type RiqConfig } from '../model/config/riq-config.js';
 import { SimulatorControl, type SimCall } from '../local/atlassian-sim/control.js';
 import { SIMULATOR_CREDENTIALS, startLocalStack, type LocalStack } from '../local/stack.js';
+import { currentRecorder, startRecorder } from './run-recorder.js';
 
 export interface Bench {
   stack: LocalStack;
@@ -32,8 +33,28 @@ export async function startBench(
   const simUrl = stack.simulatorUrl!;
   const sim = new SimulatorControl(simUrl);
   await sim.quiet();
+  // The run's chart and status line; the simulator's calls are read once more before it stops.
+  const recorder = startRecorder(
+    {
+      sim,
+      sqsEndpoint: stack.sqsEndpoint,
+      queueUrls: Object.values(stack.queueUrls),
+      limitPerSecond: config.services.jira.ratePerMinute / 60,
+      tally: () => ({ submitted: submittedCount, ended: ended.size }),
+    },
+    process.argv[2] ?? 'bench',
+  );
+  const stop = stack.stop.bind(stack);
+  stack.stop = async () => {
+    await recorder.finish();
+    await stop();
+  };
   return { stack, sim, config, simUrl };
 }
+
+/** Requests submitted in this process, and those seen ended: the status line's counts. */
+let submittedCount = 0;
+const ended = new Set<string>();
 
 export interface Submitted {
   token: string;
@@ -69,6 +90,8 @@ export async function submit(bench: Bench, body: SubmitBody): Promise<Submitted>
   if (!res.ok || (typeof answer.token !== 'string' && !cached)) {
     throw new Error(`submit answered ${res.status}: ${JSON.stringify(answer)}`);
   }
+  submittedCount++;
+  if (answer.status !== undefined && TERMINAL.has(answer.status) && answer.token) ended.add(answer.token);
   return {
     token: answer.token ?? '',
     sentAt,
@@ -120,7 +143,11 @@ export async function awaitAll(bench: Bench, tokens: string[], timeoutMs: number
     const open = tokens.filter((t) => !done.has(t));
     for (let i = 0; i < open.length; i += 10) {
       const views = await Promise.all(open.slice(i, i + 10).map((t) => view(bench, t)));
-      for (const v of views) if (TERMINAL.has(v.status)) done.set(v.token, v);
+      for (const v of views) {
+        if (!TERMINAL.has(v.status)) continue;
+        done.set(v.token, v);
+        ended.add(v.token);
+      }
       // Stop reading at the first unfinished batch: later ones are most likely unfinished too.
       if (views.some((v) => !TERMINAL.has(v.status))) break;
     }
@@ -136,6 +163,7 @@ export async function awaitAll(bench: Bench, tokens: string[], timeoutMs: number
 
 /** The simulator's recorded calls to Atlassian routes (not its control API) since `since`. */
 export async function callsSince(bench: Bench, since: number): Promise<SimCall[]> {
+  currentRecorder()?.markMeasured(since);
   const stats = await bench.sim.stats();
   return stats.calls.filter((c) => c.at >= since && !c.path.startsWith('/__sim'));
 }

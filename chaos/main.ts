@@ -6,7 +6,9 @@
  * promise. Exits 1 when any check failed.
  */
 import { cpus } from 'node:os';
-import { runForResult, writeResult } from '../bench/result-line.js';
+import { namesOrExit, type CliSpec } from '../bench/cli.js';
+import { ProgressLine, type ProgressCounts } from '../bench/progress.js';
+import { runForResult, writeProgress, writeResult } from '../bench/result-line.js';
 import type { ChaosRunResult } from './scenario.js';
 import { PRESETS } from './settings.js';
 
@@ -15,22 +17,38 @@ const LOG_DIR = '.riq-local';
 
 type PresetName = keyof typeof PRESETS;
 
-function presetName(raw: string | undefined): PresetName {
-  const name = raw ?? 'full';
-  if (name !== 'full' && name !== 'reduced') {
-    console.error('usage: npm run chaos [-- full|reduced]');
-    process.exit(2);
-  }
-  return name;
-}
+export const CHAOS_CLI: CliSpec = {
+  command: 'npm run chaos --',
+  summary:
+    'Runs the chaos scenario (a 429 storm, an outage, token expiry, an SQS restart, DynamoDB throttling, killed workers) against the local stack, then checks every promise: nothing lost, stuck or done twice.',
+  positional: {
+    name: 'preset',
+    choices: {
+      full: `${PRESETS.full.requests} requests over ${PRESETS.full.submitSeconds} s`,
+      reduced: `${PRESETS.reduced.requests} requests over ${PRESETS.reduced.submitSeconds} s (the one npm test runs)`,
+    },
+    multiple: false,
+    otherwise: 'full',
+  },
+  env: {
+    POWERTOOLS_LOG_LEVEL: "the functions' log level (default WARN)",
+  },
+  notes: [
+    `Logs: ${LOG_DIR}/chaos-<preset>.log and ${LOG_DIR}/chaos-worker-<service>.log. Exits 1 when a check failed.`,
+  ],
+};
 
-/** Runs one preset in a child process and answers its result. */
-export function runChaosChild(name: PresetName): Promise<ChaosRunResult> {
+/** Runs one preset in a child process and answers its result; its counts go to `onProgress`. */
+export function runChaosChild(
+  name: PresetName,
+  onProgress?: (counts: ProgressCounts) => void,
+): Promise<ChaosRunResult> {
   return runForResult<ChaosRunResult>({
     args: ['chaos/main.ts', '--run', name],
     logPath: `${LOG_DIR}/chaos-${name}.log`,
     label: `chaos ${name}`,
     prefix: CHAOS_RESULT_PREFIX,
+    ...(onProgress ? { onProgress } : {}),
   });
 }
 
@@ -64,15 +82,25 @@ export function report(result: ChaosRunResult): string {
 }
 
 if (process.argv[2] === '--run') {
-  const name = presetName(process.argv[3]);
+  const name = (namesOrExit(CHAOS_CLI, process.argv.slice(3))[0] ?? 'full') as PresetName;
   const { runChaos } = await import('./scenario.js');
-  const result = await runChaos(PRESETS[name], { logDir: LOG_DIR, log: (m) => console.error(m) });
+  const result = await runChaos(PRESETS[name], {
+    logDir: LOG_DIR,
+    log: (m) => console.error(m),
+    progress: (counts) => writeProgress({ label: `chaos ${name}`, ...counts }),
+  });
   writeResult(result, CHAOS_RESULT_PREFIX);
   process.exit(0);
 } else if (import.meta.url === `file://${process.argv[1]}`) {
-  const name = presetName(process.argv[2]);
+  const name = (namesOrExit(CHAOS_CLI, process.argv.slice(2))[0] ?? 'full') as PresetName;
   console.log(`chaos '${name}': running (logs in ${LOG_DIR}/chaos-${name}.log) …`);
-  const result = await runChaosChild(name);
+  const status = new ProgressLine({ stream: process.stdout });
+  status.update({ label: `chaos ${name}`, phase: 'starting' });
+  const ticker = setInterval(() => status.tick(), 500);
+  const result = await runChaosChild(name, (counts) => status.update(counts)).finally(() => {
+    clearInterval(ticker);
+    status.clear();
+  });
   console.log(report(result));
   process.exit(result.verdict.violations.length === 0 ? 0 : 1);
 }

@@ -32,6 +32,7 @@ import {
   type RequestOutcome,
   type StrayCopies,
 } from './checks.js';
+import type { ProgressCounts } from '../bench/progress.js';
 import { DynamoThrottleProxy } from './dynamo-throttle.js';
 import { PROJECT, SPACE, buildPlan, resolveTemplates, type PlannedRequest, type Seeded } from './plan.js';
 import type { ChaosSettings } from './settings.js';
@@ -176,12 +177,20 @@ function serviceOfPath(path: string): Service | undefined {
 
 export async function runChaos(
   s: ChaosSettings,
-  options: { logDir: string; log: (message: string) => void },
+  options: {
+    logDir: string;
+    log: (message: string) => void;
+    /** Receives the counts so far every half second, for a status line. */
+    progress?: (counts: Omit<ProgressCounts, 'label'>) => void;
+  },
 ): Promise<ChaosRunResult> {
   const { log } = options;
+  const tally: Tally = { phase: 'starting', submitted: 0, total: 0 };
+  let stopProgress = (): void => undefined;
   const run = Date.now().toString(36);
   const runDir = mkdtempSync(join(tmpdir(), 'riq-chaos-'));
   const sim = await startAtlassianSimulator({ port: 0, ...SIMULATOR_CREDENTIALS });
+  if (options.progress) stopProgress = reportProgress(sim.state, tally, options.progress);
   const control = new SimulatorControl(sim.url);
   let stack: LocalStack | undefined;
   const workers: WorkerProcess[] = [];
@@ -223,6 +232,7 @@ export async function runChaos(
     }
     await Promise.all(workers.map((w) => w.start()));
     const api = new Api(stack.url);
+    tally.phase = 'seeding';
     const seeded = await seed(api, s, run);
     const plan = buildPlan({
       run,
@@ -312,7 +322,9 @@ export async function runChaos(
     ];
 
     const bigPage = at(s.bigPage.atMs).then(() => bigPageRoundTrip(api, s, run, note));
-    const outcomes = await submitAll(api, plan, at);
+    tally.phase = 'submitting';
+    tally.total = plan.length;
+    const outcomes = await submitAll(api, plan, at, tally);
     note(`all ${plan.length} requests submitted`);
     await Promise.all(events);
     await at(s.faultsEndAtMs);
@@ -320,9 +332,11 @@ export async function runChaos(
     await control.clearFaults();
     await control.configure({ error_rate: 0, timeout_rate: 0, drop_after_commit_rate: 0, outage: null });
     note('faults off; draining');
+    tally.phase = 'draining';
 
     const drainDeadline = Date.now() + s.drainTimeoutMs;
-    await drain(api, outcomes, drainDeadline, log);
+    await drain(api, outcomes, drainDeadline, log, tally);
+    tally.phase = 'checking';
     const durationMs = Date.now() - t0;
     note(
       outcomes.every((o) => !o.token || TERMINAL.has(o.final?.status ?? ''))
@@ -374,6 +388,7 @@ export async function runChaos(
       ),
     };
   } finally {
+    stopProgress();
     await Promise.all(workers.map((w) => w.stop()));
     await stack?.stop();
     await fronts.api?.stop();
@@ -543,11 +558,41 @@ async function sendStrayCopies(
   }
 }
 
+/** What the run has done so far, for its status line. */
+interface Tally {
+  phase: string;
+  submitted: number;
+  total: number;
+  /** Requests not ended yet, known once the drain has read them. */
+  open?: number;
+}
+
+/** Reports the tally and the simulator's counts every half second; answers the stop. */
+function reportProgress(
+  state: { stats(): { calls: readonly unknown[]; rate_limited: number } },
+  tally: Tally,
+  progress: (counts: Omit<ProgressCounts, 'label'>) => void,
+): () => void {
+  const timer = setInterval(() => {
+    const stats = state.stats();
+    progress({
+      phase: tally.phase,
+      done: tally.open === undefined ? tally.submitted : tally.total - tally.open,
+      total: tally.total,
+      calls: stats.calls.length,
+      http429: stats.rate_limited,
+    });
+  }, 500);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Submits the plan on its schedule; a chain's step waits for its parents' tokens. */
 async function submitAll(
   api: Api,
   plan: readonly PlannedRequest[],
   at: (ms: number) => Promise<void>,
+  tally: Tally,
 ): Promise<RequestOutcome[]> {
   const tokens = plan.map(() => {
     let settle!: (token: string | undefined) => void;
@@ -581,6 +626,7 @@ async function submitAll(
           ...(r.fireAndForget ? { fire_and_forget: true } : {}),
         };
         const first = await api.submit(body);
+        tally.submitted++;
         outcome.submitStatus = first.status;
         if (first.error) outcome.submitError = first.error;
         if (first.view.token) outcome.token = first.view.token;
@@ -609,6 +655,7 @@ async function drain(
   outcomes: RequestOutcome[],
   deadline: number,
   log: (message: string) => void,
+  tally: Tally,
 ): Promise<void> {
   for (;;) {
     const open = outcomes.filter((o) => o.token && !TERMINAL.has(o.final?.status ?? ''));
@@ -627,6 +674,7 @@ async function drain(
       );
     }
     const still = outcomes.filter((o) => o.token && !TERMINAL.has(o.final?.status ?? '')).length;
+    tally.open = still;
     if (still === 0) return;
     if (Date.now() >= deadline) return;
     log(`draining: ${still} requests not ended yet`);

@@ -13,6 +13,8 @@ import { cpus, loadavg } from 'node:os';
 import { startAtlassianSimulator } from '../local/atlassian-sim/server.js';
 import { SimulatorControl } from '../local/atlassian-sim/control.js';
 import { SIMULATOR_CREDENTIALS } from '../local/stack.js';
+import { namesOrExit, type CliSpec } from '../bench/cli.js';
+import { ProgressLine, trackProgress } from '../bench/progress.js';
 import { runForResult, writeResult } from '../bench/result-line.js';
 import { startRedis, type RunningRedis } from './redis.js';
 import {
@@ -28,6 +30,20 @@ import {
 
 const SYSTEMS = ['riq', 'direct', 'bullmq'] as const;
 type SystemName = (typeof SYSTEMS)[number];
+
+const COMPARE_CLI: CliSpec = {
+  command: 'npm run compare --',
+  summary:
+    "Runs the same workload against the same simulated Atlassian with RIQ's local stack, direct calls with cockatiel retry + breaker, and BullMQ on a local Redis, one after the other, and prints one table of what each achieved (compare/README.md).",
+  env: {
+    COMPARE_SYSTEMS: `the systems to run, comma-separated (default ${SYSTEMS.join(',')})`,
+    COMPARE_ERROR_RATE: "the simulator's share of 503 answers, 0..1 (default 0.1)",
+    COMPARE_DROP_RATE:
+      'the share of writes committed then answered with a dropped connection, 0..1 (default 0.02)',
+    POWERTOOLS_LOG_LEVEL: "RIQ's functions' log level (default WARN)",
+  },
+  notes: ['Logs: .riq-local/compare-<system>.log.'],
+};
 
 /** The systems to run, in order: all of them, or the comma-separated list in COMPARE_SYSTEMS. */
 function chosenSystems(): readonly SystemName[] {
@@ -190,6 +206,7 @@ function table(rows: Row[]): string {
   ].join('\n');
 }
 
+namesOrExit(COMPARE_CLI, process.argv.slice(2));
 const systems = chosenSystems();
 const S = SETTINGS;
 const cpu = cpus();
@@ -216,7 +233,7 @@ let crashed = 0;
 try {
   for (const name of systems) {
     const started = Date.now();
-    process.stderr.write(`running ${name}… `);
+    process.stderr.write(`running ${name}…\n`);
     let redis: RunningRedis | undefined;
     try {
       const env: Record<string, string> = { COMPARE_SIM_URL: sim.url };
@@ -224,7 +241,12 @@ try {
         redis = await startRedis((line) => console.error(line));
         env['COMPARE_REDIS_PORT'] = String(redis.port);
       }
-      const run = await spawnSystem(name, env);
+      // The simulator runs here: its counts feed the status line while the system runs.
+      const stopProgress = trackProgress(new ProgressLine({ stream: process.stderr }), () => {
+        const stats = sim.state.stats();
+        return { label: name, calls: stats.calls.length, http429: stats.rate_limited };
+      });
+      const run = await spawnSystem(name, env).finally(stopProgress);
       const stats = await control.stats();
       const calls = stats.calls.filter((c) => !c.path.startsWith('/__sim'));
       const { row, extra } = summarize(run, sim.state.issues(), calls);
@@ -233,10 +255,10 @@ try {
         `${row.system} (${Math.round((Date.now() - started) / 1000)} s in all):`,
         ...extra.map((e) => `  ${e}`),
       );
-      process.stderr.write(`done (${Math.round((Date.now() - started) / 1000)} s)\n`);
+      process.stderr.write(`${name} done (${Math.round((Date.now() - started) / 1000)} s)\n`);
     } catch (err) {
       crashed++;
-      process.stderr.write('crashed\n');
+      process.stderr.write(`${name} crashed\n`);
       const message = err instanceof Error ? err.message : String(err);
       rows.push({
         system: name,
