@@ -56,6 +56,12 @@ export interface TableAccess {
    * @default - none
    */
   readonly indexes?: Readonly<Record<string, readonly DynamoDbAction[]>>;
+  /**
+   * `actions` only on items whose partition key starts with one of these prefixes (`PREFIX#`,
+   * IAM's `dynamodb:LeadingKeys`).
+   * @default - every item of the table
+   */
+  readonly leadingKeyPrefixes?: readonly string[];
 }
 
 export interface RiqFunctionProps {
@@ -159,8 +165,17 @@ export class RiqFunction extends NodejsFunction {
   useTable(table: ITable, access: TableAccess): void {
     this.addEnvironment(RUNTIME_ENV.tableName, table.tableName);
     if (access.actions?.length) {
+      const prefixes = access.leadingKeyPrefixes;
       this.addToRolePolicy(
-        new PolicyStatement({ actions: [...access.actions], resources: [table.tableArn] }),
+        new PolicyStatement({
+          actions: [...access.actions],
+          resources: [table.tableArn],
+          ...(prefixes && {
+            conditions: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}#*`) },
+            },
+          }),
+        }),
       );
     }
     for (const [indexName, actions] of Object.entries(access.indexes ?? {})) {
@@ -232,13 +247,18 @@ export class RiqFunction extends NodejsFunction {
   }
 
   /**
-   * Passes the secret's ARN in `envName` and allows reading its value; with `write`, also storing a
-   * new value (`secretsmanager:PutSecretValue` on this secret only: the OAuth token manager writes
-   * each rotated refresh token back). Not `grantWrite`, which adds `UpdateSecret` (description, KMS key).
+   * Passes the secret's ARN in `envName` and allows reading its value (`GetSecretValue`, what
+   * Powertools' `getSecret` calls; not `grantRead`, which adds `DescribeSecret`, never called); with
+   * `write`, also storing a new value (`secretsmanager:PutSecretValue` on this secret only: the
+   * OAuth token manager writes each rotated refresh token back). Not `grantWrite`, which adds
+   * `UpdateSecret` (description, KMS key).
    */
   useSecret(envName: string, secret: ISecret, access: { readonly write?: boolean } = {}): void {
     this.addEnvironment(envName, secret.secretArn);
-    secret.grantRead(this);
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
+    secret.encryptionKey?.grantDecrypt(this);
     if (access.write) {
       this.addToRolePolicy(
         new PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [secret.secretArn] }),
