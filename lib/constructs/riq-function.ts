@@ -150,6 +150,23 @@ export class RiqFunction extends NodejsFunction {
     });
     this.bundleOptions = bundle;
 
+    // cdk-nag's Serverless pack.
+    Validations.of(this).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'No RIQ function is invoked asynchronously but the sweeper: API Gateway and the SQS event source ' +
+        'mappings invoke synchronously (a failed message returns to its queue, then its DLQ), so an ' +
+        "on-failure queue would stay empty; the sweeper's schedule runs it again a minute later, and a " +
+        'stale sweep is worth nothing.',
+    });
+    if (!tracing) {
+      Validations.of(this).acknowledge({
+        id: 'Serverless-LambdaTracing',
+        reason:
+          `Stage ${config.stage} turns X-Ray off (deployment.tracing) for its cost; -c tracing=active or ` +
+          'deployment.tracing turns it on for every function (docs/runbook.md#tracing).',
+      });
+    }
     if (tracing) {
       Validations.of(role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
