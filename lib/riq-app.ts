@@ -1,5 +1,5 @@
 import { App, Validations, type Environment } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { resolveConfig, TRACING_MODES, type RiqConfig, type TracingMode } from '../model/config/index.js';
 import { RiqStage } from './riq-stage.js';
 
@@ -106,7 +106,7 @@ export function resolveStageConfig(
 
 /**
  * Adds the stage named by the `stage` context (`Riq-<stage>`) to the app and checks it with
- * cdk-nag's AwsSolutions pack at synth: an unacknowledged error fails the synth.
+ * cdk-nag's AwsSolutions and Serverless packs at synth: an unacknowledged error fails the synth.
  */
 export function buildRiqApp(options: BuildRiqAppOptions = {}): RiqApp {
   const app =
@@ -132,7 +132,7 @@ export function buildRiqApp(options: BuildRiqAppOptions = {}): RiqApp {
   });
   // On the stage, not the app: CDK hands a plugin the stacks of the assembly it is registered on,
   // and the app's own assembly holds none (they are in the stage's nested assembly).
-  Validations.of(stage).addPlugins(new AwsSolutionsChecks(stage));
+  Validations.of(stage).addPlugins(new AwsSolutionsChecks(stage), new ServerlessChecks(stage));
   return { app, stage, config };
 }
 

@@ -42,6 +42,12 @@ export function operatorRoleArn(scope: Construct, config: RiqConfig): string {
   });
 }
 
+/**
+ * The partition key prefix of the request records (`REQ#<token>`, lambdas/adapters/dynamodb/
+ * request-items.ts `requestKey`; test/infra/least-privilege.test.ts checks the two agree).
+ */
+export const REQUEST_KEY_PREFIX = 'REQ';
+
 /** The route's path with each `{parameter}` as `*`, as execute-api ARNs name resources. */
 export function wildcardPath(route: ApiRoute): string {
   return route.path.replace(/\{\w+\}/g, '*');
@@ -123,7 +129,11 @@ export class RiqApi extends Construct {
     submit.useBodies(bodies, config, { read: true, write: true });
     if (config.routing.direct) {
       // DIRECT calls: the workers' table, secret and site grants; a DIRECT call whose last attempt
-      // failed puts its copy in the DLQ, as a worker does.
+      // failed puts its copy in the DLQ, as a worker does. The secret is written too
+      // (PutSecretValue): the DIRECT path builds the same Atlassian connection as a worker
+      // (lambdas/shared/call-and-settle.ts), whose OAuth token manager stores each rotated refresh
+      // token; without it a refresh during a DIRECT call would lose the grant's only live token.
+      // With routing.direct off the submit function neither reads nor writes the secret.
       allowAtlassianCalls(submit, { config, table, atlassianSecret: props.atlassianSecret });
       submit.useQueues(RUNTIME_ENV.deadLetterQueueUrls, deadLetterQueues, ['sqs:SendMessage']);
     }
@@ -167,8 +177,13 @@ export class RiqApi extends Construct {
     });
     // Listing reads the by-status index; retry and purge are conditional writes on one record.
     deadLetters.useTable(table, {
-      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       indexes: { [REQUESTS_TABLE.statusIndex.name]: ['dynamodb:Query'] },
+    });
+    // Purge deletes request records (`REQ#<token>`) only, never a call, lock or cache item.
+    deadLetters.useTable(table, {
+      actions: ['dynamodb:DeleteItem'],
+      leadingKeyPrefixes: [REQUEST_KEY_PREFIX],
     });
     // Retry sends a fresh message; the move task needs SendMessage on the destination too.
     deadLetters.useQueues(RUNTIME_ENV.queueUrls, queues, ['sqs:SendMessage']);

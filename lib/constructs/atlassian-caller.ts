@@ -1,5 +1,4 @@
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { REQUESTS_TABLE, RUNTIME_ENV, type RiqConfig } from '../../model/config/index.js';
 import type { RiqFunction } from './riq-function.js';
@@ -27,17 +26,10 @@ export function allowAtlassianCalls(fn: RiqFunction, props: AtlassianCallerProps
   // a write deletes the read-cache entries it made stale (`CACHE#…`,
   // lambdas/adapters/dynamodb/dynamo-read-cache.ts). Only those items: no caller of Atlassian ever
   // deletes a request or a write lock.
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      actions: ['dynamodb:DeleteItem'],
-      resources: [props.table.tableArn],
-      conditions: {
-        'ForAllValues:StringLike': {
-          'dynamodb:LeadingKeys': [`${REQUESTS_TABLE.callKeyPrefix}#*`, `${REQUESTS_TABLE.cacheKeyPrefix}#*`],
-        },
-      },
-    }),
-  );
+  fn.useTable(props.table, {
+    actions: ['dynamodb:DeleteItem'],
+    leadingKeyPrefixes: [REQUESTS_TABLE.callKeyPrefix, REQUESTS_TABLE.cacheKeyPrefix],
+  });
   // Written too: with OAuth credentials, every refresh rotates the refresh token stored there.
   fn.useSecret(RUNTIME_ENV.atlassianSecretArn, props.atlassianSecret, { write: true });
   const siteUrl = props.config.atlassian.siteUrl?.replace(/\/+$/, '');

@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { IHttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
@@ -31,6 +31,8 @@ import {
   queueKey,
   queueName,
   RATE_LIMITED_REASONS,
+  REQUESTS_TABLE,
+  requestsTableName,
   SERVICES,
   type ApiFunctionName,
   type MetricKey,
@@ -43,6 +45,9 @@ import {
 
 /** The SQS metrics' namespace and the dimension that names a queue. */
 const SQS_NAMESPACE = 'AWS/SQS';
+const DYNAMODB_NAMESPACE = 'AWS/DynamoDB';
+/** The API functions a caller waits on whose errors and throttles page someone. */
+export const ALARMED_API_FUNCTIONS = ['submit', 'result'] as const satisfies readonly ApiFunctionName[];
 const SQS_QUEUE_NAME = 'QueueName';
 const ONE_MINUTE = Duration.minutes(1);
 const FIVE_MINUTES = Duration.minutes(5);
@@ -190,6 +195,12 @@ export class RiqObservability extends Construct {
     );
     if (config.observability.alarmEmail !== undefined) {
       this.topic.addSubscription(new EmailSubscription(config.observability.alarmEmail));
+      Validations.of(this.topic).acknowledge({
+        id: 'Serverless-SNSRedrivePolicy',
+        reason:
+          'A notification the mail server refused would sit in a queue nobody reads; every alarm also ' +
+          'stays in ALARM on the dashboard and in CloudWatch, and notifies again on OK.',
+      });
     }
 
     const queueKeys = Object.keys(props.queues) as QueueKey[];
@@ -264,32 +275,40 @@ export class RiqObservability extends Construct {
       });
     }
 
-    // c. High-priority work waiting too long.
-    for (const service of SERVICES) {
-      const key = queueKey(service, 'high');
-      this.alarm(`OldestHighMessage-${service}`, {
-        name: `oldest-message-${key}`,
-        description:
-          `A ${key} message has waited over ${config.observability.oldestHighMessageAgeSeconds} s: ` +
-          `check the ${service} breaker, rate limit and worker errors on the dashboard.`,
-        metric: sqsMetric(queueName(config, key), 'ApproximateAgeOfOldestMessage'),
-        threshold: config.observability.oldestHighMessageAgeSeconds,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        // No data: the queue is idle (SQS publishes nothing for a queue idle six hours), nothing waits.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
+    // c. Work waiting too long, each priority with its own threshold.
+    const oldestAgeSeconds: Record<Priority, number> = {
+      high: config.observability.oldestHighMessageAgeSeconds,
+      normal: config.observability.oldestNormalMessageAgeSeconds,
+      low: config.observability.oldestLowMessageAgeSeconds,
+    };
+    for (const priority of PRIORITIES) {
+      for (const service of SERVICES) {
+        const key = queueKey(service, priority);
+        this.alarm(`Oldest${capitalize(priority)}Message-${service}`, {
+          name: `oldest-message-${key}`,
+          description:
+            `A ${key} message has waited over ${oldestAgeSeconds[priority]} s: ` +
+            `check the ${service} breaker, rate limit, points budget and worker errors on the dashboard.`,
+          metric: sqsMetric(queueName(config, key), 'ApproximateAgeOfOldestMessage'),
+          threshold: oldestAgeSeconds[priority],
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          // No data: the queue is idle (SQS publishes nothing for a queue idle six hours), nothing waits.
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        });
+      }
     }
 
-    // d. The API's share of 5xx answers.
+    // d. The API's share of 5xx answers, in periods with enough requests for a share to mean something.
+    const minRequests = config.observability.api5xxMinRequests;
     this.alarm('Api5xxRate', {
       name: 'api-5xx',
       description:
-        `Over ${config.observability.api5xxPercent} % of API requests failed with 5xx in 5 minutes: ` +
-        "read the API functions' errors and logs.",
+        `Over ${config.observability.api5xxPercent} % of API requests failed with 5xx in 5 minutes ` +
+        `(of at least ${minRequests} requests): read the API functions' errors and logs.`,
       metric: new MathExpression({
-        label: 'API 5xx (% of requests)',
-        expression: '100 * errors / requests',
+        label: `API 5xx (% of requests, 0 below ${minRequests} requests)`,
+        expression: `IF(requests >= ${minRequests}, 100 * errors / requests, 0)`,
         usingMetrics: {
           errors: props.api.metricServerError({ statistic: Stats.SUM, period: FIVE_MINUTES }),
           requests: props.api.metricCount({ statistic: Stats.SUM, period: FIVE_MINUTES }),
@@ -303,29 +322,73 @@ export class RiqObservability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    // e. Worker errors and throttles.
-    for (const service of SERVICES) {
-      const worker = props.workerFunctions[service];
-      // Lambda publishes Errors and Throttles only for invoked functions: no data means no failure.
-      this.alarm(`WorkerErrors-${service}`, {
-        name: `worker-errors-${service}`,
-        description: `The ${service} worker failed invocations: read its logs for the error and fix it.`,
-        metric: worker.metricErrors({ statistic: Stats.SUM, period: FIVE_MINUTES }),
+    // The API's time to answer, sustained over 15 minutes.
+    this.alarm('ApiLatencyP99', {
+      name: 'api-latency-p99',
+      description:
+        `The API's p99 latency stayed over ${config.observability.apiP99LatencyMs} ms for 15 minutes: ` +
+        "compare Latency with IntegrationLatency on the dashboard and read the API functions' durations.",
+      metric: props.api.metricLatency({ statistic: Stats.p(99), period: FIVE_MINUTES }),
+      threshold: config.observability.apiP99LatencyMs,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    // The API functions callers wait on: a failed submit loses a request, a failed result hides one.
+    for (const name of ALARMED_API_FUNCTIONS) {
+      this.functionAlarms(props.apiFunctions[name], {
+        who: `The ${name} function`,
+        id: (kind) => `${capitalize(name)}${kind}`,
+        name: (kind) => `${name}-${kind.toLowerCase()}`,
+        throttleHint: "compare the account's unreserved concurrency with the API's request rate.",
+      });
+    }
+
+    // DynamoDB refused requests (on-demand tables throttle too: a hot key, or past the table's
+    // maximum throughput): reads, then writes, of the table and of its index.
+    const tableName = requestsTableName(config);
+    for (const kind of ['Read', 'Write'] as const) {
+      const metricName = `${kind}ThrottleEvents`;
+      const ddb = (dimensionsMap: Record<string, string>) =>
+        new Metric({
+          namespace: DYNAMODB_NAMESPACE,
+          metricName,
+          dimensionsMap,
+          statistic: Stats.SUM,
+          period: FIVE_MINUTES,
+        });
+      this.alarm(`DynamoDb${kind}Throttles`, {
+        name: `dynamodb-${kind.toLowerCase()}-throttles`,
+        description:
+          `DynamoDB throttled ${kind.toLowerCase()}s of the table ${tableName} or its index ` +
+          `${REQUESTS_TABLE.statusIndex.name}: find the hot key or the caller in the functions' logs.`,
+        metric: new MathExpression({
+          label: `${metricName} (table + index)`,
+          expression: 'FILL(onTable, 0) + FILL(onIndex, 0)',
+          usingMetrics: {
+            onTable: ddb({ TableName: tableName }),
+            onIndex: ddb({ TableName: tableName, GlobalSecondaryIndexName: REQUESTS_TABLE.statusIndex.name }),
+          },
+          period: FIVE_MINUTES,
+        }),
         threshold: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
+        // DynamoDB publishes throttle events only when there are some.
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
-      this.alarm(`WorkerThrottles-${service}`, {
-        name: `worker-throttles-${service}`,
-        description:
-          `The ${service} worker was throttled: compare its reserved concurrency with its mappings' ` +
-          "maximum concurrency and the account's unreserved concurrency.",
-        metric: worker.metricThrottles({ statistic: Stats.SUM, period: FIVE_MINUTES }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+    }
+
+    // e. Worker errors and throttles.
+    for (const service of SERVICES) {
+      this.functionAlarms(props.workerFunctions[service], {
+        who: `The ${service} worker`,
+        id: (kind) => `Worker${kind}-${service}`,
+        name: (kind) => `worker-${kind.toLowerCase()}-${service}`,
+        throttleHint:
+          "compare its reserved concurrency with its mappings' maximum concurrency and the account's " +
+          'unreserved concurrency.',
       });
     }
 
@@ -337,6 +400,37 @@ export class RiqObservability extends Construct {
         height: Math.max(3, Math.ceil(this.alarms.length / 4) + 1),
       }),
     ];
+  }
+
+  /** A function's Errors and Throttles alarms (Lambda publishes both only for invoked functions). */
+  private functionAlarms(
+    fn: IFunction,
+    spec: {
+      who: string;
+      id: (kind: 'Errors' | 'Throttles') => string;
+      name: (kind: 'Errors' | 'Throttles') => string;
+      throttleHint: string;
+    },
+  ): void {
+    // No data means no invocation, so no failure.
+    this.alarm(spec.id('Errors'), {
+      name: spec.name('Errors'),
+      description: `${spec.who} failed invocations: read its logs for the error and fix it.`,
+      metric: fn.metricErrors({ statistic: Stats.SUM, period: FIVE_MINUTES }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.alarm(spec.id('Throttles'), {
+      name: spec.name('Throttles'),
+      description: `${spec.who} was throttled: ${spec.throttleHint}`,
+      metric: fn.metricThrottles({ statistic: Stats.SUM, period: FIVE_MINUTES }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
   }
 
   private alarm(

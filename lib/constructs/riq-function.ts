@@ -56,6 +56,12 @@ export interface TableAccess {
    * @default - none
    */
   readonly indexes?: Readonly<Record<string, readonly DynamoDbAction[]>>;
+  /**
+   * `actions` only on items whose partition key starts with one of these prefixes (`PREFIX#`,
+   * IAM's `dynamodb:LeadingKeys`).
+   * @default - every item of the table
+   */
+  readonly leadingKeyPrefixes?: readonly string[];
 }
 
 export interface RiqFunctionProps {
@@ -144,6 +150,23 @@ export class RiqFunction extends NodejsFunction {
     });
     this.bundleOptions = bundle;
 
+    // cdk-nag's Serverless pack.
+    Validations.of(this).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'No RIQ function is invoked asynchronously but the sweeper: API Gateway and the SQS event source ' +
+        'mappings invoke synchronously (a failed message returns to its queue, then its DLQ), so an ' +
+        "on-failure queue would stay empty; the sweeper's schedule runs it again a minute later, and a " +
+        'stale sweep is worth nothing.',
+    });
+    if (!tracing) {
+      Validations.of(this).acknowledge({
+        id: 'Serverless-LambdaTracing',
+        reason:
+          `Stage ${config.stage} turns X-Ray off (deployment.tracing) for its cost; -c tracing=active or ` +
+          'deployment.tracing turns it on for every function (docs/runbook.md#tracing).',
+      });
+    }
     if (tracing) {
       Validations.of(role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
@@ -159,8 +182,17 @@ export class RiqFunction extends NodejsFunction {
   useTable(table: ITable, access: TableAccess): void {
     this.addEnvironment(RUNTIME_ENV.tableName, table.tableName);
     if (access.actions?.length) {
+      const prefixes = access.leadingKeyPrefixes;
       this.addToRolePolicy(
-        new PolicyStatement({ actions: [...access.actions], resources: [table.tableArn] }),
+        new PolicyStatement({
+          actions: [...access.actions],
+          resources: [table.tableArn],
+          ...(prefixes && {
+            conditions: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}#*`) },
+            },
+          }),
+        }),
       );
     }
     for (const [indexName, actions] of Object.entries(access.indexes ?? {})) {
@@ -232,13 +264,18 @@ export class RiqFunction extends NodejsFunction {
   }
 
   /**
-   * Passes the secret's ARN in `envName` and allows reading its value; with `write`, also storing a
-   * new value (`secretsmanager:PutSecretValue` on this secret only: the OAuth token manager writes
-   * each rotated refresh token back). Not `grantWrite`, which adds `UpdateSecret` (description, KMS key).
+   * Passes the secret's ARN in `envName` and allows reading its value (`GetSecretValue`, what
+   * Powertools' `getSecret` calls; not `grantRead`, which adds `DescribeSecret`, never called); with
+   * `write`, also storing a new value (`secretsmanager:PutSecretValue` on this secret only: the
+   * OAuth token manager writes each rotated refresh token back). Not `grantWrite`, which adds
+   * `UpdateSecret` (description, KMS key).
    */
   useSecret(envName: string, secret: ISecret, access: { readonly write?: boolean } = {}): void {
     this.addEnvironment(envName, secret.secretArn);
-    secret.grantRead(this);
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
+    secret.encryptionKey?.grantDecrypt(this);
     if (access.write) {
       this.addToRolePolicy(
         new PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [secret.secretArn] }),

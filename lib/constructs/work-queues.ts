@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Queue, QueueEncryption, RedrivePermission, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
@@ -68,6 +68,12 @@ export class WorkQueues extends Construct {
         retentionPeriod: Duration.seconds(messageRetentionSeconds(config)),
         deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: config.retry.maxAttempts },
         removalPolicy,
+      });
+      Validations.of(deadLetterQueue).acknowledge({
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'A dead-letter queue is where a request ends after its retries: an operator retries, redrives or ' +
+          'purges it (the DLQ alarm pages on its first message); a queue behind it would hide it.',
       });
       deadLetterQueues[key] = deadLetterQueue;
     }

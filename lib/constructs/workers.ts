@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import {
@@ -64,6 +64,13 @@ export class Workers extends Construct {
           }),
         );
       }
+      Validations.of(worker).acknowledge({
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason:
+          'An SQS event source mapping takes no on-failure destination: a message that keeps failing goes ' +
+          "to its queue's dead-letter queue (redrive policy, retry.maxAttempts receives), which the DLQ " +
+          'alarms watch.',
+      });
       functions[service] = worker;
     }
 

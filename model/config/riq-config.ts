@@ -299,8 +299,23 @@ export const riqConfigSchema = z
         .optional(),
       /** The oldest message of a `high` queue older than this raises an alarm. */
       oldestHighMessageAgeSeconds: positiveInt,
+      /** The oldest message of a `normal` queue older than this raises an alarm. */
+      oldestNormalMessageAgeSeconds: positiveInt,
+      /**
+       * The oldest message of a `low` queue older than this raises an alarm: low work yields to the
+       * points and rate reserves of the other priorities, so it may wait much longer.
+       */
+      oldestLowMessageAgeSeconds: positiveInt,
       /** The API's 5xx answers, as a percentage of its requests over 5 minutes, that raise an alarm. */
       api5xxPercent: z.number().gt(0).max(100),
+      /** The 5xx alarm stays quiet in a 5-minute period with fewer API requests than this. */
+      api5xxMinRequests: positiveInt,
+      /**
+       * The API's p99 latency (ms, 5-minute periods, three in a row) that raises an alarm. It counts
+       * the result route's long polls (up to `api.longPollCapSeconds`), since the HTTP API has no
+       * per-route metric without its billed detailed metrics.
+       */
+      apiP99LatencyMs: positiveInt,
     }),
     /** Days a completed or failed record is kept (DynamoDB TTL). Dead records never expire. */
     retentionDays: positiveInt,
@@ -445,7 +460,16 @@ export const DEFAULT_CONFIG: RiqConfig = {
   upstream: { timeoutMs: 10_000, reconcileWindowSeconds: 30 },
   // The seed's DIRECT path answers in ~200 ms; 3 s leaves room for a slow create before queueing.
   routing: { direct: true, directTimeoutMs: 3_000 },
-  observability: { oldestHighMessageAgeSeconds: 60, api5xxPercent: 1 },
+  // The API's p99: between the 25 s long-poll cap and the 29 s integration timeout, so long polls
+  // alone never fire it and answers that near a 504 do.
+  observability: {
+    oldestHighMessageAgeSeconds: 60,
+    oldestNormalMessageAgeSeconds: 600,
+    oldestLowMessageAgeSeconds: 3600,
+    api5xxPercent: 1,
+    api5xxMinRequests: 20,
+    apiP99LatencyMs: 27_000,
+  },
   retentionDays: 7,
   atlassian: { defaultIssueType: 'Task' },
   deployment: {

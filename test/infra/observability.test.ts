@@ -5,19 +5,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allQueueKeys,
+  API_INTEGRATION_TIMEOUT_SECONDS,
   deadLetterQueueName,
   METRICS,
   METRICS_NAMESPACE,
   PRIORITIES,
-  queueKey,
   RATE_LIMITED_REASONS,
   queueName,
+  REQUESTS_TABLE,
+  requestsTableName,
   resolveConfig,
   SERVICES,
   type QueueKey,
   type Service,
 } from '../../model/config/index.js';
-import { breakerOpenEvaluationPeriods } from '../../lib/constructs/observability.js';
+import { ALARMED_API_FUNCTIONS, breakerOpenEvaluationPeriods } from '../../lib/constructs/observability.js';
 import {
   asArray,
   FUNCTION_NAMES,
@@ -160,18 +162,28 @@ for (const stageName of ['dev', 'prod'] as const) {
           TreatMissingData: 'breaching',
         },
       })),
-      ...SERVICES.map((service) => ({
-        alarm: `oldest-message-${service}-high`,
-        fires: 'when the oldest message of a high queue is older than oldestHighMessageAgeSeconds',
-        watches: () =>
-          metric('AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', named(`${service}-high`)),
-        when: {
-          ...anyInAMinute,
-          Threshold: 60,
-          ComparisonOperator: 'GreaterThanThreshold',
-          TreatMissingData: 'notBreaching',
-        },
-      })),
+      ...PRIORITIES.flatMap((priority) =>
+        SERVICES.map((service) => ({
+          alarm: `oldest-message-${service}-${priority}`,
+          fires: `when the oldest message of a ${priority} queue is older than its threshold`,
+          watches: () =>
+            metric('AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', named(`${service}-${priority}`)),
+          when: {
+            ...anyInAMinute,
+            Threshold: { high: 60, normal: 600, low: 3600 }[priority],
+            ComparisonOperator: 'GreaterThanThreshold',
+            TreatMissingData: 'notBreaching',
+          },
+        })),
+      ),
+      ...ALARMED_API_FUNCTIONS.flatMap((fn) =>
+        (['Errors', 'Throttles'] as const).map((name) => ({
+          alarm: `${fn}-${name.toLowerCase()}`,
+          fires: `on any ${name === 'Errors' ? 'error' : 'throttle'} of an API function in 5 minutes`,
+          watches: () => metric('AWS/Lambda', name, 'FunctionName', { Ref: functionId(riq, fn) }),
+          when: { ...anyInFiveMinutes, ComparisonOperator: atLeast, TreatMissingData: 'notBreaching' },
+        })),
+      ),
       ...SERVICES.flatMap((service) =>
         (['Errors', 'Throttles'] as const).map((name) => ({
           alarm: `worker-${name.toLowerCase()}-${service}`,
@@ -239,10 +251,18 @@ for (const stageName of ['dev', 'prod'] as const) {
     });
 
     describe('alarms', () => {
-      it('creates 15 alarms: 6 dead-letter queues, 2 breakers, 2 high queues, the API, 2 × 2 workers', () => {
-        expect(alarms).toHaveLength(allQueueKeys().length + 2 * SERVICES.length + 1 + 2 * SERVICES.length);
-        expect(alarms).toHaveLength(15);
-        expect(riq.stage.stateless.observability.alarms).toHaveLength(15);
+      it('creates 26 alarms: 6 dead-letter queues, 2 breakers, 6 queue ages, 2 API, 2 × 2 API functions, 2 DynamoDB, 2 × 2 workers', () => {
+        expect(alarms).toHaveLength(
+          allQueueKeys().length +
+            SERVICES.length +
+            allQueueKeys().length +
+            2 +
+            2 * 2 +
+            2 +
+            2 * SERVICES.length,
+        );
+        expect(alarms).toHaveLength(26);
+        expect(riq.stage.stateless.observability.alarms).toHaveLength(26);
       });
 
       it('notifies the topic on ALARM and on OK, and says what to do, for every alarm', () => {
@@ -257,12 +277,10 @@ for (const stageName of ['dev', 'prod'] as const) {
         expect(sorted(alarms.map((a) => a.Properties['AlarmName'] as string))).toHaveLength(alarms.length);
       });
 
-      it('watches the dead-letter queues and the high queues the config names', () => {
+      it('watches the dead-letter queues and the work queues the config names', () => {
         for (const key of allQueueKeys()) {
           expect(physicalQueueNames()).toContain(deadLetterQueueName(riq.config, key));
-        }
-        for (const service of SERVICES) {
-          expect(physicalQueueNames()).toContain(queueName(riq.config, queueKey(service, 'high')));
+          expect(physicalQueueNames()).toContain(queueName(riq.config, key));
         }
       });
 
@@ -275,7 +293,21 @@ for (const stageName of ['dev', 'prod'] as const) {
         expect(alarmNamed(alarm)).toMatchObject({ ...watches(), ...when });
       });
 
-      it("fires when over api5xxPercent of the API's requests fail with 5xx in 5 minutes", () => {
+      /** The HTTP API's own metrics, by API and stage. */
+      const apiMetric = (name: string, stat: string) => ({
+        Metric: {
+          Namespace: 'AWS/ApiGateway',
+          MetricName: name,
+          Dimensions: expect.arrayContaining([
+            { Name: 'ApiId', Value: { Ref: logicalIdOf(riq.stage.stateless.api.httpApi) } },
+            { Name: 'Stage', Value: stageName },
+          ]),
+        },
+        Period: 300,
+        Stat: stat,
+      });
+
+      it('fires when over api5xxPercent of at least api5xxMinRequests requests fail with 5xx in 5 minutes', () => {
         const alarm = alarmNamed('api-5xx');
         expect(alarm).toMatchObject({
           Threshold: 1,
@@ -284,26 +316,81 @@ for (const stageName of ['dev', 'prod'] as const) {
           TreatMissingData: 'notBreaching',
         });
         expect(alarm['MetricName']).toBeUndefined();
-        const apiId = logicalIdOf(riq.stage.stateless.api.httpApi);
-        // The HTTP API's own metrics, by API and stage.
-        const apiMetric = (name: string) => ({
-          Metric: {
-            Namespace: 'AWS/ApiGateway',
-            MetricName: name,
-            Dimensions: expect.arrayContaining([
-              { Name: 'ApiId', Value: { Ref: apiId } },
-              { Name: 'Stage', Value: stageName },
-            ]),
-          },
-          Period: 300,
-          Stat: 'Sum',
-        });
         expect(alarm['Metrics']).toEqual([
-          expect.objectContaining({ Expression: '100 * errors / requests', ReturnData: true }),
-          { Id: 'errors', MetricStat: apiMetric('5xx'), ReturnData: false },
-          { Id: 'requests', MetricStat: apiMetric('Count'), ReturnData: false },
+          expect.objectContaining({
+            Expression: 'IF(requests >= 20, 100 * errors / requests, 0)',
+            ReturnData: true,
+          }),
+          { Id: 'errors', MetricStat: apiMetric('5xx', 'Sum'), ReturnData: false },
+          { Id: 'requests', MetricStat: apiMetric('Count', 'Sum'), ReturnData: false },
         ]);
       });
+
+      it("fires when the API's p99 latency stays over apiP99LatencyMs for three 5-minute periods", () => {
+        const alarm = alarmNamed('api-latency-p99');
+        const apiId = logicalIdOf(riq.stage.stateless.api.httpApi);
+        expect(alarm).toMatchObject({
+          Namespace: 'AWS/ApiGateway',
+          MetricName: 'Latency',
+          ExtendedStatistic: 'p99',
+          Period: 300,
+          Threshold: 27_000,
+          ComparisonOperator: 'GreaterThanThreshold',
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: 3,
+          TreatMissingData: 'notBreaching',
+        });
+        expect(alarm['Dimensions']).toEqual(
+          expect.arrayContaining([
+            { Name: 'ApiId', Value: { Ref: apiId } },
+            { Name: 'Stage', Value: stageName },
+          ]),
+        );
+        // Above the long-poll cap, below the integration timeout.
+        expect(alarm['Threshold']).toBeGreaterThan(riq.config.api.longPollCapSeconds * 1000);
+        expect(alarm['Threshold']).toBeLessThan(API_INTEGRATION_TIMEOUT_SECONDS * 1000);
+      });
+
+      it.each(['Read', 'Write'])(
+        'fires on any DynamoDB %s throttle of the table or its index in 5 minutes',
+        (kind) => {
+          const alarm = alarmNamed(`dynamodb-${kind.toLowerCase()}-throttles`);
+          expect(alarm).toMatchObject({
+            Threshold: 1,
+            ComparisonOperator: atLeast,
+            EvaluationPeriods: 1,
+            TreatMissingData: 'notBreaching',
+          });
+          const ddbMetric = (dims: Record<string, string>) => ({
+            Metric: {
+              Namespace: 'AWS/DynamoDB',
+              MetricName: `${kind}ThrottleEvents`,
+              // CDK writes a metric's dimensions sorted by name.
+              Dimensions: Object.entries(dims)
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([Name, Value]) => ({ Name, Value })),
+            },
+            Period: 300,
+            Stat: 'Sum',
+          });
+          const tableName = requestsTableName(riq.config);
+          expect(
+            Object.values(resourcesOfType(riq.stateful, 'AWS::DynamoDB::Table'))[0]?.Properties['TableName'],
+          ).toBe(tableName);
+          expect(alarm['Metrics']).toEqual([
+            expect.objectContaining({ Expression: 'FILL(onTable, 0) + FILL(onIndex, 0)', ReturnData: true }),
+            { Id: 'onTable', MetricStat: ddbMetric({ TableName: tableName }), ReturnData: false },
+            {
+              Id: 'onIndex',
+              MetricStat: ddbMetric({
+                TableName: tableName,
+                GlobalSecondaryIndexName: REQUESTS_TABLE.statusIndex.name,
+              }),
+              ReturnData: false,
+            },
+          ]);
+        },
+      );
     });
 
     describe('dashboard', () => {
@@ -481,7 +568,11 @@ describe('RiqObservability with stage overrides', () => {
           observability: {
             alarmEmail: 'ops@example.com',
             oldestHighMessageAgeSeconds: 120,
+            oldestNormalMessageAgeSeconds: 900,
+            oldestLowMessageAgeSeconds: 7200,
             api5xxPercent: 5,
+            api5xxMinRequests: 50,
+            apiP99LatencyMs: 5000,
           },
           breaker: { recoverySeconds: 300 },
         },
@@ -512,11 +603,17 @@ describe('RiqObservability with stage overrides', () => {
     }
   });
 
-  it('takes the age and 5xx thresholds from the config', () => {
+  it('takes the age, 5xx and latency thresholds from the config', () => {
     for (const service of SERVICES) {
       expect(alarm(`oldest-message-${service}-high`)['Threshold']).toBe(120);
+      expect(alarm(`oldest-message-${service}-normal`)['Threshold']).toBe(900);
+      expect(alarm(`oldest-message-${service}-low`)['Threshold']).toBe(7200);
     }
     expect(alarm('api-5xx')['Threshold']).toBe(5);
+    expect(JSON.stringify(alarm('api-5xx')['Metrics'])).toContain(
+      'IF(requests >= 50, 100 * errors / requests, 0)',
+    );
+    expect(alarm('api-latency-p99')['Threshold']).toBe(5000);
   });
 });
 

@@ -66,7 +66,6 @@ const CALL_ACTIONS = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'sqs:SendMessage',
-  'secretsmanager:DescribeSecret',
   'secretsmanager:GetSecretValue',
   'secretsmanager:PutSecretValue',
   ...BODY_READ_WRITE,
