@@ -25,7 +25,7 @@ import type { RiqHttp } from '../support/riq-http.js';
 import { startTestStack } from '../support/test-stack.js';
 
 /** The DynamoDB actions of one item or one request that the counts cover. */
-const DYNAMO_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'Query'];
+const DYNAMO_ACTIONS = ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'Query'];
 
 let stack: LocalStack;
 let api: RiqHttp;
@@ -102,9 +102,9 @@ describe('DynamoDB requests per RIQ request', () => {
     });
     const token = String(answer.body['token']);
     const { byAction, onRecord } = tally(awsCallLog().slice(since), token);
-    // Get: breaker, bucket, points (the gate). Put: record, bucket (its token), cache entry.
-    // Update: claim with the attempt begun, then complete (it answers the record: no read after).
-    expect(byAction).toEqual({ GetItem: 3, PutItem: 3, UpdateItem: 2 });
+    // BatchGet: breaker, bucket, points (the gate, one read). Put: record, bucket (its token), cache
+    // entry. Update: claim with the attempt begun, then complete (it answers the record: no read after).
+    expect(byAction).toEqual({ BatchGetItem: 1, PutItem: 3, UpdateItem: 2 });
     expect(onRecord).toEqual({ PutItem: 1, UpdateItem: 2 });
     // Index: stored queued 1, claimed (a new key) 2, completed (out of the index) 1.
     expect(indexWritesSince(units)).toBe(4);
@@ -131,9 +131,9 @@ describe('DynamoDB requests per RIQ request', () => {
     const token = String(answer.body['token']);
     const calls = await until(since, (c) => c.some((call) => call.action === 'DeleteMessageBatch'));
     const { byAction, onRecord } = tally(calls, token);
-    // Put: record, bucket, cache entry. Get: breaker, bucket, points. Update: claim, begin the
+    // Put: record, bucket, cache entry. BatchGet: breaker, bucket, points. Update: claim, begin the
     // attempt (after the gate, which needs the claimed record), complete.
-    expect(byAction).toEqual({ GetItem: 3, PutItem: 3, UpdateItem: 3 });
+    expect(byAction).toEqual({ BatchGetItem: 1, PutItem: 3, UpdateItem: 3 });
     expect(onRecord).toEqual({ PutItem: 1, UpdateItem: 3 });
     // Index: stored 1, claimed 2, the attempt begun (`updated_at` is projected) 1, completed 1.
     expect(indexWritesSince(units)).toBe(5);
@@ -152,9 +152,9 @@ describe('DynamoDB requests per RIQ request', () => {
       routing_path: 'DIRECT',
     });
     const { byAction, onRecord } = tally(awsCallLog().slice(since), String(answer.body['token']));
-    // Get: breaker, bucket, points. Put: record, bucket, the done-once call record. Update: claim
+    // BatchGet: breaker, bucket, points. Put: record, bucket, the done-once call record. Update: claim
     // with the attempt begun, the call record's result, the search generation (invalidation), complete.
-    expect(byAction).toEqual({ GetItem: 3, PutItem: 3, UpdateItem: 4 });
+    expect(byAction).toEqual({ BatchGetItem: 1, PutItem: 3, UpdateItem: 4 });
     expect(onRecord).toEqual({ PutItem: 1, UpdateItem: 2 });
     // The call record and the search generation carry no `listed_status`: the record's 4 alone.
     expect(indexWritesSince(units)).toBe(4);
