@@ -25,7 +25,15 @@ import type { RiqHttp } from '../support/riq-http.js';
 import { startTestStack } from '../support/test-stack.js';
 
 /** The DynamoDB actions of one item or one request that the counts cover. */
-const DYNAMO_ACTIONS = ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'Query'];
+const DYNAMO_ACTIONS = [
+  'GetItem',
+  'BatchGetItem',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'TransactWriteItems',
+  'Query',
+];
 
 let stack: LocalStack;
 let api: RiqHttp;
