@@ -7,6 +7,7 @@ import type {
   ClaimRoutingPath,
   DeferReason,
   IdempotencyClaim,
+  InsertOptions,
   InsertOutcome,
   DeadLetterChange,
   Lease,
@@ -24,7 +25,11 @@ export class InMemoryStore implements RequestStore {
   readonly records = new Map<string, RequestRecord & { lease_id?: string }>();
   readonly keys = new Map<string, { token: string; fingerprint: string }>();
 
-  async insert(record: RequestRecord, idem?: IdempotencyClaim): Promise<InsertOutcome> {
+  async insert(
+    record: RequestRecord,
+    idem?: IdempotencyClaim,
+    options: InsertOptions = {},
+  ): Promise<InsertOutcome> {
     if (idem) {
       const existing = this.keys.get(idem.key);
       if (existing)
@@ -32,7 +37,10 @@ export class InMemoryStore implements RequestStore {
       this.keys.set(idem.key, { token: record.token, fingerprint: idem.fingerprint });
     }
     if (this.records.has(record.token)) throw new Error('duplicate token');
-    this.records.set(record.token, structuredClone(record));
+    this.records.set(record.token, {
+      ...structuredClone(record),
+      ...(options.leaseId !== undefined ? { lease_id: options.leaseId } : {}),
+    });
     return { kind: 'inserted' };
   }
 

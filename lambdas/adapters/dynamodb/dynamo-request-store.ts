@@ -33,6 +33,7 @@ import type {
   DeadLetterChange,
   DeferReason,
   IdempotencyClaim,
+  InsertOptions,
   InsertOutcome,
   Lease,
   ListedRecord,
@@ -59,8 +60,17 @@ export class DynamoRequestStore implements RequestStore {
     private readonly idempotencyTtlSeconds: number,
   ) {}
 
-  async insert(record: RequestRecord, idempotency?: IdempotencyClaim): Promise<InsertOutcome> {
-    const item = { ...requestKey(record.token), ...record, ...listedStatusOf(record.status) };
+  async insert(
+    record: RequestRecord,
+    idempotency?: IdempotencyClaim,
+    options: InsertOptions = {},
+  ): Promise<InsertOutcome> {
+    const item = {
+      ...requestKey(record.token),
+      ...record,
+      ...(options.leaseId !== undefined ? { lease_id: options.leaseId } : {}),
+      ...listedStatusOf(record.status),
+    };
     if (!idempotency) {
       try {
         await this.client.send(

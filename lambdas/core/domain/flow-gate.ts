@@ -68,7 +68,8 @@ export interface HeldLock {
 export type GateRefusal = Exclude<DeferReason, 'busy' | 'not_before'> | 'breaker_half_open';
 
 export type Gate =
-  | { pass: true; probe: boolean; scope: CallScope; lock?: HeldLock; grantedAt: number }
+  /** `charged`: the points the budget took for the call (0 or absent: none). */
+  | { pass: true; probe: boolean; scope: CallScope; lock?: HeldLock; grantedAt: number; charged?: number }
   | { pass: false; waitMs: number; reason: GateRefusal; slotAt?: number };
 
 export interface GateOptions {
@@ -151,6 +152,7 @@ export async function passFlowControl(
   }
   // Points last: they can be given back, a token cannot. A refusal here leaves the token spent,
   // which only happens while the hour's points run short.
+  let charged = 0;
   if (flow.points) {
     const charge = await flow.points.charge(
       record.service,
@@ -164,8 +166,16 @@ export async function passFlowControl(
       if (breaker.probe) await flow.breaker.report(record.service, 'neutral', true, now);
       return { pass: false, waitMs: charge.waitMs, reason: charge.reason };
     }
+    charged = charge.charged;
   }
-  return { pass: true, probe: breaker.probe, scope, grantedAt, ...(lock ? { lock } : {}) };
+  return {
+    pass: true,
+    probe: breaker.probe,
+    scope,
+    grantedAt,
+    ...(lock ? { lock } : {}),
+    ...(charged > 0 ? { charged } : {}),
+  };
 }
 
 /**

@@ -80,9 +80,22 @@ export type ListedRecord = Pick<
   | 'deferred_until'
 > & { swept_at?: string };
 
+/** How a record is inserted: `leaseId`, stored already `processing` under that lease (DIRECT). */
+export interface InsertOptions {
+  leaseId?: string;
+}
+
 export interface RequestStore {
-  /** Writes a new record; with an idempotency claim, atomically, so one key yields one record. */
-  insert(record: RequestRecord, idempotency?: IdempotencyClaim): Promise<InsertOutcome>;
+  /**
+   * Writes a new record; with an idempotency claim, atomically, so one key yields one record. A
+   * record stored `processing` (the DIRECT path, its gate passed and its attempt begun) carries its
+   * lease: `options.leaseId` and the record's `lease_expires_at`.
+   */
+  insert(
+    record: RequestRecord,
+    idempotency?: IdempotencyClaim,
+    options?: InsertOptions,
+  ): Promise<InsertOutcome>;
   get(token: string): Promise<RequestRecord | undefined>;
   /**
    * Conditionally moves a `queued` record, or one whose lease expired, to `processing`. A `dead`
