@@ -246,30 +246,6 @@ export class DynamoRequestStore implements RequestStore {
     return attributes === undefined ? undefined : recordFromItem<RequestRecord>(attributes);
   }
 
-  async beginAttempt(lease: Lease, now: number): Promise<number | undefined> {
-    const attributes = await conditionalUpdate(this.client, this.tableName, {
-      Key: requestKey(lease.token),
-      ConditionExpression: '#status = :processing AND #lease_id = :lease',
-      UpdateExpression: `SET ${COUNT_ATTEMPT}, #updated = :iso`,
-      ExpressionAttributeNames: {
-        '#status': 'status',
-        '#lease_id': 'lease_id',
-        '#attempts': 'attempts',
-        '#calls': 'calls',
-        '#updated': 'updated_at',
-      },
-      ExpressionAttributeValues: {
-        ':processing': 'processing',
-        ':lease': lease.leaseId,
-        ':zero': 0,
-        ':one': 1,
-        ':iso': new Date(now).toISOString(),
-      },
-      ReturnValues: 'UPDATED_NEW',
-    });
-    return attributes === undefined ? undefined : Number(attributes['attempts']);
-  }
-
   defer(
     lease: Lease,
     now: number,
@@ -303,12 +279,21 @@ export class DynamoRequestStore implements RequestStore {
     );
   }
 
-  fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<SettledRecord | undefined> {
-    return this.settle(lease, 'failed', now, {
-      error,
-      completed_at: new Date(now).toISOString(),
-      expires_at: expiresAt,
-    });
+  fail(
+    lease: Lease,
+    error: ErrorBody,
+    now: number,
+    expiresAt: number,
+    options: { refundAttempt?: boolean } = {},
+  ): Promise<SettledRecord | undefined> {
+    return this.settle(
+      lease,
+      'failed',
+      now,
+      { error, completed_at: new Date(now).toISOString(), expires_at: expiresAt },
+      [],
+      options.refundAttempt ? ['attempts', 'calls'] : [],
+    );
   }
 
   // A retry and the DLQ go through the queue: a request whose DIRECT call failed reads QUEUED.
