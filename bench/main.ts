@@ -42,7 +42,7 @@ for (const name of names) {
     console.log(`(${Math.round((Date.now() - started) / 1000)} s)`);
     console.log(`   setup:  ${r.setup}`);
     for (const [k, v] of Object.entries(r.figures)) console.log(`   ${k.padEnd(34)} ${v}`);
-    console.log(`   target: ${r.target} -> ${r.met ? 'met' : 'NOT met'}`);
+    for (const v of r.verdicts ?? [r]) console.log(`   target: ${v.target} -> ${v.met ? 'met' : 'NOT met'}`);
   } catch (err) {
     failures++;
     console.log(`\n   failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -19,5 +19,7 @@ export interface ScenarioResult {
   figures: Record<string, number | string>;
   target: string;
   met: boolean;
+  /** One verdict per goal, when the scenario has several: printed instead of `target` and `met`. */
+  verdicts?: Array<{ target: string; met: boolean }>;
   setup: string;
 }
