@@ -48,7 +48,8 @@ export function countAwsCalls(): void {
       }
       throw err;
     }
-    if (dynamo) addCapacity(name, output);
+    if (name === 'BatchGetItem') add(READ_UNITS, batchGetReadUnits(command, output));
+    else if (dynamo) addCapacity(name, output);
     if (name === 'ReceiveMessage') {
       const received = (output as { Messages?: unknown[] } | undefined)?.Messages?.length ?? 0;
       add(MESSAGES_RECEIVED, received);
@@ -77,6 +78,26 @@ interface Capacity {
   CapacityUnits?: number;
   Table?: { CapacityUnits?: number };
   GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
+}
+
+/**
+ * A BatchGetItem's read units as AWS bills them: each item read apart, 1 unit strongly consistent
+ * or 0.5 eventually consistent per 4 KB (RIQ's gate items are far under 4 KB), the keys left
+ * unprocessed not billed. DynamoDB Local reports a batch's consumed capacity otherwise, so its
+ * report is not used.
+ */
+export function batchGetReadUnits(command: unknown, output: unknown): number {
+  const asked = (
+    command as { input?: { RequestItems?: Record<string, { Keys?: unknown[]; ConsistentRead?: boolean }> } }
+  ).input?.RequestItems;
+  const left = (output as { UnprocessedKeys?: Record<string, { Keys?: unknown[] }> } | undefined)
+    ?.UnprocessedKeys;
+  let units = 0;
+  for (const [table, request] of Object.entries(asked ?? {})) {
+    const read = (request.Keys?.length ?? 0) - (left?.[table]?.Keys?.length ?? 0);
+    units += read * (request.ConsistentRead === true ? 1 : 0.5);
+  }
+  return units;
 }
 
 function addCapacity(name: string, output: unknown): void {

@@ -67,7 +67,7 @@ for (const name of names) {
     console.log(`   time:   ${Math.round((Date.now() - started) / 1000)} s`);
     console.log(`   setup:  ${r.setup}`);
     for (const [k, v] of Object.entries(r.figures)) console.log(`   ${k.padEnd(34)} ${v}`);
-    console.log(`   target: ${r.target} -> ${r.met ? 'met' : 'NOT met'}`);
+    for (const v of r.verdicts ?? [r]) console.log(`   target: ${v.target} -> ${v.met ? 'met' : 'NOT met'}`);
     if (r.chart) console.log(`   chart:  ${r.chart}`);
   } catch (err) {
     clearInterval(ticker);

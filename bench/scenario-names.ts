@@ -34,6 +34,8 @@ export interface ScenarioResult {
   figures: Record<string, number | string>;
   target: string;
   met: boolean;
+  /** One verdict per goal, when the scenario has several: printed instead of `target` and `met`. */
+  verdicts?: Array<{ target: string; met: boolean }>;
   setup: string;
   /** The run's chart (calls per second, queue depth, 429s), relative to the repository. */
   chart?: string;

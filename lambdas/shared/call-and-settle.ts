@@ -117,6 +117,8 @@ export async function callAndSettleDeps(options: CallAndSettleOptions): Promise<
       scopeOf: (record) => callScopeOf(record.operation, record.payload, record.priority),
       writeLocks: root.writeLocks(),
       points,
+      // One BatchGetItem for the breaker, the bucket and the points budget of the gate.
+      reader: root.flowGateReader(),
     },
     // Completed reads fill the read cache; completed writes invalidate it (best effort).
     cache: root.readCache(),

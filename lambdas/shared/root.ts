@@ -29,6 +29,7 @@ import { DynamoWriteLocks } from '../adapters/dynamodb/dynamo-write-lock.js';
 import { S3BodyStore } from '../adapters/s3/s3-body-store.js';
 import { SqsCopyRedriver, SqsMoveTaskRedriver, SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
 import { documentClient, dynamoDbClient, s3Client, secretsManagerClient, sqsClient } from './aws-clients.js';
+import { DynamoFlowGateReader } from '../adapters/dynamodb/dynamo-flow-gate-reader.js';
 import { runtimeEnv as env } from './env.js';
 
 /** What this module has built so far. */
@@ -42,6 +43,7 @@ const built: {
   breaker?: DynamoCircuitBreaker;
   rateGate?: DynamoRateGate;
   pointsBudget?: DynamoPointsBudget;
+  flowGateReader?: DynamoFlowGateReader;
   pointsViews?: DynamoPointsViews;
   readCache?: DynamoReadCache;
   dependencyStore?: DynamoDependencyStore;
@@ -119,6 +121,11 @@ export function rateGate(): DynamoRateGate {
  */
 export function pointsBudget(authMode: AuthMode): DynamoPointsBudget {
   return (built.pointsBudget ??= new DynamoPointsBudget(documents(), env.tableName, env.settings, authMode));
+}
+
+/** The gate's one read of a service's breaker, rate bucket and points budget. */
+export function flowGateReader(): DynamoFlowGateReader {
+  return (built.flowGateReader ??= new DynamoFlowGateReader(documents(), env.tableName));
 }
 
 /** The points budgets as a function without an Atlassian connection reads them (the health check). */

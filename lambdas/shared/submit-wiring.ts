@@ -7,7 +7,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { submitFunctionTimeoutSeconds } from '../../model/config/resources.js';
-import { routeDirect } from '../core/use-cases/direct-route.js';
+import { directRoute } from '../core/use-cases/direct-route.js';
 import type { SubmitDeps } from '../core/use-cases/submit.js';
 import { callAndSettleDeps } from './call-and-settle.js';
 import { systemClock } from './clock.js';
@@ -70,19 +70,15 @@ export async function submitWiring(): Promise<SubmitWiring> {
       logger.warn('read cache lookup failed; the read is queued', { error: err as Error }),
     ...(direct
       ? {
-          direct: (record) =>
-            routeDirect(
-              {
-                ...direct.deps,
-                timeoutMs: config.routing.directTimeoutMs,
-                onQueueFailure: (token, err) =>
-                  logger.error('queue send after a failed DIRECT call failed; the sweeper re-sends it', {
-                    token,
-                    error: err as Error,
-                  }),
-              },
-              record,
-            ),
+          direct: directRoute({
+            ...direct.deps,
+            timeoutMs: config.routing.directTimeoutMs,
+            onQueueFailure: (token, err) =>
+              logger.error('queue send after a failed DIRECT call failed; the sweeper re-sends it', {
+                token,
+                error: err as Error,
+              }),
+          }),
           slotEarlyMs: config.rateControl.slotWaitMs,
           onDirectFailure: (token, err) =>
             logger.error('DIRECT attempt failed; the request is queued', { token, error: err as Error }),

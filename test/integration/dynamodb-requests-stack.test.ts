@@ -8,8 +8,8 @@
  * after its settling write, a separate write to begin the attempt, a read of the record to release
  * dependents it has none of, a read of the breaker or the bucket after a success that changes
  * neither) fails the test. The by-status index's write units are what DynamoDB Local reports
- * consumed (bench/aws-calls.ts asks for them): a request enters the sparse index when stored, moves
- * when claimed, and leaves it when it completes.
+ * consumed (bench/aws-calls.ts asks for them): a request enters the sparse index when stored (a
+ * DIRECT one already `processing`), moves when a worker claims it, and leaves it when it completes.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -25,7 +25,15 @@ import type { RiqHttp } from '../support/riq-http.js';
 import { startTestStack } from '../support/test-stack.js';
 
 /** The DynamoDB actions of one item or one request that the counts cover. */
-const DYNAMO_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'Query'];
+const DYNAMO_ACTIONS = [
+  'GetItem',
+  'BatchGetItem',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'TransactWriteItems',
+  'Query',
+];
 
 let stack: LocalStack;
 let api: RiqHttp;
@@ -88,7 +96,7 @@ async function until(since: number, done: (calls: readonly AwsCall[]) => boolean
 }
 
 describe('DynamoDB requests per RIQ request', () => {
-  it('a DIRECT get: the cache miss, the record put, the gate, one claim, the cache fill and one settling write', async () => {
+  it('a DIRECT get: the gate, the record put already processing, the cache fill and one settling write', async () => {
     const since = awsCallLog().length;
     const units = awsCallCounts();
     const answer = await api.submit({
@@ -102,12 +110,13 @@ describe('DynamoDB requests per RIQ request', () => {
     });
     const token = String(answer.body['token']);
     const { byAction, onRecord } = tally(awsCallLog().slice(since), token);
-    // Get: breaker, bucket, points (the gate). Put: record, bucket (its token), cache entry.
-    // Update: claim with the attempt begun, then complete (it answers the record: no read after).
-    expect(byAction).toEqual({ GetItem: 3, PutItem: 3, UpdateItem: 2 });
-    expect(onRecord).toEqual({ PutItem: 1, UpdateItem: 2 });
-    // Index: stored queued 1, claimed (a new key) 2, completed (out of the index) 1.
-    expect(indexWritesSince(units)).toBe(4);
+    // BatchGet: breaker, bucket, points (the gate, one read). Put: bucket (its token), the record
+    // (stored processing, its attempt begun: no claim), cache entry. Update: complete (it answers
+    // the record: no read after).
+    expect(byAction).toEqual({ BatchGetItem: 1, PutItem: 3, UpdateItem: 1 });
+    expect(onRecord).toEqual({ PutItem: 1, UpdateItem: 1 });
+    // Index: stored processing 1, completed (out of the index) 1.
+    expect(indexWritesSince(units)).toBe(2);
   });
 
   it('a DIRECT get served from the read cache: one read', async () => {
@@ -131,12 +140,12 @@ describe('DynamoDB requests per RIQ request', () => {
     const token = String(answer.body['token']);
     const calls = await until(since, (c) => c.some((call) => call.action === 'DeleteMessageBatch'));
     const { byAction, onRecord } = tally(calls, token);
-    // Put: record, bucket, cache entry. Get: breaker, bucket, points. Update: claim, begin the
-    // attempt (after the gate, which needs the claimed record), complete.
-    expect(byAction).toEqual({ GetItem: 3, PutItem: 3, UpdateItem: 3 });
-    expect(onRecord).toEqual({ PutItem: 1, UpdateItem: 3 });
-    // Index: stored 1, claimed 2, the attempt begun (`updated_at` is projected) 1, completed 1.
-    expect(indexWritesSince(units)).toBe(5);
+    // Put: record, bucket, cache entry. BatchGet: breaker, bucket, points. Update: the claim with
+    // the attempt begun, complete.
+    expect(byAction).toEqual({ BatchGetItem: 1, PutItem: 3, UpdateItem: 2 });
+    expect(onRecord).toEqual({ PutItem: 1, UpdateItem: 2 });
+    // Index: stored 1, claimed (a new key) 2, completed 1.
+    expect(indexWritesSince(units)).toBe(4);
     expect((await api.result(token)).body).toMatchObject({ status: 'completed' });
   });
 
@@ -152,11 +161,11 @@ describe('DynamoDB requests per RIQ request', () => {
       routing_path: 'DIRECT',
     });
     const { byAction, onRecord } = tally(awsCallLog().slice(since), String(answer.body['token']));
-    // Get: breaker, bucket, points. Put: record, bucket, the done-once call record. Update: claim
-    // with the attempt begun, the call record's result, the search generation (invalidation), complete.
-    expect(byAction).toEqual({ GetItem: 3, PutItem: 3, UpdateItem: 4 });
-    expect(onRecord).toEqual({ PutItem: 1, UpdateItem: 2 });
-    // The call record and the search generation carry no `listed_status`: the record's 4 alone.
-    expect(indexWritesSince(units)).toBe(4);
+    // BatchGet: breaker, bucket, points. Put: bucket, record (stored processing), the done-once call
+    // record. Update: the call record's result, the search generation (invalidation), complete.
+    expect(byAction).toEqual({ BatchGetItem: 1, PutItem: 3, UpdateItem: 3 });
+    expect(onRecord).toEqual({ PutItem: 1, UpdateItem: 1 });
+    // The call record and the search generation carry no `listed_status`: the record's 2 alone.
+    expect(indexWritesSince(units)).toBe(2);
   });
 });

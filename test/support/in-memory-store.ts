@@ -7,6 +7,7 @@ import type {
   ClaimRoutingPath,
   DeferReason,
   IdempotencyClaim,
+  InsertOptions,
   InsertOutcome,
   DeadLetterChange,
   Lease,
@@ -24,7 +25,11 @@ export class InMemoryStore implements RequestStore {
   readonly records = new Map<string, RequestRecord & { lease_id?: string }>();
   readonly keys = new Map<string, { token: string; fingerprint: string }>();
 
-  async insert(record: RequestRecord, idem?: IdempotencyClaim): Promise<InsertOutcome> {
+  async insert(
+    record: RequestRecord,
+    idem?: IdempotencyClaim,
+    options: InsertOptions = {},
+  ): Promise<InsertOutcome> {
     if (idem) {
       const existing = this.keys.get(idem.key);
       if (existing)
@@ -32,7 +37,10 @@ export class InMemoryStore implements RequestStore {
       this.keys.set(idem.key, { token: record.token, fingerprint: idem.fingerprint });
     }
     if (this.records.has(record.token)) throw new Error('duplicate token');
-    this.records.set(record.token, structuredClone(record));
+    this.records.set(record.token, {
+      ...structuredClone(record),
+      ...(options.leaseId !== undefined ? { lease_id: options.leaseId } : {}),
+    });
     return { kind: 'inserted' };
   }
 
@@ -74,14 +82,6 @@ export class InMemoryStore implements RequestStore {
     return { kind: 'finished', record: (await this.get(token))! };
   }
 
-  async beginAttempt(lease: Lease): Promise<number | undefined> {
-    const r = this.records.get(lease.token);
-    if (!r || r.status !== 'processing' || r.lease_id !== lease.leaseId) return undefined;
-    r.attempts += 1;
-    r.calls = (r.calls ?? 0) + 1;
-    return r.attempts;
-  }
-
   defer(
     lease: Lease,
     _now: number,
@@ -89,13 +89,7 @@ export class InMemoryStore implements RequestStore {
     until: number,
     options: { refundAttempt?: boolean } = {},
   ) {
-    const r = this.records.get(lease.token);
-    const refund =
-      options.refundAttempt === true && r?.status === 'processing' && r.lease_id === lease.leaseId;
-    if (refund && r) {
-      r.attempts -= 1;
-      r.calls = (r.calls ?? 1) - 1;
-    }
+    this.refund(lease, options);
     return this.settle(lease, 'queued', {
       deferred_reason: reason,
       deferred_until: new Date(until).toISOString(),
@@ -125,8 +119,23 @@ export class InMemoryStore implements RequestStore {
       'result' in result ? 'result_ref' : 'result',
     ]);
   }
-  fail(lease: Lease, error: ErrorBody, _now: number, expiresAt: number) {
+  fail(
+    lease: Lease,
+    error: ErrorBody,
+    _now: number,
+    expiresAt: number,
+    options: { refundAttempt?: boolean } = {},
+  ) {
+    this.refund(lease, options);
     return this.settle(lease, 'failed', { error, expires_at: expiresAt });
+  }
+
+  /** Takes back the attempt the claim began, while `lease` holds the record. */
+  private refund(lease: Lease, options: { refundAttempt?: boolean }): void {
+    const r = this.records.get(lease.token);
+    if (options.refundAttempt !== true || r?.status !== 'processing' || r.lease_id !== lease.leaseId) return;
+    r.attempts -= 1;
+    r.calls = (r.calls ?? 1) - 1;
   }
   release(lease: Lease, error: ErrorBody, _now: number, retryAt: number) {
     return this.settle(lease, 'queued', {

@@ -23,10 +23,11 @@ import {
   type StoredCircuitBreakerOptions,
   type VersionedBreakerState,
 } from '../../core/domain/breaker.js';
-import type { BreakerStateName } from '../../core/ports/flow-control.js';
+import type { BreakerStateName, GateReading } from '../../core/ports/flow-control.js';
+import { itemFromReading } from './gate-reading.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
-const breakerKey = (service: Service) => ({ [PK]: `BREAKER#${service}` });
+export const breakerKey = (service: Service): Record<string, string> => ({ [PK]: `BREAKER#${service}` });
 const STATES: readonly BreakerStateName[] = ['closed', 'open', 'half_open'];
 
 /** Reads and conditionally writes the breaker items. */
@@ -41,6 +42,12 @@ export class DynamoBreakerStateStore implements BreakerStateStore {
       new GetCommand({ TableName: this.tableName, Key: breakerKey(service), ConsistentRead: true }),
     );
     return out.Item ? fromItem(out.Item) : { state: INITIAL_BREAKER_STATE, version: 0 };
+  }
+
+  fromReading(reading: GateReading): VersionedBreakerState | undefined {
+    const found = itemFromReading(reading, reading.service, breakerKey(reading.service));
+    if (!found) return undefined;
+    return found.item ? fromItem(found.item) : { state: INITIAL_BREAKER_STATE, version: 0 };
   }
 
   async save(service: Service, state: BreakerState, version: number): Promise<boolean> {

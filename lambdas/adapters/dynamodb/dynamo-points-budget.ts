@@ -28,6 +28,7 @@ import type {
   PointsView,
   PointsViews,
 } from '../../core/ports/points-budget.js';
+import type { GateReading } from '../../core/ports/flow-control.js';
 import type { RateLimitSignals } from '../../core/domain/rate-limit-signals.js';
 import {
   advance,
@@ -42,6 +43,7 @@ import {
   type PointsSettings,
   type PointsState,
 } from '../../core/domain/points-budget.js';
+import { itemFromReading } from './gate-reading.js';
 import { VersionedItems, type RaceRetry } from './versioned-item.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
@@ -99,8 +101,15 @@ export class DynamoPointsBudget implements PointsBudget {
    * the time the estimate takes to refill: heavy contention means heavy demand, and a deferral costs
    * the request no attempt.
    */
-  async charge(service: Service, priority: Priority, estimate: number, now: number): Promise<PointsDecision> {
+  async charge(
+    service: Service,
+    priority: Priority,
+    estimate: number,
+    now: number,
+    reading?: GateReading,
+  ): Promise<PointsDecision> {
     const settings = this.settings[service];
+    const found = itemFromReading(reading, service, pointsBudgetKey(service));
     let base = freshBudget(settings, now);
     return this.budgets.update(
       pointsBudgetKey(service),
@@ -116,6 +125,7 @@ export class DynamoPointsBudget implements PointsBudget {
         const waitMs = Math.ceil((Math.max(1, estimate) / basePaceOf(base, settings)) * 1000);
         return { granted: false, reason: 'no_points', waitMs };
       },
+      found && { read: this.budgets.decode(found.item) },
     );
   }
 

@@ -15,6 +15,7 @@ import { REQUESTS_TABLE } from '../../../model/config/resources.js';
 import { SERVICES, type RiqConfig, type Service } from '../../../model/config/riq-config.js';
 import type {
   CallScope,
+  GateReading,
   PermitDecision,
   RateFeedback,
   RateGate,
@@ -33,6 +34,7 @@ import {
   type EndpointBucket,
   type RateSettings,
 } from '../../core/domain/token-bucket.js';
+import { itemFromReading } from './gate-reading.js';
 import { VersionedItems, type RaceRetry } from './versioned-item.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
@@ -104,8 +106,9 @@ export class DynamoRateGate implements RateGate, RateViews {
    * attempt; a caller that came with a slot keeps it (asks again after that interval, still its
    * holder) rather than losing its place in the line.
    */
-  async acquire(scope: CallScope, now: number): Promise<PermitDecision> {
+  async acquire(scope: CallScope, now: number, reading?: GateReading): Promise<PermitDecision> {
     const settings = this.settings[scope.service];
+    const found = itemFromReading(reading, scope.service, rateBucketKey(scope.service));
     return this.buckets.update(
       rateBucketKey(scope.service),
       this.retry,
@@ -125,6 +128,7 @@ export class DynamoRateGate implements RateGate, RateViews {
           ...(scope.slotAt !== undefined ? { slotAt: Math.max(scope.slotAt, now + waitMs) } : {}),
         };
       },
+      found && { read: this.buckets.decode(found.item) },
     );
   }
 

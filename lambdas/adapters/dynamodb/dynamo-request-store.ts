@@ -33,6 +33,7 @@ import type {
   DeadLetterChange,
   DeferReason,
   IdempotencyClaim,
+  InsertOptions,
   InsertOutcome,
   Lease,
   ListedRecord,
@@ -59,8 +60,17 @@ export class DynamoRequestStore implements RequestStore {
     private readonly idempotencyTtlSeconds: number,
   ) {}
 
-  async insert(record: RequestRecord, idempotency?: IdempotencyClaim): Promise<InsertOutcome> {
-    const item = { ...requestKey(record.token), ...record, ...listedStatusOf(record.status) };
+  async insert(
+    record: RequestRecord,
+    idempotency?: IdempotencyClaim,
+    options: InsertOptions = {},
+  ): Promise<InsertOutcome> {
+    const item = {
+      ...requestKey(record.token),
+      ...record,
+      ...(options.leaseId !== undefined ? { lease_id: options.leaseId } : {}),
+      ...listedStatusOf(record.status),
+    };
     if (!idempotency) {
       try {
         await this.client.send(
@@ -236,30 +246,6 @@ export class DynamoRequestStore implements RequestStore {
     return attributes === undefined ? undefined : recordFromItem<RequestRecord>(attributes);
   }
 
-  async beginAttempt(lease: Lease, now: number): Promise<number | undefined> {
-    const attributes = await conditionalUpdate(this.client, this.tableName, {
-      Key: requestKey(lease.token),
-      ConditionExpression: '#status = :processing AND #lease_id = :lease',
-      UpdateExpression: `SET ${COUNT_ATTEMPT}, #updated = :iso`,
-      ExpressionAttributeNames: {
-        '#status': 'status',
-        '#lease_id': 'lease_id',
-        '#attempts': 'attempts',
-        '#calls': 'calls',
-        '#updated': 'updated_at',
-      },
-      ExpressionAttributeValues: {
-        ':processing': 'processing',
-        ':lease': lease.leaseId,
-        ':zero': 0,
-        ':one': 1,
-        ':iso': new Date(now).toISOString(),
-      },
-      ReturnValues: 'UPDATED_NEW',
-    });
-    return attributes === undefined ? undefined : Number(attributes['attempts']);
-  }
-
   defer(
     lease: Lease,
     now: number,
@@ -293,12 +279,21 @@ export class DynamoRequestStore implements RequestStore {
     );
   }
 
-  fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<SettledRecord | undefined> {
-    return this.settle(lease, 'failed', now, {
-      error,
-      completed_at: new Date(now).toISOString(),
-      expires_at: expiresAt,
-    });
+  fail(
+    lease: Lease,
+    error: ErrorBody,
+    now: number,
+    expiresAt: number,
+    options: { refundAttempt?: boolean } = {},
+  ): Promise<SettledRecord | undefined> {
+    return this.settle(
+      lease,
+      'failed',
+      now,
+      { error, completed_at: new Date(now).toISOString(), expires_at: expiresAt },
+      [],
+      options.refundAttempt ? ['attempts', 'calls'] : [],
+    );
   }
 
   // A retry and the DLQ go through the queue: a request whose DIRECT call failed reads QUEUED.

@@ -56,10 +56,15 @@ export class VersionedItems<T> {
     const out = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
     );
-    if (!out.Item) return undefined;
-    const version = out.Item['version'];
+    return this.decode(out.Item);
+  }
+
+  /** A stored item (as a read answered it) as a value and its version; undefined: no item. */
+  decode(item: Record<string, unknown> | undefined): Versioned<T> | undefined {
+    if (!item) return undefined;
+    const version = item['version'];
     return {
-      value: this.codec.fromItem(out.Item),
+      value: this.codec.fromItem(item),
       version: typeof version === 'number' && Number.isFinite(version) ? version : 0,
     };
   }
@@ -68,15 +73,18 @@ export class VersionedItems<T> {
    * Reads the item and lets `decide` answer from it (undefined: no item yet). An answer without a
    * write is answered at once; one with a write once that write went through. A lost race pauses
    * and decides again; after `retry.attempts` lost races the answer is `exhausted()`'s (which may
-   * throw). Errors other than a lost race are thrown as they come.
+   * throw). Errors other than a lost race are thrown as they come. `first`: the item as an
+   * earlier read found it (a batch read of the gate's items), decided from instead of reading it
+   * for the first attempt; a lost race reads it again.
    */
   async update<A>(
     key: Key,
     retry: RaceRetry,
     decide: (read: Versioned<T> | undefined) => Attempt<T, A>,
     exhausted: () => A,
+    first?: { read: Versioned<T> | undefined },
   ): Promise<A> {
-    return this.inTurn(key, () => this.race(key, retry, decide, exhausted));
+    return this.inTurn(key, () => this.race(key, retry, decide, exhausted, first));
   }
 
   /**
@@ -107,9 +115,10 @@ export class VersionedItems<T> {
     retry: RaceRetry,
     decide: (read: Versioned<T> | undefined) => Attempt<T, A>,
     exhausted: () => A,
+    first?: { read: Versioned<T> | undefined },
   ): Promise<A> {
     for (let attempt = 1; attempt <= retry.attempts; attempt++) {
-      const read = await this.read(key);
+      const read = attempt === 1 && first ? first.read : await this.read(key);
       const { answer, write } = decide(read);
       if (write === undefined || (await this.put(key, write, read))) return answer;
       await backoff(retry, attempt);

@@ -42,6 +42,7 @@ import type {
   BreakerStateName,
   BreakerView,
   CircuitBreaker,
+  GateReading,
 } from '../ports/flow-control.js';
 
 export interface BreakerSettings {
@@ -278,6 +279,8 @@ export interface VersionedBreakerState {
  */
 export interface BreakerStateStore {
   load(service: Service): Promise<VersionedBreakerState>;
+  /** The state as `reading` found it; undefined when the reading does not hold it (then `load`). */
+  fromReading?(reading: GateReading): VersionedBreakerState | undefined;
   /** Stores `state` as version `version + 1` only if the record is still at `version`; false otherwise. */
   save(service: Service, state: BreakerState, version: number): Promise<boolean>;
 }
@@ -326,9 +329,12 @@ export class StoredCircuitBreaker implements CircuitBreaker {
     this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   }
 
-  async acquire(service: Service, now: number): Promise<BreakerDecision> {
+  async acquire(service: Service, now: number, reading?: GateReading): Promise<BreakerDecision> {
+    // The gate's reading serves the first decision; a lost race reads the state again.
+    let first = reading?.service === service ? this.store.fromReading?.(reading) : undefined;
     for (let attempt = 1; ; attempt++) {
-      const { state, version } = await this.store.load(service);
+      const { state, version } = first ?? (await this.store.load(service));
+      first = undefined;
       this.seen.set(service, state);
       const step = decideAcquire(state, this.settings, now, this.newProbeId());
       if (!step.next) return step.decision;

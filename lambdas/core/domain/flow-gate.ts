@@ -12,6 +12,7 @@ import type {
   BreakerOutcome,
   CallScope,
   CircuitBreaker,
+  FlowGateReader,
   RateFeedback,
   RateGate,
   WriteLockKey,
@@ -49,6 +50,11 @@ export interface FlowControl {
    * counted.
    */
   points?: PointsBudget;
+  /**
+   * Reads the breaker, the bucket and the points budget together (one request) before the gate
+   * decides; absent, each step reads its own item.
+   */
+  reader?: FlowGateReader;
 }
 
 /** A write lock held for the call. */
@@ -62,7 +68,8 @@ export interface HeldLock {
 export type GateRefusal = Exclude<DeferReason, 'busy' | 'not_before'> | 'breaker_half_open';
 
 export type Gate =
-  | { pass: true; probe: boolean; scope: CallScope; lock?: HeldLock; grantedAt: number }
+  /** `charged`: the points the budget took for the call (0 or absent: none). */
+  | { pass: true; probe: boolean; scope: CallScope; lock?: HeldLock; grantedAt: number; charged?: number }
   | { pass: false; waitMs: number; reason: GateRefusal; slotAt?: number };
 
 export interface GateOptions {
@@ -84,7 +91,8 @@ export interface GateOptions {
 
 /**
  * The write lock of the call's object first (a write that must wait for another, or for its
- * object's write window, takes neither a probe nor a token), then the breaker (an open breaker takes
+ * object's write window, takes neither a probe nor a token), then one read of the breaker, the
+ * bucket and the points budget together (`flow.reader`), then the breaker (an open breaker takes
  * no token), then a token for this priority and scope, then the call's estimated points (`flow.points`). A refusal after the lock
  * was taken releases it. The lock expires at `lockUntil`, so a caller that dies mid-call blocks the
  * object no longer than its lease.
@@ -113,7 +121,8 @@ export async function passFlowControl(
     }
     lock = { locks: flow.writeLocks, key, owner: options.lockOwner };
   }
-  const breaker = await flow.breaker.acquire(record.service, now);
+  const reading = flow.reader ? await flow.reader.read(record.service) : undefined;
+  const breaker = await flow.breaker.acquire(record.service, now, reading);
   if (!breaker.allowed) {
     await releaseLock(lock);
     if (breaker.state === 'open') return { pass: false, waitMs: breaker.waitMs, reason: 'breaker_open' };
@@ -129,7 +138,7 @@ export async function passFlowControl(
   // The token is stamped with the time it is taken, not when the message arrived: the earlier the
   // stamp, the longer the gap to the call Atlassian counts, and gaps that vary bunch calls up.
   const grantedAt = clock.now();
-  const permit = await flow.rate.acquire(scope, grantedAt);
+  const permit = await flow.rate.acquire(scope, grantedAt, reading);
   if (!permit.granted) {
     await releaseLock(lock);
     // A probe that cannot go now gives its turn back, so another worker may probe.
@@ -143,20 +152,30 @@ export async function passFlowControl(
   }
   // Points last: they can be given back, a token cannot. A refusal here leaves the token spent,
   // which only happens while the hour's points run short.
+  let charged = 0;
   if (flow.points) {
     const charge = await flow.points.charge(
       record.service,
       record.priority,
       pointsEstimateOf(record),
       clock.now(),
+      reading,
     );
     if (!charge.granted) {
       await releaseLock(lock);
       if (breaker.probe) await flow.breaker.report(record.service, 'neutral', true, now);
       return { pass: false, waitMs: charge.waitMs, reason: charge.reason };
     }
+    charged = charge.charged;
   }
-  return { pass: true, probe: breaker.probe, scope, grantedAt, ...(lock ? { lock } : {}) };
+  return {
+    pass: true,
+    probe: breaker.probe,
+    scope,
+    grantedAt,
+    ...(lock ? { lock } : {}),
+    ...(charged > 0 ? { charged } : {}),
+  };
 }
 
 /**

@@ -94,13 +94,29 @@ export interface RateView {
   lines: { normal: RateLineView; low: RateLineView };
 }
 
+/**
+ * The gate's items of one service (breaker, rate bucket, points budget) as one read found them,
+ * handed to the gate's steps, which would otherwise each read their own. Opaque to the core: an
+ * adapter takes its item from it for its first decision only (a lost write race reads again), and
+ * reads the item itself when the reading does not hold it (another adapter's reading, a fake).
+ */
+export interface GateReading {
+  readonly service: Service;
+}
+
+/** Reads a service's gate items together, in one request where the store allows it. */
+export interface FlowGateReader {
+  read(service: Service): Promise<GateReading>;
+}
+
 export interface RateGate {
   /**
    * Takes `scope.cost` tokens (default one) from the service's bucket for a call of `scope.priority`,
    * atomically across all workers: `low` only while the bucket holds its reserve beyond them,
    * `normal` a smaller one, `high` down to zero; refused while a pause covering the scope runs.
+   * `reading`: the bucket as the gate's read found it (FlowGateReader).
    */
-  acquire(scope: CallScope, now: number): Promise<PermitDecision>;
+  acquire(scope: CallScope, now: number, reading?: GateReading): Promise<PermitDecision>;
   /** Feeds the answer back: 429s pause (scoped by reason) and lower the effective rate; successes raise it. */
   report(scope: CallScope, feedback: RateFeedback, now: number): Promise<void>;
 }
@@ -140,8 +156,11 @@ export interface BreakerView {
 }
 
 export interface CircuitBreaker {
-  /** Closed: allowed. Open before the recovery timeout: refused. After it: exactly one probe across all workers. */
-  acquire(service: Service, now: number): Promise<BreakerDecision>;
+  /**
+   * Closed: allowed. Open before the recovery timeout: refused. After it: exactly one probe across
+   * all workers. `reading`: the breaker as the gate's read found it (FlowGateReader).
+   */
+  acquire(service: Service, now: number, reading?: GateReading): Promise<BreakerDecision>;
   report(service: Service, outcome: BreakerOutcome, probe: boolean, now: number): Promise<void>;
   view(service: Service, now: number): Promise<BreakerView>;
 }

@@ -51,9 +51,8 @@ export interface ClaimOptions {
   /** The message was redriven from the dead-letter queue by an operator: a `dead` record may be claimed. */
   reviveDead?: boolean;
   /**
-   * The claim also begins an attempt (`beginAttempt` in the same write): for a caller that passed
-   * the flow gate before claiming (the DIRECT path) and calls right after. The claimed record's
-   * `attempts` is then the attempt's number.
+   * The claim also begins an attempt in the same write (a worker: a deferral before the call gives
+   * it back with `refundAttempt`). The claimed record's `attempts` is then the attempt's number.
    */
   beginAttempt?: boolean;
 }
@@ -80,9 +79,22 @@ export type ListedRecord = Pick<
   | 'deferred_until'
 > & { swept_at?: string };
 
+/** How a record is inserted: `leaseId`, stored already `processing` under that lease (DIRECT). */
+export interface InsertOptions {
+  leaseId?: string;
+}
+
 export interface RequestStore {
-  /** Writes a new record; with an idempotency claim, atomically, so one key yields one record. */
-  insert(record: RequestRecord, idempotency?: IdempotencyClaim): Promise<InsertOutcome>;
+  /**
+   * Writes a new record; with an idempotency claim, atomically, so one key yields one record. A
+   * record stored `processing` (the DIRECT path, its gate passed and its attempt begun) carries its
+   * lease: `options.leaseId` and the record's `lease_expires_at`.
+   */
+  insert(
+    record: RequestRecord,
+    idempotency?: IdempotencyClaim,
+    options?: InsertOptions,
+  ): Promise<InsertOutcome>;
   get(token: string): Promise<RequestRecord | undefined>;
   /**
    * Conditionally moves a `queued` record, or one whose lease expired, to `processing`. A `dead`
@@ -101,14 +113,9 @@ export interface RequestStore {
     options?: ClaimOptions,
   ): Promise<ClaimOutcome>;
   /**
-   * Counts one real attempt (and one call, `calls`) just before the call to Atlassian, while `lease`
-   * is still the record's lease; answers the attempt number, or undefined when the lease was lost.
-   */
-  beginAttempt(lease: Lease, now: number): Promise<number | undefined>;
-  /**
    * Back to `queued` without counting an attempt: the worker could not call now (a deferral).
-   * `refundAttempt`: the attempt `beginAttempt` counted made no call after all (the call's own
-   * bookkeeping failed first), so it and its call are taken back.
+   * `refundAttempt`: the attempt the claim began made no call after all (a deferral, or the call's
+   * own bookkeeping failed first), so it and its call are taken back in the same write.
    */
   defer(
     lease: Lease,
@@ -129,7 +136,14 @@ export interface RequestStore {
     now: number,
     expiresAt: number,
   ): Promise<SettledRecord | undefined>;
-  fail(lease: Lease, error: ErrorBody, now: number, expiresAt: number): Promise<SettledRecord | undefined>;
+  /** `refundAttempt`: as for `defer` (a request failed before its call, e.g. an unresolved payload). */
+  fail(
+    lease: Lease,
+    error: ErrorBody,
+    now: number,
+    expiresAt: number,
+    options?: { refundAttempt?: boolean },
+  ): Promise<SettledRecord | undefined>;
   /**
    * Back to `queued` after a retryable failure; the next delivery claims it again, not before
    * `retryAt` (epoch ms, stored as `deferred_until`, so the sweeper leaves a request waiting out its

@@ -7,6 +7,7 @@
  */
 import type { Priority, Service } from '../../../model/config/riq-config.js';
 import type { RateLimitSignals } from '../domain/rate-limit-signals.js';
+import type { GateReading } from './flow-control.js';
 
 /**
  * The answer to "may this call spend its points now?". `charged`: the points taken (0 while the
@@ -40,8 +41,15 @@ export interface PointsBudget {
   /**
    * Takes `estimate` points from the service's budget for a call of `priority`, atomically across
    * all workers, if the priority's reserve is left after it; refused while the quota is spent.
+   * `reading`: the budget as the gate's read found it (flow-control.ts FlowGateReader).
    */
-  charge(service: Service, priority: Priority, estimate: number, now: number): Promise<PointsDecision>;
+  charge(
+    service: Service,
+    priority: Priority,
+    estimate: number,
+    now: number,
+    reading?: GateReading,
+  ): Promise<PointsDecision>;
   /** Gives back what a call did not spend (`charged − actual`); negative takes what it spent beyond. */
   settle(service: Service, giveBack: number, now: number): Promise<void>;
   /** Feeds one answer's rate-limit headers back: announced quota, where it stands, near limit, quota 429. */

@@ -4,13 +4,14 @@
  * breaker is *closed* and the shared bucket has a token for its priority, so a burst goes straight
  * through while there is capacity and only the excess waits in the queue.
  *
- * The DIRECT call is a worker's call made elsewhere, never a second mechanism: the request is first
- * stored `queued` (nothing is lost if the submit function dies), then it passes the same gate (write
- * lock, breaker, a token from the same bucket: the DIRECT calls and the workers' together never
- * exceed the rate), is claimed with a lease like a delivery and counts a real attempt (one write:
- * the gate is already passed, the call follows), and is called
- * and settled by the worker's own `callAndSettle` (the same idempotent executor, cache fill and
- * invalidation, release of dependents). Only two things differ:
+ * The DIRECT call is a worker's call made elsewhere, never a second mechanism: the request first
+ * passes the same gate (write lock, breaker, a token from the same bucket: the DIRECT calls and the
+ * workers' together never exceed the rate), then is stored already `processing` with a lease, as a
+ * claim leaves it, and its attempt begun, in one write (with its idempotency key, atomically), so
+ * nothing is lost if the submit function dies (the lease runs out, the worker or the sweeper takes
+ * it over); it is then called and settled by the worker's own `callAndSettle` (the same idempotent
+ * executor, cache fill and invalidation, release of dependents). A request the gate refuses is
+ * stored `queued` by the submit, as any other. Only two things differ:
  *
  * - a half-open breaker's probe is never a DIRECT call (it is given back, the request is queued);
  * - the whole operation must answer within `routing.directTimeoutMs` (all its HTTP calls), and a
@@ -30,8 +31,8 @@ import { breakerOutcomeOf } from '../domain/breaker.js';
 import type { RiqError } from '../../../model/errors.js';
 import type { BreakerOutcome } from '../ports/flow-control.js';
 import { passFlowControl, releaseLock, type FlowControl, type GateRefusal } from '../domain/flow-gate.js';
-import type { WorkQueue } from '../ports/index.js';
-import { callAndSettle, lockOwnerOf, type ProcessDeps } from './process-request.js';
+import type { IdempotencyClaim, Lease, WorkQueue } from '../ports/index.js';
+import { callAndSettle, lockOwnerOf, type PassedGate, type ProcessDeps } from './process-request.js';
 import type { RequestRecord } from '../../../model/request-record.js';
 
 export interface DirectDeps extends ProcessDeps {
@@ -44,65 +45,149 @@ export interface DirectDeps extends ProcessDeps {
   onQueueFailure?: (token: string, err: unknown) => void;
 }
 
-/** Why a request was not called directly. `not_claimed`: something else had taken the record. */
-export type DirectSkip = GateRefusal | 'not_claimed';
+/** Why a request was not called directly. */
+export type DirectSkip = GateRefusal;
 
 export type DirectOutcome =
-  /**
-   * Not called: the caller queues the request as usual; with `slotAt` (the rate slot the refusal
-   * gave it) delayed to that slot and carrying it, so the worker's first delivery takes its token.
-   */
-  | { kind: 'not_called'; reason: DirectSkip; slotAt?: number }
   /**
    * Called: `record` is the request as settled — `completed`, `failed`, `queued` for a retry (its
    * message already sent with the backoff delay) or `dead` (its copy already in the DLQ).
    */
-  | { kind: 'called'; record: RequestRecord };
+  { kind: 'called'; record: RequestRecord };
+
+/** A request the gate let through, stored `processing` under `lease` with its first attempt begun. */
+export interface AdmittedRequest {
+  /** The record as stored (its payload may be a pointer to the body store). */
+  record: RequestRecord;
+  /** The payload as submitted. */
+  payload: Record<string, unknown>;
+  lease: Lease;
+  gate: PassedGate;
+}
+
+export type DirectAdmission =
+  | { kind: 'admitted'; admitted: AdmittedRequest }
+  /**
+   * Not let through (nothing stored): the caller stores the request `queued` and queues it; with
+   * `slotAt` delayed to that slot. `timeout`: the gate did not answer within the wait (a late pass
+   * gives its lock and points back).
+   */
+  | { kind: 'not_admitted'; reason: GateRefusal | 'timeout'; slotAt?: number }
+  /** The idempotency key was taken: nothing stored, what the gate took given back. */
+  | { kind: 'duplicate'; existingToken: string; fingerprint: string };
+
+/** The DIRECT path of a submit: the gate and the store first (`admit`), then the call (`call`). */
+export interface DirectRoute {
+  /**
+   * Passes the gate for `record` (the `queued` record a submit would store, not stored yet) within
+   * `waitMs`; once through, stores it `processing` with its lease and first attempt in the same
+   * write (with `idempotency` atomically, as any insert). Throws when the store write fails (the
+   * gate's lock and points are given back; the caller then stores the request `queued`).
+   */
+  admit(
+    record: RequestRecord,
+    payload: Record<string, unknown>,
+    idempotency?: IdempotencyClaim,
+    waitMs?: number,
+  ): Promise<DirectAdmission>;
+  /** Calls an admitted request and settles it as a worker would. */
+  call(admitted: AdmittedRequest): Promise<DirectOutcome>;
+}
+
+/** The DIRECT path over `deps`. */
+export function directRoute(deps: DirectDeps): DirectRoute {
+  return {
+    admit: (record, payload, idempotency, waitMs) => admitDirect(deps, record, payload, idempotency, waitMs),
+    call: (admitted) => callDirect(deps, admitted),
+  };
+}
 
 /**
- * Tries the DIRECT call of a request just stored `queued` and not yet sent (`record` with its
- * payload as submitted, even when the stored record keeps it in the body store). Throws only when a
- * store or gate call fails; the request may then be `queued` or leased, and the caller queues it
- * (a worker claims it at once, or when the lease runs out).
+ * The gate first, then one write that stores the request already `processing`: a request the gate
+ * refuses is never written twice (the caller stores it `queued`), one it lets through is stored
+ * with its lease and its attempt begun, ready for the call. The lease id is chosen before the gate,
+ * so the write lock is held in the lease's name.
  */
-export async function routeDirect(deps: DirectDeps, record: RequestRecord): Promise<DirectOutcome> {
+export async function admitDirect(
+  deps: DirectDeps,
+  record: RequestRecord,
+  payload: Record<string, unknown>,
+  idempotency?: IdempotencyClaim,
+  waitMs?: number,
+): Promise<DirectAdmission> {
   const now = deps.clock.now();
-  const lockUntil = now + deps.leaseSeconds * 1000;
-  // The lease id is chosen before the claim, so the write lock is held in the claim's name: an
-  // attempt that then fails to claim gives back only its own lock, never a worker's.
   const leaseId = randomUUID();
-  const gate = await passFlowControl(deps.flow, record, deps.clock, {
-    lockUntil,
+  const passing = passFlowControl(deps.flow, { ...record, payload }, deps.clock, {
+    lockUntil: now + deps.leaseSeconds * 1000,
     lockOwner: lockOwnerOf({ token: record.token, leaseId }),
     probe: false,
   });
+  const gate = waitMs === undefined ? await passing : await within(passing, waitMs);
+  if (gate === 'timeout') {
+    // The request is stored `queued` without this gate: a late pass gives back what it took.
+    passing.then((late) => (late.pass ? giveBack(deps, record, late) : undefined)).catch(() => undefined);
+    return { kind: 'not_admitted', reason: 'timeout' };
+  }
   if (!gate.pass) {
     return {
-      kind: 'not_called',
+      kind: 'not_admitted',
       reason: gate.reason,
       ...(gate.slotAt !== undefined ? { slotAt: gate.slotAt } : {}),
     };
   }
-
-  // Claimed and its attempt begun in one write: the gate has passed, the call comes next.
-  const claim = await deps.store.claim(record.token, deps.clock.now(), deps.leaseSeconds, 'DIRECT', {
-    leaseId,
-    beginAttempt: true,
-  });
-  if (claim.kind !== 'claimed') {
-    // The token taken is spent; nothing else was changed.
-    await releaseLock(gate.lock);
-    return { kind: 'not_called', reason: 'not_claimed' };
+  const at = deps.clock.now();
+  const processing: RequestRecord = {
+    ...record,
+    status: 'processing',
+    routing_path: 'DIRECT',
+    attempts: record.attempts + 1,
+    calls: (record.calls ?? 0) + 1,
+    lease_expires_at: at + deps.leaseSeconds * 1000,
+    updated_at: new Date(at).toISOString(),
+  };
+  let inserted;
+  try {
+    inserted = await deps.store.insert(processing, idempotency, { leaseId });
+  } catch (err) {
+    await giveBack(deps, record, gate);
+    throw err;
   }
+  if (inserted.kind === 'duplicate') {
+    // An earlier submit holds the key: this one calls nothing. Its token is spent.
+    await giveBack(deps, record, gate);
+    return inserted;
+  }
+  return {
+    kind: 'admitted',
+    admitted: { record: processing, payload, lease: { token: record.token, leaseId }, gate },
+  };
+}
 
-  const lease = { token: record.token, leaseId: claim.leaseId };
+/**
+ * What a passed gate holds, given back when its request is not called: the write lock and the
+ * points charged. The token is spent (a bucket takes nothing back).
+ */
+async function giveBack(deps: DirectDeps, record: RequestRecord, gate: PassedGate): Promise<void> {
+  await releaseLock(gate.lock);
+  if (gate.charged !== undefined && deps.flow.points) {
+    await deps.flow.points.settle(record.service, gate.charged, deps.clock.now()).catch(() => undefined);
+  }
+}
+
+/**
+ * Calls an admitted request and settles it with the worker's own `callAndSettle`. Throws only when
+ * a store call fails; the request is then `processing` under the lease, which the worker (its
+ * message is sent by the caller) or the sweeper takes over once it runs out.
+ */
+export async function callDirect(deps: DirectDeps, admitted: AdmittedRequest): Promise<DirectOutcome> {
+  const { record, lease, gate } = admitted;
   let settled: RequestRecord | undefined;
-  // The stored record may point at its payload in the body store; `record` holds it as submitted.
+  // The stored record may point at its payload in the body store; the call gets it as submitted.
   // Its `calls` are those made before this attempt's, as callAndSettle expects.
-  const claimed = { ...claim.record, payload: record.payload, calls: (claim.record.calls ?? 1) - 1 };
+  const started = { ...record, payload: admitted.payload, calls: (record.calls ?? 1) - 1 };
   const disposition = await callAndSettle(
     deps,
-    { record: claimed, lease, attempt: claim.record.attempts, gate },
+    { record: started, lease, attempt: record.attempts, gate },
     {
       deadline: deps.clock.now() + deps.timeoutMs,
       breakerOutcome: directBreakerOutcome,
@@ -128,8 +213,21 @@ export async function routeDirect(deps: DirectDeps, record: RequestRecord): Prom
   // The settling write answered the record; read only when none was written (a lost lease).
   return {
     kind: 'called',
-    record: settled ?? (await deps.store.get(record.token)) ?? claim.record,
+    record: settled ?? (await deps.store.get(record.token)) ?? record,
   };
+}
+
+/** `promise`'s value, or `'timeout'` when it has not settled within `ms` (it is not cancelled). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -4,7 +4,8 @@
  * record the outcome, and tell the queue adapter what to do with the message.
  *
  * Attempts are real attempts (DESIGN invariant 3): the record's `attempts` counts only calls that
- * were made, just before each one (`beginAttempt`). When the worker cannot call now (no token, a
+ * were made: the claim begins one in the same write, and every way out before the call (a deferral,
+ * store trouble, a payload that does not resolve) gives it back in its own write. When the worker cannot call now (no token, a
  * pause, the breaker open or its probe taken, the record leased by another worker, another request
  * writing to the same issue/page, a wait longer than SQS allows), the request is *deferred*: the
  * record goes back to `queued` and a new message is sent with `DelaySeconds` while the delivered one
@@ -137,12 +138,15 @@ export interface ProcessDeps {
   slotWait?: { maxMs: number; sleep: (ms: number) => Promise<void> };
 }
 
+/** A write that gives back the attempt the claim began: no call was made. */
+const REFUND = { refundAttempt: true } as const;
+
 /** In-invocation waits for a slot at most, before the request is deferred (its slot lost again and again). */
 export const MAX_SLOT_WAITS = 3;
 
 /** The storage steps whose failure is reported through `onStoreFailure`. */
 export type StoreStep =
-  'claim' | 'gate' | 'begin_attempt' | 'call_record' | 'report' | 'invalidate' | 'store_result' | 'settle';
+  'claim' | 'gate' | 'call_record' | 'report' | 'invalidate' | 'store_result' | 'settle';
 
 export interface DeliveredMessage {
   token: string;
@@ -186,8 +190,10 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
   const leaseId = randomUUID();
   let claim: ClaimOutcome;
   try {
+    // The claim begins the attempt in the same write; a deferral below gives it back in its own.
     claim = await deps.store.claim(message.token, now, deps.leaseSeconds, 'QUEUED', {
       leaseId,
+      beginAttempt: true,
       ...(message.fromDeadLetter === true ? { reviveDead: true } : {}),
     });
   } catch (err) {
@@ -216,7 +222,7 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
   // has passed, whichever message comes (an SQS duplicate, a copy sent while a DIRECT attempt ran).
   const reconcileAt = reconcileNotBefore(claim.record);
   if (reconcileAt !== undefined && reconcileAt > now + 1000) {
-    const deferred = await deps.store.defer(lease, now, 'not_before', reconcileAt).then(
+    const deferred = await deps.store.defer(lease, now, 'not_before', reconcileAt, REFUND).then(
       () => true,
       (err: unknown) => {
         deps.onStoreFailure?.(lease.token, 'claim', err);
@@ -231,9 +237,7 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
     const at = deps.clock.now();
     // Should this write fail too, the lease runs out and the next delivery takes the request over.
     await deps.store
-      .defer(lease, at, 'store_unavailable', at + STORE_RETRY_WAIT_MS, {
-        refundAttempt: step === 'call_record',
-      })
+      .defer(lease, at, 'store_unavailable', at + STORE_RETRY_WAIT_MS, REFUND)
       .catch(() => false);
     return deferFor(deps, STORE_RETRY_WAIT_MS, 'store_unavailable', at);
   };
@@ -247,14 +251,19 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
   if (!resolved.ok) {
     const failedAt = deps.clock.now();
     const error = resolved.error.toBody();
-    const stored = await deps.store.fail(lease, error, failedAt, expiry(deps, failedAt));
+    const stored = await deps.store.fail(lease, error, failedAt, expiry(deps, failedAt), REFUND);
     if (stored) {
       deps.observe?.({ kind: 'failed', record: claim.record, at: failedAt, error });
       await releaseDependents(deps, stored);
     }
     return { action: 'ack', outcome: stored ? 'failed' : 'lease-lost' };
   }
-  const record: RequestRecord = { ...claim.record, payload: resolved.payload };
+  // Its `calls` are those made before this attempt's, as callAndSettle expects.
+  const record: RequestRecord = {
+    ...claim.record,
+    payload: resolved.payload,
+    calls: (claim.record.calls ?? 1) - 1,
+  };
 
   let gate: PassedGate | undefined;
   if (deps.flow) {
@@ -291,7 +300,7 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
       const reason = passed.reason === 'breaker_half_open' ? 'probe_taken' : passed.reason;
       const at = deps.clock.now();
       const until = passed.slotAt ?? at + passed.waitMs;
-      await deps.store.defer(lease, at, reason, until);
+      await deps.store.defer(lease, at, reason, until, REFUND);
       deps.observe?.({ kind: 'deferred', record, at, reason, waitMs: until - at });
       return passed.slotAt !== undefined
         ? deferToSlot(passed.slotAt, reason, at, slotEarlyMs(deps))
@@ -300,23 +309,7 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
     gate = passed;
   }
 
-  let attempt: number | undefined;
-  let beginError: unknown;
-  try {
-    attempt = await deps.store.beginAttempt(lease, deps.clock.now());
-  } catch (err) {
-    beginError = err;
-  }
-  if (attempt === undefined) {
-    await releaseLock(gate?.lock);
-    if (deps.flow && gate?.probe) {
-      await deps.flow.breaker
-        .report(record.service, 'neutral', true, deps.clock.now())
-        .catch(() => undefined);
-    }
-    if (beginError !== undefined) return deferAfterStoreFailure('begin_attempt', beginError);
-    return { action: 'ack', outcome: 'lease-lost' };
-  }
+  const attempt = claim.record.attempts;
   return callAndSettle(deps, { record, lease, attempt, ...(gate ? { gate } : {}) });
 }
 

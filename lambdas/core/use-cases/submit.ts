@@ -52,7 +52,7 @@ import type {
   SendOptions,
   WorkQueue,
 } from '../ports/index.js';
-import type { DirectOutcome, DirectSkip } from './direct-route.js';
+import { within, type DirectAdmission, type DirectRoute, type DirectSkip } from './direct-route.js';
 import { MAX_DELAY_SECONDS } from './process-request.js';
 import type { ErrorBody } from '../../../model/errors.js';
 import { isCacheable, lookup } from '../domain/read-cache-policy.js';
@@ -85,8 +85,8 @@ export interface SubmitDeps {
    * worker waits in its invocation (`rateControl.slotWaitMs`). Absent: 0, never before the slot.
    */
   slotEarlyMs?: number;
-  /** The DIRECT call of a stored request (`routeDirect` bound to its deps); absent, all is queued. */
-  direct?: (record: RequestRecord) => Promise<DirectOutcome>;
+  /** The DIRECT path (direct-route.ts `directRoute` over its deps); absent, all is queued. */
+  direct?: DirectRoute;
   /**
    * The DIRECT attempt failed (a store, gate or queue call threw, or it did not answer within
    * `directWaitMs`); the request is queued instead.
@@ -221,19 +221,22 @@ export async function submitRequest(
   if (command.dependsOn.length > 0 || record.after_write !== undefined) {
     return submitDependent(deps, command, record, claim);
   }
-  const outcome = await deps.store.insert(record, claim);
-  if (outcome.kind === 'duplicate') {
-    return answerDuplicate(deps, command, claim, outcome);
-  }
-
   let direct: DirectReport = { kind: 'ineligible' };
   let slotAt: number | undefined;
   if (deps.direct && command.routing === 'adaptive' && !command.fireAndForget) {
     // The DIRECT call gets the payload as submitted, wherever the record keeps it.
-    const attempt = await tryDirect(deps, deps.direct, { ...record, payload: command.payload });
+    const attempt = await tryDirect(deps, deps.direct, record, command.payload, claim);
+    if (attempt.duplicate) return answerDuplicate(deps, command, claim, attempt.duplicate);
     if (attempt.settled) return { ...(await responseFor(deps, attempt.settled)), direct: attempt.report };
     direct = attempt.report;
     slotAt = attempt.slotAt;
+    if (!attempt.stored) {
+      const outcome = await deps.store.insert(record, claim);
+      if (outcome.kind === 'duplicate') return answerDuplicate(deps, command, claim, outcome);
+    }
+  } else {
+    const outcome = await deps.store.insert(record, claim);
+    if (outcome.kind === 'duplicate') return answerDuplicate(deps, command, claim, outcome);
   }
   try {
     await deps.queue.send(
@@ -247,47 +250,82 @@ export async function submitRequest(
   return { ...(await responseFor(deps, record)), ...(deps.direct ? { direct } : {}) };
 }
 
+/** What a DIRECT attempt did for a submit. */
+interface DirectAttempt {
+  report: DirectReport;
+  /** Called and settled: the answer. */
+  settled?: RequestRecord;
+  /** The rate slot a refusal gave the request (queued delayed to it). */
+  slotAt?: number;
+  /** The request was stored (`processing`, under the attempt's lease): nothing more to insert. */
+  stored?: boolean;
+  /** The idempotency key belongs to an earlier submit: nothing stored. */
+  duplicate?: { existingToken: string; fingerprint: string };
+}
+
 /**
- * The DIRECT attempt of a stored request; anything but `called` leaves the request to be queued.
- * A failure of the attempt itself is reported and the request queued: its record is `queued`, or
- * leased by this attempt (a worker takes it over when the lease runs out).
+ * The DIRECT attempt of a request not stored yet: its gate, then (let through) the one write that
+ * stores it `processing`, then its call. Anything but a settled call leaves the request to be
+ * queued: stored `queued` by the caller when the gate refused it or the attempt failed before
+ * storing it, or already stored `processing` under the attempt's lease.
  *
- * An attempt that has not answered within `directWaitMs` is no longer waited for: the request is
- * answered `queued` like one the attempt failed for. The attempt runs on, under its lease: it settles
- * the record itself (the worker's message then finds it finished, or busy until the lease runs out),
- * or the lease expires and a worker or the sweeper takes it over, its attempt counted — so the
+ * `directWaitMs` bounds the gate and the call (the store write is awaited, as every submit's is:
+ * the answer names a stored request). A gate that has not answered in time leaves the request to be
+ * stored `queued`. A call that has not answered in time is no longer waited for: the request is
+ * answered `queued` and its message sent; the attempt runs on under its lease and settles the
+ * record itself (the worker's message then finds it finished, or busy until the lease runs out), or
+ * the lease expires and a worker or the sweeper takes it over, its attempt counted — so the
  * done-once layer replays a saved result, and a create whose outcome is unknown is reconciled.
  */
 async function tryDirect(
   deps: SubmitDeps,
-  direct: NonNullable<SubmitDeps['direct']>,
+  direct: DirectRoute,
   record: RequestRecord,
-): Promise<{ report: DirectReport; settled?: RequestRecord; slotAt?: number }> {
+  payload: Record<string, unknown>,
+  claim: IdempotencyClaim | undefined,
+): Promise<DirectAttempt> {
   const waitMs = deps.directWaitMs?.();
   if (waitMs !== undefined && waitMs <= 0) return { report: { kind: 'skipped', reason: 'no_time' } };
+  const startedAt = Date.now();
+  let admission: DirectAdmission;
   try {
-    const attempt = direct(record);
-    const outcome = waitMs === undefined ? await attempt : await within(attempt, waitMs);
-    if (outcome === 'timeout') {
-      // A later failure is reported too; a later success needs nothing (the record says it).
-      attempt.catch((err: unknown) => deps.onDirectFailure?.(record.token, err));
-      deps.onDirectFailure?.(
-        record.token,
-        new RiqError('TIMEOUT', `the DIRECT attempt did not answer within ${waitMs} ms; answered queued`, {
-          waitMs,
-        }),
-      );
-      return { report: { kind: 'skipped', reason: 'timeout' } };
-    }
-    if (outcome.kind === 'called') return { report: { kind: 'called' }, settled: outcome.record };
-    return {
-      report: { kind: 'skipped', reason: outcome.reason },
-      ...(outcome.slotAt !== undefined ? { slotAt: outcome.slotAt } : {}),
-    };
+    admission = await direct.admit(record, payload, claim, waitMs);
   } catch (err) {
     deps.onDirectFailure?.(record.token, err);
     return { report: { kind: 'skipped', reason: 'error' } };
   }
+  if (admission.kind === 'duplicate') {
+    return { report: { kind: 'ineligible' }, duplicate: admission };
+  }
+  if (admission.kind === 'not_admitted') {
+    if (admission.reason === 'timeout') deps.onDirectFailure?.(record.token, directTimeout(waitMs));
+    return {
+      report: { kind: 'skipped', reason: admission.reason },
+      ...(admission.slotAt !== undefined ? { slotAt: admission.slotAt } : {}),
+    };
+  }
+  const stored = { stored: true };
+  try {
+    const attempt = direct.call(admission.admitted);
+    const left = waitMs === undefined ? undefined : waitMs - (Date.now() - startedAt);
+    const outcome = left === undefined ? await attempt : await within(attempt, Math.max(0, left));
+    if (outcome === 'timeout') {
+      // A later failure is reported too; a later success needs nothing (the record says it).
+      attempt.catch((err: unknown) => deps.onDirectFailure?.(record.token, err));
+      deps.onDirectFailure?.(record.token, directTimeout(waitMs));
+      return { report: { kind: 'skipped', reason: 'timeout' }, ...stored };
+    }
+    return { report: { kind: 'called' }, settled: outcome.record, ...stored };
+  } catch (err) {
+    deps.onDirectFailure?.(record.token, err);
+    return { report: { kind: 'skipped', reason: 'error' }, ...stored };
+  }
+}
+
+function directTimeout(waitMs: number | undefined): RiqError {
+  return new RiqError('TIMEOUT', `the DIRECT attempt did not answer within ${waitMs} ms; answered queued`, {
+    waitMs,
+  });
 }
 
 /**
@@ -298,19 +336,6 @@ async function tryDirect(
 function slotSend(slotAt: number, now: number, earlyMs: number): SendOptions {
   const delaySeconds = Math.min(MAX_DELAY_SECONDS, slotDelaySeconds(slotAt, now, earlyMs));
   return { delaySeconds, slotAt };
-}
-
-/** `promise`'s value, or `'timeout'` when it has not settled within `ms` (it is not cancelled). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

@@ -125,15 +125,22 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
     const r = newRecord();
     await store.insert(r);
     const now = Date.now();
-    const first = await store.claim(r.token, now, 1);
+    // Each claim begins its attempt in the same write.
+    const first = await store.claim(r.token, now, 1, 'QUEUED', { beginAttempt: true });
     expect(first.kind).toBe('claimed');
     if (first.kind !== 'claimed') return;
-    expect(await store.beginAttempt({ token: r.token, leaseId: first.leaseId }, now)).toBe(1);
-    const second = await store.claim(r.token, now + 2_000, 40);
+    expect(first.record.attempts).toBe(1);
+    const second = await store.claim(r.token, now + 2_000, 40, 'QUEUED', { beginAttempt: true });
     expect(second.kind).toBe('claimed');
     if (second.kind !== 'claimed') return;
-    expect(await store.beginAttempt({ token: r.token, leaseId: first.leaseId }, now)).toBeUndefined();
-    expect(await store.beginAttempt({ token: r.token, leaseId: second.leaseId }, now)).toBe(2);
+    expect(second.record).toMatchObject({ attempts: 2, calls: 2 });
+    // The old lease gives nothing back; the live one does.
+    expect(
+      await store.defer({ token: r.token, leaseId: first.leaseId }, now, 'no_token', now, {
+        refundAttempt: true,
+      }),
+    ).toBeUndefined();
+    expect((await store.get(r.token))?.attempts).toBe(2);
     expect(
       await store.complete({ token: r.token, leaseId: first.leaseId }, { result: { stale: true } }, now, 1),
     ).toBeUndefined();

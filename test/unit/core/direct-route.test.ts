@@ -8,7 +8,7 @@ import { DEFAULT_CONFIG, resolveConfig, type RiqConfig } from '../../../model/co
 import { breakerSettingsOf } from '../../../lambdas/core/domain/breaker.js';
 import {
   directBreakerOutcome,
-  routeDirect,
+  directRoute,
   type DirectDeps,
 } from '../../../lambdas/core/use-cases/direct-route.js';
 import { UpstreamError, ValidationError } from '../../../model/errors.js';
@@ -83,7 +83,7 @@ function setup(execute: Execute = async () => ({ key: 'MD-1', id: '10001' }), ov
     newToken: () => `req_${String(++n).padStart(32, '0')}`,
     cache,
     dependencies,
-    direct: (record) => routeDirect(directDeps, record),
+    direct: directRoute(directDeps),
   };
   const post = async (body: object) =>
     (await submit(submitDeps, parseSubmitBody(JSON.stringify(body), 100_000), OWNER)) as SubmitResponse;
@@ -127,6 +127,73 @@ describe('adaptive routing: DIRECT', () => {
       attempts: 1,
       result: { key: 'MD-1', id: '10001' },
     });
+  });
+
+  it('stores a request the gate let through once, already processing under its lease with its attempt begun', async () => {
+    const { post, store, calls, directDeps } = setup();
+    const inserted: Array<{ status: string; attempts: number; routing_path: string; lease: boolean }> = [];
+    const insert = store.insert.bind(store);
+    store.insert = async (record, idem, options) => {
+      inserted.push({
+        status: record.status,
+        attempts: record.attempts,
+        routing_path: record.routing_path,
+        lease: options?.leaseId !== undefined && record.lease_expires_at !== undefined,
+      });
+      return insert(record, idem, options);
+    };
+    // Seen mid-call: the record is the DIRECT attempt's, its lease live (a worker finds it busy).
+    let during: unknown;
+    directDeps.executor = {
+      execute: async (_op, _payload, context) => {
+        calls.push({ operation: 'jira.get_task', context });
+        during = await processRequest(directDeps, { token: context.token, receiveCount: 1 });
+        return { key: 'MD-1' };
+      },
+    };
+    const answer = await post(get);
+    expect(answer).toMatchObject({ status: 'completed', routing_path: 'DIRECT' });
+    expect(inserted).toEqual([{ status: 'processing', attempts: 1, routing_path: 'DIRECT', lease: true }]);
+    expect(during).toMatchObject({ action: 'defer', outcome: 'busy' });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('stores a request the gate refused queued, its attempts untouched, and never stores it twice', async () => {
+    const { post, store, breaker, clock } = setup();
+    for (let i = 0; i < 5; i++) await breaker.report('jira', 'failure', false, clock.now());
+    const inserted: string[] = [];
+    const insert = store.insert.bind(store);
+    store.insert = async (record, idem, options) => {
+      inserted.push(record.status);
+      return insert(record, idem, options);
+    };
+    const answer = await post(get);
+    expect(answer).toMatchObject({ status: 'queued', direct: { kind: 'skipped', reason: 'breaker_open' } });
+    expect(inserted).toEqual(['queued']);
+    expect(await store.get(answer.token)).toMatchObject({
+      status: 'queued',
+      attempts: 0,
+      routing_path: 'QUEUED',
+    });
+  });
+
+  it('a repeated submit with the same idempotency key answers the same request, calls nothing again and gives its write lock back', async () => {
+    const { post, calls, locks, clock } = setup();
+    const keyed = { ...update, idempotency_key: 'k-1' };
+    const first = await post(keyed);
+    expect(first).toMatchObject({ status: 'completed', routing_path: 'DIRECT' });
+    const again = await post(keyed);
+    expect(again).toMatchObject({ token: first.token, status: 'completed', duplicate: true });
+    expect(calls).toHaveLength(1);
+    // The repeated submit's gate took the issue's lock; it was given back with nothing called.
+    expect(
+      await locks.acquire(
+        { service: 'jira', objectId: 'MD-1' },
+        'req_other',
+        clock.now(),
+        clock.now() + 1000,
+      ),
+    ).toEqual({ acquired: true });
   });
 
   it('bounds the whole operation by the DIRECT deadline', async () => {
@@ -332,8 +399,13 @@ describe('adaptive routing: DIRECT', () => {
   it('queues the request when the DIRECT attempt itself fails, and reports it', async () => {
     const { submitDeps, store, sent } = setup();
     const failures: string[] = [];
-    submitDeps.direct = async () => {
-      throw new Error('DynamoDB unavailable');
+    submitDeps.direct = {
+      admit: async () => {
+        throw new Error('DynamoDB unavailable');
+      },
+      call: async () => {
+        throw new Error('never called');
+      },
     };
     submitDeps.onDirectFailure = (token) => failures.push(token);
     const answer = (await submit(

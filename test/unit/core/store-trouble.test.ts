@@ -106,18 +106,6 @@ describe('processRequest under DynamoDB trouble', () => {
     });
   });
 
-  it('defers when beginning the attempt fails, releasing the write lock', async () => {
-    const { store, deps, locks, failures, calls } = setup();
-    store.beginAttempt = async () => {
-      throw throttled();
-    };
-    expect(await processRequest(deps, { token: TOKEN, receiveCount: 1 })).toEqual(deferred);
-    expect(calls()).toBe(0);
-    expect(failures.map((f) => f.step)).toEqual(['begin_attempt']);
-    expect(locks.holder({ service: 'jira', objectId: 'MD-7' })).toBeUndefined();
-    expect(await store.get(TOKEN)).toMatchObject({ status: 'queued', attempts: 0 });
-  });
-
   it('takes the attempt back and tells the breaker nothing when the call record cannot be written', async () => {
     const { store, deps, breakerState, failures } = setup();
     deps.executor = {

@@ -3,6 +3,7 @@ import { RiqError } from '../../../model/errors.js';
 import type { SendOptions, WorkQueue } from '../../../lambdas/core/ports/index.js';
 import { parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
 import { submitRequest, type SubmitDeps } from '../../../lambdas/core/use-cases/submit.js';
+import type { DirectRoute } from '../../../lambdas/core/use-cases/direct-route.js';
 import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
 
 class RecordingQueue implements Pick<WorkQueue, 'send'> {
@@ -61,7 +62,7 @@ describe('submitRequest', () => {
     const direct: SubmitDeps = {
       ...deps,
       slotEarlyMs: 1_000,
-      direct: async () => ({ kind: 'not_called', reason: 'no_token', slotAt }),
+      direct: refusedWith(slotAt),
     };
     const res = await submitRequest(
       direct,
@@ -75,7 +76,7 @@ describe('submitRequest', () => {
     await submitRequest(
       {
         ...d2,
-        direct: async () => ({ kind: 'not_called', reason: 'no_token', slotAt: d2.clock.now() + 3_400 }),
+        direct: refusedWith(d2.clock.now() + 3_400),
       },
       cmd({ operation: 'jira.get_task', payload: { task_id: 'MD-1' } }),
       OWNER,
@@ -166,3 +167,13 @@ describe('submitRequest', () => {
     expect(failures).toEqual([res.token]);
   });
 });
+
+/** A DIRECT path whose gate refuses every request for want of a token, giving it `slotAt`. */
+function refusedWith(slotAt: number): DirectRoute {
+  return {
+    admit: async () => ({ kind: 'not_admitted', reason: 'no_token', slotAt }),
+    call: async () => {
+      throw new Error('a refused request is never called');
+    },
+  };
+}
