@@ -33,7 +33,12 @@ describe('ProgressLine', () => {
   it('rewrites one terminal line at most every interval and clears it', () => {
     const stream = fakeStream(true);
     const clock = fakeClock();
-    const line = new ProgressLine({ stream, now: clock.now, ttyIntervalMs: 200 });
+    const line = new ProgressLine({
+      stream,
+      mode: progressMode(stream, {}),
+      now: clock.now,
+      ttyIntervalMs: 200,
+    });
     line.update({ label: 'drain', done: 1 });
     clock.advance(100);
     line.update({ label: 'drain', done: 2 }); // too soon: not written
@@ -48,7 +53,7 @@ describe('ProgressLine', () => {
   it('tick renders the latest counts with the time moved on', () => {
     const stream = fakeStream(true);
     const clock = fakeClock();
-    const line = new ProgressLine({ stream, now: clock.now });
+    const line = new ProgressLine({ stream, mode: progressMode(stream, {}), now: clock.now });
     line.update({ label: 'x', calls: 5 });
     clock.advance(1_500);
     line.tick();
@@ -57,7 +62,7 @@ describe('ProgressLine', () => {
 
   it('cuts a line longer than the terminal', () => {
     const stream = fakeStream(true, 30);
-    const line = new ProgressLine({ stream, now: fakeClock().now });
+    const line = new ProgressLine({ stream, mode: progressMode(stream, {}), now: fakeClock().now });
     line.update({ label: 'a-very-long-scenario-name', done: 123456, total: 999999 });
     const shown = stream.out[0]!.slice('\r\x1b[K'.length);
     expect(shown).toHaveLength(29);
@@ -66,7 +71,7 @@ describe('ProgressLine', () => {
 
   it('takes a terminal of unknown width (0 columns) as 80 wide', () => {
     const stream = fakeStream(true, 0);
-    const line = new ProgressLine({ stream, now: fakeClock().now });
+    const line = new ProgressLine({ stream, mode: progressMode(stream, {}), now: fakeClock().now });
     line.update({ label: 'drain-live', done: 120, total: 300, queued: 180, calls: 130, http429: 0 });
     expect(stream.out[0]).toBe('\r\x1b[Kdrain-live  done 120/300  queued 180  calls 130  429s 0  0.0 s');
   });
@@ -74,7 +79,7 @@ describe('ProgressLine', () => {
   it('writes plain lines at most every 10 s when not on a terminal, and clears nothing', () => {
     const stream = fakeStream(false);
     const clock = fakeClock();
-    const line = new ProgressLine({ stream, now: clock.now });
+    const line = new ProgressLine({ stream, mode: progressMode(stream, {}), now: clock.now });
     for (let i = 0; i < 100; i++) {
       line.update({ label: 'drain', done: i });
       clock.advance(250);
