@@ -31,6 +31,7 @@ Commands:
   dlq retry <token>              queue a dead request again (operator)
   dlq purge <token>              delete a dead request (operator)
   dlq redrive                    move dead-letter-queue messages back to their queues (operator)
+  console                        web console on 127.0.0.1 (riq console --help)
 
 Run 'riq <command> --help' for a command's options.
 
