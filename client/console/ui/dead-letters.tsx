@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, type DeadLetterEntry } from './api.js';
 import { ErrorBanner } from './error-banner.js';
 import { errorText, time } from './format.js';
-import { Pager, usePaging } from './pager.js';
+import { Pager, pageSize, usePaging } from './pager.js';
 import { href, navigate } from './router.js';
 import { usePoll } from './use-poll.js';
 
@@ -17,18 +17,19 @@ type Notice = { kind: 'ok' | 'error'; text: string };
 
 export function DeadLettersView({ params }: { params: URLSearchParams }) {
   const service = params.get('service') ?? '';
+  const limit = pageSize(params, PAGE_SIZE);
   const paging = usePaging();
   const [notice, setNotice] = useState<Notice | undefined>();
   const [confirming, setConfirming] = useState<string | undefined>();
   const list = usePoll(
     () =>
       api.deadLetters({
-        limit: PAGE_SIZE,
+        limit,
         ...(service ? { service } : {}),
         ...(paging.cursor ? { cursor: paging.cursor } : {}),
       }),
     0,
-    [service, paging.cursor],
+    [service, limit, paging.cursor],
   );
 
   async function act(label: string, action: () => Promise<string>) {
@@ -71,7 +72,10 @@ export function DeadLettersView({ params }: { params: URLSearchParams }) {
             value={service}
             onChange={(e) => {
               paging.reset();
-              navigate('/dead-letters', { service: (e.target as HTMLSelectElement).value });
+              navigate('/dead-letters', {
+                service: (e.target as HTMLSelectElement).value,
+                limit: params.get('limit') ?? undefined,
+              });
             }}
           >
             {SERVICES.map((s) => (

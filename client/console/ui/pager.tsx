@@ -33,3 +33,9 @@ export function Pager({ paging, nextCursor }: { paging: Paging; nextCursor: stri
     </p>
   );
 }
+
+/** The page size: `limit` from the link (1-100), else `fallback`. */
+export function pageSize(params: URLSearchParams, fallback: number): number {
+  const n = Number(params.get('limit'));
+  return Number.isInteger(n) && n >= 1 && n <= 100 ? n : fallback;
+}

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { api, REQUEST_STATUSES } from './api.js';
 import { ErrorBanner } from './error-banner.js';
 import { errorText, time } from './format.js';
-import { Pager, usePaging } from './pager.js';
+import { Pager, pageSize, usePaging } from './pager.js';
 import { href, navigate } from './router.js';
 import { usePoll } from './use-poll.js';
 
@@ -13,21 +13,26 @@ export function RequestsView({ params }: { params: URLSearchParams }) {
   const status = params.get('status') ?? 'queued';
   const operation = params.get('operation') ?? '';
   const [operationInput, setOperationInput] = useState(operation);
+  const limit = pageSize(params, PAGE_SIZE);
   const paging = usePaging();
   const list = usePoll(
     () =>
       api.requests({
         status,
-        limit: PAGE_SIZE,
+        limit,
         ...(operation ? { operation } : {}),
         ...(paging.cursor ? { cursor: paging.cursor } : {}),
       }),
     0,
-    [status, operation, paging.cursor],
+    [status, operation, limit, paging.cursor],
   );
   const show = (next: { status?: string; operation?: string }) => {
     paging.reset();
-    navigate('/requests', { status: next.status ?? status, operation: next.operation ?? operation });
+    navigate('/requests', {
+      status: next.status ?? status,
+      operation: next.operation ?? operation,
+      limit: params.get('limit') ?? undefined,
+    });
   };
   const page = list.data;
   return (
