@@ -3,9 +3,16 @@
  * local stack when `npm start` serves the page. Every call carries `X-Riq-Console: 1`, which the
  * proxy requires (and the API ignores).
  */
-import type { DeadLetterPage } from '../../../model/api-views.js';
+import type { DeadLetterPage, OperatorRequestView, RequestSummaryPage } from '../../../model/api-views.js';
 
-export type { DeadLetterEntry, DeadLetterPage } from '../../../model/api-views.js';
+export { LISTED_STATUSES } from '../../../model/api-views.js';
+export type {
+  DeadLetterEntry,
+  DeadLetterPage,
+  OperatorRequestView,
+  RequestSummary,
+  RequestSummaryPage,
+} from '../../../model/api-views.js';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -110,41 +117,6 @@ export interface Breakers {
   circuit_breakers: Record<string, Breaker>;
 }
 
-export const REQUEST_STATUSES = ['queued', 'processing', 'waiting', 'dead'] as const;
-export type ListedStatus = (typeof REQUEST_STATUSES)[number];
-
-export interface RequestSummary {
-  token: string;
-  status: string;
-  service: string;
-  operation: string;
-  priority: string;
-  attempts: number;
-  created_at: string;
-  updated_at: string;
-  last_error?: { code: string; message: string } | null;
-}
-
-export interface RequestPage {
-  requests: RequestSummary[];
-  next_cursor?: string | null;
-}
-
-export interface TimelineEntry {
-  at: string;
-  event: string;
-  attempt?: number;
-  status_code?: number;
-  error?: string | { code?: string; message?: string };
-  reason?: string;
-  delay_seconds?: number;
-}
-
-export interface RequestDetail extends RequestSummary {
-  routing_path?: string;
-  timeline: TimelineEntry[];
-}
-
 export interface RetryAnswer {
   token: string;
   status: string;
@@ -160,8 +132,9 @@ export const api = {
   health: () => call<Health>('GET', '/api/queue/health'),
   breakers: () => call<Breakers>('GET', '/api/queue/circuit-breakers'),
   requests: (p: { status?: string; operation?: string; limit?: number; cursor?: string }) =>
-    call<RequestPage>('GET', `/api/queue/requests${query(p)}`),
-  request: (token: string) => call<RequestDetail>('GET', `/api/queue/requests/${encodeURIComponent(token)}`),
+    call<RequestSummaryPage>('GET', `/api/queue/requests${query(p)}`),
+  request: (token: string) =>
+    call<OperatorRequestView>('GET', `/api/queue/requests/${encodeURIComponent(token)}`),
   deadLetters: (p: { service?: string; limit?: number; cursor?: string }) =>
     call<DeadLetterPage>('GET', `/api/queue/dead-letters${query(p)}`),
   retry: (token: string) =>

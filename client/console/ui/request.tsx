@@ -72,6 +72,36 @@ export function RequestView({ token }: { token: string }) {
             <dd>{time(r.created_at)}</dd>
             <dt>updated</dt>
             <dd>{time(r.updated_at)}</dd>
+            {r.completed_at && (
+              <>
+                <dt>completed</dt>
+                <dd>{time(r.completed_at)}</dd>
+              </>
+            )}
+            <dt>owner</dt>
+            <dd>{r.owner}</dd>
+            {r.depends_on && r.depends_on.length > 0 && (
+              <>
+                <dt>depends on</dt>
+                <dd>
+                  {r.depends_on.map((t) => (
+                    <>
+                      <a href={href(`/requests/${encodeURIComponent(t)}`)}>{t}</a>
+                      {r.waiting_on?.includes(t) ? ' (not finished)' : ''}{' '}
+                    </>
+                  ))}
+                </dd>
+              </>
+            )}
+            {r.deferred_reason && (
+              <>
+                <dt>deferred</dt>
+                <dd>
+                  {r.deferred_reason}
+                  {r.deferred_until ? ` until ${time(r.deferred_until)}` : ''}
+                </dd>
+              </>
+            )}
             {r.last_error && (
               <>
                 <dt>last error</dt>

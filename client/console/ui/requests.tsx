@@ -1,6 +1,6 @@
 /** Requests by status and operation, a page at a time (`GET /api/queue/requests`). */
 import { useState } from 'preact/hooks';
-import { api, REQUEST_STATUSES } from './api.js';
+import { api, LISTED_STATUSES } from './api.js';
 import { ErrorBanner } from './error-banner.js';
 import { errorText, time } from './format.js';
 import { Pager, pageSize, usePaging } from './pager.js';
@@ -46,7 +46,7 @@ export function RequestsView({ params }: { params: URLSearchParams }) {
         }}
       >
         <span class="tabs" role="tablist">
-          {REQUEST_STATUSES.map((s) => (
+          {LISTED_STATUSES.map((s) => (
             <button
               type="button"
               role="tab"
