@@ -56,6 +56,8 @@ export default defineConfig({
           retry: retryInCi,
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          // What the page shows after a click or a refresh comes from the API: allow a loaded machine.
+          expect: { poll: { timeout: 20_000, interval: 100 } },
           // After unit to e2e, so Chromium's load does not slow their timing-sensitive tests.
           sequence: { groupOrder: 1 },
         },

@@ -81,10 +81,9 @@ describe('console: dead requests', () => {
     const next = page.getByRole('button', { name: 'Next →' });
     let pageNo = 1;
     for (; pageNo <= 5; pageNo++) {
-      await page.getByTestId('requests').or(page.getByTestId('requests-empty')).waitFor();
-      await expect.poll(() => page.locator('.pager span').textContent()).toBe(`page ${pageNo}`);
-      const rows = page.getByTestId('requests').locator('tbody tr');
-      await page.waitForTimeout(50);
+      // The rows of that page (the table names the page its rows were loaded for).
+      await page.locator(`[data-page="${pageNo}"]`).waitFor();
+      const rows = page.locator(`[data-testid="requests"][data-page="${pageNo}"] tbody tr`);
       expect(await rows.count()).toBeLessThanOrEqual(1);
       seen.push(...(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-token') ?? ''))));
       if (await next.isDisabled()) break;
@@ -92,7 +91,7 @@ describe('console: dead requests', () => {
     }
     expect(seen.sort()).toEqual([deadJira, deadConfluence].sort());
     await page.getByRole('button', { name: '← Previous' }).click();
-    await expect.poll(() => page.locator('.pager span').textContent()).toBe(`page ${pageNo - 1}`);
+    await page.locator(`[data-page="${pageNo - 1}"]`).waitFor();
   });
 
   it('a dead request is found, opened, its timeline read, retried once Confluence is healthy, and seen completed', async () => {
@@ -103,7 +102,8 @@ describe('console: dead requests', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     const row = page.locator(`tr[data-token="${deadConfluence}"]`);
     await row.waitFor();
-    expect(await page.getByTestId('requests').locator('tbody tr').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('requests').locator('tbody tr').count()).toBe(1);
+    expect(page.url()).toBe(`${riqConsole.url}/#/requests?status=dead&operation=confluence.get_page`);
     expect(await row.locator('td').allTextContents()).toEqual([
       deadConfluence,
       'dead',

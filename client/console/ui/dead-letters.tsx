@@ -107,7 +107,7 @@ export function DeadLettersView({ params }: { params: URLSearchParams }) {
           No dead requests{service ? ` for ${service}` : ''}.
         </p>
       ) : (
-        <table data-testid="dead-letters">
+        <table data-testid="dead-letters" data-page={paging.page}>
           <thead>
             <tr>
               <th>token</th>

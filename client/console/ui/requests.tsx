@@ -76,11 +76,11 @@ export function RequestsView({ params }: { params: URLSearchParams }) {
       {!page ? (
         <p class="loading">Loading…</p>
       ) : page.requests.length === 0 ? (
-        <p class="muted" data-testid="requests-empty">
+        <p class="muted" data-testid="requests-empty" data-page={paging.page}>
           No {status} requests{operation ? ` of ${operation}` : ''}.
         </p>
       ) : (
-        <table data-testid="requests">
+        <table data-testid="requests" data-page={paging.page}>
           <thead>
             <tr>
               <th>token</th>
