@@ -75,7 +75,7 @@ export interface LogLine {
  * The one log line of a submit: a cached read, or the request stored (the token as correlation id).
  * CloudWatch Logs bills by the byte, so a field is left out when it holds its usual value: no
  * `duplicate` unless the submit repeated a key, no `cache` for a request that has no cache (writes),
- * no `direct` for one never tried DIRECT.
+ * no `direct` for one never tried DIRECT (`ineligible`).
  */
 export function submitLogLine(command: SubmitCommand, answer: SubmitAnswer): LogLine {
   if (answer.cache === 'hit') {
@@ -95,7 +95,7 @@ export function submitLogLine(command: SubmitCommand, answer: SubmitAnswer): Log
       routing_path: answer.routing_path,
       ...(answer.duplicate === true ? { duplicate: true } : {}),
       ...(answer.cache !== undefined && answer.cache !== 'none' ? { cache: answer.cache } : {}),
-      ...(direct !== undefined ? { direct } : {}),
+      ...(direct !== undefined && direct !== 'ineligible' ? { direct } : {}),
     },
   };
 }

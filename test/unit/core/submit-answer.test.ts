@@ -150,6 +150,8 @@ describe('submitLogLine', () => {
     expect(called.fields).not.toHaveProperty('cache');
     expect(called.fields).not.toHaveProperty('duplicate');
     expect(called.fields).not.toHaveProperty('token');
+    const ineligible = submitLogLine(write, { ...stored, direct: { kind: 'ineligible' } }).fields;
+    expect(ineligible).not.toHaveProperty('direct');
     const repeated = submitLogLine(write, { ...stored, duplicate: true, cache: 'none' }).fields;
     expect(repeated).toMatchObject({ duplicate: true });
     expect(repeated).not.toHaveProperty('direct');
