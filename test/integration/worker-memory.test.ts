@@ -3,7 +3,7 @@
  * workers run in a process of their own (local/worker-host.ts) whose V8 heap is capped as the
  * setting leaves it (old space 90 % of the memory, new space a twentieth: 10 % left for code,
  * buffers and the runtime), and must complete, with a peak resident set (Linux `VmHWM`, the whole
- * process) under 80 % of the setting, a batch of five 5 MB Confluence pages read back, the 5 MB
+ * process) under 90 % of the setting, a batch of five 5 MB Confluence pages read back, the 5 MB
  * page's create (its payload loaded from S3), and a 100-issue `jira.search_tasks` of about 3 MB.
  * A heap the setting cannot hold fails the invocations (V8 aborts the process), so the requests
  * never complete.
@@ -71,7 +71,7 @@ async function completed(token: string): Promise<Record<string, unknown>> {
 }
 
 describe(`the worker at ${MEMORY_MB} MB`, () => {
-  it('passes 5 MB Confluence pages and a 100-issue search with its peak resident set under 80 % of the setting', async () => {
+  it('passes 5 MB Confluence pages and a 100-issue search with its peak resident set under 90 % of the setting', async () => {
     // Submitted before the worker polls, so its first receive takes them in one batch.
     const create = await api.submit({
       operation: 'confluence.create_page',
@@ -152,7 +152,7 @@ describe(`the worker at ${MEMORY_MB} MB`, () => {
         `batch of five 5 MB gets: peak ${afterPages.peak.toFixed(0)} MiB; ` +
         `then a ${Math.round(Number(found['result_size_bytes']) / 1e5) / 10} MB search: peak ${afterSearch.peak.toFixed(0)} MiB, now ${afterSearch.now.toFixed(0)} MiB`,
     );
-    expect(afterCreate.peak).toBeLessThan(MEMORY_MB * 0.8);
-    expect(afterSearch.peak).toBeLessThan(MEMORY_MB * 0.8);
+    expect(afterCreate.peak).toBeLessThan(MEMORY_MB * 0.9);
+    expect(afterSearch.peak).toBeLessThan(MEMORY_MB * 0.9);
   }, 300_000);
 });
