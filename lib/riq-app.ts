@@ -138,11 +138,12 @@ export function buildRiqApp(options: BuildRiqAppOptions = {}): RiqApp {
 
 /**
  * Synthesizes the app as the CDK CLI runs it (bin/app.ts), marking every stack `validateOnSynth`
- * so that `cdk synth` fails on the stage's cdk-nag and annotation errors. The CLI has the app only
- * write the validation report and reports the findings of the stacks it selects itself; `cdk synth`
- * without stack names selects the app's top-level stacks, and the stacks of this app are all in
- * the stage, so without the mark it selects none and exits 0 whatever the report holds. With it,
- * the CLI's `--validation` (on by default) adds the marked stacks to the ones it checks.
+ * so that `cdk synth` fails on an unacknowledged cdk-nag finding in the stage. The CLI has the
+ * app only write the validation report, and reports the findings of the stacks it selects itself;
+ * `cdk synth` without stack names selects the app's top-level stacks, and the stacks of this app
+ * are all in the stage, so without the mark it selects none and exits 0 whatever the report
+ * holds. With it, the CLI's `--validation` (on by default) adds the marked stacks to the ones it
+ * checks. `cdk deploy` checks the stacks it deploys either way.
  */
 export function synthForCli(app: App): void {
   app.synth({ validateOnSynthesis: true });
