@@ -136,6 +136,19 @@ export function buildRiqApp(options: BuildRiqAppOptions = {}): RiqApp {
   return { app, stage, config };
 }
 
+/**
+ * Synthesizes the app as the CDK CLI runs it (bin/app.ts), marking every stack `validateOnSynth`
+ * so that `cdk synth` fails on an unacknowledged cdk-nag finding in the stage. The CLI has the
+ * app only write the validation report, and reports the findings of the stacks it selects itself;
+ * `cdk synth` without stack names selects the app's top-level stacks, and the stacks of this app
+ * are all in the stage, so without the mark it selects none and exits 0 whatever the report
+ * holds. With it, the CLI's `--validation` (on by default) adds the marked stacks to the ones it
+ * checks. `cdk deploy` checks the stacks it deploys either way.
+ */
+export function synthForCli(app: App): void {
+  app.synth({ validateOnSynthesis: true });
+}
+
 /** `-c sourceMaps=…` and `-c tracing=…` (strings on the command line, booleans from cdk.json or tests). */
 export function deploymentSwitches(app: App): DeploymentSwitches {
   const sourceMaps: unknown = app.node.tryGetContext(CONTEXT_KEYS.sourceMaps);
