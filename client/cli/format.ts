@@ -2,6 +2,7 @@
  * Human output of `riq`: aligned tables and key/value blocks, no dependency. `--json` bypasses all of
  * this and prints the API's JSON as it came.
  */
+import type { OperationInfo } from '../../model/operation-catalog.js';
 import type { DeadLetterPage, RequestView, SubmitAnswer } from '../types.js';
 
 type Row = Record<string, unknown>;
@@ -251,6 +252,23 @@ export function formatDeadLetters(page: DeadLetterPage): string {
   out += `\n${page.count} dead letter${page.count === 1 ? '' : 's'}`;
   out += page.next_cursor ? `; next page: --cursor ${page.next_cursor}\n` : '\n';
   return out;
+}
+
+/**
+ * One row per operation: its service, read or write, and its payload fields, optional ones marked
+ * `?` (types with --json).
+ */
+export function formatOperations(operations: readonly OperationInfo[]): string {
+  return (
+    table(
+      ['operation', 'kind', 'payload fields'],
+      operations.map((o) => [
+        o.name,
+        o.kind,
+        o.fields.map((f) => `${f.name}${f.required ? '' : '?'}`).join(', '),
+      ]),
+    ) + '\nfield? = optional. Fields and their types as JSON: riq operations --json\n'
+  );
 }
 
 /** Any object: scalars as key/value lines, arrays of objects as tables, nested objects as JSON. */

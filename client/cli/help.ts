@@ -7,15 +7,16 @@ const GLOBAL = `Global options:
                    *.amazonaws.com endpoint)
   --caller ARN     local stack only: the caller identity (X-Riq-Caller; default: $RIQ_CALLER)
   --json           machine output: exactly the API's JSON on stdout
-  -h, --help       show help`;
+  -h, --help       show help
+  --version        print riq's version`;
 
 const EXIT_CODES = `Exit codes:
   0  success (request completed, or command done)
   1  the request ended failed or dead
-  2  usage error (bad arguments, unknown command)
+  2  usage error (bad arguments, unknown command, operation or payload field)
   3  the API refused the input (4xx): the RIQ error code and message go to stderr
   4  --wait timed out
-  5  network failure or 5xx after retries`;
+  5  cannot reach the endpoint (refused, unknown host), network failure or 5xx after retries`;
 
 const MAIN = `riq: the command line of RIQ, the queue in front of Jira and Confluence
 
@@ -24,6 +25,7 @@ Usage: riq <command> [arguments] [options]
 Commands:
   submit <operation> <payload>   submit a request (payload: JSON, @file or - for stdin)
   result <token>                 show a request's state and result
+  operations                     the ten operations, read or write, and their payload fields
   health                         queue depths, breakers, budgets and dead letters at a glance
   breakers                       each service's circuit breaker
   metrics                        the current gauges
@@ -31,6 +33,7 @@ Commands:
   dlq retry <token>              queue a dead request again (operator)
   dlq purge <token>              delete a dead request (operator)
   dlq redrive                    move dead-letter-queue messages back to their queues (operator)
+  version                        print riq's version (also: riq --version)
 
 Run 'riq <command> --help' for a command's options.
 
@@ -45,6 +48,9 @@ const COMMANDS: Record<string, string> = {
 Submits one request, e.g.
   riq submit jira.create_task '{"title":"Fix login","project_id":"MD"}' --wait
 
+The operation and the payload's field names are checked before anything is sent: a slip is a
+usage error naming the nearest one ('riq operations' lists them).
+
 Options:
   --priority high|normal|low     queue priority (default: normal)
   --idempotency-key K            dedupe key (default: a new UUID per submit)
@@ -53,19 +59,29 @@ Options:
   --fire-and-forget              answered 202 at once, always queued
   --depends-on T1,T2             start only after these requests complete
   --after CST                    start only after the write of this consistency token
-  --wait                         wait until the request is completed, failed or dead
-  --timeout S                    with --wait: give up after S seconds (default: 60)
+  --wait [S]                     wait until the request is completed, failed or dead, at most
+                                 S seconds (default: 60); --wait S = --wait --timeout S
+  --timeout S                    with --wait: give up after S seconds
 
 Exit code 0 when submitted (or completed with --wait), 1 when the request failed or is dead.`,
-  result: `Usage: riq result <token> [--wait [--timeout S]]
+  result: `Usage: riq result <token> [--wait [S]]
 
 Shows a request's state, and its result or error once terminal.
 
 Options:
-  --wait        long-poll until the request is completed, failed or dead
-  --timeout S   with --wait: give up after S seconds (default: 60)
+  --wait [S]    long-poll until the request is completed, failed or dead, at most S seconds
+                (default: 60); --wait S = --wait --timeout S
+  --timeout S   with --wait: give up after S seconds
 
 Exit code 1 when the request failed or is dead.`,
+  operations: `Usage: riq operations [--json]
+
+The ten operations: each one's service, whether it reads (served from the read cache) or writes,
+and its payload fields, optional ones marked '?'. With --json: each field's JSON type and whether
+it is required.`,
+  version: `Usage: riq version   (or riq --version)
+
+Prints riq's version (package.json's).`,
   health: `Usage: riq health
 
 Overall status (healthy/degraded) and why, each queue's depth and each breaker's state, and each

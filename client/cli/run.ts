@@ -3,7 +3,13 @@
  * process globals here, so the unit tests inject streams, environment and a fake client.
  */
 import { readFile } from 'node:fs/promises';
-import { RiqApiError, RiqNetworkError, RiqRequestFailedError, RiqWaitTimeoutError } from '../errors.js';
+import {
+  RiqApiError,
+  RiqNetworkError,
+  RiqRequestFailedError,
+  RiqWaitTimeoutError,
+  type Unreachable,
+} from '../errors.js';
 import type {
   ClientOptions,
   OperationName,
@@ -21,11 +27,13 @@ import {
   formatGeneric,
   formatHealth,
   formatMetrics,
+  formatOperations,
   formatResult,
   formatSubmit,
 } from './format.js';
 import { helpText, usageLine } from './help.js';
 import { startSpinner, type TextSink } from './spinner.js';
+import { VERSION } from './version.js';
 
 export type ClientFactory = (options: ClientOptions) => QueueClientApi;
 
@@ -59,14 +67,50 @@ export async function run(argv: readonly string[], io: RunIo): Promise<ExitCode>
     io.stdout.write(text);
     return EXIT.OK;
   }
+  if (parsed.kind === 'version') {
+    io.stdout.write(`riq ${VERSION}\n`);
+    return EXIT.OK;
+  }
 
   const { global, command } = parsed;
   try {
+    if (command.name === 'version' || command.name === 'operations')
+      return await executeLocal(command.name, global, io);
     const client = io.clientFactory(clientOptions(global));
     return await execute(client, command, global, io);
   } catch (error) {
-    return failure(io, error);
+    return failure(io, error, global.endpoint);
   }
+}
+
+/** The commands answered without the API. */
+async function executeLocal(
+  name: 'version' | 'operations',
+  global: GlobalOptions,
+  io: RunIo,
+): Promise<ExitCode> {
+  const print = (json: unknown, human: () => string) =>
+    io.stdout.write(global.json ? `${JSON.stringify(json, null, 2)}\n` : human());
+  if (name === 'version') {
+    print({ version: VERSION }, () => `riq ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  const { operationCatalog } = await loadCatalog();
+  const operations = operationCatalog();
+  print({ operations }, () => formatOperations(operations));
+  return EXIT.OK;
+}
+
+/**
+ * The operations and their schemas (model/, with zod), loaded by the commands that need them only:
+ * building the schemas is a good part of a start, and `riq --help` or `riq result` need none.
+ */
+async function loadCatalog() {
+  const [catalog, check] = await Promise.all([
+    import('../../model/operation-catalog.js'),
+    import('./payload-check.js'),
+  ]);
+  return { ...catalog, ...check };
 }
 
 function clientOptions(global: GlobalOptions): ClientOptions {
@@ -88,9 +132,12 @@ async function execute(
 
   switch (command.name) {
     case 'submit': {
+      const { checkOperation, checkPayloadFields } = await loadCatalog();
+      const operation = checkOperation(command.operation);
       const payload = await readPayload(command, io);
+      checkPayloadFields(operation, payload);
       const answer = await client.submit(
-        command.operation as OperationName,
+        operation,
         payload as OperationPayload<OperationName>,
         submitOptions(command),
       );
@@ -111,6 +158,9 @@ async function execute(
       print(view, () => formatResult(view));
       return statusExit(view.status);
     }
+    case 'operations':
+    case 'version':
+      return executeLocal(command.name, global, io);
     case 'health': {
       const health = await client.health();
       print(health, () => formatHealth(health));
@@ -216,6 +266,21 @@ async function waitFor(
   }
 }
 
+/**
+ * One line for an endpoint that refused the connection or whose host does not resolve: what
+ * happened and what to do. For a loopback endpoint the likely cause is a local stack not started.
+ */
+export function unreachableHint(endpoint: string, reason: Unreachable): string {
+  const why = reason === 'refused' ? 'connection refused' : 'host not found';
+  const local = isLoopback(endpoint) ? "start the local stack with 'npm start', or " : '';
+  return `cannot reach RIQ at ${endpoint} (${why}): ${local}pass --endpoint URL / set RIQ_ENDPOINT`;
+}
+
+function isLoopback(endpoint: string): boolean {
+  const host = new URL(endpoint).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 function statusExit(status: SubmitAnswer['status'] | RequestView['status']): ExitCode {
   return status === 'failed' || status === 'dead' ? EXIT.REQUEST_FAILED : EXIT.OK;
 }
@@ -227,7 +292,7 @@ function usage(io: RunIo, error: UsageError): ExitCode {
 }
 
 /** Prints an error to stderr and answers its exit code. */
-function failure(io: RunIo, error: unknown): ExitCode {
+function failure(io: RunIo, error: unknown, endpoint: string): ExitCode {
   if (error instanceof UsageError) return usage(io, error);
   if (error instanceof RiqApiError) {
     io.stderr.write(`riq: ${error.code} (HTTP ${error.status}): ${error.message}\n`);
@@ -245,6 +310,10 @@ function failure(io: RunIo, error: unknown): ExitCode {
   if (error instanceof RiqRequestFailedError) {
     io.stderr.write(`riq: ${error.message}\n`);
     return EXIT.REQUEST_FAILED;
+  }
+  if (error instanceof RiqNetworkError && error.unreachable !== undefined) {
+    io.stderr.write(`riq: ${unreachableHint(endpoint, error.unreachable)}\n`);
+    return EXIT.UNAVAILABLE;
   }
   if (error instanceof RiqNetworkError) {
     io.stderr.write(`riq: network error: ${error.message}\n`);

@@ -1,6 +1,7 @@
 /**
- * The real `riq` CLI (node --import tsx client/cli/main.ts) against the shared local stack, with the
- * real QueueClient: exit codes, `--json` output on stdout and RIQ error codes on stderr.
+ * The real `riq` CLI (bin/riq.mjs: the compiled dist/riq.mjs, rebuilt when stale) against the shared
+ * local stack, with the real QueueClient: exit codes, `--json` output on stdout and RIQ error codes
+ * on stderr.
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -18,14 +19,10 @@ interface CliOutcome {
 
 function riq(...args: string[]): Promise<CliOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'client/cli/main.ts', ...args, '--endpoint', stack.url, '--json'],
-      {
-        env: { ...process.env, RIQ_ENDPOINT: '', RIQ_CALLER: '', AWS_REGION: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, ['bin/riq.mjs', ...args, '--endpoint', stack.url, '--json'], {
+      env: { ...process.env, RIQ_ENDPOINT: '', RIQ_CALLER: '', AWS_REGION: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -48,7 +45,7 @@ describe('the riq CLI against the local stack', () => {
 
   it('submits a create with --wait: exit 0, the completed request as JSON', async () => {
     const payload = JSON.stringify({ title: `CLI ${run}`, project_id: 'MD', labels: ['cli'] });
-    const out = await riq('submit', 'jira.create_task', payload, '--wait', '--timeout', '30');
+    const out = await riq('submit', 'jira.create_task', payload, '--wait', '30');
     expect(out.code, out.stderr).toBe(0);
     const body = json(out);
     expect(body).toMatchObject({ status: 'completed', token: expect.stringMatching(/^req_[0-9a-f]{32}$/) });
@@ -164,6 +161,26 @@ describe('the riq CLI against the local stack', () => {
     expect(out.code, out.stderr).toBe(0);
     expect(json(out)).toMatchObject({ dead_letters: expect.any(Array), count: expect.any(Number) });
     expect(json(out)).toHaveProperty('next_cursor');
+  });
+
+  it('exits 2 on a mistyped operation or payload field, naming the nearest, and stores nothing', async () => {
+    const key = `cli-typo-${run}`;
+    const operation = await riq('submit', 'jira.get_tsk', '{"task_id":"MD-1"}', '--idempotency-key', key);
+    expect(operation.code).toBe(2);
+    expect(operation.stderr).toMatch(
+      /^riq: unknown operation 'jira.get_tsk'; did you mean 'jira.get_task'\?/,
+    );
+    const payload = JSON.stringify({ titel: `CLI typo ${run}`, project_id: 'MD' });
+    const field = await riq('submit', 'jira.create_task', payload, '--idempotency-key', key);
+    expect(field.code).toBe(2);
+    expect(field.stderr).toMatch(
+      /^riq: unknown field 'titel' in the payload of jira.create_task; did you mean 'title'\?/,
+    );
+    // Nothing reached the API: the same key with a corrected payload is a new request, not a conflict.
+    const fixed = JSON.stringify({ title: `CLI typo ${run}`, project_id: 'MD' });
+    const sent = await riq('submit', 'jira.create_task', fixed, '--idempotency-key', key, '--wait', '30');
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(json(sent)).toMatchObject({ status: 'completed' });
   });
 
   it('exits 2 on a usage error without calling the API', async () => {
