@@ -1,25 +1,42 @@
 /**
- * The compiled `riq`: bin/riq-bundle.mjs bundles the CLI into one ESM file that runs with plain
- * `node` (no tsx), and tells a bundle older than any of its inputs from a fresh one.
+ * The compiled `riq`: bin/riq-bundle.mjs bundles the CLI into ESM files that run with plain `node`
+ * (no tsx), keeps what `--help` does not need out of the entry file, and tells a build older than
+ * any of its inputs from a fresh one.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle, isFresh, metaFileOf } from '../../../bin/riq-bundle.mjs';
+import {
+  buildBundle,
+  freshBundle,
+  freshEntry,
+  metaFileOf,
+  type BuiltBundle,
+} from '../../../bin/riq-bundle.mjs';
 import packageJson from '../../../package.json' with { type: 'json' };
 
 const run = promisify(execFile);
 
 describe('the riq bundle', () => {
   const dir = mkdtempSync(join(tmpdir(), 'riq-bundle-'));
-  const bundle = join(dir, 'riq.mjs');
+  let built: BuiltBundle;
+  let bundle = '';
 
   beforeAll(async () => {
-    expect(isFresh(bundle)).toBe(false);
-    await buildBundle(bundle);
+    expect(freshEntry(dir)).toBeUndefined();
+    built = await buildBundle(dir);
+    bundle = built.entry;
   }, 60_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -31,7 +48,7 @@ describe('the riq bundle', () => {
   });
 
   it('lists its repository inputs: the CLI, the client, model/, package.json and the lockfile', () => {
-    const { inputs } = JSON.parse(readFileSync(metaFileOf(bundle), 'utf8')) as { inputs: string[] };
+    const { inputs } = JSON.parse(readFileSync(metaFileOf(dir), 'utf8')) as { inputs: string[] };
     expect(inputs).toEqual(
       expect.arrayContaining([
         'package.json',
@@ -44,22 +61,46 @@ describe('the riq bundle', () => {
     expect(inputs.filter((i) => i.includes('node_modules'))).toEqual([]);
   });
 
+  it('keeps the signer, the credential chain and the schemas out of the entry file', () => {
+    const text = readFileSync(bundle, 'utf8');
+    expect(built.entryBytes).toBeLessThan(built.bytes / 5);
+    // The signer's algorithm name, and a message of the payload schemas (model/operations.ts).
+    expect(text).not.toContain('AWS4-HMAC-SHA256');
+    expect(text).not.toContain('must be an issue key like MD-123');
+  });
+
   it('is fresh after its build, stale once an input is newer or gone', () => {
-    expect(isFresh(bundle)).toBe(true);
-    const meta = metaFileOf(bundle);
+    expect(freshEntry(dir)).toBe(bundle);
+    const meta = metaFileOf(dir);
     const original = readFileSync(meta, 'utf8');
     try {
-      // The bundle's time is its build's start: set it back, and every input is newer.
-      utimesSync(bundle, new Date(0), new Date(0));
-      expect(isFresh(bundle)).toBe(false);
-      utimesSync(bundle, new Date(), new Date());
-      expect(isFresh(bundle)).toBe(true);
-      writeFileSync(meta, JSON.stringify({ inputs: ['client/cli/gone.ts'] }));
-      expect(isFresh(bundle)).toBe(false);
+      // The meta file's time is the build's start: set it back, and every input is newer.
+      utimesSync(meta, new Date(0), new Date(0));
+      expect(freshEntry(dir)).toBeUndefined();
+      utimesSync(meta, new Date(), new Date());
+      expect(freshEntry(dir)).toBe(bundle);
+      writeFileSync(meta, JSON.stringify({ entry: 'riq-x/riq.mjs', inputs: ['package.json'] }));
+      expect(freshEntry(dir)).toBeUndefined();
+      writeFileSync(meta, JSON.stringify({ ...JSON.parse(original), inputs: ['client/cli/gone.ts'] }));
+      expect(freshEntry(dir)).toBeUndefined();
       writeFileSync(meta, 'not json');
-      expect(isFresh(bundle)).toBe(false);
+      expect(freshEntry(dir)).toBeUndefined();
     } finally {
       writeFileSync(meta, original);
     }
   });
+
+  it('rebuilds a stale build into a new folder, keeping the previous one and removing older ones', async () => {
+    const first = bundle;
+    utimesSync(metaFileOf(dir), new Date(0), new Date(0));
+    const second = await freshBundle(dir);
+    expect(second).not.toBe(first);
+    expect(freshEntry(dir)).toBe(second);
+    utimesSync(metaFileOf(dir), new Date(0), new Date(0));
+    const third = await freshBundle(dir);
+    const builds = readdirSync(dir).filter((name) => name.startsWith('riq-'));
+    expect(builds.sort()).toEqual([second, third].map((e) => e.split('/').at(-2)!).sort());
+    expect(existsSync(first)).toBe(false);
+    bundle = third;
+  }, 60_000);
 });
