@@ -5,7 +5,9 @@
  */
 import { execFile } from 'node:child_process';
 import {
+  copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -103,4 +105,28 @@ describe('the riq bundle', () => {
     expect(existsSync(first)).toBe(false);
     bundle = third;
   }, 60_000);
+
+  it('without esbuild (npm ci --omit=dev): prepare exits 0 saying so, riq exits 5 saying why', async () => {
+    // A copy of bin/ where no node_modules can be found: what an install without dev dependencies sees.
+    const bare = mkdtempSync(join(tmpdir(), 'riq-no-esbuild-'));
+    try {
+      mkdirSync(join(bare, 'bin'));
+      for (const file of ['riq.mjs', 'riq-bundle.mjs'])
+        copyFileSync(join('bin', file), join(bare, 'bin', file));
+      const prepare = await run(process.execPath, [join(bare, 'bin', 'riq-bundle.mjs')]);
+      expect(prepare.stdout).toBe(
+        'riq: the CLI is not built: esbuild is not installed (a dev dependency): run npm ci\n',
+      );
+      const riq = await run(process.execPath, [join(bare, 'bin', 'riq.mjs'), '--help']).catch(
+        (e: unknown) => e,
+      );
+      expect(riq).toMatchObject({
+        code: 5,
+        stderr:
+          'riq: cannot build the CLI into dist/: esbuild is not installed (a dev dependency): run npm ci\n',
+      });
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
 });
