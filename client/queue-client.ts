@@ -22,6 +22,9 @@ import {
 import type {
   ClientOptions,
   DeadLetterPage,
+  ListRequestsOptions,
+  OperatorRequestView,
+  RequestSummaryPage,
   OperationName,
   OperationPayload,
   QueueClientApi,
@@ -167,6 +170,22 @@ export class QueueClient implements QueueClientApi {
     const qs = query.toString();
     const path = `/api/queue/dead-letters${qs ? `?${qs}` : ''}`;
     return (await this.call<DeadLetterPage>({ method: 'GET', path })).body;
+  }
+
+  async listRequests(options: ListRequestsOptions = {}): Promise<RequestSummaryPage> {
+    const query = new URLSearchParams();
+    for (const name of ['status', 'operation', 'service', 'limit', 'cursor'] as const) {
+      const value = options[name];
+      if (value !== undefined) query.set(name, String(value));
+    }
+    const qs = query.toString();
+    const path = `/api/queue/requests${qs ? `?${qs}` : ''}`;
+    return (await this.call<RequestSummaryPage>({ method: 'GET', path })).body;
+  }
+
+  async getRequest(token: string): Promise<OperatorRequestView> {
+    const path = `/api/queue/requests/${encodeURIComponent(token)}`;
+    return (await this.call<OperatorRequestView>({ method: 'GET', path })).body;
   }
 
   async retryDeadLetter(token: string): Promise<Record<string, unknown>> {

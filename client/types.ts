@@ -94,8 +94,34 @@ export interface WaitOptions {
 
 /** The dead-letter listing (operator routes): the server's own types, so the two cannot drift. */
 export type { DeadLetterEntry, DeadLetterPage } from '../model/api-views.js';
+/** The operator's request listing and view, and the timeline entries: the server's own types. */
+export type {
+  ListedStatus,
+  OperatorRequestView,
+  RequestSummary,
+  RequestSummaryPage,
+} from '../model/api-views.js';
+export type { TimelineEntry, TimelineEvent } from '../model/request-record.js';
 import type { ResultResponse } from '../model/api-views.js';
-import type { DeadLetterPage } from '../model/api-views.js';
+import type {
+  DeadLetterPage,
+  ListedStatus,
+  OperatorRequestView,
+  RequestSummaryPage,
+} from '../model/api-views.js';
+
+/** `GET /api/queue/requests` (operator): all given filters apply together. */
+export interface ListRequestsOptions {
+  /** One listed status; absent: processing, queued, waiting and dead, one after another. */
+  status?: ListedStatus;
+  /** Exact operation name, e.g. `jira.create_task`. */
+  operation?: string;
+  service?: string;
+  /** 1–100. @default 25 */
+  limit?: number;
+  /** The `next_cursor` of the previous page. */
+  cursor?: string;
+}
 
 export interface QueueClientApi {
   submit<O extends OperationName>(
@@ -110,6 +136,10 @@ export interface QueueClientApi {
   circuitBreakers(): Promise<Record<string, unknown>>;
   metrics(): Promise<Record<string, unknown>>;
   listDeadLetters(options?: { service?: string; limit?: number; cursor?: string }): Promise<DeadLetterPage>;
+  /** Operator: requests in flight or dead, any owner's, oldest first within each status. */
+  listRequests(options?: ListRequestsOptions): Promise<RequestSummaryPage>;
+  /** Operator: any request by token with its timeline (no payload, no result). */
+  getRequest(token: string): Promise<OperatorRequestView>;
   retryDeadLetter(token: string): Promise<Record<string, unknown>>;
   purgeDeadLetter(token: string): Promise<Record<string, unknown>>;
   redriveDeadLetters(service?: string): Promise<Record<string, unknown>>;

@@ -5,7 +5,7 @@
 import type { Priority, Service } from './config/riq-config.js';
 import type { ErrorBody } from './errors.js';
 import type { OperationName } from './operations.js';
-import type { RequestRecord, RoutingPath, Status } from './request-record.js';
+import type { RequestRecord, RoutingPath, Status, TimelineEntry } from './request-record.js';
 
 /** A request as `GET /api/queue/result/{token}` answers it. */
 export interface ResultResponse {
@@ -27,6 +27,8 @@ export interface ResultResponse {
   /** ISO 8601: when `result_url` stops working (ask again for a new one). */
   result_url_expires_at?: string;
   error?: ErrorBody;
+  /** What happened to the request, oldest first (the newest 20 entries). */
+  timeline: TimelineEntry[];
 }
 
 /** One dead request as the operator list shows it. */
@@ -47,4 +49,53 @@ export interface DeadLetterPage {
   count: number;
   /** Pass as `cursor` for the next page; null on the last page. */
   next_cursor: string | null;
+}
+
+/** The statuses the operator's request listing can show (those the by-status index holds). */
+export const LISTED_STATUSES = ['processing', 'queued', 'waiting', 'dead'] as const;
+export type ListedStatus = (typeof LISTED_STATUSES)[number];
+
+/** One request as `GET /api/queue/requests` lists it. */
+export interface RequestSummary {
+  token: string;
+  status: ListedStatus;
+  service: Service;
+  operation: OperationName;
+  priority: Priority;
+  attempts: number;
+  created_at: string;
+  updated_at: string;
+  /** The error of the last failed attempt (or, after an operator's retry, the one that killed it). */
+  last_error?: ErrorBody;
+}
+
+export interface RequestSummaryPage {
+  requests: RequestSummary[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  next_cursor?: string;
+}
+
+/** Any request as `GET /api/queue/requests/{token}` shows it to the operator: no payload, no result. */
+export interface OperatorRequestView {
+  token: string;
+  status: Status;
+  service: Service;
+  operation: OperationName;
+  priority: Priority;
+  /** The caller's IAM identity that submitted it. */
+  owner: string;
+  routing_path: RoutingPath;
+  attempts: number;
+  created_at: string;
+  updated_at: string;
+  completed_at?: string;
+  depends_on?: string[];
+  /** While `waiting`: the dependencies not finished yet. */
+  waiting_on?: string[];
+  /** While a deferral holds it: why, and until when (ISO 8601). */
+  deferred_reason?: string;
+  deferred_until?: string;
+  /** The request's error, or (after an operator's retry) the error that killed it. */
+  last_error?: ErrorBody;
+  timeline: TimelineEntry[];
 }

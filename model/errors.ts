@@ -5,6 +5,8 @@
 export const ERROR_CODES = {
   VALIDATION_ERROR: { retryable: false, httpStatus: 400 },
   NOT_FOUND: { retryable: false, httpStatus: 404 },
+  /** A request listing asked for a status the by-status index does not hold. */
+  INVALID_STATUS: { retryable: false, httpStatus: 400 },
   /** A route's path with a method it does not serve; the answer's `Allow` header lists those it does. */
   METHOD_NOT_ALLOWED: { retryable: false, httpStatus: 405 },
   IDEMPOTENCY_CONFLICT: { retryable: false, httpStatus: 409 },

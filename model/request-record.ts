@@ -19,6 +19,55 @@ export const FIRE_AND_FORGET_RETENTION_SECONDS = 3600;
 
 export type RoutingPath = 'QUEUED' | 'DIRECT' | 'CACHE';
 
+/**
+ * What happened to a request, one entry per state change (lambdas/core/domain/timeline.ts builds them):
+ * - `submitted`: stored by submit (`reason: depends_on` when it waits for its dependencies);
+ * - `direct_call`: submit called Atlassian at once (DIRECT), attempt `attempt`;
+ * - `attempt_started`: a worker took the request for attempt `attempt` (a `deferred` right after
+ *   means the attempt was given back before any call);
+ * - `deferred`: not called now, looked at again in `delay_seconds` (`reason`: no_token, no_points,
+ *   paused, breaker_open, probe_taken, busy, not_before, object_busy, object_window,
+ *   store_unavailable);
+ * - `succeeded`; `failed_attempt`: a retryable failure, retried in `delay_seconds`; `failed`: a
+ *   failure that is not retried; `dead`: the last attempt failed;
+ * - `dependencies_met`: every dependency finished, queued; `retried`: an operator's retry of a dead
+ *   request; `redriven`: a dead request taken again from its dead-letter queue (attempt `attempt`).
+ */
+export const TIMELINE_EVENTS = [
+  'submitted',
+  'direct_call',
+  'attempt_started',
+  'deferred',
+  'succeeded',
+  'failed_attempt',
+  'failed',
+  'dead',
+  'dependencies_met',
+  'retried',
+  'redriven',
+] as const;
+export type TimelineEvent = (typeof TIMELINE_EVENTS)[number];
+
+/** The newest entries a record keeps: when it is full, each new entry drops the oldest. */
+export const TIMELINE_LIMIT = 20;
+
+/** One entry of a request's timeline (snake_case, stored and answered as is). */
+export interface TimelineEntry {
+  /** ISO 8601, from the clock of the code that wrote it. */
+  at: string;
+  event: TimelineEvent;
+  /** The attempt's number (1 first) when the event belongs to one. */
+  attempt?: number;
+  /** Atlassian's HTTP status, when a call answered one. */
+  status_code?: number;
+  /** `<code>: <message>` of the error, at most TIMELINE_ERROR_CHARS characters. */
+  error?: string;
+  /** Why a request was deferred or is waiting. */
+  reason?: string;
+  /** Seconds until the request is looked at again (a deferral or a retry's backoff). */
+  delay_seconds?: number;
+}
+
 export interface RequestRecord {
   token: string;
   /** The caller's IAM identity (ARN); only the owner may read the request. */
@@ -71,6 +120,10 @@ export interface RequestRecord {
   error?: ErrorBody;
   /** Epoch seconds; DynamoDB TTL removes the record after it. Absent while not final, and on dead. */
   expires_at?: number;
+  /** The error of a dead request an operator retried, kept while it runs again. */
+  last_error?: ErrorBody | null;
+  /** What happened to the request, oldest first, at most TIMELINE_LIMIT entries. */
+  timeline?: TimelineEntry[];
 }
 
 /** Where a payload or result larger than `bodies.offloadBytes` is kept (claim check). */

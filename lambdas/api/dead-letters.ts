@@ -1,6 +1,8 @@
 /**
- * The operator's dead-letter routes (only the operator principal, RIQ_OPERATOR_ARN: on AWS the
- * stack's operator role; everyone else gets 403 PERMISSION_DENIED):
+ * The operator's routes (only the operator principal, RIQ_OPERATOR_ARN: on AWS the stack's
+ * operator role; everyone else gets 403 PERMISSION_DENIED):
+ *   GET    /api/queue/requests?status=&operation=&service=&limit=&cursor=
+ *   GET    /api/queue/requests/{token}
  *   GET    /api/queue/dead-letters?service=&limit=&cursor=
  *   POST   /api/queue/dead-letters/{token}/retry
  *   DELETE /api/queue/dead-letters/{token}
@@ -17,6 +19,12 @@ import {
   retryDeadLetter,
   type DeadLetterDeps,
 } from '../core/use-cases/dead-letters.js';
+import {
+  getRequestView,
+  listRequests,
+  parseRequestListQuery,
+  type OperatorRequestDeps,
+} from '../core/use-cases/operator-requests.js';
 import { NotFoundError } from '../../model/errors.js';
 import { systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
@@ -24,7 +32,7 @@ import * as root from '../shared/root.js';
 import { type ApiEvent, type ApiResult, bodyText, httpErrors, json, requireOperator } from './http.js';
 
 const operatorArn = root.operatorArn();
-const deps: DeadLetterDeps = {
+const deps: DeadLetterDeps & OperatorRequestDeps = {
   store: root.requestStore(),
   queue: root.workQueue(),
   redriver: root.deadLetterRedriver(),
@@ -42,6 +50,10 @@ async function deadLetters(event: ApiEvent): Promise<ApiResult> {
   // The route API Gateway matched: `METHOD /path/{param}`.
   const route = event.routeKey;
   switch (route) {
+    case 'GET /api/queue/requests':
+      return json(200, await listRequests(deps, parseRequestListQuery(event.queryStringParameters ?? null)));
+    case 'GET /api/queue/requests/{token}':
+      return json(200, await getRequestView(deps, token));
     case 'GET /api/queue/dead-letters':
       return json(200, await listDeadLetters(deps, parseListQuery(event.queryStringParameters ?? null)));
     case 'POST /api/queue/dead-letters/{token}/retry': {

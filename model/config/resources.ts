@@ -53,8 +53,10 @@ export function bodiesBucketName(config: RiqConfig): string {
  * (`dead`). A request carries `listed_status` (a copy of its `status`) only while its status is one
  * of `listedStatuses`: a request that completes or fails drops out of the index, and the other
  * items never carry it. The index projects only the attributes the sweeper filters on and re-sends
- * with (`projected`, besides the keys), so a write to a listed request touches the index only when
- * one of them changes; a listing that shows whole records (dead letters) reads them from the table.
+ * with and those the operator's request listing shows (`projected`, besides the keys: never the
+ * payload, result or timeline), so a write to a listed request touches the index only when one of
+ * them changes (every state change sets `updated_at`); a listing that shows whole records (dead
+ * letters) reads them from the table.
  */
 export const REQUESTS_TABLE = {
   partitionKey: 'pk',
@@ -68,7 +70,11 @@ export const REQUESTS_TABLE = {
       'token',
       'status',
       'service',
+      'operation',
       'priority',
+      'attempts',
+      'error',
+      'last_error',
       'updated_at',
       'lease_expires_at',
       'deferred_until',

@@ -31,6 +31,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: '/api/queue/health', fn: 'health' },
   { method: 'GET', path: '/api/queue/circuit-breakers', fn: 'circuitBreakers' },
   { method: 'GET', path: '/api/queue/metrics', fn: 'metrics' },
+  { method: 'GET', path: '/api/queue/requests', fn: 'deadLetters', operator: true },
+  { method: 'GET', path: '/api/queue/requests/{token}', fn: 'deadLetters', operator: true },
   { method: 'GET', path: '/api/queue/dead-letters', fn: 'deadLetters', operator: true },
   // Declared before `{token}` routes of the same depth so the local server matches it first.
   { method: 'POST', path: '/api/queue/dead-letters/redrive', fn: 'deadLetters', operator: true },

@@ -141,6 +141,8 @@ const ROLE_GRANTS: Record<FunctionName | 'operator', Grant[]> = {
       'api/GET/api/queue/health',
       'api/GET/api/queue/circuit-breakers',
       'api/GET/api/queue/metrics',
+      'api/GET/api/queue/requests',
+      'api/GET/api/queue/requests/*',
       'api/GET/api/queue/dead-letters',
       'api/POST/api/queue/dead-letters/redrive',
       'api/POST/api/queue/dead-letters/*/retry',

@@ -393,7 +393,7 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
       });
     });
 
-    it('lists requests by status through a sparse index that projects only what the sweeper reads', () => {
+    it('lists requests by status through a sparse index that projects only what the sweeper and the request listing read', () => {
       expect(table.Properties['GlobalSecondaryIndexes']).toEqual([
         {
           IndexName: 'by-listed-status',
@@ -407,7 +407,11 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
               'token',
               'status',
               'service',
+              'operation',
               'priority',
+              'attempts',
+              'error',
+              'last_error',
               'updated_at',
               'lease_expires_at',
               'deferred_until',
@@ -558,6 +562,8 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
 
     it('tells the dead-letter function the operator role ARN, which it alone is given', () => {
       expect(API_ROUTES.filter((r) => r.operator).map((r) => `${r.method} ${r.path}`)).toEqual([
+        'GET /api/queue/requests',
+        'GET /api/queue/requests/{token}',
         'GET /api/queue/dead-letters',
         'POST /api/queue/dead-letters/redrive',
         'POST /api/queue/dead-letters/{token}/retry',
@@ -823,8 +829,12 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
           `AwsSolutions-IAM5[Resource::riq-${stageName}-bodies-bucket-arn/requests/*]`,
           // The bodies bucket keeps no access logs (its objects are short-lived request bodies).
           'AwsSolutions-S1',
-          // The operator role: `*` only for the {token} of retry and purge.
-          ...['POST/api/queue/dead-letters/*/retry', 'DELETE/api/queue/dead-letters/*'].map(
+          // The operator role: `*` only for the {token} of the request view, retry and purge.
+          ...[
+            'GET/api/queue/requests/*',
+            'POST/api/queue/dead-letters/*/retry',
+            'DELETE/api/queue/dead-letters/*',
+          ].map(
             (route) =>
               `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${httpApiId()}>/${stageName}/${route}]`,
           ),

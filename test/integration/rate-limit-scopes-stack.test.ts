@@ -122,7 +122,8 @@ function matching(calls: SimCall[], pattern: RegExp, method?: string): SimCall[]
 
 describe('the scope of each RateLimit-Reason, through the local stack', () => {
   it('jira-burst-based: the paused endpoint waits Retry-After, other endpoints keep going', async () => {
-    const retryAfter = 3;
+    // Long enough that the other calls fit inside the pause on a loaded 2-CPU machine.
+    const retryAfter = 6;
     const key = await seedIssue('burst scope');
     await control.injectRateLimitReason({
       reason: 'jira-burst-based',
@@ -156,7 +157,8 @@ describe('the scope of each RateLimit-Reason, through the local stack', () => {
   }, 30_000);
 
   it('jira-per-issue-on-write: writes to that issue wait, writes to another and reads of it keep going', async () => {
-    const retryAfter = 3;
+    // Long enough that the other calls fit inside the pause on a loaded 2-CPU machine.
+    const retryAfter = 6;
     const a = await seedIssue('per-issue scope A');
     const b = await seedIssue('per-issue scope B');
     await control.injectRateLimitReason({

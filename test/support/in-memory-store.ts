@@ -17,6 +17,8 @@ import type {
   RequestStore,
   SettledRecord,
   StrandedQuery,
+  SummaryPage,
+  SummaryQuery,
 } from '../../lambdas/core/ports/index.js';
 import type { StoredResult } from '../../model/request-record.js';
 import type { RequestRecord, Status } from '../../model/request-record.js';
@@ -165,6 +167,37 @@ export class InMemoryStore implements RequestStore {
     const last = page.at(-1);
     return {
       records: records as RequestRecord[],
+      ...(last && start + query.limit < all.length ? { nextKey: { token: last.token } } : {}),
+    };
+  }
+
+  /** As listByStatus, with the operation filter too, answering the summaries' fields only. */
+  async listSummaries(status: Status, query: SummaryQuery): Promise<SummaryPage> {
+    const all = [...this.records.values()]
+      .filter((r) => r.status === status)
+      .filter(
+        (r) =>
+          (!query.service || r.service === query.service) &&
+          (!query.operation || r.operation === query.operation),
+      )
+      .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.token.localeCompare(b.token));
+    const after = query.startKey?.['token'];
+    const start = after === undefined ? 0 : all.findIndex((r) => r.token === after) + 1;
+    const page = all.slice(start, start + query.limit);
+    const last = page.at(-1);
+    return {
+      records: page.map((r) => ({
+        token: r.token,
+        status: r.status,
+        service: r.service,
+        operation: r.operation,
+        priority: r.priority,
+        attempts: r.attempts,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        ...(r.error !== undefined ? { error: r.error } : {}),
+        ...(r.last_error != null ? { last_error: r.last_error } : {}),
+      })),
       ...(last && start + query.limit < all.length ? { nextKey: { token: last.token } } : {}),
     };
   }

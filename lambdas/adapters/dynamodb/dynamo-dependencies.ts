@@ -28,7 +28,9 @@ import {
   listedStatusOf,
   recordFromItem,
   requestKey,
+  timelineItem,
 } from './request-items.js';
+import { errorEntry, submittedEntries, timelineEntry } from '../../core/domain/timeline.js';
 import { UNFINISHED_DEPENDENCY_STATES } from '../../core/domain/dependencies.js';
 import { StoredDependencyStore } from '../../core/domain/dependency-store.js';
 import type {
@@ -130,23 +132,28 @@ export class DynamoDependencyRecords implements DependencyRecords {
   }
 
   async markReady(child: string, now: number): Promise<DependencyRecord | undefined> {
-    const attributes = await conditionalUpdate(this.client, this.tableName, {
-      Key: requestKey(child),
-      ConditionExpression: '#status = :waiting AND attribute_not_exists(#waiting_on)',
-      UpdateExpression: 'SET #status = :queued, #listed = :queued, #updated = :iso',
-      ExpressionAttributeNames: {
-        '#status': 'status',
-        '#listed': REQUESTS_TABLE.statusIndex.partitionKey,
-        '#waiting_on': 'waiting_on',
-        '#updated': 'updated_at',
+    const attributes = await conditionalUpdate(
+      this.client,
+      this.tableName,
+      {
+        Key: requestKey(child),
+        ConditionExpression: '#status = :waiting AND attribute_not_exists(#waiting_on)',
+        UpdateExpression: 'SET #status = :queued, #listed = :queued, #updated = :iso',
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#listed': REQUESTS_TABLE.statusIndex.partitionKey,
+          '#waiting_on': 'waiting_on',
+          '#updated': 'updated_at',
+        },
+        ExpressionAttributeValues: {
+          ':waiting': WAITING,
+          ':queued': 'queued',
+          ':iso': new Date(now).toISOString(),
+        },
+        ReturnValues: 'ALL_NEW',
       },
-      ExpressionAttributeValues: {
-        ':waiting': WAITING,
-        ':queued': 'queued',
-        ':iso': new Date(now).toISOString(),
-      },
-      ReturnValues: 'ALL_NEW',
-    });
+      timelineEntry('dependencies_met', now),
+    );
     return attributes === undefined ? undefined : recordFromItem<DependencyRecord>(attributes);
   }
 
@@ -156,33 +163,38 @@ export class DynamoDependencyRecords implements DependencyRecords {
     failure: ChildFailure,
   ): Promise<DependencyRecord | undefined> {
     const iso = new Date(failure.now).toISOString();
-    const attributes = await conditionalUpdate(this.client, this.tableName, {
-      Key: requestKey(child),
-      ConditionExpression:
-        '#status = :waiting AND (attribute_not_exists(#after_write) OR #after_write <> :parent OR contains(#depends_on, :parent))',
-      UpdateExpression:
-        'SET #status = :failed, #error = :error, #updated = :iso, #completed = :iso, #expires = :exp REMOVE #waiting_on, #listed',
-      ExpressionAttributeNames: {
-        '#status': 'status',
-        '#listed': REQUESTS_TABLE.statusIndex.partitionKey,
-        '#error': 'error',
-        '#updated': 'updated_at',
-        '#completed': 'completed_at',
-        '#expires': REQUESTS_TABLE.ttlAttribute,
-        '#waiting_on': 'waiting_on',
-        '#after_write': 'after_write',
-        '#depends_on': 'depends_on',
+    const attributes = await conditionalUpdate(
+      this.client,
+      this.tableName,
+      {
+        Key: requestKey(child),
+        ConditionExpression:
+          '#status = :waiting AND (attribute_not_exists(#after_write) OR #after_write <> :parent OR contains(#depends_on, :parent))',
+        UpdateExpression:
+          'SET #status = :failed, #error = :error, #updated = :iso, #completed = :iso, #expires = :exp REMOVE #waiting_on, #listed',
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#listed': REQUESTS_TABLE.statusIndex.partitionKey,
+          '#error': 'error',
+          '#updated': 'updated_at',
+          '#completed': 'completed_at',
+          '#expires': REQUESTS_TABLE.ttlAttribute,
+          '#waiting_on': 'waiting_on',
+          '#after_write': 'after_write',
+          '#depends_on': 'depends_on',
+        },
+        ExpressionAttributeValues: {
+          ':waiting': WAITING,
+          ':parent': parent,
+          ':failed': 'failed',
+          ':error': failure.error,
+          ':iso': iso,
+          ':exp': failure.expiresAt,
+        },
+        ReturnValues: 'ALL_NEW',
       },
-      ExpressionAttributeValues: {
-        ':waiting': WAITING,
-        ':parent': parent,
-        ':failed': 'failed',
-        ':error': failure.error,
-        ':iso': iso,
-        ':exp': failure.expiresAt,
-      },
-      ReturnValues: 'ALL_NEW',
-    });
+      errorEntry('failed', failure.now, failure.error),
+    );
     return attributes === undefined ? undefined : recordFromItem<DependencyRecord>(attributes);
   }
 
@@ -287,6 +299,7 @@ function toItem(record: DependencyRecord): Record<string, unknown> {
   return {
     ...requestKey(record.token),
     ...rest,
+    ...timelineItem(record.timeline ?? submittedEntries(record)),
     ...listedStatusOf(record.status),
     ...(waiting_on && waiting_on.length > 0 ? { waiting_on: new Set(waiting_on) } : {}),
     ...(dependents && dependents.length > 0 ? { dependents: new Set(dependents) } : {}),

@@ -10,7 +10,6 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
@@ -24,7 +23,16 @@ import {
   listedStatusUpdate,
   recordFromItem,
   requestKey,
+  timelineItem,
+  updateRequestItem,
 } from './request-items.js';
+import {
+  deferredEntry,
+  errorEntry,
+  failedAttemptEntry,
+  submittedEntries,
+  timelineEntry,
+} from '../../core/domain/timeline.js';
 import { ValidationError, type ErrorBody } from '../../../model/errors.js';
 import type {
   ClaimOptions,
@@ -42,8 +50,11 @@ import type {
   RequestStore,
   SettledRecord,
   StrandedQuery,
+  SummaryPage,
+  SummaryQuery,
+  SummaryRecord,
 } from '../../core/ports/index.js';
-import type { StoredResult } from '../../../model/request-record.js';
+import type { StoredResult, TimelineEntry } from '../../../model/request-record.js';
 import type { RequestRecord, Status } from '../../../model/request-record.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
@@ -68,6 +79,7 @@ export class DynamoRequestStore implements RequestStore {
     const item = {
       ...requestKey(record.token),
       ...record,
+      ...timelineItem(record.timeline ?? submittedEntries(record)),
       ...(options.leaseId !== undefined ? { lease_id: options.leaseId } : {}),
       ...listedStatusOf(record.status),
     };
@@ -189,6 +201,7 @@ export class DynamoRequestStore implements RequestStore {
       now,
       leaseSeconds,
       claimant,
+      'attempt_started',
     );
   }
 
@@ -204,6 +217,7 @@ export class DynamoRequestStore implements RequestStore {
       now,
       leaseSeconds,
       claimant,
+      'redriven',
     );
   }
 
@@ -215,34 +229,47 @@ export class DynamoRequestStore implements RequestStore {
     now: number,
     leaseSeconds: number,
     claimant: Claimant,
+    event: 'attempt_started' | 'redriven',
   ): Promise<RequestRecord | undefined> {
-    const attributes = await conditionalUpdate(this.client, this.tableName, {
-      Key: requestKey(token),
-      ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
-      UpdateExpression: `SET #status = :processing, #listed = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso, #routing = :routing${extraSet} REMOVE #deferred_reason, #deferred_until`,
-      ExpressionAttributeNames: {
-        '#pk': PK,
-        '#status': 'status',
-        '#listed': LISTED,
-        '#lease_id': 'lease_id',
-        '#lease_exp': 'lease_expires_at',
-        '#updated': 'updated_at',
-        '#deferred_reason': 'deferred_reason',
-        '#deferred_until': 'deferred_until',
-        '#routing': 'routing_path',
-        ...(extraSet.includes('#attempts') ? { '#attempts': 'attempts' } : {}),
-        ...(extraSet.includes('#calls') ? { '#calls': 'calls' } : {}),
+    // A worker's attempt number is counted by this very write, so its entry cannot carry it; the
+    // entries that settle the attempt do (the lease's `attempt`). A redrive's attempts start at 1.
+    const entry = timelineEntry(
+      event,
+      now,
+      event === 'redriven' && claimant.beginAttempt ? { attempt: 1 } : {},
+    );
+    const attributes = await conditionalUpdate(
+      this.client,
+      this.tableName,
+      {
+        Key: requestKey(token),
+        ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
+        UpdateExpression: `SET #status = :processing, #listed = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso, #routing = :routing${extraSet} REMOVE #deferred_reason, #deferred_until`,
+        ExpressionAttributeNames: {
+          '#pk': PK,
+          '#status': 'status',
+          '#listed': LISTED,
+          '#lease_id': 'lease_id',
+          '#lease_exp': 'lease_expires_at',
+          '#updated': 'updated_at',
+          '#deferred_reason': 'deferred_reason',
+          '#deferred_until': 'deferred_until',
+          '#routing': 'routing_path',
+          ...(extraSet.includes('#attempts') ? { '#attempts': 'attempts' } : {}),
+          ...(extraSet.includes('#calls') ? { '#calls': 'calls' } : {}),
+        },
+        ExpressionAttributeValues: {
+          ':processing': 'processing',
+          ':lease': claimant.leaseId,
+          ':routing': claimant.routingPath,
+          ':exp': now + leaseSeconds * 1000,
+          ':iso': new Date(now).toISOString(),
+          ...extraValues,
+        },
+        ReturnValues: 'ALL_NEW',
       },
-      ExpressionAttributeValues: {
-        ':processing': 'processing',
-        ':lease': claimant.leaseId,
-        ':routing': claimant.routingPath,
-        ':exp': now + leaseSeconds * 1000,
-        ':iso': new Date(now).toISOString(),
-        ...extraValues,
-      },
-      ReturnValues: 'ALL_NEW',
-    });
+      entry,
+    );
     return attributes === undefined ? undefined : recordFromItem<RequestRecord>(attributes);
   }
 
@@ -257,6 +284,7 @@ export class DynamoRequestStore implements RequestStore {
       lease,
       'queued',
       now,
+      deferredEntry(now, reason, until, options.refundAttempt ? undefined : lease.attempt),
       { deferred_reason: reason, deferred_until: new Date(until).toISOString() },
       [],
       options.refundAttempt ? ['attempts', 'calls'] : [],
@@ -274,6 +302,7 @@ export class DynamoRequestStore implements RequestStore {
       lease,
       'completed',
       now,
+      timelineEntry('succeeded', now, { attempt: lease.attempt }),
       { ...result, completed_at: new Date(now).toISOString(), expires_at: expiresAt },
       ['error', 'result' in result ? 'result_ref' : 'result'],
     );
@@ -290,6 +319,7 @@ export class DynamoRequestStore implements RequestStore {
       lease,
       'failed',
       now,
+      errorEntry('failed', now, error),
       { error, completed_at: new Date(now).toISOString(), expires_at: expiresAt },
       [],
       options.refundAttempt ? ['attempts', 'calls'] : [],
@@ -298,7 +328,7 @@ export class DynamoRequestStore implements RequestStore {
 
   // A retry and the DLQ go through the queue: a request whose DIRECT call failed reads QUEUED.
   release(lease: Lease, error: ErrorBody, now: number, retryAt: number): Promise<SettledRecord | undefined> {
-    return this.settle(lease, 'queued', now, {
+    return this.settle(lease, 'queued', now, failedAttemptEntry(now, error, retryAt), {
       error,
       routing_path: 'QUEUED',
       deferred_until: new Date(retryAt).toISOString(),
@@ -307,7 +337,14 @@ export class DynamoRequestStore implements RequestStore {
 
   markDead(lease: Lease, error: ErrorBody, now: number): Promise<SettledRecord | undefined> {
     // Dead records carry no expiry: they wait for an operator.
-    return this.settle(lease, 'dead', now, { error, routing_path: 'QUEUED' }, ['expires_at']);
+    return this.settle(
+      lease,
+      'dead',
+      now,
+      errorEntry('dead', now, error),
+      { error, routing_path: 'QUEUED' },
+      ['expires_at'],
+    );
   }
 
   async countByStatus(status: Status): Promise<number> {
@@ -374,36 +411,81 @@ export class DynamoRequestStore implements RequestStore {
     return { records, ...(startKey ? { nextKey: startKey } : {}) };
   }
 
-  async requeueDead(token: string, now: number): Promise<DeadLetterChange> {
-    return this.changeDead(token, () =>
-      this.client
+  async listSummaries(status: Status, query: SummaryQuery): Promise<SummaryPage> {
+    const filters: string[] = [];
+    const names: Record<string, string> = { '#status': LISTED };
+    const values: Record<string, unknown> = { ':status': status };
+    if (query.service) {
+      filters.push('#service = :service');
+      names['#service'] = 'service';
+      values[':service'] = query.service;
+    }
+    if (query.operation) {
+      filters.push('#operation = :operation');
+      names['#operation'] = 'operation';
+      values[':operation'] = query.operation;
+    }
+    const records: SummaryRecord[] = [];
+    let startKey = query.startKey;
+    // As listByStatus: a filter makes DynamoDB's Limit count items read, not kept, so read on until
+    // the page is full; each read asks for at most what is missing, so LastEvaluatedKey is exactly
+    // where the next page starts.
+    do {
+      const callersKey = startKey !== undefined && startKey === query.startKey;
+      const out = await this.client
         .send(
-          new UpdateCommand({
+          new QueryCommand({
             TableName: this.tableName,
-            Key: requestKey(token),
-            ConditionExpression: 'attribute_exists(#pk) AND #status = :dead',
-            UpdateExpression:
-              'SET #status = :queued, #listed = :queued, #attempts = :zero, #updated = :iso, #last_error = if_not_exists(#error, :none) REMOVE #error',
-            ExpressionAttributeNames: {
-              '#pk': PK,
-              '#status': 'status',
-              '#listed': LISTED,
-              '#attempts': 'attempts',
-              '#updated': 'updated_at',
-              '#last_error': 'last_error',
-              '#error': 'error',
-            },
-            ExpressionAttributeValues: {
-              ':dead': 'dead',
-              ':queued': 'queued',
-              ':zero': 0,
-              ':none': null,
-              ':iso': new Date(now).toISOString(),
-            },
-            ReturnValues: 'ALL_NEW',
+            IndexName: REQUESTS_TABLE.statusIndex.name,
+            KeyConditionExpression: '#status = :status',
+            ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            Limit: query.limit - records.length,
+            ExclusiveStartKey: startKey,
           }),
         )
-        .then((out) => out.Attributes ?? {}),
+        .catch((err: unknown) => {
+          if (callersKey && (err as Error).name === 'ValidationException')
+            throw ValidationError.forField('cursor', 'is not a cursor this API returned');
+          throw err;
+        });
+      records.push(...(out.Items ?? []).map((item) => recordFromItem<SummaryRecord>(item)));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && records.length < query.limit);
+    return { records, ...(startKey ? { nextKey: startKey } : {}) };
+  }
+
+  async requeueDead(token: string, now: number): Promise<DeadLetterChange> {
+    return this.changeDead(token, () =>
+      updateRequestItem(
+        this.client,
+        this.tableName,
+        {
+          Key: requestKey(token),
+          ConditionExpression: 'attribute_exists(#pk) AND #status = :dead',
+          UpdateExpression:
+            'SET #status = :queued, #listed = :queued, #attempts = :zero, #updated = :iso, #last_error = if_not_exists(#error, :none) REMOVE #error',
+          ExpressionAttributeNames: {
+            '#pk': PK,
+            '#status': 'status',
+            '#listed': LISTED,
+            '#attempts': 'attempts',
+            '#updated': 'updated_at',
+            '#last_error': 'last_error',
+            '#error': 'error',
+          },
+          ExpressionAttributeValues: {
+            ':dead': 'dead',
+            ':queued': 'queued',
+            ':zero': 0,
+            ':none': null,
+            ':iso': new Date(now).toISOString(),
+          },
+          ReturnValues: 'ALL_NEW',
+        },
+        timelineEntry('retried', now),
+      ),
     );
   }
 
@@ -504,6 +586,8 @@ export class DynamoRequestStore implements RequestStore {
     lease: Lease,
     status: Status,
     now: number,
+    /** The change's timeline entry, written by the same update. */
+    entry: TimelineEntry,
     set: Record<string, unknown>,
     remove: string[] = [],
     /** Numeric fields taken down by one (a refunded attempt). */
@@ -546,14 +630,19 @@ export class DynamoRequestStore implements RequestStore {
       names[`#r${i}`] = field;
       removes.push(`#r${i}`);
     });
-    const attributes = await conditionalUpdate(this.client, this.tableName, {
-      Key: requestKey(lease.token),
-      ConditionExpression: '#status = :processing AND #lease_id = :lease',
-      UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ReturnValues: 'ALL_NEW',
-    });
+    const attributes = await conditionalUpdate(
+      this.client,
+      this.tableName,
+      {
+        Key: requestKey(lease.token),
+        ConditionExpression: '#status = :processing AND #lease_id = :lease',
+        UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      },
+      entry,
+    );
     return attributes === undefined ? undefined : recordFromItem<SettledRecord>(attributes);
   }
 }

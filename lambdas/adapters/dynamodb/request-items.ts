@@ -13,7 +13,7 @@ import {
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { REQUESTS_TABLE } from '../../../model/config/resources.js';
-import type { RequestRecord } from '../../../model/request-record.js';
+import { TIMELINE_LIMIT, type RequestRecord, type TimelineEntry } from '../../../model/request-record.js';
 
 const PK = REQUESTS_TABLE.partitionKey;
 
@@ -57,7 +57,110 @@ export function recordFromItem<T>(item: Record<string, unknown>): T {
   for (const [k, v] of Object.entries(record)) {
     if (v instanceof Set) record[k] = [...(v as Set<string>)].sort();
   }
+  if (Array.isArray(record[TIMELINE])) record[TIMELINE] = timelineFromRing(record[TIMELINE] as unknown[]);
   return record as T;
+}
+
+/**
+ * The timeline is stored as a ring: a list of exactly TIMELINE_LIMIT slots, oldest first, the
+ * empty ones `null` at its head. Appending is then the same two actions whatever the length —
+ * `SET timeline[LIMIT] = :entry` (DynamoDB appends at an index past the end) and
+ * `REMOVE timeline[0]` — so each entry rides on the write that makes its change, with no read to
+ * learn the length first. DynamoDB's update expressions have no conditional trim of their own.
+ */
+const TIMELINE = 'timeline';
+
+/** The stored ring holding `entries` (the newest TIMELINE_LIMIT of them). */
+export function timelineRing(entries: readonly TimelineEntry[]): (TimelineEntry | null)[] {
+  const kept = entries.slice(-TIMELINE_LIMIT);
+  return [...Array<null>(TIMELINE_LIMIT - kept.length).fill(null), ...kept];
+}
+
+function timelineFromRing(ring: readonly unknown[]): TimelineEntry[] {
+  return ring.filter((slot): slot is TimelineEntry => slot !== null && typeof slot === 'object');
+}
+
+/** The timeline attribute of a new request item holding `entries`. */
+export function timelineItem(entries: readonly TimelineEntry[]): { timeline: (TimelineEntry | null)[] } {
+  return { [TIMELINE]: timelineRing(entries) } as { timeline: (TimelineEntry | null)[] };
+}
+
+/** Adds actions to an update expression's SET and REMOVE clauses (creating them when absent). */
+export function extendUpdateExpression(
+  expression: string,
+  add: { set?: readonly string[]; remove?: readonly string[] },
+): string {
+  // Clauses are `KEYWORD action, action …`; RIQ's expressions use placeholders only, so the four
+  // keywords appear nowhere else.
+  const clauses = new Map<string, string[]>();
+  const parts = expression.trim().split(/\s*\b(SET|REMOVE|ADD|DELETE)\s+/);
+  for (let i = 1; i < parts.length; i += 2) {
+    clauses.set(parts[i]!, [...(clauses.get(parts[i]!) ?? []), parts[i + 1]!.trim()]);
+  }
+  if (add.set?.length) clauses.set('SET', [...(clauses.get('SET') ?? []), ...add.set]);
+  if (add.remove?.length) clauses.set('REMOVE', [...(clauses.get('REMOVE') ?? []), ...add.remove]);
+  return [...clauses].map(([keyword, actions]) => `${keyword} ${actions.join(', ')}`).join(' ');
+}
+
+/**
+ * The update `input` that also appends `entry` to the item's timeline ring; `legacy`: the item has
+ * no timeline yet (written before timelines were kept), so the write stores a new ring instead.
+ */
+export function withTimelineEntry(
+  input: Omit<UpdateCommandInput, 'TableName'>,
+  entry: TimelineEntry,
+  legacy = false,
+): Omit<UpdateCommandInput, 'TableName'> {
+  return {
+    ...input,
+    UpdateExpression: extendUpdateExpression(
+      input.UpdateExpression ?? '',
+      legacy
+        ? { set: ['#timeline = :timeline_ring'] }
+        : { set: [`#timeline[${TIMELINE_LIMIT}] = :timeline_entry`], remove: ['#timeline[0]'] },
+    ),
+    ExpressionAttributeNames: { ...input.ExpressionAttributeNames, '#timeline': TIMELINE },
+    ExpressionAttributeValues: {
+      ...input.ExpressionAttributeValues,
+      ...(legacy ? { ':timeline_ring': timelineRing([entry]) } : { ':timeline_entry': entry }),
+    },
+  };
+}
+
+/** DynamoDB's answer to `SET timeline[n]` on an item without a timeline. */
+function isMissingTimeline(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    err.name === 'ValidationException' &&
+    err.message.includes('document path provided in the update expression is invalid')
+  );
+}
+
+/**
+ * One UpdateItem, appending `entry` to the timeline when given. An item written before timelines
+ * were kept has none to append to: DynamoDB refuses the write as a whole (nothing changed), and it
+ * is sent once more storing a new ring — once per such item, never again for it.
+ */
+export async function updateRequestItem(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  input: Omit<UpdateCommandInput, 'TableName'>,
+  entry?: TimelineEntry,
+): Promise<Record<string, unknown>> {
+  if (!entry)
+    return (await client.send(new UpdateCommand({ TableName: tableName, ...input }))).Attributes ?? {};
+  try {
+    const out = await client.send(
+      new UpdateCommand({ TableName: tableName, ...withTimelineEntry(input, entry) }),
+    );
+    return out.Attributes ?? {};
+  } catch (err) {
+    if (!isMissingTimeline(err)) throw err;
+    const out = await client.send(
+      new UpdateCommand({ TableName: tableName, ...withTimelineEntry(input, entry, true) }),
+    );
+    return out.Attributes ?? {};
+  }
 }
 
 /**
@@ -84,10 +187,11 @@ export async function conditionalUpdate(
   client: DynamoDBDocumentClient,
   tableName: string,
   input: Omit<UpdateCommandInput, 'TableName'>,
+  /** Appended to the request's timeline by the same write. */
+  entry?: TimelineEntry,
 ): Promise<Record<string, unknown> | undefined> {
   try {
-    const out = await client.send(new UpdateCommand({ TableName: tableName, ...input }));
-    return out.Attributes ?? {};
+    return await updateRequestItem(client, tableName, input, entry);
   } catch (err) {
     if (err instanceof ConditionalCheckFailedException) return undefined;
     throw err;

@@ -246,6 +246,7 @@ const OUTCOME_BY_CODE: Record<ErrorCode, BreakerOutcome> = {
   /** The API's own refusals of a request's method or media type: never an upstream's answer. */
   METHOD_NOT_ALLOWED: 'neutral',
   UNSUPPORTED_MEDIA_TYPE: 'neutral',
+  INVALID_STATUS: 'neutral',
   /** RIQ could not store the result of a call that succeeded. */
   RESULT_TOO_LARGE: 'neutral',
 };

@@ -43,6 +43,8 @@ export type ClaimRoutingPath = Exclude<RoutingPath, 'CACHE'>;
 export interface Lease {
   token: string;
   leaseId: string;
+  /** The attempt the lease's claim began (its number), told in the timeline entries it writes. */
+  attempt?: number;
 }
 
 export interface ClaimOptions {
@@ -164,6 +166,12 @@ export interface RequestStore {
    */
   listByStatus(status: Status, query: ListQuery): Promise<RecordPage>;
   /**
+   * One page of requests with `status`, oldest first, as the by-status index projects them (no
+   * read of the whole records): what the operator's request listing shows. `service` and
+   * `operation` are exact-match filters; a page may then read on to fill up to `limit`.
+   */
+  listSummaries(status: Status, query: SummaryQuery): Promise<SummaryPage>;
+  /**
    * Operator retry: a `dead` record back to `queued` with its attempts reset and its error kept as
    * `last_error`, conditionally (any other status is left alone).
    */
@@ -192,6 +200,30 @@ export interface ListQuery {
   limit: number;
   startKey?: PageKey;
   service?: Service;
+}
+
+export interface SummaryQuery extends ListQuery {
+  operation?: OperationName;
+}
+
+/** A request as the by-status index projects it for the operator's listing. */
+export type SummaryRecord = Pick<
+  RequestRecord,
+  | 'token'
+  | 'status'
+  | 'service'
+  | 'operation'
+  | 'priority'
+  | 'attempts'
+  | 'created_at'
+  | 'updated_at'
+  | 'error'
+  | 'last_error'
+>;
+
+export interface SummaryPage {
+  records: SummaryRecord[];
+  nextKey?: PageKey;
 }
 
 export interface RecordPage {

@@ -159,7 +159,12 @@ export async function admitDirect(
   }
   return {
     kind: 'admitted',
-    admitted: { record: processing, payload, lease: { token: record.token, leaseId }, gate },
+    admitted: {
+      record: processing,
+      payload,
+      lease: { token: record.token, leaseId, attempt: processing.attempts },
+      gate,
+    },
   };
 }
 

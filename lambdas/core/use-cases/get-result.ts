@@ -69,5 +69,6 @@ async function view(deps: ResultDeps, r: RequestRecord): Promise<ResultResponse>
       ? await answerResult(deps.bodies, deps.limits ?? DEFAULT_CONFIG.bodies, stored, deps.clock.now())
       : {}),
     ...(r.error !== undefined ? { error: r.error } : {}),
+    timeline: r.timeline ?? [],
   };
 }

@@ -217,7 +217,7 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
       break;
   }
 
-  const lease: Lease = { token: message.token, leaseId: claim.leaseId };
+  const lease: Lease = { token: message.token, leaseId: claim.leaseId, attempt: claim.record.attempts };
   // A create whose last call's outcome is unknown is not called again before its reconcile window
   // has passed, whichever message comes (an SQS duplicate, a copy sent while a DIRECT attempt ran).
   const reconcileAt = reconcileNotBefore(claim.record);

@@ -38,6 +38,11 @@ function newRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
   };
 }
 
+/** A record as insert stores it: with its first timeline entry, `submitted` when it was created. */
+function asStored(r: RequestRecord): RequestRecord {
+  return { ...r, timeline: [{ at: r.created_at, event: 'submitted' }] };
+}
+
 async function itemsWithKeyPrefix(prefix: string): Promise<number> {
   const out = await doc.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
   return (out.Items ?? []).filter((i) => String(i['pk']).startsWith(prefix)).length;
@@ -75,7 +80,7 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
       const r = newRecord();
       expect(await flakyStore.insert(r)).toEqual({ kind: 'inserted' });
       expect(flaky.puts()).toBe(2); // the retry met the first put's record
-      expect(await store.get(r.token)).toEqual(r);
+      expect(await store.get(r.token)).toEqual(asStored(r));
     });
 
     it('still refuses a different request stored under the same token', async () => {
@@ -87,14 +92,14 @@ describe('DynamoRequestStore on DynamoDB Local', () => {
       await expect(store.insert({ ...r, owner: 'arn:aws:iam::1:user/b' })).rejects.toThrow(
         ConditionalCheckFailedException,
       );
-      expect(await store.get(r.token)).toEqual(r);
+      expect(await store.get(r.token)).toEqual(asStored(r));
     });
   });
 
   it('stores and reads back a record', async () => {
     const r = newRecord();
     expect(await store.insert(r)).toEqual({ kind: 'inserted' });
-    expect(await store.get(r.token)).toEqual(r);
+    expect(await store.get(r.token)).toEqual(asStored(r));
     expect(await store.get(newRequestToken())).toBeUndefined();
   });
 
@@ -292,7 +297,7 @@ describe('DynamoRequestStore: the sparse by-status index', () => {
     expect(stored).not.toHaveProperty(LISTED);
   });
 
-  it('projects only the keys and what the sweeper reads', async () => {
+  it('projects only the keys, what the sweeper reads and what the request listing shows', async () => {
     const r = newRecord();
     await store.insert(r);
     const item = await indexed(r.token);
@@ -301,6 +306,8 @@ describe('DynamoRequestStore: the sparse by-status index', () => {
     );
     expect(item).not.toHaveProperty('payload');
     expect(item).not.toHaveProperty('owner');
+    expect(item).not.toHaveProperty('timeline');
+    expect(item).toMatchObject({ operation: r.operation, attempts: 0 });
   });
 
   it('lists dead letters whole, read from the table, and drops a failed request and a requeued one', async () => {

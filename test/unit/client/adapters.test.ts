@@ -38,6 +38,10 @@ function fakeClient(answers: SubmitAnswer[], views: Record<string, RequestView> 
     retryDeadLetter: async () => ({}),
     purgeDeadLetter: async () => ({}),
     redriveDeadLetters: async () => ({}),
+    listRequests: async () => ({ requests: [] }),
+    getRequest: async () => {
+      throw new Error('not used');
+    },
   };
   return { client, submits, waited };
 }
@@ -54,6 +58,7 @@ const view = (
   priority: 'normal',
   routing_path: 'QUEUED',
   attempts: 1,
+  timeline: [],
   created_at: '',
   updated_at: '',
   ...extra,

@@ -13,6 +13,7 @@ export function view(overrides: Partial<RequestView> = {}): RequestView {
     priority: 'normal',
     routing_path: 'QUEUED',
     attempts: 1,
+    timeline: [],
     created_at: '2026-01-01T00:00:00.000Z',
     updated_at: '2026-01-01T00:00:01.000Z',
     completed_at: '2026-01-01T00:00:01.000Z',
@@ -45,6 +46,20 @@ export function fakeClient() {
     })),
     purgeDeadLetter: vi.fn<QueueClientApi['purgeDeadLetter']>(async () => ({ token: TOKEN, purged: true })),
     redriveDeadLetters: vi.fn<QueueClientApi['redriveDeadLetters']>(async () => ({ started: 2 })),
+    listRequests: vi.fn<QueueClientApi['listRequests']>(async () => ({ requests: [] })),
+    getRequest: vi.fn<QueueClientApi['getRequest']>(async () => ({
+      token: TOKEN,
+      status: 'queued',
+      service: 'jira',
+      operation: 'jira.create_task',
+      priority: 'normal',
+      owner: 'arn:aws:iam::123456789012:user/caller',
+      routing_path: 'QUEUED',
+      attempts: 0,
+      created_at: '2026-01-01T00:00:00.000Z',
+      updated_at: '2026-01-01T00:00:00.000Z',
+      timeline: [{ at: '2026-01-01T00:00:00.000Z', event: 'submitted' }],
+    })),
   } satisfies QueueClientApi;
 }
 

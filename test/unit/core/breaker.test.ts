@@ -309,6 +309,7 @@ describe('breakerOutcomeOf', () => {
     NOT_IMPLEMENTED: 'neutral',
     METHOD_NOT_ALLOWED: 'neutral',
     UNSUPPORTED_MEDIA_TYPE: 'neutral',
+    INVALID_STATUS: 'neutral',
     RESULT_TOO_LARGE: 'neutral',
   };
 
