@@ -4,8 +4,9 @@
  * and refuses the options that are not its own. Every problem is a `UsageError` (exit code 2).
  */
 import { parseArgs } from 'node:util';
+import { LISTED_STATUSES } from '../../model/api-views.js';
 import { closestName } from '../../model/suggest.js';
-import type { Priority } from '../types.js';
+import type { ListedStatus, Priority } from '../types.js';
 
 export class UsageError extends Error {
   /** The command whose usage to show under the message, when known. */
@@ -50,6 +51,15 @@ export type Command =
       waitFlags: WaitFlags;
     }
   | { name: 'result'; token: string; waitFlags: WaitFlags }
+  | { name: 'watch'; token: string; timeoutSeconds: number | undefined }
+  | {
+      name: 'list';
+      status: ListedStatus | undefined;
+      operation: string | undefined;
+      service: 'jira' | 'confluence' | undefined;
+      limit: number | undefined;
+      cursor: string | undefined;
+    }
   | { name: 'operations' }
   | { name: 'version' }
   | { name: 'health' }
@@ -86,6 +96,8 @@ const OPTIONS = {
   service: { type: 'string' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
+  status: { type: 'string' },
+  operation: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -106,6 +118,8 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionName[]> = {
     'timeout',
   ],
   result: ['wait', 'timeout'],
+  watch: ['timeout'],
+  list: ['status', 'operation', 'service', 'limit', 'cursor'],
   operations: [],
   version: [],
   health: [],
@@ -254,6 +268,20 @@ function buildCommand(name: CommandName, args: string[], values: Values, waitSec
       const [token] = positionalsExactly(name, args, ['token']) as [string];
       return { name, token, waitFlags: waitFlags(name, values, waitSeconds) };
     }
+    case 'watch': {
+      const [token] = positionalsExactly(name, args, ['token']) as [string];
+      return { name, token, timeoutSeconds: seconds(name, 'timeout', values.timeout) };
+    }
+    case 'list':
+      positionalsExactly(name, args, []);
+      return {
+        name,
+        status: oneOf(name, 'status', values.status, LISTED_STATUSES),
+        operation: nonEmpty(name, 'operation', values.operation),
+        service: oneOf(name, 'service', values.service, ['jira', 'confluence'] as const),
+        limit: positiveInteger(name, 'limit', values.limit),
+        cursor: nonEmpty(name, 'cursor', values.cursor),
+      };
     case 'operations':
     case 'version':
     case 'health':
@@ -308,16 +336,17 @@ export function isAwsEndpoint(url: URL): boolean {
 function waitFlags(name: string, values: Values, waitSeconds: string | undefined): WaitFlags {
   const wait = values.wait === true;
   if (values.timeout !== undefined && !wait) throw new UsageError('--timeout needs --wait', name);
-  const given = waitSeconds ?? values.timeout;
-  let timeoutSeconds: number | undefined;
-  if (given !== undefined) {
-    timeoutSeconds = Number(given);
-    if (given.trim() === '' || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-      const option = waitSeconds !== undefined ? '--wait' : '--timeout';
-      throw new UsageError(`${option} must be a positive number of seconds, not '${given}'`, name);
-    }
-  }
+  const timeoutSeconds =
+    waitSeconds !== undefined ? seconds(name, 'wait', waitSeconds) : seconds(name, 'timeout', values.timeout);
   return { wait, timeoutSeconds };
+}
+
+function seconds(name: string, option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--${option} must be a positive number of seconds, not '${value}'`, name);
+  return n;
 }
 
 function payloadSource(arg: string): PayloadSource {
@@ -354,7 +383,10 @@ function oneOf<T extends string>(
 ): T | undefined {
   if (value === undefined) return undefined;
   if (!(choices as readonly string[]).includes(value))
-    throw new UsageError(`--${option} must be one of ${choices.join(', ')}, not '${value}'`, name);
+    throw new UsageError(
+      `--${option} must be one of ${choices.join(', ')}, not '${value}'${suggest(value, choices)}`,
+      name,
+    );
   return value as T;
 }
 

@@ -25,6 +25,8 @@ Usage: riq <command> [arguments] [options]
 Commands:
   submit <operation> <payload>   submit a request (payload: JSON, @file or - for stdin)
   result <token>                 show a request's state and result
+  watch <token>                  follow a request's timeline until it ends (operator)
+  list                           list queued, processing, waiting and dead requests (operator)
   operations                     the ten operations, read or write, and their payload fields
   health                         queue depths, breakers, budgets and dead letters at a glance
   breakers                       each service's circuit breaker
@@ -74,6 +76,28 @@ Options:
   --timeout S   with --wait: give up after S seconds
 
 Exit code 1 when the request failed or is dead.`,
+  watch: `Usage: riq watch <token> [--timeout S]   (operator route)
+
+Prints the request's timeline (submitted, attempts, failures, deferrals, ...), then each new entry
+as it arrives, looking once a second, until the request is completed, failed or dead. With --json:
+one JSON line per entry, then the request's last view.
+
+Options:
+  --timeout S   stop watching after S seconds (exit 4; default: never)
+
+Exit code 0 when the request completed, 1 when it failed or is dead (as 'riq result --wait').`,
+  list: `Usage: riq list [--status S] [--operation OP] [--service jira|confluence] [--limit N] [--cursor C]
+                 (operator route)
+
+Requests that are not finished, and dead ones: token, status, operation, priority, attempts,
+times and last error. Without --status: processing, queued, waiting, then dead, each oldest first.
+
+Options:
+  --status S      processing, queued, waiting or dead
+  --operation OP  only this operation (e.g. jira.create_task)
+  --service S     only this service's (jira or confluence)
+  --limit N       page size, 1-100 (default: 25)
+  --cursor C      the next page, as printed after a listing (next_cursor)`,
   operations: `Usage: riq operations [--json]
 
 The ten operations: each one's service, whether it reads (served from the read cache) or writes,

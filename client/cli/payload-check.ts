@@ -8,10 +8,11 @@ import { payloadFields } from '../../model/operation-catalog.js';
 import { isOperationName, OPERATIONS, type OperationName } from '../../model/operations.js';
 import { suggest, UsageError } from './args.js';
 
-export function checkOperation(name: string): OperationName {
+/** `name` as an operation; else a usage error of `command` with the nearest operation. */
+export function checkOperation(name: string, command = 'submit'): OperationName {
   if (isOperationName(name)) return name;
   const hint = suggest(name, OPERATIONS) || "; run 'riq operations' for the ten operations and their fields";
-  throw new UsageError(`unknown operation '${name}'${hint}`, 'submit');
+  throw new UsageError(`unknown operation '${name}'${hint}`, command);
 }
 
 /** Refuses the first field of an object payload that `operation` does not have. */

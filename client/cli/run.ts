@@ -3,6 +3,7 @@
  * process globals here, so the unit tests inject streams, environment and a fake client.
  */
 import { readFile } from 'node:fs/promises';
+import { isTerminal } from '../queue-client.js';
 import {
   RiqApiError,
   RiqNetworkError,
@@ -28,7 +29,10 @@ import {
   formatHealth,
   formatMetrics,
   formatOperations,
+  formatRequestList,
   formatResult,
+  formatTimelineEntry,
+  formatWatchHeader,
   formatSubmit,
 } from './format.js';
 import { helpText, usageLine } from './help.js';
@@ -48,7 +52,14 @@ export interface RunIo {
   stdin?: AsyncIterable<string | Buffer>;
   /** Reads `@file` payloads. @default fs.readFile as UTF-8 */
   readTextFile?: (path: string) => Promise<string>;
+  /** `riq watch`'s pause between two looks. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
+  /** `riq watch --timeout`'s clock. @default Date.now */
+  now?: () => number;
 }
+
+/** `riq watch` looks at the request this often. */
+export const WATCH_INTERVAL_MS = 1_000;
 
 const TERMINAL = new Set(['completed', 'failed', 'dead', 'cached']);
 
@@ -158,6 +169,23 @@ async function execute(
       print(view, () => formatResult(view));
       return statusExit(view.status);
     }
+    case 'list': {
+      const operation =
+        command.operation !== undefined
+          ? (await loadCatalog()).checkOperation(command.operation, 'list')
+          : undefined;
+      const page = await client.listRequests({
+        ...(command.status !== undefined ? { status: command.status } : {}),
+        ...(operation !== undefined ? { operation } : {}),
+        ...(command.service !== undefined ? { service: command.service } : {}),
+        ...(command.limit !== undefined ? { limit: command.limit } : {}),
+        ...(command.cursor !== undefined ? { cursor: command.cursor } : {}),
+      });
+      print(page, () => formatRequestList(page));
+      return EXIT.OK;
+    }
+    case 'watch':
+      return watch(client, command, global, io);
     case 'operations':
     case 'version':
       return executeLocal(command.name, global, io);
@@ -200,6 +228,47 @@ async function execute(
       print(answer, () => formatGeneric(answer));
       return EXIT.OK;
     }
+  }
+}
+
+/**
+ * `riq watch`: the request's timeline so far, then each new entry as it arrives (one look every
+ * `WATCH_INTERVAL_MS`), until the request is completed, failed or dead. The timeline keeps its
+ * newest 20 entries, so new ones are told by content, not by position. With --json: one JSON line
+ * per entry, then the request's last view.
+ */
+async function watch(
+  client: QueueClientApi,
+  command: Extract<Command, { name: 'watch' }>,
+  global: GlobalOptions,
+  io: RunIo,
+): Promise<ExitCode> {
+  const sleep = io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const now = io.now ?? Date.now;
+  const deadline = command.timeoutSeconds !== undefined ? now() + command.timeoutSeconds * 1000 : Infinity;
+  const shown = new Set<string>();
+  let view = await client.getRequest(command.token);
+  if (!global.json) io.stdout.write(formatWatchHeader(view));
+  for (;;) {
+    for (const entry of view.timeline) {
+      const key = JSON.stringify(entry);
+      if (shown.has(key)) continue;
+      shown.add(key);
+      io.stdout.write(global.json ? `${JSON.stringify(entry)}\n` : formatTimelineEntry(entry));
+    }
+    if (isTerminal(view.status)) {
+      io.stdout.write(global.json ? `${JSON.stringify(view)}\n` : `${view.token} ${view.status}\n`);
+      return statusExit(view.status);
+    }
+    if (now() + WATCH_INTERVAL_MS > deadline) {
+      io.stderr.write(
+        `riq: stopped watching ${view.token} after ${command.timeoutSeconds} s (status: ${view.status}); ` +
+          `watch again with: riq watch ${view.token}\n`,
+      );
+      return EXIT.WAIT_TIMEOUT;
+    }
+    await sleep(WATCH_INTERVAL_MS);
+    view = await client.getRequest(command.token);
   }
 }
 

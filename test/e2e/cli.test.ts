@@ -163,6 +163,57 @@ describe('the riq CLI against the local stack', () => {
     expect(json(out)).toHaveProperty('next_cursor');
   });
 
+  it('lists a waiting request (operator) and watches it through to completed', async () => {
+    await sim.setLatency(4000);
+    const first = await riq(
+      'submit',
+      'jira.create_task',
+      JSON.stringify({ title: `CLI first ${run}`, project_id: 'MD' }),
+      '--routing',
+      'queued',
+    );
+    expect(first.code, first.stderr).toBe(0);
+    const second = await riq(
+      'submit',
+      'jira.create_task',
+      JSON.stringify({ title: `CLI second ${run}`, project_id: 'MD' }),
+      '--depends-on',
+      String(json(first)['token']),
+    );
+    expect(second.code, second.stderr).toBe(0);
+    const token = String(json(second)['token']);
+    expect(json(second)['status']).toBe('waiting');
+
+    const listed = await riq(
+      'list',
+      '--status',
+      'waiting',
+      '--operation',
+      'jira.create_task',
+      '--limit',
+      '100',
+    );
+    expect(listed.code, listed.stderr).toBe(0);
+    const requests = json(listed)['requests'] as { token: string; status: string; operation: string }[];
+    expect(requests.find((r) => r.token === token)).toMatchObject({
+      status: 'waiting',
+      operation: 'jira.create_task',
+    });
+
+    const watched = await riq('watch', token, '--timeout', '40');
+    expect(watched.code, watched.stderr).toBe(0);
+    const lines = watched.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = lines.slice(0, -1).map((e) => e['event']);
+    expect(events[0]).toBe('submitted');
+    expect(events).toEqual(expect.arrayContaining(['dependencies_met', 'attempt_started', 'succeeded']));
+    expect(events.indexOf('dependencies_met')).toBeLessThan(events.indexOf('succeeded'));
+    expect(new Set(lines.slice(0, -1).map((e) => JSON.stringify(e))).size).toBe(lines.length - 1);
+    expect(lines.at(-1)).toMatchObject({ token, status: 'completed' });
+  });
+
   it('exits 2 on a mistyped operation or payload field, naming the nearest, and stores nothing', async () => {
     const key = `cli-typo-${run}`;
     const operation = await riq('submit', 'jira.get_tsk', '{"task_id":"MD-1"}', '--idempotency-key', key);
