@@ -163,55 +163,76 @@ describe('the riq CLI against the local stack', () => {
     expect(json(out)).toHaveProperty('next_cursor');
   });
 
-  it('lists a waiting request (operator) and watches it through to completed', async () => {
-    await sim.setLatency(4000);
-    const first = await riq(
-      'submit',
-      'jira.create_task',
-      JSON.stringify({ title: `CLI first ${run}`, project_id: 'MD' }),
-      '--routing',
-      'queued',
-    );
-    expect(first.code, first.stderr).toBe(0);
-    const second = await riq(
-      'submit',
-      'jira.create_task',
-      JSON.stringify({ title: `CLI second ${run}`, project_id: 'MD' }),
-      '--depends-on',
-      String(json(first)['token']),
-    );
-    expect(second.code, second.stderr).toBe(0);
-    const token = String(json(second)['token']);
-    expect(json(second)['status']).toBe('waiting');
+  it('lists a waiting request (operator) and watches requests through retries and dependencies', async () => {
+    // Jira's create answers 503 until the fault is removed: the first request retries meanwhile,
+    // and the second, which depends on it, stays waiting for as long as the test needs.
+    const fault = await sim.addFault({ method: 'POST', path: '^/rest/api/3/issue$', status: 503 });
+    let first: string;
+    let second: string;
+    try {
+      const one = await riq(
+        'submit',
+        'jira.create_task',
+        JSON.stringify({ title: `CLI first ${run}`, project_id: 'MD' }),
+        '--routing',
+        'queued',
+      );
+      expect(one.code, one.stderr).toBe(0);
+      first = String(json(one)['token']);
+      const two = await riq(
+        'submit',
+        'jira.create_task',
+        JSON.stringify({ title: `CLI second ${run}`, project_id: 'MD' }),
+        '--depends-on',
+        first,
+      );
+      expect(two.code, two.stderr).toBe(0);
+      second = String(json(two)['token']);
+      expect(json(two)['status']).toBe('waiting');
 
-    const listed = await riq(
-      'list',
-      '--status',
-      'waiting',
-      '--operation',
-      'jira.create_task',
-      '--limit',
-      '100',
-    );
-    expect(listed.code, listed.stderr).toBe(0);
-    const requests = json(listed)['requests'] as { token: string; status: string; operation: string }[];
-    expect(requests.find((r) => r.token === token)).toMatchObject({
-      status: 'waiting',
-      operation: 'jira.create_task',
-    });
+      const listed = await riq(
+        'list',
+        '--status',
+        'waiting',
+        '--operation',
+        'jira.create_task',
+        '--limit',
+        '100',
+      );
+      expect(listed.code, listed.stderr).toBe(0);
+      const requests = json(listed)['requests'] as { token: string; status: string; operation: string }[];
+      expect(
+        requests.find((r) => r.token === second),
+        listed.stdout,
+      ).toMatchObject({ status: 'waiting', operation: 'jira.create_task' });
+    } finally {
+      await sim.removeFault(fault);
+    }
 
-    const watched = await riq('watch', token, '--timeout', '40');
+    const entries = (out: CliOutcome) =>
+      out.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const watched = await riq('watch', second, '--timeout', '50');
     expect(watched.code, watched.stderr).toBe(0);
-    const lines = watched.stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = entries(watched);
     const events = lines.slice(0, -1).map((e) => e['event']);
     expect(events[0]).toBe('submitted');
     expect(events).toEqual(expect.arrayContaining(['dependencies_met', 'attempt_started', 'succeeded']));
     expect(events.indexOf('dependencies_met')).toBeLessThan(events.indexOf('succeeded'));
+    // Each entry once, however many looks it took.
     expect(new Set(lines.slice(0, -1).map((e) => JSON.stringify(e))).size).toBe(lines.length - 1);
-    expect(lines.at(-1)).toMatchObject({ token, status: 'completed' });
+    expect(lines.at(-1)).toMatchObject({ token: second, status: 'completed' });
+
+    // The first one has finished too: its timeline shows the 503s it was retried through.
+    const firstWatched = await riq('watch', first, '--timeout', '10');
+    expect(firstWatched.code, firstWatched.stderr).toBe(0);
+    const firstLines = entries(firstWatched);
+    expect(firstLines).toEqual(
+      expect.arrayContaining([expect.objectContaining({ event: 'failed_attempt', status_code: 503 })]),
+    );
+    expect(firstLines.at(-1)).toMatchObject({ token: first, status: 'completed' });
   });
 
   it('exits 2 on a mistyped operation or payload field, naming the nearest, and stores nothing', async () => {
