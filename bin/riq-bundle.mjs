@@ -38,6 +38,8 @@ export const DIST_DIR = join(REPO_ROOT, 'dist');
 /** Names the current build (`entry`, relative to the dist folder) and its `inputs`. */
 const META_NAME = 'riq.json';
 const BUILD_PREFIX = 'riq-';
+/** A build neither current nor previous is removed once it is this old (a `riq` may still run from it). */
+const OLD_BUILD_MS = 10 * 60_000;
 
 /** Besides the bundled sources: a change of version or of the locked dependencies rebuilds too. */
 const ALWAYS_INPUTS = ['package.json', 'package-lock.json'];
@@ -100,8 +102,9 @@ export class EsbuildMissingError extends Error {
  * Builds the CLI into a new `riq-<id>` folder of `distDir`, then points `riq.json` at it (written
  * under a temporary name and renamed: a `riq` starting meanwhile, or a second build racing this
  * one, reads the old build or the new one, never half of one). Removes the builds before the
- * previous one; the previous one stays for a `riq` still running from it. Answers the entry file,
- * its size and all files' size in bytes, and the build's milliseconds.
+ * previous one that are over ten minutes old: a `riq` still running from one may yet import one of
+ * its chunks. Answers the entry file, its size and all files' size in bytes, and the build's
+ * milliseconds.
  */
 export async function buildBundle(distDir = DIST_DIR) {
   let esbuild;
@@ -150,8 +153,9 @@ export async function buildBundle(distDir = DIST_DIR) {
     utimesSync(metaTemp, startedAt, startedAt);
     renameSync(metaTemp, metaFileOf(distDir));
     for (const name of readdirSync(distDir)) {
-      if (name.startsWith(BUILD_PREFIX) && name !== build && name !== previous)
-        rmSync(join(distDir, name), { recursive: true, force: true });
+      if (!name.startsWith(BUILD_PREFIX) || name === build || name === previous) continue;
+      const path = join(distDir, name);
+      if (statSync(path).mtimeMs < started - OLD_BUILD_MS) rmSync(path, { recursive: true, force: true });
     }
     const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
     return {

@@ -233,7 +233,7 @@ describe('the riq CLI against the local stack', () => {
       expect.arrayContaining([expect.objectContaining({ event: 'failed_attempt', status_code: 503 })]),
     );
     expect(firstLines.at(-1)).toMatchObject({ token: first, status: 'completed' });
-  });
+  }, 120_000);
 
   it('exits 2 on a mistyped operation or payload field, naming the nearest, and stores nothing', async () => {
     const key = `cli-typo-${run}`;
