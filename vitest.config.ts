@@ -48,10 +48,26 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'browser',
+          // The console in Debian's Chromium (playwright-core) against its own `npm start`.
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/browser/global-setup.ts'],
+          fileParallelism: false,
+          retry: retryInCi,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // What the page shows after a click or a refresh comes from the API: allow a loaded machine.
+          expect: { poll: { timeout: 20_000, interval: 100 } },
+          // After unit to e2e, so Chromium's load does not slow their timing-sensitive tests.
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
           name: 'chaos',
           include: ['test/chaos/**/*.test.ts'],
           // After every other project, alone: its load would slow their timing-sensitive tests.
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
           testTimeout: 900_000,
         },
       },

@@ -16,7 +16,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import {
   AWS_SDK_MODULES,
   BUNDLE_FILE,
@@ -51,6 +51,25 @@ export interface FunctionFigures {
    * other work the wall-clock time also counts waiting for a CPU, this does not.
    */
   readonly importCpuMs: readonly number[];
+  /** Bytes of the bundle per package (or per source folder), largest first. */
+  readonly weight: ReadonlyArray<readonly [string, number]>;
+}
+
+/**
+ * What a bundle is made of, from esbuild's metafile: the bytes each input left in the output,
+ * summed per npm package (`@smithy/core`, `zod`…) or, for RIQ's own code, per top folder
+ * (`lambdas/adapters`…), largest first.
+ */
+export function bundleWeight(metafile: Metafile): Array<[string, number]> {
+  const groups = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [path, input] of Object.entries(output.inputs)) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1];
+      const group = pkg ?? path.split('/').slice(0, 2).join('/');
+      groups.set(group, (groups.get(group) ?? 0) + input.bytesInOutput);
+    }
+  }
+  return [...groups].sort((a, b) => b[1] - a[1]);
 }
 
 /** The environment a deployed function gets, with placeholder values: nothing in it reaches AWS. */
@@ -106,13 +125,14 @@ export async function measureFunction(
   options: LambdaBundleOptions,
 ): Promise<FunctionFigures> {
   const outfile = join(OUT_DIR, name, BUNDLE_FILE);
-  await build(
-    esbuildBuildOptions(options, {
+  const { metafile } = await build({
+    ...esbuildBuildOptions(options, {
       projectRoot: REPO_ROOT,
       entry: join(REPO_ROOT, FUNCTION_ENTRIES[name]),
       outfile,
     }),
-  );
+    metafile: true,
+  });
   const env = placeholderEnvironment(options);
   const importMs: number[] = [];
   const importCpuMs: number[] = [];
@@ -126,6 +146,7 @@ export async function measureFunction(
     ...(options.sourceMap && { mapBytes: statSync(`${outfile}.map`).size }),
     importMs,
     importCpuMs,
+    weight: bundleWeight(metafile),
   };
 }
 
@@ -137,7 +158,7 @@ export interface Judgement {
 }
 
 /** A function's figures against the goals: its size in KB and the median of its import times. */
-export function judge(figures: FunctionFigures): Judgement {
+export function judge(figures: Omit<FunctionFigures, 'weight'>): Judgement {
   const kb = figures.bytes / 1024;
   const medianMs = percentile([...figures.importMs], 0.5);
   return { kb, medianMs, sizeMet: kb <= BUNDLE_GOAL_KB, initMet: medianMs <= INIT_GOAL_MS };
@@ -165,6 +186,10 @@ export async function coldstart(): Promise<ScenarioResult> {
     met &&= sizeMet && initMet;
     const label = name === 'worker' ? 'worker (jira, confluence)' : name;
     figures[`${label} bundle`] = `${Math.round(kb)} KB: ${verdict(sizeMet)}`;
+    figures[`${label} largest parts`] = measured.weight
+      .slice(0, 6)
+      .map(([group, bytes]) => `${group} ${Math.round(bytes / 1024)} KB`)
+      .join(', ');
     if (mapBytes !== undefined) figures[`${label} source map`] = `${Math.round(mapBytes / 1024)} KB`;
     figures[`${label} import`] =
       `median ${Math.round(medianMs)} ms (${importMs.map((ms) => Math.round(ms)).join(', ')}): ${verdict(initMet)}; ` +

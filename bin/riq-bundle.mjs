@@ -51,6 +51,18 @@ const ALWAYS_INPUTS = ['package.json', 'package-lock.json'];
 const REQUIRE_BANNER =
   "import { createRequire as __riqCreateRequire } from 'node:module'; const require = __riqCreateRequire(import.meta.url);";
 
+/**
+ * `riq console` stays out of the bundle: it bundles its page with esbuild from client/console/ui at
+ * run time, found next to its own source file, so bin/riq.mjs runs it from the sources through tsx.
+ * The bundle keeps main.ts's dynamic import of it as it is, never reached from bin/riq.mjs.
+ */
+const CONSOLE_OUTSIDE = {
+  name: 'riq-console-outside',
+  setup(build) {
+    build.onResolve({ filter: /\/console\/command\.js$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
 export function metaFileOf(distDir = DIST_DIR) {
   return join(distDir, META_NAME);
 }
@@ -137,6 +149,7 @@ export async function buildBundle(distDir = DIST_DIR) {
       minify: true,
       metafile: true,
       logLevel: 'silent',
+      plugins: [CONSOLE_OUTSIDE],
     });
     const inputs = [
       ...ALWAYS_INPUTS,

@@ -16,6 +16,11 @@ export class WorkerProcess {
   /** Times it was killed. */
   kills = 0;
 
+  /** The running process's id (undefined before `start`). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   constructor(
     readonly name: string,
     private readonly keys: readonly QueueKey[],

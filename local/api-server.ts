@@ -7,6 +7,9 @@
  * locally the `X-Riq-Caller` header stands in for the SigV4 signature (default: a local developer ARN,
  * which the local stack makes the operator).
  *
+ * `pages`, when given, answers GET `/` and the console's assets (client/console): `npm start` serves
+ * the web console on the API's own port; everything else goes to the routes as on AWS.
+ *
  * Each handler runs with its function's timeout (local/lambda-invoke.ts). What the HTTP API answers
  * by itself comes in its own shape (`HTTP_API_ANSWERS`): a function that times out or throws gets
  * 500 `Internal Server Error`, one still running at the 29 s integration timeout 503 `Service
@@ -49,6 +52,11 @@ export interface ApiServerOptions {
   timeouts: Record<ApiFunctionName, number>;
   /** @default API_INTEGRATION_TIMEOUT_SECONDS (29) */
   integrationTimeoutSeconds?: number;
+  /** Serves the paths it claims (`handles`) before the routes: the console's page. */
+  pages?: {
+    handles: (path: string) => boolean;
+    listener: (req: IncomingMessage, res: ServerResponse) => unknown;
+  };
   /** Told of each function that failed (threw or timed out), and of late results ignored. */
   onFunctionError?: (err: unknown) => void;
 }
@@ -70,6 +78,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (options.pages && req.method === 'GET' && options.pages.handles(url.pathname)) {
+      await options.pages.listener(req, res);
+      return;
+    }
     const route = routes.find((r) => r.method === req.method && r.pattern.test(url.pathname));
     const body = await readBody(req);
     if (body === 'too-large') {

@@ -56,8 +56,14 @@ export async function createRequestsTable(client: DynamoDBClient, config: RiqCon
     // Kept from an earlier run (the local data folder): reuse it, with the index it may lack.
     if (!(err instanceof ResourceInUseException)) throw err;
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    const index = REQUESTS_TABLE.statusIndex.name;
-    if (!(Table?.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === index)) {
+    const name = REQUESTS_TABLE.statusIndex.name;
+    const index = (Table?.GlobalSecondaryIndexes ?? []).find((i) => i.IndexName === name);
+    if (index && !projectsAll(index.Projection?.NonKeyAttributes ?? [])) {
+      // DynamoDB cannot change an index's projection: it is deleted and built again, as
+      // CloudFormation does on AWS.
+      await deleteStatusIndex(client, tableName);
+      await addStatusIndex(client, tableName);
+    } else if (!index) {
       await addStatusIndex(client, tableName);
     }
   }
@@ -75,6 +81,30 @@ function statusIndex(): GlobalSecondaryIndex {
     ],
     Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...projected] },
   };
+}
+
+/** Whether an index projecting `nonKey` holds every attribute the by-status index projects now. */
+function projectsAll(nonKey: readonly string[]): boolean {
+  return REQUESTS_TABLE.statusIndex.projected.every((a) => nonKey.includes(a));
+}
+
+/** Deletes the by-status index of a kept table whose projection lacks attributes, and waits until it is gone. */
+async function deleteStatusIndex(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { name } = REQUESTS_TABLE.statusIndex;
+  await client.send(
+    new UpdateTableCommand({
+      TableName: tableName,
+      GlobalSecondaryIndexUpdates: [{ Delete: { IndexName: name } }],
+    }),
+  );
+  const deadline = Date.now() + INDEX_BUILD_TIMEOUT_MS;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (!(Table?.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === name)) return;
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`index ${name} of ${tableName} was not deleted in ${INDEX_BUILD_TIMEOUT_MS / 1000} s`);
 }
 
 /** How long the local stack waits for DynamoDB Local to build the index it adds to a kept table. */

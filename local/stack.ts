@@ -34,6 +34,7 @@ import {
   type RunningService,
 } from './services.js';
 import { startAtlassianSimulator } from './atlassian-sim/server.js';
+import { consolePageListener } from '../client/console/server.js';
 import { DEFAULT_SIM_OAUTH } from './atlassian-sim/oauth-routes.js';
 import { CONNECTION_ENV_NAMES, readLocalSettings, type Env } from '../lambdas/shared/env.js';
 
@@ -347,6 +348,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const api = await startApiServer({
       port: options.apiPort,
+      pages: consolePageListener(),
       handlers: {
         submit: submit.handler as unknown as ApiHandler,
         result: result.handler as unknown as ApiHandler,

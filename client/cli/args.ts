@@ -133,8 +133,11 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionName[]> = {
 
 export const COMMAND_NAMES = Object.keys(COMMAND_OPTIONS) as CommandName[];
 
-/** The first words `riq` knows: each command's, `dlq` for its subcommands, and `help`. */
-const COMMAND_WORDS = [...new Set([...COMMAND_NAMES.map((n) => n.split(' ')[0]!), 'help'])];
+/**
+ * The first words `riq` knows: each command's, `dlq` for its subcommands, `help`, and `console`
+ * (run by main.ts before this parser: client/console/command.ts).
+ */
+const COMMAND_WORDS = [...new Set([...COMMAND_NAMES.map((n) => n.split(' ')[0]!), 'help', 'console'])];
 /** Commands that take a subcommand (`dlq list`), with their subcommands. */
 const SUBCOMMANDS = new Map<string, string[]>();
 for (const name of COMMAND_NAMES) {

@@ -35,6 +35,7 @@ Commands:
   dlq retry <token>              queue a dead request again (operator)
   dlq purge <token>              delete a dead request (operator)
   dlq redrive                    move dead-letter-queue messages back to their queues (operator)
+  console                        web console on 127.0.0.1 (riq console --help)
   version                        print riq's version (also: riq --version)
 
 Run 'riq <command> --help' for a command's options.

@@ -120,7 +120,6 @@ export function observeRequests(metrics: Metrics, logger: typeof Logger): Reques
     const durationMs = event.at - Date.parse(record.created_at);
     logger.info('request state changed', {
       correlation_id: record.token,
-      token: record.token,
       status: STATUS_AFTER[event.kind],
       event: event.kind,
       operation: record.operation,

@@ -18,7 +18,13 @@ import { functionMetrics } from '../shared/metrics.js';
 import * as root from '../shared/root.js';
 import { parseWorkMessage } from '../adapters/sqs/sqs-work-queue.js';
 import { messageBudgetMs } from '../../model/config/message-budget.js';
-import { MessageKept, applyDisposition, handBack, queueKeyFromArn } from './message-actions.js';
+import {
+  MessageKept,
+  applyDisposition,
+  handBack,
+  processedLineLevel,
+  queueKeyFromArn,
+} from './message-actions.js';
 
 const settings = root.settings();
 const queue = root.workQueueWithDeadLetters();
@@ -95,7 +101,8 @@ async function processRecord(record: SQSRecord): Promise<void> {
     ...(slotAt !== undefined ? { slotAt } : {}),
     ...(deadLetter === true ? { fromDeadLetter: true } : {}),
   });
-  logger.info('request processed', {
+  const processed = processedLineLevel(disposition) === 'INFO' ? logger.info : logger.debug;
+  processed.call(logger, 'request processed', {
     correlation_id: token,
     token,
     queue: key,

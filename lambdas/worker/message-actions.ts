@@ -7,6 +7,19 @@ import type { QueueKey } from '../../model/config/resources.js';
 import type { Disposition } from '../core/use-cases/process-request.js';
 import type { WorkQueue } from '../core/ports/index.js';
 
+/**
+ * The level of the worker's `request processed` line for a disposition. An outcome that a
+ * `request state changed` line always tells (completed or failed: the same correlation id, status
+ * and attempt) is DEBUG, since CloudWatch Logs bills by the byte; the others are INFO: a deferral,
+ * a duplicate or stray message dropped, a lost lease, and a retry or dead letter (whose state line
+ * is missing when the lease was lost).
+ */
+export function processedLineLevel(disposition: Disposition): 'DEBUG' | 'INFO' {
+  return STATE_LOGGED.has(disposition.outcome) ? 'DEBUG' : 'INFO';
+}
+
+const STATE_LOGGED: ReadonlySet<Disposition['outcome']> = new Set(['completed', 'failed']);
+
 /** Thrown to report a record as a batch item failure on purpose (a retry, not a crash). */
 export class MessageKept extends Error {
   override readonly name = 'MessageKept';

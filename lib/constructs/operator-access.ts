@@ -41,10 +41,12 @@ export class OperatorAccess extends Construct {
     // cdk-nag names each statement resource holding a `*` by the logical IDs behind its tokens.
     const stack = Stack.of(this);
     const apiId = stack.getLogicalId(httpApi.node.defaultChild as CfnElement);
+    // The partition is a literal when the region is known (`@aws-cdk/core:enablePartitionLiterals`).
+    const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
     const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
     const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
     const nagResource = (r: ApiRoute) =>
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${region}:${account}:<${apiId}>/${stage}/${r.method}${wildcardPath(r)}]`;
+      `AwsSolutions-IAM5[Resource::arn:${partition}:execute-api:${region}:${account}:<${apiId}>/${stage}/${r.method}${wildcardPath(r)}]`;
     Validations.of(this.role).acknowledge(
       ...routes
         .filter((r) => r.path.includes('{'))

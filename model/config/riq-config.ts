@@ -196,8 +196,8 @@ export const riqConfigSchema = z
        * A worker refused a token waits in its invocation for a rate slot due within this many ms
        * (0: never), instead of deferring the request through SQS; see
        * lambdas/core/domain/token-bucket.ts `tryAcquire`. Waiting bills Lambda time; a deferral bills
-       * an SQS send and receive, two DynamoDB writes and a delivery: at 512 MB they cost about the
-       * same for a wait of half a second, and the wait keeps the request's place.
+       * an SQS send and receive, two DynamoDB writes and a delivery: at the worker's 256 MB they
+       * cost about the same as a wait of a second, and the wait keeps the request's place.
        */
       slotWaitMs: z.number().int().min(0).max(MAX_SLOT_WAIT_MS),
     }),
@@ -456,7 +456,9 @@ export const DEFAULT_CONFIG: RiqConfig = {
   },
   // 60 s: one message at its worst (3 calls × 10 s + 3 s, model/config/message-budget.ts) fits with
   // room for the rest of a batch of fast ones; Lambda bills the time used, not the timeout.
-  worker: { timeoutSeconds: 60, batchSize: 5, memoryMb: 512 },
+  // 256 MB holds a batch of five 5 MB Confluence pages and a 100-issue search with a quarter to
+  // spare (test/integration/worker-memory.test.ts; docs/runbook.md#cost has the figures).
+  worker: { timeoutSeconds: 60, batchSize: 5, memoryMb: 256 },
   upstream: { timeoutMs: 10_000, reconcileWindowSeconds: 30 },
   // The seed's DIRECT path answers in ~200 ms; 3 s leaves room for a slow create before queueing.
   routing: { direct: true, directTimeoutMs: 3_000 },

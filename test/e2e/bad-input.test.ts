@@ -116,7 +116,8 @@ describe('bad input gets a precise 4xx and changes nothing', () => {
   });
 
   it('an unknown path is still 404 NOT_FOUND, without Allow', async () => {
-    const res = await fetch(`${stack.url}/`);
+    // (`/` is the web console's page locally: docs/console.md)
+    const res = await fetch(`${stack.url}/nope`);
     expect(res.status).toBe(404);
     expect(res.headers.get('allow')).toBeNull();
     expect(await res.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });

@@ -131,13 +131,17 @@ const GRANTS: [FunctionName, string, Target][] = [
   ]),
 ];
 
-/** Actions granted in one statement that grants nothing else. */
-const SINGLE_ACTION_STATEMENTS: [FunctionName, string][] = [
-  ['metrics', 'dynamodb:GetItem'],
-  ['submit', 'secretsmanager:PutSecretValue'],
-  ...SERVICES.flatMap((service): [FunctionName, string][] => [
-    [`${service} worker`, 'secretsmanager:PutSecretValue'],
-    [`${service} worker`, 'dynamodb:DeleteItem'],
+/**
+ * Actions granted in statements that grant nothing else but the listed companions: CDK's
+ * `@aws-cdk/aws-iam:minimizePolicies` merges a role's statements on the same resources and
+ * conditions, so writing the secret shares the statement that reads it.
+ */
+const STATEMENT_COMPANIONS: [FunctionName, string, string[]][] = [
+  ['metrics', 'dynamodb:GetItem', []],
+  ['submit', 'secretsmanager:PutSecretValue', ['secretsmanager:GetSecretValue']],
+  ...SERVICES.flatMap((service): [FunctionName, string, string[]][] => [
+    [`${service} worker`, 'secretsmanager:PutSecretValue', ['secretsmanager:GetSecretValue']],
+    [`${service} worker`, 'dynamodb:DeleteItem', []],
   ]),
 ];
 
@@ -671,9 +675,14 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
       );
     });
 
-    it.each(SINGLE_ACTION_STATEMENTS)('grants %s %s in one statement of its own', (name, action) => {
-      expect(grantsOf(name, action).map((s) => sorted(asArray(s.Action)))).toEqual([[action]]);
-    });
+    it.each(STATEMENT_COMPANIONS)(
+      'grants %s %s in one statement, beside nothing but %j',
+      (name, action, companions) => {
+        expect(grantsOf(name, action).map((s) => sorted(asArray(s.Action)))).toEqual([
+          sorted([action, ...companions]),
+        ]);
+      },
+    );
 
     it.each(['health', 'metrics', 'deadLetters', 'sweeper'] as const)(
       'lets %s query only the by-status index, never the table',

@@ -71,7 +71,12 @@ export interface LogLine {
   fields: Record<string, unknown>;
 }
 
-/** The one log line of a submit: a cached read, or the request stored (the token as correlation id). */
+/**
+ * The one log line of a submit: a cached read, or the request stored (the token as correlation id).
+ * CloudWatch Logs bills by the byte, so a field is left out when it holds its usual value: no
+ * `duplicate` unless the submit repeated a key, no `cache` for a request that has no cache (writes),
+ * no `direct` for one never tried DIRECT (`ineligible`).
+ */
 export function submitLogLine(command: SubmitCommand, answer: SubmitAnswer): LogLine {
   if (answer.cache === 'hit') {
     return {
@@ -79,21 +84,18 @@ export function submitLogLine(command: SubmitCommand, answer: SubmitAnswer): Log
       fields: { operation: command.operation, cached_at: answer.cached_at },
     };
   }
+  const direct = answer.direct?.kind === 'skipped' ? `skipped:${answer.direct.reason}` : answer.direct?.kind;
   return {
     message: 'request submitted',
     fields: {
       correlation_id: answer.token,
-      token: answer.token,
       operation: command.operation,
       priority: command.priority,
       status: answer.status,
       routing_path: answer.routing_path,
-      duplicate: answer.duplicate ?? false,
-      cache: answer.cache ?? 'none',
-      direct:
-        answer.direct?.kind === 'skipped'
-          ? `skipped:${answer.direct.reason}`
-          : (answer.direct?.kind ?? 'ineligible'),
+      ...(answer.duplicate === true ? { duplicate: true } : {}),
+      ...(answer.cache !== undefined && answer.cache !== 'none' ? { cache: answer.cache } : {}),
+      ...(direct !== undefined && direct !== 'ineligible' ? { direct } : {}),
     },
   };
 }

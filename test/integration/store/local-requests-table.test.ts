@@ -1,7 +1,8 @@
 /**
  * The local stack keeps DynamoDB data between runs (`.riq-local/dynamodb`): a table made by a run
  * whose index listed requests by `status` gets the sparse by-status index, and the requests it
- * lists get their `listed_status`, so the sweeper and the dead-letter listing still see them.
+ * lists get their `listed_status`, so the sweeper and the dead-letter listing still see them; one
+ * whose by-status index projects fewer attributes than the request listing shows gets it rebuilt.
  */
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -105,5 +106,61 @@ describe('createRequestsTable on a table kept from an earlier run', () => {
       expect(await store.countByStatus('completed')).toBe(0);
     },
     INDEX_BUILD_TIMEOUT_MS + 30_000,
+  );
+
+  it(
+    'builds the by-status index again when it projects fewer attributes than the listing shows',
+    async () => {
+      const config = isolatedConfig();
+      const tableName = requestsTableName(config);
+      const { name, partitionKey, sortKey } = REQUESTS_TABLE.statusIndex;
+      await client.send(
+        new CreateTableCommand({
+          TableName: tableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: partitionKey, AttributeType: 'S' },
+            { AttributeName: sortKey, AttributeType: 'S' },
+          ],
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: name,
+              KeySchema: [
+                { AttributeName: partitionKey, KeyType: 'HASH' },
+                { AttributeName: sortKey, KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['token', 'status', 'service'] },
+            },
+          ],
+        }),
+      );
+      const store = new DynamoRequestStore(doc, tableName, 3600);
+      const now = new Date().toISOString();
+      const token = newRequestToken();
+      await store.insert({
+        token,
+        owner: 'o',
+        operation: 'jira.add_comment',
+        service: 'jira',
+        priority: 'normal',
+        payload: { task_id: 'MD-1', comment: 'c' },
+        status: 'dead',
+        routing_path: 'QUEUED',
+        attempts: 4,
+        created_at: now,
+        updated_at: now,
+      });
+
+      expect(await createRequestsTable(client, config)).toBe(tableName);
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const index = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === name);
+      expect(index?.Projection?.NonKeyAttributes).toEqual([...REQUESTS_TABLE.statusIndex.projected]);
+      expect((await store.listSummaries('dead', { limit: 10 })).records).toEqual([
+        expect.objectContaining({ token, operation: 'jira.add_comment', attempts: 4 }),
+      ]);
+    },
+    2 * INDEX_BUILD_TIMEOUT_MS + 30_000,
   );
 });

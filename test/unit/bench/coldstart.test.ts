@@ -3,7 +3,14 @@
  * benchmark's placeholder environment, offline (else the benchmark would measure an error).
  */
 import { describe, expect, it } from 'vitest';
-import { BUNDLE_GOAL_KB, IMPORTS, INIT_GOAL_MS, judge, measureFunction } from '../../../bench/coldstart.js';
+import {
+  BUNDLE_GOAL_KB,
+  IMPORTS,
+  INIT_GOAL_MS,
+  bundleWeight,
+  judge,
+  measureFunction,
+} from '../../../bench/coldstart.js';
 import { lambdaBundleOptions } from '../../../lib/lambda-bundling.js';
 import { FUNCTION_ENTRIES } from '../../../model/config/index.js';
 
@@ -29,6 +36,34 @@ describe('coldstart', () => {
     });
   });
 
+  it('weighs a bundle per npm package and per source folder, largest first', () => {
+    const input = (bytesInOutput: number) => ({ bytesInOutput });
+    const weight = bundleWeight({
+      inputs: {},
+      outputs: {
+        'out/index.mjs': {
+          bytes: 1000,
+          imports: [],
+          exports: [],
+          inputs: {
+            'node_modules/@smithy/core/dist-es/a.js': input(300),
+            'node_modules/@smithy/core/dist-es/b.js': input(200),
+            'node_modules/zod/v4/classic/schemas.js': input(400),
+            'lambdas/adapters/s3/s3-body-store.ts': input(50),
+            'lambdas/adapters/sqs/sqs-work-queue.ts': input(30),
+            'model/errors.ts': input(5),
+          },
+        },
+      },
+    });
+    expect(weight).toEqual([
+      ['@smithy/core', 500],
+      ['zod', 400],
+      ['lambdas/adapters', 80],
+      ['model/errors.ts', 5],
+    ]);
+  });
+
   it.each(Object.keys(FUNCTION_ENTRIES) as (keyof typeof FUNCTION_ENTRIES)[])(
     'bundles %s and imports it in fresh processes with no AWS and no network',
     async (name) => {
@@ -39,6 +74,10 @@ describe('coldstart', () => {
       expect(figures.importCpuMs).toHaveLength(IMPORTS);
       for (const ms of figures.importCpuMs) expect(ms).toBeGreaterThan(0);
       expect(figures.mapBytes).toBeUndefined();
+      // The parts add up to the code in the bundle (the rest is esbuild's glue and the banner).
+      const parts = figures.weight.reduce((sum, [, bytes]) => sum + bytes, 0);
+      expect(parts).toBeLessThanOrEqual(figures.bytes);
+      expect(parts).toBeGreaterThan(figures.bytes * 0.8);
     },
     60_000,
   );

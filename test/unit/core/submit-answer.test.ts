@@ -134,25 +134,28 @@ describe('submitLogLine', () => {
       message: 'request submitted',
       fields: {
         correlation_id: TOKEN,
-        token: TOKEN,
         operation: 'confluence.create_page',
         priority: 'normal',
         status: 'queued',
         routing_path: 'QUEUED',
-        duplicate: false,
         cache: 'bypass',
         direct: 'skipped:no_time',
       },
     });
   });
 
-  it('names a DIRECT call `called`, and a request never tried `ineligible`', () => {
+  it('names a DIRECT call `called`, and leaves out the fields at their usual value', () => {
     const called = submitLogLine(write, { ...stored, routing_path: 'DIRECT', direct: { kind: 'called' } });
-    expect(called.fields).toMatchObject({ direct: 'called', routing_path: 'DIRECT', cache: 'none' });
-    expect(submitLogLine(write, { ...stored, duplicate: true }).fields).toMatchObject({
-      direct: 'ineligible',
-      duplicate: true,
-    });
+    expect(called.fields).toMatchObject({ direct: 'called', routing_path: 'DIRECT' });
+    expect(called.fields).not.toHaveProperty('cache');
+    expect(called.fields).not.toHaveProperty('duplicate');
+    expect(called.fields).not.toHaveProperty('token');
+    const ineligible = submitLogLine(write, { ...stored, direct: { kind: 'ineligible' } }).fields;
+    expect(ineligible).not.toHaveProperty('direct');
+    const repeated = submitLogLine(write, { ...stored, duplicate: true, cache: 'none' }).fields;
+    expect(repeated).toMatchObject({ duplicate: true });
+    expect(repeated).not.toHaveProperty('direct');
+    expect(repeated).not.toHaveProperty('cache');
   });
 
   it('logs a cache hit with its age, no token', () => {

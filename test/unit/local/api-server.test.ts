@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_FUNCTIONS, type ApiFunctionName } from '../../../model/config/routes.js';
 import { startApiServer, type ApiHandler, type RunningApi } from '../../../local/api-server.js';
 import type { ApiEvent } from '../../../lambdas/api/http.js';
+import { consolePageListener } from '../../../client/console/server.js';
 
 /** Each handler answers the path parameters it was given. */
 const echo: ApiHandler = async (event) => ({ statusCode: 200, body: JSON.stringify(event.pathParameters) });
@@ -135,5 +136,51 @@ describe('local API server', () => {
     });
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual({ message: 'Request Entity Too Large' });
+  });
+});
+
+describe('local API server with the console page (npm start)', () => {
+  it('serves the console at / and its assets; other methods and paths still reach the routes', async () => {
+    const seen: string[] = [];
+    const recording: ApiHandler = async (event) => {
+      seen.push(`${event.requestContext.http.method} ${event.rawPath} ${event.routeKey}`);
+      return { statusCode: 404, body: '{"error":{"code":"NOT_FOUND"}}' };
+    };
+    const withPages = await startApiServer({
+      port: 0,
+      handlers: each(recording),
+      timeouts: each(10),
+      pages: consolePageListener(),
+    });
+    try {
+      const page = await fetch(`${withPages.url}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('/console/app.js');
+      expect((await fetch(`${withPages.url}/console/app.js`)).headers.get('content-type')).toMatch(
+        /^text\/javascript/,
+      );
+      expect(seen).toEqual([]);
+      expect((await fetch(`${withPages.url}/`, { method: 'POST', body: '{}' })).status).toBe(404);
+      expect((await fetch(`${withPages.url}/console/other.js`)).status).toBe(404);
+      expect(seen).toEqual(['POST / $default', 'GET /console/other.js $default']);
+    } finally {
+      await withPages.stop();
+    }
+  });
+
+  it('without it, / goes to the $default route as on AWS', async () => {
+    const seen: string[] = [];
+    const recording: ApiHandler = async (event) => {
+      seen.push(event.routeKey);
+      return { statusCode: 404, body: '{}' };
+    };
+    const plain = await startApiServer({ port: 0, handlers: each(recording), timeouts: each(10) });
+    try {
+      expect((await fetch(`${plain.url}/`)).status).toBe(404);
+      expect(seen).toEqual(['$default']);
+    } finally {
+      await plain.stop();
+    }
   });
 });

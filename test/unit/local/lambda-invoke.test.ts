@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { FunctionTimeoutError, invokeWithTimeout } from '../../../local/lambda-invoke.js';
+import {
+  FunctionTimeoutError,
+  invokeWithTimeout,
+  noteUpstreamWait,
+  observeInvocations,
+  type InvocationTiming,
+} from '../../../local/lambda-invoke.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -69,5 +75,76 @@ describe('invokeWithTimeout', () => {
         { functionName: 'riq-throws', timeoutSeconds: 1 },
       ),
     ).rejects.toThrow('at once');
+  });
+
+  describe('timing', () => {
+    it("tells observers each invocation's duration and the part spent waiting upstream, overlaps once", async () => {
+      const timings: InvocationTiming[] = [];
+      const stop = observeInvocations((t) => timings.push(t));
+      try {
+        await invokeWithTimeout(
+          async () => {
+            await sleep(40);
+            // Two calls in flight together for 100 ms, then one alone for 50 ms: 150 ms waited.
+            const a = noteUpstreamWait();
+            const b = noteUpstreamWait();
+            await sleep(100);
+            a();
+            await sleep(50);
+            b();
+            b(); // ending a call twice counts once
+          },
+          {},
+          { functionName: 'riq-timed', timeoutSeconds: 2 },
+        );
+      } finally {
+        stop();
+      }
+      expect(timings).toHaveLength(1);
+      const [t] = timings;
+      expect(t?.functionName).toBe('riq-timed');
+      expect(t?.timedOut).toBe(false);
+      expect(t?.upstreamMs).toBeGreaterThanOrEqual(145);
+      expect(t?.upstreamMs).toBeLessThan(250);
+      expect(t?.durationMs).toBeGreaterThanOrEqual(185);
+      expect(t!.durationMs - t!.upstreamMs).toBeGreaterThanOrEqual(35);
+    });
+
+    it('counts no upstream wait outside an invocation, and keeps concurrent invocations apart', async () => {
+      noteUpstreamWait()(); // outside any invocation: a no-op
+      const timings: InvocationTiming[] = [];
+      const stop = observeInvocations((t) => timings.push(t));
+      try {
+        await Promise.all([
+          invokeWithTimeout(
+            async () => {
+              const done = noteUpstreamWait();
+              await sleep(80);
+              done();
+            },
+            {},
+            { functionName: 'riq-waits', timeoutSeconds: 2 },
+          ),
+          invokeWithTimeout(() => sleep(80), {}, { functionName: 'riq-works', timeoutSeconds: 2 }),
+        ]);
+      } finally {
+        stop();
+      }
+      const by = Object.fromEntries(timings.map((t) => [t.functionName, t]));
+      expect(by['riq-waits']?.upstreamMs).toBeGreaterThanOrEqual(75);
+      expect(by['riq-works']?.upstreamMs).toBe(0);
+    });
+
+    it('reports a timed-out invocation as such when it settles, and nothing once stopped', async () => {
+      const timings: InvocationTiming[] = [];
+      const stop = observeInvocations((t) => timings.push(t));
+      await expect(
+        invokeWithTimeout(() => sleep(120), {}, { functionName: 'riq-late', timeoutSeconds: 0.05 }),
+      ).rejects.toBeInstanceOf(FunctionTimeoutError);
+      await sleep(150);
+      stop();
+      await invokeWithTimeout(async () => 1, {}, { functionName: 'riq-unseen', timeoutSeconds: 1 });
+      expect(timings.map((t) => [t.functionName, t.timedOut])).toEqual([['riq-late', true]]);
+    });
   });
 });

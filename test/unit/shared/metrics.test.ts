@@ -85,6 +85,17 @@ describe('metrics observers', () => {
       ]);
     });
 
+    it('writes one state line with the token once, as correlation_id', () => {
+      const observe = observeRequests(functionMetrics('riq-test', logger), logger);
+      observe(retryAfter429({ status: 429 }));
+      const info = vi.mocked(logger.info);
+      expect(info).toHaveBeenCalledTimes(1);
+      const [message, fields] = info.mock.calls[0] as unknown as [string, Record<string, unknown>];
+      expect(message).toBe('request state changed');
+      expect(fields).toMatchObject({ correlation_id: RECORD.token, status: 'queued', event: 'retry' });
+      expect(fields).not.toHaveProperty('token');
+    });
+
     it('counts a 429 with a reason RIQ does not know, or none, as reason unknown', () => {
       const observe = observeRequests(functionMetrics('riq-test', logger), logger);
       observe(retryAfter429({ status: 429, rateLimitReason: 'jira-cost-based' }));
