@@ -9,7 +9,7 @@ const LAMBDAS_MEET_LIB_IN_MODEL = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.riq-local/', 'coverage/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.riq-local/', 'coverage/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

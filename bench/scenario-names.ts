@@ -11,6 +11,7 @@ export const SCENARIO_NAMES = [
   'quota',
   'api-token',
   'coldstart',
+  'cli',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -27,6 +28,7 @@ export const SCENARIO_SUMMARIES: Record<ScenarioName, string> = {
   quota: "a compressed hour against Atlassian's points quota (2,000 points per 60 s)",
   'api-token': "the quota backlog on an API-token connection: the rate limit's pace, no points",
   coldstart: 'cold start of the bundled functions (init duration, bundle size)',
+  cli: 'start-up of the compiled riq command (riq --help), against tsx and a bare node',
 };
 
 export interface ScenarioResult {

@@ -27,6 +27,7 @@ import {
   type SubmitBody,
 } from './harness.js';
 import { MESSAGES_RECEIVED, awsCallCounts, awsCallsBetween, countAwsCalls } from './aws-calls.js';
+import { cliStart } from './cli-start.js';
 import { coldstart } from './coldstart.js';
 import { cost } from './cost-scenario.js';
 import { countPointsCharges } from './points-charges.js';
@@ -867,4 +868,5 @@ export const SCENARIOS: Record<ScenarioName, () => Promise<ScenarioResult>> = {
   quota,
   'api-token': apiToken,
   coldstart,
+  cli: cliStart,
 };

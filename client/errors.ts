@@ -28,16 +28,25 @@ export class RiqApiError extends RiqClientError {
   }
 }
 
-/** The request never got an answer (connection refused or dropped, per-request timeout) after every retry. */
+/** Why nothing listens at the endpoint: the connection was refused, or its host name does not resolve. */
+export type Unreachable = 'refused' | 'not_found';
+
+/**
+ * The request never got an answer (connection refused or dropped, per-request timeout). A refused
+ * connection or an unknown host is thrown at the first attempt (`unreachable` says which); any
+ * other failure after every retry.
+ */
 export class RiqNetworkError extends RiqClientError {
   override readonly name = 'RiqNetworkError';
+  readonly unreachable: Unreachable | undefined;
   constructor(
     message: string,
     /** How many HTTP attempts were made. */
     readonly attempts: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; unreachable?: Unreachable },
   ) {
     super(message, options);
+    this.unreachable = options?.unreachable;
   }
 }
 

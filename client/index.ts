@@ -27,6 +27,7 @@ export {
   RiqRequestFailedError,
   isRiqClientError,
   isRiqApiError,
+  type Unreachable,
 } from './errors.js';
 export {
   signRequest,

@@ -10,7 +10,7 @@
  * authorization) and answers `result` as for any other, so callers never see the difference.
  */
 import { randomUUID } from 'node:crypto';
-import { RiqApiError, RiqNetworkError, RiqWaitTimeoutError } from './errors.js';
+import { RiqApiError, RiqNetworkError, RiqWaitTimeoutError, type Unreachable } from './errors.js';
 import {
   defaultCredentialProvider,
   regionFromEndpoint,
@@ -260,11 +260,12 @@ export class QueueClient implements QueueClientApi {
         });
         text = await res.text();
       } catch (err) {
-        if (attempt < this.retries) continue;
+        const unreachable = unreachableReason(err);
+        if (unreachable === undefined && attempt < this.retries) continue;
         throw new RiqNetworkError(
           `${req.method} ${req.path} failed after ${attempt + 1} attempt(s): ${describe(err)}`,
           attempt + 1,
-          { cause: err },
+          { cause: err, ...(unreachable !== undefined ? { unreachable } : {}) },
         );
       }
       const parsed = parseBody(text);
@@ -353,6 +354,21 @@ function retryableStatus(status: number, error: RiqErrorBody): boolean {
   if (status === 429) return true;
   // A 5xx RIQ marks not retryable (501 NOT_IMPLEMENTED) is final.
   return status >= 500 && error.retryable;
+}
+
+/**
+ * A refused connection (nothing listens on the port) or a host name that does not resolve: no
+ * retry changes that within seconds, so the caller hears it at once. Anything else (a reset, a
+ * timeout, a DNS server that did not answer: EAI_AGAIN) may pass and is retried.
+ */
+function unreachableReason(err: unknown): Unreachable | undefined {
+  const codes = new Set<unknown>();
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  for (const e of [err, cause, ...((cause as { errors?: unknown[] } | null)?.errors ?? [])])
+    codes.add((e as { code?: unknown } | null)?.code);
+  if (codes.has('ECONNREFUSED')) return 'refused';
+  if (codes.has('ENOTFOUND')) return 'not_found';
+  return undefined;
 }
 
 function describe(err: unknown): string {

@@ -2,9 +2,10 @@
  * SigV4 request signing with the AWS SDK's own signer (`SignatureV4` from `@smithy/signature-v4`,
  * node's SHA-256 through `@smithy/core/checksum`). `signRequest` is the one function the client
  * signs with; the unit test checks it against AWS's published `get-vanilla` vector.
+ *
+ * The signer is imported on the first signature: a `riq` command against the local stack never
+ * signs, and loading the signer would be most of its start-up.
  */
-import { Sha256 } from '@smithy/core/checksum';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 export type { AwsCredentialIdentity, AwsCredentialIdentityProvider };
@@ -45,6 +46,10 @@ export async function signRequest(
   const headers: Record<string, string> = { ...(req.headers ?? {}) };
   if (!Object.keys(headers).some((h) => h.toLowerCase() === 'host')) headers['host'] = url.host;
 
+  const [{ Sha256 }, { SignatureV4 }] = await Promise.all([
+    import('@smithy/core/checksum'),
+    import('@smithy/signature-v4'),
+  ]);
   const signer = new SignatureV4({
     credentials: params.credentials,
     region: params.region,

@@ -4,7 +4,9 @@
  * and refuses the options that are not its own. Every problem is a `UsageError` (exit code 2).
  */
 import { parseArgs } from 'node:util';
-import type { Priority } from '../types.js';
+import { LISTED_STATUSES } from '../../model/api-views.js';
+import { closestName } from '../../model/suggest.js';
+import type { ListedStatus, Priority } from '../types.js';
 
 export class UsageError extends Error {
   /** The command whose usage to show under the message, when known. */
@@ -49,6 +51,17 @@ export type Command =
       waitFlags: WaitFlags;
     }
   | { name: 'result'; token: string; waitFlags: WaitFlags }
+  | { name: 'watch'; token: string; timeoutSeconds: number | undefined }
+  | {
+      name: 'list';
+      status: ListedStatus | undefined;
+      operation: string | undefined;
+      service: 'jira' | 'confluence' | undefined;
+      limit: number | undefined;
+      cursor: string | undefined;
+    }
+  | { name: 'operations' }
+  | { name: 'version' }
   | { name: 'health' }
   | { name: 'breakers' }
   | { name: 'metrics' }
@@ -61,6 +74,7 @@ export type CommandName = Command['name'];
 
 export type Parsed =
   | { kind: 'help'; command: string | undefined }
+  | { kind: 'version' }
   | { kind: 'command'; global: GlobalOptions; command: Command };
 
 const OPTIONS = {
@@ -69,6 +83,7 @@ const OPTIONS = {
   caller: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
   priority: { type: 'string' },
   'idempotency-key': { type: 'string' },
   fresh: { type: 'boolean' },
@@ -81,11 +96,13 @@ const OPTIONS = {
   service: { type: 'string' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
+  status: { type: 'string' },
+  operation: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
 
-const GLOBAL_OPTIONS: readonly OptionName[] = ['endpoint', 'region', 'caller', 'json', 'help'];
+const GLOBAL_OPTIONS: readonly OptionName[] = ['endpoint', 'region', 'caller', 'json', 'help', 'version'];
 
 /** The options each command accepts besides the global ones. */
 export const COMMAND_OPTIONS: Record<CommandName, readonly OptionName[]> = {
@@ -101,6 +118,10 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionName[]> = {
     'timeout',
   ],
   result: ['wait', 'timeout'],
+  watch: ['timeout'],
+  list: ['status', 'operation', 'service', 'limit', 'cursor'],
+  operations: [],
+  version: [],
   health: [],
   breakers: [],
   metrics: [],
@@ -112,6 +133,18 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionName[]> = {
 
 export const COMMAND_NAMES = Object.keys(COMMAND_OPTIONS) as CommandName[];
 
+/**
+ * The first words `riq` knows: each command's, `dlq` for its subcommands, `help`, and `console`
+ * (run by main.ts before this parser: client/console/command.ts).
+ */
+const COMMAND_WORDS = [...new Set([...COMMAND_NAMES.map((n) => n.split(' ')[0]!), 'help', 'console'])];
+/** Commands that take a subcommand (`dlq list`), with their subcommands. */
+const SUBCOMMANDS = new Map<string, string[]>();
+for (const name of COMMAND_NAMES) {
+  const [word, sub] = name.split(' ');
+  if (sub !== undefined) SUBCOMMANDS.set(word!, [...(SUBCOMMANDS.get(word!) ?? []), sub]);
+}
+
 export const DEFAULT_ENDPOINT = 'http://localhost:3000';
 
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -119,53 +152,101 @@ type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean
 export function parseCommandLine(argv: readonly string[], env: Record<string, string | undefined>): Parsed {
   let values: Values;
   let positionals: string[];
+  const { args: withoutWaitSeconds, waitSeconds } = splitWaitSeconds(argv);
   try {
     ({ values, positionals } = parseArgs({
-      args: [...argv],
+      args: withoutWaitSeconds,
       options: OPTIONS,
       allowPositionals: true,
       strict: true,
     }) as { values: Values; positionals: string[] });
   } catch (error) {
-    throw new UsageError(cleanParseMessage(error), commandGuess(argv));
+    throw new UsageError(parseErrorMessage(error, withoutWaitSeconds), commandGuess(argv));
   }
 
   const [first, ...rest] = positionals;
   if (first === 'help') return { kind: 'help', command: helpTopic(rest) };
   if (first === undefined) {
     if (values.help) return { kind: 'help', command: undefined };
+    if (values.version) return { kind: 'version' };
     throw new UsageError('missing command');
   }
 
   let name: CommandName;
   let args: string[];
-  if (first === 'dlq') {
+  const subcommands = SUBCOMMANDS.get(first);
+  if (subcommands !== undefined) {
     const sub = rest[0];
     if (sub === undefined) {
-      if (values.help) return { kind: 'help', command: 'dlq' };
-      throw new UsageError('missing dlq subcommand (list, retry, purge or redrive)', 'dlq');
+      if (values.help) return { kind: 'help', command: first };
+      throw new UsageError(`missing ${first} subcommand (${orList(subcommands)})`, first);
     }
-    const full = `dlq ${sub}`;
-    if (!isCommandName(full)) throw new UsageError(`unknown dlq subcommand '${sub}'`, 'dlq');
+    const full = `${first} ${sub}`;
+    if (!isCommandName(full))
+      throw new UsageError(`unknown ${first} subcommand '${sub}'${suggest(sub, subcommands)}`, first);
     name = full;
     args = rest.slice(1);
   } else {
-    if (!isCommandName(first)) throw new UsageError(`unknown command '${first}'`);
+    if (!isCommandName(first))
+      throw new UsageError(`unknown command '${first}'${suggest(first, COMMAND_WORDS)}`);
     name = first;
     args = rest;
   }
   if (values.help) return { kind: 'help', command: name };
+  if (values.version) return { kind: 'version' };
 
   const allowed = new Set<string>([...GLOBAL_OPTIONS, ...COMMAND_OPTIONS[name]]);
   for (const key of Object.keys(values)) {
     if (!allowed.has(key)) throw new UsageError(`option --${key} does not apply to '${name}'`, name);
   }
 
+  if (waitSeconds !== undefined && values.timeout !== undefined)
+    throw new UsageError(
+      `--wait ${waitSeconds} and --timeout ${values.timeout} both set how long to wait; give one`,
+      name,
+    );
   const global = globalOptions(values, env, name);
-  return { kind: 'command', global, command: buildCommand(name, args, values) };
+  return { kind: 'command', global, command: buildCommand(name, args, values, waitSeconds) };
 }
 
-function buildCommand(name: CommandName, args: string[], values: Values): Command {
+/**
+ * `--wait 20` and `--wait=20` as `--wait --timeout 20`: parseArgs has no boolean option with an
+ * optional value, so a number right after `--wait` is taken out here (before any `--`). A number
+ * is never an operation, a token or a JSON object payload, so nothing else is read differently.
+ */
+function splitWaitSeconds(argv: readonly string[]): { args: string[]; waitSeconds: string | undefined } {
+  const args: string[] = [];
+  let waitSeconds: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    if (arg.startsWith('--wait=')) {
+      args.push('--wait');
+      waitSeconds = arg.slice('--wait='.length);
+    } else if (arg === '--wait' && /^[0-9]*\.?[0-9]+$/.test(argv[i + 1] ?? '')) {
+      args.push('--wait');
+      waitSeconds = argv[++i];
+    } else {
+      args.push(arg);
+    }
+  }
+  return { args, waitSeconds };
+}
+
+/** `; did you mean 'x'?` for a close known name, else nothing. */
+export function suggest(input: string, known: Iterable<string>): string {
+  const name = closestName(input, known);
+  return name === undefined ? '' : `; did you mean '${name}'?`;
+}
+
+function orList(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+}
+
+function buildCommand(name: CommandName, args: string[], values: Values, waitSeconds?: string): Command {
   switch (name) {
     case 'submit': {
       const [operation, payload] = positionalsExactly(name, args, ['operation', 'payload']) as [
@@ -183,13 +264,29 @@ function buildCommand(name: CommandName, args: string[], values: Values): Comman
         fireAndForget: values['fire-and-forget'] === true,
         dependsOn: tokenList(name, values['depends-on']),
         after: nonEmpty(name, 'after', values.after),
-        waitFlags: waitFlags(name, values),
+        waitFlags: waitFlags(name, values, waitSeconds),
       };
     }
     case 'result': {
       const [token] = positionalsExactly(name, args, ['token']) as [string];
-      return { name, token, waitFlags: waitFlags(name, values) };
+      return { name, token, waitFlags: waitFlags(name, values, waitSeconds) };
     }
+    case 'watch': {
+      const [token] = positionalsExactly(name, args, ['token']) as [string];
+      return { name, token, timeoutSeconds: seconds(name, 'timeout', values.timeout) };
+    }
+    case 'list':
+      positionalsExactly(name, args, []);
+      return {
+        name,
+        status: oneOf(name, 'status', values.status, LISTED_STATUSES),
+        operation: nonEmpty(name, 'operation', values.operation),
+        service: oneOf(name, 'service', values.service, ['jira', 'confluence'] as const),
+        limit: positiveInteger(name, 'limit', values.limit),
+        cursor: nonEmpty(name, 'cursor', values.cursor),
+      };
+    case 'operations':
+    case 'version':
     case 'health':
     case 'breakers':
     case 'metrics':
@@ -239,16 +336,20 @@ export function isAwsEndpoint(url: URL): boolean {
   return url.hostname.endsWith('.amazonaws.com');
 }
 
-function waitFlags(name: string, values: Values): WaitFlags {
+function waitFlags(name: string, values: Values, waitSeconds: string | undefined): WaitFlags {
   const wait = values.wait === true;
   if (values.timeout !== undefined && !wait) throw new UsageError('--timeout needs --wait', name);
-  let timeoutSeconds: number | undefined;
-  if (values.timeout !== undefined) {
-    timeoutSeconds = Number(values.timeout);
-    if (values.timeout.trim() === '' || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
-      throw new UsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`, name);
-  }
+  const timeoutSeconds =
+    waitSeconds !== undefined ? seconds(name, 'wait', waitSeconds) : seconds(name, 'timeout', values.timeout);
   return { wait, timeoutSeconds };
+}
+
+function seconds(name: string, option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--${option} must be a positive number of seconds, not '${value}'`, name);
+  return n;
 }
 
 function payloadSource(arg: string): PayloadSource {
@@ -285,7 +386,10 @@ function oneOf<T extends string>(
 ): T | undefined {
   if (value === undefined) return undefined;
   if (!(choices as readonly string[]).includes(value))
-    throw new UsageError(`--${option} must be one of ${choices.join(', ')}, not '${value}'`, name);
+    throw new UsageError(
+      `--${option} must be one of ${choices.join(', ')}, not '${value}'${suggest(value, choices)}`,
+      name,
+    );
   return value as T;
 }
 
@@ -324,12 +428,31 @@ function helpTopic(rest: string[]): string | undefined {
 /** The command named in argv, for the usage shown under a parse error. */
 function commandGuess(argv: readonly string[]): string | undefined {
   const words = argv.filter((a) => !a.startsWith('-'));
-  if (words[0] === 'dlq' && words[1] && isCommandName(`dlq ${words[1]}`)) return `dlq ${words[1]}`;
-  return words[0] && (isCommandName(words[0]) || words[0] === 'dlq') ? words[0] : undefined;
+  const [first, second] = words;
+  if (first === undefined) return undefined;
+  if (SUBCOMMANDS.has(first))
+    return second && isCommandName(`${first} ${second}`) ? `${first} ${second}` : first;
+  return isCommandName(first) ? first : undefined;
 }
 
-function cleanParseMessage(error: unknown): string {
+/** parseArgs's message, with the nearest known option for an unknown one. */
+function parseErrorMessage(error: unknown, args: readonly string[]): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const unknown = args.find(
+      (a) => a.startsWith('-') && a !== '--' && !isKnownOption(a.replace(/^-+/, '').split('=')[0]!),
+    );
+    if (unknown !== undefined) {
+      const option = unknown.split('=')[0]!;
+      const near = closestName(option.replace(/^-+/, ''), Object.keys(OPTIONS));
+      return `unknown option '${option}'${near === undefined ? '' : `; did you mean '--${near}'?`}`;
+    }
+  }
   const message = error instanceof Error ? error.message : String(error);
   // parseArgs explains how to pass a positional that starts with '-': not useful here.
   return message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '').trim();
+}
+
+function isKnownOption(name: string): boolean {
+  return Object.hasOwn(OPTIONS, name) || Object.values(OPTIONS).some((o) => 'short' in o && o.short === name);
 }

@@ -2,7 +2,15 @@
  * Human output of `riq`: aligned tables and key/value blocks, no dependency. `--json` bypasses all of
  * this and prints the API's JSON as it came.
  */
-import type { DeadLetterPage, RequestView, SubmitAnswer } from '../types.js';
+import type { OperationInfo } from '../../model/operation-catalog.js';
+import type {
+  DeadLetterPage,
+  OperatorRequestView,
+  RequestSummary,
+  RequestView,
+  SubmitAnswer,
+  TimelineEntry,
+} from '../types.js';
 
 type Row = Record<string, unknown>;
 
@@ -251,6 +259,65 @@ export function formatDeadLetters(page: DeadLetterPage): string {
   out += `\n${page.count} dead letter${page.count === 1 ? '' : 's'}`;
   out += page.next_cursor ? `; next page: --cursor ${page.next_cursor}\n` : '\n';
   return out;
+}
+
+/** `riq list`: one row per request, then the count and the next page's cursor. */
+export function formatRequestList(page: {
+  requests: readonly RequestSummary[];
+  next_cursor?: string | null;
+}): string {
+  if (page.requests.length === 0) return 'No requests.\n';
+  let out = table(
+    ['token', 'status', 'operation', 'priority', 'attempts', 'created_at', 'updated_at', 'last_error'],
+    page.requests.map((r) => [
+      r.token,
+      r.status,
+      r.operation,
+      r.priority,
+      r.attempts,
+      r.created_at,
+      r.updated_at,
+      errorLine(r.last_error) ?? r.last_error,
+    ]),
+  );
+  const n = page.requests.length;
+  out += `\n${n} request${n === 1 ? '' : 's'}`;
+  out += page.next_cursor ? `; next page: --cursor ${page.next_cursor}\n` : '\n';
+  return out;
+}
+
+/** `riq watch`'s first lines: what the request is and where it stands. */
+export function formatWatchHeader(view: OperatorRequestView): string {
+  return `${view.token}  ${view.operation}  ${view.priority}  ${view.status}\n`;
+}
+
+/** One timeline entry on one line: when, what, then what is known of it. */
+export function formatTimelineEntry(entry: TimelineEntry): string {
+  const details = [
+    entry.attempt !== undefined ? `attempt ${entry.attempt}` : undefined,
+    entry.status_code !== undefined ? `HTTP ${entry.status_code}` : undefined,
+    entry.reason !== undefined ? `reason ${entry.reason}` : undefined,
+    entry.delay_seconds !== undefined ? `delay ${entry.delay_seconds} s` : undefined,
+    entry.error !== undefined ? `error ${entry.error}` : undefined,
+  ].filter((d) => d !== undefined);
+  return `${entry.at}  ${entry.event.padEnd(16)}  ${details.join(', ')}`.trimEnd() + '\n';
+}
+
+/**
+ * One row per operation: its service, read or write, and its payload fields, optional ones marked
+ * `?` (types with --json).
+ */
+export function formatOperations(operations: readonly OperationInfo[]): string {
+  return (
+    table(
+      ['operation', 'kind', 'payload fields'],
+      operations.map((o) => [
+        o.name,
+        o.kind,
+        o.fields.map((f) => `${f.name}${f.required ? '' : '?'}`).join(', '),
+      ]),
+    ) + '\nfield? = optional. Fields and their types as JSON: riq operations --json\n'
+  );
 }
 
 /** Any object: scalars as key/value lines, arrays of objects as tables, nested objects as JSON. */

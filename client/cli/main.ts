@@ -6,14 +6,16 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { QueueClient } from '../queue-client.js';
-import { runConsole } from '../console/command.js';
 import { run } from './run.js';
 
 /** Runs `riq` on this process's arguments and streams; answers the exit code. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   // `riq console` is a long-running server with its own options (client/console/command.ts).
-  if (argv[0] === 'console')
+  // Imported only for it: the console's server and page are no part of any other command's start.
+  if (argv[0] === 'console') {
+    const { runConsole } = await import('../console/command.js');
     return runConsole(argv.slice(1), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  }
   return run(argv, {
     stdout: process.stdout,
     stderr: process.stderr,

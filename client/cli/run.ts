@@ -3,7 +3,14 @@
  * process globals here, so the unit tests inject streams, environment and a fake client.
  */
 import { readFile } from 'node:fs/promises';
-import { RiqApiError, RiqNetworkError, RiqRequestFailedError, RiqWaitTimeoutError } from '../errors.js';
+import { isTerminal } from '../queue-client.js';
+import {
+  RiqApiError,
+  RiqNetworkError,
+  RiqRequestFailedError,
+  RiqWaitTimeoutError,
+  type Unreachable,
+} from '../errors.js';
 import type {
   ClientOptions,
   OperationName,
@@ -21,11 +28,16 @@ import {
   formatGeneric,
   formatHealth,
   formatMetrics,
+  formatOperations,
+  formatRequestList,
   formatResult,
+  formatTimelineEntry,
+  formatWatchHeader,
   formatSubmit,
 } from './format.js';
 import { helpText, usageLine } from './help.js';
 import { startSpinner, type TextSink } from './spinner.js';
+import { VERSION } from './version.js';
 
 export type ClientFactory = (options: ClientOptions) => QueueClientApi;
 
@@ -40,7 +52,14 @@ export interface RunIo {
   stdin?: AsyncIterable<string | Buffer>;
   /** Reads `@file` payloads. @default fs.readFile as UTF-8 */
   readTextFile?: (path: string) => Promise<string>;
+  /** `riq watch`'s pause between two looks. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
+  /** `riq watch --timeout`'s clock. @default Date.now */
+  now?: () => number;
 }
+
+/** `riq watch` looks at the request this often. */
+export const WATCH_INTERVAL_MS = 1_000;
 
 const TERMINAL = new Set(['completed', 'failed', 'dead', 'cached']);
 
@@ -59,14 +78,50 @@ export async function run(argv: readonly string[], io: RunIo): Promise<ExitCode>
     io.stdout.write(text);
     return EXIT.OK;
   }
+  if (parsed.kind === 'version') {
+    io.stdout.write(`riq ${VERSION}\n`);
+    return EXIT.OK;
+  }
 
   const { global, command } = parsed;
   try {
+    if (command.name === 'version' || command.name === 'operations')
+      return await executeLocal(command.name, global, io);
     const client = io.clientFactory(clientOptions(global));
     return await execute(client, command, global, io);
   } catch (error) {
-    return failure(io, error);
+    return failure(io, error, global.endpoint);
   }
+}
+
+/** The commands answered without the API. */
+async function executeLocal(
+  name: 'version' | 'operations',
+  global: GlobalOptions,
+  io: RunIo,
+): Promise<ExitCode> {
+  const print = (json: unknown, human: () => string) =>
+    io.stdout.write(global.json ? `${JSON.stringify(json, null, 2)}\n` : human());
+  if (name === 'version') {
+    print({ version: VERSION }, () => `riq ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  const { operationCatalog } = await loadCatalog();
+  const operations = operationCatalog();
+  print({ operations }, () => formatOperations(operations));
+  return EXIT.OK;
+}
+
+/**
+ * The operations and their schemas (model/, with zod), loaded by the commands that need them only:
+ * building the schemas is a good part of a start, and `riq --help` or `riq result` need none.
+ */
+async function loadCatalog() {
+  const [catalog, check] = await Promise.all([
+    import('../../model/operation-catalog.js'),
+    import('./payload-check.js'),
+  ]);
+  return { ...catalog, ...check };
 }
 
 function clientOptions(global: GlobalOptions): ClientOptions {
@@ -88,9 +143,12 @@ async function execute(
 
   switch (command.name) {
     case 'submit': {
+      const { checkOperation, checkPayloadFields } = await loadCatalog();
+      const operation = checkOperation(command.operation);
       const payload = await readPayload(command, io);
+      checkPayloadFields(operation, payload);
       const answer = await client.submit(
-        command.operation as OperationName,
+        operation,
         payload as OperationPayload<OperationName>,
         submitOptions(command),
       );
@@ -111,6 +169,26 @@ async function execute(
       print(view, () => formatResult(view));
       return statusExit(view.status);
     }
+    case 'list': {
+      const operation =
+        command.operation !== undefined
+          ? (await loadCatalog()).checkOperation(command.operation, 'list')
+          : undefined;
+      const page = await client.listRequests({
+        ...(command.status !== undefined ? { status: command.status } : {}),
+        ...(operation !== undefined ? { operation } : {}),
+        ...(command.service !== undefined ? { service: command.service } : {}),
+        ...(command.limit !== undefined ? { limit: command.limit } : {}),
+        ...(command.cursor !== undefined ? { cursor: command.cursor } : {}),
+      });
+      print(page, () => formatRequestList(page));
+      return EXIT.OK;
+    }
+    case 'watch':
+      return watch(client, command, global, io);
+    case 'operations':
+    case 'version':
+      return executeLocal(command.name, global, io);
     case 'health': {
       const health = await client.health();
       print(health, () => formatHealth(health));
@@ -150,6 +228,47 @@ async function execute(
       print(answer, () => formatGeneric(answer));
       return EXIT.OK;
     }
+  }
+}
+
+/**
+ * `riq watch`: the request's timeline so far, then each new entry as it arrives (one look every
+ * `WATCH_INTERVAL_MS`), until the request is completed, failed or dead. The timeline keeps its
+ * newest 20 entries, so new ones are told by content, not by position. With --json: one JSON line
+ * per entry, then the request's last view.
+ */
+async function watch(
+  client: QueueClientApi,
+  command: Extract<Command, { name: 'watch' }>,
+  global: GlobalOptions,
+  io: RunIo,
+): Promise<ExitCode> {
+  const sleep = io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const now = io.now ?? Date.now;
+  const deadline = command.timeoutSeconds !== undefined ? now() + command.timeoutSeconds * 1000 : Infinity;
+  const shown = new Set<string>();
+  let view = await client.getRequest(command.token);
+  if (!global.json) io.stdout.write(formatWatchHeader(view));
+  for (;;) {
+    for (const entry of view.timeline) {
+      const key = JSON.stringify(entry);
+      if (shown.has(key)) continue;
+      shown.add(key);
+      io.stdout.write(global.json ? `${JSON.stringify(entry)}\n` : formatTimelineEntry(entry));
+    }
+    if (isTerminal(view.status)) {
+      io.stdout.write(global.json ? `${JSON.stringify(view)}\n` : `${view.token} ${view.status}\n`);
+      return statusExit(view.status);
+    }
+    if (now() + WATCH_INTERVAL_MS > deadline) {
+      io.stderr.write(
+        `riq: stopped watching ${view.token} after ${command.timeoutSeconds} s (status: ${view.status}); ` +
+          `watch again with: riq watch ${view.token}\n`,
+      );
+      return EXIT.WAIT_TIMEOUT;
+    }
+    await sleep(WATCH_INTERVAL_MS);
+    view = await client.getRequest(command.token);
   }
 }
 
@@ -216,6 +335,21 @@ async function waitFor(
   }
 }
 
+/**
+ * One line for an endpoint that refused the connection or whose host does not resolve: what
+ * happened and what to do. For a loopback endpoint the likely cause is a local stack not started.
+ */
+export function unreachableHint(endpoint: string, reason: Unreachable): string {
+  const why = reason === 'refused' ? 'connection refused' : 'host not found';
+  const local = isLoopback(endpoint) ? "start the local stack with 'npm start', or " : '';
+  return `cannot reach RIQ at ${endpoint} (${why}): ${local}pass --endpoint URL / set RIQ_ENDPOINT`;
+}
+
+function isLoopback(endpoint: string): boolean {
+  const host = new URL(endpoint).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 function statusExit(status: SubmitAnswer['status'] | RequestView['status']): ExitCode {
   return status === 'failed' || status === 'dead' ? EXIT.REQUEST_FAILED : EXIT.OK;
 }
@@ -227,7 +361,7 @@ function usage(io: RunIo, error: UsageError): ExitCode {
 }
 
 /** Prints an error to stderr and answers its exit code. */
-function failure(io: RunIo, error: unknown): ExitCode {
+function failure(io: RunIo, error: unknown, endpoint: string): ExitCode {
   if (error instanceof UsageError) return usage(io, error);
   if (error instanceof RiqApiError) {
     io.stderr.write(`riq: ${error.code} (HTTP ${error.status}): ${error.message}\n`);
@@ -245,6 +379,10 @@ function failure(io: RunIo, error: unknown): ExitCode {
   if (error instanceof RiqRequestFailedError) {
     io.stderr.write(`riq: ${error.message}\n`);
     return EXIT.REQUEST_FAILED;
+  }
+  if (error instanceof RiqNetworkError && error.unreachable !== undefined) {
+    io.stderr.write(`riq: ${unreachableHint(endpoint, error.unreachable)}\n`);
+    return EXIT.UNAVAILABLE;
   }
   if (error instanceof RiqNetworkError) {
     io.stderr.write(`riq: network error: ${error.message}\n`);

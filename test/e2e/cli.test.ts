@@ -1,6 +1,7 @@
 /**
- * The real `riq` CLI (node --import tsx client/cli/main.ts) against the shared local stack, with the
- * real QueueClient: exit codes, `--json` output on stdout and RIQ error codes on stderr.
+ * The real `riq` CLI (bin/riq.mjs: the compiled dist/riq.mjs, rebuilt when stale) against the shared
+ * local stack, with the real QueueClient: exit codes, `--json` output on stdout and RIQ error codes
+ * on stderr.
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -18,14 +19,10 @@ interface CliOutcome {
 
 function riq(...args: string[]): Promise<CliOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'client/cli/main.ts', ...args, '--endpoint', stack.url, '--json'],
-      {
-        env: { ...process.env, RIQ_ENDPOINT: '', RIQ_CALLER: '', AWS_REGION: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, ['bin/riq.mjs', ...args, '--endpoint', stack.url, '--json'], {
+      env: { ...process.env, RIQ_ENDPOINT: '', RIQ_CALLER: '', AWS_REGION: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -48,7 +45,7 @@ describe('the riq CLI against the local stack', () => {
 
   it('submits a create with --wait: exit 0, the completed request as JSON', async () => {
     const payload = JSON.stringify({ title: `CLI ${run}`, project_id: 'MD', labels: ['cli'] });
-    const out = await riq('submit', 'jira.create_task', payload, '--wait', '--timeout', '30');
+    const out = await riq('submit', 'jira.create_task', payload, '--wait', '30');
     expect(out.code, out.stderr).toBe(0);
     const body = json(out);
     expect(body).toMatchObject({ status: 'completed', token: expect.stringMatching(/^req_[0-9a-f]{32}$/) });
@@ -164,6 +161,98 @@ describe('the riq CLI against the local stack', () => {
     expect(out.code, out.stderr).toBe(0);
     expect(json(out)).toMatchObject({ dead_letters: expect.any(Array), count: expect.any(Number) });
     expect(json(out)).toHaveProperty('next_cursor');
+  });
+
+  it('lists a waiting request (operator) and watches requests through retries and dependencies', async () => {
+    // Jira's create answers 503 until the fault is removed: the first request retries meanwhile,
+    // and the second, which depends on it, stays waiting for as long as the test needs.
+    const fault = await sim.addFault({ method: 'POST', path: '^/rest/api/3/issue$', status: 503 });
+    let first: string;
+    let second: string;
+    try {
+      const one = await riq(
+        'submit',
+        'jira.create_task',
+        JSON.stringify({ title: `CLI first ${run}`, project_id: 'MD' }),
+        '--routing',
+        'queued',
+      );
+      expect(one.code, one.stderr).toBe(0);
+      first = String(json(one)['token']);
+      const two = await riq(
+        'submit',
+        'jira.create_task',
+        JSON.stringify({ title: `CLI second ${run}`, project_id: 'MD' }),
+        '--depends-on',
+        first,
+      );
+      expect(two.code, two.stderr).toBe(0);
+      second = String(json(two)['token']);
+      expect(json(two)['status']).toBe('waiting');
+
+      const listed = await riq(
+        'list',
+        '--status',
+        'waiting',
+        '--operation',
+        'jira.create_task',
+        '--limit',
+        '100',
+      );
+      expect(listed.code, listed.stderr).toBe(0);
+      const requests = json(listed)['requests'] as { token: string; status: string; operation: string }[];
+      expect(
+        requests.find((r) => r.token === second),
+        listed.stdout,
+      ).toMatchObject({ status: 'waiting', operation: 'jira.create_task' });
+    } finally {
+      await sim.removeFault(fault);
+    }
+
+    const entries = (out: CliOutcome) =>
+      out.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const watched = await riq('watch', second, '--timeout', '50');
+    expect(watched.code, watched.stderr).toBe(0);
+    const lines = entries(watched);
+    const events = lines.slice(0, -1).map((e) => e['event']);
+    expect(events[0]).toBe('submitted');
+    expect(events).toEqual(expect.arrayContaining(['dependencies_met', 'attempt_started', 'succeeded']));
+    expect(events.indexOf('dependencies_met')).toBeLessThan(events.indexOf('succeeded'));
+    // Each entry once, however many looks it took.
+    expect(new Set(lines.slice(0, -1).map((e) => JSON.stringify(e))).size).toBe(lines.length - 1);
+    expect(lines.at(-1)).toMatchObject({ token: second, status: 'completed' });
+
+    // The first one has finished too: its timeline shows the 503s it was retried through.
+    const firstWatched = await riq('watch', first, '--timeout', '10');
+    expect(firstWatched.code, firstWatched.stderr).toBe(0);
+    const firstLines = entries(firstWatched);
+    expect(firstLines).toEqual(
+      expect.arrayContaining([expect.objectContaining({ event: 'failed_attempt', status_code: 503 })]),
+    );
+    expect(firstLines.at(-1)).toMatchObject({ token: first, status: 'completed' });
+  }, 120_000);
+
+  it('exits 2 on a mistyped operation or payload field, naming the nearest, and stores nothing', async () => {
+    const key = `cli-typo-${run}`;
+    const operation = await riq('submit', 'jira.get_tsk', '{"task_id":"MD-1"}', '--idempotency-key', key);
+    expect(operation.code).toBe(2);
+    expect(operation.stderr).toMatch(
+      /^riq: unknown operation 'jira.get_tsk'; did you mean 'jira.get_task'\?/,
+    );
+    const payload = JSON.stringify({ titel: `CLI typo ${run}`, project_id: 'MD' });
+    const field = await riq('submit', 'jira.create_task', payload, '--idempotency-key', key);
+    expect(field.code).toBe(2);
+    expect(field.stderr).toMatch(
+      /^riq: unknown field 'titel' in the payload of jira.create_task; did you mean 'title'\?/,
+    );
+    // Nothing reached the API: the same key with a corrected payload is a new request, not a conflict.
+    const fixed = JSON.stringify({ title: `CLI typo ${run}`, project_id: 'MD' });
+    const sent = await riq('submit', 'jira.create_task', fixed, '--idempotency-key', key, '--wait', '30');
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(json(sent)).toMatchObject({ status: 'completed' });
   });
 
   it('exits 2 on a usage error without calling the API', async () => {

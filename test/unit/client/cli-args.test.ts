@@ -123,7 +123,7 @@ describe('riq argument parsing', () => {
     [['result'], /missing <token>/],
     [['result', TOKEN, '--priority', 'high'], /--priority does not apply to 'result'/],
     [['health', 'now'], /unexpected argument 'now'/],
-    [['health', '--bogus'], /Unknown option '--bogus'/],
+    [['health', '--bogus'], /unknown option '--bogus'$/],
     [['dlq', 'list', '--limit', '0'], /--limit must be a positive integer/],
     [['dlq', 'list', '--limit', 'ten'], /--limit must be a positive integer/],
     [['dlq', 'list', '--service', 'github'], /--service must be one of jira, confluence/],

@@ -145,6 +145,35 @@ describe('QueueClient against a local endpoint', () => {
     expect(down.seen).toHaveLength(2);
   });
 
+  it('does not retry a refused connection or an unknown host; retries a reset connection', async () => {
+    const failing = (code: string) => {
+      const down = fakeFetch(() => {
+        throw new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) });
+      });
+      const client = new QueueClient({
+        endpoint: 'http://localhost:3000',
+        fetch: down.fetch,
+        retryBaseDelayMs: 1,
+      });
+      return { client, seen: down.seen };
+    };
+    const refused = failing('ECONNREFUSED');
+    await expect(refused.client.health()).rejects.toMatchObject({
+      name: 'RiqNetworkError',
+      attempts: 1,
+      unreachable: 'refused',
+    });
+    expect(refused.seen).toHaveLength(1);
+    const unknownHost = failing('ENOTFOUND');
+    await expect(unknownHost.client.health()).rejects.toMatchObject({
+      attempts: 1,
+      unreachable: 'not_found',
+    });
+    const reset = failing('ECONNRESET');
+    await expect(reset.client.health()).rejects.toMatchObject({ attempts: 4, unreachable: undefined });
+    expect(reset.seen).toHaveLength(4);
+  });
+
   it('maps a non-RIQ error body (API Gateway) to HTTP_<status>', async () => {
     const { fetch } = fakeFetch(() => json(403, { message: 'Forbidden' }));
     const client = new QueueClient({ endpoint: 'http://localhost:3000', fetch });
