@@ -1,12 +1,13 @@
 /** What `npm start` says when it is ready, and when it cannot start. */
 import { PortInUseError } from './api-server.js';
 
-/** The ready output: the URL and one request to try (the endpoints go to RIQ_INFO_FILE). */
+/** The ready output: the URL, one request to try and the console (the endpoints go to RIQ_INFO_FILE). */
 export function readyMessage(url: string): string {
   return [
     `RIQ is running at ${url}  (Ctrl-C stops everything). Try:`,
     `  curl -s -X POST ${url}/api/queue/submit -H 'content-type: application/json' \\`,
     `    -d '{"operation":"jira.create_task","payload":{"title":"Hello from RIQ","project_id":"MD"}}'`,
+    `Console: ${url}/`,
   ].join('\n');
 }
 

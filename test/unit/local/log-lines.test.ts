@@ -90,12 +90,13 @@ describe('logOptionsFromEnv', () => {
 });
 
 describe('start output', () => {
-  it('the ready message is the URL and one curl, under 400 characters', () => {
+  it('the ready message is the URL, one curl and the console, under 400 characters', () => {
     const message = readyMessage('http://localhost:3000');
     expect(message).toContain('RIQ is running at http://localhost:3000 ');
     expect(message).toContain(
       "curl -s -X POST http://localhost:3000/api/queue/submit -H 'content-type: application/json'",
     );
+    expect(message.split('\n').at(-1)).toBe('Console: http://localhost:3000/');
     expect(message.length).toBeLessThan(400);
   });
 
