@@ -165,10 +165,13 @@ export async function buildBundle(distDir = DIST_DIR) {
     // The build's start, not its end: an input saved while esbuild ran is newer, so stale.
     utimesSync(metaTemp, startedAt, startedAt);
     renameSync(metaTemp, metaFileOf(distDir));
+    // An old build's age is read against the new build folder's time: both come from the file
+    // system's clock, which is the clock the folders' times were written with.
+    const now = statSync(outdir).mtimeMs;
     for (const name of readdirSync(distDir)) {
       if (!name.startsWith(BUILD_PREFIX) || name === build || name === previous) continue;
       const path = join(distDir, name);
-      if (statSync(path).mtimeMs < started - OLD_BUILD_MS) rmSync(path, { recursive: true, force: true });
+      if (statSync(path).mtimeMs < now - OLD_BUILD_MS) rmSync(path, { recursive: true, force: true });
     }
     const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
     return {

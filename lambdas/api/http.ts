@@ -26,13 +26,18 @@ export function httpErrors(logger: Logger): MiddlewareObj<ApiEvent, ApiResult> {
     onError: async function mapErrorToResponse(request) {
       const err = toRiqError(request.error);
       if (err.httpStatus >= 500 && err.code !== 'NOT_IMPLEMENTED') {
-        logger.error('request failed', { error: request.error as Error });
+        logger.error('request failed', { path: request.event.rawPath, error: request.error as Error });
         request.response = json(500, {
           error: new RiqError('INTERNAL_ERROR', 'internal error; see the logs for the request id').toBody(),
         });
         return;
       }
-      logger.info('request rejected', { code: err.code, status: err.httpStatus, details: err.details });
+      logger.info('request rejected', {
+        path: request.event.rawPath,
+        code: err.code,
+        status: err.httpStatus,
+        details: err.details,
+      });
       request.response = json(err.httpStatus, { error: err.toBody() });
     },
   };

@@ -21,7 +21,6 @@ const deps: ResultDeps = {
 async function result(event: ApiEvent): Promise<ApiResult> {
   const token = event.pathParameters?.['token'] ?? '';
   const waitSeconds = parseWait(event.queryStringParameters?.['wait'], config.api.longPollCapSeconds);
-  logger.appendKeys({ token });
   return json(200, await getResult(deps, { token, owner: callerIdentity(event), waitSeconds }));
 }
 

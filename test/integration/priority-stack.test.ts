@@ -65,7 +65,15 @@ function deferralsOf(token: string): string[] {
   return logLines
     .join('')
     .split('\n')
-    .filter((line) => line.includes(token) && line.includes('"event":"deferred"'));
+    .filter((line) => line.includes('"event":"deferred"') && logged(line)?.['correlation_id'] === token);
+}
+
+function logged(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }
 
 async function statuses(tokens: string[]): Promise<string[]> {
