@@ -1,9 +1,11 @@
 /** The API handlers' HTTP plumbing: the caller's identity and the operator check, on payload format 2.0 events. */
-import { describe, expect, it } from 'vitest';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { describe, expect, it, vi } from 'vitest';
 import { RiqError } from '../../../model/errors.js';
 import {
   bodyText,
   callerIdentity,
+  httpErrors,
   isOperator,
   requireOperator,
   type ApiEvent,
@@ -109,5 +111,34 @@ describe('bodyText', () => {
     expect(
       bodyText({ body: undefined, isBase64Encoded: false, headers: { 'content-type': 'text/plain' } }),
     ).toBe(null);
+  });
+});
+
+describe('httpErrors', () => {
+  function handle(error: unknown) {
+    const logger = { info: vi.fn(), error: vi.fn() };
+    const request = { event: { rawPath: '/api/queue/result/req_0123' }, error, response: undefined };
+    const onError = httpErrors(logger as unknown as Logger).onError!;
+    return { logger, request, done: onError(request as never) };
+  }
+
+  it("logs a refused request with its path (the token is in it) and answers RIQ's error", async () => {
+    const { logger, request, done } = handle(new RiqError('NOT_FOUND', 'no such request'));
+    await done;
+    expect(logger.info).toHaveBeenCalledWith(
+      'request rejected',
+      expect.objectContaining({ path: '/api/queue/result/req_0123', code: 'NOT_FOUND', status: 404 }),
+    );
+    expect((request.response as { statusCode: number } | undefined)?.statusCode).toBe(404);
+  });
+
+  it('logs an unexpected error with its path and answers a bare 500', async () => {
+    const { logger, request, done } = handle(new Error('socket hang up'));
+    await done;
+    expect(logger.error).toHaveBeenCalledWith(
+      'request failed',
+      expect.objectContaining({ path: '/api/queue/result/req_0123' }),
+    );
+    expect((request.response as { statusCode: number } | undefined)?.statusCode).toBe(500);
   });
 });
