@@ -6,14 +6,9 @@
  */
 import 'vitest';
 import type { TestProject } from 'vitest/node';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { StackInfo } from '../../local/ready-line.js';
-import {
-  infoFilePath,
-  spawnLocalStart,
-  waitForStackInfo,
-  type StartedProcess,
-} from '../support/local-start.js';
+import { startStackLogged, stopStack, type StartedProcess } from '../support/local-start.js';
 import { CHROMIUM_PATH } from './browser.js';
 
 declare module 'vitest' {
@@ -29,24 +24,11 @@ export async function setup(project: TestProject): Promise<void> {
     throw new Error(
       `the browser tests need Chromium at ${CHROMIUM_PATH} (Debian: apt-get install -y chromium; .ci/run installs it)`,
     );
-  mkdirSync('.riq-local', { recursive: true });
-  const log = createWriteStream('.riq-local/browser-stack.log');
-  const infoFile = infoFilePath();
-  started = spawnLocalStart({ RIQ_INFO_FILE: infoFile });
-  started.child.stdout?.pipe(log);
-  started.child.stderr?.pipe(log);
-  try {
-    project.provide('stack', await waitForStackInfo(started, infoFile));
-  } catch (err) {
-    throw new Error(`${String(err)}\nsee .riq-local/browser-stack.log`, { cause: err });
-  }
+  const stack = await startStackLogged('.riq-local/browser-stack.log');
+  started = stack.started;
+  project.provide('stack', stack.info);
 }
 
 export async function teardown(): Promise<void> {
-  const child = started?.child;
-  if (!child || child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await started!.exited;
-  clearTimeout(timer);
+  await stopStack(started);
 }

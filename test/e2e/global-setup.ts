@@ -5,14 +5,8 @@
  */
 import 'vitest';
 import type { TestProject } from 'vitest/node';
-import { createWriteStream, mkdirSync } from 'node:fs';
 import type { StackInfo } from '../../local/ready-line.js';
-import {
-  infoFilePath,
-  spawnLocalStart,
-  waitForStackInfo,
-  type StartedProcess,
-} from '../support/local-start.js';
+import { startStackLogged, stopStack, type StartedProcess } from '../support/local-start.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,24 +17,11 @@ declare module 'vitest' {
 let started: StartedProcess | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  mkdirSync('.riq-local', { recursive: true });
-  const log = createWriteStream('.riq-local/e2e-stack.log');
-  const infoFile = infoFilePath();
-  started = spawnLocalStart({ RIQ_INFO_FILE: infoFile });
-  started.child.stdout?.pipe(log);
-  started.child.stderr?.pipe(log);
-  try {
-    project.provide('stack', await waitForStackInfo(started, infoFile));
-  } catch (err) {
-    throw new Error(`${String(err)}\nsee .riq-local/e2e-stack.log`, { cause: err });
-  }
+  const stack = await startStackLogged('.riq-local/e2e-stack.log');
+  started = stack.started;
+  project.provide('stack', stack.info);
 }
 
 export async function teardown(): Promise<void> {
-  const child = started?.child;
-  if (!child || child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await started!.exited;
-  clearTimeout(timer);
+  await stopStack(started);
 }

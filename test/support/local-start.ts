@@ -3,7 +3,7 @@
  * memory, and waits until it has written its endpoints to its RIQ_INFO_FILE.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StackInfo } from '../../local/ready-line.js';
@@ -60,4 +60,34 @@ export async function waitForStackInfo(
     if (Date.now() > deadline) throw new Error(`local stack did not start in ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * A test project's own stack: `npm start` with its output in `logFile` (under .riq-local), its
+ * endpoints once it is up. A failed start names the log.
+ */
+export async function startStackLogged(
+  logFile: string,
+): Promise<{ started: StartedProcess; info: StackInfo }> {
+  mkdirSync('.riq-local', { recursive: true });
+  const log = createWriteStream(logFile);
+  const infoFile = infoFilePath();
+  const started = spawnLocalStart({ RIQ_INFO_FILE: infoFile });
+  started.child.stdout?.pipe(log);
+  started.child.stderr?.pipe(log);
+  try {
+    return { started, info: await waitForStackInfo(started, infoFile) };
+  } catch (err) {
+    throw new Error(`${String(err)}\nsee ${logFile}`, { cause: err });
+  }
+}
+
+/** Stops a started stack: SIGTERM, then SIGKILL after 10 s. */
+export async function stopStack(started: StartedProcess | undefined): Promise<void> {
+  const child = started?.child;
+  if (!child || child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await started!.exited;
+  clearTimeout(timer);
 }
