@@ -44,6 +44,11 @@ export interface RaceRetry {
 export class VersionedItems<T> {
   /** Per key, the end of the last update queued in this process (see `update`). */
   private readonly turns = new Map<string, Promise<unknown>>();
+  /**
+   * Per key, the newest version this instance wrote. A read made before that write (a batch read
+   * that waited for its turn behind it) is stale: deciding from it would lose the race for sure.
+   */
+  private readonly written = new Map<string, number>();
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -75,7 +80,8 @@ export class VersionedItems<T> {
    * and decides again; after `retry.attempts` lost races the answer is `exhausted()`'s (which may
    * throw). Errors other than a lost race are thrown as they come. `first`: the item as an
    * earlier read found it (a batch read of the gate's items), decided from instead of reading it
-   * for the first attempt; a lost race reads it again.
+   * for the first attempt unless this instance has written the item since (then it reads); a lost
+   * race reads it again.
    */
   async update<A>(
     key: Key,
@@ -84,7 +90,8 @@ export class VersionedItems<T> {
     exhausted: () => A,
     first?: { read: Versioned<T> | undefined },
   ): Promise<A> {
-    return this.inTurn(key, () => this.race(key, retry, decide, exhausted, first));
+    const id = JSON.stringify(key);
+    return this.inTurn(id, () => this.race(key, id, retry, decide, exhausted, first));
   }
 
   /**
@@ -94,8 +101,7 @@ export class VersionedItems<T> {
    * the races multiply until the item's store is saturated. Races with other processes remain and
    * are settled by the conditional write. Hand-written: a promise chain per key is all it takes.
    */
-  private async inTurn<A>(key: Key, run: () => Promise<A>): Promise<A> {
-    const id = JSON.stringify(key);
+  private async inTurn<A>(id: string, run: () => Promise<A>): Promise<A> {
     const before = this.turns.get(id) ?? Promise.resolve();
     const mine = before.then(run);
     const settled = mine.then(
@@ -112,15 +118,21 @@ export class VersionedItems<T> {
 
   private async race<A>(
     key: Key,
+    id: string,
     retry: RaceRetry,
     decide: (read: Versioned<T> | undefined) => Attempt<T, A>,
     exhausted: () => A,
     first?: { read: Versioned<T> | undefined },
   ): Promise<A> {
+    const usable = first !== undefined && (first.read?.version ?? 0) >= (this.written.get(id) ?? 0);
     for (let attempt = 1; attempt <= retry.attempts; attempt++) {
-      const read = attempt === 1 && first ? first.read : await this.read(key);
+      const read = attempt === 1 && usable ? first.read : await this.read(key);
       const { answer, write } = decide(read);
-      if (write === undefined || (await this.put(key, write, read))) return answer;
+      if (write === undefined) return answer;
+      if (await this.put(key, write, read)) {
+        this.written.set(id, (read?.version ?? 0) + 1);
+        return answer;
+      }
       await backoff(retry, attempt);
     }
     return exhausted();

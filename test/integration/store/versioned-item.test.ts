@@ -66,6 +66,21 @@ describe('VersionedItems on DynamoDB Local', () => {
     expect(counts.lostRaces).toBeGreaterThan(0);
   });
 
+  it('reads again rather than decide from a batch read older than its own last write', async () => {
+    const tableName = await table();
+    const { doc, counts } = countingClient();
+    const items = new VersionedItems(doc, tableName, COUNTER);
+    await items.update(KEY, RETRY, increment, () => -1);
+    // Two callers read the item in one batch (version 1), then take their turns one after the other.
+    const batchRead = await items.read(KEY);
+    const answers = await Promise.all([
+      items.update(KEY, RETRY, increment, () => -1, { read: batchRead }),
+      items.update(KEY, RETRY, increment, () => -1, { read: batchRead }),
+    ]);
+    expect(answers).toEqual([2, 3]);
+    expect(counts.lostRaces).toBe(0);
+  });
+
   it('goes on with the next update of a key after one that threw', async () => {
     const tableName = await table();
     const items = new VersionedItems(localDynamo(endpoint).doc, tableName, COUNTER);
