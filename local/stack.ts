@@ -24,6 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_CALLER, startApiServer, type ApiHandler } from './api-server.js';
 import { invokeWithTimeout } from './lambda-invoke.js';
 import { clearReadCache } from './read-cache-reset.js';
+import { reportRecordWrites } from './record-writes.js';
 import { EventSourceMapping, type WorkerHandler } from './event-source.js';
 import { createBodiesBucket, createRequestsTable, createWorkQueues, type LocalQueues } from './resources.js';
 import {
@@ -303,6 +304,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         import('../lambdas/worker/handler.js'),
         import('../lambdas/sweeper/handler.js'),
       ]);
+    // The functions here share this process's DynamoDB client: a long poll hears its record's
+    // writes (local/record-writes.ts), and once the workers run here too it hears every write and
+    // reads its record only then. Workers run elsewhere (the chaos run's child processes) are not
+    // heard: the long poll re-reads on a timer, as on AWS.
+    const [root, { recordChanges }] = await Promise.all([
+      import('../lambdas/shared/root.js'),
+      import('../lambdas/shared/record-changes.js'),
+    ]);
+    reportRecordWrites(root.dynamoDb(), recordChanges);
 
     const mappings = workerMappings({
       client: sqsClient,
@@ -316,6 +326,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const startWorkers = () => {
       if (workersStarted) return;
       workersStarted = true;
+      recordChanges.hearAllWrites();
       mappings.forEach((m) => m.start());
     };
     if (options.startWorkers ?? true) startWorkers();

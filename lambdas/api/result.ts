@@ -2,8 +2,9 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { getResult, parseWait, type ResultDeps } from '../core/use-cases/get-result.js';
-import { sleep, systemClock } from '../shared/clock.js';
+import { systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
+import { recordChanges } from '../shared/record-changes.js';
 import * as root from '../shared/root.js';
 import { type ApiEvent, type ApiResult, callerIdentity, httpErrors, json } from './http.js';
 
@@ -11,7 +12,7 @@ const config = root.settings();
 const deps: ResultDeps = {
   store: root.requestStore(),
   clock: systemClock,
-  sleep,
+  changes: recordChanges,
   longPollCapSeconds: config.api.longPollCapSeconds,
   // A large result is read from the bodies bucket, or answered as a presigned URL of it.
   bodies: root.bodyStore(),

@@ -20,6 +20,18 @@ export interface Clock {
   now(): number;
 }
 
+/**
+ * Word that a request's record was written, heard only where the writer runs in the reader's own
+ * process (the local stack runs every function in one). On Lambda each function is a process of
+ * its own: nothing is heard, and a wait is a plain pause.
+ */
+export interface RecordChanges {
+  /** Resolves after `ms`, or as soon as a write to the record of `token` is heard. */
+  waitForChange(token: string, ms: number): Promise<void>;
+  /** Whether every write to the records is heard here, so a reader need not re-read on a timer. */
+  hearsAllWrites(): boolean;
+}
+
 export interface IdempotencyClaim {
   key: string;
   /** Hash of operation + payload: the same key with another fingerprint is a conflict. */

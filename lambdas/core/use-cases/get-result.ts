@@ -7,25 +7,36 @@
  * record keeps it there); a larger one as `result_url`, a presigned GET valid
  * `bodies.resultUrlSeconds`, with `result_size_bytes` and `result_url_expires_at` and no `result`
  * (lambdas/core/domain/claim-check.ts).
+ *
+ * A long poll re-reads its record after 100 ms, then at doubling pauses up to 500 ms, and at once
+ * when a write to it is heard (`RecordChanges`). Where every write is heard (the local stack), it
+ * reads only then, and every `HEARD_POLL_MS` in case a write came from outside.
  */
 import type { ResultResponse } from '../../../model/api-views.js';
 import { DEFAULT_CONFIG, type RiqConfig } from '../../../model/config/riq-config.js';
 import { answerResult, storedResultOf } from '../domain/claim-check.js';
 import { NotFoundError, ValidationError } from '../../../model/errors.js';
-import type { BodyStore, Clock, RequestStore } from '../ports/index.js';
+import type { BodyStore, Clock, RecordChanges, RequestStore } from '../ports/index.js';
 import { isTerminal, type RequestRecord } from '../../../model/request-record.js';
 import { checkTokenSegment } from '../domain/tokens.js';
 
 export interface ResultDeps {
   store: Pick<RequestStore, 'get'>;
   clock: Clock;
-  sleep: (ms: number) => Promise<void>;
+  /** Wakes a long poll when its record is written (a plain pause where nothing is heard). */
+  changes: RecordChanges;
   longPollCapSeconds: number;
   /** Where large results are read from; absent, a result kept there is NOT_FOUND. */
   bodies?: BodyStore;
   /** The body sizes (default: DEFAULT_CONFIG's). */
   limits?: Pick<RiqConfig['bodies'], 'inlineResultBytes' | 'resultUrlSeconds'>;
 }
+
+/** A long poll's first pause, and its longest while writes may go unheard. */
+export const FIRST_POLL_MS = 100;
+export const MAX_POLL_MS = 500;
+/** The pause between reads where every write is heard: a safety net for writes from outside. */
+export const HEARD_POLL_MS = 2000;
 
 /** Parses `?wait=`: absent is 0; a non-integer or negative value is a 400; large values are clamped. */
 export function parseWait(raw: string | undefined, capSeconds: number): number {
@@ -40,15 +51,16 @@ export async function getResult(
 ): Promise<ResultResponse> {
   checkTokenSegment(input.token);
   const deadline = deps.clock.now() + Math.min(input.waitSeconds, deps.longPollCapSeconds) * 1000;
-  let interval = 100;
+  let interval = FIRST_POLL_MS;
   for (;;) {
     const record = await deps.store.get(input.token);
     if (!record || record.owner !== input.owner)
       throw new NotFoundError(`no request ${input.token}`, { field: 'token' });
     const remaining = deadline - deps.clock.now();
     if (isTerminal(record.status) || remaining <= 0) return view(deps, record);
-    await deps.sleep(Math.min(interval, remaining));
-    interval = Math.min(interval * 2, 500);
+    const pause = deps.changes.hearsAllWrites() ? HEARD_POLL_MS : interval;
+    await deps.changes.waitForChange(input.token, Math.min(pause, remaining));
+    interval = Math.min(interval * 2, MAX_POLL_MS);
   }
 }
 

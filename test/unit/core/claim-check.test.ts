@@ -287,7 +287,7 @@ describe('submit and result with large bodies', () => {
       bodies,
       limits: LIMITS,
       longPollCapSeconds: 25,
-      sleep: async () => {},
+      changes: { waitForChange: async () => {}, hearsAllWrites: () => false },
     };
     const view = await getResult(deps, { token: TOKEN, owner: OWNER, waitSeconds: 0 });
     expect(view.result).toBeUndefined();

@@ -6,17 +6,28 @@ import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
 const TOKEN = `req_${'2'.repeat(32)}`;
 const OWNER = 'arn:aws:iam::1:user/a';
 
-async function setup() {
+async function setup(options: { hearsAllWrites?: boolean } = {}) {
   const store = new InMemoryStore();
   const clock = new FakeClock();
   const onSleep: Array<() => void> = [];
+  const pauses: number[] = [];
+  let reads = 0;
   const deps: ResultDeps = {
-    store,
+    store: {
+      get: (token) => {
+        reads++;
+        return store.get(token);
+      },
+    },
     clock,
     longPollCapSeconds: 25,
-    sleep: async (ms) => {
-      clock.advance(ms);
-      onSleep.shift()?.();
+    changes: {
+      waitForChange: async (_token, ms) => {
+        pauses.push(ms);
+        clock.advance(ms);
+        onSleep.shift()?.();
+      },
+      hearsAllWrites: () => options.hearsAllWrites ?? false,
     },
   };
   await store.insert({
@@ -32,7 +43,7 @@ async function setup() {
     created_at: 'x',
     updated_at: 'x',
   });
-  return { store, clock, deps, onSleep };
+  return { store, clock, deps, onSleep, pauses, reads: () => reads };
 }
 
 describe('getResult', () => {
@@ -56,6 +67,24 @@ describe('getResult', () => {
     const res = await getResult(deps, { token: TOKEN, owner: OWNER, waitSeconds: 20 });
     expect(res).toMatchObject({ status: 'completed', result: { key: 'MD-1' } });
     expect(clock.now() - t0).toBeLessThan(1000);
+  });
+
+  it('re-reads after 100 ms, then at doubling pauses up to 500 ms, while writes may go unheard', async () => {
+    const { deps, pauses } = await setup();
+    await getResult(deps, { token: TOKEN, owner: OWNER, waitSeconds: 3 });
+    expect(pauses).toEqual([100, 200, 400, 500, 500, 500, 500, 300]);
+  });
+
+  it('reads only on a heard write, or every 2 s, where every write is heard', async () => {
+    const { deps, pauses, reads, store, onSleep } = await setup({ hearsAllWrites: true });
+    onSleep.push(
+      () => undefined,
+      () => Object.assign(store.records.get(TOKEN)!, { status: 'completed' }),
+    );
+    const res = await getResult(deps, { token: TOKEN, owner: OWNER, waitSeconds: 20 });
+    expect(res.status).toBe('completed');
+    expect(pauses).toEqual([2000, 2000]);
+    expect(reads()).toBe(3);
   });
 
   it('gives up after the wait and returns the current state', async () => {
