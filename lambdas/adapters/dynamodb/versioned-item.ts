@@ -41,12 +41,28 @@ export interface RaceRetry {
   maxBackoffSteps?: number;
 }
 
+/** An update waiting for its key's next group (see `VersionedItems.update`). */
+interface Pending<T> {
+  retry: RaceRetry;
+  decide: (read: Versioned<T> | undefined) => Attempt<T, unknown>;
+  exhausted: () => unknown;
+  first: { read: Versioned<T> | undefined } | undefined;
+  resolve: (answer: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** A key's updates not yet written, and whether a group of them is being written now. */
+interface KeyQueue<T> {
+  writing: boolean;
+  waiting: Pending<T>[];
+}
+
 export class VersionedItems<T> {
-  /** Per key, the end of the last update queued in this process (see `update`). */
-  private readonly turns = new Map<string, Promise<unknown>>();
+  /** Per key, the updates made through this instance that wait for their group (see `update`). */
+  private readonly queues = new Map<string, KeyQueue<T>>();
   /**
    * Per key, the newest version this instance wrote. A read made before that write (a batch read
-   * that waited for its turn behind it) is stale: deciding from it would lose the race for sure.
+   * that waited behind it) is stale: deciding from it would lose the race for sure.
    */
   private readonly written = new Map<string, number>();
 
@@ -82,8 +98,16 @@ export class VersionedItems<T> {
    * earlier read found it (a batch read of the gate's items), decided from instead of reading it
    * for the first attempt unless this instance has written the item since (then it reads); a lost
    * race reads it again.
+   *
+   * The updates of one key made through this instance are written in groups: while one group's
+   * write is in flight the next updates wait, and then are decided one after the other from one
+   * read (each seeing the value the one before it decided) and written with one conditional write.
+   * Callers in one process (a batch's records handled at once, or every function of the local
+   * stack) would otherwise race each other, each lost race costing a read and a conditional write,
+   * or wait in single file behind one write each. Races with other processes remain and are settled
+   * by the conditional write. Hand-written: a queue per key is all it takes.
    */
-  async update<A>(
+  update<A>(
     key: Key,
     retry: RaceRetry,
     decide: (read: Versioned<T> | undefined) => Attempt<T, A>,
@@ -91,51 +115,76 @@ export class VersionedItems<T> {
     first?: { read: Versioned<T> | undefined },
   ): Promise<A> {
     const id = JSON.stringify(key);
-    return this.inTurn(id, () => this.race(key, id, retry, decide, exhausted, first));
+    return new Promise<A>((resolve, reject) => {
+      const queue = this.queues.get(id) ?? { writing: false, waiting: [] };
+      this.queues.set(id, queue);
+      queue.waiting.push({
+        retry,
+        decide,
+        exhausted,
+        first,
+        resolve: resolve as (answer: unknown) => void,
+        reject,
+      });
+      if (!queue.writing) void this.writeGroups(key, id, queue);
+    });
   }
 
-  /**
-   * Runs the updates of one key made through this instance one after the other. Callers in one
-   * process (a batch's records handled at once, or every function of the local stack) would
-   * otherwise race each other: each lost race costs a read and a conditional write, and under load
-   * the races multiply until the item's store is saturated. Races with other processes remain and
-   * are settled by the conditional write. Hand-written: a promise chain per key is all it takes.
-   */
-  private async inTurn<A>(id: string, run: () => Promise<A>): Promise<A> {
-    const before = this.turns.get(id) ?? Promise.resolve();
-    const mine = before.then(run);
-    const settled = mine.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.turns.set(id, settled);
-    try {
-      return await mine;
-    } finally {
-      if (this.turns.get(id) === settled) this.turns.delete(id);
-    }
-  }
-
-  private async race<A>(
-    key: Key,
-    id: string,
-    retry: RaceRetry,
-    decide: (read: Versioned<T> | undefined) => Attempt<T, A>,
-    exhausted: () => A,
-    first?: { read: Versioned<T> | undefined },
-  ): Promise<A> {
-    const usable = first !== undefined && (first.read?.version ?? 0) >= (this.written.get(id) ?? 0);
-    for (let attempt = 1; attempt <= retry.attempts; attempt++) {
-      const read = attempt === 1 && usable ? first.read : await this.read(key);
-      const { answer, write } = decide(read);
-      if (write === undefined) return answer;
-      if (await this.put(key, write, read)) {
-        this.written.set(id, (read?.version ?? 0) + 1);
-        return answer;
+  /** Writes the key's waiting updates group after group until none is left. */
+  private async writeGroups(key: Key, id: string, queue: KeyQueue<T>): Promise<void> {
+    queue.writing = true;
+    while (queue.waiting.length > 0) {
+      const group = queue.waiting.splice(0, queue.waiting.length);
+      try {
+        await this.race(key, id, group);
+      } catch (err) {
+        for (const member of group) member.reject(err);
       }
-      await backoff(retry, attempt);
     }
-    return exhausted();
+    queue.writing = false;
+    this.queues.delete(id);
+  }
+
+  /** One group: decide in turn from one read, one conditional write, again on a lost race. */
+  private async race(key: Key, id: string, group: Pending<T>[]): Promise<void> {
+    let members = group;
+    const newest = this.written.get(id) ?? 0;
+    const firstReads = members
+      .map((m) => m.first)
+      .filter((f): f is { read: Versioned<T> | undefined } => f !== undefined)
+      .filter((f) => (f.read?.version ?? 0) >= newest)
+      .sort((a, b) => (b.read?.version ?? 0) - (a.read?.version ?? 0));
+    for (let attempt = 1; ; attempt++) {
+      const spent = members.filter((m) => attempt > m.retry.attempts);
+      for (const member of spent) settleWith(member, member.exhausted);
+      members = members.filter((m) => attempt <= m.retry.attempts);
+      if (members.length === 0) return;
+      const read = attempt === 1 && firstReads[0] !== undefined ? firstReads[0].read : await this.read(key);
+      let seen = read;
+      let write: T | undefined;
+      const decided: Array<{ member: Pending<T>; answer: unknown }> = [];
+      for (const member of members) {
+        let attemptOf: Attempt<T, unknown>;
+        try {
+          attemptOf = member.decide(seen);
+        } catch (err) {
+          member.reject(err);
+          continue;
+        }
+        decided.push({ member, answer: attemptOf.answer });
+        if (attemptOf.write !== undefined) {
+          write = attemptOf.write;
+          seen = { value: write, version: read?.version ?? 0 };
+        }
+      }
+      if (write === undefined || (await this.put(key, write, read))) {
+        if (write !== undefined) this.written.set(id, (read?.version ?? 0) + 1);
+        for (const { member, answer } of decided) member.resolve(answer);
+        return;
+      }
+      members = decided.map((d) => d.member);
+      await backoff(members[0]!.retry, attempt);
+    }
   }
 
   /** True when written; false when another worker wrote first (or created the item first). */
@@ -162,6 +211,15 @@ export class VersionedItems<T> {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw err;
     }
+  }
+}
+
+/** Answers `member` with what `answer` gives, or rejects it with what `answer` throws. */
+function settleWith<T>(member: Pending<T>, answer: () => unknown): void {
+  try {
+    member.resolve(answer());
+  } catch (err) {
+    member.reject(err);
   }
 }
 

@@ -13,12 +13,13 @@ const COUNTER = {
 const KEY = { pk: 'COUNTER#one' };
 const RETRY: RaceRetry = { attempts: 40, jitterMs: 5 };
 
-/** A document client that counts the conditional writes DynamoDB refused. */
+/** A document client that counts its writes and the conditional writes DynamoDB refused. */
 function countingClient() {
   const { doc } = localDynamo(endpoint);
-  const counts = { lostRaces: 0 };
+  const counts = { lostRaces: 0, writes: 0 };
   doc.middlewareStack.add(
-    (next) => async (args) => {
+    (next, context) => async (args) => {
+      if (context.commandName === 'PutItemCommand') counts.writes++;
       try {
         return await next(args);
       } catch (err) {
@@ -51,6 +52,42 @@ describe('VersionedItems on DynamoDB Local', () => {
     expect(answers.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(counts.lostRaces).toBe(0);
     expect((await items.read(KEY))?.value).toBe(20);
+  });
+
+  it('writes the updates that wait behind a write in flight as one group, each seeing the one before', async () => {
+    const tableName = await table();
+    const { doc, counts } = countingClient();
+    const items = new VersionedItems(doc, tableName, COUNTER);
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => items.update(KEY, RETRY, increment, () => -1)),
+    );
+    expect(answers).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    // The first alone (nothing was in flight), then the 29 that waited behind it: two writes.
+    expect(counts.writes).toBe(2);
+    expect((await items.read(KEY))?.value).toBe(30);
+  });
+
+  it('answers a group member that decides without writing along with the group, and one that throws alone', async () => {
+    const tableName = await table();
+    const items = new VersionedItems(localDynamo(endpoint).doc, tableName, COUNTER);
+    const first = items.update(KEY, RETRY, increment, () => -1);
+    const peek = items.update(
+      KEY,
+      RETRY,
+      (read) => ({ answer: read?.value ?? 0 }),
+      () => -1,
+    );
+    const failing = items.update(
+      KEY,
+      RETRY,
+      () => {
+        throw new Error('decide failed');
+      },
+      () => -1,
+    );
+    const second = items.update(KEY, RETRY, increment, () => -1);
+    await expect(Promise.all([first, peek, second])).resolves.toEqual([1, 1, 2]);
+    await expect(failing).rejects.toThrow('decide failed');
   });
 
   it('still settles races between instances (other processes) with the conditional write', async () => {
