@@ -16,9 +16,29 @@ interface View {
   token?: string;
   status?: string;
   routing_path?: string;
+  created_at?: string;
   completed_at?: string;
   updated_at?: string;
   error?: { code?: string };
+  timeline?: Array<{ at: string; event: string; reason?: string; status_code?: number }>;
+}
+
+/** How many of the slowest completed `high` requests the report shows the timeline of. */
+const SLOWEST_SHOWN = 3;
+
+/**
+ * One request's timeline as a line: each entry's event (with its reason or Atlassian's status) and
+ * its offset from the request's arrival.
+ */
+export function timelineLine(view: View): string {
+  const start = Date.parse(view.created_at ?? '');
+  return (view.timeline ?? [])
+    .map((e) => {
+      const offset = Number.isFinite(start) ? `+${((Date.parse(e.at) - start) / 1000).toFixed(2)} s` : e.at;
+      const why = e.reason ?? (e.status_code !== undefined ? String(e.status_code) : undefined);
+      return `${e.event}${why !== undefined ? ` (${why})` : ''} ${offset}`;
+    })
+    .join(', ');
 }
 
 export function riqConfig(): ReturnType<typeof resolveConfig> {
@@ -114,6 +134,20 @@ export async function runRiq(
       }
       states.set(state, (states.get(state) ?? 0) + 1);
     }
+    // What the slowest `high` requests spent their time on.
+    const slowest = outcomes
+      .filter((o) => o.priority === 'high' && o.status === 'completed' && o.doneAt !== undefined)
+      .sort((a, b) => b.doneAt! - b.sentAt - (a.doneAt! - a.sentAt))
+      .slice(0, SLOWEST_SHOWN);
+    const slowLines: string[] = [];
+    for (const o of slowest) {
+      const token = tokens.get(o.id);
+      if (token === undefined) continue;
+      const v = (await (await fetch(`${stack.url}/api/queue/result/${token}`)).json()) as View;
+      slowLines.push(
+        `  ${o.operation} ${((o.doneAt! - o.sentAt) / 1000).toFixed(1)} s, ${String(v.routing_path)}: ${timelineLine(v)}`,
+      );
+    }
     const unfinished = [...states.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([state, n]) => `${n} ${state}`);
@@ -128,6 +162,7 @@ export async function runRiq(
         ...(unfinished.length > 0
           ? [`lost = unfinished when the caller gave up; their state then: ${unfinished.join(', ')}`]
           : []),
+        ...(slowLines.length > 0 ? ['slowest high requests (timeline from arrival):', ...slowLines] : []),
         `concurrency high/normal/low ${SETTINGS.concurrency.high}/${SETTINGS.concurrency.normal}/${SETTINGS.concurrency.low}, adaptive rate control on (default)`,
         ...probe.stop(),
       ],
