@@ -91,8 +91,8 @@ export class VersionedItems<T> {
   }
 
   /**
-   * Reads the item and lets `decide` answer from it (undefined: no item yet). An answer without a
-   * write is answered at once; one with a write once that write went through. A lost race pauses
+   * Reads the item and lets `decide` answer from it (undefined: no item yet). The answer is given
+   * once the write of its group (below), if any, went through. A lost race pauses
    * and decides again; after `retry.attempts` lost races the answer is `exhausted()`'s (which may
    * throw). Errors other than a lost race are thrown as they come. `first`: the item as an
    * earlier read found it (a batch read of the gate's items), decided from instead of reading it

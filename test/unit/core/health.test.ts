@@ -96,8 +96,7 @@ describe('health', () => {
           configured_rate_per_second: 10,
           pauses: [],
           slow_until: null,
-          // rateControl.callJitterMs (400 ms) of refill at 10/s is 4 tokens, capped at 30 % of the burst.
-          margin_tokens: 3,
+          margin_tokens: 0,
           lines: { normal: { next_slot_at: null, ahead_ms: 0 }, low: { next_slot_at: null, ahead_ms: 0 } },
         },
         points: {
