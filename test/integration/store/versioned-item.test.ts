@@ -36,6 +36,11 @@ async function table(): Promise<string> {
   return createRequestsTable(client, isolatedConfig({}));
 }
 
+/** A decision that throws, as a bug in a caller's `decide` would. */
+const decideFails = (): never => {
+  throw new Error('decide failed');
+};
+
 const increment = (read: { value: number } | undefined) => {
   const next = (read?.value ?? 0) + 1;
   return { answer: next, write: next };
@@ -77,14 +82,7 @@ describe('VersionedItems on DynamoDB Local', () => {
       (read) => ({ answer: read?.value ?? 0 }),
       () => -1,
     );
-    const failing = items.update(
-      KEY,
-      RETRY,
-      () => {
-        throw new Error('decide failed');
-      },
-      () => -1,
-    );
+    const failing = items.update(KEY, RETRY, decideFails, () => -1);
     const second = items.update(KEY, RETRY, increment, () => -1);
     const [answers, failure] = await Promise.all([
       Promise.all([first, peek, second]),
@@ -129,14 +127,7 @@ describe('VersionedItems on DynamoDB Local', () => {
   it('goes on with the next update of a key after one that threw', async () => {
     const tableName = await table();
     const items = new VersionedItems(localDynamo(endpoint).doc, tableName, COUNTER);
-    const failing = items.update(
-      KEY,
-      RETRY,
-      () => {
-        throw new Error('decide failed');
-      },
-      () => -1,
-    );
+    const failing = items.update(KEY, RETRY, decideFails, () => -1);
     const next = items.update(KEY, RETRY, increment, () => -1);
     await expect(failing).rejects.toThrow('decide failed');
     await expect(next).resolves.toBe(1);
