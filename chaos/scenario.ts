@@ -251,6 +251,7 @@ export async function runChaos(
       rate_limit: { rate_per_second: s.simulatorRate.perSecond, burst: s.simulatorRate.burst },
       error_rate: s.faults.errorRate,
       timeout_rate: s.faults.timeoutRate,
+      hang_next: s.faults.hangFirst,
       hang_ms: s.faults.hangMs,
       drop_after_commit_rate: s.faults.dropAfterCommitRate,
       seed: s.seed,
@@ -330,7 +331,13 @@ export async function runChaos(
     await at(s.faultsEndAtMs);
     const faultsNow = await control.stats();
     await control.clearFaults();
-    await control.configure({ error_rate: 0, timeout_rate: 0, drop_after_commit_rate: 0, outage: null });
+    await control.configure({
+      error_rate: 0,
+      timeout_rate: 0,
+      hang_next: 0,
+      drop_after_commit_rate: 0,
+      outage: null,
+    });
     note('faults off; draining');
     tally.phase = 'draining';
 

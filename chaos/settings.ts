@@ -20,6 +20,8 @@ export interface ChaosSettings {
     errorRate: number;
     /** Share of calls held without an answer (RIQ's call timeout ends them). */
     timeoutRate: number;
+    /** The first this many calls past the limits and the 503s hang as well, whatever the seeded draws. */
+    hangFirst: number;
     hangMs: number;
     /** Share of writes committed, then answered with a dropped connection. */
     dropAfterCommitRate: number;
@@ -77,6 +79,7 @@ const SHARED = {
   faults: {
     errorRate: 0.2,
     timeoutRate: 0.05,
+    hangFirst: 2,
     hangMs: 30_000,
     dropAfterCommitRate: 0.02,
     latencyMs: 20,

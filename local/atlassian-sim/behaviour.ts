@@ -66,6 +66,11 @@ export const simConfigSchema = z.strictObject({
   timeout_rate: fraction.optional(),
   hang_ms: z.number().int().min(1).max(600_000).optional(),
   /**
+   * The next this many requests that pass the limits and `error_rate` are held as `timeout_rate`
+   * holds them, before any draw: a hang that happens whatever the PRNG's sequence.
+   */
+  hang_next: z.number().int().min(0).max(10_000).optional(),
+  /**
    * Share of writes (POST/PUT, but not the read-only search POST) that are executed and committed,
    * then the connection is destroyed.
    */
@@ -118,6 +123,8 @@ export interface SimConfig {
   error_rate: number;
   timeout_rate: number;
   hang_ms: number;
+  /** Requests still to be held by `hang_next`. */
+  hang_next: number;
   drop_after_commit_rate: number;
   answer_after_commit_ms: number;
   search_index_lag_ms: number;
@@ -133,7 +140,7 @@ export interface BehaviourStats {
   endpoints: Record<string, number>;
   /** 503s sent by `error_rate`. */
   errors_injected: number;
-  /** Requests held by `timeout_rate`. */
+  /** Requests held by `timeout_rate` or `hang_next`. */
   timeouts_injected: number;
   /** Committed writes whose connection was destroyed by `drop_after_commit_rate`. */
   dropped_after_commit: number;
@@ -223,6 +230,7 @@ export class SimBehaviour {
   errorRate = 0;
   timeoutRate = 0;
   hangMs = DEFAULT_HANG_MS;
+  hangNext = 0;
   dropAfterCommitRate = 0;
   answerAfterCommitMs = 0;
 
@@ -288,6 +296,7 @@ export class SimBehaviour {
     if (input.error_rate !== undefined) this.errorRate = input.error_rate;
     if (input.timeout_rate !== undefined) this.timeoutRate = input.timeout_rate;
     if (input.hang_ms !== undefined) this.hangMs = input.hang_ms;
+    if (input.hang_next !== undefined) this.hangNext = input.hang_next;
     if (input.drop_after_commit_rate !== undefined) this.dropAfterCommitRate = input.drop_after_commit_rate;
     if (input.answer_after_commit_ms !== undefined) this.answerAfterCommitMs = input.answer_after_commit_ms;
     if (input.outage !== undefined) {
@@ -331,6 +340,7 @@ export class SimBehaviour {
       error_rate: this.errorRate,
       timeout_rate: this.timeoutRate,
       hang_ms: this.hangMs,
+      hang_next: this.hangNext,
       drop_after_commit_rate: this.dropAfterCommitRate,
       answer_after_commit_ms: this.answerAfterCommitMs,
       outage: outage
@@ -371,8 +381,15 @@ export class SimBehaviour {
     return u < 0.5 ? { retryAfter: 1 + Math.floor(u * 6) } : {};
   }
 
-  /** Whether to hold the request without an answer; drawn only when `timeout_rate` > 0. */
+  /**
+   * Whether to hold the request without an answer: one of the `hang_next` still owed (no draw), or
+   * drawn when `timeout_rate` > 0.
+   */
   drawTimeout(): boolean {
+    if (this.hangNext > 0) {
+      this.hangNext--;
+      return true;
+    }
     return this.timeoutRate > 0 && this.random.next() < this.timeoutRate;
   }
 

@@ -39,6 +39,7 @@ export const QUIET_CONFIG = {
   per_issue_write_limit: null,
   error_rate: 0,
   timeout_rate: 0,
+  hang_next: 0,
   drop_after_commit_rate: 0,
   answer_after_commit_ms: 0,
   search_index_lag_ms: 0,

@@ -165,6 +165,23 @@ describe('simulator behaviours', () => {
       expect((await timed()).map((o) => o.status)).toEqual(codes);
     });
 
+    it('hang_next holds the next n requests without a draw, then the seeded draws go on as before', async () => {
+      await sim.control.configure({ timeout_rate: 0.25, hang_ms: 15, seed: 9 });
+      const statuses = async (n: number) => {
+        const out: number[] = [];
+        for (let i = 0; i < n; i++) out.push((await getIssue()).status);
+        return out;
+      };
+      const drawn = await statuses(20);
+
+      await sim.control.configure({ seed: 9, hang_next: 2 });
+      expect((await sim.control.config()).hang_next).toBe(2);
+      const held = await statuses(22);
+      expect(held.slice(0, 2)).toEqual([504, 504]);
+      expect(held.slice(2)).toEqual(drawn);
+      expect((await sim.control.config()).hang_next).toBe(0);
+    });
+
     it('a hang ends when the client leaves', async () => {
       await sim.control.setTimeoutRate(1, 60_000);
       const started = Date.now();
