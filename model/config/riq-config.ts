@@ -200,6 +200,15 @@ export const riqConfigSchema = z
        * cost about the same as a wait of a second, and the wait keeps the request's place.
        */
       slotWaitMs: z.number().int().min(0).max(MAX_SLOT_WAIT_MS),
+      /**
+       * How far, in ms, calls may reach Atlassian out of the time and order RIQ let them go (a new
+       * connection, a busy process, the network). Atlassian's bucket counts a call when it
+       * arrives, RIQ's when it grants it, so calls granted at exactly Atlassian's rate can arrive
+       * bunched and find its bucket a token short. `normal` and `low` leave this much refill
+       * (effective rate × ms) in hand beyond their reserve: a share of the burst, not of the rate.
+       * 0 turns it off; it never exceeds the margin's cap (30 % of the burst).
+       */
+      callJitterMs: z.number().int().min(0).max(5_000),
     }),
     breaker: z.object({
       failureThreshold: positiveInt,
@@ -432,6 +441,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
   rateControl: {
     maxPauseSeconds: 3600,
     slotWaitMs: 1000,
+    callJitterMs: 250,
     adaptive: {
       decreaseFactor: 0.7,
       minRateFraction: 0.05,

@@ -61,6 +61,11 @@ export interface RateSettings {
   nearLimitHoldMs: number;
   /** Calls per second each endpoint family may make (its bucket's size and refill), by family. */
   endpointBurst: Record<string, number>;
+  /**
+   * How far calls may reach Atlassian out of the time RIQ granted them (`rateControl.callJitterMs`):
+   * `normal` and `low` keep that much refill in hand (see `callMargin`). @default 0
+   */
+  callJitterMs?: number;
 }
 
 /**
@@ -89,6 +94,7 @@ export function rateSettingsFor(config: RiqConfig, service: Service): RateSettin
     endpointBurst: Object.fromEntries(
       Object.values(CALL_ROUTES).map((route) => [route.endpoint, svc.endpointBurstPerSecond[route.method]]),
     ),
+    callJitterMs: config.rateControl.callJitterMs,
   };
 }
 
@@ -222,6 +228,16 @@ export const MARGIN_DECAY_MS = 60_000;
 /** The margin never exceeds this share of the burst (nor leaves `normal` less than one token). */
 export const MAX_MARGIN_SHARE = 0.3;
 
+/**
+ * The tokens `normal` and `low` leave in hand beyond their reserve: the margin raised by lone 429s,
+ * and at least the refill of `callJitterMs` at the effective rate, since Atlassian counts a call
+ * when it arrives and calls granted apart can arrive together. Never more than `maxMargin`.
+ */
+export function callMargin(state: BucketState, settings: RateSettings): number {
+  const jitter = (state.effectiveRatePerSecond * (settings.callJitterMs ?? 0)) / 1000;
+  return Math.min(maxMargin(settings), Math.max(state.margin ?? 0, jitter));
+}
+
 function maxMargin(settings: RateSettings): number {
   return Math.max(
     0,
@@ -263,7 +279,7 @@ export function tryAcquire(
 ): { state: BucketState; decision: PermitDecision } {
   const current = advance(state, settings, now);
   const cost = callCost(scope, settings);
-  const margin = scope.priority === 'high' ? 0 : (current.margin ?? 0);
+  const margin = scope.priority === 'high' ? 0 : callMargin(current, settings);
   const needed = settings.reserves[scope.priority] + margin + cost;
   const lined = linedPriority(scope.priority);
   const limit = settings.endpointBurst[scope.endpoint];
@@ -414,7 +430,7 @@ export function rateViewOf(
     configured_rate_per_second: settings.ratePerSecond,
     pauses: pauses.sort((a, b) => b.at - a.at).map(({ at: _at, ...view }) => view),
     slow_until: current.slowUntil !== undefined ? iso(current.slowUntil) : null,
-    margin_tokens: current.margin ?? 0,
+    margin_tokens: callMargin(current, settings),
     lines: { normal: line('normal'), low: line('low') },
   };
 }
@@ -540,8 +556,8 @@ function afterSuccess(
   // answer, then the database writes before this report): compare the two at the call's time.
   const sinceCallMs = grantedAt === undefined ? 0 : Math.max(0, now - grantedAt);
   const tokensAtCall = state.tokens - (sinceCallMs / 1000) * rate;
-  // The margin is bunching already seen: Atlassian's bucket may be that much below RIQ's.
-  if (nearLimit && tokensAtCall > ownFloor + 1 + (state.margin ?? 0)) {
+  // The margin is bunching seen or allowed for: Atlassian's bucket may be that much below RIQ's.
+  if (nearLimit && tokensAtCall > ownFloor + 1 + callMargin(state, s)) {
     // Atlassian is nearly out while RIQ's bucket still holds plenty: RIQ's picture of the limit may
     // be too generous (the site's limit lower than configured). Drop to what Atlassian has left and
     // weigh it as a 429 is weighed: at the configured rate a lone one only raises the margin (calls

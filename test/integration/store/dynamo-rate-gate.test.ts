@@ -23,9 +23,10 @@ async function gates(instances: number, overrides: RiqConfigOverrides) {
   };
 }
 
-/** 10 tokens/s, burst 10: low keeps 3 tokens back, normal 1. */
+/** 10 tokens/s, burst 10: low keeps 3 tokens back, normal 1; no call-jitter margin (unit-tested). */
 const TEN_PER_SECOND: RiqConfigOverrides = {
   services: { jira: { ratePerMinute: 600, burst: 10, reserves: { normal: 0.1, low: 0.3 } } },
+  rateControl: { callJitterMs: 0 },
 };
 
 function scope(overrides: Partial<CallScope> = {}): CallScope {

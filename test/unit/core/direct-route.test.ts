@@ -206,6 +206,8 @@ describe('adaptive routing: DIRECT', () => {
     const burst = 10;
     const { post, sent, calls } = setup(undefined, {
       services: { jira: { burst, ratePerMinute: 60, reserves: { normal: 0, low: 0 } } },
+      // The bucket's own arithmetic: no call-jitter margin.
+      rateControl: { callJitterMs: 0 },
     });
     const answers = [];
     // The clock stands still: no token is refilled during the burst.
@@ -223,6 +225,8 @@ describe('adaptive routing: DIRECT', () => {
     // 1 token/s, burst 2, no reserves: two DIRECT calls, then slots 1 s apart from the refill.
     const { post, sent, clock, rate, directDeps } = setup(undefined, {
       services: { jira: { burst: 2, ratePerMinute: 60, reserves: { normal: 0, low: 0 } } },
+      // The bucket's own arithmetic: no call-jitter margin.
+      rateControl: { callJitterMs: 0 },
     });
     const t0 = clock.now();
     const answers = [];
@@ -247,6 +251,8 @@ describe('adaptive routing: DIRECT', () => {
   it('leaves the priority reserves to higher priorities', async () => {
     const { post } = setup(undefined, {
       services: { jira: { burst: 10, ratePerMinute: 60, reserves: { normal: 0.1, low: 0.3 } } },
+      // The bucket's own arithmetic: no call-jitter margin.
+      rateControl: { callJitterMs: 0 },
     });
     const lows = [];
     for (let i = 0; i < 10; i++) lows.push(await post({ ...get, fresh: true, priority: 'low' }));

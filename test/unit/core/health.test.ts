@@ -96,7 +96,8 @@ describe('health', () => {
           configured_rate_per_second: 10,
           pauses: [],
           slow_until: null,
-          margin_tokens: 0,
+          // rateControl.callJitterMs (250 ms) of refill at 10/s.
+          margin_tokens: 2.5,
           lines: { normal: { next_slot_at: null, ahead_ms: 0 }, low: { next_slot_at: null, ahead_ms: 0 } },
         },
         points: {

@@ -16,11 +16,15 @@ import {
 } from '../../../lambdas/core/domain/token-bucket.js';
 import { resolveConfig, type Priority, type RiqConfigOverrides } from '../../../model/config/riq-config.js';
 
-/** 10 tokens/s, burst 10: reserves normal 1 token, low 3; floor 0.5/s; climb 0.5/s per s, probe 0.05. */
+/**
+ * 10 tokens/s, burst 10: reserves normal 1 token, low 3; floor 0.5/s; climb 0.5/s per s, probe 0.05;
+ * no call-jitter margin unless `rateControl.callJitterMs` is given (that margin has its own tests).
+ */
 function settings(overrides: RiqConfigOverrides = {}): RateSettings {
   return rateSettingsFor(
     resolveConfig({
       ...overrides,
+      rateControl: { callJitterMs: 0, ...overrides.rateControl },
       services: {
         jira: { ratePerMinute: 600, burst: 10, reserves: { normal: 0.1, low: 0.3 } },
         ...overrides.services,
@@ -150,6 +154,40 @@ describe('rate control', () => {
       let state = bucket();
       for (let t = T0; t < T0 + 1_000; t += 5) state = drain(state, 'low', t, 3).state;
       expect(drain(state, 'high', T0 + 1_000, 3).granted).toBe(3);
+    });
+  });
+
+  describe('call-jitter margin', () => {
+    it('makes normal and low keep callJitterMs of refill beyond their reserve; high takes it', () => {
+      // 10/s × 250 ms = 2.5 tokens: normal needs 1 (reserve) + 2.5 + 1, so 10 → 4 and then refused.
+      const jittered = settings({ rateControl: { callJitterMs: 250 } });
+      const normal = drain(bucket(), 'normal', T0, 50, jittered);
+      expect(normal.granted).toBe(6);
+      const low = drain(bucket(), 'low', T0, 50, jittered);
+      expect(low.granted).toBe(4);
+      expect(drain(normal.state, 'high', T0, 50, jittered).granted).toBe(4);
+    });
+
+    it('scales with the effective rate and never exceeds 30 % of the burst', () => {
+      const halfRate = bucket({ effectiveRatePerSecond: 5 });
+      // 5/s × 250 ms = 1.25 tokens: normal stops below 1 + 1.25 + 1 = 3.25.
+      expect(
+        drain(halfRate, 'normal', T0, 50, settings({ rateControl: { callJitterMs: 250 } })).granted,
+      ).toBe(7);
+      // 10/s × 5 s = 50 tokens, capped at 3: normal stops below 1 + 3 + 1 = 5.
+      expect(
+        drain(bucket(), 'normal', T0, 50, settings({ rateControl: { callJitterMs: 5_000 } })).granted,
+      ).toBe(6);
+    });
+
+    it('counts the larger of it and the margin lone 429s raised, not both', () => {
+      const jittered = settings({ rateControl: { callJitterMs: 100 } });
+      // Jitter 1 token, 429 margin 2: normal needs 1 + 2 + 1 = 4, so 10 → 3 and then refused.
+      expect(drain(bucket({ margin: 2 }), 'normal', T0, 50, jittered).granted).toBe(7);
+    });
+
+    it('is 250 ms by default', () => {
+      expect(resolveConfig({}).rateControl.callJitterMs).toBe(250);
     });
   });
 
