@@ -441,7 +441,7 @@ export const DEFAULT_CONFIG: RiqConfig = {
   rateControl: {
     maxPauseSeconds: 3600,
     slotWaitMs: 1000,
-    callJitterMs: 250,
+    callJitterMs: 400,
     adaptive: {
       decreaseFactor: 0.7,
       minRateFraction: 0.05,

@@ -96,8 +96,8 @@ describe('health', () => {
           configured_rate_per_second: 10,
           pauses: [],
           slow_until: null,
-          // rateControl.callJitterMs (250 ms) of refill at 10/s.
-          margin_tokens: 2.5,
+          // rateControl.callJitterMs (400 ms) of refill at 10/s is 4 tokens, capped at 30 % of the burst.
+          margin_tokens: 3,
           lines: { normal: { next_slot_at: null, ahead_ms: 0 }, low: { next_slot_at: null, ahead_ms: 0 } },
         },
         points: {

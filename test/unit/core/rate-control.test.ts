@@ -186,8 +186,8 @@ describe('rate control', () => {
       expect(drain(bucket({ margin: 2 }), 'normal', T0, 50, jittered).granted).toBe(7);
     });
 
-    it('is 250 ms by default', () => {
-      expect(resolveConfig({}).rateControl.callJitterMs).toBe(250);
+    it('is 400 ms by default', () => {
+      expect(resolveConfig({}).rateControl.callJitterMs).toBe(400);
     });
   });
 
