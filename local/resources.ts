@@ -58,6 +58,9 @@ export async function createRequestsTable(client: DynamoDBClient, config: RiqCon
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const name = REQUESTS_TABLE.statusIndex.name;
     const index = (Table?.GlobalSecondaryIndexes ?? []).find((i) => i.IndexName === name);
+    // Each listed request in its status's partition, whatever an earlier run wrote; an index
+    // built below is then built with them.
+    await keyListedRequests(client, tableName);
     if (index && !projectsAll(index.Projection?.NonKeyAttributes ?? [])) {
       // DynamoDB cannot change an index's projection: it is deleted and built again, as
       // CloudFormation does on AWS.
@@ -111,13 +114,14 @@ async function deleteStatusIndex(client: DynamoDBClient, tableName: string): Pro
 export const INDEX_BUILD_TIMEOUT_MS = 120_000;
 
 /**
- * Adds the by-status index to a table kept from a run that had another one. The requests it lists
- * get their `listed_status` first, so the new index is built with them and the sweeper and the
- * dead-letter listing see them; then the index is created and waited for.
+ * Gives every request the by-status index lists the `listed_status` of its status's partition
+ * (model/config/resources.ts `REQUESTS_TABLE.statusIndex.partitions`) where a kept table holds
+ * another value or none, so the sweeper and the listings find each of them.
  */
-async function addStatusIndex(client: DynamoDBClient, tableName: string): Promise<void> {
-  const { partitionKey, sortKey, listedStatuses, name } = REQUESTS_TABLE.statusIndex;
-  const values = Object.fromEntries(listedStatuses.map((s, i) => [`:s${i}`, { S: s }]));
+async function keyListedRequests(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { partitionKey, partitions } = REQUESTS_TABLE.statusIndex;
+  const byStatus: Record<string, string> = partitions;
+  const values = Object.fromEntries(Object.keys(byStatus).map((s, i) => [`:s${i}`, { S: s }]));
   let startKey: Record<string, AttributeValue> | undefined;
   do {
     const page = await client.send(
@@ -130,17 +134,35 @@ async function addStatusIndex(client: DynamoDBClient, tableName: string): Promis
       }),
     );
     for (const item of page.Items ?? []) {
-      await client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { [REQUESTS_TABLE.partitionKey]: item[REQUESTS_TABLE.partitionKey]! },
-          UpdateExpression: 'SET #listed = #status',
-          ExpressionAttributeNames: { '#listed': partitionKey, '#status': 'status' },
-        }),
-      );
+      const status = item['status']?.S ?? '';
+      const partition = byStatus[status];
+      if (partition === undefined || item[partitionKey]?.S === partition) continue;
+      await client
+        .send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: { [REQUESTS_TABLE.partitionKey]: item[REQUESTS_TABLE.partitionKey]! },
+            // Only while the status is still the one read: a worker may have moved it since.
+            ConditionExpression: '#status = :status',
+            UpdateExpression: 'SET #listed = :partition',
+            ExpressionAttributeNames: { '#listed': partitionKey, '#status': 'status' },
+            ExpressionAttributeValues: { ':status': { S: status }, ':partition': { S: partition } },
+          }),
+        )
+        .catch((err: unknown) => {
+          if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+        });
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
+}
+
+/**
+ * Adds the by-status index to a table kept from a run that had another one (its requests already
+ * keyed by keyListedRequests), then waits until it is built.
+ */
+async function addStatusIndex(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { partitionKey, sortKey, name } = REQUESTS_TABLE.statusIndex;
   await client.send(
     new UpdateTableCommand({
       TableName: tableName,

@@ -50,9 +50,11 @@ export function bodiesBucketName(config: RiqConfig): string {
  *
  * Listing by status uses a sparse index, `statusIndex`: it holds only the requests someone looks
  * for by status, the sweeper's (`queued`, `processing`, `waiting`) and the operator's dead letters
- * (`dead`). A request carries `listed_status` (a copy of its `status`) only while its status is one
- * of `listedStatuses`: a request that completes or fails drops out of the index, and the other
- * items never carry it. The index projects only the attributes the sweeper filters on and re-sends
+ * (`dead`). A request carries `listed_status` only while its status is one of `partitions`' keys,
+ * and its value is that status's partition: `queued` and `processing` share the partition `queued`,
+ * so a worker's claim and a retry's release change no index key (one index write unit, not the two
+ * of a key that moves), and a listing of either status filters the partition on `status`. A request
+ * that completes or fails drops out of the index, and the other items never carry it. The index projects only the attributes the sweeper filters on and re-sends
  * with and those the operator's request listing shows (`projected`, besides the keys: never the
  * payload, result or timeline), so a write to a listed request touches the index only when one of
  * them changes (every state change sets `updated_at`); a listing that shows whole records (dead
@@ -65,7 +67,7 @@ export const REQUESTS_TABLE = {
     name: 'by-listed-status',
     partitionKey: 'listed_status',
     sortKey: 'created_at',
-    listedStatuses: ['queued', 'processing', 'waiting', 'dead'],
+    partitions: { queued: 'queued', processing: 'queued', waiting: 'waiting', dead: 'dead' },
     projected: [
       'token',
       'status',

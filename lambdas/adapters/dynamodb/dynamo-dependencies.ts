@@ -25,6 +25,7 @@ import {
   conditionalUpdate,
   findByStatus,
   idempotencyKey,
+  listedPartitionOf,
   listedStatusOf,
   recordFromItem,
   requestKey,
@@ -138,7 +139,7 @@ export class DynamoDependencyRecords implements DependencyRecords {
       {
         Key: requestKey(child),
         ConditionExpression: '#status = :waiting AND attribute_not_exists(#waiting_on)',
-        UpdateExpression: 'SET #status = :queued, #listed = :queued, #updated = :iso',
+        UpdateExpression: 'SET #status = :queued, #listed = :listed, #updated = :iso',
         ExpressionAttributeNames: {
           '#status': 'status',
           '#listed': REQUESTS_TABLE.statusIndex.partitionKey,
@@ -148,6 +149,7 @@ export class DynamoDependencyRecords implements DependencyRecords {
         ExpressionAttributeValues: {
           ':waiting': WAITING,
           ':queued': 'queued',
+          ':listed': listedPartitionOf('queued'),
           ':iso': new Date(now).toISOString(),
         },
         ReturnValues: 'ALL_NEW',

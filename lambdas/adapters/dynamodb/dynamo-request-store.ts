@@ -19,8 +19,10 @@ import {
   findByStatus,
   idempotencyKey,
   isSameRequest,
+  listedPartitionOf,
   listedStatusOf,
   listedStatusUpdate,
+  statusQuery,
   recordFromItem,
   requestKey,
   timelineItem,
@@ -244,7 +246,7 @@ export class DynamoRequestStore implements RequestStore {
       {
         Key: requestKey(token),
         ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
-        UpdateExpression: `SET #status = :processing, #listed = :processing, #lease_id = :lease, #lease_exp = :exp, #updated = :iso, #routing = :routing${extraSet} REMOVE #deferred_reason, #deferred_until`,
+        UpdateExpression: `SET #status = :processing, #listed = :listed, #lease_id = :lease, #lease_exp = :exp, #updated = :iso, #routing = :routing${extraSet} REMOVE #deferred_reason, #deferred_until`,
         ExpressionAttributeNames: {
           '#pk': PK,
           '#status': 'status',
@@ -260,6 +262,7 @@ export class DynamoRequestStore implements RequestStore {
         },
         ExpressionAttributeValues: {
           ':processing': 'processing',
+          ':listed': listedPartitionOf('processing'),
           ':lease': claimant.leaseId,
           ':routing': claimant.routingPath,
           ':exp': now + leaseSeconds * 1000,
@@ -355,9 +358,7 @@ export class DynamoRequestStore implements RequestStore {
         new QueryCommand({
           TableName: this.tableName,
           IndexName: REQUESTS_TABLE.statusIndex.name,
-          KeyConditionExpression: '#status = :status',
-          ExpressionAttributeNames: { '#status': REQUESTS_TABLE.statusIndex.partitionKey },
-          ExpressionAttributeValues: { ':status': status },
+          ...statusQuery(status),
           Select: 'COUNT',
           ExclusiveStartKey: startKey,
         }),
@@ -381,16 +382,16 @@ export class DynamoRequestStore implements RequestStore {
           new QueryCommand({
             TableName: this.tableName,
             IndexName: REQUESTS_TABLE.statusIndex.name,
-            KeyConditionExpression: '#status = :status',
-            ...(query.service ? { FilterExpression: '#service = :service' } : {}),
-            ExpressionAttributeNames: {
-              '#status': REQUESTS_TABLE.statusIndex.partitionKey,
-              ...(query.service ? { '#service': 'service' } : {}),
-            },
-            ExpressionAttributeValues: {
-              ':status': status,
-              ...(query.service ? { ':service': query.service } : {}),
-            },
+            ...statusQuery(
+              status,
+              query.service
+                ? {
+                    expression: '#service = :service',
+                    names: { '#service': 'service' },
+                    values: { ':service': query.service },
+                  }
+                : undefined,
+            ),
             Limit: query.limit - records.length,
             ExclusiveStartKey: startKey,
           }),
@@ -413,8 +414,8 @@ export class DynamoRequestStore implements RequestStore {
 
   async listSummaries(status: Status, query: SummaryQuery): Promise<SummaryPage> {
     const filters: string[] = [];
-    const names: Record<string, string> = { '#status': LISTED };
-    const values: Record<string, unknown> = { ':status': status };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
     if (query.service) {
       filters.push('#service = :service');
       names['#service'] = 'service';
@@ -437,10 +438,10 @@ export class DynamoRequestStore implements RequestStore {
           new QueryCommand({
             TableName: this.tableName,
             IndexName: REQUESTS_TABLE.statusIndex.name,
-            KeyConditionExpression: '#status = :status',
-            ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
+            ...statusQuery(
+              status,
+              filters.length > 0 ? { expression: filters.join(' AND '), names, values } : undefined,
+            ),
             Limit: query.limit - records.length,
             ExclusiveStartKey: startKey,
           }),
@@ -465,7 +466,7 @@ export class DynamoRequestStore implements RequestStore {
           Key: requestKey(token),
           ConditionExpression: 'attribute_exists(#pk) AND #status = :dead',
           UpdateExpression:
-            'SET #status = :queued, #listed = :queued, #attempts = :zero, #updated = :iso, #last_error = if_not_exists(#error, :none) REMOVE #error',
+            'SET #status = :queued, #listed = :listed, #attempts = :zero, #updated = :iso, #last_error = if_not_exists(#error, :none) REMOVE #error',
           ExpressionAttributeNames: {
             '#pk': PK,
             '#status': 'status',
@@ -478,6 +479,7 @@ export class DynamoRequestStore implements RequestStore {
           ExpressionAttributeValues: {
             ':dead': 'dead',
             ':queued': 'queued',
+            ':listed': listedPartitionOf('queued'),
             ':zero': 0,
             ':none': null,
             ':iso': new Date(now).toISOString(),
@@ -605,8 +607,9 @@ export class DynamoRequestStore implements RequestStore {
       ':processing': 'processing',
       ':iso': new Date(now).toISOString(),
     };
-    const listed = listedStatusUpdate(status, ':status');
+    const listed = listedStatusUpdate(status);
     Object.assign(names, listed.names);
+    Object.assign(values, listed.values);
     const sets = ['#status = :status', '#updated = :iso', ...(listed.set ? [listed.set] : [])];
     Object.entries(set).forEach(([field, value], i) => {
       names[`#f${i}`] = field;

@@ -25,31 +25,63 @@ export const idempotencyKey = (key: string) => ({
 });
 
 const LISTED = REQUESTS_TABLE.statusIndex.partitionKey;
-const LISTED_STATUSES: readonly string[] = REQUESTS_TABLE.statusIndex.listedStatuses;
+const PARTITIONS: Readonly<Record<string, string>> = REQUESTS_TABLE.statusIndex.partitions;
 
-/** `listed_status` of a request item with `status`: its status while the index lists it. */
+/** The by-status index's partition of a request with `status`; undefined when the index leaves it out. */
+export function listedPartitionOf(status: string): string | undefined {
+  return Object.hasOwn(PARTITIONS, status) ? PARTITIONS[status] : undefined;
+}
+
+/** `listed_status` of a request item with `status`: its partition while the index lists it. */
 export function listedStatusOf(status: string): Record<string, string> {
-  return LISTED_STATUSES.includes(status) ? { [LISTED]: status } : {};
+  const partition = listedPartitionOf(status);
+  return partition === undefined ? {} : { [LISTED]: partition };
 }
 
 /**
- * The part of an UpdateItem that keeps `listed_status` with a new `status` whose value is
- * `placeholder`: `set` for its SET clause (a listed status), or `remove` for its REMOVE clause; and
- * the name it uses (`#listed`).
+ * The part of an UpdateItem that keeps `listed_status` with a new `status`: `set` for its SET
+ * clause (a listed status), or `remove` for its REMOVE clause; and the name (`#listed`) and value
+ * (`:listed`) it uses.
  */
-export function listedStatusUpdate(
-  status: string,
-  placeholder: string,
-): { set?: string; remove?: string; names: Record<string, string> } {
+export function listedStatusUpdate(status: string): {
+  set?: string;
+  remove?: string;
+  names: Record<string, string>;
+  values: Record<string, string>;
+} {
   const names = { '#listed': LISTED };
-  return LISTED_STATUSES.includes(status)
-    ? { set: `#listed = ${placeholder}`, names }
-    : { remove: '#listed', names };
+  const partition = listedPartitionOf(status);
+  return partition === undefined
+    ? { remove: '#listed', names, values: {} }
+    : { set: '#listed = :listed', names, values: { ':listed': partition } };
+}
+
+/**
+ * The key condition and filter of a query of the by-status index for the requests with `status`:
+ * its partition, then the status itself (a partition may hold more than one), and `filter` if any.
+ */
+export function statusQuery(
+  status: string,
+  filter?: StatusFilter,
+): {
+  KeyConditionExpression: string;
+  FilterExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+} {
+  // A status the index leaves out has no partition of its own: no item carries it, nothing is found.
+  const partition = listedPartitionOf(status) ?? status;
+  return {
+    KeyConditionExpression: '#listed = :listed',
+    FilterExpression: `#status = :status${filter ? ` AND (${filter.expression})` : ''}`,
+    ExpressionAttributeNames: { '#listed': LISTED, '#status': 'status', ...filter?.names },
+    ExpressionAttributeValues: { ':listed': partition, ':status': status, ...filter?.values },
+  };
 }
 
 /**
  * A stored request item as its record: without the key, the worker's lease id and the index's
- * copy of the status, and with depends_on's string sets (`waiting_on`, `dependents`) as sorted
+ * partition key, and with depends_on's string sets (`waiting_on`, `dependents`) as sorted
  * arrays.
  */
 export function recordFromItem<T>(item: Record<string, unknown>): T {
@@ -224,10 +256,7 @@ export async function findByStatus<T>(
       new QueryCommand({
         TableName: tableName,
         IndexName: REQUESTS_TABLE.statusIndex.name,
-        KeyConditionExpression: '#status = :status',
-        FilterExpression: filter.expression,
-        ExpressionAttributeNames: { '#status': REQUESTS_TABLE.statusIndex.partitionKey, ...filter.names },
-        ExpressionAttributeValues: { ':status': status, ...filter.values },
+        ...statusQuery(status, filter),
         ExclusiveStartKey: startKey,
       }),
     );

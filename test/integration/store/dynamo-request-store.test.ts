@@ -279,8 +279,7 @@ describe('DynamoRequestStore: the sparse by-status index', () => {
     throw new Error(`the index never caught up with ${token}`);
   }
 
-  const isListed = (status: string) =>
-    (REQUESTS_TABLE.statusIndex.listedStatuses as readonly string[]).includes(status);
+  const isListed = (status: string) => Object.hasOwn(REQUESTS_TABLE.statusIndex.partitions, status);
 
   it('lists a request while queued or processing, and drops it once completed', async () => {
     const r = newRecord();
@@ -288,13 +287,46 @@ describe('DynamoRequestStore: the sparse by-status index', () => {
     expect(await indexed(r.token)).toMatchObject({ [LISTED]: 'queued', status: 'queued' });
     const c = await store.claim(r.token, Date.now(), 40);
     if (c.kind !== 'claimed') throw new Error('not claimed');
-    expect(await indexed(r.token)).toMatchObject({ [LISTED]: 'processing' });
+    // Waiting for a worker or in one: the same partition, so the claim moves no index key.
+    expect(await indexed(r.token)).toMatchObject({ [LISTED]: 'queued', status: 'processing' });
     await store.complete({ token: r.token, leaseId: c.leaseId }, { result: { key: 'MD-1' } }, Date.now(), 1);
     expect(await indexed(r.token)).toBeUndefined();
     // The record itself keeps its status, and never shows the index's copy of it.
     const stored = await store.get(r.token);
     expect(stored?.status).toBe('completed');
     expect(stored).not.toHaveProperty(LISTED);
+  });
+
+  it('lists, counts and summarises queued and processing apart, though they share a partition', async () => {
+    const service = 'confluence';
+    const operation = 'confluence.get_page';
+    const queued = newRecord({ service, operation });
+    const claimed = newRecord({ service, operation });
+    for (const r of [queued, claimed]) await store.insert(r);
+    const c = await store.claim(claimed.token, Date.now(), 40);
+    if (c.kind !== 'claimed') throw new Error('not claimed');
+    await indexed(claimed.token);
+
+    const tokens = async (status: 'queued' | 'processing') =>
+      (await store.listByStatus(status, { limit: 1000, service })).records.map((r) => r.token);
+    expect(await tokens('queued')).toContain(queued.token);
+    expect(await tokens('queued')).not.toContain(claimed.token);
+    expect(await tokens('processing')).toContain(claimed.token);
+    expect(await tokens('processing')).not.toContain(queued.token);
+
+    const summaries = async (status: 'queued' | 'processing') =>
+      (await store.listSummaries(status, { limit: 1000, service, operation })).records.map((r) => r.token);
+    expect(await summaries('queued')).toEqual([queued.token]);
+    expect(await summaries('processing')).toEqual([claimed.token]);
+
+    const counted = {
+      queued: await store.countByStatus('queued'),
+      processing: await store.countByStatus('processing'),
+    };
+    await store.complete({ token: claimed.token, leaseId: c.leaseId }, { result: {} }, Date.now(), 1);
+    await indexed(claimed.token);
+    expect(await store.countByStatus('queued')).toBe(counted.queued);
+    expect(await store.countByStatus('processing')).toBe(counted.processing - 1);
   });
 
   it('projects only the keys, what the sweeper reads and what the request listing shows', async () => {

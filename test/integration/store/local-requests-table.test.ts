@@ -2,10 +2,11 @@
  * The local stack keeps DynamoDB data between runs (`.riq-local/dynamodb`): a table made by a run
  * whose index listed requests by `status` gets the sparse by-status index, and the requests it
  * lists get their `listed_status`, so the sweeper and the dead-letter listing still see them; one
- * whose by-status index projects fewer attributes than the request listing shows gets it rebuilt.
+ * whose by-status index projects fewer attributes than the request listing shows gets it rebuilt;
+ * a listed request keyed other than its status's partition is keyed again.
  */
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,4 +164,51 @@ describe('createRequestsTable on a table kept from an earlier run', () => {
     },
     2 * INDEX_BUILD_TIMEOUT_MS + 30_000,
   );
+
+  it('keys again a listed request whose listed_status is not its status partition', async () => {
+    const config = isolatedConfig();
+    const tableName = requestsTableName(config);
+    const { partitionKey, partitions } = REQUESTS_TABLE.statusIndex;
+    expect(await createRequestsTable(client, config)).toBe(tableName);
+    const long = new Date(Date.now() - 3_600_000).toISOString();
+    const token = newRequestToken();
+    // A processing request whose worker is gone, keyed by its own status rather than its partition.
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          pk: `REQ#${token}`,
+          token,
+          owner: 'o',
+          operation: 'jira.get_task',
+          service: 'jira',
+          priority: 'normal',
+          payload: { task_id: 'MD-1' },
+          status: 'processing',
+          [partitionKey]: 'processing',
+          routing_path: 'QUEUED',
+          attempts: 1,
+          lease_id: 'gone',
+          lease_expires_at: Date.now() - 60_000,
+          created_at: long,
+          updated_at: long,
+        },
+      }),
+    );
+    const store = new DynamoRequestStore(doc, tableName, 3600);
+    const stranded = () =>
+      store.findStranded({
+        status: 'processing',
+        updatedBefore: new Date().toISOString(),
+        leaseExpiredBefore: Date.now(),
+        sweptBefore: new Date().toISOString(),
+        limit: 10,
+      });
+    expect(await stranded()).toEqual([]);
+
+    expect(await createRequestsTable(client, config)).toBe(tableName);
+    const item = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `REQ#${token}` } }));
+    expect(item.Item?.[partitionKey]).toBe(partitions.processing);
+    expect((await stranded()).map((r) => r.token)).toEqual([token]);
+  });
 });
