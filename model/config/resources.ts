@@ -54,11 +54,11 @@ export function bodiesBucketName(config: RiqConfig): string {
  * and its value is that status's partition: `queued` and `processing` share the partition `queued`,
  * so a worker's claim and a retry's release change no index key (one index write unit, not the two
  * of a key that moves), and a listing of either status filters the partition on `status`. A request
- * that completes or fails drops out of the index, and the other items never carry it. The index projects only the attributes the sweeper filters on and re-sends
- * with and those the operator's request listing shows (`projected`, besides the keys: never the
- * payload, result or timeline), so a write to a listed request touches the index only when one of
- * them changes (every state change sets `updated_at`); a listing that shows whole records (dead
- * letters) reads them from the table.
+ * that completes or fails drops out of the index, and the other items never carry it. The index
+ * projects only the attributes the sweeper filters on and re-sends with and those the operator's
+ * request listing shows (`projected`, besides the keys: never the payload, result or timeline), so
+ * a write to a listed request touches the index only when one of them changes (every state change
+ * sets `updated_at`); a listing that shows whole records (dead letters) reads them from the table.
  */
 export const REQUESTS_TABLE = {
   partitionKey: 'pk',
