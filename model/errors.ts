@@ -37,6 +37,7 @@ export interface ErrorBody {
   code: ErrorCode;
   message: string;
   retryable: boolean;
+  /** Always set by RiqError.toBody; a record stored without it is read as it is. */
   details?: Record<string, unknown>;
 }
 
@@ -61,7 +62,8 @@ export class RiqError extends Error {
       code: this.code,
       message: this.message,
       retryable: this.retryable,
-      ...(this.details ? { details: this.details } : {}),
+      // Always there, empty when there is nothing to add: the contract's error body has four fields.
+      details: this.details ?? {},
     };
   }
 }

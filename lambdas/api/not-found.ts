@@ -36,7 +36,7 @@ async function notFound(event: ApiEvent): Promise<ApiResult> {
   const allowed = allowedMethods(path);
   logger.info('no route', { method, path });
   if (allowed.length === 0)
-    return json(404, { error: new NotFoundError(`no route ${method} ${path}`).toBody() });
+    return json(404, { error: new NotFoundError(`no route ${method} ${path}`, { method, path }).toBody() });
   const allow = allowed.join(', ');
   const error = new RiqError('METHOD_NOT_ALLOWED', `${path} answers ${allow}, not ${method}`, {
     method,

@@ -38,11 +38,10 @@ export function parseSubmitBody(body: string | null | undefined, maxBytes: numbe
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw ValidationError.forField('body', 'must be a JSON object');
   }
-  // Before anything walks the body recursively (templates, schemas): deep nesting would overflow.
-  const deep = tooDeepAt(json);
-  if (deep !== undefined) {
-    throw ValidationError.forField(deep, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
-  }
+  // Before anything walks or copies the body (templates, schemas): deep nesting would overflow, and
+  // a `__proto__` key would vanish from a copy.
+  const shapeIssue = shapeIssueOf(json);
+  if (shapeIssue !== undefined) throw ValidationError.forField(shapeIssue.field, shapeIssue.message);
 
   const envelope = envelopeSchema.safeParse(json);
   if (!envelope.success) {
@@ -102,14 +101,34 @@ function parseTemplatedPayload(operation: OperationName, payload: Record<string,
 /** No valid body nests deeper than a few levels; this bounds every recursive walk of one. */
 export const MAX_JSON_DEPTH = 32;
 
-/** The path of the first value nested deeper than MAX_JSON_DEPTH, else undefined (iterative). */
-function tooDeepAt(root: unknown): string | undefined {
+/**
+ * The one key no field of any operation has and a copy cannot keep: JSON.parse makes `__proto__` an
+ * own property, but an object built key by key (zod's records among them) sets its prototype from it
+ * instead, so the key would slip past every "unknown field" check.
+ */
+const PROTOTYPE_KEY = '__proto__';
+
+/**
+ * The first value nested deeper than MAX_JSON_DEPTH or the first `__proto__` key, with what is wrong
+ * with it; undefined when there is neither. Iterative, so a deep body cannot overflow it.
+ */
+function shapeIssueOf(root: unknown): { field: string; message: string } | undefined {
   const stack: Array<{ value: unknown; path: string[] }> = [{ value: root, path: [] }];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
     const { value, path } = next;
     if (typeof value !== 'object' || value === null) continue;
-    if (path.length >= MAX_JSON_DEPTH) return path.join('.');
-    for (const [key, child] of Object.entries(value)) stack.push({ value: child, path: [...path, key] });
+    if (path.length >= MAX_JSON_DEPTH) {
+      return { field: path.join('.'), message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` };
+    }
+    for (const [key, child] of Object.entries(value)) {
+      if (key === PROTOTYPE_KEY && !Array.isArray(value)) {
+        return {
+          field: [...path, key].join('.'),
+          message: `${PROTOTYPE_KEY} is not allowed as a field name`,
+        };
+      }
+      stack.push({ value: child, path: [...path, key] });
+    }
   }
   return undefined;
 }

@@ -97,7 +97,7 @@ export function parseRedriveBody(text: string | null): { service?: Service } {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw ValidationError.forField('body', 'must be a JSON object');
+    throw ValidationError.forField('body', 'malformed JSON');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw ValidationError.forField('body', 'must be a JSON object');

@@ -69,7 +69,12 @@ describe('the operator check', () => {
     const caller = 'arn:aws:sts::123456789012:assumed-role/riq-dev-app/alice';
     const err = thrown(() => requireOperator(eventFrom(caller), ROLE)) as RiqError;
     expect(err.httpStatus).toBe(403);
-    expect(err.toBody()).toMatchObject({ code: 'PERMISSION_DENIED', retryable: false });
+    expect(err.toBody()).toEqual({
+      code: 'PERMISSION_DENIED',
+      message: 'this route is for the operator role only',
+      retryable: false,
+      details: {},
+    });
     const operator = 'arn:aws:sts::123456789012:assumed-role/riq-dev-operator/alice';
     expect(requireOperator(eventFrom(operator), ROLE)).toBe(operator);
   });

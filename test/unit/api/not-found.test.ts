@@ -32,6 +32,7 @@ describe('notFound', () => {
         code: 'NOT_FOUND',
         message: `no route ${method} ${path.slice('/dev'.length)}`,
         retryable: false,
+        details: { method, path: path.slice('/dev'.length) },
       },
     });
   });

@@ -234,7 +234,8 @@ describe('dead letters', () => {
       expect(() => parseRedriveBody('{"service":"x"}')).toThrow(/service/);
       expect(() => parseRedriveBody('{"queue":"jira-low"}')).toThrow(/queue/);
       expect(() => parseRedriveBody('[]')).toThrow(/JSON object/);
-      expect(() => parseRedriveBody('{')).toThrow(/JSON object/);
+      // The same words as the submit body's.
+      expect(() => parseRedriveBody('{')).toThrow('body: malformed JSON');
     });
   });
 });

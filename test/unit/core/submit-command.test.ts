@@ -107,6 +107,23 @@ describe('parseSubmitBody', () => {
     expect(err.details).toMatchObject({ limit: LIMIT });
   });
 
+  it.each([
+    ['the payload', '{"task_id":"MD-1","__proto__":{"x":1}}', 'payload.__proto__'],
+    ['the payload, as a number', '{"task_id":"MD-1","__proto__":5}', 'payload.__proto__'],
+    ['an object inside the payload', '{"task_id":{"__proto__":{}}}', 'payload.task_id.__proto__'],
+  ])('rejects a __proto__ key in %s, which a copy of the payload would lose', (_where, payload, field) => {
+    const err = errorOf(() => parse(`{"operation":"jira.get_task","payload":${payload}}`));
+    expect(err.code).toBe('VALIDATION_ERROR');
+    expect(err.details?.['field']).toBe(field);
+    expect(err.message).toBe(`${field}: __proto__ is not allowed as a field name`);
+  });
+
+  it('takes "__proto__" as a value', () => {
+    const payload = { title: '__proto__', project_id: 'MD', labels: ['__proto__'] };
+    const parsed = parse(JSON.stringify({ operation: 'jira.create_task', payload }));
+    expect(parsed.payload).toEqual(payload);
+  });
+
   it('rejects JSON nested deeper than MAX_JSON_DEPTH, naming where, before walking it', () => {
     // Deep enough to overflow the stack of a recursive walk (it was a 500).
     const deep = `{"operation":"jira.get_task","payload":{"task_id":${'['.repeat(50_000)}1${']'.repeat(50_000)}}}`;
