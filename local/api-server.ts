@@ -274,14 +274,22 @@ function isUtf8(buf: Buffer): boolean {
   }
 }
 
+/**
+ * How much of a body over MAX_BODY_BYTES is read (and dropped) before the 413: a client still
+ * sending when the connection closes sees a broken pipe instead of the answer. A body longer than
+ * this has its connection closed unanswered.
+ */
+const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
+
 async function readBody(req: IncomingMessage): Promise<Buffer | null | 'too-large'> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return 'too-large';
-    chunks.push(chunk as Buffer);
+    if (size > MAX_DRAINED_BYTES) return 'too-large';
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
   }
+  if (size > MAX_BODY_BYTES) return 'too-large';
   return size === 0 ? null : Buffer.concat(chunks);
 }
 

@@ -98,6 +98,11 @@ export const CORPUS: CorpusEntry[] = [
     bad('__proto__'),
   ),
   submit(
+    '__proto__ in the payload',
+    '{"operation":"jira.get_task","payload":{"task_id":"MD-1","__proto__":{"admin":true}}}',
+    bad('payload.__proto__'),
+  ),
+  submit(
     'constructor in the payload',
     '{"operation":"jira.get_task","payload":{"task_id":"MD-1","constructor":{"prototype":{}}}}',
     bad('payload.constructor'),

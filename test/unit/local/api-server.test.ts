@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_FUNCTIONS, type ApiFunctionName } from '../../../model/config/routes.js';
 import { startApiServer, type ApiHandler, type RunningApi } from '../../../local/api-server.js';
@@ -136,6 +137,34 @@ describe('local API server', () => {
     });
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual({ message: 'Request Entity Too Large' });
+  });
+
+  it('lets a client that writes a whole 40 MiB body at once read the 413, with no broken pipe', async () => {
+    // Far more than a socket's buffers hold past the limit: the client is still writing at 10 MiB.
+    const body = Buffer.alloc(40 * 1024 * 1024, 'x');
+    const { port } = new URL(api.url);
+    for (let i = 0; i < 2; i++) {
+      // The whole exchange, until the client's socket closes: an error after the answer counts too.
+      const answer = await new Promise<{ status: number; text: string; error?: string }>((resolve) => {
+        let got: { status: number; text: string } | undefined;
+        let error: string | undefined;
+        const out = httpRequest(
+          { host: '127.0.0.1', port, method: 'POST', path: '/api/queue/submit', agent: false },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on(
+              'end',
+              () => (got = { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+            );
+          },
+        );
+        out.on('error', (err: NodeJS.ErrnoException) => (error ??= err.code ?? err.message));
+        out.on('close', () => resolve({ ...(got ?? { status: 0, text: '' }), ...(error && { error }) }));
+        out.end(body);
+      });
+      expect(answer).toEqual({ status: 413, text: '{"message":"Request Entity Too Large"}' });
+    }
   });
 });
 
