@@ -37,8 +37,13 @@ export interface ErrorBody {
   code: ErrorCode;
   message: string;
   retryable: boolean;
-  /** Always set by RiqError.toBody; a record stored without it is read as it is. */
+  /** Always set by RiqError.toBody; a record stored without it is answered with `{}` (withDetails). */
   details?: Record<string, unknown>;
+}
+
+/** A stored error body as the contract answers it: with `details`, `{}` when it has none. */
+export function withDetails(error: ErrorBody): ErrorBody & { details: Record<string, unknown> } {
+  return { ...error, details: error.details ?? {} };
 }
 
 export class RiqError extends Error {

@@ -9,7 +9,7 @@
 import type { DeadLetterEntry, DeadLetterPage } from '../../../model/api-views.js';
 import { allQueueKeys, parseQueueKey, queueKey, type QueueKey } from '../../../model/config/resources.js';
 import { SERVICES, type Service } from '../../../model/config/riq-config.js';
-import { NotFoundError, RiqError, ValidationError } from '../../../model/errors.js';
+import { NotFoundError, RiqError, ValidationError, withDetails } from '../../../model/errors.js';
 import type {
   Clock,
   DeadLetterChange,
@@ -116,7 +116,7 @@ function entryOf(r: RequestRecord): DeadLetterEntry {
     priority: r.priority,
     owner: r.owner,
     attempts: r.attempts,
-    error: r.error ?? null,
+    error: r.error === undefined ? null : withDetails(r.error),
     created_at: r.created_at,
     updated_at: r.updated_at,
   };

@@ -15,7 +15,7 @@
 import type { ResultResponse } from '../../../model/api-views.js';
 import { DEFAULT_CONFIG, type RiqConfig } from '../../../model/config/riq-config.js';
 import { answerResult, storedResultOf } from '../domain/claim-check.js';
-import { NotFoundError, ValidationError } from '../../../model/errors.js';
+import { NotFoundError, ValidationError, withDetails } from '../../../model/errors.js';
 import type { BodyStore, Clock, RecordChanges, RequestStore } from '../ports/index.js';
 import { isTerminal, type RequestRecord } from '../../../model/request-record.js';
 import { checkTokenSegment } from '../domain/tokens.js';
@@ -80,7 +80,7 @@ async function view(deps: ResultDeps, r: RequestRecord): Promise<ResultResponse>
     ...(stored !== undefined
       ? await answerResult(deps.bodies, deps.limits ?? DEFAULT_CONFIG.bodies, stored, deps.clock.now())
       : {}),
-    ...(r.error !== undefined ? { error: r.error } : {}),
+    ...(r.error !== undefined ? { error: withDetails(r.error) } : {}),
     timeline: r.timeline ?? [],
   };
 }

@@ -39,7 +39,7 @@
 import { DEFAULT_CONFIG, type RiqConfig } from '../../../model/config/riq-config.js';
 import { queueKey, recordRetentionSeconds } from '../../../model/config/resources.js';
 import { answerResult, storePayload, storedResultOf, type ResultAnswer } from '../domain/claim-check.js';
-import { IdempotencyConflictError, NotFoundError, RiqError } from '../../../model/errors.js';
+import { IdempotencyConflictError, NotFoundError, RiqError, withDetails } from '../../../model/errors.js';
 import { requestFingerprint } from '../domain/fingerprint.js';
 import { isWrite, serviceOf } from '../../../model/operations.js';
 import type {
@@ -461,7 +461,7 @@ export async function responseFor(
           deps.clock.now(),
         )
       : {}),
-    ...(record.status === 'failed' && record.error !== undefined ? { error: record.error } : {}),
+    ...(record.status === 'failed' && record.error !== undefined ? { error: withDetails(record.error) } : {}),
     ...(record.fire_and_forget === true ? { fire_and_forget: true } : {}),
   };
 }

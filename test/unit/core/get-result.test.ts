@@ -69,6 +69,19 @@ describe('getResult', () => {
     expect(clock.now() - t0).toBeLessThan(1000);
   });
 
+  it('answers a stored error with details, {} when the record has none', async () => {
+    const { deps, store } = await setup();
+    const stored = { code: 'NOT_FOUND', message: 'issue MD-9 does not exist', retryable: false } as const;
+    Object.assign(store.records.get(TOKEN)!, { status: 'failed', error: stored });
+    const res = await getResult(deps, { token: TOKEN, owner: OWNER, waitSeconds: 0 });
+    expect(res.error).toEqual({ ...stored, details: {} });
+    Object.assign(store.records.get(TOKEN)!, { error: { ...stored, details: { status: 404 } } });
+    expect((await getResult(deps, { token: TOKEN, owner: OWNER, waitSeconds: 0 })).error).toEqual({
+      ...stored,
+      details: { status: 404 },
+    });
+  });
+
   it('re-reads after 100 ms, then at doubling pauses up to 500 ms, while writes may go unheard', async () => {
     const { deps, pauses } = await setup();
     await getResult(deps, { token: TOKEN, owner: OWNER, waitSeconds: 3 });
