@@ -3,7 +3,7 @@
  * JSON type and whether it is required. Read from the payload schemas (model/operations.ts) through
  * zod's JSON Schema export, so the catalog cannot drift from what the API validates.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Service } from './config/riq-config.js';
 import { isWrite, OPERATIONS, PAYLOAD_SCHEMAS, serviceOf, type OperationName } from './operations.js';
 

@@ -2,73 +2,83 @@
  * The ten operations of the quick-reference seed: their names, services, kinds and payload schemas.
  * Payloads are strict: a missing, mistyped or unknown field is a VALIDATION_ERROR naming the field.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages.js';
 import type { Service } from './config/riq-config.js';
 import { validationErrorFrom } from './validation.js';
 
 const issueIdOrKey = z
   .string()
-  .regex(
-    /^([A-Z][A-Z0-9_]{0,49}-[1-9][0-9]{0,9}|[1-9][0-9]{0,17})$/,
-    'must be an issue key like MD-123 or a numeric id',
+  .check(
+    z.regex(
+      /^([A-Z][A-Z0-9_]{0,49}-[1-9][0-9]{0,9}|[1-9][0-9]{0,17})$/,
+      'must be an issue key like MD-123 or a numeric id',
+    ),
   );
-const projectKey = z.string().regex(/^[A-Z][A-Z0-9_]{0,49}$/, 'must be a project key like MD');
-const spaceKey = z.string().regex(/^~?[A-Za-z0-9_]{1,255}$/, 'must be a space key like MD');
-const pageId = z.string().regex(/^[1-9][0-9]{0,19}$/, 'must be a numeric page id');
-const title = z.string().trim().min(1, 'must not be empty').max(255);
-const text = (max: number) => z.string().max(max);
+const projectKey = z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,49}$/, 'must be a project key like MD'));
+const spaceKey = z.string().check(z.regex(/^~?[A-Za-z0-9_]{1,255}$/, 'must be a space key like MD'));
+const pageId = z.string().check(z.regex(/^[1-9][0-9]{0,19}$/, 'must be a numeric page id'));
+const title = z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(255));
+const text = (max: number) => z.string().check(z.maxLength(max));
 /**
  * A page body in storage format: Confluence Cloud refuses bodies over 5 MB (413 → PAYLOAD_TOO_LARGE);
  * the submit body limit (`api.maxBodyBytes`) bounds it too.
  */
-const pageContent = z.string().max(5 * 1024 * 1024);
-const labels = z.array(z.string().regex(/^[^\s]{1,255}$/, 'labels may not contain spaces')).max(50);
+const pageContent = z.string().check(z.maxLength(5 * 1024 * 1024));
+const labels = z
+  .array(z.string().check(z.regex(/^[^\s]{1,255}$/, 'labels may not contain spaces')))
+  .check(z.maxLength(50));
 
 export const PAYLOAD_SCHEMAS = {
   'jira.get_task': z.strictObject({ task_id: issueIdOrKey }),
   'jira.create_task': z.strictObject({
     title,
     project_id: projectKey,
-    description: text(32_000).optional(),
-    issue_type: z.string().min(1).max(255).optional(),
-    labels: labels.optional(),
+    description: z.optional(text(32_000)),
+    issue_type: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+    labels: z.optional(labels),
   }),
   'jira.update_task': z
     .strictObject({
       task_id: issueIdOrKey,
-      title: title.optional(),
-      description: text(32_000).optional(),
-      labels: labels.optional(),
+      title: z.optional(title),
+      description: z.optional(text(32_000)),
+      labels: z.optional(labels),
     })
-    .refine((p) => p.title !== undefined || p.description !== undefined || p.labels !== undefined, {
-      message: 'at least one of title, description, labels is required',
-      path: ['title'],
-    }),
+    .check(
+      z.refine((p) => p.title !== undefined || p.description !== undefined || p.labels !== undefined, {
+        message: 'at least one of title, description, labels is required',
+        path: ['title'],
+      }),
+    ),
   'jira.transition_task': z.strictObject({
     task_id: issueIdOrKey,
-    target_status: z.string().min(1).max(255),
+    target_status: z.string().check(z.minLength(1), z.maxLength(255)),
   }),
-  'jira.add_comment': z.strictObject({ task_id: issueIdOrKey, comment: z.string().min(1).max(32_000) }),
+  'jira.add_comment': z.strictObject({
+    task_id: issueIdOrKey,
+    comment: z.string().check(z.minLength(1), z.maxLength(32_000)),
+  }),
   'jira.search_tasks': z.strictObject({
-    jql: z.string().trim().min(1).max(4_000),
-    max_results: z.number().int().min(1).max(100).optional(),
+    jql: z.string().check(z.trim(), z.minLength(1), z.maxLength(4_000)),
+    max_results: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
   }),
   'confluence.get_page': z.strictObject({ page_id: pageId }),
   'confluence.create_page': z.strictObject({
     title,
     content: pageContent,
     space_id: spaceKey,
-    parent_id: pageId.optional(),
+    parent_id: z.optional(pageId),
   }),
   'confluence.update_page': z.strictObject({
     page_id: pageId,
     content: pageContent,
-    title: title.optional(),
+    title: z.optional(title),
   }),
   'confluence.search_pages': z.strictObject({
-    query: z.string().trim().min(1).max(500),
-    space_id: spaceKey.optional(),
-    max_results: z.number().int().min(1).max(100).optional(),
+    query: z.string().check(z.trim(), z.minLength(1), z.maxLength(500)),
+    space_id: z.optional(spaceKey),
+    max_results: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
   }),
 } as const;
 

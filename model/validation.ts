@@ -3,27 +3,35 @@
  * An unknown field comes first, with the nearest known one as a suggestion: a mistyped field is
  * the cause of the missing one it also makes.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages.js';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { didYouMean } from './suggest.js';
 
 /** What was validated: the schema (for the names of its fields) and how to call it in a message. */
 export interface ValidatedThing {
-  schema: z.ZodType;
+  schema: z.ZodMiniType;
   /** `jira.create_task`, `the request` */
   name: string;
 }
 
 /** The field names of the object `path` leads to in `schema`, or none where it is not an object. */
-function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  let at: z.ZodType | undefined = schema;
+function fieldsAt(schema: z.ZodMiniType, path: readonly PropertyKey[]): string[] {
+  let at: z.ZodMiniType | undefined = unwrapped(schema);
   for (const key of path) {
-    while (at instanceof z.ZodOptional || at instanceof z.ZodNullable) at = at.unwrap() as z.ZodType;
-    at = at instanceof z.ZodObject ? (at.shape as Record<string, z.ZodType>)[String(key)] : undefined;
+    at = at instanceof z.ZodMiniObject ? (at.shape as Record<string, z.ZodMiniType>)[String(key)] : undefined;
     if (at === undefined) return [];
+    at = unwrapped(at);
   }
-  while (at instanceof z.ZodOptional || at instanceof z.ZodNullable) at = at.unwrap() as z.ZodType;
-  return at instanceof z.ZodObject ? Object.keys(at.shape) : [];
+  return at instanceof z.ZodMiniObject ? Object.keys(at.shape) : [];
+}
+
+/** The schema inside any optional or nullable wrappers. */
+function unwrapped(schema: z.ZodMiniType): z.ZodMiniType {
+  let at = schema;
+  while (at instanceof z.ZodMiniOptional || at instanceof z.ZodMiniNullable)
+    at = at.def.innerType as z.ZodMiniType;
+  return at;
 }
 
 interface Found extends FieldIssue {
@@ -31,7 +39,7 @@ interface Found extends FieldIssue {
 }
 
 export function validationErrorFrom(
-  error: z.ZodError,
+  error: z.core.$ZodError,
   prefix: string,
   what?: ValidatedThing,
 ): ValidationError {

@@ -5,7 +5,8 @@
  * `RiqConfig`; the Lambdas get the runtime part of it as one JSON environment variable
  * (see `runtimeSettings`). Nothing here imports the AWS SDK or CDK, so the runtime code may import it.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages.js';
 import { CALLS_PER_ATTEMPT, MAX_SLOT_WAIT_MS, MESSAGE_MARGIN_MS, messageBudgetMs } from './message-budget.js';
 
 export const SERVICES = ['jira', 'confluence'] as const;
@@ -30,29 +31,29 @@ export type TracingMode = (typeof TRACING_MODES)[number];
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-const positiveInt = z.number().int().positive();
+const positiveInt = z.int().check(z.positive());
 
 const concurrencySchema = z.object({
   // AWS requires an event source mapping's maximumConcurrency to be at least 2.
-  high: z.number().int().min(2),
-  normal: z.number().int().min(2),
-  low: z.number().int().min(2),
+  high: z.int().check(z.minimum(2)),
+  normal: z.int().check(z.minimum(2)),
+  low: z.int().check(z.minimum(2)),
 });
 
 /** A share of the bucket's capacity: 0 keeps nothing back, just under 1 keeps nearly all of it back. */
-const burstFraction = z.number().min(0).lt(1);
+const burstFraction = z.number().check(z.minimum(0), z.lt(1));
 
 /**
  * How much of the bucket lower priorities must leave for higher ones (DESIGN invariant 6): `low` may
  * take a token only while the bucket holds more than `low × burst`, `normal` more than
  * `normal × burst`; `high` may take the last token.
  */
-const reservesSchema = z
-  .object({ normal: burstFraction, low: burstFraction })
-  .refine((r) => r.low >= r.normal, {
+const reservesSchema = z.object({ normal: burstFraction, low: burstFraction }).check(
+  z.refine((r) => r.low >= r.normal, {
     message: 'low must keep back at least as much as normal',
     path: ['low'],
-  });
+  }),
+);
 
 /**
  * How RIQ paces Atlassian's hourly points quota (lambdas/core/domain/points-budget.ts). Whether it
@@ -83,14 +84,11 @@ const methodBurstSchema = z.object({
 const objectWriteWindowsSchema = z
   .array(
     z.strictObject({
-      writes: z.number().int().min(2).max(100_000),
-      seconds: z
-        .number()
-        .positive()
-        .max(24 * 3600),
+      writes: z.int().check(z.minimum(2), z.maximum(100_000)),
+      seconds: z.number().check(z.positive(), z.maximum(24 * 3600)),
     }),
   )
-  .max(8);
+  .check(z.maxLength(8));
 
 const pointsSchema = z
   .object({
@@ -100,11 +98,7 @@ const pointsSchema = z
      */
     quotaPerHour: positiveInt,
     /** The quota's window: Atlassian's is an hour, reset at the top of each UTC hour. */
-    windowSeconds: z
-      .number()
-      .int()
-      .min(60)
-      .max(24 * 3600),
+    windowSeconds: z.int().check(z.minimum(60), z.maximum(24 * 3600)),
     /**
      * The budget's capacity, in seconds of the quota's pace: what an idle service may spend at once.
      * Minutes, not the hour: a backlog is then spread across the hour instead of spending it at once.
@@ -113,10 +107,12 @@ const pointsSchema = z
     /** Share of the capacity kept back from `normal` and `low`, as for the token bucket. */
     reserves: reservesSchema,
   })
-  .refine((p) => p.burstSeconds <= p.windowSeconds, {
-    message: 'burstSeconds must not exceed windowSeconds',
-    path: ['burstSeconds'],
-  });
+  .check(
+    z.refine((p) => p.burstSeconds <= p.windowSeconds, {
+      message: 'burstSeconds must not exceed windowSeconds',
+      path: ['burstSeconds'],
+    }),
+  );
 
 const serviceSchema = z.object({
   /** Requests per minute RIQ allows itself against this service (token bucket refill). */
@@ -142,55 +138,53 @@ const serviceSchema = z.object({
 const adaptiveRateSchema = z
   .object({
     /** On a 429 the effective rate is multiplied by this (at most once per `decreaseCooldownMs`). */
-    decreaseFactor: z.number().gt(0).lt(1),
+    decreaseFactor: z.number().check(z.gt(0), z.lt(1)),
     /** The effective rate never drops below this share of the configured rate. */
-    minRateFraction: z.number().gt(0).max(1),
+    minRateFraction: z.number().check(z.gt(0), z.maximum(1)),
     /** Climb, in shares of the configured rate per second of successful calls, below the last limit met. */
-    increasePerSecond: z.number().gt(0).max(1),
+    increasePerSecond: z.number().check(z.gt(0), z.maximum(1)),
     /** Slower climb while the rate is within `probeBand` of the rate at which the limit was last met. */
-    probeIncreasePerSecond: z.number().gt(0).max(1),
+    probeIncreasePerSecond: z.number().check(z.gt(0), z.maximum(1)),
     /** Half-width of the slow-probe zone around the last limit met, as a share of it. */
-    probeBand: z.number().min(0).lt(1),
+    probeBand: z.number().check(z.minimum(0), z.lt(1)),
     /** 429s of calls that were in flight together count as one decrease. */
-    decreaseCooldownMs: z.number().int().min(0).max(60_000),
+    decreaseCooldownMs: z.int().check(z.minimum(0), z.maximum(60_000)),
     /**
      * At the configured rate, a 429 cuts the rate only when another came within this window: one
      * alone is taken for calls that reached Atlassian closer together than they left RIQ (the
      * bucket is still emptied and the pause kept). Below the configured rate every 429 cuts. 0:
      * every 429 cuts.
      */
-    confirmWindowSeconds: z.number().int().min(0).max(3600),
+    confirmWindowSeconds: z.int().check(z.minimum(0), z.maximum(3600)),
     /** On `X-RateLimit-NearLimit` the rate is multiplied by this once per hold (1: only stop climbing). */
-    nearLimitFactor: z.number().gt(0).max(1),
+    nearLimitFactor: z.number().check(z.gt(0), z.maximum(1)),
     /** How long after the last `X-RateLimit-NearLimit: true` the rate does not climb. */
-    nearLimitHoldSeconds: z.number().int().min(0).max(3600),
+    nearLimitHoldSeconds: z.int().check(z.minimum(0), z.maximum(3600)),
   })
-  .refine((a) => a.probeIncreasePerSecond <= a.increasePerSecond, {
-    message: 'probeIncreasePerSecond must not exceed increasePerSecond',
-    path: ['probeIncreasePerSecond'],
-  });
+  .check(
+    z.refine((a) => a.probeIncreasePerSecond <= a.increasePerSecond, {
+      message: 'probeIncreasePerSecond must not exceed increasePerSecond',
+      path: ['probeIncreasePerSecond'],
+    }),
+  );
 
 export const riqConfigSchema = z
   .object({
     /** Stage name: `dev`, `staging`, `prod`, or `local` for the laptop stack. */
-    stage: z.string().regex(/^[a-z][a-z0-9-]{1,20}$/),
+    stage: z.string().check(z.regex(/^[a-z][a-z0-9-]{1,20}$/)),
     /** Prefix of every physical name (queues, tables): `riq` gives `riq-jira-high`. */
-    namePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/),
+    namePrefix: z.string().check(z.regex(/^[a-z][a-z0-9-]{1,30}$/)),
     services: z.object({ jira: serviceSchema, confluence: serviceSchema }),
     retry: z.object({
       /** Real attempts before a request is dead; also the queues' `maxReceiveCount`. */
-      maxAttempts: z.number().int().min(1).max(20),
+      maxAttempts: z.int().check(z.minimum(1), z.maximum(20)),
       baseDelaySeconds: positiveInt,
       maxDelaySeconds: positiveInt,
     }),
     /** The shared rate limit's reaction to what Atlassian says (DESIGN invariant 5). */
     rateControl: z.object({
       /** Longest pause a `Retry-After` or `X-RateLimit-Reset` may cause; Atlassian has sent absurd values. */
-      maxPauseSeconds: z
-        .number()
-        .int()
-        .min(1)
-        .max(24 * 3600),
+      maxPauseSeconds: z.int().check(z.minimum(1), z.maximum(24 * 3600)),
       adaptive: adaptiveRateSchema,
       /**
        * A worker refused a token waits in its invocation for a rate slot due within this many ms
@@ -199,7 +193,7 @@ export const riqConfigSchema = z
        * an SQS send and receive, two DynamoDB writes and a delivery: at the worker's 256 MB they
        * cost about the same as a wait of a second, and the wait keeps the request's place.
        */
-      slotWaitMs: z.number().int().min(0).max(MAX_SLOT_WAIT_MS),
+      slotWaitMs: z.int().check(z.minimum(0), z.maximum(MAX_SLOT_WAIT_MS)),
       /**
        * How far, in ms, calls may reach Atlassian out of the time and order RIQ let them go (a new
        * connection, a busy process, the network). Atlassian's bucket counts a call when it
@@ -208,7 +202,7 @@ export const riqConfigSchema = z
        * (effective rate × ms) in hand beyond their reserve: a share of the burst, not of the rate.
        * 0 turns it off; it never exceeds the margin's cap (30 % of the burst).
        */
-      callJitterMs: z.number().int().min(0).max(5_000),
+      callJitterMs: z.int().check(z.minimum(0), z.maximum(5_000)),
     }),
     breaker: z.object({
       failureThreshold: positiveInt,
@@ -218,17 +212,13 @@ export const riqConfigSchema = z
     cache: z.object({ getTtlSeconds: positiveInt, searchTtlSeconds: positiveInt }),
     api: z.object({
       /** Long-poll cap for `GET /result/{token}?wait=N`; API Gateway's integration timeout is 29 s. */
-      longPollCapSeconds: z.number().int().min(0).max(25),
+      longPollCapSeconds: z.int().check(z.minimum(0), z.maximum(25)),
       /**
        * Largest accepted submit body; larger gets 413 PAYLOAD_TOO_LARGE. At most 5 MiB: API Gateway
        * (REST) carries 10 MB, but Lambda's synchronous invocation carries 6 MB for the whole event
        * (headers and the body as an escaped JSON string), so 5 MiB leaves room for the envelope.
        */
-      maxBodyBytes: z
-        .number()
-        .int()
-        .min(1024)
-        .max(5 * 1024 * 1024),
+      maxBodyBytes: z.int().check(z.minimum(1024), z.maximum(5 * 1024 * 1024)),
     }),
     /**
      * Large payloads and results (claim check, lambdas/core/domain/claim-check.ts): stored in the bodies
@@ -239,46 +229,34 @@ export const riqConfigSchema = z
        * A payload or result whose JSON is larger than this is stored in S3; DynamoDB's item limit is
        * 400 KB, and a record holds a payload and a result.
        */
-      offloadBytes: z
-        .number()
-        .int()
-        .min(1024)
-        .max(128 * 1024),
+      offloadBytes: z.int().check(z.minimum(1024), z.maximum(128 * 1024)),
       /** The largest result RIQ stores; a larger one ends the request `failed` with RESULT_TOO_LARGE. */
-      maxResultBytes: z
-        .number()
-        .int()
-        .min(1024)
-        .max(1024 * 1024 * 1024),
+      maxResultBytes: z.int().check(z.minimum(1024), z.maximum(1024 * 1024 * 1024)),
       /**
        * Results up to this size are answered inline (`result`) by GET /result and submit; larger ones
        * as a presigned S3 URL (`result_url`). Under Lambda's 6 MB response limit.
        */
-      inlineResultBytes: z
-        .number()
-        .int()
-        .min(1024)
-        .max(5 * 1024 * 1024),
+      inlineResultBytes: z.int().check(z.minimum(1024), z.maximum(5 * 1024 * 1024)),
       /** How long a `result_url` stays valid. */
-      resultUrlSeconds: z.number().int().min(60).max(3600),
+      resultUrlSeconds: z.int().check(z.minimum(60), z.maximum(3600)),
     }),
     worker: z.object({
       /** Lambda timeout of a worker; the claim lease and the queues' visibility derive from it. */
-      timeoutSeconds: z.number().int().min(5).max(900),
+      timeoutSeconds: z.int().check(z.minimum(5), z.maximum(900)),
       /** Messages per worker invocation (processed one after another). */
-      batchSize: z.number().int().min(1).max(10),
-      memoryMb: z.number().int().min(128).max(10240),
+      batchSize: z.int().check(z.minimum(1), z.maximum(10)),
+      memoryMb: z.int().check(z.minimum(128), z.maximum(10240)),
     }),
     upstream: z.object({
       /** Timeout of every single HTTP call to Atlassian. */
-      timeoutMs: z.number().int().min(100).max(60_000),
+      timeoutMs: z.int().check(z.minimum(100), z.maximum(60_000)),
       /**
        * How long a create whose outcome is unknown (a timeout, a connection lost after sending, a
        * 5xx) waits before it is tried again: the retry first looks the object up (Jira: JQL search
        * for the request's marker label), and Jira's search is eventually consistent, so the window
        * gives it time to show an issue the lost attempt created. At most SQS's longest delay.
        */
-      reconcileWindowSeconds: z.number().int().min(1).max(900),
+      reconcileWindowSeconds: z.int().check(z.minimum(1), z.maximum(900)),
     }),
     /** Adaptive routing (`routing: "adaptive"`, the default of a submit): see lambdas/core/use-cases/direct-route.ts. */
     routing: z.object({
@@ -291,21 +269,22 @@ export const riqConfigSchema = z
        * The DIRECT call's deadline: all its HTTP calls must have answered within it, else it is a
        * TIMEOUT and the request goes to the queue. The submit function's timeout derives from it.
        */
-      directTimeoutMs: z.number().int().min(100).max(20_000),
+      directTimeoutMs: z.int().check(z.minimum(100), z.maximum(20_000)),
     }),
     /** Alarms and their thresholds (lib/constructs/observability.ts). */
     observability: z.object({
       /** E-mail subscribed to the alarm topic (SNS mails a confirmation link first). */
-      alarmEmail: z.email().optional(),
+      alarmEmail: z.optional(z.email()),
       /**
        * An existing SNS topic (a pager, AWS Chatbot's topic, another account's on-call topic) every
        * alarm also notifies. Its policy must let `cloudwatch.amazonaws.com` publish, and its KMS key,
        * if any, let CloudWatch use it. The CDK app requires this or `alarmEmail` in prod.
        */
-      alarmTopicArn: z
-        .string()
-        .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN')
-        .optional(),
+      alarmTopicArn: z.optional(
+        z
+          .string()
+          .check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN')),
+      ),
       /** The oldest message of a `high` queue older than this raises an alarm. */
       oldestHighMessageAgeSeconds: positiveInt,
       /** The oldest message of a `normal` queue older than this raises an alarm. */
@@ -316,7 +295,7 @@ export const riqConfigSchema = z
        */
       oldestLowMessageAgeSeconds: positiveInt,
       /** The API's 5xx answers, as a percentage of its requests over 5 minutes, that raise an alarm. */
-      api5xxPercent: z.number().gt(0).max(100),
+      api5xxPercent: z.number().check(z.gt(0), z.maximum(100)),
       /** The 5xx alarm stays quiet in a 5-minute period with fewer API requests than this. */
       api5xxMinRequests: positiveInt,
       /**
@@ -330,9 +309,9 @@ export const riqConfigSchema = z
     retentionDays: positiveInt,
     /** Where the workers call Atlassian on AWS (locally: ATLASSIAN_SITE_URL / JIRA_BASE_URL, or the simulator). */
     atlassian: z.object({
-      siteUrl: z.url().optional(),
+      siteUrl: z.optional(z.url()),
       /** Issue type of `jira.create_task` when the payload names none. */
-      defaultIssueType: z.string().min(1).max(255),
+      defaultIssueType: z.string().check(z.minLength(1), z.maxLength(255)),
     }),
     /** How the AWS stacks treat data and logs (unused by the local stack). */
     deployment: z.object({
@@ -360,24 +339,26 @@ export const riqConfigSchema = z
       logLevel: z.enum(LOG_LEVELS),
     }),
   })
-  .refine((c) => c.retry.maxDelaySeconds >= c.retry.baseDelaySeconds, {
-    message: 'retry.maxDelaySeconds must be >= retry.baseDelaySeconds',
-    path: ['retry', 'maxDelaySeconds'],
-  })
-  .refine((c) => c.upstream.timeoutMs < c.worker.timeoutSeconds * 1000, {
-    message: 'upstream.timeoutMs must be shorter than worker.timeoutSeconds',
-    path: ['upstream', 'timeoutMs'],
-  })
-  .refine((c) => messageBudgetMs(c.upstream.timeoutMs) <= c.worker.timeoutSeconds * 1000, {
-    message:
-      `worker.timeoutSeconds must hold one message at its worst: upstream.timeoutMs × ` +
-      `${CALLS_PER_ATTEMPT} calls + ${MESSAGE_MARGIN_MS} ms`,
-    path: ['worker', 'timeoutSeconds'],
-  })
-  .refine((c) => c.routing.directTimeoutMs <= c.upstream.timeoutMs, {
-    message: 'routing.directTimeoutMs must not exceed upstream.timeoutMs',
-    path: ['routing', 'directTimeoutMs'],
-  });
+  .check(
+    z.refine((c) => c.retry.maxDelaySeconds >= c.retry.baseDelaySeconds, {
+      message: 'retry.maxDelaySeconds must be >= retry.baseDelaySeconds',
+      path: ['retry', 'maxDelaySeconds'],
+    }),
+    z.refine((c) => c.upstream.timeoutMs < c.worker.timeoutSeconds * 1000, {
+      message: 'upstream.timeoutMs must be shorter than worker.timeoutSeconds',
+      path: ['upstream', 'timeoutMs'],
+    }),
+    z.refine((c) => messageBudgetMs(c.upstream.timeoutMs) <= c.worker.timeoutSeconds * 1000, {
+      message:
+        `worker.timeoutSeconds must hold one message at its worst: upstream.timeoutMs × ` +
+        `${CALLS_PER_ATTEMPT} calls + ${MESSAGE_MARGIN_MS} ms`,
+      path: ['worker', 'timeoutSeconds'],
+    }),
+    z.refine((c) => c.routing.directTimeoutMs <= c.upstream.timeoutMs, {
+      message: 'routing.directTimeoutMs must not exceed upstream.timeoutMs',
+      path: ['routing', 'directTimeoutMs'],
+    }),
+  );
 
 export type RiqConfig = z.infer<typeof riqConfigSchema>;
 

@@ -1,7 +1,8 @@
 /**
  * What a function's cold start and its tracing bill depend on: how it is bundled (minified, no
- * source maps unless switched on, the same options `npm run bench -- coldstart` measures) and
- * whether it is traced, per stage and with the `-c sourceMaps=…` / `-c tracing=…` switches.
+ * source maps unless switched on, the same options `npm run bench -- coldstart` measures, zod's
+ * mini API) and whether it is traced, per stage and with the `-c sourceMaps=…` / `-c tracing=…`
+ * switches.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -175,6 +176,38 @@ describe('the dev stage as deployed by default', () => {
       rmSync(outDir, { recursive: true, force: true });
     }
   });
+});
+
+describe('zod in the bundles', () => {
+  it.each(Object.keys(FUNCTION_ENTRIES) as (keyof typeof FUNCTION_ENTRIES)[])(
+    '%s: zod/mini with its English messages, none of the classic API',
+    async (name) => {
+      const { metafile } = await build({
+        ...esbuildBuildOptions(lambdaBundleOptions({ sourceMaps: false }), {
+          projectRoot: REPO_ROOT,
+          entry: join(REPO_ROOT, FUNCTION_ENTRIES[name]),
+          outfile: join(tmpdir(), `riq-zod-${name}`, BUNDLE_FILE),
+        }),
+        write: false,
+        metafile: true,
+      });
+      // What the bundle holds (metafile.inputs also lists the files tree-shaking dropped).
+      const held = Object.values(metafile.outputs).flatMap((output) =>
+        Object.entries(output.inputs)
+          .filter(([, input]) => input.bytesInOutput > 0)
+          .map(([path]) => path),
+      );
+      const zodFiles = held.filter((path) => path.includes('node_modules/zod/'));
+      expect(zodFiles.filter((path) => path.includes('/v4/classic/'))).toEqual([]);
+      expect(zodFiles.filter((path) => path.includes('/v4/locales/') && !path.endsWith('/en.js'))).toEqual(
+        [],
+      );
+      if (name !== 'notFound') {
+        expect(zodFiles).toContain('node_modules/zod/v4/mini/schemas.js');
+        expect(zodFiles).toContain('node_modules/zod/v4/locales/en.js');
+      }
+    },
+  );
 });
 
 describe('a stage whose deployment.logLevel is WARN', () => {

@@ -7,7 +7,8 @@
  * The client's base URL is the Confluence base including `/wiki`, so paths here start at `/api/v2`
  * and `/rest/api`.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../../model/zod-messages.js';
 import { UpstreamError, ValidationError } from '../../../model/errors.js';
 import { DEFAULT_MAX_RESULTS, type OperationPayload } from '../../../model/operations.js';
 import type {
@@ -54,16 +55,16 @@ const PAGES_PATH = '/api/v2/pages';
 const SPACES_PATH = '/api/v2/spaces';
 const SEARCH_PATH = '/rest/api/search';
 
-const links = z.object({ webui: z.string().optional(), base: z.string().optional() }).nullish();
+const links = z.nullish(z.object({ webui: z.optional(z.string()), base: z.optional(z.string()) }));
 const pageSchema = z.object({
   id: z.string(),
   status: z.string(),
   title: z.string(),
   spaceId: z.string(),
-  parentId: z.string().nullish(),
-  createdAt: z.string().nullish(),
-  version: z.object({ number: z.number().int() }),
-  body: z.object({ storage: z.object({ value: z.string() }).nullish() }).nullish(),
+  parentId: z.nullish(z.string()),
+  createdAt: z.nullish(z.string()),
+  version: z.object({ number: z.int() }),
+  body: z.nullish(z.object({ storage: z.nullish(z.object({ value: z.string() })) })),
   _links: links,
 });
 type PageBody = z.infer<typeof pageSchema>;
@@ -76,23 +77,23 @@ const spacesSchema = z.object({
 const searchSchema = z.object({
   results: z.array(
     z.object({
-      content: z
-        .object({
+      content: z.nullish(
+        z.object({
           id: z.string(),
           type: z.string(),
-          title: z.string().nullish(),
-          space: z.object({ key: z.string() }).nullish(),
-          _expandable: z.object({ space: z.string().nullish() }).nullish(),
+          title: z.nullish(z.string()),
+          space: z.nullish(z.object({ key: z.string() })),
+          _expandable: z.nullish(z.object({ space: z.nullish(z.string()) })),
           _links: links,
-        })
-        .nullish(),
-      title: z.string().nullish(),
-      excerpt: z.string().nullish(),
-      url: z.string().nullish(),
-      resultGlobalContainer: z.object({ displayUrl: z.string().nullish() }).nullish(),
+        }),
+      ),
+      title: z.nullish(z.string()),
+      excerpt: z.nullish(z.string()),
+      url: z.nullish(z.string()),
+      resultGlobalContainer: z.nullish(z.object({ displayUrl: z.nullish(z.string()) })),
     }),
   ),
-  _links: z.object({ base: z.string().optional(), next: z.string().optional() }).nullish(),
+  _links: z.nullish(z.object({ base: z.optional(z.string()), next: z.optional(z.string()) })),
 });
 type SearchResultBody = z.infer<typeof searchSchema>['results'][number];
 
@@ -407,7 +408,7 @@ function context(method: string, path: string) {
   return { service: 'confluence' as const, method, path };
 }
 
-function parse<T>(schema: z.ZodType<T>, response: AtlassianResponse, method: string, path: string): T {
+function parse<T>(schema: z.ZodMiniType<T>, response: AtlassianResponse, method: string, path: string): T {
   const parsed = schema.safeParse(response.body);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];

@@ -3,7 +3,8 @@
  * stable documented shapes, not Jira's; failures are UpstreamErrors from the HTTP client, except a
  * target status no transition leads to, which is a ValidationError on `payload.target_status`.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../../model/zod-messages.js';
 import { ValidationError } from '../../../model/errors.js';
 import { DEFAULT_MAX_RESULTS, type OperationPayload } from '../../../model/operations.js';
 import type {
@@ -94,7 +95,7 @@ const issueSchema = z.object({
     status: named,
     project: z.object({ key: z.string() }),
     issuetype: named,
-    labels: z.array(z.string()).nullish(),
+    labels: z.nullish(z.array(z.string())),
     description: z.unknown(),
     created: z.string(),
     updated: z.string(),
@@ -102,7 +103,7 @@ const issueSchema = z.object({
 });
 type IssueBody = z.infer<typeof issueSchema>;
 const createdSchema = z.object({ id: z.string(), key: z.string() });
-const refsSchema = z.object({ issues: z.array(createdSchema).default([]) });
+const refsSchema = z.object({ issues: z._default(z.array(createdSchema), []) });
 
 /** Labels RIQ adds to the issues it creates: `riq-<request token>`, hidden from results. */
 export const MARKER_PREFIX = 'riq-req_';
@@ -135,23 +136,23 @@ const transitionsSchema = z.object({
       id: z.string(),
       name: z.string(),
       to: named,
-      isAvailable: z.boolean().optional(),
+      isAvailable: z.optional(z.boolean()),
     }),
   ),
 });
 const commentSchema = z.object({
   id: z.string(),
   created: z.string(),
-  properties: z.array(z.object({ key: z.string(), value: z.unknown() })).nullish(),
+  properties: z.nullish(z.array(z.object({ key: z.string(), value: z.unknown() }))),
 });
 const commentPageSchema = z.object({
-  comments: z.array(commentSchema).default([]),
-  total: z.number().optional(),
+  comments: z._default(z.array(commentSchema), []),
+  total: z.optional(z.number()),
 });
 const searchSchema = z.object({
-  issues: z.array(issueSchema).default([]),
-  nextPageToken: z.string().nullish(),
-  isLast: z.boolean().optional(),
+  issues: z._default(z.array(issueSchema), []),
+  nextPageToken: z.nullish(z.string()),
+  isLast: z.optional(z.boolean()),
 });
 
 export class JiraAdapter {
@@ -457,7 +458,7 @@ function issuePath(taskId: string): string {
   return `${ISSUE_PATH}/${encodeURIComponent(taskId)}`;
 }
 
-function parse<T>(schema: z.ZodType<T>, response: AtlassianResponse, method: string, path: string): T {
+function parse<T>(schema: z.ZodMiniType<T>, response: AtlassianResponse, method: string, path: string): T {
   const parsed = schema.safeParse(response.body);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];

@@ -17,7 +17,8 @@
  *
  * No token or client secret ever appears in an error, a log line or a result.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../../model/zod-messages.js';
 import { UpstreamError } from '../../../model/errors.js';
 import type { Clock } from '../../core/ports/index.js';
 import { parseRetryAfter } from './classify-error.js';
@@ -62,9 +63,9 @@ export interface OAuthTokenManagerOptions {
 
 /** The refresh answer; `refresh_token` is absent only for grants without rotation. */
 const refreshAnswer = z.object({
-  access_token: z.string().min(1),
-  refresh_token: z.string().min(1).optional(),
-  expires_in: z.number().positive(),
+  access_token: z.string().check(z.minLength(1)),
+  refresh_token: z.optional(z.string().check(z.minLength(1))),
+  expires_in: z.number().check(z.positive()),
 });
 
 interface LiveToken {

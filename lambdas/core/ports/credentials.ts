@@ -6,7 +6,8 @@
  * lambdas/adapters/secrets-manager/ on AWS and lambdas/adapters/atlassian/oauth-token-store.ts
  * locally.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../../model/zod-messages.js';
 
 /**
  * Reads a secret's JSON value: Powertools Parameters `getSecret` on AWS (cached for its maxAge;
@@ -30,9 +31,9 @@ export interface OAuthTokenStore {
 }
 
 const tokenSetSchema = z.object({
-  refresh_token: z.string().min(1),
-  access_token: z.string().min(1).optional(),
-  expires_at: z.number().int().positive().optional(),
+  refresh_token: z.string().check(z.minLength(1)),
+  access_token: z.optional(z.string().check(z.minLength(1))),
+  expires_at: z.optional(z.int().check(z.positive())),
 });
 
 /**
