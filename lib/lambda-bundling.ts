@@ -19,13 +19,11 @@ export const ESM_REQUIRE_BANNER =
 
 /**
  * Modules left out of the bundle. None: the AWS SDK is bundled, at the versions the tests ran.
- * Bundled, it is most of each bundle (330–520 KB of 473–833 KB) but loads as one minified
- * file; left out, Lambda's own copy loads from hundreds of files in node_modules and module init
- * takes twice as long. `npm run bench -- coldstart` against `BENCH_COLDSTART_SDK=external npm run
- * bench -- coldstart`, Node 20.20 on 2 shared CPUs, 2026-12-06, median import of 5 fresh processes
- * per function, fastest of three runs: bundled 473–833 KB and 73–110 ms; external 141–314 KB and
- * 192–267 ms. Bundled meets the 150 ms init goal and not the 250 KB size goal; external meets
- * neither for submit and the workers, and misses init for all (docs/operations.md#bundles-source-maps-and-cold-starts).
+ * Bundled, it is most of each bundle but loads as one minified file; left out, Lambda's own copy
+ * loads from hundreds of files and module init takes about twice as long. `npm run bench --
+ * coldstart` against `BENCH_COLDSTART_SDK=external npm run bench -- coldstart`, Node.js 24 on 2
+ * shared CPUs, 2026-12-07: bundled 30–738 KB and 32–234 ms, external 30–327 KB and 321–396 ms
+ * (docs/operations.md#bundles-source-maps-and-cold-starts has the latest figures).
  */
 export const EXTERNAL_MODULES: readonly string[] = [];
 
