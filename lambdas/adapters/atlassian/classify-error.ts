@@ -3,6 +3,7 @@
  * headers and error body, or a thrown network / timeout failure. Messages carry Atlassian's own
  * error messages (truncated) and never a request header, a credential or a whole response body.
  */
+import type * as z from 'zod/mini';
 import { DEFAULT_CONFIG } from '../../../model/config/riq-config.js';
 import { RiqError, UpstreamError, type ErrorCode } from '../../../model/errors.js';
 import { readRateLimitSignals, type HeaderSource } from '../../core/domain/rate-limit-signals.js';
@@ -97,6 +98,22 @@ export function unexpectedResponse(context: CallContext, status: number, problem
     `${SERVICE_NAMES[context.service]} ${context.method} ${context.path} answered ${status} with an unexpected body: ${truncate(problem)}`,
     { status, unexpectedResponse: true },
   );
+}
+
+/**
+ * A successful answer's body read through `schema`; a body that does not match is
+ * `unexpectedResponse`, naming the first mismatch as `path: message` (`body` for the root).
+ */
+export function parseAnswer<T>(
+  schema: z.ZodMiniType<T>,
+  answer: { readonly status: number; readonly body?: unknown },
+  context: CallContext,
+): T {
+  const parsed = schema.safeParse(answer.body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid';
+  throw unexpectedResponse(context, answer.status, where);
 }
 
 const NETWORK_CODES = new Set([

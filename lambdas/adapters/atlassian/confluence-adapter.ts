@@ -19,7 +19,7 @@ import type {
   ConfluenceSearchResult,
 } from '../../../model/results.js';
 import type { CallContext } from '../../core/ports/index.js';
-import { createFailure, reconcileWindowOf, unexpectedResponse } from './classify-error.js';
+import { createFailure, parseAnswer, reconcileWindowOf, unexpectedResponse } from './classify-error.js';
 import type { AtlassianHttpClient, AtlassianResponse } from './http-client.js';
 
 export type GetPageInput = OperationPayload<'confluence.get_page'>;
@@ -409,9 +409,5 @@ function context(method: string, path: string) {
 }
 
 function parse<T>(schema: z.ZodMiniType<T>, response: AtlassianResponse, method: string, path: string): T {
-  const parsed = schema.safeParse(response.body);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid';
-  throw unexpectedResponse(context(method, path), response.status, where);
+  return parseAnswer(schema, response, context(method, path));
 }

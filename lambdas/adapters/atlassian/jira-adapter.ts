@@ -18,7 +18,7 @@ import type {
 } from '../../../model/results.js';
 import type { CallContext } from '../../core/ports/index.js';
 import { adfToText, textToAdf, type AdfDoc } from './adf.js';
-import { createFailure, reconcileWindowOf, unexpectedResponse } from './classify-error.js';
+import { createFailure, parseAnswer, reconcileWindowOf } from './classify-error.js';
 import type { AtlassianHttpClient, AtlassianResponse } from './http-client.js';
 
 /** One entry of `GET /issue/{key}/transitions`, as far as RIQ reads it. */
@@ -459,9 +459,5 @@ function issuePath(taskId: string): string {
 }
 
 function parse<T>(schema: z.ZodMiniType<T>, response: AtlassianResponse, method: string, path: string): T {
-  const parsed = schema.safeParse(response.body);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid';
-  throw unexpectedResponse({ service: 'jira', method, path }, response.status, where);
+  return parseAnswer(schema, response, { service: 'jira', method, path });
 }

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod/mini';
+import '../../../model/zod-messages.js';
 import { UpstreamError } from '../../../model/errors.js';
 import {
   MAX_RETRY_AFTER_SECONDS,
   awaitReconcileWindow,
   classifyResponse,
   createFailure,
+  parseAnswer,
   reconcileWindowOf,
   unexpectedResponse,
   writeOutcomeUnknown,
@@ -283,6 +286,56 @@ describe('classifyResponse', () => {
     expect(classify(410).code).toBe('VALIDATION_ERROR');
   });
 });
+
+describe('parseAnswer', () => {
+  const created = z.object({ id: z.string(), key: z.string() });
+  const create: CallContext = { service: 'jira', method: 'POST', path: '/rest/api/3/issue' };
+
+  it('gives the body as the schema reads it', () => {
+    expect(
+      parseAnswer(created, { status: 201, body: { id: '10001', key: 'MD-1', self: 'x' } }, create),
+    ).toEqual({
+      id: '10001',
+      key: 'MD-1',
+    });
+  });
+
+  it('answers a mismatched body as a retryable unexpected response naming the first mismatch', () => {
+    const err = catchError(() =>
+      parseAnswer(created, { status: 201, body: { id: 10001, key: 'MD-1' } }, create),
+    );
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      message:
+        'Jira POST /rest/api/3/issue answered 201 with an unexpected body: id: Invalid input: expected string, received number',
+      details: { status: 201, unexpectedResponse: true },
+    });
+    expect(writeOutcomeUnknown(err as UpstreamError)).toBe(true);
+  });
+
+  it('names the body itself when the mismatch is at the root, and the service of the call', () => {
+    const err = catchError(() =>
+      parseAnswer(
+        created,
+        { status: 200, body: undefined },
+        { service: 'confluence', method: 'GET', path: '/api/v2/pages/1' },
+      ),
+    );
+    expect((err as Error).message).toBe(
+      'Confluence GET /api/v2/pages/1 answered 200 with an unexpected body: body: Invalid input: expected object, received undefined',
+    );
+  });
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}
 
 describe('classifyThrown', () => {
   it('maps the timeout abort to TIMEOUT', () => {
