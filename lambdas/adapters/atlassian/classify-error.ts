@@ -71,13 +71,17 @@ export function classifyResponse(
   };
 
   const signals = readRateLimitSignals(headers, now);
-  const retryAfter =
-    signals.retryAfterSeconds ?? (status === 429 ? signals.betaRetryAfterSeconds : undefined);
-  if (retryAfter !== undefined) details.retryAfterSeconds = retryAfter;
+  // `Retry-After` only: `Beta-Retry-After` belongs to a limit Atlassian announces without enforcing
+  // it yet, so it says nothing of when the limit that refused this call lets go; without
+  // `Retry-After` a 429 is retried after the retry backoff, as Atlassian advises.
+  if (signals.retryAfterSeconds !== undefined) details.retryAfterSeconds = signals.retryAfterSeconds;
 
   if (status === 429) {
     if (signals.reason !== undefined) details['rateLimitReason'] = signals.reason.text;
     if (signals.reset !== undefined) details['rateLimitReset'] = signals.reset.text;
+    if (signals.betaRetryAfterSeconds !== undefined) {
+      details['betaRetryAfterSeconds'] = signals.betaRetryAfterSeconds;
+    }
     if (signals.nearLimitHeader !== undefined) details['nearLimit'] = signals.nearLimitHeader;
     // The quota announced and where it stands (`RateLimit-Policy` / `RateLimit`, or their Beta- forms).
     if (signals.policies.length > 0) details['rateLimitPolicies'] = signals.policies;

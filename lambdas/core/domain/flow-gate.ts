@@ -22,6 +22,7 @@ import type { Clock, DeferReason } from '../ports/index.js';
 import type { PointsBudget } from '../ports/points-budget.js';
 import type { RequestRecord } from '../../../model/request-record.js';
 import { pointsEstimateOf } from './points-metering.js';
+import { resetTimeOf } from './rate-limit-signals.js';
 
 /** The longest a request waits for another worker's half-open probe before looking again. */
 export const PROBE_WAIT_CAP_MS = 5_000;
@@ -230,12 +231,12 @@ export function rateFeedbackOf(
     const retryAfter = details['retryAfterSeconds'];
     const reason = details['rateLimitReason'];
     const reset = details['rateLimitReset'];
-    const resetAt = typeof reset === 'string' ? Date.parse(reset) : NaN;
+    const resetAt = typeof reset === 'string' ? resetTimeOf(reset) : undefined;
     return {
       kind: 'rate_limited',
       ...(typeof retryAfter === 'number' ? { retryAfterSeconds: retryAfter } : {}),
       ...(typeof reason === 'string' ? { reason } : {}),
-      ...(Number.isFinite(resetAt) ? { resetAt } : {}),
+      ...(resetAt !== undefined ? { resetAt } : {}),
     };
   }
   // An HTTP answer (any status) reached Atlassian: its rate held. Timeouts and resets say nothing.

@@ -246,6 +246,8 @@ export function settle(
  *   plus the refill until the reset add up to exactly `r`. That pace may be above the quota's own
  *   (points left over near the end of the hour are Atlassian's to give) or 0 (nothing left). After
  *   the reset the quota's pace applies again. `r` with `t = 0` (the reset is now) changes nothing.
+ * - `r` without `t`: the same, up to the reset known from an earlier answer, else the end of the
+ *   current window (the top of the UTC hour for an hour's window).
  */
 export function resync(
   state: PointsState,
@@ -261,13 +263,15 @@ export function resync(
     next.points = Math.min(next.points, capacityOf(next, settings));
   }
   const t = nonNegative(reading.secondsToReset);
-  if (t === undefined || t === 0) return next;
-  const until = now + t * 1000;
-  next = { ...next, resetAt: until };
+  // A `t` given but unreadable leaves `r` unplaced in time: nothing is re-planned.
+  if (t === 0 || (reading.secondsToReset !== undefined && t === undefined)) return next;
+  if (t !== undefined) next = { ...next, resetAt: now + t * 1000 };
   const r = nonNegative(reading.remaining);
   if (r === undefined) return next;
+  const until = next.resetAt ?? windowEnd(next, settings, now);
+  if (until <= now) return next;
   const points = Math.min(next.points, r);
-  return { ...next, points, resyncPace: { perSecond: (r - points) / t, until } };
+  return { ...next, points, resyncPace: { perSecond: (r - points) / ((until - now) / 1000), until } };
 }
 
 /**
@@ -324,10 +328,12 @@ export function observeSignals(
     signals.policies.filter((p) => p.quota > 0 && p.windowSeconds !== 0),
     (p) => p.quota / (p.windowSeconds ?? windowSeconds),
   );
+  // A status without `t` is paced to the end of the window (see `resync`).
+  const toWindowEnd = Math.max(1, (windowEnd(state, settings, now) - now) / 1000);
   const status =
     slowest(
-      signals.statuses.filter((s) => s.remaining !== undefined && (s.resetSeconds ?? 0) > 0),
-      (s) => (s.remaining ?? 0) / (s.resetSeconds ?? 1),
+      signals.statuses.filter((s) => s.remaining !== undefined && s.resetSeconds !== 0),
+      (s) => (s.remaining ?? 0) / (s.resetSeconds ?? toWindowEnd),
     ) ?? signals.statuses.find((s) => s.resetSeconds !== undefined);
   const reading: QuotaReading = {
     ...(policy !== undefined ? { quota: policy.quota } : {}),

@@ -139,20 +139,47 @@ export interface RateLimitSignals {
   readonly malformed: readonly MalformedRateLimitHeader[];
 }
 
-/** The scope of a `RateLimit-Reason` text (absent, or unknown: `unknown`). */
+/**
+ * Which limit a `RateLimit-Reason` text names, read leniently: case-insensitively, quotes around a
+ * name dropped, and a list (a repeated header arrives joined by commas) read as its broadest member
+ * (`quota`, then an unknown reason, then `burst`, then `per_issue`), so a refusal is never given a
+ * narrower scope than one of its reasons has. Absent or blank: `unknown`.
+ */
+export function reasonOf(reason: string | null | undefined): {
+  readonly name: KnownRateLimitReason | 'unknown';
+  readonly scope: RateLimitScope;
+} {
+  let widest: { name: KnownRateLimitReason | 'unknown'; scope: RateLimitScope } | undefined;
+  for (const member of (reason ?? '').split(',')) {
+    const key = member
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .trim()
+      .toLowerCase();
+    if (key === '') continue;
+    const found = isKnownReason(key)
+      ? { name: key, scope: RATE_LIMIT_REASONS[key] }
+      : { name: 'unknown' as const, scope: 'unknown' as const };
+    if (widest === undefined || SCOPE_BREADTH[found.scope] > SCOPE_BREADTH[widest.scope]) widest = found;
+  }
+  return widest ?? { name: 'unknown', scope: 'unknown' };
+}
+
+/** How far each scope reaches, for a list of reasons: the broadest wins. */
+const SCOPE_BREADTH: Record<RateLimitScope, number> = { per_issue: 0, burst: 1, unknown: 2, quota: 3 };
+
+/** The scope of a `RateLimit-Reason` text (read by `reasonOf`; absent, or unknown: `unknown`). */
 export function scopeOfReason(reason: string | null | undefined): RateLimitScope {
-  const key = reason?.trim().toLowerCase();
-  return key !== undefined && isKnownReason(key) ? RATE_LIMIT_REASONS[key] : 'unknown';
+  return reasonOf(reason).scope;
 }
 
 /**
  * A `RateLimit-Reason` text as the `reason` dimension of the `RateLimited` metric: a known reason
- * (matched case-insensitively) as Atlassian documents it, anything else or none `unknown`, so a
- * stray text cannot add a dimension value.
+ * (read by `reasonOf`) as Atlassian documents it, anything else or none `unknown`, so a stray text
+ * cannot add a dimension value.
  */
 export function rateLimitedReasonOf(reason: string | null | undefined): RateLimitedReason {
-  const key = reason?.trim().toLowerCase();
-  return key !== undefined && isKnownReason(key) ? key : 'unknown';
+  return reasonOf(reason).name;
 }
 
 function isKnownReason(value: string): value is KnownRateLimitReason {
@@ -162,6 +189,8 @@ function isKnownReason(value: string): value is KnownRateLimitReason {
 /**
  * Seconds to wait from a `Retry-After` value: whole (or decimal) seconds, or an HTTP-date relative to
  * `now`. Undefined when absent or unreadable; a date in the past is 0; capped at MAX_RETRY_AFTER_SECONDS.
+ * A repeated header (joined by commas, as `Headers.get` gives it) waits for the latest of its
+ * readable members: each is a minimum wait.
  */
 export function parseRetryAfter(
   value: string | null | undefined,
@@ -170,6 +199,15 @@ export function parseRetryAfter(
   if (value === null || value === undefined) return undefined;
   const v = value.trim();
   if (v === '') return undefined;
+  const whole = retryAfterSecondsOf(v, now);
+  if (whole !== undefined) return whole;
+  const members = retryAfterMembers(v)
+    .map((member) => retryAfterSecondsOf(member, now))
+    .filter((seconds): seconds is number => seconds !== undefined);
+  return members.length > 0 ? Math.max(...members) : undefined;
+}
+
+function retryAfterSecondsOf(v: string, now: number): number | undefined {
   let seconds: number;
   if (/^\d+(\.\d+)?$/.test(v)) {
     seconds = Math.ceil(Number(v));
@@ -184,6 +222,26 @@ export function parseRetryAfter(
   return Math.min(Math.max(0, seconds), MAX_RETRY_AFTER_SECONDS);
 }
 
+/**
+ * The members of a joined `Retry-After`: split at its commas, a lone day name (`Wed` of
+ * `Wed, 21 Oct 2015 07:28:00 GMT`, `Wednesday` of RFC 850) joined again with the date it starts.
+ */
+function retryAfterMembers(value: string): string[] {
+  const members: string[] = [];
+  let dayName: string | undefined;
+  for (const part of value.split(',').map((p) => p.trim())) {
+    if (dayName !== undefined) {
+      members.push(`${dayName}, ${part}`);
+      dayName = undefined;
+    } else if (/^[A-Za-z]{3,9}$/.test(part)) {
+      dayName = part;
+    } else if (part !== '') {
+      members.push(part);
+    }
+  }
+  return members;
+}
+
 /** Reads every rate-limit header of one answer. `now` (epoch ms) dates an HTTP-date `Retry-After`. */
 export function readRateLimitSignals(headers: HeaderSource, now: number = Date.now()): RateLimitSignals {
   const malformed: MalformedRateLimitHeader[] = [];
@@ -192,15 +250,7 @@ export function readRateLimitSignals(headers: HeaderSource, now: number = Date.n
 
   const reasonText = text(headers, 'RateLimit-Reason');
   const reason: RateLimitReason | undefined =
-    reasonText === undefined
-      ? undefined
-      : {
-          name: isKnownReason(reasonText.toLowerCase())
-            ? (reasonText.toLowerCase() as KnownRateLimitReason)
-            : 'unknown',
-          text: cut(reasonText),
-          scope: scopeOfReason(reasonText),
-        };
+    reasonText === undefined ? undefined : { ...reasonOf(reasonText), text: cut(reasonText) };
 
   const retryAfterSeconds = retryAfterOf(headers, 'Retry-After', now, report);
   const betaRetryAfterSeconds = retryAfterOf(headers, 'Beta-Retry-After', now, report);
@@ -256,33 +306,59 @@ function retryAfterOf(headers: HeaderSource, name: string, now: number, report: 
   return seconds;
 }
 
+/** A count; of a repeated header (joined by commas), the least of its readable members. */
 function countOf(headers: HeaderSource, name: string, report: Report): number | undefined {
   const value = text(headers, name);
   if (value === undefined) return undefined;
-  const n = nonNegativeInteger(value);
-  if (n === undefined) report(name, value, 'not a non-negative integer');
-  return n;
+  const counts: number[] = [];
+  for (const member of value.split(',').map((m) => m.trim())) {
+    const n = nonNegativeInteger(member);
+    if (n === undefined) report(name, member, 'not a non-negative integer');
+    else counts.push(n);
+  }
+  return counts.length > 0 ? Math.min(...counts) : undefined;
 }
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
+/** `X-RateLimit-Reset` as read by `resetTimeOf`, its text kept even when unreadable. */
 function resetOf(headers: HeaderSource, report: Report): RateLimitSignals['reset'] {
   const value = text(headers, 'X-RateLimit-Reset');
   if (value === undefined) return undefined;
-  const at = ISO_8601.test(value) ? Date.parse(value) : NaN;
-  if (Number.isNaN(at)) {
-    report('X-RateLimit-Reset', value, 'not an ISO 8601 time');
-    return { text: cut(value) };
-  }
-  return { text: cut(value), at };
+  const at = resetTimeOf(value, (member) => report('X-RateLimit-Reset', member, 'not an ISO 8601 time'));
+  return at !== undefined ? { text: cut(value), at } : { text: cut(value) };
 }
 
+/**
+ * An `X-RateLimit-Reset` value in epoch ms, read leniently: an ISO 8601 time with `T` or a space
+ * between date and time, in any case, its offset with or without the colon, and no offset read as
+ * UTC (Atlassian's clock). Of a repeated header (joined by commas), the latest readable time.
+ * Undefined when no member is readable; `unreadable` hears each member that is not.
+ */
+export function resetTimeOf(value: string, unreadable?: (member: string) => void): number | undefined {
+  const times: number[] = [];
+  for (const member of value.split(',').map((m) => m.trim())) {
+    const normal = member
+      .toUpperCase()
+      .replace(/^(\d{4}-\d{2}-\d{2})[ T]/, '$1T')
+      .replace(/([+-]\d{2})(\d{2})$/, '$1:$2')
+      .replace(/(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)$/, '$1Z');
+    const at = ISO_8601.test(normal) ? Date.parse(normal) : NaN;
+    if (Number.isNaN(at)) unreadable?.(member);
+    else times.push(at);
+  }
+  return times.length > 0 ? Math.max(...times) : undefined;
+}
+
+/** `true` when any member of the value (a repeated header arrives joined by commas) is `true`. */
 function nearLimitOf(headers: HeaderSource, report: Report): boolean | undefined {
   const value = text(headers, 'X-RateLimit-NearLimit');
   if (value === undefined) return undefined;
-  const lower = value.toLowerCase();
-  if (lower !== 'true' && lower !== 'false') report('X-RateLimit-NearLimit', value, 'neither true nor false');
-  return lower === 'true';
+  const members = value.split(',').map((m) => m.trim().toLowerCase());
+  if (members.some((m) => m !== 'true' && m !== 'false')) {
+    report('X-RateLimit-NearLimit', value, 'neither true nor false');
+  }
+  return members.includes('true');
 }
 
 /** The entries of `unprefixed`, then those of `beta` whose name `unprefixed` does not list. */
@@ -418,8 +494,9 @@ function parseEntry(member: string): StructuredEntry | { problem: string } {
     if (!key) return { problem: 'a parameter without a key' };
     rest = rest.slice(key[0].length);
     let value: ParamValue = { kind: 'other', text: '?1' }; // a bare key is boolean true
-    if (rest.startsWith('=')) {
-      rest = rest.slice(1);
+    // Spaces around `=` are outside RFC 8941, and read anyway: a quota must not be missed for them.
+    if (rest.trimStart().startsWith('=')) {
+      rest = rest.trimStart().slice(1).trimStart();
       const bare = bareItem(rest);
       if (bare === undefined) return { problem: `an unreadable value of ${key[0]}` };
       value = bare.value;

@@ -93,8 +93,10 @@ describe('classifyResponse', () => {
       expect(classify(429, { 'Retry-After': '9223372036854775807' }).retryAfterSeconds).toBe(3600);
     });
 
-    it('falls back to Beta-Retry-After only when Retry-After is absent', () => {
-      expect(classify(429, { 'Beta-Retry-After': '9' }).retryAfterSeconds).toBe(9);
+    it('never waits a Beta-Retry-After (a limit not enforced yet): it is kept in the details only', () => {
+      const shadowOnly = classify(429, { 'Beta-Retry-After': '1800' });
+      expect(shadowOnly.retryAfterSeconds).toBeUndefined();
+      expect(shadowOnly.details).toEqual({ status: 429, betaRetryAfterSeconds: 1800 });
       expect(classify(429, { 'Retry-After': '3', 'Beta-Retry-After': '9' }).retryAfterSeconds).toBe(3);
     });
 

@@ -227,6 +227,25 @@ describe('points budget', () => {
       expect(charge(state, 'high', 3, T0 + 13_000).decision.granted).toBe(true);
     });
 
+    it('paces an r without t to the reset known, else to the top of the UTC hour', () => {
+      // 20 minutes before the top of the hour: r = 1,200 → 0 now (points 100 kept), 1.1 a second.
+      const at = T0 + 40 * 60_000;
+      const state = resync(withPoints(100, { updatedAt: at }), S, { remaining: 1200 }, at);
+      expect(state.points).toBe(100);
+      expect(state.resyncPace).toEqual({ perSecond: (1200 - 100) / 1200, until: T0 + HOUR });
+      const low = resync(withPoints(100, { updatedAt: at }), S, { remaining: 30 }, at);
+      expect(low.points).toBe(30);
+      expect(drain(low, 'high', 1, at, T0 + HOUR - 1).granted).toBeLessThanOrEqual(30);
+      // A reset learned from an earlier t is the one used.
+      const known = resync(
+        withPoints(100, { updatedAt: at, resetAt: at + 600_000 }),
+        S,
+        { remaining: 700 },
+        at,
+      );
+      expect(known.resyncPace).toEqual({ perSecond: 1, until: at + 600_000 });
+    });
+
     it('learns t alone as the reset without touching points or pace', () => {
       const state = resync(withPoints(40), S, { secondsToReset: 120 }, T0);
       expect(state.resetAt).toBe(T0 + 120_000);
@@ -391,6 +410,21 @@ describe('points budget', () => {
       expect(state.learned).toEqual({ quota: 3600, windowSeconds: 3600 });
       expect(state.points).toBe(90);
       expect(state.resyncPace).toEqual({ perSecond: 0, until: T0 + 900_000 });
+    });
+
+    it('re-plans from a status whose r comes without t, to the top of the hour', () => {
+      const at = T0 + 50 * 60_000;
+      const signals = read(
+        {
+          'RateLimit-Policy': '"global-app-quota";q=3600;w=3600',
+          RateLimit: '"global-app-quota";r=60',
+        },
+        at,
+      );
+      const state = observeSignals(withPoints(100, { updatedAt: at }), S, signals, at);
+      expect(state.points).toBe(60);
+      expect(state.resyncPace).toEqual({ perSecond: 0, until: T0 + HOUR });
+      expect(charge(state, 'high', 61, at).decision.granted).toBe(false);
     });
 
     it('slows on X-RateLimit-NearLimit when no r re-plans the hour', () => {

@@ -6,6 +6,7 @@ import {
   parseRetryAfter,
   rateLimitedReasonOf,
   readRateLimitSignals,
+  resetTimeOf,
   scopeOfReason,
   type HeaderSource,
   type RateLimitScope,
@@ -50,6 +51,29 @@ describe('rate-limit signals', () => {
       expect(scopeOfReason(null)).toBe('unknown');
     });
 
+    it.each<[string, string, RateLimitScope]>([
+      ['"jira-quota-tenant-based"', 'jira-quota-tenant-based', 'quota'],
+      ['jira-quota-global-based, jira-quota-global-based', 'jira-quota-global-based', 'quota'],
+      ['jira-per-issue-on-write, jira-burst-based', 'jira-burst-based', 'burst'],
+      ['jira-burst-based, jira-cost-based', 'unknown', 'unknown'],
+      ['jira-cost-based, "confluence-quota-global-based"', 'confluence-quota-global-based', 'quota'],
+      [', jira-burst-based,', 'jira-burst-based', 'burst'],
+    ])('reads the quoted or repeated reason %j as its broadest member: %s (%s)', (header, name, scope) => {
+      expect(read({ 'RateLimit-Reason': header }).reason).toEqual({ name, text: header, scope });
+      expect(scopeOfReason(header)).toBe(scope);
+      expect(rateLimitedReasonOf(header)).toBe(name);
+    });
+
+    it('reads a reason sent on two header lines', () => {
+      const headers = new Headers();
+      headers.append('RateLimit-Reason', 'jira-quota-global-based');
+      headers.append('RateLimit-Reason', 'jira-quota-global-based');
+      expect(readRateLimitSignals(headers, NOW).reason).toMatchObject({
+        name: 'jira-quota-global-based',
+        scope: 'quota',
+      });
+    });
+
     it('gives every documented reason a scope other than unknown', () => {
       for (const reason of Object.keys(RATE_LIMIT_REASONS)) expect(scopeOfReason(reason)).not.toBe('unknown');
     });
@@ -91,6 +115,25 @@ describe('rate-limit signals', () => {
       expect(signals.malformed.length).toBe(seconds === undefined ? 1 : 0);
     });
 
+    it.each<[string, number]>([
+      ['30, 30', 30],
+      ['5, 30', 30],
+      ['30, soon', 30],
+      ['Mon, 23 Nov 2026 10:00:30 GMT, Mon, 23 Nov 2026 10:01:00 GMT', 60],
+      ['10, Mon, 23 Nov 2026 10:00:30 GMT', 30],
+      ['Monday, 23-Nov-26 10:00:45 GMT, 20', 45],
+    ])('reads a repeated Retry-After %j as its longest wait: %i s', (value, seconds) => {
+      expect(read({ 'Retry-After': value }).retryAfterSeconds).toBe(seconds);
+      expect(parseRetryAfter(value, NOW)).toBe(seconds);
+    });
+
+    it('reads Retry-After sent on two header lines', () => {
+      const headers = new Headers();
+      headers.append('Retry-After', '30');
+      headers.append('Retry-After', '30');
+      expect(readRateLimitSignals(headers, NOW).retryAfterSeconds).toBe(30);
+    });
+
     it('reads Beta-Retry-After apart from Retry-After', () => {
       expect(read({ 'Retry-After': '3', 'Beta-Retry-After': '9' })).toMatchObject({
         retryAfterSeconds: 3,
@@ -123,6 +166,32 @@ describe('rate-limit signals', () => {
     it('reads the reset in Atlassian’s minute form and with an offset', () => {
       expect(read({ 'X-RateLimit-Reset': '2026-11-23T10:01Z' }).reset?.at).toBe(NOW + 60_000);
       expect(read({ 'X-RateLimit-Reset': '2026-11-23T11:01:00+01:00' }).reset?.at).toBe(NOW + 60_000);
+    });
+
+    it.each<[string, number]>([
+      ['2026-11-23T10:01:00z', NOW + 60_000],
+      ['2026-11-23t10:01:00Z', NOW + 60_000],
+      ['2026-11-23 10:01:00Z', NOW + 60_000],
+      ['2026-11-23T11:01:00+0100', NOW + 60_000],
+      ['2026-11-23T09:01:00.000-0100', NOW + 60_000],
+      ['2026-11-23T10:01:00', NOW + 60_000],
+      ['2026-11-23T10:00:30Z, 2026-11-23T10:01:00Z', NOW + 60_000],
+    ])('reads the reset %j leniently (no offset: UTC; a list: its latest)', (value, at) => {
+      const signals = read({ 'X-RateLimit-Reset': value });
+      expect(signals.reset).toEqual({ text: value, at });
+      expect(signals.malformed).toEqual([]);
+      expect(resetTimeOf(value)).toBe(at);
+    });
+
+    it('reads the counts of a repeated header as their least, NearLimit as true when any member is', () => {
+      const signals = read({
+        'X-RateLimit-Limit': '100, 100',
+        'X-RateLimit-Remaining': '40, 12',
+        'X-RateLimit-NearLimit': 'true, true',
+      });
+      expect(signals).toMatchObject({ limit: 100, remaining: 12, nearLimitHeader: true, malformed: [] });
+      expect(read({ 'X-RateLimit-NearLimit': 'false, true' }).nearLimit).toBe(true);
+      expect(read({ 'X-RateLimit-NearLimit': 'false, false' }).nearLimit).toBe(false);
     });
 
     it.each<[string, boolean, number]>([
@@ -194,6 +263,20 @@ describe('rate-limit signals', () => {
         { name: 'burst', quota: 100, windowSeconds: 1, beta: false },
         { name: 't;x,y', quota: 5, beta: false },
       ]);
+    });
+
+    it('reads spaces around a parameter’s =', () => {
+      const signals = read({
+        'RateLimit-Policy': '"global-app-quota"; q = 65000; w= 3600',
+        RateLimit: '"global-app-quota";r =1200 ;t = 1800',
+      });
+      expect(signals.policies).toEqual([
+        { name: 'global-app-quota', quota: 65000, windowSeconds: 3600, beta: false },
+      ]);
+      expect(signals.statuses).toEqual([
+        { name: 'global-app-quota', remaining: 1200, resetSeconds: 1800, beta: false },
+      ]);
+      expect(signals.malformed).toEqual([]);
     });
 
     it('takes a Headers value that joined two header lines', () => {
