@@ -8,7 +8,9 @@
  *   and many writes to one issue, paced by its write window, never meet it;
  * - `jira-quota-global-based`: every Jira call waits until `X-RateLimit-Reset`; Confluence goes on;
  * - a reason RIQ does not know (`jira-cost-based`): every Jira call waits `Retry-After`, and the
- *   retry's log line names the reason.
+ *   retry's log line names the reason;
+ * - a 429 with `Beta-Retry-After` alone (a limit announced, not enforced yet): retried after the
+ *   retry backoff, never after the announced wait.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SimCall, SimulatorControl } from '../../local/atlassian-sim/control.js';
@@ -258,6 +260,24 @@ describe('the scope of each RateLimit-Reason, through the local stack', () => {
     expect(confluenceCalls).toHaveLength(2);
     for (const c of confluenceCalls) expect(c.at).toBeLessThan(resetAt);
     expect((await control.stats()).rate_limited_by_reason).toEqual({ 'jira-quota-global-based': 1 });
+  }, 30_000);
+
+  it('a 429 with Beta-Retry-After alone is retried after the backoff, not after the shadow limit’s wait', async () => {
+    const key = await seedIssue('shadow limit');
+    await control.addFault({
+      path: ISSUE_PATH(key).source,
+      method: 'GET',
+      status: 429,
+      count: 1,
+      headers: { 'Beta-Retry-After': '1800' },
+    });
+    const started = Date.now();
+    const token = await submit('jira.get_task', { task_id: key });
+    expect(attemptsOf(await allCompleted([token]))).toEqual([2]);
+    const calls = matching(await callsSince(started), ISSUE_PATH(key), 'GET');
+    expect(calls.map((c) => c.status)).toEqual([429, 200]);
+    // The retry backoff here is 1–2 s; the shadow limit would have said 30 minutes.
+    expect(calls[1]!.at - calls[0]!.at).toBeLessThan(10_000);
   }, 30_000);
 
   it('an unknown reason (jira-cost-based): every Jira call waits Retry-After, Confluence goes on, and the reason is logged', async () => {
