@@ -12,13 +12,18 @@ const CORE_OBJECTS: Record<string, (body: Record<string, unknown>) => number> = 
   'GET /rest/api/3/issue/:issueIdOrKey/comment': (b) => lengthOf(b['comments']),
   'GET /rest/api/3/search/jql': (b) => lengthOf(b['issues']),
   'POST /rest/api/3/search/jql': (b) => lengthOf(b['issues']),
+  'POST /rest/api/3/comment/list': (b) => lengthOf(b['values']),
   'GET /wiki/api/v2/pages': (b) => lengthOf(b['results']),
   'GET /wiki/api/v2/pages/:id': () => 1,
   'GET /wiki/rest/api/search': (b) => lengthOf(b['results']),
 };
 
-/** POSTs that only read (Jira's enhanced search): charged as reads. */
-export const READ_ONLY_POSTS = new Set(['POST /rest/api/3/search/jql', 'POST /rest/api/3/search']);
+/** POSTs that only read (Jira's enhanced search, comments by id): charged as reads. */
+export const READ_ONLY_POSTS = new Set([
+  'POST /rest/api/3/search/jql',
+  'POST /rest/api/3/search',
+  'POST /rest/api/3/comment/list',
+]);
 
 const WRITES = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 

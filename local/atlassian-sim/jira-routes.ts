@@ -49,6 +49,7 @@ export function registerJiraRoutes(router: Router, state: SimState): void {
   );
   router.add('GET', '/rest/api/3/issue/:issueIdOrKey/comment', (req) => withIssue(state, req, getComments));
   router.add('POST', '/rest/api/3/issue/:issueIdOrKey/comment', (req) => withIssue(state, req, addComment));
+  router.add('POST', '/rest/api/3/comment/list', (req) => listComments(state, req));
   registerJiraSearchRoutes(router, state);
 }
 
@@ -290,7 +291,8 @@ function expands(req: SimRequest, what: string): boolean {
 
 /**
  * `GET …/comment`: `startAt`, `maxResults` (default 100), `orderBy` `created` / `-created` /
- * `+created`, `expand=properties` (each comment's entity properties).
+ * `+created`. Its `expand` takes only `renderedBody` (not rendered here): the comments' entity
+ * properties come from `POST /comment/list?expand=properties` alone, as Jira documents.
  */
 function getComments(_state: SimState, req: SimRequest, issue: SimIssue): SimResponse {
   const startAt = intParam(req.query.get('startAt'), 0);
@@ -307,9 +309,37 @@ function getComments(_state: SimState, req: SimRequest, issue: SimIssue): SimRes
     startAt,
     maxResults,
     total: issue.comments.length,
-    comments: ordered
-      .slice(startAt, startAt + maxResults)
-      .map((c) => commentView(req.baseUrl, issue, c, expands(req, 'properties'))),
+    comments: ordered.slice(startAt, startAt + maxResults).map((c) => commentView(req.baseUrl, issue, c)),
+  });
+}
+
+/** Jira's limit on the ids of one `POST /comment/list`. */
+const COMMENT_LIST_MAX_IDS = 1000;
+
+/**
+ * `POST /comment/list` `{ids: [int64…]}` (at most 1000, unique), `expand=properties`: the comments
+ * of those ids on any issue, in one page; ids of no comment are left out.
+ */
+function listComments(state: SimState, req: SimRequest): SimResponse {
+  const body = req.body;
+  const ids = isRecord(body) ? body['ids'] : undefined;
+  if (!Array.isArray(ids) || !ids.every((id) => Number.isSafeInteger(id) && (id as number) >= 0)) {
+    return jiraError(400, ['The request body must be {"ids": [comment ids as integers]}.']);
+  }
+  if (ids.length > COMMENT_LIST_MAX_IDS) {
+    return jiraError(400, [`A maximum of ${COMMENT_LIST_MAX_IDS} IDs can be specified.`]);
+  }
+  const wanted = new Set(ids.map(String));
+  const values = state
+    .issues()
+    .flatMap((issue) => issue.comments.filter((c) => wanted.has(c.id)).map((c) => ({ issue, c })))
+    .map(({ issue, c }) => commentView(req.baseUrl, issue, c, expands(req, 'properties')));
+  return json(200, {
+    startAt: 0,
+    maxResults: COMMENT_LIST_MAX_IDS,
+    total: values.length,
+    isLast: true,
+    values,
   });
 }
 

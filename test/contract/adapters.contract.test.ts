@@ -177,7 +177,7 @@ const CASES: Case[] = [
     payload: async () => ({ task_id: await issueKey(), comment: 'A comment.\n\nWith two paragraphs.' }),
   },
   {
-    name: 'a retry, which first lists the comments with their properties',
+    name: 'a retry, which first lists the comments and reads their properties',
     op: 'jira.add_comment',
     attempt: 2,
     payload: async () => ({ task_id: await issueKey(), comment: 'A retried comment.' }),
@@ -307,21 +307,31 @@ describe('the simulator answers the routes the adapters use', () => {
     },
     {
       op: 'jira.add_comment',
-      run: async () => [
-        await send('POST', `/rest/api/3/issue/${await issueKey()}/comment`, {
+      run: async () => {
+        const posted = await send('POST', `/rest/api/3/issue/${await issueKey()}/comment`, {
           body: {
             type: 'doc',
             version: 1,
             content: [{ type: 'paragraph', content: [{ type: 'text', text: 'Route probe' }] }],
           },
           properties: [{ key: 'riq.request', value: { token: 'req_probe' } }],
-        }),
-        // A retried comment first looks for the earlier attempt's among the newest.
-        await send(
+        });
+        // A retried comment first looks for the earlier attempt's among the newest: their ids,
+        // then their properties.
+        const listed = await send(
           'GET',
-          `/rest/api/3/issue/${await issueKey()}/comment?orderBy=-created&expand=properties&startAt=0&maxResults=100`,
-        ),
-      ],
+          `/rest/api/3/issue/${await issueKey()}/comment?orderBy=-created&startAt=0&maxResults=100`,
+        );
+        const comments = field(listed.response, 'comments');
+        const ids = Array.isArray(comments) ? comments.map((c) => Number(field(c, 'id'))) : [];
+        const byId = await send('POST', '/rest/api/3/comment/list?expand=properties', { ids });
+        const values = field(byId.response, 'values');
+        expect(
+          Array.isArray(values) &&
+            values.some((v) => JSON.stringify(field(v, 'properties')).includes('req_probe')),
+        ).toBe(true);
+        return [posted, listed, byId];
+      },
     },
     {
       op: 'jira.search_tasks',

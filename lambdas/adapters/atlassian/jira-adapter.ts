@@ -83,6 +83,8 @@ export const MAX_RECONCILE_ISSUES = 50;
 
 const ISSUE_PATH = '/rest/api/3/issue';
 const SEARCH_PATH = '/rest/api/3/search/jql';
+/** Comments by id, the one Jira endpoint documented to answer their entity properties. */
+const COMMENT_LIST_PATH = '/rest/api/3/comment/list';
 /** An issue key (`MD-12`), as opposed to a numeric issue id. */
 export const ISSUE_KEY = /^[A-Z][A-Z0-9_]*-[1-9][0-9]*$/;
 
@@ -149,6 +151,7 @@ const commentPageSchema = z.object({
   comments: z._default(z.array(commentSchema), []),
   total: z.optional(z.number()),
 });
+const commentListSchema = z.object({ values: z._default(z.array(commentSchema), []) });
 const searchSchema = z.object({
   issues: z._default(z.array(issueSchema), []),
   nextPageToken: z.nullish(z.string()),
@@ -286,7 +289,7 @@ export class JiraAdapter {
   /**
    * `POST /issue/{key}/comment` with the text as an ADF document. With the request's token, the
    * comment carries the entity property `riq.request` = `{token}`, and a retry (attempt > 1) first
-   * lists the issue's comments, newest first, with their properties: a comment an earlier attempt
+   * lists the issue's comments, newest first, and reads their properties: a comment an earlier attempt
    * made whose answer was lost (a timeout, a dropped connection) is adopted instead of posted twice
    * (DESIGN invariant 2). Only the newest MAX_COMMENT_RECONCILE_PAGES pages are looked at: the lost
    * comment is among the latest.
@@ -354,7 +357,9 @@ export class JiraAdapter {
 
   /**
    * The comment on issue `key` carrying RIQ's property with `token`, among the newest
-   * MAX_COMMENT_RECONCILE_PAGES pages (`GET …/comment?orderBy=-created&expand=properties`).
+   * MAX_COMMENT_RECONCILE_PAGES pages: each page of ids from `GET …/comment?orderBy=-created`, then
+   * their properties from `POST /comment/list?expand=properties` (the listing's own `expand` takes
+   * only `renderedBody`).
    */
   private async findCommentByToken(
     key: string,
@@ -363,16 +368,36 @@ export class JiraAdapter {
     const path = `${issuePath(key)}/comment`;
     let startAt = 0;
     for (let page = 0; page < MAX_COMMENT_RECONCILE_PAGES; page++) {
-      const query = { orderBy: '-created', expand: 'properties', startAt, maxResults: COMMENT_PAGE_SIZE };
+      const query = { orderBy: '-created', startAt, maxResults: COMMENT_PAGE_SIZE };
       const listed = parse(commentPageSchema, await this.client.get(path, query), 'GET', path);
-      const ours = listed.comments.find((c) =>
-        (c.properties ?? []).some((p) => p.key === COMMENT_MARKER_KEY && markerToken(p.value) === token),
+      const ours = await this.commentWithToken(
+        listed.comments.map((c) => c.id),
+        token,
       );
       if (ours) return ours;
       startAt += listed.comments.length;
       if (listed.comments.length === 0 || (listed.total !== undefined && startAt >= listed.total)) break;
     }
     return undefined;
+  }
+
+  /** Of the comments `ids`, the one whose `riq.request` property holds `token`. */
+  private async commentWithToken(
+    ids: readonly string[],
+    token: string,
+  ): Promise<z.infer<typeof commentSchema> | undefined> {
+    const numeric = ids.map(Number).filter((id) => Number.isSafeInteger(id));
+    if (numeric.length === 0) return undefined;
+    const response = await this.client.request({
+      method: 'POST',
+      path: COMMENT_LIST_PATH,
+      query: { expand: 'properties' },
+      body: { ids: numeric },
+    });
+    const listed = parse(commentListSchema, response, 'POST', COMMENT_LIST_PATH);
+    return listed.values.find((c) =>
+      (c.properties ?? []).some((p) => p.key === COMMENT_MARKER_KEY && markerToken(p.value) === token),
+    );
   }
 
   private commentResult(key: string, comment: { id: string; created: string }): CreatedJiraComment {

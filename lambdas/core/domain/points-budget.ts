@@ -186,7 +186,7 @@ export function advance(state: PointsState, settings: PointsSettings, now: numbe
  * An estimate above what the priority may ever hold (`capacity − reserve`) would wait forever: it
  * waits for a full budget instead and is charged in full, reaching into the reserve. An estimate
  * above the capacity is charged as the capacity. Neither happens with the defaults: the largest
- * estimate (104, a retried comment) is far below the reserves' room. A non-number or negative
+ * estimate (205, a retried comment on a numeric id) is far below the reserves' room. A non-number or negative
  * estimate counts as 1.
  */
 export function tryCharge(

@@ -17,8 +17,9 @@
  * | `jira.create_task`        | POST; a retry first searches its marker label (≤ 1 hit)  | 1; a retry 3         |
  * | `jira.update_task`        | PUT the issue (`returnIssue`)                            | 1                    |
  * | `jira.transition_task`    | GET the issue's status, GET its transitions, POST one    | 4                    |
- * | `jira.add_comment`        | POST; named by numeric id: GET the issue first (+2);     | 1 (+2) (+101)        |
- * |                           | a retry: one page of 100 comments first (+101)           |                      |
+ * | `jira.add_comment`        | POST; named by numeric id: GET the issue first (+2);     | 1 (+2) (+202)        |
+ * |                           | a retry: one page of 100 comments, then their properties |                      |
+ * |                           | by id (`POST /comment/list`) first (+101 each)           |                      |
  * | `jira.search_tasks`       | one POST per page of up to 100 issues                    | pages + max_results  |
  * | `confluence.get_page`     | GET the page                                             | 2                    |
  * | `confluence.create_page`  | POST; a retry first looks its title up (≤ 1 hit)         | 1; a retry 3         |
@@ -29,7 +30,7 @@
  * the space-key lookup of `confluence.create_page` (once per key for the adapter's life), the GET
  * after a `jira.update_task` answered 204 instead of the issue, the re-read and second PUT of a
  * `confluence.update_page` after a version conflict, comment pages past the first on a retried
- * `jira.add_comment`. Where Atlassian sends its own count (`RateLimit: …;r=`, read by
+ * `jira.add_comment` (and on an issue without comments its one look-up call is charged, not made). Where Atlassian sends its own count (`RateLimit: …;r=`, read by
  * rate-limit-signals.ts), that count is the truth these figures are measured against.
  *
  * Pure: no clock, no I/O. Payloads and results are read defensively (a stored payload or result may
@@ -100,6 +101,7 @@ export function estimatePoints(
     case 'jira.add_comment':
       return sum(
         namedById(payload) ? read(1) : NOTHING,
+        retry ? read(ADAPTER_PAGING.jiraCommentPageSize) : NOTHING,
         retry ? read(ADAPTER_PAGING.jiraCommentPageSize) : NOTHING,
         write(),
       );

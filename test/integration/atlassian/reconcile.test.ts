@@ -121,8 +121,10 @@ describe('a retried create adopts what the lost attempt created', () => {
     await executor.execute('jira.add_comment', { task_id: key, comment: 'Same text' }, { token: OTHER });
     await executor.execute('jira.add_comment', { task_id: key, comment: 'Same text' }, { token, attempt: 2 });
     expect((await sim.control.stats()).created.comments).toBe(2);
-    const raw = await rawGet(`/rest/api/3/issue/${key}/comment?expand=properties`);
-    expect(raw.comments.map((c) => c.properties)).toEqual([
+    const ids = (await rawGet(`/rest/api/3/issue/${key}/comment`)).comments.map((c) => Number(c.id));
+    const byId = await sim.call('POST', '/rest/api/3/comment/list?expand=properties', { ids });
+    expect(byId.status).toBe(200);
+    expect((byId.body['values'] as RawComment[]).map((c) => c.properties)).toEqual([
       [{ key: 'riq.request', value: { token: OTHER } }],
       [{ key: 'riq.request', value: { token } }],
     ]);

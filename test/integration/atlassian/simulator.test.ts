@@ -103,7 +103,7 @@ describe('Atlassian simulator', () => {
       content: [{ type: 'paragraph', content: [{ type: 'text', text }] }],
     });
 
-    it('stores properties given on create and shows them only with expand=properties', async () => {
+    it('stores properties given on create and answers them only by POST /comment/list?expand=properties', async () => {
       const issue = await call('POST', '/rest/api/3/issue', createBody({}));
       const key = String(issue.body['key']);
       const path = `/rest/api/3/issue/${key}/comment`;
@@ -118,11 +118,38 @@ describe('Atlassian simulator', () => {
         undefined,
         undefined,
       ]);
+      // The listing's expand takes renderedBody only, as Jira documents: no properties there.
       const expanded = await call('GET', `${path}?expand=renderedBody,properties&orderBy=-created`);
-      expect((expanded.body['comments'] as Record<string, unknown>[]).map((c) => c['properties'])).toEqual([
-        [],
-        [property],
+      const listed = expanded.body['comments'] as Record<string, unknown>[];
+      expect(listed.map((c) => c['properties'])).toEqual([undefined, undefined]);
+      const ids = listed.map((c) => Number(c['id']));
+      const byId = await call('POST', '/rest/api/3/comment/list?expand=properties', {
+        ids: [...ids, 999999],
+      });
+      expect(byId.status).toBe(200);
+      expect(byId.body).toMatchObject({ startAt: 0, total: 2, isLast: true });
+      expect(
+        (byId.body['values'] as Record<string, unknown>[]).map((c) => [c['id'], c['properties']]),
+      ).toEqual([
+        [String(ids[1]), [property]],
+        [String(ids[0]), []],
       ]);
+      const noExpand = await call('POST', '/rest/api/3/comment/list', { ids });
+      expect((noExpand.body['values'] as Record<string, unknown>[]).map((c) => c['properties'])).toEqual([
+        undefined,
+        undefined,
+      ]);
+      for (const bad of [
+        {},
+        { ids: 'x' },
+        { ids: ['1'] },
+        { ids: Array.from({ length: 1001 }, (_, i) => i) },
+      ]) {
+        expect(
+          (await call('POST', '/rest/api/3/comment/list', bad)).status,
+          JSON.stringify(bad).slice(0, 40),
+        ).toBe(400);
+      }
       const answered = await call('POST', `${path}?expand=properties`, {
         body: adf('three'),
         properties: [],

@@ -42,18 +42,18 @@ describe('points cost', () => {
         cost(2, 1),
       ],
       [
-        'a retried comment: one page of comments + the write',
+        'a retried comment: one page of comments, their properties by id, the write',
         'jira.add_comment',
         { task_id: 'MD-1', comment: 'c' },
         3,
-        cost(2, 100),
+        cost(3, 200),
       ],
       [
-        'a retried comment on a numeric id: the issue, one page of comments, the write',
+        'a retried comment on a numeric id: the issue, one page of comments, their properties, the write',
         'jira.add_comment',
         { task_id: '10001', comment: 'c' },
         2,
-        cost(3, 101),
+        cost(4, 201),
       ],
       [
         'a Jira search with the default 50 results',
