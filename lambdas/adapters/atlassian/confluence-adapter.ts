@@ -56,6 +56,9 @@ const SPACES_PATH = '/api/v2/spaces';
 const SEARCH_PATH = '/rest/api/search';
 
 const links = z.nullish(z.object({ webui: z.optional(z.string()), base: z.optional(z.string()) }));
+/** Page statuses a `PUT … status: current` restores without writing the body (the v2 API's docs). */
+const RESTORED_BY_PUT = new Set(['trashed', 'deleted']);
+
 const pageSchema = z.object({
   id: z.string(),
   status: z.string(),
@@ -193,12 +196,20 @@ export class ConfluenceAdapter {
    * Reads the current version (and title, when none is given), then `PUT /api/v2/pages/{id}` with
    * version + 1. A version conflict (409, or a 400 "Version must be incremented") means someone else
    * wrote in between: read again and retry, MAX_UPDATE_ATTEMPTS in all, then throw the last error.
+   * A trashed or deleted page is refused (`payload.page_id`), not written: Confluence answers that
+   * PUT by restoring the page with its old content.
    */
   async updatePage(input: UpdatePageInput): Promise<UpdatedConfluencePage> {
     const path = pagePath(input.page_id);
     for (let attempt = 1; ; attempt++) {
       const currentResponse = await this.client.get(path);
       const current = parse(pageSchema, currentResponse, 'GET', path);
+      if (RESTORED_BY_PUT.has(current.status)) {
+        throw ValidationError.forField(
+          'payload.page_id',
+          `page ${current.id} is ${current.status}: restore it in Confluence before updating it`,
+        );
+      }
       const request = {
         id: current.id,
         status: 'current',
