@@ -11,6 +11,8 @@
  *   refresh answers invalid_grant, another instance may have rotated the refresh token a moment ago:
  *   the store is re-read once and the refresh retried with the newer token; otherwise the grant is
  *   dead and only a new consent helps (AuthFailedError; the request ends in the DLQ for a redrive).
+ *   A refresh token answered invalid_grant is never sent again (Atlassian: do not retry it): until
+ *   the store holds another one, each renewal reads the store and fails at once.
  *
  * Hand-written: the refresh is one JSON POST, and the libraries that do it (openid-client,
  * simple-oauth2) add neither single flight nor a shared store, which is what this needs.
@@ -74,6 +76,17 @@ interface LiveToken {
   readonly refreshAt: number;
 }
 
+/** Dead refresh tokens remembered: a grant is re-consented rarely, so a few suffice. */
+const MAX_DEAD_GRANTS = 8;
+
+function reconsentNeeded(): AuthFailedError {
+  return new AuthFailedError(
+    'Atlassian OAuth refresh token rejected (invalid_grant): re-consent is needed. Run the OAuth 2.0 ' +
+      '(3LO) authorization flow again and store the new refresh token.',
+    { oauth: 'invalid_grant' },
+  );
+}
+
 /** A refresh token the authorization server no longer accepts; handled inside the manager. */
 class InvalidGrant extends Error {
   override readonly name = 'InvalidGrant';
@@ -96,6 +109,8 @@ export class OAuthTokenManager implements AuthHeaderProvider {
   private rejected: string | undefined;
   /** A rotated set the store failed to take: written again before anything else. */
   private unsaved: OAuthTokenSet | undefined;
+  /** Refresh tokens answered invalid_grant: never sent again (the few latest are kept). */
+  private readonly deadGrants = new Set<string>();
   /** The one renewal in flight, shared by every caller. */
   private inflight: Promise<string> | undefined;
 
@@ -152,10 +167,12 @@ export class OAuthTokenManager implements AuthHeaderProvider {
     const stored = this.unsaved ?? (await this.store.load());
     const adopted = this.adopt(stored);
     if (adopted !== undefined) return adopted;
+    if (this.deadGrants.has(stored.refresh_token)) throw reconsentNeeded();
     try {
       return await this.refresh(stored.refresh_token);
     } catch (err) {
       if (!(err instanceof InvalidGrant)) throw err;
+      this.markDead(stored.refresh_token);
     }
 
     // invalid_grant: perhaps another instance rotated the token since we read the store.
@@ -163,18 +180,23 @@ export class OAuthTokenManager implements AuthHeaderProvider {
     const reloaded = await this.store.load();
     const adoptedLater = this.adopt(reloaded);
     if (adoptedLater !== undefined) return adoptedLater;
-    if (reloaded.refresh_token !== stored.refresh_token) {
+    if (!this.deadGrants.has(reloaded.refresh_token)) {
       try {
         return await this.refresh(reloaded.refresh_token);
       } catch (err) {
         if (!(err instanceof InvalidGrant)) throw err;
+        this.markDead(reloaded.refresh_token);
       }
     }
-    throw new AuthFailedError(
-      'Atlassian OAuth refresh token rejected (invalid_grant): re-consent is needed. Run the OAuth 2.0 ' +
-        '(3LO) authorization flow again and store the new refresh token.',
-      { oauth: 'invalid_grant' },
-    );
+    throw reconsentNeeded();
+  }
+
+  private markDead(refreshToken: string): void {
+    this.deadGrants.add(refreshToken);
+    for (const oldest of this.deadGrants) {
+      if (this.deadGrants.size <= MAX_DEAD_GRANTS) break;
+      this.deadGrants.delete(oldest);
+    }
   }
 
   /** Uses the stored access token when another instance refreshed recently enough. */

@@ -291,6 +291,31 @@ describe('OAuthTokenManager', () => {
       expect(server.state.calls).toHaveLength(1); // the same token is not sent twice
     });
 
+    it('never sends a dead refresh token again, and uses the next one stored after re-consent', async () => {
+      const server = fakeAuthServer({ liveRefreshToken: 'rt-after-consent' });
+      const store = new InMemoryTokenStore({ refresh_token: FIRST_REFRESH });
+      const sleep = vi.fn(() => Promise.resolve());
+      const { tm } = manager(server, { store, sleep });
+      expect((await rejection(tm.header())).code).toBe('AUTH_FAILED');
+      expect(server.state.calls).toHaveLength(1);
+      expect(sleep).toHaveBeenCalledTimes(1);
+      // Every later request's renewal: the store read, no call to the token endpoint, no wait.
+      for (let i = 0; i < 3; i++) {
+        const err = await rejection(tm.header());
+        expect(err.code).toBe('AUTH_FAILED');
+        expect(err.message).toMatch(/re-consent/);
+      }
+      expect(server.state.calls).toHaveLength(1);
+      expect(sleep).toHaveBeenCalledTimes(1);
+      // An operator stores the refresh token of a new consent: it is used at once.
+      await store.save({ refresh_token: 'rt-after-consent' });
+      expect(await tm.header()).toBe('Bearer access-1');
+      expect(server.state.calls.map((c) => c.body['refresh_token'])).toEqual([
+        FIRST_REFRESH,
+        'rt-after-consent',
+      ]);
+    });
+
     it('fails when the newer refresh token is rejected too', async () => {
       const server = fakeAuthServer({ liveRefreshToken: 'nobody-has-this' });
       const loads: OAuthTokenSet[] = [{ refresh_token: 'rt-a' }, { refresh_token: 'rt-b' }];
