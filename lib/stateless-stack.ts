@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { RiqConfig } from '../model/config/index.js';
 import { RiqApi } from './constructs/api.js';
@@ -36,6 +36,14 @@ export class StatelessStack extends Stack {
       queues: resources.queues,
     });
     this.workers = new Workers(this, 'Workers', { config, ...resources });
+    if (config.atlassian.siteUrl === undefined) {
+      Annotations.of(this).addWarningV2(
+        'riq:atlassian-site-url-missing',
+        'atlassian.siteUrl is not set for this stage: with an API token the functions cannot reach ' +
+          'Atlassian, and with OAuth the Jira links in results point at the API gateway instead of the ' +
+          'site. Set it in cdk.json: "riq:stages": {"<stage>": {"atlassian": {"siteUrl": "https://<site>.atlassian.net"}}}.',
+      );
+    }
     this.observability = new RiqObservability(this, 'Observability', {
       config,
       queues: resources.queues,

@@ -105,6 +105,13 @@ describe('buildRiqApp', () => {
       }
     });
 
+    it('gives no warning about the Atlassian site', () => {
+      const warnings = riq.stage.stateless.node.metadata
+        .filter((entry) => entry.type === 'aws:cdk:warning')
+        .map((entry) => String(entry.data));
+      expect(warnings.filter((w) => w.includes('atlassian.siteUrl'))).toEqual([]);
+    });
+
     it('passes cdk-nag AwsSolutions with no unacknowledged finding', () => {
       const report = new AwsSolutionsChecks().validateScope(riq.app);
       expect(report.violations.map((v) => `${v.severity} ${v.ruleName}`)).toEqual([]);

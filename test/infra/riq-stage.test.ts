@@ -359,6 +359,16 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
       }
     });
 
+    it('warns at synth when atlassian.siteUrl is not configured', () => {
+      expect(riq.config.atlassian.siteUrl).toBeUndefined();
+      const warnings = riq.stage.stateless.node.metadata
+        .filter((entry) => entry.type === 'aws:cdk:warning')
+        .map((entry) => String(entry.data));
+      expect(warnings.filter((w) => w.includes('atlassian.siteUrl is not set for this stage'))).toHaveLength(
+        1,
+      );
+    });
+
     it('sets no Atlassian base URL when atlassian.siteUrl is not configured', () => {
       expect(riq.config.atlassian.siteUrl).toBeUndefined();
       for (const service of SERVICES) {
