@@ -56,6 +56,20 @@ const SPACES_PATH = '/api/v2/spaces';
 const SEARCH_PATH = '/rest/api/search';
 
 const links = z.nullish(z.object({ webui: z.optional(z.string()), base: z.optional(z.string()) }));
+/**
+ * How much earlier than the request's submission a page found by a retried create may say it was
+ * made and still be adopted: Confluence's clock and RIQ's are not the same clock.
+ */
+export const ADOPT_CLOCK_ALLOWANCE_MS = 5 * 60_000;
+
+/** The page says it was made before `submittedAt` (less the allowance); unknown either way: false. */
+function madeBefore(page: { readonly createdAt?: string | null }, submittedAt: number | undefined): boolean {
+  const created = page.createdAt ? Date.parse(page.createdAt) : NaN;
+  return (
+    submittedAt !== undefined && Number.isFinite(created) && created < submittedAt - ADOPT_CLOCK_ALLOWANCE_MS
+  );
+}
+
 /** Page statuses a `PUT … status: current` restores without writing the body (the v2 API's docs). */
 const RESTORED_BY_PUT = new Set(['trashed', 'deleted']);
 
@@ -154,9 +168,11 @@ export class ConfluenceAdapter {
     const spaceId = await this.spaceId(input.space_id);
     if ((context.attempt ?? 1) > 1) {
       // A retry: an earlier attempt whose answer was lost may have created the page. Titles are
-      // unique in a space, so the page with this title is adopted instead of failing as a duplicate.
+      // unique in a space, so the page with this title is adopted instead of failing as a duplicate,
+      // unless it was made before the request was submitted: then it is someone else's, and the
+      // POST answers the duplicate title as the first attempt would have.
       const earlier = await this.pageByTitle(spaceId, input.title);
-      if (earlier) {
+      if (earlier && !madeBefore(earlier, context.submittedAt)) {
         return {
           id: earlier.id,
           title: earlier.title,

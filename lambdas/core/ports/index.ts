@@ -347,6 +347,11 @@ export interface CallContext {
   readonly token: string;
   readonly attempt?: number;
   /**
+   * Epoch ms the request was submitted (its record's `created_at`): a retried create adopts only
+   * an object made after it (minus a clock allowance), never an older one that merely matches.
+   */
+  readonly submittedAt?: number;
+  /**
    * Told about every HTTP answer the operation got (an operation may make several calls), so the
    * worker can feed `X-RateLimit-NearLimit` back to the rate gate; the result stays the result.
    */

@@ -371,6 +371,7 @@ export async function callAndSettle(
     // The call's number over the request's whole life: after a redrive reset the attempts, a retried
     // create still reconciles with the calls made before it.
     attempt: Math.max(attempt, (record.calls ?? 0) + 1),
+    ...submittedAtOf(record),
     ...(reconcileIssues.length > 0 ? { reconcileIssues } : {}),
     ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
     onUpstreamSignal: (signal) => {
@@ -698,6 +699,12 @@ function deferFor(deps: ProcessDeps, waitMs: number, reason: DeferReason, now: n
     notBefore: now + seconds * 1000,
     outcome: reason,
   };
+}
+
+/** The record's `created_at` as `submittedAt` (left out when unreadable). */
+function submittedAtOf(record: RequestRecord): { submittedAt?: number } {
+  const at = Date.parse(record.created_at);
+  return Number.isFinite(at) ? { submittedAt: at } : {};
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adfToText } from '../../../lambdas/adapters/atlassian/adf.js';
+import { ADOPT_CLOCK_ALLOWANCE_MS } from '../../../lambdas/adapters/atlassian/confluence-adapter.js';
 import { COMMENT_PAGE_SIZE } from '../../../lambdas/adapters/atlassian/jira-adapter.js';
 import type { AtlassianExecutor } from '../../../lambdas/adapters/atlassian/operation-executor.js';
 import { useAtlassianSimulator } from '../../support/atlassian-sim-fixture.js';
@@ -133,10 +134,31 @@ describe('a retried create adopts what the lost attempt created', () => {
   it('confluence.create_page: one page, found by its title in the space', async () => {
     const payload = { title: 'Exactly once page', space_id: 'MD', content: '<p>x</p>' };
     const token = `req_${'d'.repeat(32)}`;
-    await lostAnswer(() => executor.execute('confluence.create_page', payload, { token, attempt: 1 }));
+    const submittedAt = Date.now();
+    await lostAnswer(() =>
+      executor.execute('confluence.create_page', payload, { token, attempt: 1, submittedAt }),
+    );
     expect((await sim.control.stats()).created.pages).toBe(1);
-    const retried = await executor.execute('confluence.create_page', payload, { token, attempt: 2 });
+    const retried = await executor.execute('confluence.create_page', payload, {
+      token,
+      attempt: 2,
+      submittedAt,
+    });
     expect(retried).toMatchObject({ title: 'Exactly once page', space_key: 'MD', version: 1 });
     expect((await sim.control.stats()).created.pages).toBe(1);
+  });
+
+  it('confluence.create_page: a retry never adopts a page with its title made before the request', async () => {
+    const payload = { title: 'Someone else’s page', space_id: 'MD', content: '<p>ours</p>' };
+    // Another writer's page, made well before the request was submitted.
+    await executor.execute('confluence.create_page', payload, { token: OTHER, attempt: 1 });
+    const before = (await sim.control.stats()).created.pages;
+    const submittedAt = Date.now() + ADOPT_CLOCK_ALLOWANCE_MS + 60_000;
+    const err = await executor
+      .execute('confluence.create_page', payload, { token: `req_${'e'.repeat(32)}`, attempt: 2, submittedAt })
+      .catch((e: unknown) => e);
+    // The duplicate title, as the first attempt would have met it; nothing adopted, nothing made.
+    expect(err).toMatchObject({ code: 'VALIDATION_ERROR' });
+    expect((await sim.control.stats()).created.pages).toBe(before);
   });
 });

@@ -172,6 +172,21 @@ describe('processRequest', () => {
       expect((await store.get(TOKEN))?.attempts).toBe(1);
     });
 
+    it('tells every call when the request was submitted, the same on a retry', async () => {
+      const submittedAt: Array<number | undefined> = [];
+      let fail = true;
+      const { store, deps } = setup(async (_op, _payload, context) => {
+        submittedAt.push(context.submittedAt);
+        if (fail) throw new UpstreamError('TIMEOUT', 'timed out');
+        return { key: 'MD-1' };
+      });
+      const created = Date.parse((await store.get(TOKEN))!.created_at);
+      await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      fail = false;
+      await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      expect(submittedAt).toEqual([created, created]);
+    });
+
     it("marks a retry's wait on the record, so the sweeper leaves it alone until then", async () => {
       const { store, clock, deps } = setup(async () => {
         throw new UpstreamError('RATE_LIMITED', '429', { status: 429, retryAfterSeconds: 1800 });
