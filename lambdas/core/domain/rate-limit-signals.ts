@@ -222,6 +222,9 @@ function retryAfterSecondsOf(v: string, now: number): number | undefined {
   return Math.min(Math.max(0, seconds), MAX_RETRY_AFTER_SECONDS);
 }
 
+/** A day name as an HTTP-date starts: `Wed` (IMF-fixdate) or `Wednesday` (RFC 850). */
+const DAY_NAME = /^(mon|tue|wed|thu|fri|sat|sun)[a-z]{0,6}$/i;
+
 /**
  * The members of a joined `Retry-After`: split at its commas, a lone day name (`Wed` of
  * `Wed, 21 Oct 2015 07:28:00 GMT`, `Wednesday` of RFC 850) joined again with the date it starts.
@@ -233,7 +236,7 @@ function retryAfterMembers(value: string): string[] {
     if (dayName !== undefined) {
       members.push(`${dayName}, ${part}`);
       dayName = undefined;
-    } else if (/^[A-Za-z]{3,9}$/.test(part)) {
+    } else if (DAY_NAME.test(part)) {
       dayName = part;
     } else if (part !== '') {
       members.push(part);

@@ -122,6 +122,7 @@ describe('rate-limit signals', () => {
       ['Mon, 23 Nov 2026 10:00:30 GMT, Mon, 23 Nov 2026 10:01:00 GMT', 60],
       ['10, Mon, 23 Nov 2026 10:00:30 GMT', 30],
       ['Monday, 23-Nov-26 10:00:45 GMT, 20', 45],
+      ['soon, 30', 30],
     ])('reads a repeated Retry-After %j as its longest wait: %i s', (value, seconds) => {
       expect(read({ 'Retry-After': value }).retryAfterSeconds).toBe(seconds);
       expect(parseRetryAfter(value, NOW)).toBe(seconds);
