@@ -225,7 +225,11 @@ export const CORPUS: CorpusEntry[] = [
   get('wait=-99999999999', `/api/queue/result/${TOKEN}?wait=-99999999999`, bad('wait')),
   get('wait=1e3', `/api/queue/result/${TOKEN}?wait=1e3`, bad('wait')),
   get('wait=NaN', `/api/queue/result/${TOKEN}?wait=NaN`, bad('wait')),
-  get('wait of 30 digits', `/api/queue/result/${TOKEN}?wait=${'9'.repeat(30)}`, bad('wait')),
+  get(
+    'wait of 30 digits on an unknown token (clamped, then not found)',
+    `/api/queue/result/${TOKEN}?wait=${'9'.repeat(30)}`,
+    notFound('token'),
+  ),
   get(
     'wait=999999 on an unknown token (clamped, then not found)',
     `/api/queue/result/${TOKEN}?wait=999999`,

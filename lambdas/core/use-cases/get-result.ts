@@ -38,10 +38,13 @@ export const MAX_POLL_MS = 500;
 /** The pause between reads where every write is heard: a safety net for writes from outside. */
 export const HEARD_POLL_MS = 2000;
 
-/** Parses `?wait=`: absent is 0; a non-integer or negative value is a 400; large values are clamped. */
+/**
+ * Parses `?wait=`: absent or empty is 0; anything but decimal digits (a sign, a fraction, an
+ * exponent, spaces) is a 400; any whole number, however long, is clamped to `capSeconds`.
+ */
 export function parseWait(raw: string | undefined, capSeconds: number): number {
   if (raw === undefined || raw === '') return 0;
-  if (!/^\d{1,6}$/.test(raw)) throw ValidationError.forField('wait', 'must be a whole number of seconds ≥ 0');
+  if (!/^\d+$/.test(raw)) throw ValidationError.forField('wait', 'must be a whole number of seconds ≥ 0');
   return Math.min(Number(raw), capSeconds);
 }
 

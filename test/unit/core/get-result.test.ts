@@ -147,7 +147,10 @@ describe('parseWait', () => {
     expect(parseWait(undefined, 25)).toBe(0);
     expect(parseWait('10', 25)).toBe(10);
     expect(parseWait('600', 25)).toBe(25);
-    for (const bad of ['-1', '1.5', 'abc', '9999999999']) {
+    // Any whole number is clamped, however many digits it has.
+    expect(parseWait('1000000', 25)).toBe(25);
+    expect(parseWait('9'.repeat(400), 25)).toBe(25);
+    for (const bad of ['-1', '1.5', 'abc', '1e3', '+5', ' 5', '0x10']) {
       expect(() => parseWait(bad, 25)).toThrow(RiqError);
     }
   });
