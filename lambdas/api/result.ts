@@ -6,7 +6,14 @@ import { systemClock } from '../shared/clock.js';
 import { logger } from '../shared/logger.js';
 import { recordChanges } from '../shared/record-changes.js';
 import * as root from '../shared/root.js';
-import { type ApiEvent, type ApiResult, callerIdentity, httpErrors, json } from './http.js';
+import {
+  type ApiEvent,
+  type ApiResult,
+  callerIdentity,
+  httpErrors,
+  json,
+  onlyQueryParameters,
+} from './http.js';
 
 const config = root.settings();
 const deps: ResultDeps = {
@@ -20,6 +27,7 @@ const deps: ResultDeps = {
 };
 
 async function result(event: ApiEvent): Promise<ApiResult> {
+  onlyQueryParameters(event, ['wait']);
   const token = event.pathParameters?.['token'] ?? '';
   const waitSeconds = parseWait(event.queryStringParameters?.['wait'], config.api.longPollCapSeconds);
   return json(200, await getResult(deps, { token, owner: callerIdentity(event), waitSeconds }));

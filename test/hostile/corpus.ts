@@ -235,6 +235,16 @@ export const CORPUS: CorpusEntry[] = [
     `/api/queue/result/${TOKEN}?wait=999999`,
     notFound('token'),
   ),
+  // --- query parameters a route does not take ------------------------------------------------
+  {
+    name: 'routing in the submit query instead of the body',
+    method: 'POST',
+    path: `${SUBMIT}?routing=queued`,
+    headers: json,
+    body: JSON.stringify(valid),
+    expect: bad('routing'),
+  },
+  get('a misspelt wait (wiat=10)', `/api/queue/result/${TOKEN}?wiat=10`, bad('wiat')),
   // --- injection strings ----------------------------------------------------------------------
   submit(
     'JQL injection (a valid search)',

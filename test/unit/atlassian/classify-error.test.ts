@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import '../../../model/zod-messages.js';
+import { thrown } from '../../support/thrown.js';
 import { UpstreamError } from '../../../model/errors.js';
 import {
   MAX_RETRY_AFTER_SECONDS,
@@ -303,9 +304,7 @@ describe('parseAnswer', () => {
   });
 
   it('answers a mismatched body as a retryable unexpected response naming the first mismatch', () => {
-    const err = catchError(() =>
-      parseAnswer(created, { status: 201, body: { id: 10001, key: 'MD-1' } }, create),
-    );
+    const err = thrown(() => parseAnswer(created, { status: 201, body: { id: 10001, key: 'MD-1' } }, create));
     expect(err).toBeInstanceOf(UpstreamError);
     expect(err).toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
@@ -317,7 +316,7 @@ describe('parseAnswer', () => {
   });
 
   it('names the body itself when the mismatch is at the root, and the service of the call', () => {
-    const err = catchError(() =>
+    const err = thrown(() =>
       parseAnswer(
         created,
         { status: 200, body: undefined },
@@ -329,15 +328,6 @@ describe('parseAnswer', () => {
     );
   });
 });
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('classifyThrown', () => {
   it('maps the timeout abort to TIMEOUT', () => {
