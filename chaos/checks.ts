@@ -146,6 +146,10 @@ export function judge(o: ChaosObservations): ChaosVerdict {
   const creates = o.outcomes.filter((r) => r.creates);
   let found = 0;
   let completedCreates = 0;
+  // A dead create's write may have happened (Atlassian committed, the answer was lost, and every
+  // later attempt failed): its redrive adopts the object. Any other create that did not complete
+  // must have made nothing.
+  let foundOfDead = 0;
   for (const r of creates) {
     const n = countMarker(o.objects, r.creates!.kind, r.creates!.marker);
     found += Math.min(n, 1);
@@ -154,6 +158,12 @@ export function judge(o: ChaosObservations): ChaosVerdict {
     if (r.final?.status === 'completed') {
       completedCreates += 1;
       if (n === 0) violations.push(`request ${r.index}: completed but its ${r.creates!.kind} is missing`);
+    } else if (r.final?.status === 'dead') {
+      foundOfDead += Math.min(n, 1);
+    } else if (n > 0) {
+      violations.push(
+        `request ${r.index}: ${r.final?.status ?? 'unknown'} but its ${r.creates!.kind} exists`,
+      );
     }
   }
 
@@ -193,6 +203,7 @@ export function judge(o: ChaosObservations): ChaosVerdict {
       distinct_creates_submitted: creates.length,
       creates_completed: completedCreates,
       created_objects_found: found,
+      created_objects_of_dead_creates: foundOfDead,
       duplicates: violations.filter((v) => / exists \d+ times/.test(v)).length,
       outage_calls_jira: o.outageCalls['jira'] ?? 0,
       outage_calls_confluence: o.outageCalls['confluence'] ?? 0,

@@ -84,6 +84,7 @@ describe('chaos checks', () => {
       distinct_creates_submitted: 3,
       creates_completed: 3,
       created_objects_found: 3,
+      created_objects_of_dead_creates: 0,
       duplicates: 0,
       '429_caused_by_riq': 1,
       stray_copies_sent: 6,
@@ -105,6 +106,30 @@ describe('chaos checks', () => {
       'a stray copy changed request 4 (t4): dead/4 became completed/1',
       'stray copies of ended requests made 1 calls to Atlassian',
     ]);
+  });
+
+  it('allows the object of a dead create, never that of a failed one', () => {
+    const dead = outcome({
+      index: 9,
+      token: 't9',
+      operation: 'jira.create_task',
+      creates: { kind: 'issue', marker: 'm-r1' },
+      final: { status: 'dead', errorCode: 'SERVICE_UNAVAILABLE' },
+    });
+    const failed = outcome({
+      index: 10,
+      token: 't10',
+      operation: 'confluence.create_page',
+      creates: { kind: 'page', marker: 'm-r2' },
+      final: { status: 'failed', errorCode: 'VALIDATION_ERROR' },
+    });
+    const verdict = judge(observe([dead, failed], { deadListed: ['t9'] }));
+    expect(verdict.violations).toEqual(['request 10: failed but its page exists']);
+    expect(verdict.figures).toMatchObject({
+      creates_completed: 0,
+      created_objects_found: 2,
+      created_objects_of_dead_creates: 1,
+    });
   });
 
   it('names each broken promise', () => {
