@@ -7,7 +7,6 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { RiqError, ValidationError, toRiqError } from '../../model/errors.js';
-import { didYouMean } from '../../model/suggest.js';
 
 /** What every API function receives: an HTTP API (payload format 2.0) event, IAM-authorized. */
 export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
@@ -111,19 +110,4 @@ export function requireOperator(event: Pick<ApiEvent, 'requestContext'>, operato
     throw new RiqError('PERMISSION_DENIED', 'this route is for the operator role only');
   }
   return caller;
-}
-
-/**
- * Refuses a query parameter the route does not take, with a 400 naming it: a `routing` put in the
- * submit's query instead of its body, or a misspelt `wait`, would otherwise be ignored without a word.
- */
-export function onlyQueryParameters(
-  event: Pick<ApiEvent, 'queryStringParameters'>,
-  allowed: readonly string[],
-): void {
-  for (const name of Object.keys(event.queryStringParameters ?? {})) {
-    if (allowed.includes(name)) continue;
-    const use = allowed.length === 0 ? 'this route takes none' : `use ${allowed.join(', ')}`;
-    throw ValidationError.forField(name, `unknown query parameter; ${use}${didYouMean(name, allowed)}`);
-  }
 }

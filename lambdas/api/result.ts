@@ -3,17 +3,11 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { getResult, parseWait, type ResultDeps } from '../core/use-cases/get-result.js';
 import { systemClock } from '../shared/clock.js';
+import { onlyQueryParameters } from '../../model/query-parameters.js';
 import { logger } from '../shared/logger.js';
 import { recordChanges } from '../shared/record-changes.js';
 import * as root from '../shared/root.js';
-import {
-  type ApiEvent,
-  type ApiResult,
-  callerIdentity,
-  httpErrors,
-  json,
-  onlyQueryParameters,
-} from './http.js';
+import { type ApiEvent, type ApiResult, callerIdentity, httpErrors, json } from './http.js';
 
 const config = root.settings();
 const deps: ResultDeps = {
@@ -27,7 +21,7 @@ const deps: ResultDeps = {
 };
 
 async function result(event: ApiEvent): Promise<ApiResult> {
-  onlyQueryParameters(event, ['wait']);
+  onlyQueryParameters(event.queryStringParameters, ['wait']);
   const token = event.pathParameters?.['token'] ?? '';
   const waitSeconds = parseWait(event.queryStringParameters?.['wait'], config.api.longPollCapSeconds);
   return json(200, await getResult(deps, { token, owner: callerIdentity(event), waitSeconds }));

@@ -5,24 +5,17 @@ import type { Context } from 'aws-lambda';
 import { parseSubmitBody } from '../core/domain/submit-command.js';
 import { toSubmitResponse } from '../core/use-cases/submit-answer.js';
 import { submit } from '../core/use-cases/submit.js';
+import { onlyQueryParameters } from '../../model/query-parameters.js';
 import { logger } from '../shared/logger.js';
 import * as root from '../shared/root.js';
 import { submitWiring } from '../shared/submit-wiring.js';
-import {
-  type ApiEvent,
-  type ApiResult,
-  bodyText,
-  callerIdentity,
-  httpErrors,
-  json,
-  onlyQueryParameters,
-} from './http.js';
+import { type ApiEvent, type ApiResult, bodyText, callerIdentity, httpErrors, json } from './http.js';
 
 const { api } = root.settings();
 const wiring = await submitWiring();
 
 async function submitHandler(event: ApiEvent, context: Context): Promise<ApiResult> {
-  onlyQueryParameters(event, []);
+  onlyQueryParameters(event.queryStringParameters, []);
   const command = parseSubmitBody(bodyText(event), api.maxBodyBytes);
   const answer = await submit(wiring.depsFor(context), command, callerIdentity(event));
   wiring.observe(command, answer);

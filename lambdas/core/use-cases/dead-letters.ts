@@ -19,6 +19,7 @@ import type {
   RequestStore,
   WorkQueue,
 } from '../ports/index.js';
+import { onlyQueryParameters } from '../../../model/query-parameters.js';
 import type { RequestRecord } from '../../../model/request-record.js';
 import { checkTokenSegment } from '../domain/tokens.js';
 
@@ -40,17 +41,14 @@ export interface DeadLetterListQuery {
   startKey?: PageKey;
 }
 
-const LIST_PARAMS = new Set(['service', 'limit', 'cursor']);
+const LIST_PARAMS = ['service', 'limit', 'cursor'];
 
 /** Validates `?service=&limit=&cursor=`; anything else is a 400 VALIDATION_ERROR. */
 export function parseListQuery(
   params: Readonly<Record<string, string | undefined>> | null,
 ): DeadLetterListQuery {
   const query = params ?? {};
-  for (const name of Object.keys(query)) {
-    if (!LIST_PARAMS.has(name))
-      throw ValidationError.forField(name, 'unknown query parameter; use service, limit or cursor');
-  }
+  onlyQueryParameters(query, LIST_PARAMS);
   const out: DeadLetterListQuery = { limit: DEFAULT_PAGE_SIZE };
   const { service, limit, cursor } = query;
   if (limit !== undefined) {

@@ -19,6 +19,7 @@ import { SERVICES, type Service } from '../../../model/config/riq-config.js';
 import type { ErrorBody } from '../../../model/errors.js';
 import { NotFoundError, RiqError, ValidationError } from '../../../model/errors.js';
 import { OPERATIONS, type OperationName } from '../../../model/operations.js';
+import { onlyQueryParameters } from '../../../model/query-parameters.js';
 import type { RequestRecord } from '../../../model/request-record.js';
 import { didYouMean } from '../../../model/suggest.js';
 import type { PageKey, RequestStore, SummaryRecord } from '../ports/index.js';
@@ -46,13 +47,7 @@ export function parseRequestListQuery(
   params: Readonly<Record<string, string | undefined>> | null,
 ): RequestListQuery {
   const query = params ?? {};
-  for (const name of Object.keys(query)) {
-    if (!LIST_PARAMS.includes(name))
-      throw ValidationError.forField(
-        name,
-        `unknown query parameter; use ${LIST_PARAMS.join(', ')}${didYouMean(name, LIST_PARAMS)}`,
-      );
-  }
+  onlyQueryParameters(query, LIST_PARAMS);
   const { status, operation, service, limit, cursor } = query;
   let statuses: readonly ListedStatus[] = LISTED_STATUSES;
   if (status !== undefined) statuses = [parseStatus(status)];

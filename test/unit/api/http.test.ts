@@ -7,7 +7,6 @@ import {
   callerIdentity,
   httpErrors,
   isOperator,
-  onlyQueryParameters,
   requireOperator,
   type ApiEvent,
 } from '../../../lambdas/api/http.js';
@@ -146,25 +145,5 @@ describe('httpErrors', () => {
       expect.objectContaining({ path: '/api/queue/result/req_0123' }),
     );
     expect((request.response as { statusCode: number } | undefined)?.statusCode).toBe(500);
-  });
-});
-
-describe('onlyQueryParameters', () => {
-  const query = (q: Record<string, string> | undefined) => ({ queryStringParameters: q });
-
-  it('lets the route’s own parameters and an empty query through', () => {
-    expect(() => onlyQueryParameters(query({ wait: '10' }), ['wait'])).not.toThrow();
-    expect(() => onlyQueryParameters(query(undefined), [])).not.toThrow();
-    expect(() => onlyQueryParameters(query({}), [])).not.toThrow();
-  });
-
-  it('refuses any other with a 400 naming it, and the nearest known one', () => {
-    const misspelt = thrown(() => onlyQueryParameters(query({ wiat: '10' }), ['wait'])) as RiqError;
-    expect(misspelt.code).toBe('VALIDATION_ERROR');
-    expect(misspelt.details?.['field']).toBe('wiat');
-    expect(misspelt.message).toContain('did you mean wait?');
-    const none = thrown(() => onlyQueryParameters(query({ routing: 'queued' }), [])) as RiqError;
-    expect(none.details?.['field']).toBe('routing');
-    expect(none.message).toContain('this route takes none');
   });
 });
