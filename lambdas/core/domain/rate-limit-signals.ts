@@ -150,9 +150,8 @@ export function reasonOf(reason: string | null | undefined): {
   readonly scope: RateLimitScope;
 } {
   let widest: { name: KnownRateLimitReason | 'unknown'; scope: RateLimitScope } | undefined;
-  for (const member of (reason ?? '').split(',')) {
+  for (const member of splitList(reason ?? '')) {
     const key = member
-      .trim()
       .replace(/^"(.*)"$/, '$1')
       .trim()
       .toLowerCase();
@@ -232,7 +231,7 @@ const DAY_NAME = /^(mon|tue|wed|thu|fri|sat|sun)[a-z]{0,6}$/i;
 function retryAfterMembers(value: string): string[] {
   const members: string[] = [];
   let dayName: string | undefined;
-  for (const part of value.split(',').map((p) => p.trim())) {
+  for (const part of splitList(value)) {
     if (dayName !== undefined) {
       members.push(`${dayName}, ${part}`);
       dayName = undefined;
@@ -314,7 +313,7 @@ function countOf(headers: HeaderSource, name: string, report: Report): number | 
   const value = text(headers, name);
   if (value === undefined) return undefined;
   const counts: number[] = [];
-  for (const member of value.split(',').map((m) => m.trim())) {
+  for (const member of splitList(value)) {
     const n = nonNegativeInteger(member);
     if (n === undefined) report(name, member, 'not a non-negative integer');
     else counts.push(n);
@@ -340,7 +339,7 @@ function resetOf(headers: HeaderSource, report: Report): RateLimitSignals['reset
  */
 export function resetTimeOf(value: string, unreadable?: (member: string) => void): number | undefined {
   const times: number[] = [];
-  for (const member of value.split(',').map((m) => m.trim())) {
+  for (const member of splitList(value)) {
     const normal = member
       .toUpperCase()
       .replace(/^(\d{4}-\d{2}-\d{2})[ T]/, '$1T')
@@ -357,7 +356,7 @@ export function resetTimeOf(value: string, unreadable?: (member: string) => void
 function nearLimitOf(headers: HeaderSource, report: Report): boolean | undefined {
   const value = text(headers, 'X-RateLimit-NearLimit');
   if (value === undefined) return undefined;
-  const members = value.split(',').map((m) => m.trim().toLowerCase());
+  const members = splitList(value).map((m) => m.toLowerCase());
   if (members.some((m) => m !== 'true' && m !== 'false')) {
     report('X-RateLimit-NearLimit', value, 'neither true nor false');
   }
