@@ -90,6 +90,7 @@ export function placeholderEnvironment(options: LambdaBundleOptions): Record<str
     [RUNTIME_ENV.settings]: JSON.stringify(resolveConfig({ stage: 'prod', namePrefix: 'riq-prod' })),
     [RUNTIME_ENV.tableName]: 'riq-bench-requests',
     [RUNTIME_ENV.bodyBucket]: 'riq-bench-bodies',
+    [RUNTIME_ENV.bodyBucketDomain]: 'riq-bench-bodies.s3.us-east-1.amazonaws.com',
     [RUNTIME_ENV.deadLetterRedrive]: 'move_task',
     [RUNTIME_ENV.queueUrls]: queues('https://sqs.us-east-1.amazonaws.com/123456789012/riq-'),
     [RUNTIME_ENV.deadLetterQueueUrls]: queues('https://sqs.us-east-1.amazonaws.com/123456789012/riq-dlq-'),

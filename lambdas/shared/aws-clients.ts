@@ -1,14 +1,15 @@
 /**
  * How each SDK client is configured; lambdas/shared/root.ts builds each once per module. Endpoints
- * come from the SDK's own configuration (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`,
- * `AWS_ENDPOINT_URL_S3`), which the local stack sets: no local switches in this code.
+ * come from the SDK's own configuration (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`),
+ * which the local stack sets: no local switches in this code. S3 is reached without a client
+ * (lambdas/adapters/s3/s3-objects.ts), with the credentials every client uses.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { BodyBucket } from './env.js';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 
 /** The plain DynamoDB client (Powertools idempotency wants this one, not the document client). */
 export function dynamoDbClient(): DynamoDBClient {
@@ -31,9 +32,12 @@ export function sqsClient(): SQSClient {
   return new SQSClient({ useQueueUrlAsEndpoint: false });
 }
 
-/** The bodies bucket's client, addressed as the environment says. */
-export function s3Client(bucket: BodyBucket): S3Client {
-  return new S3Client({ forcePathStyle: bucket.pathStyle });
+/**
+ * The credentials every SDK client takes by default: in the deployed bundles the Lambda
+ * environment's (lambdas/shared/lambda-credentials.ts), from source the SDK's whole default chain.
+ */
+export function awsCredentials(): AwsCredentialIdentityProvider {
+  return defaultProvider();
 }
 
 export function secretsManagerClient(): SecretsManagerClient {

@@ -27,10 +27,13 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** QueueKey → queue URL (or ARN); a function is given the queues it uses. */
 export type QueueUrls = Partial<Record<QueueKey, string>>;
 
-/** The bodies bucket and how to address it. */
+/** The bodies bucket and where its objects are (lambdas/adapters/s3/s3-objects.ts). */
 export interface BodyBucket {
   readonly name: string;
-  readonly pathStyle: boolean;
+  /** The URL an object's key is appended to. */
+  readonly url: string;
+  /** The region requests to it are signed for (AWS_REGION). */
+  readonly region: string;
 }
 
 /** How the dead-letter API moves messages back to their queues (RUNTIME_ENV.deadLetterRedrive). */
@@ -122,12 +125,28 @@ function parseOperatorArn(arn: string): string {
   return arn;
 }
 
+/**
+ * Where the bodies bucket is. On AWS, its regional domain as CloudFormation gives it (right for
+ * every partition): `https://<bucket>.s3.<region>.amazonaws.com`. With an S3 endpoint set the way
+ * the AWS SDKs read it (`AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`), the bucket under that
+ * endpoint: `<endpoint>/<bucket>` with RIQ_S3_PATH_STYLE=true, `<bucket>.<endpoint host>` without.
+ */
 function parseBodyBucket(env: Env): BodyBucket {
+  const name = requiredVariable(env, E.bodyBucket);
+  const region = requiredVariable(env, 'AWS_REGION');
   const pathStyle = env[E.s3PathStyle];
   if (pathStyle !== undefined && pathStyle !== '' && pathStyle !== 'true' && pathStyle !== 'false') {
     throw new Error(`${E.s3PathStyle} must be true or false`);
   }
-  return { name: requiredVariable(env, E.bodyBucket), pathStyle: pathStyle === 'true' };
+  const endpoint = url(env, 'AWS_ENDPOINT_URL_S3') ?? url(env, 'AWS_ENDPOINT_URL');
+  if (endpoint === undefined) {
+    return { name, region, url: `https://${requiredVariable(env, E.bodyBucketDomain)}` };
+  }
+  const base = new URL(endpoint);
+  const path = base.pathname.replace(/\/+$/, '');
+  const objects =
+    pathStyle === 'true' ? `${base.origin}${path}/${name}` : `${base.protocol}//${name}.${base.host}${path}`;
+  return { name, region, url: objects };
 }
 
 /** Every Atlassian connection variable (the local stack clears them before setting its own). */

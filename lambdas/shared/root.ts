@@ -11,7 +11,6 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { recordRetentionSeconds } from '../../model/config/resources.js';
@@ -27,8 +26,15 @@ import { DynamoReadCache } from '../adapters/dynamodb/dynamo-read-cache.js';
 import { DynamoRequestStore } from '../adapters/dynamodb/dynamo-request-store.js';
 import { DynamoWriteLocks } from '../adapters/dynamodb/dynamo-write-lock.js';
 import { S3BodyStore } from '../adapters/s3/s3-body-store.js';
+import { S3Objects } from '../adapters/s3/s3-objects.js';
 import { SqsCopyRedriver, SqsMoveTaskRedriver, SqsWorkQueue } from '../adapters/sqs/sqs-work-queue.js';
-import { documentClient, dynamoDbClient, s3Client, secretsManagerClient, sqsClient } from './aws-clients.js';
+import {
+  awsCredentials,
+  documentClient,
+  dynamoDbClient,
+  secretsManagerClient,
+  sqsClient,
+} from './aws-clients.js';
 import { DynamoFlowGateReader } from '../adapters/dynamodb/dynamo-flow-gate-reader.js';
 import { runtimeEnv as env } from './env.js';
 
@@ -37,7 +43,6 @@ const built: {
   dynamoDb?: DynamoDBClient;
   documents?: DynamoDBDocumentClient;
   sqs?: SQSClient;
-  s3?: S3Client;
   secretsManager?: SecretsManagerClient;
   requestStore?: DynamoRequestStore;
   breaker?: DynamoCircuitBreaker;
@@ -79,10 +84,6 @@ export function sqs(): SQSClient {
 
 export function secretsManager(): SecretsManagerClient {
   return (built.secretsManager ??= secretsManagerClient());
-}
-
-function s3(): S3Client {
-  return (built.s3 ??= s3Client(env.bodyBucket));
 }
 
 export function tableName(): string {
@@ -157,7 +158,7 @@ export function writeLocks(): DynamoWriteLocks {
 
 /** The bodies bucket (claim check): large payloads and results. */
 export function bodyStore(): S3BodyStore {
-  return (built.bodyStore ??= new S3BodyStore(s3(), env.bodyBucket.name));
+  return (built.bodyStore ??= new S3BodyStore(new S3Objects(env.bodyBucket, awsCredentials())));
 }
 
 /** The work queues the function was given (RIQ_QUEUE_URLS). */

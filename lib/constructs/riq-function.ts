@@ -203,8 +203,9 @@ export class RiqFunction extends NodejsFunction {
   }
 
   /**
-   * Passes the bodies bucket's name as `RIQ_BODY_BUCKET` and allows `access` on its bodies only
-   * (`requests/*`): `read` is GetObject (also what a presigned GET it signs needs) and ListBucket
+   * Passes the bodies bucket's name as `RIQ_BODY_BUCKET` and its regional domain name as
+   * `RIQ_BODY_BUCKET_DOMAIN` (where its objects are, in any partition), and allows `access` on its
+   * bodies only (`requests/*`): `read` is GetObject (also what a presigned GET it signs needs) and ListBucket
    * under `requests/` (without it S3 answers a missing body 403 instead of NoSuchKey, and a body the
    * lifecycle deleted would look like trouble to retry); `write` is PutObject. Never Delete.
    */
@@ -214,6 +215,7 @@ export class RiqFunction extends NodejsFunction {
     access: { readonly read?: boolean; readonly write?: boolean },
   ): void {
     this.addEnvironment(RUNTIME_ENV.bodyBucket, bucket.bucketName);
+    this.addEnvironment(RUNTIME_ENV.bodyBucketDomain, bucket.bucketRegionalDomainName);
     const actions = [...(access.read ? ['s3:GetObject'] : []), ...(access.write ? ['s3:PutObject'] : [])];
     if (actions.length === 0) return;
     this.addToRolePolicy(

@@ -24,8 +24,13 @@ export const RUNTIME_ENV = {
   /** The S3 bucket of large payloads and results (claim check, lambdas/adapters/s3/s3-body-store.ts). */
   bodyBucket: 'RIQ_BODY_BUCKET',
   /**
-   * `true`: address the bodies bucket path-style (`http://host/bucket/key`), for S3 emulators whose
-   * bucket host names (`bucket.host`) do not resolve. Absent on AWS (virtual-hosted style).
+   * The bodies bucket's regional domain name (`<bucket>.s3.<region>.amazonaws.com`): where its
+   * objects are on AWS. Not read when an S3 endpoint is set (`AWS_ENDPOINT_URL_S3`).
+   */
+  bodyBucketDomain: 'RIQ_BODY_BUCKET_DOMAIN',
+  /**
+   * `true`: address the bodies bucket path-style under the S3 endpoint (`http://host/bucket/key`),
+   * for S3 emulators whose bucket host names (`bucket.host`) do not resolve. Absent on AWS.
    */
   s3PathStyle: 'RIQ_S3_PATH_STYLE',
   /** JSON map QueueKey → dead-letter queue ARN (StartMessageMoveTask takes ARNs). */

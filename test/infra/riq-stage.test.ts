@@ -814,6 +814,25 @@ describe.each(['dev', 'prod'] as const)('RiqStage %s', (stageName) => {
         expect(asArray(objectStatements[0]!.Action).some((a) => a.startsWith('s3:Delete'))).toBe(false);
       }
     });
+
+    it("tells those functions where its objects are: its regional domain, in the stack's partition", () => {
+      for (const id of [apiFunctionId('submit'), apiFunctionId('result'), ...SERVICES.map(workerId)]) {
+        const variables = (functions[id]!.Properties['Environment'] as { Variables: Record<string, unknown> })
+          .Variables;
+        expect(variables[RUNTIME_ENV.bodyBucketDomain]).toEqual({
+          'Fn::Join': [
+            '',
+            [
+              { 'Fn::ImportValue': `riq-${stageName}-bodies-bucket-name` },
+              '.s3.',
+              { Ref: 'AWS::Region' },
+              '.',
+              { Ref: 'AWS::URLSuffix' },
+            ],
+          ],
+        });
+      }
+    });
   });
 
   describe('cdk-nag AwsSolutions', () => {

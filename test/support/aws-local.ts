@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
+import { S3Objects, type S3ObjectsOptions } from '../../lambdas/adapters/s3/s3-objects.js';
 import { resolveConfig, type RiqConfig, type RiqConfigOverrides } from '../../model/config/riq-config.js';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -38,6 +39,15 @@ export function localSqs(endpoint: string): SQSClient {
 /** The S3 emulator, addressed path-style (its bucket host names do not resolve). */
 export function localS3(endpoint: string): S3Client {
   return new S3Client({ endpoint, region: 'us-east-1', credentials, forcePathStyle: true });
+}
+
+/** The objects of `bucket` on the S3 emulator, path-style, as RIQ's functions reach them. */
+export function localS3Objects(endpoint: string, bucket: string, options: S3ObjectsOptions = {}): S3Objects {
+  return new S3Objects(
+    { url: `${endpoint}/${bucket}`, region: 'us-east-1' },
+    async () => credentials,
+    options,
+  );
 }
 
 /** A config whose names no other test file uses. */

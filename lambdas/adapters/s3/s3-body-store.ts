@@ -3,14 +3,14 @@
  * objects in the bodies bucket, and presigned GET URLs for results too large to answer inline.
  *
  * A put the bucket refuses for good (a 4xx that is not about time or throttling: EntityTooLarge,
- * AccessDenied, NoSuchBucket…) is a `BodyRejectedError`; anything else is rethrown as transient.
- * A key that does not exist reads as undefined (the bucket's lifecycle deleted it, or it was never
- * written). IAM: PutObject to store, GetObject to read and to presign.
+ * AccessDenied, NoSuchBucket…) is a `BodyRejectedError`; anything else is rethrown as transient
+ * (after the retries of s3-objects.ts). A key that does not exist reads as undefined (the bucket's
+ * lifecycle deleted it, or it was never written). IAM: PutObject to store, GetObject to read and to
+ * presign.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BodyRejectedError } from '../../../model/errors.js';
 import type { BodyStore } from '../../core/ports/index.js';
+import { S3ResponseError, type S3Objects } from './s3-objects.js';
 
 /** S3 client errors (4xx) that a later try may not meet: not a refusal of the body. */
 const TRANSIENT_CLIENT_ERRORS = new Set([
@@ -21,57 +21,37 @@ const TRANSIENT_CLIENT_ERRORS = new Set([
   'OperationAborted',
 ]);
 
-interface SdkError {
-  name?: string;
-  message?: string;
-  $fault?: 'client' | 'server';
-  $metadata?: { httpStatusCode?: number };
-}
+const JSON_TYPE = 'application/json';
 
 export class S3BodyStore implements BodyStore {
-  constructor(
-    private readonly client: S3Client,
-    private readonly bucket: string,
-  ) {}
+  constructor(private readonly objects: S3Objects) {}
 
   async put(key: string, text: string): Promise<void> {
     try {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: text, ContentType: 'application/json' }),
-      );
+      await this.objects.put(key, text, JSON_TYPE);
     } catch (err) {
-      if (isRefusal(err)) {
-        const e = err as SdkError;
-        throw new BodyRejectedError(`S3 refused the body: ${e.name ?? 'error'}`, { cause: err });
-      }
+      if (isRefusal(err)) throw new BodyRejectedError(`S3 refused the body: ${err.name}`, { cause: err });
       throw err;
     }
   }
 
   async get(key: string): Promise<string | undefined> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return (await out.Body?.transformToString('utf-8')) ?? '';
+      return await this.objects.get(key);
     } catch (err) {
-      const e = err as SdkError;
-      if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
+      if (err instanceof S3ResponseError && (err.name === 'NoSuchKey' || err.status === 404))
+        return undefined;
       throw err;
     }
   }
 
   presignedUrl(key: string, seconds: number): Promise<string> {
-    return getSignedUrl(
-      this.client,
-      new GetObjectCommand({ Bucket: this.bucket, Key: key, ResponseContentType: 'application/json' }),
-      { expiresIn: seconds },
-    );
+    return this.objects.presignedGetUrl(key, seconds, { 'response-content-type': JSON_TYPE });
   }
 }
 
-function isRefusal(err: unknown): boolean {
-  const e = err as SdkError;
-  const status = e.$metadata?.httpStatusCode;
-  if (status === undefined || status < 400 || status >= 500) return false;
-  if (status === 408 || status === 429) return false;
-  return !TRANSIENT_CLIENT_ERRORS.has(e.name ?? '');
+function isRefusal(err: unknown): err is S3ResponseError {
+  if (!(err instanceof S3ResponseError)) return false;
+  if (err.status < 400 || err.status >= 500 || err.status === 408 || err.status === 429) return false;
+  return !TRANSIENT_CLIENT_ERRORS.has(err.name);
 }

@@ -69,15 +69,54 @@ describe('runtimeEnvOf', () => {
     );
   });
 
-  it('addresses the bodies bucket virtual-hosted unless told path-style', () => {
-    expect(runtimeEnvOf({ RIQ_BODY_BUCKET: 'b' }).bodyBucket).toEqual({ name: 'b', pathStyle: false });
-    expect(runtimeEnvOf({ RIQ_BODY_BUCKET: 'b', RIQ_S3_PATH_STYLE: 'true' }).bodyBucket).toEqual({
+  it('finds the bodies bucket at its regional domain on AWS, under an S3 endpoint when one is set', () => {
+    const aws = {
+      RIQ_BODY_BUCKET: 'b',
+      RIQ_BODY_BUCKET_DOMAIN: 'b.s3.cn-north-1.amazonaws.com.cn',
+      AWS_REGION: 'cn-north-1',
+    };
+    expect(runtimeEnvOf(aws).bodyBucket).toEqual({
       name: 'b',
-      pathStyle: true,
+      region: 'cn-north-1',
+      url: 'https://b.s3.cn-north-1.amazonaws.com.cn',
     });
+    const local = {
+      RIQ_BODY_BUCKET: 'b',
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4566/',
+    };
+    expect(runtimeEnvOf({ ...local, RIQ_S3_PATH_STYLE: 'true' }).bodyBucket.url).toBe(
+      'http://127.0.0.1:4566/b',
+    );
+    expect(runtimeEnvOf(local).bodyBucket.url).toBe('http://b.127.0.0.1:4566');
+    expect(runtimeEnvOf({ ...aws, AWS_ENDPOINT_URL: 'https://s3.example.test/base/' }).bodyBucket.url).toBe(
+      'https://b.s3.example.test/base',
+    );
     expect(
-      thrown(() => runtimeEnvOf({ RIQ_BODY_BUCKET: 'b', RIQ_S3_PATH_STYLE: 'yes' }).bodyBucket).message,
+      runtimeEnvOf({ ...aws, AWS_ENDPOINT_URL: 'https://other.test', AWS_ENDPOINT_URL_S3: 'https://s3.test' })
+        .bodyBucket.url,
+    ).toBe('https://b.s3.test');
+  });
+
+  it('names what the bodies bucket lacks', () => {
+    expect(
+      thrown(() => runtimeEnvOf({ RIQ_BODY_BUCKET: 'b', AWS_REGION: 'us-east-1' }).bodyBucket).message,
+    ).toBe('environment variable RIQ_BODY_BUCKET_DOMAIN is required');
+    expect(thrown(() => runtimeEnvOf({ RIQ_BODY_BUCKET: 'b' }).bodyBucket).message).toBe(
+      'environment variable AWS_REGION is required',
+    );
+    expect(
+      thrown(
+        () => runtimeEnvOf({ RIQ_BODY_BUCKET: 'b', AWS_REGION: 'x', RIQ_S3_PATH_STYLE: 'yes' }).bodyBucket,
+      ).message,
     ).toBe('RIQ_S3_PATH_STYLE must be true or false');
+    expect(
+      thrown(
+        () =>
+          runtimeEnvOf({ RIQ_BODY_BUCKET: 'b', AWS_REGION: 'x', AWS_ENDPOINT_URL_S3: 'localhost:4566' })
+            .bodyBucket,
+      ).message,
+    ).toBe('AWS_ENDPOINT_URL_S3 must be an http(s) URL');
   });
 });
 

@@ -29,6 +29,7 @@ const FULL_ENV = {
   }),
   [RUNTIME_ENV.deadLetterRedrive]: 'copy',
   [RUNTIME_ENV.bodyBucket]: 'riq-bodies',
+  [RUNTIME_ENV.bodyBucketDomain]: 'riq-bodies.s3.eu-west-1.amazonaws.com',
 };
 
 beforeEach(() => {
