@@ -12,7 +12,7 @@ import { BodyRejectedError } from '../../../model/errors.js';
 import type { BodyStore } from '../../core/ports/index.js';
 import { S3ResponseError, type S3Objects } from './s3-objects.js';
 
-/** S3 client errors (4xx) that a later try may not meet: not a refusal of the body. */
+/** 4xx answers of S3 that a later try may not meet: not a refusal of the body. */
 const TRANSIENT_CLIENT_ERRORS = new Set([
   'RequestTimeout',
   'RequestTimeTooSkewed',

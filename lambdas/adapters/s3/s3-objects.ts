@@ -4,7 +4,7 @@
  * presigned by its S3 presigner (`@aws-sdk/s3-request-presigner`), and retried by the SDK's standard
  * retry strategy with the SDK's own error classification (`@smithy/core/retry`).
  *
- * Why not `@aws-sdk/client-s3`: for these three requests it adds about 170 KB to every bundle that
+ * Why not `@aws-sdk/client-s3`: for these three requests it adds about 155 KB to every bundle that
  * touches bodies (the schema of each of S3's operations, its endpoint rules, checksums and event
  * streams) and about 35 ms to the function's module init (`npm run bench -- coldstart`). The S3
  * REST requests made here are the documented PutObject and GetObject; where the bucket is comes
