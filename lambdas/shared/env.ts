@@ -7,6 +7,7 @@
  * hand in plain records.
  */
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { riqConfigSchema, type RiqConfig } from '../../model/config/riq-config.js';
 import { allQueueKeys, type QueueKey } from '../../model/config/resources.js';
 import { RUNTIME_ENV } from '../../model/config/runtime-env.js';
@@ -129,7 +130,8 @@ function parseOperatorArn(arn: string): string {
  * Where the bodies bucket is. On AWS, its regional domain as CloudFormation gives it (right for
  * every partition): `https://<bucket>.s3.<region>.amazonaws.com`. With an S3 endpoint set the way
  * the AWS SDKs read it (`AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`), the bucket under that
- * endpoint: `<endpoint>/<bucket>` with RIQ_S3_PATH_STYLE=true, `<bucket>.<endpoint host>` without.
+ * endpoint: `<endpoint>/<bucket>` with RIQ_S3_PATH_STYLE=true or an IP address for a host,
+ * `<bucket>.<endpoint host>` otherwise.
  */
 function parseBodyBucket(env: Env): BodyBucket {
   const name = requiredVariable(env, E.bodyBucket);
@@ -144,8 +146,12 @@ function parseBodyBucket(env: Env): BodyBucket {
   }
   const base = new URL(endpoint);
   const path = base.pathname.replace(/\/+$/, '');
+  // As the SDKs' S3 endpoint rules: an IP address cannot carry the bucket in its host name.
+  const hostIsIp = isIP(base.hostname.replace(/^\[|\]$/g, '')) !== 0;
   const objects =
-    pathStyle === 'true' ? `${base.origin}${path}/${name}` : `${base.protocol}//${name}.${base.host}${path}`;
+    pathStyle === 'true' || hostIsIp
+      ? `${base.origin}${path}/${name}`
+      : `${base.protocol}//${name}.${base.host}${path}`;
   return { name, region, url: objects };
 }
 

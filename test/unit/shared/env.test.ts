@@ -88,7 +88,13 @@ describe('runtimeEnvOf', () => {
     expect(runtimeEnvOf({ ...local, RIQ_S3_PATH_STYLE: 'true' }).bodyBucket.url).toBe(
       'http://127.0.0.1:4566/b',
     );
-    expect(runtimeEnvOf(local).bodyBucket.url).toBe('http://b.127.0.0.1:4566');
+    expect(runtimeEnvOf(local).bodyBucket.url).toBe('http://127.0.0.1:4566/b');
+    expect(runtimeEnvOf({ ...local, AWS_ENDPOINT_URL_S3: 'http://[::1]:4566' }).bodyBucket.url).toBe(
+      'http://[::1]:4566/b',
+    );
+    expect(runtimeEnvOf({ ...local, AWS_ENDPOINT_URL_S3: 'http://s3.local.test:4566' }).bodyBucket.url).toBe(
+      'http://b.s3.local.test:4566',
+    );
     expect(runtimeEnvOf({ ...aws, AWS_ENDPOINT_URL: 'https://s3.example.test/base/' }).bodyBucket.url).toBe(
       'https://b.s3.example.test/base',
     );
