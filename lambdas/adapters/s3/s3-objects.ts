@@ -13,6 +13,7 @@
 import { formatUrl } from '@aws-sdk/core/util';
 import { S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import { Sha256 } from '@smithy/core/checksum';
+import { escapeUriPath } from '@smithy/core/protocols';
 import {
   isServerError,
   isThrottlingError,
@@ -59,15 +60,24 @@ export interface S3ObjectsOptions {
   readonly retryStrategy?: StandardRetryStrategy;
 }
 
+/** What a request carries besides its method and key. */
+interface RequestParts {
+  readonly body?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly query?: Readonly<Record<string, string>>;
+}
+
 export class S3Objects {
   private readonly signer: SignatureV4;
   private readonly presigner: S3RequestPresigner;
   private readonly retries: StandardRetryStrategy;
   private readonly fetch: typeof fetch;
   private readonly base: URL;
+  /** The base URL's path without its trailing slash: keys follow it after one. */
+  private readonly basePath: string;
 
   constructor(
-    private readonly bucket: S3BucketAddress,
+    bucket: S3BucketAddress,
     credentials: AwsCredentialIdentityProvider,
     options: S3ObjectsOptions = {},
   ) {
@@ -78,6 +88,7 @@ export class S3Objects {
     this.retries = options.retryStrategy ?? new StandardRetryStrategy(S3_MAX_ATTEMPTS);
     this.fetch = options.fetch ?? globalThis.fetch;
     this.base = new URL(bucket.url);
+    this.basePath = this.base.pathname.replace(/\/$/, '');
   }
 
   /** PutObject; resolves once S3 has stored it. */
@@ -97,18 +108,14 @@ export class S3Objects {
     seconds: number,
     overrides: Readonly<Record<string, string>> = {},
   ): Promise<string> {
-    const signed = await this.presigner.presign(this.request('GET', key, { query: { ...overrides } }), {
+    const signed = await this.presigner.presign(this.request('GET', key, { query: overrides }), {
       expiresIn: seconds,
     });
     return formatUrl(signed);
   }
 
   /** One request with the SDK's retries: the successful response, or the last error. */
-  private async send(
-    method: 'GET' | 'PUT',
-    key: string,
-    parts: { body?: string; headers?: Record<string, string> },
-  ): Promise<Response> {
+  private async send(method: 'GET' | 'PUT', key: string, parts: RequestParts): Promise<Response> {
     let token = await this.retries.acquireInitialRetryToken('s3');
     for (;;) {
       try {
@@ -125,11 +132,7 @@ export class S3Objects {
     }
   }
 
-  private async sendOnce(
-    method: 'GET' | 'PUT',
-    key: string,
-    parts: { body?: string; headers?: Record<string, string> },
-  ): Promise<Response> {
+  private async sendOnce(method: 'GET' | 'PUT', key: string, parts: RequestParts): Promise<Response> {
     const request = this.request(method, key, parts);
     const signed = await this.signer.sign(request);
     const headers = { ...(signed.headers as Record<string, string>) };
@@ -144,36 +147,20 @@ export class S3Objects {
     throw await responseError(res);
   }
 
-  private request(
-    method: 'GET' | 'PUT',
-    key: string,
-    parts: { body?: string; headers?: Record<string, string>; query?: Record<string, string> },
-  ): HttpRequest {
+  private request(method: 'GET' | 'PUT', key: string, parts: RequestParts): HttpRequest {
     const base = this.base;
     return {
       method,
       protocol: base.protocol,
       hostname: base.hostname,
       ...(base.port ? { port: Number(base.port) } : {}),
-      path: `${base.pathname.replace(/\/$/, '')}/${encodeKey(key)}`,
-      query: parts.query ?? {},
+      // Each segment of the key percent-encoded as RFC 3986 asks, `/` kept: S3's object path.
+      path: `${this.basePath}/${escapeUriPath(key)}`,
+      query: { ...parts.query },
       headers: { ...parts.headers, host: base.host },
       ...(parts.body !== undefined ? { body: parts.body } : {}),
     };
   }
-}
-
-/** An object key as an S3 URL path: each segment percent-encoded as RFC 3986 asks, `/` kept. */
-export function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) =>
-      encodeURIComponent(segment).replace(
-        /[!'()*]/g,
-        (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-      ),
-    )
-    .join('/');
 }
 
 /** What the SDK's retry middleware calls an error (its `getRetryErrorType`). */
