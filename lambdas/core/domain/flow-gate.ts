@@ -74,6 +74,11 @@ export type Gate =
   | { pass: false; waitMs: number; reason: GateRefusal; slotAt?: number };
 
 export interface GateOptions {
+  /**
+   * The number the call will be made as (`CallContext.attempt`, points-metering.ts
+   * `callAttemptOf`): a retried write costs more points than a first one.
+   */
+  attempt: number;
   /** Epoch ms the write lock is held until at most (the claim's lease). */
   lockUntil: number;
   /** Who holds the write lock: the request and its claim's lease (process-request `lockOwnerOf`). */
@@ -158,7 +163,7 @@ export async function passFlowControl(
     const charge = await flow.points.charge(
       record.service,
       record.priority,
-      pointsEstimateOf(record),
+      pointsEstimateOf(record, options.attempt),
       clock.now(),
       reading,
     );

@@ -22,16 +22,18 @@ import { estimatePoints, settlePoints } from './points-cost.js';
 import type { RateLimitSignals } from './rate-limit-signals.js';
 
 /**
- * The attempt number the next call of `record` is made as: process-request's call context counts
- * `max(attempts + 1, calls + 1)` once the attempt has begun, which is this before it begins.
+ * The number a call is made as (`CallContext.attempt`), from the attempt's own number and the calls
+ * `record` made before it: after a redrive reset the attempts, the calls made before still count, so
+ * a retried write still looks for what an earlier call made. The gate's estimate and the metered
+ * executor's settlement both follow from this number, so what one charges the other settles.
  */
-export function pointsAttemptOf(record: Pick<RequestRecord, 'attempts' | 'calls'>): number {
-  return Math.max(record.attempts ?? 0, record.calls ?? 0) + 1;
+export function callAttemptOf(attempt: number, record: Pick<RequestRecord, 'calls'>): number {
+  return Math.max(attempt, (record.calls ?? 0) + 1);
 }
 
-/** The points the gate charges for the next call of `record`. */
-export function pointsEstimateOf(record: RequestRecord): number {
-  return estimatePoints(record.operation, record.payload, { attempt: pointsAttemptOf(record) }).points;
+/** The points the gate charges for a call of `record` made as `attempt` (`callAttemptOf`). */
+export function pointsEstimateOf(record: RequestRecord, attempt: number): number {
+  return estimatePoints(record.operation, record.payload, { attempt }).points;
 }
 
 /** What one metered call spent, and what Atlassian said is left. */

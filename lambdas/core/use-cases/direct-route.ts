@@ -31,6 +31,7 @@ import { breakerOutcomeOf } from '../domain/breaker.js';
 import type { RiqError } from '../../../model/errors.js';
 import type { BreakerOutcome } from '../ports/flow-control.js';
 import { passFlowControl, releaseLock, type FlowControl, type GateRefusal } from '../domain/flow-gate.js';
+import { callAttemptOf } from '../domain/points-metering.js';
 import type { IdempotencyClaim, Lease, WorkQueue } from '../ports/index.js';
 import { callAndSettle, lockOwnerOf, type PassedGate, type ProcessDeps } from './process-request.js';
 import type { RequestRecord } from '../../../model/request-record.js';
@@ -118,6 +119,8 @@ export async function admitDirect(
   const now = deps.clock.now();
   const leaseId = randomUUID();
   const passing = passFlowControl(deps.flow, { ...record, payload }, deps.clock, {
+    // The attempt this admission begins (`processing.attempts` below).
+    attempt: callAttemptOf(record.attempts + 1, record),
     lockUntil: now + deps.leaseSeconds * 1000,
     lockOwner: lockOwnerOf({ token: record.token, leaseId }),
     probe: false,

@@ -67,6 +67,7 @@ import {
   type FlowControl,
   type Gate,
 } from '../domain/flow-gate.js';
+import { callAttemptOf } from '../domain/points-metering.js';
 import type {
   BodyStore,
   CallContext,
@@ -265,6 +266,7 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
     calls: (claim.record.calls ?? 1) - 1,
   };
 
+  const attempt = claim.record.attempts;
   let gate: PassedGate | undefined;
   if (deps.flow) {
     let passed: Gate;
@@ -279,6 +281,7 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
     for (let waits = 0; ; waits++) {
       try {
         passed = await passFlowControl(deps.flow, record, deps.clock, {
+          attempt: callAttemptOf(attempt, record),
           lockUntil: now + deps.leaseSeconds * 1000,
           lockOwner: lockOwnerOf(lease),
           ...(slotAt !== undefined ? { slotAt } : {}),
@@ -309,7 +312,6 @@ export async function processRequest(deps: ProcessDeps, message: DeliveredMessag
     gate = passed;
   }
 
-  const attempt = claim.record.attempts;
   return callAndSettle(deps, { record, lease, attempt, ...(gate ? { gate } : {}) });
 }
 
@@ -368,9 +370,8 @@ export async function callAndSettle(
   const reconcileIssues = await writtenIssueIds(deps, record);
   const context: CallContext = {
     token: record.token,
-    // The call's number over the request's whole life: after a redrive reset the attempts, a retried
-    // create still reconciles with the calls made before it.
-    attempt: Math.max(attempt, (record.calls ?? 0) + 1),
+    // The call's number over the request's whole life, as the gate charged its points for.
+    attempt: callAttemptOf(attempt, record),
     ...submittedAtOf(record),
     ...(reconcileIssues.length > 0 ? { reconcileIssues } : {}),
     ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),

@@ -19,12 +19,14 @@ import type {
   SettledRecord,
   WorkQueue,
 } from '../../../lambdas/core/ports/index.js';
+import { PointsMeteredExecutor } from '../../../lambdas/core/domain/points-metering.js';
 import { callScopeOf } from '../../../lambdas/core/domain/token-bucket.js';
 import { STORE_RETRY_WAIT_MS, processRequest } from '../../../lambdas/core/use-cases/process-request.js';
 import { parseSubmitBody } from '../../../lambdas/core/domain/submit-command.js';
 import { submit, type SubmitDeps, type SubmitResponse } from '../../../lambdas/core/use-cases/submit.js';
 import { InMemoryCircuitBreaker } from '../../support/in-memory-circuit-breaker.js';
 import { InMemoryDependencyStore } from '../../support/in-memory-dependencies.js';
+import { InMemoryPointsBudget } from '../../support/in-memory-points-budget.js';
 import { InMemoryRateGate } from '../../support/in-memory-rate-gate.js';
 import { InMemoryReadCache } from '../../support/in-memory-read-cache.js';
 import { FakeClock, InMemoryStore } from '../../support/in-memory-store.js';
@@ -246,6 +248,25 @@ describe('adaptive routing: DIRECT', () => {
       slotAt: sent[0]!.options!.slotAt!,
     });
     expect(first).toEqual({ action: 'ack', outcome: 'completed' });
+  });
+
+  it('charges the points of the call it makes and settles them: a first comment costs 1', async () => {
+    // One point a second, 100 s of burst: 100 points; the clock stands still.
+    const overrides = {
+      services: { jira: { points: { quotaPerHour: 3600, windowSeconds: 3600, burstSeconds: 100 } } },
+    };
+    const { post, clock, directDeps, calls } = setup(
+      async () => ({ id: '10001', issue_key: 'MD-1', url: 'u', created: 'c' }),
+      overrides,
+    );
+    const points = new InMemoryPointsBudget(resolveConfig(overrides), 'oauth');
+    directDeps.flow.points = points;
+    directDeps.executor = new PointsMeteredExecutor(directDeps.executor, { budget: points, clock });
+    const answer = await post({ operation: 'jira.add_comment', payload: { task_id: 'MD-1', comment: 'c' } });
+    expect(answer).toMatchObject({ status: 'completed', routing_path: 'DIRECT' });
+    expect(calls.map((c) => c.context.attempt)).toEqual([1]);
+    expect(points.calls.flatMap((c) => (c.kind === 'charge' ? [c.estimate] : []))).toEqual([1]);
+    expect((await points.view('jira', clock.now())).points).toBe(99);
   });
 
   it('leaves the priority reserves to higher priorities', async () => {

@@ -9,8 +9,8 @@ import { resolveConfig, type RiqConfig } from '../../../model/config/riq-config.
 import { breakerSettingsOf } from '../../../lambdas/core/domain/breaker.js';
 import { passFlowControl, type FlowControl } from '../../../lambdas/core/domain/flow-gate.js';
 import {
+  callAttemptOf,
   PointsMeteredExecutor,
-  pointsAttemptOf,
   type PointsReading,
   pointsEstimateOf,
 } from '../../../lambdas/core/domain/points-metering.js';
@@ -59,7 +59,11 @@ function flowOf(points: InMemoryPointsBudget) {
   return { flow, breaker, locks };
 }
 
-const gateOptions = (clock: FakeClock) => ({ lockUntil: clock.now() + 40_000, lockOwner: 'worker-1' });
+const gateOptions = (clock: FakeClock) => ({
+  attempt: 1,
+  lockUntil: clock.now() + 40_000,
+  lockOwner: 'worker-1',
+});
 
 /** An answer's signal as the HTTP client reports it. */
 const answer = (headers: Record<string, string>, now: number): UpstreamSignal => {
@@ -71,14 +75,19 @@ describe('points on the request path', () => {
   describe('the estimate the gate charges', () => {
     it('is the operation’s estimate for the attempt the call will be', () => {
       const clock = new FakeClock();
-      expect(pointsEstimateOf(record(clock, 'jira.search_tasks', { jql: 'x', max_results: 20 }))).toBe(21);
-      const create = { title: 'T', project_id: 'MD' };
-      expect(pointsEstimateOf(record(clock, 'jira.create_task', create))).toBe(1);
+      expect(pointsEstimateOf(record(clock, 'jira.search_tasks', { jql: 'x', max_results: 20 }), 1)).toBe(21);
+      const create = record(clock, 'jira.create_task', { title: 'T', project_id: 'MD' });
+      expect(pointsEstimateOf(create, 1)).toBe(1);
       // A retry first looks for what the lost attempt made: 3.
-      expect(pointsEstimateOf(record(clock, 'jira.create_task', create, { attempts: 1 }))).toBe(3);
-      // After a redrive reset the attempts, the calls made before still count.
-      expect(pointsAttemptOf({ attempts: 0, calls: 2 })).toBe(3);
-      expect(pointsAttemptOf({ attempts: 2, calls: 1 })).toBe(3);
+      expect(pointsEstimateOf(create, 2)).toBe(3);
+    });
+
+    it('counts the call by the attempt, or by the calls made before it after a redrive', () => {
+      expect(callAttemptOf(1, { calls: 0 })).toBe(1);
+      expect(callAttemptOf(1, {})).toBe(1);
+      expect(callAttemptOf(2, { calls: 1 })).toBe(2);
+      // A redrive reset the attempts; the two calls made before still count.
+      expect(callAttemptOf(1, { calls: 2 })).toBe(3);
     });
   });
 
@@ -197,6 +206,65 @@ describe('points on the request path', () => {
         attempts: 0,
         deferred_reason: 'no_points',
       });
+    });
+  });
+
+  describe('what the gate charges is what the call settles', () => {
+    /**
+     * One delivery of `stored`, its call answering `result`. The clock stands still, so the points
+     * left of the 100 are exactly the charge net of the give-back.
+     */
+    async function processOnce(stored: RequestRecord, result: unknown) {
+      const store = new InMemoryStore();
+      const clock = new FakeClock();
+      const points = new InMemoryPointsBudget(CONFIG, 'oauth');
+      const callAttempts: Array<number | undefined> = [];
+      const deps: ProcessDeps = {
+        store,
+        clock,
+        executor: new PointsMeteredExecutor(
+          {
+            execute: async (_operation, _payload, context) => {
+              callAttempts.push(context.attempt);
+              return result;
+            },
+          },
+          { budget: points, clock },
+        ),
+        config: CONFIG,
+        leaseSeconds: 40,
+        random: () => 0,
+        flow: flowOf(points).flow,
+      };
+      await store.insert(stored);
+      const disposition = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
+      const charged = points.calls.flatMap((c) => (c.kind === 'charge' ? [c.estimate] : []));
+      return { disposition, callAttempts, charged, left: (await points.view('jira', clock.now())).points };
+    }
+
+    it('a first comment is charged the 1 point of its one call, not a retry’s look-up', async () => {
+      const clock = new FakeClock();
+      const comment = record(clock, 'jira.add_comment', { task_id: 'MD-1', comment: 'c' });
+      const run = await processOnce(comment, { id: '10001', issue_key: 'MD-1', url: 'u', created: 'c' });
+      expect(run.disposition).toMatchObject({ outcome: 'completed' });
+      expect(run.callAttempts).toEqual([1]);
+      expect(run.charged).toEqual([1]);
+      expect(run.left).toBe(99);
+    });
+
+    it('a retried create is charged its look-up as well and settles to the 2 points it cost', async () => {
+      const clock = new FakeClock();
+      const create = record(
+        clock,
+        'jira.create_task',
+        { title: 'T', project_id: 'MD' },
+        { attempts: 1, calls: 1 },
+      );
+      const run = await processOnce(create, { key: 'MD-1', id: '10000', url: 'u' });
+      expect(run.disposition).toMatchObject({ outcome: 'completed' });
+      expect(run.callAttempts).toEqual([2]);
+      expect(run.charged).toEqual([3]);
+      expect(run.left).toBe(98);
     });
   });
 
