@@ -199,6 +199,7 @@ export function judge(o: ChaosObservations): ChaosVerdict {
       failed_by_operation: byCode(o.outcomes, 'failed', true),
       dead_and_listed: o.outcomes.filter((r) => r.final?.status === 'dead' && dead.has(r.token!)).length,
       dead_by_code: byCode(o.outcomes, 'dead'),
+      dead_by_operation: byCode(o.outcomes, 'dead', true),
       lost_or_stuck: violations.filter((v) => / lost | stuck /.test(v)).length,
       distinct_creates_submitted: creates.length,
       creates_completed: completedCreates,

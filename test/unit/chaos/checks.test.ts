@@ -80,6 +80,7 @@ describe('chaos checks', () => {
       failed_by_operation: 'jira.get_task NOT_FOUND×1',
       dead_and_listed: 1,
       dead_by_code: 'SERVICE_UNAVAILABLE×1',
+      dead_by_operation: 'jira.get_task SERVICE_UNAVAILABLE×1',
       cached_at_submit: 1,
       distinct_creates_submitted: 3,
       creates_completed: 3,
