@@ -59,8 +59,11 @@ export interface ChaosObservations {
   objects: SimObjects;
   /** Calls the outage refused, per service (jira/confluence), counted by the simulator. */
   outageCalls: Record<string, number>;
-  /** Every 429 the simulator answered, and how many of them the injected storm sent. */
-  tooManyRequests: { total: number; injected: number };
+  /**
+   * Every 429 the simulator answered, how many of them the injected storm sent, and all of them by
+   * their `RateLimit-Reason` (`(none)`: the storm's, which gives none).
+   */
+  tooManyRequests: { total: number; injected: number; byReason: Record<string, number> };
   /** Calls to the Atlassian routes in the whole run. */
   upstreamCalls: number;
   strays: StrayCopies;
@@ -101,6 +104,12 @@ export function outageAllowance(settings: ChaosSettings): number {
 }
 
 /** `CODE×n, …` (or `operation CODE×n, …` when `withOperation`) of the requests that ended in `status`, or `none`. */
+/** `reason×n, …`, most first; `none` when there were none. */
+function byReason(counts: Record<string, number>): string {
+  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return entries.length === 0 ? 'none' : entries.map(([reason, n]) => `${reason}×${n}`).join(', ');
+}
+
 function byCode(outcomes: readonly RequestOutcome[], status: string, withOperation = false): string {
   const counts = new Map<string, number>();
   for (const r of outcomes.filter((x) => x.final?.status === status)) {
@@ -212,6 +221,7 @@ export function judge(o: ChaosObservations): ChaosVerdict {
       upstream_calls: o.upstreamCalls,
       '429_injected': o.tooManyRequests.injected,
       '429_caused_by_riq': riq429,
+      '429_by_reason': byReason(o.tooManyRequests.byReason),
       big_page_bytes: o.bigPage.bytes,
       big_page_read_back: o.bigPage.readBack,
       stray_copies_sent: o.strays.sent,

@@ -375,6 +375,7 @@ export async function runChaos(
         // The storm's rule answers before the simulator's own rate limit: every 429 in its window.
         injected: calls.filter((c) => c.status === 429 && c.at >= stormWindow.from && c.at <= stormWindow.to)
           .length,
+        byReason: stats.rate_limited_by_reason,
       },
       upstreamCalls: calls.filter((c) => serviceOfPath(c.path)).length,
       strays,
