@@ -76,6 +76,15 @@ interface View {
   error?: { code?: string };
 }
 
+/** Where a view says a request stands: its status, with its error code and attempts when given. */
+function finalOf(status: string, view: View): NonNullable<RequestOutcome['final']> {
+  return {
+    status,
+    ...(view.error?.code ? { errorCode: view.error.code } : {}),
+    ...(view.attempts !== undefined ? { attempts: view.attempts } : {}),
+  };
+}
+
 class Api {
   constructor(readonly url: string) {}
 
@@ -462,18 +471,12 @@ async function bigPageRoundTrip(
       submitStatus: submitted.status,
       ...(submitted.error ? { submitError: submitted.error } : {}),
       ...(submitted.view.token ? { token: submitted.view.token } : {}),
-      ...(submitted.view.status ? { final: { status: submitted.view.status } } : {}),
+      ...(submitted.view.status ? { final: finalOf(submitted.view.status, submitted.view) } : {}),
     };
     outcomes.push(outcome);
     if (!outcome.token) return { outcome, result: undefined };
     const { view, result } = await api.ended(outcome.token, deadline);
-    if (view?.status) {
-      outcome.final = {
-        status: view.status,
-        ...(view.error?.code ? { errorCode: view.error.code } : {}),
-        ...(view.attempts !== undefined ? { attempts: view.attempts } : {}),
-      };
-    }
+    if (view?.status) outcome.final = finalOf(view.status, view);
     return { outcome, result };
   };
   const check: BigPageCheck = { bytes: s.bigPage.bytes, readBack: 'not read' };
@@ -639,7 +642,8 @@ async function submitAll(
         if (first.error) outcome.submitError = first.error;
         if (first.view.token) outcome.token = first.view.token;
         if (first.view.status === 'cached') outcome.cached = true;
-        if (first.view.status) outcome.final = { status: first.view.status };
+        // An answer that is already the end (completed, cached, failed) is kept with its error code.
+        if (first.view.status) outcome.final = finalOf(first.view.status, first.view);
         tokens[r.index]!.settle(outcome.token);
         if (r.resubmitAfterMs !== undefined) {
           await new Promise((resolve) => setTimeout(resolve, r.resubmitAfterMs));
@@ -673,11 +677,7 @@ async function drain(
         open.slice(i, i + 20).map(async (o) => {
           const view = await api.result(o.token!);
           if (!view) return;
-          o.final = {
-            status: String(view.status),
-            ...(view.error?.code ? { errorCode: view.error.code } : {}),
-            ...(view.attempts !== undefined ? { attempts: view.attempts } : {}),
-          };
+          o.final = finalOf(String(view.status), view);
         }),
       );
     }
