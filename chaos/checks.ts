@@ -104,12 +104,6 @@ export function outageAllowance(settings: ChaosSettings): number {
 }
 
 /** `CODE×n, …` (or `operation CODE×n, …` when `withOperation`) of the requests that ended in `status`, or `none`. */
-/** `reason×n, …`, most first; `none` when there were none. */
-function byReason(counts: Record<string, number>): string {
-  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  return entries.length === 0 ? 'none' : entries.map(([reason, n]) => `${reason}×${n}`).join(', ');
-}
-
 function byCode(outcomes: readonly RequestOutcome[], status: string, withOperation = false): string {
   const counts = new Map<string, number>();
   for (const r of outcomes.filter((x) => x.final?.status === status)) {
@@ -118,6 +112,12 @@ function byCode(outcomes: readonly RequestOutcome[], status: string, withOperati
   }
   const parts = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([c, n]) => `${c}×${n}`);
   return parts.length === 0 ? 'none' : parts.join(', ');
+}
+
+/** `reason×n, …`, most first; `none` when there were none. */
+function byReason(counts: Record<string, number>): string {
+  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return entries.length === 0 ? 'none' : entries.map(([reason, n]) => `${reason}×${n}`).join(', ');
 }
 
 export function judge(o: ChaosObservations): ChaosVerdict {
