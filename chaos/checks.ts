@@ -110,14 +110,13 @@ function byCode(outcomes: readonly RequestOutcome[], status: string, withOperati
     const code = `${withOperation ? `${r.operation} ` : ''}${r.final?.errorCode ?? 'no code'}`;
     counts.set(code, (counts.get(code) ?? 0) + 1);
   }
-  const parts = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([c, n]) => `${c}×${n}`);
-  return parts.length === 0 ? 'none' : parts.join(', ');
+  return tally(counts.entries());
 }
 
-/** `reason×n, …`, most first; `none` when there were none. */
-function byReason(counts: Record<string, number>): string {
-  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  return entries.length === 0 ? 'none' : entries.map(([reason, n]) => `${reason}×${n}`).join(', ');
+/** `name×n, …` in name order, or `none` when there are none. */
+function tally(counts: Iterable<[string, number]>): string {
+  const parts = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([c, n]) => `${c}×${n}`);
+  return parts.length === 0 ? 'none' : parts.join(', ');
 }
 
 export function judge(o: ChaosObservations): ChaosVerdict {
@@ -221,7 +220,7 @@ export function judge(o: ChaosObservations): ChaosVerdict {
       upstream_calls: o.upstreamCalls,
       '429_injected': o.tooManyRequests.injected,
       '429_caused_by_riq': riq429,
-      '429_by_reason': byReason(o.tooManyRequests.byReason),
+      '429_by_reason': tally(Object.entries(o.tooManyRequests.byReason)),
       big_page_bytes: o.bigPage.bytes,
       big_page_read_back: o.bigPage.readBack,
       stray_copies_sent: o.strays.sent,

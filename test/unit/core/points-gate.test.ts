@@ -65,6 +65,40 @@ const gateOptions = (clock: FakeClock) => ({
   lockOwner: 'worker-1',
 });
 
+/**
+ * `processRequest` over the real in-memory store, budget, bucket, breaker and locks, the executor
+ * metered by the budget; `stored` is the one request in the store (a search by default).
+ */
+function setup(
+  execute: OperationExecutor['execute'],
+  points = new InMemoryPointsBudget(CONFIG, 'oauth'),
+  stored: (clock: FakeClock) => RequestRecord = (clock) =>
+    record(clock, 'jira.search_tasks', { jql: 'project = MD', max_results: 50 }),
+) {
+  const store = new InMemoryStore();
+  const clock = new FakeClock();
+  let calls = 0;
+  const deps: ProcessDeps = {
+    store,
+    clock,
+    executor: new PointsMeteredExecutor(
+      {
+        execute: async (...args) => {
+          calls++;
+          return execute(...args);
+        },
+      },
+      { budget: points, clock },
+    ),
+    config: CONFIG,
+    leaseSeconds: 40,
+    random: () => 0,
+    flow: flowOf(points).flow,
+  };
+  void store.insert(stored(clock));
+  return { store, clock, deps, points, calls: () => calls };
+}
+
 /** An answer's signal as the HTTP client reports it. */
 const answer = (headers: Record<string, string>, now: number): UpstreamSignal => {
   const rateLimit = readRateLimitSignals(new Headers(headers), now);
@@ -156,34 +190,6 @@ describe('points on the request path', () => {
   });
 
   describe('processRequest with the points budget', () => {
-    function setup(
-      execute: OperationExecutor['execute'],
-      points = new InMemoryPointsBudget(CONFIG, 'oauth'),
-    ) {
-      const store = new InMemoryStore();
-      const clock = new FakeClock();
-      let calls = 0;
-      const deps: ProcessDeps = {
-        store,
-        clock,
-        executor: new PointsMeteredExecutor(
-          {
-            execute: async (...args) => {
-              calls++;
-              return execute(...args);
-            },
-          },
-          { budget: points, clock },
-        ),
-        config: CONFIG,
-        leaseSeconds: 40,
-        random: () => 0,
-        flow: flowOf(points).flow,
-      };
-      void store.insert(record(clock, 'jira.search_tasks', { jql: 'project = MD', max_results: 50 }));
-      return { store, clock, deps, points, calls: () => calls };
-    }
-
     it('charges a search its estimate and gives back what the result did not cost', async () => {
       const { deps, points, clock } = setup(async () => ({ issues: [{ key: 'MD-1' }, { key: 'MD-2' }] }));
       const d = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
@@ -214,37 +220,24 @@ describe('points on the request path', () => {
      * One delivery of `stored`, its call answering `result`. The clock stands still, so the points
      * left of the 100 are exactly the charge net of the give-back.
      */
-    async function processOnce(stored: RequestRecord, result: unknown) {
-      const store = new InMemoryStore();
-      const clock = new FakeClock();
-      const points = new InMemoryPointsBudget(CONFIG, 'oauth');
+    async function processOnce(stored: (clock: FakeClock) => RequestRecord, result: unknown) {
       const callAttempts: Array<number | undefined> = [];
-      const deps: ProcessDeps = {
-        store,
-        clock,
-        executor: new PointsMeteredExecutor(
-          {
-            execute: async (_operation, _payload, context) => {
-              callAttempts.push(context.attempt);
-              return result;
-            },
-          },
-          { budget: points, clock },
-        ),
-        config: CONFIG,
-        leaseSeconds: 40,
-        random: () => 0,
-        flow: flowOf(points).flow,
-      };
-      await store.insert(stored);
+      const { deps, points, clock } = setup(
+        async (_operation, _payload, context) => {
+          callAttempts.push(context.attempt);
+          return result;
+        },
+        undefined,
+        stored,
+      );
       const disposition = await processRequest(deps, { token: TOKEN, receiveCount: 1 });
       const charged = points.calls.flatMap((c) => (c.kind === 'charge' ? [c.estimate] : []));
       return { disposition, callAttempts, charged, left: (await points.view('jira', clock.now())).points };
     }
 
     it('a first comment is charged the 1 point of its one call, not a retry’s look-up', async () => {
-      const clock = new FakeClock();
-      const comment = record(clock, 'jira.add_comment', { task_id: 'MD-1', comment: 'c' });
+      const comment = (clock: FakeClock) =>
+        record(clock, 'jira.add_comment', { task_id: 'MD-1', comment: 'c' });
       const run = await processOnce(comment, { id: '10001', issue_key: 'MD-1', url: 'u', created: 'c' });
       expect(run.disposition).toMatchObject({ outcome: 'completed' });
       expect(run.callAttempts).toEqual([1]);
@@ -253,13 +246,8 @@ describe('points on the request path', () => {
     });
 
     it('a retried create is charged its look-up as well and settles to the 2 points it cost', async () => {
-      const clock = new FakeClock();
-      const create = record(
-        clock,
-        'jira.create_task',
-        { title: 'T', project_id: 'MD' },
-        { attempts: 1, calls: 1 },
-      );
+      const create = (clock: FakeClock) =>
+        record(clock, 'jira.create_task', { title: 'T', project_id: 'MD' }, { attempts: 1, calls: 1 });
       const run = await processOnce(create, { key: 'MD-1', id: '10000', url: 'u' });
       expect(run.disposition).toMatchObject({ outcome: 'completed' });
       expect(run.callAttempts).toEqual([2]);
